@@ -1,0 +1,13 @@
+"""graphviz-ad: see reverse-mode automatic differentiation, edge by edge and path by path."""
+
+__all__ = ["Analysis", "analyze"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Lazy, so `gad --help` does not pay for numpy.
+    if name in __all__:
+        from graphviz_ad import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'graphviz_ad' has no attribute {name!r}")

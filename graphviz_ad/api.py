@@ -1,0 +1,92 @@
+"""The small public facade used by the CLI, notebooks and tests: analyze a program at a point."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Mapping
+
+import numpy as np
+
+from graphviz_ad.engine.backward import Gradients, backward
+from graphviz_ad.engine.build import Built, build
+from graphviz_ad.engine.check import finite_difference
+from graphviz_ad.engine.forward import forward_gradient
+from graphviz_ad.engine.graph import Graph
+from graphviz_ad.errors import UnknownNameError
+
+REVERSE = "reverse"
+FORWARD = "forward"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A gradient beside its central finite difference."""
+
+    gradient: Any
+    finite_difference: Any
+
+    @property
+    def difference(self) -> float:
+        return float(np.max(np.abs(np.asarray(self.gradient) - self.finite_difference),
+                            initial=0.0))
+
+    @property
+    def agrees(self) -> bool:
+        scale = max(1.0, float(np.max(np.abs(self.gradient), initial=0.0)))
+        return self.difference <= 1e-5 * scale
+
+
+class Analysis:
+    """A program evaluated at a point, with its gradients (computed once, on first use)."""
+
+    def __init__(self, built: Built):
+        self.built = built
+
+    @property
+    def graph(self) -> Graph:
+        return self.built.graph
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.built.warnings
+
+    @property
+    def value(self) -> float:
+        return float(self.graph.values[self.graph.output])
+
+    @property
+    def inputs(self) -> list[str]:
+        """Input names in natural order (x2 before x10), the order every table uses."""
+        return sorted(self.graph.inputs, key=natural_key)
+
+    @cached_property
+    def gradients(self) -> Gradients:
+        return backward(self.graph)
+
+    def gradient(self, name: str, mode: str = REVERSE) -> Any:
+        self.require_input(name)
+        if mode == FORWARD:
+            return forward_gradient(self.graph, name)
+        return self.gradients.of(name)
+
+    def check(self, name: str, mode: str = REVERSE) -> Check:
+        return Check(self.gradient(name, mode), finite_difference(self.graph, name))
+
+    def require_input(self, name: str) -> None:
+        if name not in self.graph.inputs:
+            from graphviz_ad.engine.build import suggest
+
+            known = ", ".join(self.graph.inputs) or "none"
+            raise UnknownNameError(f"`{name}` is not an input of the program (inputs: {known})",
+                                   None, suggest(name, self.graph.inputs))
+
+
+def natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def analyze(source: str, values: Mapping[str, Any] | None = None, **named: Any) -> Analysis:
+    """Evaluate `source` at the given input values: `analyze("x*y", x=2, y=3).gradient("x")`."""
+    return Analysis(build(source, {**(values or {}), **named}))

@@ -1,0 +1,264 @@
+"""From a parsed program and input values to an evaluated graph: name resolution and inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from graphviz_ad.engine.graph import NO_GRAD as NO_GRAD_KIND
+from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
+from graphviz_ad.engine.ops import (BINARY_OPERATORS, CONSTANTS, FUNCTIONS, NO_GRAD,
+                                    PREFIX_OPERATORS)
+from graphviz_ad.errors import (ArityError, GadError, InputValueError, MissingInputError,
+                                ShapeError, Span, UnknownNameError, UsageError)
+from graphviz_ad.language import parse
+from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Name, Number,
+                                         Program, Unary, children)
+
+
+@dataclass(frozen=True)
+class Built:
+    graph: Graph
+    defaults: dict[str, Any]
+    warnings: tuple[str, ...]
+
+
+def suggest(name: str, candidates) -> str | None:
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def literal_value(expr: Expr) -> Any | None:
+    """The value of a number, a signed number or an array of them; None for anything else."""
+    if isinstance(expr, Number):
+        return np.float64(float(expr.text))
+    if isinstance(expr, Unary) and isinstance(expr.operand, (Number, ArrayLiteral)):
+        inner = literal_value(expr.operand)
+        if inner is None:
+            return None
+        return -inner if expr.operator == "-" else inner
+    if isinstance(expr, Name) and expr.name in CONSTANTS:
+        return np.float64(CONSTANTS[expr.name])
+    if isinstance(expr, ArrayLiteral):
+        rows = [literal_value(element) for element in expr.elements]
+        if any(row is None for row in rows):
+            return None
+        shapes = {np.shape(row) for row in rows}
+        if len(shapes) != 1:
+            raise ShapeError("the rows of this array have different lengths", expr.span)
+        return np.array(rows, dtype=np.float64)
+    return None
+
+
+def parse_value(name: str, text: str) -> Any:
+    """A command-line value (`1.5`, `-2`, `[1, 2]`, `pi`) as float64; errors point into `text`."""
+    try:
+        program = parse(text)
+    except GadError as error:
+        raise InputValueError(f"the value of {name} is not a number or an array: {error.reason}",
+                              error.span, "write a number like 1.5 or an array like [1, 2]",
+                              text) from None
+    statement = program.statements[0]
+    value = None if len(program.statements) > 1 or isinstance(statement, Assign) \
+        else _literal_or_error(statement, text)
+    if value is None:
+        raise InputValueError(f"the value of {name} must be a number or an array of numbers",
+                              Span(0, len(text)), "write a number like 1.5 or an array like [1, 2]",
+                              text)
+    return value
+
+
+def _literal_or_error(expr: Expr, text: str) -> Any:
+    try:
+        return literal_value(expr)
+    except GadError as error:
+        raise error.with_source(text)
+
+
+class _Evaluator:
+    """Walks statements iteratively (post-order with an explicit stack), appending graph nodes."""
+
+    def __init__(self, program: Program, values: Mapping[str, Any]):
+        self.program = program
+        self.values = values
+        self.builder = GraphBuilder(program.source)
+        self.bindings: dict[str, int] = {}
+        self.defaults: dict[str, Any] = {}
+
+    def run(self) -> int:
+        node = -1
+        for statement in self.program.statements:
+            if isinstance(statement, Assign):
+                node = self.assign(statement)
+            else:
+                node = self.expression(statement)
+        return node
+
+    def assign(self, statement: Assign) -> int:
+        name = statement.name
+        if name in FUNCTIONS or name == NO_GRAD:
+            raise UsageError(f"`{name}` is a function and cannot be assigned to",
+                             statement.name_span, "choose another name")
+        if name in CONSTANTS:
+            raise UsageError(f"`{name}` is a constant and cannot be assigned to",
+                             statement.name_span, "choose another name")
+        default = literal_value(statement.value)
+        if default is not None and name not in self.bindings:
+            self.defaults[name] = default
+            node = self.builder.input(name, self.values.get(name, default), statement.span)
+        else:
+            node = self.expression(statement.value)
+        self.bindings[name] = node
+        if self.builder.kinds[node] != "input":
+            self.builder.name(node, name)
+        return node
+
+    def expression(self, root: Expr) -> int:
+        results: list[int] = []
+        # Entries are (node, visited): a node is visited after all its children are evaluated.
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            expr, visited = stack.pop()
+            if not visited:
+                leaf = self.leaf(expr)
+                if leaf is not None:
+                    results.append(leaf)
+                    continue
+                stack.append((expr, True))
+                for child in reversed(children(expr)):
+                    stack.append((child, False))
+                continue
+            count = len(children(expr))
+            arguments = tuple(results[len(results) - count:])
+            del results[len(results) - count:]
+            results.append(self.combine(expr, arguments))
+        return results[0]
+
+    def leaf(self, expr: Expr) -> int | None:
+        """The node of a leaf expression, or None when its children must be evaluated first."""
+        if isinstance(expr, Number):
+            return self.builder.constant(np.float64(float(expr.text)), expr.text, expr.span)
+        if isinstance(expr, Name):
+            return self.name(expr)
+        if isinstance(expr, ArrayLiteral) or (isinstance(expr, Unary) and expr.operator == "-"
+                                              and isinstance(expr.operand, Number)):
+            value = literal_value(expr)
+            if value is None:
+                raise UsageError("array elements must be numbers", _first_non_literal(expr),
+                                 "give a variable array as an input value: x=[1, 2]")
+            return self.builder.constant(value, self.program.source[expr.span.start:
+                                                                    expr.span.end], expr.span)
+        if isinstance(expr, Unary) and expr.operator == "+":
+            return None
+        if isinstance(expr, Call):
+            return self.call_leaf(expr)
+        return None
+
+    def call_leaf(self, call: Call) -> int | None:
+        if call.function == NO_GRAD:
+            _check_arity(call, 1)
+            argument = Program((call.arguments[0],), self.program.source)
+            for name, span in free_names(argument).items():
+                self.name(Name(name, span))  # its inputs are inputs of the graph, gradient 0
+            inner = _Evaluator(argument, {})
+            inner.bindings = {name: inner.builder.constant(self.builder.values[node], name)
+                              for name, node in self.bindings.items()}
+            value = inner.builder.values[inner.run()]
+            return self.builder.constant(value, self.program.source[call.span.start:
+                                                                    call.span.end],
+                                         call.span, kind=NO_GRAD_KIND)
+        op = FUNCTIONS.get(call.function)
+        if op is None:
+            raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
+                                   suggest(call.function, list(FUNCTIONS) + [NO_GRAD])
+                                   or "`gad ops` lists the functions")
+        _check_arity(call, op.arity)
+        return None
+
+    def name(self, expr: Name) -> int:
+        name = expr.name
+        node = self.bindings.get(name)
+        if node is not None:
+            return node
+        if name in CONSTANTS:
+            return self.builder.constant(CONSTANTS[name], name, expr.span)
+        if name in FUNCTIONS or name == NO_GRAD:
+            raise UsageError(f"`{name}` is a function, not a value", expr.span,
+                             f"call it: {name}(x)")
+        node = self.builder.input(name, self.values[name], expr.span)
+        self.bindings[name] = node
+        return node
+
+    def combine(self, expr: Expr, arguments: tuple[int, ...]) -> int:
+        if isinstance(expr, Unary):
+            if expr.operator == "+":
+                return arguments[0]
+            return self.builder.apply(PREFIX_OPERATORS[expr.operator], arguments, expr.span)
+        if isinstance(expr, Binary):
+            return self.builder.apply(BINARY_OPERATORS[expr.operator], arguments, expr.span)
+        assert isinstance(expr, Call), expr  # the parser produces no other composite node
+        return self.builder.apply(FUNCTIONS[expr.function], arguments, expr.span)
+
+
+def _check_arity(call: Call, arity: int) -> None:
+    if len(call.arguments) != arity:
+        expected = f"{arity} argument" + ("s" if arity != 1 else "")
+        raise ArityError(f"`{call.function}` takes {expected}, got {len(call.arguments)}",
+                         call.span)
+
+
+def _first_non_literal(expr: Expr) -> Span:
+    stack = [expr]
+    while stack:
+        item = stack.pop()
+        if literal_value(item) is None and not isinstance(item, ArrayLiteral):
+            return item.span
+        stack.extend(reversed(children(item)))
+    return expr.span
+
+
+def free_names(program: Program) -> dict[str, Span]:
+    """Names used before any assignment binds them (the inputs), with their first span."""
+    bound: set[str] = set()
+    free: dict[str, Span] = {}
+    for statement in program.statements:
+        stack: list[Expr] = [statement.value if isinstance(statement, Assign) else statement]
+        while stack:
+            expr = stack.pop()
+            if isinstance(expr, Name) and expr.name not in bound and expr.name not in CONSTANTS:
+                free.setdefault(expr.name, expr.span)
+            stack.extend(reversed(children(expr)))
+        if isinstance(statement, Assign):
+            bound.add(statement.name)
+    return free
+
+
+def build(source: str, values: Mapping[str, Any] | None = None) -> Built:
+    """Parse `source`, bind `values` (numbers or arrays) to its inputs and evaluate the graph."""
+    values = {name: as_value(value) for name, value in (values or {}).items()}
+    program = parse(source)
+    missing = {name: span for name, span in free_names(program).items()
+               if name not in values and name not in FUNCTIONS and name != NO_GRAD}
+    if missing:
+        names = list(missing)
+        example = " ".join(f"{name}=1.0" for name in names)
+        raise MissingInputError(f"no value for {', '.join(names)}", missing[names[0]],
+                                f"give values after the expression: {example}", source)
+    evaluator = _Evaluator(program, values)
+    try:
+        with np.errstate(all="ignore"):
+            output = evaluator.run()
+    except GadError as error:
+        raise error.with_source(source)
+    graph = evaluator.builder.finish(output)
+    if np.ndim(graph.values[graph.output]) != 0:
+        raise ShapeError(f"the output has shape {np.shape(graph.values[graph.output])}; "
+                         "a gradient needs a single number", graph.spans[graph.output],
+                         "wrap it in sum(...) or mean(...)", source)
+    warnings = tuple(f"{name} is given a value but the program does not use it"
+                     for name in values if name not in graph.inputs)
+    return Built(graph, evaluator.defaults, warnings)

@@ -1,0 +1,49 @@
+"""Forward mode: one tangent sweep per input element, an independent route to the same gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphviz_ad.engine.backward import local_derivatives
+from graphviz_ad.engine.graph import Graph
+from graphviz_ad.engine.linear import pushforward
+
+
+def forward_gradient(graph: Graph, name: str) -> Any:
+    """d output / d input `name`, one forward sweep for each element of the input."""
+    start = graph.inputs[name]
+    shape = graph.shape(start)
+    local = [()] * len(graph)
+    with np.errstate(all="ignore"):
+        for node in range(start, graph.output + 1):
+            local[node] = local_derivatives(graph, node)
+        gradient = np.zeros(shape)
+        for index in np.ndindex(*shape):
+            seed = np.zeros(shape)
+            seed[index] = 1.0
+            gradient[index] = _sweep(graph, start, seed[()], local)
+    return gradient[()]
+
+
+def _sweep(graph: Graph, start: int, seed: Any, local: list[tuple[Any, ...]]) -> Any:
+    tangents: list[Any] = [None] * len(graph)
+    tangents[start] = seed
+    for node in range(start + 1, graph.output + 1):
+        op = graph.ops[node]
+        if op is None:
+            continue
+        total = None
+        for slot, argument in enumerate(graph.args[node]):
+            tangent = tangents[argument]
+            derivative = local[node][slot]
+            if tangent is None or derivative is None:
+                continue
+            part = pushforward(op.linear_map, slot, derivative, tangent)
+            total = part if total is None else total + part
+        if total is not None and np.shape(total) != graph.shape(node):
+            total = np.broadcast_to(total, graph.shape(node))
+        tangents[node] = total
+    result = tangents[graph.output]
+    return 0.0 if result is None else result

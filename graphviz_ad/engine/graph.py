@@ -1,0 +1,204 @@
+"""The computational graph: nodes in creation order (a topological order), built by GraphBuilder.
+
+A node is an input (a leaf with a name), a constant, a `no_grad` constant (which remembers the text
+it came from) or an operation with ordered arguments: `x*x` has two edges from `x`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphviz_ad.engine.ops import MATMUL, OPS, Op
+from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
+
+INPUT = "input"
+CONSTANT = "constant"
+NO_GRAD = "no_grad"
+OPERATION = "operation"
+
+MAX_NODES = 2_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    source: str
+    kinds: tuple[str, ...]
+    ops: tuple[Op | None, ...]
+    args: tuple[tuple[int, ...], ...]
+    values: tuple[Any, ...]
+    spans: tuple[Span | None, ...]
+    labels: tuple[str, ...]
+    requires_grad: tuple[bool, ...]
+    inputs: dict[str, int]
+    output: int
+    # Names the program assigned to a node (`n = 1 + sin(x2)`), only for nodes that have them.
+    names: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def text(self, node: int) -> str:
+        """The source text a node came from, or its label when it has no span."""
+        span = self.spans[node]
+        if span is None or not self.source:
+            return self.labels[node]
+        return self.source[span.start:span.end]
+
+    def shape(self, node: int) -> tuple[int, ...]:
+        return np.shape(self.values[node])
+
+    def edges(self):
+        """(consumer, slot, producer) for every argument slot, in creation order."""
+        for consumer, arguments in enumerate(self.args):
+            for slot, producer in enumerate(arguments):
+                yield consumer, slot, producer
+
+    def is_cut(self, consumer: int) -> bool:
+        op = self.ops[consumer]
+        return op is not None and op.stops_gradient
+
+    def consumers(self) -> list[list[tuple[int, int]]]:
+        """For each node, the (consumer, slot) pairs that use it."""
+        users: list[list[tuple[int, int]]] = [[] for _ in self.kinds]
+        for consumer, slot, producer in self.edges():
+            users[producer].append((consumer, slot))
+        return users
+
+
+def _shapes_text(values) -> str:
+    return " and ".join(str(np.shape(value)) for value in values)
+
+
+def _show(value: Any) -> str:
+    return np.array2string(np.asarray(value), precision=6, threshold=6) \
+        if np.ndim(value) else repr(float(value))
+
+
+class GraphBuilder:
+    """Appends nodes, evaluating each operation as it is added and checking its domain."""
+
+    def __init__(self, source: str = "", max_nodes: int = MAX_NODES):
+        self.source = source
+        self.max_nodes = max_nodes
+        self.kinds: list[str] = []
+        self.ops: list[Op | None] = []
+        self.args: list[tuple[int, ...]] = []
+        self.values: list[Any] = []
+        self.spans: list[Span | None] = []
+        self.labels: list[str] = []
+        self.requires_grad: list[bool] = []
+        self.inputs: dict[str, int] = {}
+        self.names: dict[int, tuple[str, ...]] = {}
+
+    def _append(self, kind, op, arguments, value, span, label, requires) -> int:
+        node = len(self.kinds)
+        if node >= self.max_nodes:
+            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
+        self.kinds.append(kind)
+        self.ops.append(op)
+        self.args.append(arguments)
+        self.values.append(value)
+        self.spans.append(span)
+        self.labels.append(label)
+        self.requires_grad.append(requires)
+        return node
+
+    def input(self, name: str, value: Any, span: Span | None = None) -> int:
+        node = self._append(INPUT, None, (), as_value(value), span, name, True)
+        self.inputs[name] = node
+        return node
+
+    def constant(self, value: Any, label: str, span: Span | None = None,
+                 kind: str = CONSTANT) -> int:
+        return self._append(kind, None, (), as_value(value), span, label, False)
+
+    def apply(self, op: Op | str, arguments: tuple[int, ...], span: Span | None = None) -> int:
+        """Evaluate `op` on existing nodes and append the result. The hot path of every build."""
+        if type(op) is str:
+            op = OPS[op]
+        values = self.values
+        requires_grad = self.requires_grad
+        if len(arguments) == 1:
+            operands = (values[arguments[0]],)
+            requires = requires_grad[arguments[0]]
+        else:
+            operands = (values[arguments[0]], values[arguments[1]])
+            requires = requires_grad[arguments[0]] or requires_grad[arguments[1]]
+        if op.linear_map is MATMUL and any(np.ndim(value) not in (1, 2) for value in operands):
+            raise ShapeError(f"@ needs vectors or matrices, got shapes {_shapes_text(operands)}",
+                             span)
+        try:
+            value = op.value(*operands)
+        except ValueError:
+            raise ShapeError(f"{op.label} cannot combine shapes {_shapes_text(operands)}", span,
+                             "elementwise operations broadcast as numpy does; @ needs the "
+                             "inner sizes to match") from None
+        if op.domain is not None and not op.domain(*operands).all():
+            raise DomainError(self._domain_reason(op, operands), span)
+        node = len(values)
+        if node >= self.max_nodes:
+            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
+        self.kinds.append(OPERATION)
+        self.ops.append(op)
+        self.args.append(arguments)
+        values.append(value)
+        self.spans.append(span)
+        self.labels.append(op.label)
+        requires_grad.append(requires and not op.stops_gradient)
+        return node
+
+    @staticmethod
+    def _domain_reason(op: Op, operands: list[Any]) -> str:
+        names = ("x", "y")
+        got = ", ".join(f"{names[index]} = {_show(value)}" for index, value in enumerate(operands))
+        return f"{op.label} needs {op.domain_text}, got {got}"
+
+    def name(self, node: int, name: str) -> None:
+        self.names[node] = self.names.get(node, ()) + (name,)
+
+    def finish(self, output: int) -> Graph:
+        """The graph of `output`: nodes it does not depend on are dropped, except inputs."""
+        live = self._live(output)
+        if all(live):
+            keep = range(len(self.kinds))
+            renumber = None
+        else:
+            keep = [node for node, alive in enumerate(live) if alive]
+            renumber = {old: new for new, old in enumerate(keep)}
+        def pick(items):
+            return tuple(items) if renumber is None else tuple(items[node] for node in keep)
+        arguments = pick(self.args)
+        if renumber is not None:
+            arguments = tuple(tuple(renumber[a] for a in row) for row in arguments)
+        def move(node: int) -> int:
+            return node if renumber is None else renumber[node]
+        return Graph(
+            source=self.source, kinds=pick(self.kinds), ops=pick(self.ops), args=arguments,
+            values=pick(self.values), spans=pick(self.spans), labels=pick(self.labels),
+            requires_grad=pick(self.requires_grad),
+            inputs={name: move(node) for name, node in self.inputs.items()},
+            output=move(output),
+            names={move(node): names for node, names in self.names.items()
+                   if live[node]},
+        )
+
+    def _live(self, output: int) -> list[bool]:
+        live = [False] * len(self.kinds)
+        live[output] = True
+        args = self.args
+        for node in range(output, -1, -1):
+            if live[node]:
+                for argument in args[node]:
+                    live[argument] = True
+        for node in self.inputs.values():
+            live[node] = True
+        return live
+
+
+def as_value(value: Any) -> Any:
+    """float64 scalars as numpy scalars, everything else as float64 arrays."""
+    array = np.asarray(value, dtype=np.float64)
+    return array[()] if array.ndim == 0 else array

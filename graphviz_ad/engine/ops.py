@@ -1,0 +1,193 @@
+"""The op table: every primitive's value, partial derivatives, domain and description, in one place.
+
+Operators use Python's operator functions: on numpy scalars they skip the ufunc machinery (about
+20x faster) and on arrays they call the same ufuncs. Adding a function is one `Op(...)` entry in `TABLE`. The parser knows no function names; the builder,
+both differentiation modes, the renderer, `gad ops` and the docs all read this table.
+
+Each partial is `rule(*arguments, out)`: the local derivative d out / d argument at the point,
+allowed to reuse the output (`exp`, `tanh`). Formulas are templates over `{0}`, `{1}` (the
+arguments' labels) for drawing them on edges.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+# How the local derivative on an edge acts on a gradient (see engine/linear.py).
+ELEMENTWISE = "elementwise"
+REDUCE = "reduce"
+MATMUL = "matmul"
+
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+
+@dataclass(frozen=True)
+class Partial:
+    rule: Callable[..., Any]
+    formula: str
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    arity: int
+    value: Callable[..., Any]
+    partials: tuple[Partial, ...]
+    description: str
+    symbol: str = ""
+    operator: str | None = None
+    callable: bool = True
+    domain: Callable[..., Any] | None = None
+    domain_text: str = ""
+    linear_map: str = ELEMENTWISE
+    stops_gradient: bool = False
+    # Where the finite-difference test samples each argument, and the shapes it uses.
+    sample: tuple[tuple[float, float], ...] = ((-2.0, 2.0),)
+    sample_shapes: tuple[tuple[int, ...], ...] = ()
+    label: str = field(init=False)  # what a graph node shows: the symbol, else the name
+    rules: tuple[Callable[..., Any], ...] = field(init=False)  # the partials' rules, for speed
+
+    def __post_init__(self):
+        if self.arity not in (1, 2) or len(self.partials) != self.arity:
+            raise ValueError(f"op {self.name}: arity 1 or 2, with one partial per argument")
+        object.__setattr__(self, "label", self.symbol or self.name)
+        object.__setattr__(self, "rules", tuple(partial.rule for partial in self.partials))
+
+    @property
+    def signature(self) -> str:
+        names = ("x", "y")[: self.arity]
+        if self.operator and not self.callable:
+            return f"-{names[0]}" if self.arity == 1 else f"x {self.operator} y"
+        return f"{self.name}({', '.join(names)})"
+
+
+def _tie_split(x, y):
+    """Where x > y all of the gradient, on a tie half (PyTorch's convention for max and min)."""
+    return (x > y) + 0.5 * (x == y)
+
+
+def _sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _pow_exponent_partial(x, y, out):
+    # d/dy x^y = x^y log x; at x = 0 PyTorch takes 0 (the limit from x > 0 for y > 0).
+    safe = np.where(x > 0, x, 1.0)
+    return np.where(x > 0, out * np.log(safe), np.where(x == 0, 0.0, np.nan))[()]
+
+
+def _pow_domain(x, y):
+    whole = y == np.floor(y)
+    return (x > 0) | (whole & ((x != 0) | (y >= 0))) | ((x == 0) & (y > 0))
+
+
+def _one(*_):
+    return 1.0
+
+
+def _minus_one(*_):
+    return -1.0
+
+
+TABLE: tuple[Op, ...] = (
+    Op("add", 2, operator.add, (Partial(_one, "1"), Partial(_one, "1")),
+       "sum of x and y", symbol="+", operator="+", callable=False, sample=((-2, 2), (-2, 2))),
+    Op("sub", 2, operator.sub, (Partial(_one, "1"), Partial(_minus_one, "-1")),
+       "difference x - y", symbol="-", operator="-", callable=False, sample=((-2, 2), (-2, 2))),
+    Op("mul", 2, operator.mul,
+       (Partial(lambda x, y, out: y, "{1}"), Partial(lambda x, y, out: x, "{0}")),
+       "product of x and y", symbol="*", operator="*", callable=False,
+       sample=((-2, 2), (-2, 2))),
+    Op("div", 2, operator.truediv,
+       (Partial(lambda x, y, out: 1.0 / y, "1/{1}"),
+        Partial(lambda x, y, out: -out / y, "-{0}/{1}^2")),
+       "quotient x / y", symbol="/", operator="/", callable=False,
+       domain=lambda x, y: y != 0, domain_text="y != 0", sample=((-2, 2), (0.5, 2))),
+    Op("pow", 2, operator.pow,
+       (Partial(lambda x, y, out: y * np.power(x, y - 1.0), "{1}*{0}^({1}-1)"),
+        Partial(_pow_exponent_partial, "{0}^{1}*log({0})")),
+       "x to the power y", symbol="^", operator="^",
+       domain=_pow_domain,
+       domain_text="x > 0, or a whole-number y (with x != 0 when y < 0)",
+       sample=((0.3, 2), (-2, 2))),
+    Op("matmul", 2, operator.matmul,
+       (Partial(lambda x, y, out: y, "{1}ᵀ"), Partial(lambda x, y, out: x, "{0}ᵀ")),
+       "matrix product of x and y (matrix-vector, matrix-matrix, vector-vector)",
+       symbol="@", operator="@", callable=False, linear_map=MATMUL,
+       sample=((-2, 2), (-2, 2)), sample_shapes=((2, 3), (3,))),
+    Op("neg", 1, operator.neg, (Partial(_minus_one, "-1"),),
+       "negation -x", symbol="-", operator="-", callable=False),
+    Op("sin", 1, np.sin, (Partial(lambda x, out: np.cos(x), "cos({0})"),), "sine"),
+    Op("cos", 1, np.cos, (Partial(lambda x, out: -np.sin(x), "-sin({0})"),), "cosine"),
+    Op("tan", 1, np.tan, (Partial(lambda x, out: 1.0 + out * out, "1 + tan({0})^2"),),
+       "tangent", sample=((-1.2, 1.2),)),
+    Op("asin", 1, np.arcsin, (Partial(lambda x, out: 1.0 / np.sqrt(1.0 - x * x),
+                                      "1/sqrt(1 - {0}^2)"),),
+       "inverse sine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= x <= 1",
+       sample=((-0.9, 0.9),)),
+    Op("acos", 1, np.arccos, (Partial(lambda x, out: -1.0 / np.sqrt(1.0 - x * x),
+                                      "-1/sqrt(1 - {0}^2)"),),
+       "inverse cosine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= x <= 1",
+       sample=((-0.9, 0.9),)),
+    Op("atan", 1, np.arctan, (Partial(lambda x, out: 1.0 / (1.0 + x * x), "1/(1 + {0}^2)"),),
+       "inverse tangent"),
+    Op("sinh", 1, np.sinh, (Partial(lambda x, out: np.cosh(x), "cosh({0})"),),
+       "hyperbolic sine"),
+    Op("cosh", 1, np.cosh, (Partial(lambda x, out: np.sinh(x), "sinh({0})"),),
+       "hyperbolic cosine"),
+    Op("tanh", 1, np.tanh, (Partial(lambda x, out: 1.0 - out * out, "1 - tanh({0})^2"),),
+       "hyperbolic tangent"),
+    Op("exp", 1, np.exp, (Partial(lambda x, out: out, "exp({0})"),), "e to the power x"),
+    Op("log", 1, np.log, (Partial(lambda x, out: 1.0 / x, "1/{0}"),), "natural logarithm",
+       domain=lambda x: x > 0, domain_text="x > 0", sample=((0.2, 3),)),
+    Op("log2", 1, np.log2, (Partial(lambda x, out: 1.0 / (x * _LN2), "1/({0}*log(2))"),),
+       "base-2 logarithm", domain=lambda x: x > 0, domain_text="x > 0", sample=((0.2, 3),)),
+    Op("log10", 1, np.log10, (Partial(lambda x, out: 1.0 / (x * _LN10), "1/({0}*log(10))"),),
+       "base-10 logarithm", domain=lambda x: x > 0, domain_text="x > 0", sample=((0.2, 3),)),
+    Op("sqrt", 1, np.sqrt, (Partial(lambda x, out: 0.5 / out, "1/(2*sqrt({0}))"),),
+       "square root", domain=lambda x: x >= 0, domain_text="x >= 0", sample=((0.2, 3),)),
+    Op("abs", 1, np.abs, (Partial(lambda x, out: np.sign(x), "sign({0})"),),
+       "absolute value; abs'(0) = 0 as in PyTorch"),
+    Op("sigmoid", 1, _sigmoid, (Partial(lambda x, out: out * (1.0 - out),
+                                        "sigmoid({0})*(1 - sigmoid({0}))"),),
+       "logistic function 1/(1 + e^-x), stable for large |x|"),
+    Op("relu", 1, lambda x: np.maximum(x, 0.0), (Partial(lambda x, out: (x > 0) * 1.0,
+                                                         "[{0} > 0]"),),
+       "max(x, 0); relu'(0) = 0 as in PyTorch"),
+    Op("softplus", 1, lambda x: np.logaddexp(0.0, x), (Partial(lambda x, out: _sigmoid(x),
+                                                               "sigmoid({0})"),),
+       "log(1 + e^x), stable for large |x|"),
+    Op("max", 2, np.maximum,
+       (Partial(lambda x, y, out: _tie_split(x, y), "[{0} > {1}]"),
+        Partial(lambda x, y, out: _tie_split(y, x), "[{1} > {0}]")),
+       "larger of x and y; a tie splits the gradient evenly", sample=((-2, 0), (0.2, 2))),
+    Op("min", 2, np.minimum,
+       (Partial(lambda x, y, out: _tie_split(y, x), "[{0} < {1}]"),
+        Partial(lambda x, y, out: _tie_split(x, y), "[{1} < {0}]")),
+       "smaller of x and y; a tie splits the gradient evenly", sample=((-2, 0), (0.2, 2))),
+    Op("sum", 1, np.sum, (Partial(_one, "1"),), "sum of all elements", linear_map=REDUCE,
+       sample_shapes=((3,),)),
+    Op("mean", 1, np.mean, (Partial(lambda x, out: 1.0 / np.size(x), "1/n"),),
+       "mean of all elements", linear_map=REDUCE, sample_shapes=((3,),)),
+    Op("detach", 1, np.copy, (Partial(lambda x, out: 0.0, "0 (cut)"),),
+       "the value of x with no gradient through it (PyTorch's x.detach())",
+       stops_gradient=True),
+)
+
+OPS: dict[str, Op] = {op.name: op for op in TABLE}
+FUNCTIONS: dict[str, Op] = {op.name: op for op in TABLE if op.callable}
+BINARY_OPERATORS: dict[str, Op] = {op.operator: op for op in TABLE
+                                   if op.operator and op.arity == 2}
+PREFIX_OPERATORS: dict[str, Op] = {"-": OPS["neg"]}
+
+# Called like functions but handled by the builder, since they change what is recorded.
+NO_GRAD = "no_grad"
+NO_GRAD_DESCRIPTION = ("evaluate x without recording it: the result enters the graph as one "
+                       "constant (PyTorch's torch.no_grad())")
+
+CONSTANTS: dict[str, float] = {"pi": float(np.pi), "e": float(np.e)}

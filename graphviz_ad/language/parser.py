@@ -1,0 +1,175 @@
+"""A Pratt parser from tokens to a syntax tree; recursion only in nesting depth, which is guarded."""
+
+from __future__ import annotations
+
+from graphviz_ad.errors import LimitError, ParseError, Span
+from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Name, Number,
+                                         Program, Statement, Unary)
+from graphviz_ad.language.tokens import END, NAME, NUMBER, OPERATOR, SEPARATOR, Token, tokenize
+
+MAX_NESTING = 200
+
+# Binding powers, read as a precedence chart: (left power, right power).
+# Right power below left power makes an operator right-associative.
+INFIX = {
+    "+": (10, 11),
+    "-": (10, 11),
+    "*": (20, 21),
+    "/": (20, 21),
+    "@": (20, 21),
+    "^": (40, 39),
+    "**": (40, 39),
+}
+PREFIX = {"-": 30, "+": 30}
+CANONICAL = {"**": "^"}
+
+
+def _describe(token: Token) -> str:
+    if token.kind == END:
+        return "the end of the input"
+    if token.kind == SEPARATOR:
+        return "the end of the statement"
+    return f"`{token.text}`"
+
+
+class _Parser:
+    def __init__(self, source: str):
+        self.source = source
+        self.tokens = tokenize(source)
+        self.position = 0
+        self.depth = 0
+
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.position]
+        self.position += 1
+        return token
+
+    def expect(self, text: str, context: str) -> Token:
+        token = self.peek()
+        if token.text != text or token.kind not in (OPERATOR, SEPARATOR):
+            raise ParseError(f"expected `{text}` {context}, found {_describe(token)}", token.span)
+        return self.advance()
+
+    def program(self) -> Program:
+        statements: list[Statement] = []
+        while True:
+            while self.peek().kind == SEPARATOR:
+                self.advance()
+            if self.peek().kind == END:
+                break
+            statements.append(self.statement())
+            token = self.peek()
+            if token.kind not in (SEPARATOR, END):
+                raise ParseError(f"expected an operator or the end of the statement, "
+                                 f"found {_describe(token)}", token.span,
+                                 "write * for a product; separate statements with ; or a newline")
+        if not statements:
+            raise ParseError("the program is empty", Span(0, len(self.source)),
+                             'give an expression, for example "sin(x) * y"')
+        return Program(tuple(statements), self.source)
+
+    def statement(self) -> Statement:
+        first, second = self.peek(), self.peek(1)
+        if first.kind == NAME and second.kind == OPERATOR and second.text == "=":
+            self.position += 2
+            value = self.expression(0)
+            return Assign(first.text, first.span, value, first.span.cover(value.span))
+        if second.kind == OPERATOR and second.text == "=":
+            raise ParseError("only a name can be assigned to", second.span,
+                             "write name = expression")
+        return self.expression(0)
+
+    def expression(self, min_power: int) -> Expr:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise LimitError(f"the expression nests deeper than {MAX_NESTING} levels",
+                             self.peek().span, "split it into assignments")
+        left = self.prefix()
+        while True:
+            token = self.peek()
+            if token.kind != OPERATOR:
+                break
+            if token.text == "(":
+                raise ParseError("only functions can be called", token.span,
+                                 "write * for a product: (a)*(b)")
+            if token.text == "[":
+                raise ParseError("indexing is not part of the language", token.span)
+            if token.text == "=":
+                raise ParseError("only a name can be assigned to", token.span,
+                                 "an assignment is a statement of its own: name = expression")
+            powers = INFIX.get(token.text)
+            if powers is None or powers[0] <= min_power:
+                break
+            self.advance()
+            right = self.expression(powers[1])
+            left = Binary(CANONICAL.get(token.text, token.text), left, right,
+                          left.span.cover(right.span))
+        self.depth -= 1
+        return left
+
+    def prefix(self) -> Expr:
+        token = self.advance()
+        if token.kind == NUMBER:
+            return Number(token.text, token.span)
+        if token.kind == NAME:
+            if self.peek().text == "(" and self.peek().kind == OPERATOR:
+                return self.call(token)
+            return Name(token.text, token.span)
+        if token.kind == OPERATOR and token.text in PREFIX:
+            operand = self.expression(PREFIX[token.text])
+            return Unary(token.text, operand, token.span.cover(operand.span))
+        if token.kind == OPERATOR and token.text == "(":
+            inner = self.expression(0)
+            close = self.expect(")", "to close `(`")
+            return _respan(inner, token.span.cover(close.span))
+        if token.kind == OPERATOR and token.text == "[":
+            return self.array(token)
+        raise ParseError(f"expected a number, a name or `(`, found {_describe(token)}",
+                         token.span)
+
+    def call(self, name: Token) -> Call:
+        self.advance()
+        arguments = self.sequence(")", "to close the call")
+        close = self.tokens[self.position - 1]
+        return Call(name.text, name.span, arguments, name.span.cover(close.span))
+
+    def array(self, opener: Token) -> ArrayLiteral:
+        elements = self.sequence("]", "to close the array")
+        close = self.tokens[self.position - 1]
+        if not elements:
+            raise ParseError("an array needs at least one element", opener.span.cover(close.span))
+        return ArrayLiteral(elements, opener.span.cover(close.span))
+
+    def sequence(self, closer: str, context: str) -> tuple[Expr, ...]:
+        items: list[Expr] = []
+        if self.peek().text == closer:
+            self.advance()
+            return ()
+        while True:
+            items.append(self.expression(0))
+            token = self.peek()
+            if token.text == ",":
+                self.advance()
+                continue
+            if token.text == "=" and token.kind == OPERATOR:
+                raise ParseError("keyword arguments are not part of the language", token.span,
+                                 "pass arguments by position: max(a, b)")
+            self.expect(closer, context)
+            return tuple(items)
+
+
+def _respan(node: Expr, span: Span) -> Expr:
+    """Parentheses widen a node's span so errors underline what the user bracketed."""
+    return type(node)(*[span if field == "span" else getattr(node, field)
+                        for field in node.__slots__])
+
+
+def parse(source: str) -> Program:
+    """Parse a program; raises ParseError or LimitError carrying the source text."""
+    try:
+        return _Parser(source).program()
+    except (ParseError, LimitError) as error:
+        raise error.with_source(source)

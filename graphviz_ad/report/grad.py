@@ -1,0 +1,53 @@
+"""The gradient report: the output value and one row per input, with the finite-difference check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from graphviz_ad import display
+from graphviz_ad.api import Analysis, Check
+
+
+def gradient_table(analysis: Analysis, names: list[str], mode: str,
+                   checks: dict[str, Check] | None) -> Table:
+    table = Table(title=Text.assemble(("value ", "bold"), (display.number(analysis.value),
+                                                            "bold cyan")),
+                  title_justify="left", caption=f"{mode} mode"
+                  + ("; finite differences: central, h = 1e-6·max(1, |x|)" if checks else ""),
+                  caption_justify="left")
+    table.add_column("input", style="green")
+    table.add_column("value", justify="right")
+    table.add_column("gradient", justify="right", style="bold")
+    if checks is not None:
+        table.add_column("finite difference", justify="right")
+        table.add_column("difference", justify="right")
+    for name in names:
+        value = analysis.graph.values[analysis.graph.inputs[name]]
+        row: list[Any] = [name, display.value(value)]
+        if checks is None:
+            row.append(display.value(analysis.gradient(name, mode)))
+        else:
+            check = checks[name]
+            row += [display.value(check.gradient), display.value(check.finite_difference, 12),
+                    Text(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
+                         style="green" if check.agrees else "bold red")]
+        table.add_row(*row)
+    return table
+
+
+def gradient_json(analysis: Analysis, names: list[str], mode: str,
+                  checks: dict[str, Check] | None) -> dict[str, Any]:
+    gradients = {name: checks[name].gradient if checks else analysis.gradient(name, mode)
+                 for name in names}
+    return {
+        "value": display.jsonable(analysis.value),
+        "gradient": {name: display.jsonable(gradient) for name, gradient in gradients.items()},
+        "check": None if checks is None else {
+            name: {"finite_difference": display.jsonable(check.finite_difference),
+                   "difference": display.jsonable(check.difference),
+                   "agrees": check.agrees}
+            for name, check in checks.items()},
+    }

@@ -1,0 +1,40 @@
+"""The op table as a terminal table, for `gad ops`."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from graphviz_ad.engine.ops import CONSTANTS, NO_GRAD, NO_GRAD_DESCRIPTION, TABLE, Op
+
+
+def _written(op: Op) -> str:
+    if op.callable and op.operator:
+        return f"x {op.operator} y, x ** y, {op.signature}"
+    return op.signature
+
+
+def _partials(op: Op) -> str:
+    names = ("x", "y")
+    return "\n".join(f"d/d{names[slot]} = " + partial.formula.format(*names)
+                     for slot, partial in enumerate(op.partials))
+
+
+def _entry(written: str, description: str) -> Text:
+    return Text.assemble((written, "bold green"), "\n", (description, "dim"))
+
+
+def ops_table() -> Table:
+    table = Table(title="Functions and operators", title_justify="left",
+                  caption=Text("constants: " + ", ".join(f"{name} = {value!r}"
+                                                         for name, value in CONSTANTS.items())),
+                  caption_justify="left", show_lines=True)
+    table.add_column("written / meaning", ratio=3)
+    table.add_column("local derivatives", ratio=2, no_wrap=True)
+    table.add_column("domain", ratio=2)
+    for op in TABLE:
+        table.add_row(_entry(_written(op), op.description), Text(_partials(op)),
+                      Text(op.domain_text or "all x"))
+    table.add_row(_entry(f"{NO_GRAD}(x)", NO_GRAD_DESCRIPTION), Text("none (a constant)"),
+                  Text("all x"))
+    return table

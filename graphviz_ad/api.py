@@ -83,8 +83,11 @@ class Analysis:
                                    None, suggest(name, self.graph.inputs))
 
 
-def natural_key(name: str) -> list:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+def natural_key(name: str) -> tuple:
+    """x2 before x10, and W among the w's rather than before every lower-case name."""
+    parts = [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+             for part in re.split(r"(\d+)", name) if part]
+    return (parts, name)
 
 
 def analyze(source: str, values: Mapping[str, Any] | None = None, **named: Any) -> Analysis:

@@ -50,9 +50,10 @@ def _print_error(error: GadError) -> None:
 
     from graphviz_ad.errors import excerpt
 
-    message = Text.assemble((f"{error.title}: ", "bold red"), error.reason)
+    message = Text.assemble(("error", "bold red"), (f"[{error.title}]", "red"), ": ",
+                            (error.reason, "bold"))
     if error.span is not None and error.source is not None:
-        message.append("\n" + excerpt(error.source, error.span), style="default")
+        message.append("\n" + excerpt(error.source, error.span), style="blue")
     if error.hint:
         message.append("\nhint: ", style="bold cyan")
         message.append(error.hint)

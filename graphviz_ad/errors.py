@@ -40,11 +40,11 @@ class GadError(Exception):
 
 
 class ParseError(GadError):
-    title = "syntax error"
+    title = "syntax"
 
 
 class UnknownNameError(GadError):
-    title = "unknown name"
+    title = "name"
 
 
 class MissingInputError(GadError):
@@ -52,50 +52,67 @@ class MissingInputError(GadError):
 
 
 class ArityError(GadError):
-    title = "wrong number of arguments"
+    title = "arity"
 
 
 class DomainError(GadError):
-    title = "outside the domain"
+    title = "domain"
 
 
 class ShapeError(GadError):
-    title = "shape error"
+    title = "shape"
 
 
 class InputValueError(GadError):
-    title = "bad input value"
+    title = "value"
 
 
 class LimitError(GadError):
-    title = "limit exceeded"
+    title = "limit"
 
 
 class UsageError(GadError):
-    title = "usage error"
+    title = "usage"
 
 
 class RenderError(GadError):
     """The renderer failed while running: not the user's input, so exit status 1."""
 
     exit_code = FAILURE_EXIT
-    title = "render failed"
+    title = "render"
+
+
+EXCERPT_WIDTH = 76
 
 
 def excerpt(source: str, span: Span) -> str:
-    """The source line holding `span`, with a caret line under the span.
+    """The source line holding `span`, numbered, with carets under the span (rustc's layout).
 
-    Positions count characters, not bytes; a span running past its line is cut at the line end.
+    Positions count characters, not bytes; a span running past its line is cut at the line end,
+    and a long line is shown as a window around the fault.
     """
     start = max(0, min(span.start, len(source)))
     line_start = source.rfind("\n", 0, start) + 1
     line_end = source.find("\n", start)
     if line_end == -1:
         line_end = len(source)
-    line = source[line_start:line_end].rstrip("\r")
+    line = source[line_start:line_end].rstrip("\r").replace("\t", " ")
     line_number = source.count("\n", 0, line_start) + 1
     column = start - line_start
     width = max(1, min(span.end, line_start + len(line)) - start)
-    shown = line.replace("\t", " ")
-    location = f"line {line_number}, column {column + 1}"
-    return f"{location}\n  {shown}\n  {' ' * column}^{'~' * (width - 1)}"
+    shown, offset = line, column
+    if len(line) > EXCERPT_WIDTH:
+        left = max(0, min(column - EXCERPT_WIDTH // 3, len(line) - EXCERPT_WIDTH))
+        shown = line[left:left + EXCERPT_WIDTH]
+        offset = column - left
+        width = min(width, EXCERPT_WIDTH - offset)
+        if left > 0:
+            shown, offset = "…" + shown[1:], offset
+        if left + EXCERPT_WIDTH < len(line):
+            shown = shown[:-1] + "…"
+    shown = "".join(char if char.isprintable() else "?" for char in shown)
+    gutter = " " * len(str(line_number))
+    return (f"{gutter}--> line {line_number}, column {column + 1}\n"
+            f"{gutter} |\n"
+            f"{line_number} | {shown}\n"
+            f"{gutter} | {' ' * offset}{'^' * width}")

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from graphviz_ad import display
 from graphviz_ad.engine.ops import MATMUL, OPS, Op
 from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
@@ -70,11 +71,6 @@ class Graph:
 
 def _shapes_text(values) -> str:
     return " and ".join(str(np.shape(value)) for value in values)
-
-
-def _show(value: Any) -> str:
-    return np.array2string(np.asarray(value), precision=6, threshold=6) \
-        if np.ndim(value) else repr(float(value))
 
 
 class GraphBuilder:
@@ -137,7 +133,7 @@ class GraphBuilder:
                              "elementwise operations broadcast as numpy does; @ needs the "
                              "inner sizes to match") from None
         if op.domain is not None and not op.domain(*operands).all():
-            raise DomainError(self._domain_reason(op, operands), span)
+            raise DomainError(self._domain_reason(op, arguments), span)
         node = len(values)
         if node >= self.max_nodes:
             raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
@@ -150,11 +146,16 @@ class GraphBuilder:
         requires_grad.append(requires and not op.stops_gradient)
         return node
 
-    @staticmethod
-    def _domain_reason(op: Op, operands: list[Any]) -> str:
-        names = ("x", "y")
-        got = ", ".join(f"{names[index]} = {_show(value)}" for index, value in enumerate(operands))
-        return f"{op.label} needs {op.domain_text}, got {got}"
+    def _domain_reason(self, op: Op, arguments: tuple[int, ...]) -> str:
+        """`log(x) needs x > 0; here x is `y - 3` = -1`, in the user's own terms."""
+        shown = []
+        for name, argument in zip(("x", "y"), arguments):
+            span = self.spans[argument]
+            text = self.source[span.start:span.end] if span and self.source else ""
+            value = display.value(self.values[argument], display.SHORT_DIGITS)
+            shown.append(f"{name} is `{text}` = {value}" if text not in ("", name, value)
+                         else f"{name} = {value}")
+        return f"{op.signature} needs {op.domain_text}; here {', '.join(shown)}"
 
     def name(self, node: int, name: str) -> None:
         self.names[node] = self.names.get(node, ()) + (name,)

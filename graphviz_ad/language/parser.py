@@ -39,12 +39,13 @@ class _Parser:
         self.position = 0
         self.depth = 0
 
-    def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
+    def peek(self) -> Token:
+        return self.tokens[self.position]
 
     def advance(self) -> Token:
         token = self.tokens[self.position]
-        self.position += 1
+        if token.kind != END:  # the end token stays current, so peek never runs off the list
+            self.position += 1
         return token
 
     def expect(self, text: str, context: str) -> Token:
@@ -72,15 +73,20 @@ class _Parser:
         return Program(tuple(statements), self.source)
 
     def statement(self) -> Statement:
-        first, second = self.peek(), self.peek(1)
+        first = self.peek()
+        second = self.tokens[self.position + 1] if first.kind != END else first
         if first.kind == NAME and second.kind == OPERATOR and second.text == "=":
             self.position += 2
             value = self.expression(0)
-            return Assign(first.text, first.span, value, first.span.cover(value.span))
-        if second.kind == OPERATOR and second.text == "=":
-            raise ParseError("only a name can be assigned to", second.span,
-                             "write name = expression")
-        return self.expression(0)
+            statement: Statement = Assign(first.text, first.span, value,
+                                          first.span.cover(value.span))
+        else:
+            statement = self.expression(0)
+        token = self.peek()
+        if token.kind == OPERATOR and token.text == "=":
+            raise ParseError("only a name can be assigned to", token.span,
+                             "write name = expression, one assignment per statement")
+        return statement
 
     def expression(self, min_power: int) -> Expr:
         self.depth += 1
@@ -97,9 +103,6 @@ class _Parser:
                                  "write * for a product: (a)*(b)")
             if token.text == "[":
                 raise ParseError("indexing is not part of the language", token.span)
-            if token.text == "=":
-                raise ParseError("only a name can be assigned to", token.span,
-                                 "an assignment is a statement of its own: name = expression")
             powers = INFIX.get(token.text)
             if powers is None or powers[0] <= min_power:
                 break

@@ -37,8 +37,9 @@ _TOKEN = re.compile(
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<operator>\*\*|[-+*/^@()\[\],=;])
   | (?P<newline>\n)
+  | (?P<other>.)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
 
 _OPENERS = {"(": ")", "[": "]"}
@@ -87,28 +88,14 @@ def tokenize(source: str) -> list[Token]:
                          f"{MAX_SOURCE_CHARS:,}", Span(0, 0))
     tokens: list[Token] = []
     open_brackets: list[Token] = []
-    position = 0
     length = len(source)
-    match_at = _TOKEN.match
-    while position < length:
-        match = match_at(source, position)
-        if match is None:
-            raise _foreign_character(source, position)
+    for match in _TOKEN.finditer(source):
         kind = match.lastgroup
+        if kind == "space":
+            continue
         text = match.group()
-        end = match.end()
-        if kind == "number":
-            if end < length and (source[end].isalnum() or source[end] in "_."):
-                bad = Span(position, end + 1)
-                if source[end] in "jJ":
-                    raise ParseError("complex numbers are not supported", bad)
-                raise ParseError(f"a number cannot run into `{source[end]}`", bad,
-                                 f"write {text}*{source[end]} for a product")
-            if len(text) > MAX_NUMBER_CHARS:
-                raise LimitError(f"a number of {len(text):,} characters; the limit is "
-                                 f"{MAX_NUMBER_CHARS}", Span(position, end))
-            tokens.append(Token(NUMBER, text, position, end))
-        elif kind == "name":
+        position, end = match.span()
+        if kind == "name":
             if keyword.iskeyword(text):
                 raise ParseError(f"`{text}` is a Python keyword, not part of this language",
                                  Span(position, end),
@@ -126,11 +113,23 @@ def tokenize(source: str) -> list[Token]:
                                      f"`{text}` does not match `{open_brackets[-1].text}`",
                                      Span(position, end))
                 open_brackets.pop()
-            kind = SEPARATOR if text == ";" else OPERATOR
-            tokens.append(Token(kind, text, position, end))
-        elif kind == "newline" and not open_brackets:
-            tokens.append(Token(SEPARATOR, "\n", position, end))
-        position = end
+            tokens.append(Token(SEPARATOR if text == ";" else OPERATOR, text, position, end))
+        elif kind == "number":
+            if end < length and (source[end].isalnum() or source[end] in "_."):
+                bad = Span(position, end + 1)
+                if source[end] in "jJ":
+                    raise ParseError("complex numbers are not supported", bad)
+                raise ParseError(f"a number cannot run into `{source[end]}`", bad,
+                                 f"write {text}*{source[end]} for a product")
+            if len(text) > MAX_NUMBER_CHARS:
+                raise LimitError(f"a number of {len(text):,} characters; the limit is "
+                                 f"{MAX_NUMBER_CHARS}", Span(position, end))
+            tokens.append(Token(NUMBER, text, position, end))
+        elif kind == "newline":
+            if not open_brackets:
+                tokens.append(Token(SEPARATOR, "\n", position, end))
+        else:
+            raise _foreign_character(source, position)
     if open_brackets:
         opener = open_brackets[-1]
         raise ParseError(f"`{opener.text}` is never closed", opener.span,

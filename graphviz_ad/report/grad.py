@@ -13,8 +13,10 @@ from graphviz_ad.api import Analysis, Check
 
 def gradient_table(analysis: Analysis, names: list[str], mode: str,
                    checks: dict[str, Check] | None) -> Table:
-    table = Table(title=Text.assemble(("value ", "bold"), (display.number(analysis.value),
-                                                            "bold cyan")),
+    graph = analysis.graph
+    output_name = graph.names.get(graph.output, ("value",))[-1]
+    table = Table(title=Text.assemble((f"{output_name} = ", "bold"),
+                                      (display.number(analysis.value), "bold cyan")),
                   title_justify="left", caption=f"{mode} mode"
                   + ("; finite differences: central, h = 1e-6·max(1, |x|)" if checks else ""),
                   caption_justify="left")

@@ -38,3 +38,15 @@ def ops_table() -> Table:
     table.add_row(_entry(f"{NO_GRAD}(x)", NO_GRAD_DESCRIPTION), Text("none (a constant)"),
                   Text("all x"))
     return table
+
+
+def ops_markdown() -> str:
+    """The same table as Markdown, for docs/language.md (kept in sync by a test)."""
+    lines = ["| written | local derivatives | domain | meaning |", "|---|---|---|---|"]
+    for op in TABLE:
+        partials = "<br>".join(f"`{line}`" for line in _partials(op).splitlines())
+        written = ", ".join(f"`{form}`" for form in _written(op).split(", "))
+        lines.append(f"| {written} | {partials} | {op.domain_text or 'all x'} | "
+                     f"{op.description} |")
+    lines.append(f"| `{NO_GRAD}(x)` | none (a constant) | all x | {NO_GRAD_DESCRIPTION} |")
+    return "\n".join(lines)

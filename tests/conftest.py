@@ -1,0 +1,13 @@
+"""Shared fixtures and hypothesis profiles."""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", max_examples=100, deadline=None)
+settings.register_profile("fuzz", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+WORKED = "(sin(x2)+1)/(x2+exp(x1))+x1*x2"
+WORKED_VALUES = {"x1": 1.5, "x2": 0.5}

@@ -1,0 +1,117 @@
+"""The `gad` command through typer's runner: exit codes, stdout and stderr separately."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from graphviz_ad.cli import app
+from tests.conftest import WORKED
+
+runner = CliRunner()
+
+
+def gad(*arguments, input=None):
+    return runner.invoke(app, list(arguments), input=input, env={"COLUMNS": "120"})
+
+
+def test_grad_prints_value_and_checked_gradients():
+    result = gad("grad", WORKED, "x1=1.5", "x2=0.5")
+    assert result.exit_code == 0, result.stderr
+    assert "value = 1.0469726768804155" in result.stdout
+    lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
+             if line.startswith("│")}
+    assert "0.23283374747559749" in lines["x1"] and "✓" in lines["x1"]
+    assert "1.6165488003791766" in lines["x2"] and "✓" in lines["x2"]
+    assert result.stderr == ""
+
+
+def test_grad_json_is_the_only_output():
+    result = gad("grad", WORKED, "x1=1.5", "x2=0.5", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["value"] == 1.0469726768804155
+    assert data["gradient"] == {"x1": 0.23283374747559749, "x2": 1.6165488003791766}
+    assert data["check"]["x2"]["agrees"] is True
+    assert abs(data["check"]["x2"]["finite_difference"] - 1.6165488003791766) < 1e-9
+
+
+def test_grad_json_arrays_are_nested_lists():
+    result = gad("grad", "sum(A @ v)", "A=[[1,2],[3,4]]", "v=[1,1]", "--json", "--no-check")
+    data = json.loads(result.stdout)
+    assert data == {"value": 10.0, "gradient": {"A": [[1.0, 1.0], [1.0, 1.0]], "v": [4.0, 6.0]},
+                    "check": None}
+
+
+def test_wrt_limits_inputs_and_forward_mode_agrees():
+    result = gad("grad", WORKED, "x1=1.5", "x2=0.5", "--wrt", "x2", "--mode", "forward",
+                 "--json")
+    assert json.loads(result.stdout)["gradient"] == {"x2": 1.6165488003791766}
+
+
+def test_program_from_a_file_and_from_stdin():
+    from_file = gad("grad", "samples/seed.gad", "--json", "--no-check")
+    from_stdin = gad("grad", "-", "x1=1.5", "x2=0.5", "--json", "--no-check", input=WORKED)
+    assert json.loads(from_file.stdout)["gradient"] == json.loads(from_stdin.stdout)["gradient"]
+    assert "f = 1.0469726768804155" in gad("grad", "samples/seed.gad").stdout
+
+
+def test_command_line_value_overrides_a_program_default():
+    result = gad("grad", "samples/seed.gad", "x1=0", "--json", "--no-check")
+    assert json.loads(result.stdout)["gradient"]["x1"] != 0.23283374747559749
+
+
+def test_file_with_bom_and_crlf(tmp_path):
+    path = tmp_path / "p.gad"
+    path.write_bytes("\ufeffx = 2\r\ny = x * x\r\n".encode())
+    assert json.loads(gad("grad", str(path), "--json").stdout)["gradient"] == {"x": 4.0}
+
+
+@pytest.mark.parametrize("arguments, fragments", [
+    (["grad", "sinn(x)", "x=1"], ["error[name]: unknown function `sinn`", "1 | sinn(x)",
+                                  "  | ^^^^", "hint: did you mean `sin`?"]),
+    (["grad", "x +* 2", "x=1"], ["error[syntax]", "    ^"]),
+    (["grad", "log(x)", "x=-1"], ["log(x) needs x > 0; here x = -1"]),
+    (["grad", "x*y + z"], ["no value for x, y, z", "x=1.0 y=1.0 z=1.0"]),
+    (["grad", "x", "x=[1,2]"], ["a gradient needs a single number", "sum(...) or mean(...)"]),
+    (["grad", "x", "x=abc"], ["the value of x must be a number or an array"]),
+    (["grad", "x", "x=[1,"], ["the value of x is not a number or an array", "1 | [1,"]),
+    (["grad", "x", "x"], ["expected NAME=VALUE, got `x`"]),
+    (["grad", "x", "x=1", "--wrt", "y"], ["`y` is not an input of the program"]),
+    (["grad", "[1, 2]", "x=[1, [2]]"], ["error"]),
+])
+def test_user_errors_exit_2_with_a_message_and_no_traceback(arguments, fragments):
+    result = gad(*arguments)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_user_text_with_rich_markup_is_printed_literally():
+    result = gad("grad", "[bold]x", "x=1")
+    assert result.exit_code == 2
+    assert "[bold]x" in result.stderr
+
+
+def test_unused_value_is_a_warning_on_stderr():
+    result = gad("grad", "x*2", "x=1", "y=3", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["gradient"] == {"x": 2.0}
+    assert "warning: y is given a value but the program does not use it" in result.stderr
+
+
+def test_ops_lists_every_table_entry():
+    from graphviz_ad.engine.ops import TABLE
+
+    result = gad("ops")
+    assert result.exit_code == 0
+    for op in TABLE:
+        assert op.signature in result.stdout
+    assert "[x > 0]" in result.stdout  # formulas with brackets are not taken as markup
+
+
+def test_help_pages():
+    assert "grad" in gad("--help").stdout
+    assert "--wrt" in gad("grad", "--help").stdout

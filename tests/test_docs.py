@@ -1,0 +1,36 @@
+"""The generated parts of docs/ match the code; the README's commands are the real ones."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", ["ops"])
+def test_generated_doc_sections_are_current(name):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import sync
+    finally:
+        sys.path.pop(0)
+    path, body = sync.generated_sections()[name]
+    text = path.read_text()
+    assert sync.synced(text, name, body) == text, "run `make docs` to regenerate"
+
+
+def test_readme_names_the_two_setup_commands_and_they_exist():
+    readme = (ROOT / "README.md").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("demo", "test"):
+        assert f"make {target}" in readme
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE)
+
+
+def test_readme_links_resolve():
+    readme = (ROOT / "README.md").read_text()
+    for link in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (ROOT / link).exists(), link

@@ -1,0 +1,180 @@
+"""The engine against hand-derived values: the worked example, arrays, detach, errors, scale."""
+
+import math
+
+import numpy as np
+import pytest
+
+from graphviz_ad import analyze
+from graphviz_ad.engine.backward import backward
+from graphviz_ad.engine.graph import GraphBuilder
+from graphviz_ad.errors import (ArityError, DomainError, MissingInputError, ShapeError,
+                                UnknownNameError, UsageError)
+from tests.conftest import WORKED, WORKED_VALUES
+
+
+def test_worked_example_value_and_gradient():
+    analysis = analyze(WORKED, WORKED_VALUES)
+    assert analysis.value == pytest.approx(1.0469726768804155, abs=1e-12)
+    assert analysis.gradient("x1") == pytest.approx(0.23283374747559749, abs=1e-12)
+    assert analysis.gradient("x2") == pytest.approx(1.6165488003791766, abs=1e-12)
+
+
+def test_worked_example_matches_the_hand_derivation():
+    x1, x2 = 1.5, 0.5
+    n, d = 1 + math.sin(x2), x2 + math.exp(x1)
+    analysis = analyze(WORKED, WORKED_VALUES)
+    assert analysis.gradient("x1") == pytest.approx(-n / d**2 * math.exp(x1) + x2, abs=1e-14)
+    assert analysis.gradient("x2") == pytest.approx(math.cos(x2) / d - n / d**2 + x1, abs=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_both_modes_and_finite_differences_agree(mode):
+    analysis = analyze(WORKED, WORKED_VALUES)
+    for name in ("x1", "x2"):
+        check = analysis.check(name, mode)
+        assert check.difference < 1e-9
+        assert check.agrees
+
+
+def test_the_seed_program_file_is_the_worked_example():
+    with open("samples/seed.gad") as handle:
+        analysis = analyze(handle.read())
+    assert analysis.value == pytest.approx(1.0469726768804155, abs=1e-12)
+    assert analysis.gradient("x2") == pytest.approx(1.6165488003791766, abs=1e-12)
+    assert analysis.graph.names[analysis.graph.output] == ("f",)
+
+
+def test_detach_stops_the_gradient_but_passes_the_value():
+    analysis = analyze("y = 2*x; z = 3 + detach(x); sum(y + z)", x=[1, 1])
+    assert analysis.value == 12
+    np.testing.assert_array_equal(analysis.gradient("x"), [2, 2])
+    np.testing.assert_array_equal(analyze("y = 2*x; z = 3 + x; sum(y + z)", x=[1, 1])
+                                  .gradient("x"), [3, 3])
+    check = analysis.check("x")
+    assert check.agrees  # finite differences hold detached values fixed
+
+
+def test_no_grad_result_is_one_constant_that_remembers_its_text():
+    analysis = analyze("no_grad(x*x) * y + x", x=3.0, y=2.0)
+    graph = analysis.graph
+    frozen = [node for node, kind in enumerate(graph.kinds) if kind == "no_grad"]
+    assert [graph.labels[node] for node in frozen] == ["no_grad(x*x)"]
+    assert analysis.value == 21.0
+    assert analysis.gradient("x") == 1.0
+    assert analysis.gradient("y") == 9.0
+
+
+def test_square_at_a_negative_point_needs_no_logarithm():
+    analysis = analyze("x^2", x=-2.0)
+    assert analysis.gradient("x") == -4.0
+    assert analysis.gradients.local[analysis.graph.output] == (-4.0, None)
+
+
+def test_repeated_operand_has_two_edges():
+    analysis = analyze("x*x", x=3.0)
+    graph = analysis.graph
+    assert graph.args[graph.output] == (graph.inputs["x"], graph.inputs["x"])
+    assert analysis.gradient("x") == 6.0
+
+
+@pytest.mark.parametrize("source, values, expected", [
+    ("sum(x * y)", {"x": [1, 2, 3], "y": 2.0}, {"x": [2, 2, 2], "y": 6.0}),
+    ("sum(A * b)", {"A": [[1, 2], [3, 4]], "b": [10, 20]}, {"b": [4, 6]}),
+    ("sum(A * c)", {"A": [[1, 2], [3, 4]], "c": [[10], [20]]}, {"c": [[3], [7]]}),
+    ("sum(A @ v)", {"A": [[1, 2], [3, 4]], "v": [1, 1]}, {"A": [[1, 1], [1, 1]], "v": [4, 6]}),
+    ("v @ w", {"v": [1, 2], "w": [3, 4]}, {"v": [3, 4], "w": [1, 2]}),
+    ("sum(v @ B)", {"v": [1, 2], "B": [[1, 2], [3, 4]]}, {"v": [3, 7], "B": [[1, 1], [2, 2]]}),
+    ("sum(A @ B)", {"A": [[1, 2]], "B": [[3], [4]]}, {"A": [[3, 4]], "B": [[1], [2]]}),
+    ("mean(x)", {"x": [1, 2, 3, 4]}, {"x": [0.25] * 4}),
+    ("sum(max(x, y))", {"x": [1, 2, 3], "y": [2, 2, 2]}, {"x": [0, 0.5, 1], "y": [1, 0.5, 0]}),
+])
+def test_array_gradients(source, values, expected):
+    analysis = analyze(source, values)
+    for name, gradient in expected.items():
+        np.testing.assert_allclose(analysis.gradient(name), gradient)
+        np.testing.assert_allclose(analysis.gradient(name, "forward"), gradient)
+        assert analysis.check(name).agrees
+
+
+def test_two_layer_network_gradients_match_finite_differences():
+    source = "h = relu(W1 @ x + b1)\ny = W2 @ h + b2\nsum((y - t)^2)"
+    values = {"W1": [[0.5, -0.2], [0.1, 0.4], [-0.3, 0.8]], "b1": [0.1, -0.1, 0.05],
+              "W2": [[1.0, -1.0, 0.5]], "b2": [0.2], "x": [1.0, 2.0], "t": [0.3]}
+    analysis = analyze(source, values)
+    for name in values:
+        check = analysis.check(name)
+        assert check.difference < 1e-7, name
+        np.testing.assert_allclose(analysis.gradient(name, "forward"), check.gradient, atol=1e-12)
+
+
+def test_literal_assignment_is_an_input_with_a_default_that_values_override():
+    assert analyze("x = 2; x*x").gradient("x") == 4.0
+    assert analyze("x = 2; x*x", x=5).gradient("x") == 10.0
+    assert analyze("x = 2; x = x + 1; x*x").value == 9.0
+
+
+def test_unused_values_are_warnings():
+    analysis = analyze("x*2", x=1, y=2)
+    assert analysis.warnings == ("y is given a value but the program does not use it",)
+
+
+def test_dead_statements_are_dropped_from_the_graph():
+    analysis = analyze("a = sin(x) * 100; x + 1", x=1.0)
+    assert sorted(analysis.graph.labels) == ["+", "1", "x"]
+
+
+@pytest.mark.parametrize("source, values, error, start, reason", [
+    ("log(x - 1)", {"x": 0.5}, DomainError, 0,
+     "log(x) needs x > 0; here x is `x - 1` = -0.5"),
+    ("1 + sqrt(x)", {"x": -4}, DomainError, 4, "sqrt(x) needs x >= 0; here x = -4"),
+    ("asin(2*x)", {"x": 1}, DomainError, 0, "asin(x) needs -1 <= x <= 1; here x is `2*x` = 2"),
+    ("x / (x - x)", {"x": 1}, DomainError, 0,
+     "x / y needs y != 0; here x = 1, y is `(x - x)` = 0"),
+    ("sinn(x)", {"x": 1}, UnknownNameError, 0, "unknown function `sinn`"),
+    ("max(x)", {"x": 1}, ArityError, 0, "`max` takes 2 arguments, got 1"),
+    ("sin + x", {"x": 1}, UsageError, 0, "`sin` is a function, not a value"),
+    ("pi = 3; pi", {}, UsageError, 0, "`pi` is a constant and cannot be assigned to"),
+    ("x + y", {}, MissingInputError, 0, "no value for x, y"),
+    ("x", {"x": [1, 2]}, ShapeError, 0,
+     "the output has shape (2,); a gradient needs a single number"),
+    ("sum(x + y)", {"x": [1, 2], "y": [1, 2, 3]}, ShapeError, 4,
+     "+ cannot combine shapes (2,) and (3,)"),
+    ("x @ y", {"x": 1, "y": 2}, ShapeError, 0, "@ needs vectors or matrices, got shapes () and ()"),
+    ("sum([1, x])", {"x": 1}, UsageError, 8, "array elements must be numbers"),
+])
+def test_errors_point_at_the_subexpression(source, values, error, start, reason):
+    with pytest.raises(error) as caught:
+        analyze(source, values)
+    assert caught.value.reason == reason
+    assert caught.value.span.start == start
+    assert caught.value.source == source
+
+
+def test_unknown_function_suggests_the_closest():
+    with pytest.raises(UnknownNameError) as caught:
+        analyze("sinn(x)", x=1)
+    assert caught.value.hint == "did you mean `sin`?"
+
+
+def test_hundred_thousand_chained_statements_differentiate():
+    count = 100_000
+    source = "v0 = x\n" + "\n".join(f"v{i} = v{i - 1} * 1.00001 + x" for i in range(1, count))
+    analysis = analyze(source, x=1e-3)
+    expected = sum(1.00001 ** k for k in range(count))
+    assert analysis.gradient("x") == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_hundred_thousand_term_flat_sum_builds_iteratively():
+    analysis = analyze("+".join(["x"] * 100_000), x=1.0)
+    assert analysis.gradient("x") == 100_000
+
+
+def test_a_million_node_chain_differentiates():
+    builder = GraphBuilder()
+    node = builder.input("x", 0.5)
+    for _ in range(1_000_000):
+        node = builder.apply("sin", (node,))
+    gradients = backward(builder.finish(node))
+    assert np.isfinite(gradients.of("x"))
+    assert 0 < gradients.of("x") < 1

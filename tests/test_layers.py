@@ -1,0 +1,72 @@
+"""Imports point down the pipeline: language -> engine -> views -> cli. Read from the sources."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "graphviz_ad"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def layer(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+FORBIDDEN = {
+    "language": ("numpy", "rich", "typer", "graphviz", "graphviz_ad.engine", "graphviz_ad.api",
+                 "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
+    "engine": ("rich", "typer", "graphviz", "graphviz_ad.api", "graphviz_ad.report",
+               "graphviz_ad.render", "graphviz_ad.cli", "subprocess", "os", "pathlib"),
+    "errors": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
+    "display": ("rich", "typer", "graphviz", "graphviz_ad."),
+    "api": ("rich", "typer", "graphviz_ad.cli", "subprocess"),
+    "report": ("typer", "graphviz", "graphviz_ad.cli", "graphviz_ad.render"),
+    "render": ("typer", "rich", "graphviz_ad.cli", "graphviz_ad.report"),
+}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_module_imports_respect_the_pipeline(path):
+    forbidden = FORBIDDEN.get(layer(path), ())
+    for name in imported(path):
+        for prefix in forbidden:
+            assert not (name == prefix.rstrip(".") or name.startswith(prefix.rstrip(".") + ".")
+                        or (prefix.endswith(".") and name.startswith(prefix))), \
+                f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_only_the_cli_imports_typer_and_nothing_imports_the_cli(path):
+    names = imported(path)
+    if path.stem not in ("cli",):
+        assert "typer" not in names
+    if path.stem not in ("__main__",):
+        assert "graphviz_ad.cli" not in names
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_every_module_opens_with_a_one_line_docstring(path):
+    docstring = ast.get_docstring(ast.parse(path.read_text()))
+    assert docstring, path
+    assert docstring.splitlines()[0].endswith("."), path
+
+
+def test_user_text_is_never_evaluated():
+    for path in MODULES:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ("eval", "exec", "compile"), path
+        assert "import ast" not in path.read_text(), path

@@ -1,0 +1,103 @@
+"""Parser golden cases as S-expressions, and error positions."""
+
+import pytest
+
+from graphviz_ad.errors import LimitError, ParseError
+from graphviz_ad.language import MAX_NESTING, parse, to_sexpr
+
+
+def sexpr(source: str) -> str:
+    return " | ".join(to_sexpr(statement) for statement in parse(source).statements)
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("1+2*3", "(+ 1 (* 2 3))"),
+    ("1*2+3", "(+ (* 1 2) 3)"),
+    ("a-b-c", "(- (- a b) c)"),
+    ("a/b/c", "(/ (/ a b) c)"),
+    ("-x^2", "(- (^ x 2))"),
+    ("-x**2", "(- (^ x 2))"),
+    ("2^x^2", "(^ 2 (^ x 2))"),
+    ("2**-x", "(^ 2 (- x))"),
+    ("-x*y", "(* (- x) y)"),
+    ("+x", "(+ x)"),
+    ("--x", "(- (- x))"),
+    ("(a+b)*c", "(* (+ a b) c)"),
+    ("A@x+b", "(+ (@ A x) b)"),
+    ("sin(x)", "(sin x)"),
+    ("max(a, b+1)", "(max a (+ b 1))"),
+    ("f()", "(f)"),
+    ("[1, 2]", "[1 2]"),
+    ("[[1, 2], [3, 4]]", "[[1 2] [3 4]]"),
+    ("[-1, .5, 1e-3, 2.]", "[(- 1) .5 1e-3 2.]"),
+    ("(sin(x2)+1)/(x2+exp(x1))+x1*x2", "(+ (/ (+ (sin x2) 1) (+ x2 (exp x1))) (* x1 x2))"),
+    ("x = 1; y = x*2\nsum(y)", "(= x 1) | (= y (* x 2)) | (sum y)"),
+    ("x = 1 # comment\n\n;; y", "(= x 1) | y"),
+    ("[1,\n 2]", "[1 2]"),
+    ("f(a,\n  b)", "(f a b)"),
+    ("  x \r\n", "x"),
+])
+def test_golden(source, expected):
+    assert sexpr(source) == expected
+
+
+@pytest.mark.parametrize("source, column, reason", [
+    ("x +* 2", 3, "expected a number, a name or `(`, found `*`"),
+    ("2x", 0, "a number cannot run into `x`"),
+    ("1j", 0, "complex numbers are not supported"),
+    ("x.y", 1, "attribute access is not part of the language"),
+    ("x[0]", 1, "indexing is not part of the language"),
+    ("'a'", 0, "strings are not part of the language"),
+    ("x == 1", 2, "comparisons are not part of the language"),
+    ("x < 1", 2, "comparisons are not part of the language"),
+    ("lambda", 0, "`lambda` is a Python keyword, not part of this language"),
+    ("import os", 0, "`import` is a Python keyword, not part of this language"),
+    ("max(a, key=b)", 10, "keyword arguments are not part of the language"),
+    ("(x", 0, "`(` is never closed"),
+    ("x)", 1, "`)` closes nothing"),
+    ("[1, 2)", 5, "`)` does not match `[`"),
+    ("x y", 2, "expected an operator or the end of the statement, found `y`"),
+    ("(a)(b)", 3, "only functions can be called"),
+    ("1 = x", 2, "only a name can be assigned to"),
+    ("x = y = 1", 6, "only a name can be assigned to"),
+    ("x = ", 4, "expected a number, a name or `(`, found the end of the input"),
+    ("", 0, "the program is empty"),
+    ("# only a comment", 0, "the program is empty"),
+    ("x\u200b", 1, "non-ASCII character U+200B (ZERO WIDTH SPACE)"),
+    ("\u0430", 0, "non-ASCII character U+0430 (CYRILLIC SMALL LETTER A)"),
+    ("a\x00", 1, "unexpected character U+0000"),
+    ("[]", 0, "an array needs at least one element"),
+])
+def test_error_positions(source, column, reason):
+    with pytest.raises(ParseError) as caught:
+        parse(source)
+    assert caught.value.reason == reason
+    assert caught.value.span.start == column
+    assert caught.value.source == source
+
+
+def test_nesting_within_the_limit_parses():
+    depth = MAX_NESTING - 1
+    assert sexpr("(" * depth + "x" + ")" * depth) == "x"
+
+
+def test_nesting_beyond_the_limit_is_a_limit_error():
+    depth = MAX_NESTING + 1
+    with pytest.raises(LimitError, match="deeper than"):
+        parse("(" * depth + "x" + ")" * depth)
+
+
+def test_long_flat_sum_parses_without_recursion():
+    program = parse("+".join(["x"] * 50_000))
+    assert to_sexpr(program.statements[0]).count("x") == 50_000
+
+
+def test_hundred_thousand_statements_parse():
+    source = "v0 = x\n" + "\n".join(f"v{i} = v{i - 1} + x" for i in range(1, 100_000))
+    assert len(parse(source).statements) == 100_000
+
+
+def test_spans_cover_the_written_text():
+    (statement,) = parse("f = (a + b) * c").statements
+    assert statement.value.left.span.start == 4  # the parentheses belong to the operand
+    assert statement.value.span.end == 15

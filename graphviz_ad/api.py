@@ -14,8 +14,10 @@ from graphviz_ad.engine.build import Built, build
 from graphviz_ad.engine.check import finite_difference
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
+from graphviz_ad.engine.paths import PathSummary, path_count, summarize
 from graphviz_ad.errors import UnknownNameError
 
+DEFAULT_TOP = 20
 REVERSE = "reverse"
 FORWARD = "forward"
 
@@ -70,6 +72,15 @@ class Analysis:
         if mode == FORWARD:
             return forward_gradient(self.graph, name)
         return self.gradients.of(name)
+
+    def paths(self, name: str, top: int | None = DEFAULT_TOP) -> PathSummary:
+        """The `top` paths from `name` to the output by |product| (every path when None)."""
+        self.require_input(name)
+        return summarize(self.gradients, name, top)
+
+    def path_count(self, name: str) -> int:
+        self.require_input(name)
+        return path_count(self.gradients, name)
 
     def check(self, name: str, mode: str = REVERSE) -> Check:
         return Check(self.gradient(name, mode), finite_difference(self.graph, name))

@@ -11,6 +11,8 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
+from graphviz_ad import display
+from graphviz_ad.engine.paths import ENUMERATION_LIMIT
 from graphviz_ad.errors import GadError, InputValueError, UsageError
 
 MAX_FILE_BYTES = 5_000_000
@@ -163,6 +165,61 @@ def grad(
         from graphviz_ad.report.grad import gradient_table
 
         _console().print(gradient_table(analysis, names, mode.value, checks))
+
+
+@app.command()
+def paths(
+    expression: Expression,
+    values: Values = None,
+    wrt: Annotated[Optional[str], typer.Option(
+        "--wrt", help="The input whose paths to list; without it, one row per input.",
+        show_default=False)] = None,
+    top: Annotated[int, typer.Option(
+        "--top", min=1, help="Show the K paths of largest |product|, then one row for the rest.")]
+    = 20,
+    every: Annotated[bool, typer.Option(
+        "--all", help=f"List every path (refused above {ENUMERATION_LIMIT:,} paths).")] = False,
+    as_json: Json = False,
+) -> None:
+    """The chain rule path by path: each path's local gradients, product and share of the
+    gradient, summing to the gradient. Path counts are exact, at any scale."""
+    from graphviz_ad.report import paths as report
+
+    with _user_errors():
+        analysis = _analyze(expression, values)
+        if wrt is None:
+            summaries = [analysis.paths(name, 1) for name in analysis.inputs]
+            if as_json:
+                print(json.dumps({"inputs": [
+                    {"name": summary.name, "path_count": summary.count,
+                     "gradient": display.jsonable(summary.gradient),
+                     "largest": report.path_json(analysis, summary.paths[0])
+                     if summary.paths else None} for summary in summaries]}))
+                return
+            _console().print(report.inputs_table(analysis, summaries))
+            return
+        summary = analysis.paths(wrt, None if every else top)
+        if as_json:
+            print(json.dumps(report.summary_json(analysis, summary)))
+            return
+        _console().print(report.paths_table(analysis, summary))
+
+
+@app.command()
+def trace(expression: Expression, values: Values = None, as_json: Json = False) -> None:
+    """The forward trace (one line per node, in evaluation order) and the backward sweep, one
+    adjoint update per line in the order the engine performs them."""
+    from graphviz_ad.engine.trace import backward_steps, forward_steps
+    from graphviz_ad.report.trace import trace_json, trace_tables
+
+    with _user_errors():
+        analysis = _analyze(expression, values)
+        forward = forward_steps(analysis.graph)
+        backward = backward_steps(analysis.gradients)
+        if as_json:
+            print(json.dumps(trace_json(analysis, forward, backward)))
+            return
+        _console().print(trace_tables(analysis, forward, backward))
 
 
 @app.command()

@@ -60,10 +60,15 @@ class Op:
 
     @property
     def signature(self) -> str:
-        names = ("x", "y")[: self.arity]
+        return self.written(("x", "y")[: self.arity])
+
+    def written(self, arguments: tuple[str, ...]) -> str:
+        """How the op is written on these argument texts: `x + y`, `-x`, `sin(x)`."""
         if self.operator and not self.callable:
-            return f"-{names[0]}" if self.arity == 1 else f"x {self.operator} y"
-        return f"{self.name}({', '.join(names)})"
+            if self.arity == 1:
+                return f"{self.operator}{arguments[0]}"
+            return f"{arguments[0]} {self.operator} {arguments[1]}"
+        return f"{self.name}({', '.join(arguments)})"
 
 
 def _tie_split(x, y):

@@ -1,0 +1,223 @@
+"""The chain rule as a sum over paths: counting (dynamic programming), the top K, and enumeration.
+
+A path runs from an input up to the output along edges a gradient flows through (never into a
+constant, never across a cut). Its contribution is the chain of its edges' local derivatives:
+their product for scalars, the chain of vector-Jacobian products for arrays. The contributions of
+all paths sum to the gradient.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from graphviz_ad.engine.backward import Gradients
+from graphviz_ad.engine.linear import pullback
+from graphviz_ad.engine.ops import MATMUL
+from graphviz_ad.errors import LimitError
+
+ENUMERATION_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Edge:
+    producer: int
+    consumer: int
+    slot: int
+
+
+@dataclass(frozen=True)
+class Path:
+    """Edges from the input up to the output, their local derivatives, and the contribution."""
+
+    edges: tuple[Edge, ...]
+    factors: tuple[Any, ...]
+    product: Any
+
+    @property
+    def nodes(self) -> tuple[int, ...]:
+        return (self.edges[0].producer,) + tuple(edge.consumer for edge in self.edges)
+
+
+@dataclass(frozen=True)
+class PathSummary:
+    """The paths shown for one input, and what the rest add up to."""
+
+    name: str
+    gradient: Any
+    count: int
+    paths: tuple[Path, ...]
+    rest_count: int
+    rest_sum: Any
+    exact_order: bool  # False for array graphs too large to enumerate: ordered by a bound
+
+    @property
+    def shown_sum(self) -> Any:
+        return sum((path.product for path in self.paths), np.zeros_like(self.gradient))
+
+    @property
+    def cancellation_digits(self) -> float:
+        """Digits lost to cancellation: log10(largest |term| / |sum|), 0 when there is none."""
+        largest = max((float(np.max(np.abs(path.product))) for path in self.paths), default=0.0)
+        total = float(np.max(np.abs(self.gradient))) if np.size(self.gradient) else 0.0
+        if largest == 0.0 or not math.isfinite(largest):
+            return 0.0
+        if total == 0.0:
+            return 16.0
+        return max(0.0, math.log10(largest / total))
+
+
+def flows(gradients: Gradients, consumer: int, slot: int) -> bool:
+    return gradients.local[consumer][slot] is not None
+
+
+def path_counts(gradients: Gradients, start: int) -> list[int]:
+    """Number of paths from `start` to every node: exact integers, linear in the edges."""
+    graph = gradients.graph
+    counts = [0] * len(graph)
+    counts[start] = 1
+    local, args = gradients.local, graph.args
+    for node in range(start + 1, graph.output + 1):
+        row = local[node]
+        total = 0
+        for slot, argument in enumerate(args[node]):
+            if row[slot] is not None:
+                total += counts[argument]
+        counts[node] = total
+    return counts
+
+
+def path_count(gradients: Gradients, name: str) -> int:
+    graph = gradients.graph
+    return path_counts(gradients, graph.inputs[name])[graph.output]
+
+
+def _magnitude(gradients: Gradients, edge: Edge) -> float:
+    """log of a bound on how much an edge can scale a gradient (exact for scalars)."""
+    local = gradients.local[edge.consumer][edge.slot]
+    op = gradients.graph.ops[edge.consumer]
+    if np.ndim(local) == 0:
+        size = abs(float(local))
+    elif op.linear_map == MATMUL:
+        size = float(np.linalg.norm(local))
+    else:
+        size = float(np.max(np.abs(local)))
+    if math.isnan(size):
+        return math.inf  # a nan factor is the first thing to look at
+    return math.log(size) if size > 0 else -math.inf
+
+
+def contribution(gradients: Gradients, edges: tuple[Edge, ...]) -> Any:
+    """The path's term of the gradient: d output / d input through these edges only."""
+    graph = gradients.graph
+    carried: Any = np.float64(1.0)
+    for edge in reversed(edges):
+        op = graph.ops[edge.consumer]
+        local = gradients.local[edge.consumer][edge.slot]
+        carried = pullback(op.linear_map, edge.slot, local, carried, graph.values[edge.producer])
+    return carried
+
+
+def _make_path(gradients: Gradients, edges: tuple[Edge, ...]) -> Path:
+    factors = tuple(gradients.local[edge.consumer][edge.slot] for edge in edges)
+    with np.errstate(all="ignore"):
+        return Path(edges, factors, contribution(gradients, edges))
+
+
+def _edges_in(gradients: Gradients, node: int, reachable: list) -> Iterator[Edge]:
+    for slot, argument in enumerate(gradients.graph.args[node]):
+        if reachable[argument] is not None and flows(gradients, node, slot):
+            yield Edge(argument, node, slot)
+
+
+def best_first(gradients: Gradients, name: str) -> Iterator[Path]:
+    """Paths in order of decreasing |product| (for arrays: of a bound on it), lazily.
+
+    A search from the output down towards the input, whose priority is the magnitude of the
+    suffix so far times the best magnitude any prefix can reach (a dynamic program from the
+    input). That estimate is exact, so complete paths come out in order, and each costs about
+    its length in steps: no path outside the top K is ever built.
+    """
+    graph = gradients.graph
+    start = graph.inputs[name]
+    best: list[float | None] = [None] * len(graph)
+    best[start] = 0.0
+    for node in range(start + 1, graph.output + 1):
+        for edge in _edges_in(gradients, node, best):
+            candidate = best[edge.producer] + _magnitude(gradients, edge)
+            if best[node] is None or candidate > best[node]:
+                best[node] = candidate
+    if best[graph.output] is None:
+        return
+    counter = 0
+    # Entries: (-priority, -edges so far, tie counter, node, suffix magnitude, suffix as a linked list)
+    heap: list = [(-best[graph.output], 0, counter, graph.output, 0.0, None)]
+    while heap:
+        _, depth, _, node, suffix, chain = heapq.heappop(heap)
+        if node == start:
+            edges = []
+            while chain is not None:
+                edge, chain = chain
+                edges.append(edge)
+            yield _make_path(gradients, tuple(edges))
+            continue
+        for edge in _edges_in(gradients, node, best):
+            counter += 1
+            reach = suffix + _magnitude(gradients, edge)
+            priority = reach + best[edge.producer]
+            heapq.heappush(heap, (-priority if not math.isnan(priority) else -math.inf,
+                                  depth - 1, counter, edge.producer, reach, (edge, chain)))
+
+
+def every_path(gradients: Gradients, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
+    """All paths, by an iterative depth-first walk; refuses when there are more than `limit`."""
+    count = path_count(gradients, name)
+    if count > limit:
+        raise LimitError(f"{name} has {count:,} paths to the output; listing all of them is "
+                         f"limited to {limit:,}", None,
+                         "use --top K to see the K largest and the sum of the rest")
+    graph = gradients.graph
+    start = graph.inputs[name]
+    counts = path_counts(gradients, start)
+    reachable = [True if total else None for total in counts]
+    found: list[Path] = []
+    stack: list[tuple[int, tuple[Edge, ...]]] = [(graph.output, ())]
+    while stack:
+        node, suffix = stack.pop()
+        if node == start:
+            found.append(_make_path(gradients, suffix))
+            continue
+        for edge in reversed(list(_edges_in(gradients, node, reachable))):
+            stack.append((edge.producer, (edge,) + suffix))
+    return found
+
+
+def _size(product: Any) -> float:
+    size = float(np.linalg.norm(np.ravel(product)))
+    return math.inf if math.isnan(size) else size
+
+
+def summarize(gradients: Gradients, name: str, top: int | None) -> PathSummary:
+    """The `top` paths of largest |contribution| (all when `top` is None) and the rest's sum."""
+    graph = gradients.graph
+    count = path_count(gradients, name)
+    gradient = gradients.of(name)
+    scalar = all(np.ndim(value) == 0 for value in graph.values)
+    exact = True
+    if top is None or (not scalar and count <= ENUMERATION_LIMIT):
+        paths = every_path(gradients, name)
+        paths.sort(key=lambda path: -_size(path.product))
+        paths = paths if top is None else paths[:top]
+    else:
+        iterator = best_first(gradients, name)
+        paths = [path for _, path in zip(range(top), iterator)]
+        exact = scalar
+    shown = tuple(paths)
+    with np.errstate(all="ignore"):
+        rest_sum = gradient - sum((path.product for path in shown), np.zeros_like(gradient))
+    return PathSummary(name, gradient, count, shown, count - len(shown),
+                       rest_sum if count > len(shown) else np.zeros_like(gradient)[()], exact)

@@ -1,0 +1,100 @@
+"""The evaluation trace (a Wengert list) and the backward sweep, step by step, in engine order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from graphviz_ad.engine.backward import Gradients
+from graphviz_ad.engine.graph import CONSTANT, INPUT, NO_GRAD, Graph
+from graphviz_ad.engine.linear import pullback
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    node: int
+    name: str        # v1, v2, ... for operations; the input's name; c1, ... for no_grad results
+    expression: str  # in terms of earlier names: `exp(x1)`, `v4 + 1`
+    value: Any
+    source: str      # the user's text this node came from
+    kind: str
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    target: int      # the adjoint that is updated
+    via: int         # the node whose adjoint flows back
+    slot: int
+    adjoint: Any     # adj(via), final when it is used
+    local: Any       # d via / d target through this slot
+    formula: str     # the local derivative in the trace's names: `cos(x2)`
+    contribution: Any
+    total: Any       # adj(target) after this step
+
+
+def _atom(text: str) -> str:
+    return f"({text})" if text.startswith("-") or " " in text else text
+
+
+def trace_names(graph: Graph) -> list[str]:
+    """Inputs keep their names and literals their text; a node the program named once keeps that
+    name; other operations are v1, v2, ... and no_grad results c1, c2, ... in order."""
+    assigned = Counter(name for names in graph.names.values() for name in names)
+    unique = {name for name, uses in assigned.items() if uses == 1 and name not in graph.inputs}
+    names: list[str] = []
+    operations = frozen = 0
+    for node, kind in enumerate(graph.kinds):
+        own = [name for name in graph.names.get(node, ()) if name in unique]
+        if kind == INPUT or kind == CONSTANT:
+            names.append(graph.labels[node])
+        elif kind == NO_GRAD:
+            frozen += 1
+            names.append(own[-1] if own else f"c{frozen}")
+        else:
+            operations += 1
+            names.append(own[-1] if own else f"v{operations}")
+    return names
+
+
+def forward_steps(graph: Graph) -> list[ForwardStep]:
+    """One step per input, no_grad result and operation, in evaluation order."""
+    names = trace_names(graph)
+    steps = []
+    for node, kind in enumerate(graph.kinds):
+        if kind == CONSTANT:
+            continue  # literals appear inline, by their text
+        op = graph.ops[node]
+        if op is None:
+            expression = "input" if kind == INPUT else graph.labels[node]
+        else:
+            expression = op.written(tuple(_atom(names[argument]) for argument in graph.args[node]))
+        steps.append(ForwardStep(node, names[node], expression, graph.values[node],
+                                 graph.text(node), kind))
+    return steps
+
+
+def backward_steps(gradients: Gradients) -> list[BackwardStep]:
+    """Each adjoint update in the order `backward` performs it: nodes from the output down,
+    argument slots left to right, edges without a gradient skipped."""
+    graph = gradients.graph
+    names = trace_names(graph)
+    totals: dict[int, Any] = {}
+    steps = []
+    for node in range(graph.output, -1, -1):
+        op = graph.ops[node]
+        if op is None:
+            continue
+        arguments = graph.args[node]
+        argument_names = tuple(_atom(names[argument]) for argument in arguments)
+        for slot, argument in enumerate(arguments):
+            local = gradients.local[node][slot]
+            if local is None:
+                continue
+            adjoint = gradients.adjoints[node]
+            part = pullback(op.linear_map, slot, local, adjoint, graph.values[argument])
+            totals[argument] = part if argument not in totals else totals[argument] + part
+            steps.append(BackwardStep(argument, node, slot, adjoint, local,
+                                      op.partials[slot].formula.format(*argument_names),
+                                      part, totals[argument]))
+    return steps

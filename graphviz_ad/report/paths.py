@@ -1,0 +1,120 @@
+"""The chain rule as tables: one row per path with its local gradients, product and share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from graphviz_ad import display
+from graphviz_ad.api import Analysis
+from graphviz_ad.engine.paths import Path, PathSummary
+from graphviz_ad.style import REST_COLOUR, path_colour
+
+PRODUCT_DIGITS = 10
+CANCELLATION_DIGITS = 3  # flag a sum whose largest term is 1000x larger than the sum
+
+
+def _slot_word(slot: int) -> str:
+    return ("left", "right")[slot] if slot < 2 else f"arg {slot + 1}"
+
+
+def chain(analysis: Analysis, path: Path) -> str:
+    """`x2 → sin → + → / → +`; where both arguments come from one node, which slot is said."""
+    graph = analysis.graph
+    parts = [graph.labels[path.edges[0].producer]]
+    for edge in path.edges:
+        label = graph.labels[edge.consumer]
+        arguments = graph.args[edge.consumer]
+        if arguments.count(edge.producer) > 1:
+            label += f" ({_slot_word(edge.slot)})"
+        parts.append(label)
+    return " → ".join(parts)
+
+
+def _factor(factor: Any) -> str:
+    if np.ndim(factor) == 0:
+        return display.number(factor, display.SHORT_DIGITS)
+    if np.size(factor) <= 4:
+        return display.value(factor, 4)
+    return f"[{display.shape(factor)}]"
+
+
+def _share(product: Any, gradient: Any) -> str:
+    if np.ndim(product) or float(gradient) == 0.0:
+        return ""
+    return f"{100 * float(product) / float(gradient):.1f}%"
+
+
+def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
+    title = Text.assemble(("paths from ", "bold"), (summary.name, "bold green"),
+                          (" to the output: ", "bold"), (f"{summary.count:,}", "bold cyan"))
+    table = Table(title=title, title_justify="left", show_footer=True)
+    table.add_column("#", justify="right", footer="")
+    table.add_column("path", footer=Text("sum of products\ngradient (backward pass)\ndifference",
+                                         style="bold"))
+    table.add_column("local gradients along it", footer="")
+    sum_all = summary.shown_sum + (summary.rest_sum if summary.rest_count else 0.0)
+    difference = np.max(np.abs(np.asarray(sum_all) - summary.gradient))
+    table.add_column("product", justify="right",
+                     footer=Text("\n".join([display.value(sum_all),
+                                            display.value(summary.gradient),
+                                            f"{difference:.1e}"]), style="bold"))
+    table.add_column("share", justify="right", footer="")
+    for index, path in enumerate(summary.paths):
+        colour = path_colour(index)
+        table.add_row(Text(str(index + 1), style=colour), Text(chain(analysis, path), style=colour),
+                      Text(" · ".join(_factor(factor) for factor in path.factors)),
+                      Text(display.value(path.product, PRODUCT_DIGITS)),
+                      Text(_share(path.product, summary.gradient)))
+    if summary.rest_count:
+        table.add_row("", Text(f"the other {summary.rest_count:,} paths",
+                               style=f"italic {REST_COLOUR}"), "",
+                      Text(display.value(summary.rest_sum, PRODUCT_DIGITS)),
+                      Text(_share(summary.rest_sum, summary.gradient)))
+    notes = []
+    if not summary.exact_order:
+        notes.append(Text("paths of arrays are ordered by a bound on their size, not exactly",
+                          style="dim"))
+    digits = summary.cancellation_digits
+    if digits >= CANCELLATION_DIGITS:
+        notes.append(Text(f"cancellation: the largest term is 10^{digits:.0f} times the sum; "
+                          f"about {digits:.0f} of 16 digits are lost", style="bold yellow"))
+    return Group(table, *notes)
+
+
+def inputs_table(analysis: Analysis, summaries: list[PathSummary]) -> Table:
+    table = Table(title=Text("paths from each input to the output", style="bold"),
+                  title_justify="left", caption="gad paths EXPR --wrt NAME lists one input's paths",
+                  caption_justify="left")
+    table.add_column("input", style="green")
+    table.add_column("paths", justify="right")
+    table.add_column("gradient", justify="right", style="bold")
+    table.add_column("largest path")
+    table.add_column("its product", justify="right")
+    for summary in summaries:
+        largest = summary.paths[0] if summary.paths else None
+        table.add_row(summary.name, f"{summary.count:,}", display.value(summary.gradient),
+                      Text(chain(analysis, largest)) if largest else Text("none", style="dim"),
+                      display.value(largest.product, PRODUCT_DIGITS) if largest else "")
+    return table
+
+
+def path_json(analysis: Analysis, path: Path) -> dict[str, Any]:
+    graph = analysis.graph
+    return {"nodes": [graph.labels[node] for node in path.nodes],
+            "ids": list(path.nodes),
+            "slots": [edge.slot for edge in path.edges],
+            "factors": [display.jsonable(factor) for factor in path.factors],
+            "product": display.jsonable(path.product)}
+
+
+def summary_json(analysis: Analysis, summary: PathSummary) -> dict[str, Any]:
+    return {"wrt": summary.name,
+            "gradient": display.jsonable(summary.gradient),
+            "path_count": summary.count,
+            "paths": [path_json(analysis, path) for path in summary.paths],
+            "rest": {"count": summary.rest_count, "sum": display.jsonable(summary.rest_sum)}}

@@ -1,0 +1,159 @@
+"""Paths: the worked example's five, exact counts at any scale, top K, arrays, and properties."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from graphviz_ad import analyze
+from graphviz_ad.cli import app
+from graphviz_ad.engine.paths import every_path, path_count
+from graphviz_ad.errors import LimitError
+from graphviz_ad.report.paths import chain
+from tests.conftest import WORKED, WORKED_VALUES
+from tests.test_properties import expressions
+
+X1, X2 = 1.5, 0.5
+N, D = 1 + math.sin(X2), X2 + math.exp(X1)
+
+WORKED_PATHS = {
+    "x1": [("x1 → * → +", [X2, 1], X2),
+           ("x1 → exp → + → / → +", [math.exp(X1), 1, -N / D**2, 1], -math.exp(X1) * N / D**2)],
+    "x2": [("x2 → * → +", [X1, 1], X1),
+           ("x2 → sin → + → / → +", [math.cos(X2), 1, 1 / D, 1], math.cos(X2) / D),
+           ("x2 → + → / → +", [1, -N / D**2, 1], -N / D**2)],
+}
+
+
+@pytest.mark.parametrize("name", ["x1", "x2"])
+def test_worked_example_paths(name):
+    analysis = analyze(WORKED, WORKED_VALUES)
+    summary = analysis.paths(name)
+    assert summary.count == len(WORKED_PATHS[name])
+    assert summary.rest_count == 0
+    for path, (nodes, factors, product) in zip(summary.paths, WORKED_PATHS[name]):
+        assert chain(analysis, path) == nodes
+        assert [float(factor) for factor in path.factors] == pytest.approx(factors, abs=1e-12)
+        assert float(path.product) == pytest.approx(product, abs=1e-12)
+    assert float(sum(path.product for path in summary.paths)) == pytest.approx(
+        float(analysis.gradient(name)), abs=1e-12)
+
+
+def test_repeated_operand_gives_one_path_per_slot():
+    analysis = analyze("x*x", x=3.0)
+    paths = analysis.paths("x").paths
+    assert [chain(analysis, path) for path in paths] == ["x → * (left)", "x → * (right)"]
+    assert [float(path.product) for path in paths] == [3.0, 3.0]
+
+
+def test_detached_edges_and_constants_carry_no_paths():
+    analysis = analyze("y = 2*x; z = 3 + detach(x); sum(y + z)", x=[1.0, 1.0])
+    summary = analysis.paths("x")
+    assert summary.count == 1
+    np.testing.assert_array_equal(summary.paths[0].product, [2.0, 2.0])
+    assert chain(analysis, summary.paths[0]) == "x → * → + → sum"
+
+
+def test_doubling_sixty_times_has_two_to_the_sixty_paths():
+    source = "x0 = x\n" + "\n".join(f"x{i} = x{i - 1} + x{i - 1}" for i in range(1, 61))
+    analysis = analyze(source, x=1.0)
+    assert analysis.path_count("x") == 2**60
+    summary = analysis.paths("x", top=5)
+    assert len(summary.paths) == 5
+    assert summary.rest_count == 2**60 - 5
+    assert all(float(path.product) == 1.0 for path in summary.paths)
+    assert float(summary.rest_sum) == 2.0**60 - 5
+
+
+def test_listing_all_paths_is_refused_above_the_limit():
+    source = "x0 = x\n" + "\n".join(f"x{i} = x{i - 1} * x{i - 1}" for i in range(1, 20))
+    analysis = analyze(source, x=1.0)
+    with pytest.raises(LimitError, match="524,288 paths"):
+        every_path(analysis.gradients, "x")
+
+
+def test_array_paths_are_vector_jacobian_chains_that_sum_to_the_gradient():
+    analysis = analyze("h = tanh(W @ x)\nsum(h * h) + sum(W @ x)",
+                       W=[[0.5, -1.0], [2.0, 0.3]], x=[0.7, -0.2])
+    for name in ("W", "x"):
+        summary = analysis.paths(name, top=None)
+        assert summary.count == 3
+        for path in summary.paths:
+            assert np.shape(path.product) == np.shape(analysis.gradient(name))
+        np.testing.assert_allclose(summary.shown_sum, analysis.gradient(name), atol=1e-14)
+
+
+def test_cancellation_is_measured():
+    analysis = analyze("(x + 1e8) - 1e8*exp(x/1e8)", x=1.0)
+    assert analysis.paths("x").cancellation_digits > 7
+
+
+program_statements = st.lists(expressions, min_size=1, max_size=3)
+
+
+def as_program(statements):
+    """Each statement may use the names bound before it, which creates shared subgraphs."""
+    lines = []
+    for index, (text, _) in enumerate(statements):
+        lines.append(f"a{index} = {text}" + (f" * a{index - 1}" if index else ""))
+    return "\n".join(lines)
+
+
+@given(program_statements, st.floats(-1.2, 1.2), st.floats(-1.2, 1.2), st.integers(1, 6))
+def test_paths_sum_to_the_gradient_counts_are_exact_and_top_k_is_the_largest(
+        statements, x, y, top):
+    analysis = analyze(as_program(statements), {"x": x, "y": y, "z": 0.3})
+    for name in analysis.inputs:
+        gradients = analysis.gradients
+        everything = every_path(gradients, name, limit=50_000)
+        assert len(everything) == path_count(gradients, name)
+        total = sum((float(path.product) for path in everything), 0.0)
+        gradient = float(analysis.gradient(name))
+        scale = max(1.0, sum(abs(float(path.product)) for path in everything))
+        assert abs(total - gradient) <= 1e-12 * scale
+        best = sorted((abs(float(path.product)) for path in everything), reverse=True)[:top]
+        shown = [abs(float(path.product)) for path in analysis.paths(name, top=top).paths]
+        assert shown == pytest.approx(best, rel=1e-12, abs=1e-300)
+
+
+runner = CliRunner()
+
+
+def test_paths_command_table_and_json():
+    result = runner.invoke(app, ["paths", WORKED, "x1=1.5", "x2=0.5", "--wrt", "x2"],
+                           env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.stderr
+    for text in ("x2 → sin → + → / → +", "0.877583 · 1 · 0.200735 · 1", "0.1761616491",
+                 "92.8%", "1.6165488003791766"):
+        assert text in result.stdout
+    data = json.loads(runner.invoke(app, ["paths", WORKED, "x1=1.5", "x2=0.5", "--wrt", "x2",
+                                          "--top", "2", "--json"]).stdout)
+    assert data["wrt"] == "x2" and data["path_count"] == 3
+    assert [path["nodes"] for path in data["paths"]] == [["x2", "*", "+"],
+                                                         ["x2", "sin", "+", "/", "+"]]
+    assert data["rest"]["count"] == 1
+    assert data["rest"]["sum"] == pytest.approx(-N / D**2, abs=1e-12)
+
+
+def test_paths_json_count_is_an_exact_integer():
+    source = "x0 = x\n" + "\n".join(f"x{i} = x{i - 1} + x{i - 1}" for i in range(1, 101))
+    result = runner.invoke(app, ["paths", source, "x=1", "--wrt", "x", "--top", "1", "--json"])
+    assert json.loads(result.stdout)["path_count"] == 2**100
+
+
+def test_paths_without_wrt_lists_each_input():
+    result = runner.invoke(app, ["paths", WORKED, "x1=1.5", "x2=0.5", "--json"])
+    data = json.loads(result.stdout)
+    assert [(row["name"], row["path_count"]) for row in data["inputs"]] == [("x1", 2), ("x2", 3)]
+    assert data["inputs"][1]["largest"]["product"] == 1.5
+
+
+def test_paths_all_refused_with_exit_2():
+    source = "x0 = x\n" + "\n".join(f"x{i} = x{i - 1} + x{i - 1}" for i in range(1, 30))
+    result = runner.invoke(app, ["paths", source, "x=1", "--wrt", "x", "--all"])
+    assert result.exit_code == 2
+    assert "536,870,912 paths" in result.stderr

@@ -1,0 +1,56 @@
+"""The trace: the Wengert list in evaluation order and the backward sweep in engine order."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from graphviz_ad import analyze
+from graphviz_ad.cli import app
+from graphviz_ad.engine.trace import backward_steps, forward_steps, trace_names
+
+
+def seed():
+    with open("samples/seed.gad") as handle:
+        return analyze(handle.read())
+
+
+def test_forward_trace_of_the_worked_example():
+    steps = forward_steps(seed().graph)
+    assert [f"{step.name} = {step.expression}" for step in steps] == [
+        "x1 = input", "x2 = input", "v1 = sin(x2)", "n = 1 + v1", "v3 = exp(x1)",
+        "d = x2 + v3", "v5 = n / d", "v6 = x1 * x2", "f = v5 + v6"]
+    assert [step.source for step in steps][2:4] == ["sin(x2)", "1 + sin(x2)"]
+
+
+def test_backward_sweep_ends_in_the_gradient_and_follows_engine_order():
+    analysis = seed()
+    names = trace_names(analysis.graph)
+    steps = backward_steps(analysis.gradients)
+    assert [(names[step.target], names[step.via], step.formula) for step in steps] == [
+        ("v5", "f", "1"), ("v6", "f", "1"), ("x1", "v6", "x2"), ("x2", "v6", "x1"),
+        ("n", "v5", "1/d"), ("d", "v5", "-n/d^2"), ("x2", "d", "1"), ("v3", "d", "1"),
+        ("x1", "v3", "exp(x1)"), ("v1", "n", "1"), ("x2", "v1", "cos(x2)")]
+    finals = {names[step.target]: float(step.total) for step in steps}
+    assert finals["x1"] == pytest.approx(0.23283374747559749, abs=1e-15)
+    assert finals["x2"] == pytest.approx(1.6165488003791766, abs=1e-15)
+    for step in steps:
+        assert float(step.contribution) == pytest.approx(float(step.adjoint) * float(step.local))
+
+
+def test_reassigned_names_fall_back_to_numbered_names():
+    analysis = analyze("y = x*2\ny = y + 1\ny*y", x=1.0)
+    assert [step.name for step in forward_steps(analysis.graph)] == ["x", "v1", "v2", "v3"]
+
+
+def test_trace_command():
+    runner = CliRunner()
+    result = runner.invoke(app, ["trace", "samples/seed.gad"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "adj(x2) += adj(v1) · cos(x2)" in result.stdout
+    assert "df/dx2 = 1.6165488003791766" in result.stdout
+    data = json.loads(runner.invoke(app, ["trace", "samples/seed.gad", "--json"]).stdout)
+    assert data["forward"][2] == {"name": "v1", "expression": "sin(x2)", "kind": "operation",
+                                  "value": 0.479425538604203, "source": "sin(x2)"}
+    assert data["backward"][-1]["total"] == 1.6165488003791766
+    assert data["gradient"] == {"x1": 0.23283374747559749, "x2": 1.6165488003791766}

@@ -157,3 +157,15 @@ def test_paths_all_refused_with_exit_2():
     result = runner.invoke(app, ["paths", source, "x=1", "--wrt", "x", "--all"])
     assert result.exit_code == 2
     assert "536,870,912 paths" in result.stderr
+
+
+@pytest.mark.parametrize("items, expected", [
+    (["1", "1"], "1 · 1"),
+    (["1", "1", "1"], "1 ×3"),
+    (["a", "b", "b", "b", "b", "c"], "a · b ×4 · c"),
+    ([str(i) for i in range(20)], "0 · 1 · 2 · 3 · 4 · … 10 more … · 15 · 16 · 17 · 18 · 19"),
+])
+def test_long_chains_fold_repeats_and_cut_the_middle(items, expected):
+    from graphviz_ad.report.paths import _runs
+
+    assert _runs(items, " · ") == expected

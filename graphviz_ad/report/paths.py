@@ -15,11 +15,33 @@ from graphviz_ad.engine.paths import Path, PathSummary
 from graphviz_ad.style import REST_COLOUR, path_colour
 
 PRODUCT_DIGITS = 10
-CANCELLATION_DIGITS = 3  # flag a sum whose largest term is 1000x larger than the sum
+CANCELLATION_DIGITS = 3
+MAX_CHAIN_ITEMS = 11  # flag a sum whose largest term is 1000x larger than the sum
 
 
 def _slot_word(slot: int) -> str:
     return ("left", "right")[slot] if slot < 2 else f"arg {slot + 1}"
+
+
+def _runs(items: list[str], separator: str) -> str:
+    """Repeats folded (`1 · 1 · 1` is `1 ×3`) and a long middle cut, so any path fits a row."""
+    folded: list[str] = []
+    index = 0
+    while index < len(items):
+        end = index
+        while end + 1 < len(items) and items[end + 1] == items[index]:
+            end += 1
+        repeats = end - index + 1
+        if repeats < 3:
+            folded.extend(items[index:end + 1])
+        else:
+            folded.append(f"{items[index]} ×{repeats}")
+        index = end + 1
+    if len(folded) > MAX_CHAIN_ITEMS:
+        hidden = len(folded) - MAX_CHAIN_ITEMS + 1
+        half = (MAX_CHAIN_ITEMS - 1) // 2
+        folded = folded[:half] + [f"… {hidden} more …"] + folded[len(folded) - half:]
+    return separator.join(folded)
 
 
 def chain(analysis: Analysis, path: Path) -> str:
@@ -32,7 +54,11 @@ def chain(analysis: Analysis, path: Path) -> str:
         if arguments.count(edge.producer) > 1:
             label += f" ({_slot_word(edge.slot)})"
         parts.append(label)
-    return " → ".join(parts)
+    return _runs(parts, " → ")
+
+
+def factors_text(path: Path) -> str:
+    return _runs([_factor(factor) for factor in path.factors], " · ")
 
 
 def _factor(factor: Any) -> str:
@@ -46,7 +72,8 @@ def _factor(factor: Any) -> str:
 def _share(product: Any, gradient: Any) -> str:
     if np.ndim(product) or float(gradient) == 0.0:
         return ""
-    return f"{100 * float(product) / float(gradient):.1f}%"
+    ratio = float(product) / float(gradient)
+    return f"{100 * ratio:.1f}%" if abs(ratio) < 100 else f"{ratio:.2g}×"
 
 
 def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
@@ -67,7 +94,7 @@ def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
     for index, path in enumerate(summary.paths):
         colour = path_colour(index)
         table.add_row(Text(str(index + 1), style=colour), Text(chain(analysis, path), style=colour),
-                      Text(" · ".join(_factor(factor) for factor in path.factors)),
+                      Text(factors_text(path)),
                       Text(display.value(path.product, PRODUCT_DIGITS)),
                       Text(_share(path.product, summary.gradient)))
     if summary.rest_count:

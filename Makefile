@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/gad grad samples/seed.gad
+	mkdir -p out
+	$(BIN)/gad explain samples/seed.gad --wrt x2 -o out/seed.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -24,6 +25,21 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet micrograd
 	$(BIN)/python bench/engine.py
+
+# Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
+PICTURES := seed:x2 detach:x neuron:w network:W1 fanout:x
+
+samples: $(STAMP)
+	mkdir -p docs/pictures
+	for entry in $(PICTURES); do \
+	  name=$${entry%%:*}; wrt=$${entry##*:}; \
+	  for format in svg png; do \
+	    $(BIN)/gad graph samples/$$name.gad -o docs/pictures/$$name.$$format --wrt $$wrt || exit 1; \
+	  done; \
+	done
+	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-plain.png
+	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-formula.png --edge-labels both
+	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-backward.png --wrt x1 --view backward
 
 clean:
 	rm -rf $(VENV) build *.egg-info

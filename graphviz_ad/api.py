@@ -82,6 +82,28 @@ class Analysis:
         self.require_input(name)
         return path_count(self.gradients, name)
 
+    def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
+                edge_labels: str = "value", only_paths: bool = False, compact: bool = False):
+        """What a drawing shows (render/picture.py), with the paths of `wrt` coloured."""
+        from graphviz_ad.render.picture import build_picture
+
+        summary = self.paths(wrt, top) if wrt is not None else None
+        return build_picture(self.gradients, summary, edge_labels, only_paths, compact)
+
+    def digraph(self, wrt: str | None = None, view: str = "forward", rankdir: str = "LR",
+                **options: Any):
+        """The annotated graph as a `graphviz.Digraph` (options as for `picture`)."""
+        from graphviz_ad.render.dot import to_digraph
+
+        return to_digraph(self.picture(wrt, **options), view, rankdir)
+
+    def _repr_svg_(self) -> str:
+        """Jupyter shows an analysis as its picture, drawn by the bundled renderer if need be."""
+        from graphviz_ad.render.backend import find_renderer, render
+
+        source = self.digraph().source
+        return render(source, "svg", find_renderer()).decode()
+
     def check(self, name: str, mode: str = REVERSE) -> Check:
         return Check(self.gradient(name, mode), finite_difference(self.graph, name))
 

@@ -222,6 +222,224 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False) 
         _console().print(trace_tables(analysis, forward, backward))
 
 
+class EdgeLabels(str, Enum):
+    value = "value"
+    formula = "formula"
+    both = "both"
+
+
+class View(str, Enum):
+    forward = "forward"
+    backward = "backward"
+
+
+class RendererChoice(str, Enum):
+    auto = "auto"
+    dot = "dot"
+    graphviz_pure = "graphviz-pure"
+
+
+class Rankdir(str, Enum):
+    LR = "LR"
+    RL = "RL"
+    TB = "TB"
+    BT = "BT"
+
+
+def output_format(output: str, chosen: str | None) -> str:
+    """The format from --format or the file's suffix; checked before anything is evaluated."""
+    from graphviz_ad.render.backend import FORMATS
+
+    suffix = Path(output).suffix.lower().lstrip(".") if output != "-" else ""
+    suffix = {"gv": "dot"}.get(suffix, suffix)
+    if chosen is not None:
+        chosen = chosen.lower()
+        if chosen not in FORMATS:
+            raise UsageError(f"unknown format `{chosen}`", None,
+                             f"choose one of {', '.join(FORMATS)}")
+        if suffix in FORMATS and suffix != chosen:
+            raise UsageError(f"{output} ends in .{suffix} but --format is {chosen}", None,
+                             "make the suffix and --format agree")
+        return chosen
+    if output == "-":
+        return "dot"
+    if suffix not in FORMATS:
+        raise UsageError(f"cannot tell the format of {output}", None,
+                         f"end the name in .{', .'.join(FORMATS)}, or give --format")
+    return suffix
+
+
+def check_output_path(output: str, image_format: str, program: str) -> None:
+    from graphviz_ad.render.backend import TEXT_FORMATS
+
+    if output == "-":
+        if image_format not in TEXT_FORMATS + ("svg",) and sys.stdout.isatty():
+            raise UsageError(f"{image_format.upper()} is binary and standard output is a terminal",
+                             None, "write it to a file with -o FILE, or pipe it")
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise UsageError(f"{output} is a directory", None, "give a file name, e.g. -o graph.svg")
+    if not path.parent.is_dir():
+        raise UsageError(f"the folder {path.parent} does not exist", None, "create it first")
+    if Path(program).is_file() and path.resolve() == Path(program).resolve():
+        raise UsageError(f"{output} is the program file itself", None, "write to another file")
+
+
+def write_picture(analysis, output: str, image_format: str, options: dict, wrt: str | None,
+                  view: View, rankdir: Rankdir, renderer: RendererChoice, timeout: float,
+                  dpi: int, max_nodes: int) -> None:
+    """Draw the analysis to `output` (a file or - for standard output)."""
+    import time
+
+    from graphviz_ad.render import backend
+
+    if image_format == "json":
+        from graphviz_ad.render.export import graph_json
+
+        summary = analysis.paths(wrt, options["top"]) if wrt else None
+        data = (json.dumps(graph_json(analysis.gradients, summary)) + "\n").encode()
+    else:
+        from graphviz_ad.render.dot import to_digraph
+
+        picture = analysis.picture(wrt, **options)
+        source = to_digraph(picture, view.value, rankdir.value).source
+        if image_format == "dot":
+            data = source.encode()
+        else:
+            if len(picture.nodes) > max_nodes:
+                raise UsageError(
+                    f"the picture has {len(picture.nodes):,} nodes; laying out more than "
+                    f"{max_nodes:,} takes Graphviz minutes", None,
+                    "draw less with --only-paths (with --wrt) or --compact, write --format dot, "
+                    "or raise --max-nodes")
+            chosen = backend.find_renderer(renderer.value, image_format)
+            started = time.perf_counter()
+            console = _console(stderr=True)
+            with console.status(f"rendering with {chosen.name}…") if console.is_terminal \
+                    else _nothing():
+                data = backend.render(source, image_format, chosen, timeout,
+                                      dpi if image_format == "png" else None)
+            elapsed = time.perf_counter() - started
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    backend.write_atomically(Path(output), data)
+    note = f"wrote {output}"
+    if image_format in backend.IMAGE_FORMATS:
+        note += f" ({len(picture.nodes)} nodes, {chosen.name}, {elapsed:.2f} s)"
+    _console(stderr=True).print(_escape(note), style="dim")
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+Output = Annotated[str, typer.Option(
+    "--output", "-o", help="The file to write (.svg .png .pdf .dot .json), or - for standard "
+                           "output.", show_default=False)]
+Wrt = Annotated[Optional[str], typer.Option(
+    "--wrt", help="Colour each path from this input to the output, with a legend.",
+    show_default=False)]
+Top = Annotated[int, typer.Option("--top", min=1, help="Paths to list (the rest are summed).")]
+FormatOption = Annotated[Optional[str], typer.Option(
+    "--format", "-f", help="dot, svg, png, pdf or json (default: from the file's suffix).",
+    show_default=False)]
+EdgeLabelsOption = Annotated[EdgeLabels, typer.Option(
+    "--edge-labels", help="Label edges with the local derivative's value, its formula, or both.")]
+ViewOption = Annotated[View, typer.Option(
+    "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
+                   "gradients flow (backward).")]
+RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
+DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolution of PNG.")]
+RendererOption = Annotated[RendererChoice, typer.Option(
+    "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", min=0.1, help="Seconds before the renderer is stopped.")]
+MaxNodesOption = Annotated[int, typer.Option(
+    "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
+OnlyPathsOption = Annotated[bool, typer.Option(
+    "--only-paths", help="Keep only the nodes on paths from --wrt to the output.")]
+CompactOption = Annotated[bool, typer.Option(
+    "--compact", help="Fold chains of one-input operations (sin, exp, ...) into one node.")]
+
+
+@app.command()
+def graph(
+    expression: Expression,
+    values: Values = None,
+    output: Output = "-",
+    image_format: FormatOption = None,
+    wrt: Wrt = None,
+    top: Top = 20,
+    edge_labels: EdgeLabelsOption = EdgeLabels.value,
+    view: ViewOption = View.forward,
+    rankdir: RankdirOption = Rankdir.LR,
+    dpi: DpiOption = 144,
+    renderer: RendererOption = RendererChoice.auto,
+    timeout: TimeoutOption = 60.0,
+    max_nodes: MaxNodesOption = 150,
+    only_paths: OnlyPathsOption = False,
+    compact: CompactOption = False,
+) -> None:
+    """Draw the computational graph: values and grads on nodes, local derivatives on edges;
+    with --wrt, each path from that input in its own colour."""
+    with _user_errors():
+        chosen_format = output_format(output, image_format)
+        check_output_path(output, chosen_format, expression)
+        analysis = _analyze(expression, values)
+        if wrt is not None:
+            analysis.require_input(wrt)
+        options = {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
+                   "compact": compact}
+        write_picture(analysis, output, chosen_format, options, wrt, view, rankdir, renderer,
+                      timeout, dpi, max_nodes)
+
+
+@app.command()
+def explain(
+    expression: Expression,
+    values: Values = None,
+    wrt: Annotated[Optional[str], typer.Option(
+        "--wrt", help="Explain this input only (and colour its paths in the picture).",
+        show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", help="Also draw the picture to this file.", show_default=False)] = None,
+    top: Top = 20,
+    renderer: RendererOption = RendererChoice.auto,
+    timeout: TimeoutOption = 60.0,
+    max_nodes: MaxNodesOption = 150,
+) -> None:
+    """The whole walkthrough: the value, the checked gradients, the paths of each input, and
+    the picture with -o."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from graphviz_ad.report import paths as path_report
+    from graphviz_ad.report.grad import gradient_table
+
+    with _user_errors():
+        chosen_format = output_format(output, None) if output else None
+        if output:
+            check_output_path(output, chosen_format, expression)
+        analysis = _analyze(expression, values)
+        names = _selected(analysis, [wrt] if wrt else None)
+        checks = {name: analysis.check(name) for name in names}
+        parts = [gradient_table(analysis, names, "reverse", checks)]
+        for name in names:
+            parts.append(Text(""))
+            parts.append(path_report.paths_table(analysis, analysis.paths(name, top)))
+        _console().print(Group(*parts))
+        if output:
+            options = {"top": top, "edge_labels": "value", "only_paths": False,
+                       "compact": False}
+            picture_wrt = wrt or (names[0] if len(names) == 1 else None)
+            write_picture(analysis, output, chosen_format, options, picture_wrt, View.forward,
+                          Rankdir.LR, renderer, timeout, 144, max_nodes)
+
+
 @app.command()
 def ops() -> None:
     """List the functions and operators, with their derivatives and domains."""

@@ -1,4 +1,4 @@
-"""The one number formatter: exact (shortest round-trip) or short, for scalars and arrays; JSON."""
+"""The one number formatter (exact or short, scalars and arrays, JSON) and path texts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ SHORT_DIGITS = 6
 
 def number(value: float, digits: int | None = None) -> str:
     """`repr` precision (round-trips exactly) when digits is None, else `digits` significant."""
-    value = float(value)
+    value = float(value) + 0.0  # -0.0 prints as 0.0
     if math.isnan(value) or math.isinf(value):
         return str(value)
     if digits is None:
@@ -36,6 +36,53 @@ def shape(item: Any) -> str:
 def jsonable(item: Any) -> Any:
     """Floats and nested lists; non-finite numbers as the strings "nan", "inf", "-inf"."""
     if np.ndim(item) == 0:
-        element = float(item)
+        element = float(item) + 0.0  # no -0.0
         return element if math.isfinite(element) else str(element)
     return [jsonable(element) for element in np.asarray(item)]
+
+
+MAX_CHAIN_ITEMS = 11
+
+
+def runs(items: list[str], separator: str) -> str:
+    """Repeats folded (`1 · 1 · 1` is `1 ×3`) and a long middle cut, so any path fits a row."""
+    folded: list[str] = []
+    index = 0
+    while index < len(items):
+        end = index
+        while end + 1 < len(items) and items[end + 1] == items[index]:
+            end += 1
+        repeats = end - index + 1
+        if repeats < 3:
+            folded.extend(items[index:end + 1])
+        else:
+            folded.append(f"{items[index]} ×{repeats}")
+        index = end + 1
+    if len(folded) > MAX_CHAIN_ITEMS:
+        hidden = len(folded) - MAX_CHAIN_ITEMS + 1
+        half = (MAX_CHAIN_ITEMS - 1) // 2
+        folded = folded[:half] + [f"… {hidden} more …"] + folded[len(folded) - half:]
+    return separator.join(folded)
+
+
+def path_chain(graph, path) -> str:
+    """`x2 → sin → + → / → +`; where both arguments come from one node, which slot is said."""
+    parts = [graph.labels[path.edges[0].producer]]
+    for edge in path.edges:
+        label = graph.labels[edge.consumer]
+        if graph.args[edge.consumer].count(edge.producer) > 1:
+            label += " (left)" if edge.slot == 0 else " (right)"
+        parts.append(label)
+    return runs(parts, " → ")
+
+
+def factor(local: Any) -> str:
+    if np.ndim(local) == 0:
+        return number(local, SHORT_DIGITS)
+    if np.size(local) <= 4:
+        return value(local, 4)
+    return f"[{shape(local)}]"
+
+
+def path_factors(path) -> str:
+    return runs([factor(local) for local in path.factors], " · ")

@@ -15,58 +15,11 @@ from graphviz_ad.engine.paths import Path, PathSummary
 from graphviz_ad.style import REST_COLOUR, path_colour
 
 PRODUCT_DIGITS = 10
-CANCELLATION_DIGITS = 3
-MAX_CHAIN_ITEMS = 11  # flag a sum whose largest term is 1000x larger than the sum
-
-
-def _slot_word(slot: int) -> str:
-    return ("left", "right")[slot] if slot < 2 else f"arg {slot + 1}"
-
-
-def _runs(items: list[str], separator: str) -> str:
-    """Repeats folded (`1 · 1 · 1` is `1 ×3`) and a long middle cut, so any path fits a row."""
-    folded: list[str] = []
-    index = 0
-    while index < len(items):
-        end = index
-        while end + 1 < len(items) and items[end + 1] == items[index]:
-            end += 1
-        repeats = end - index + 1
-        if repeats < 3:
-            folded.extend(items[index:end + 1])
-        else:
-            folded.append(f"{items[index]} ×{repeats}")
-        index = end + 1
-    if len(folded) > MAX_CHAIN_ITEMS:
-        hidden = len(folded) - MAX_CHAIN_ITEMS + 1
-        half = (MAX_CHAIN_ITEMS - 1) // 2
-        folded = folded[:half] + [f"… {hidden} more …"] + folded[len(folded) - half:]
-    return separator.join(folded)
+CANCELLATION_DIGITS = 3  # flag a sum whose largest term is 1000x larger than the sum
 
 
 def chain(analysis: Analysis, path: Path) -> str:
-    """`x2 → sin → + → / → +`; where both arguments come from one node, which slot is said."""
-    graph = analysis.graph
-    parts = [graph.labels[path.edges[0].producer]]
-    for edge in path.edges:
-        label = graph.labels[edge.consumer]
-        arguments = graph.args[edge.consumer]
-        if arguments.count(edge.producer) > 1:
-            label += f" ({_slot_word(edge.slot)})"
-        parts.append(label)
-    return _runs(parts, " → ")
-
-
-def factors_text(path: Path) -> str:
-    return _runs([_factor(factor) for factor in path.factors], " · ")
-
-
-def _factor(factor: Any) -> str:
-    if np.ndim(factor) == 0:
-        return display.number(factor, display.SHORT_DIGITS)
-    if np.size(factor) <= 4:
-        return display.value(factor, 4)
-    return f"[{display.shape(factor)}]"
+    return display.path_chain(analysis.graph, path)
 
 
 def _share(product: Any, gradient: Any) -> str:
@@ -77,8 +30,10 @@ def _share(product: Any, gradient: Any) -> str:
 
 
 def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
+    graph = analysis.graph
+    output_name = graph.names.get(graph.output, ("the output",))[-1]
     title = Text.assemble(("paths from ", "bold"), (summary.name, "bold green"),
-                          (" to the output: ", "bold"), (f"{summary.count:,}", "bold cyan"))
+                          (f" to {output_name}: ", "bold"), (f"{summary.count:,}", "bold cyan"))
     table = Table(title=title, title_justify="left", show_footer=True)
     table.add_column("#", justify="right", footer="")
     table.add_column("path", footer=Text("sum of products\ngradient (backward pass)\ndifference",
@@ -94,7 +49,7 @@ def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
     for index, path in enumerate(summary.paths):
         colour = path_colour(index)
         table.add_row(Text(str(index + 1), style=colour), Text(chain(analysis, path), style=colour),
-                      Text(factors_text(path)),
+                      Text(display.path_factors(path)),
                       Text(display.value(path.product, PRODUCT_DIGITS)),
                       Text(_share(path.product, summary.gradient)))
     if summary.rest_count:

@@ -1,0 +1,136 @@
+"""A picture as Graphviz DOT: HTML-like labels built from escaped parts, one table of styles.
+
+The colour legend: inputs green, the output brown, constants small and grey, every other node
+neutral; each node shows its value and its grad (d output / d node). Each edge is one argument
+slot, labelled with its local derivative. With --wrt, path k is drawn in PATH_COLOURS[k] (the
+row colours of `gad paths`), paths past the palette in one grey, and nodes that do not depend
+on the input are faded. Dashed edges with a bar are cut (detach); dotted ones carry no gradient.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import graphviz
+
+from graphviz_ad.render.picture import DrawnEdge, DrawnNode, Picture
+from graphviz_ad.style import INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour
+
+FORWARD = "forward"
+BACKWARD = "backward"
+FONT = "Helvetica"
+TEXT = "#222222"
+MUTED = "#6b6b6b"
+FADED = "#c4c4c4"
+GRAD_COLOUR = "#a0522d"
+MAX_EDGE_COLOURS = 4
+# Above this many nodes, cap crossing minimisation and network-simplex passes: a layout that
+# is a little less tidy, in about half the time (docs/performance.md).
+MID_SIZE_NODES = 60
+MID_SIZE_LAYOUT = {"mclimit": "0.1", "nslimit": "1", "nslimit1": "1"}
+
+GRAPH_STYLE = {"bgcolor": "white", "fontname": FONT, "fontsize": "10", "fontcolor": MUTED,
+               "labelloc": "b", "nodesep": "0.3", "ranksep": "0.45", "pad": "0.2"}
+NODE_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "white", "color": "#606060",
+              "fontname": FONT, "fontsize": "12", "fontcolor": TEXT, "margin": "0.08,0.04",
+              "penwidth": "1.2"}
+EDGE_STYLE = {"fontname": FONT, "fontsize": "10", "fontcolor": TEXT, "color": "#606060",
+              "arrowsize": "0.7"}
+KIND_STYLE = {
+    "input": {"fillcolor": "#e2f3e7", "color": INPUT_COLOUR, "penwidth": "1.8"},
+    "output": {"fillcolor": "#f4e6d8", "color": OUTPUT_COLOUR, "penwidth": "2.2"},
+    "constant": {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f3f3",
+                 "color": "#c8c8c8", "fontcolor": MUTED, "fontsize": "9", "margin": "0.02,0.01",
+                 "height": "0.25", "width": "0.3"},
+    "no_grad": {"style": "rounded,dashed,filled", "fillcolor": "#f3f3f3", "color": "#9e9e9e"},
+    "operation": {},
+}
+FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
+
+
+def _html(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def _node_label(node: DrawnNode) -> str:
+    if node.kind == "constant":
+        return node.title
+    colour = FADED if node.faded else TEXT
+    grad_colour = FADED if node.faded else GRAD_COLOUR
+    title = f"<B>{_html(node.title)}</B>"
+    if node.name and node.kind != "input":
+        title = f"<I>{_html(node.name)}</I> = {title}"
+    rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
+            f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']
+    if node.adjoint:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="10" COLOR="{grad_colour}">grad '
+                    f'{_html(node.adjoint)}</FONT></TD></TR>')
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+            + "".join(rows) + "</TABLE>>")
+
+
+def _node_attributes(node: DrawnNode) -> dict[str, str]:
+    attributes = dict(KIND_STYLE[node.kind])
+    if node.faded:
+        attributes.update(FADED_STYLE)
+    attributes["tooltip"] = node.tooltip
+    return attributes
+
+
+def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    if edge.label:
+        attributes["label"] = f" {edge.label} "
+    if edge.cut:
+        attributes.update(style="dashed", color="#9e9e9e", fontcolor=MUTED, arrowhead="tee")
+    elif edge.no_gradient:
+        attributes.update(style="dotted", color="#b8b8b8", fontcolor=MUTED)
+    elif edge.paths or edge.on_rest:
+        colours = [path_colour(index) for index in edge.paths[:MAX_EDGE_COLOURS]]
+        if edge.on_rest or len(edge.paths) > MAX_EDGE_COLOURS:
+            colours.append(REST_COLOUR)
+        attributes.update(color=":".join(colours), fontcolor=colours[0],
+                          penwidth=str(1.6 + 0.6 * min(len(colours), 3)))
+    elif picture.wrt is not None:
+        attributes.update(color=FADED, fontcolor=FADED)
+    if view == BACKWARD:
+        attributes["dir"] = "back"
+    return attributes
+
+
+def _legend_label(picture: Picture) -> str:
+    rows = [f'<TR><TD COLSPAN="3" ALIGN="LEFT"><B>paths from {_html(picture.wrt)} to '
+            f'{_html(picture.output_name)}</B></TD></TR>']
+    for row in picture.legend:
+        colour = REST_COLOUR if row.colour_index is None else path_colour(row.colour_index)
+        rows.append(f'<TR><TD BGCOLOR="{colour}" WIDTH="14"> </TD>'
+                    f'<TD ALIGN="LEFT">{_html(row.text)}</TD>'
+                    f'<TD ALIGN="RIGHT">{_html(row.product)}</TD></TR>')
+    rows.append(f'<TR><TD></TD><TD COLSPAN="2" ALIGN="LEFT"><B>{_html(picture.legend_total)}'
+                f'</B></TD></TR>')
+    return ('<<TABLE BORDER="1" COLOR="#c8c8c8" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3">'
+            + "".join(rows) + "</TABLE>>")
+
+
+def _sorted(attributes: dict[str, str]) -> dict[str, str]:
+    return dict(sorted(attributes.items()))
+
+
+def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> graphviz.Digraph:
+    """The picture as a graphviz.Digraph: ids n0, n1, ... in creation order, sorted attributes."""
+    layout = MID_SIZE_LAYOUT if len(picture.nodes) > MID_SIZE_NODES else {}
+    digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**GRAPH_STYLE, **layout,
+                                                                   "rankdir": rankdir,
+                                                                   "label": picture.caption}),
+                               node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
+    for node in picture.nodes:
+        digraph.node(node.id, _node_label(node), _attributes=_sorted(_node_attributes(node)))
+    for edge in picture.edges:
+        digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,
+                                                                                 view)))
+    if picture.wrt is not None:
+        with digraph.subgraph(name="legend_rank") as legend:
+            legend.attr(rank="sink")
+            legend.node("legend", _legend_label(picture), shape="plain", style="",
+                        tooltip="each coloured path and its product; they sum to the gradient")
+    return digraph

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench docs samples clean
+.PHONY: demo test fuzz bench golden docs samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ samples: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+golden: $(STAMP)
+	GAD_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_render.py -k golden
 
 docs: $(STAMP)
 	$(BIN)/python docs/sync.py

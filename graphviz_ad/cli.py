@@ -269,14 +269,16 @@ def output_format(output: str, chosen: str | None) -> str:
     return suffix
 
 
-def check_output_path(output: str, image_format: str, program: str) -> None:
+def output_target(output: str, chosen: str | None, program: str) -> str:
+    """Check where a picture goes, before anything is evaluated; return its format."""
     from graphviz_ad.render.backend import TEXT_FORMATS
 
     if output == "-":
+        image_format = output_format(output, chosen)
         if image_format not in TEXT_FORMATS + ("svg",) and sys.stdout.isatty():
             raise UsageError(f"{image_format.upper()} is binary and standard output is a terminal",
                              None, "write it to a file with -o FILE, or pipe it")
-        return
+        return image_format
     path = Path(output)
     if path.is_dir():
         raise UsageError(f"{output} is a directory", None, "give a file name, e.g. -o graph.svg")
@@ -284,6 +286,7 @@ def check_output_path(output: str, image_format: str, program: str) -> None:
         raise UsageError(f"the folder {path.parent} does not exist", None, "create it first")
     if Path(program).is_file() and path.resolve() == Path(program).resolve():
         raise UsageError(f"{output} is the program file itself", None, "write to another file")
+    return output_format(output, chosen)
 
 
 def write_picture(analysis, output: str, image_format: str, options: dict, wrt: str | None,
@@ -387,8 +390,7 @@ def graph(
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
     with --wrt, each path from that input in its own colour."""
     with _user_errors():
-        chosen_format = output_format(output, image_format)
-        check_output_path(output, chosen_format, expression)
+        chosen_format = output_target(output, image_format, expression)
         analysis = _analyze(expression, values)
         if wrt is not None:
             analysis.require_input(wrt)
@@ -421,9 +423,7 @@ def explain(
     from graphviz_ad.report.grad import gradient_table
 
     with _user_errors():
-        chosen_format = output_format(output, None) if output else None
-        if output:
-            check_output_path(output, chosen_format, expression)
+        chosen_format = output_target(output, None, expression) if output else None
         analysis = _analyze(expression, values)
         names = _selected(analysis, [wrt] if wrt else None)
         checks = {name: analysis.check(name) for name in names}

@@ -166,6 +166,6 @@ def test_paths_all_refused_with_exit_2():
     ([str(i) for i in range(20)], "0 · 1 · 2 · 3 · 4 · … 10 more … · 15 · 16 · 17 · 18 · 19"),
 ])
 def test_long_chains_fold_repeats_and_cut_the_middle(items, expected):
-    from graphviz_ad.report.paths import _runs
+    from graphviz_ad.display import runs
 
-    assert _runs(items, " · ") == expected
+    assert runs(items, " · ") == expected

@@ -1,5 +1,7 @@
-"""Running a Graphviz renderer: which one, as a subprocess with a timeout, output checked, written
-atomically. The only module that starts processes or writes image files."""
+"""Running a Graphviz renderer: chosen, run with a timeout, output checked, written atomically.
+
+The only module that starts processes or writes image files.
+"""
 
 from __future__ import annotations
 

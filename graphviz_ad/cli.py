@@ -35,9 +35,10 @@ class Mode(str, Enum):
 
 Expression = Annotated[str, typer.Argument(
     help="An expression or program, a path to a program file, or - to read standard input.",
-    show_default=False)]
+    show_default=False, metavar="EXPR")]
 Values = Annotated[Optional[list[str]], typer.Argument(
-    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]].", show_default=False)]
+    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]].", show_default=False,
+    metavar="NAME=VALUE")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
 
 

@@ -36,7 +36,7 @@ def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
                           (f" to {output_name}: ", "bold"), (f"{summary.count:,}", "bold cyan"))
     table = Table(title=title, title_justify="left", show_footer=True)
     table.add_column("#", justify="right", footer="")
-    table.add_column("path", footer=Text("sum of products\ngradient (backward pass)\ndifference",
+    table.add_column("path", footer=Text("sum of products\nbackward pass\ndifference",
                                          style="bold"))
     table.add_column("local gradients along it", footer="")
     sum_all = summary.shown_sum + (summary.rest_sum if summary.rest_count else 0.0)

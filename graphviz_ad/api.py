@@ -14,6 +14,7 @@ from graphviz_ad.engine.build import Built, build
 from graphviz_ad.engine.check import finite_difference
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
+from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
 from graphviz_ad.engine.paths import PathSummary, path_count, summarize
 from graphviz_ad.errors import UnknownNameError
 
@@ -31,8 +32,9 @@ class Check:
 
     @property
     def difference(self) -> float:
-        return float(np.max(np.abs(np.asarray(self.gradient) - self.finite_difference),
-                            initial=0.0))
+        with np.errstate(all="ignore"):
+            return float(np.max(np.abs(np.asarray(self.gradient) - self.finite_difference),
+                                initial=0.0))
 
     @property
     def agrees(self) -> bool:
@@ -53,6 +55,11 @@ class Analysis:
     @property
     def warnings(self) -> tuple[str, ...]:
         return self.built.warnings
+
+    @cached_property
+    def numeric_issues(self) -> list[NumericIssue]:
+        """Overflows, nans and infinite local derivatives, where they first appear."""
+        return numeric_issues(self.graph, self.gradients)
 
     @property
     def value(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -13,7 +14,7 @@ import typer
 
 from graphviz_ad import display
 from graphviz_ad.engine.paths import ENUMERATION_LIMIT
-from graphviz_ad.errors import GadError, InputValueError, UsageError
+from graphviz_ad.errors import FAILURE_EXIT, GadError, InputValueError, UsageError
 
 MAX_FILE_BYTES = 5_000_000
 INTERRUPTED_EXIT = 130
@@ -40,6 +41,8 @@ Values = Annotated[Optional[list[str]], typer.Argument(
     help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]].", show_default=False,
     metavar="NAME=VALUE")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
 
 
 def _console(stderr: bool = False):
@@ -74,6 +77,18 @@ def _user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         _console(stderr=True).print("interrupted")
         raise typer.Exit(INTERRUPTED_EXIT) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:
+        if os.environ.get("GAD_DEBUG"):
+            raise
+        from rich.text import Text
+
+        _console(stderr=True).print(Text.assemble(
+            ("internal error", "bold red"), f" (a bug in graphviz-ad): {type(error).__name__}: "
+                                            f"{error}\nhint: GAD_DEBUG=1 shows the traceback; "
+                                            "please report it with the command line"))
+        raise typer.Exit(FAILURE_EXIT) from None
 
 
 def load_source(argument: str) -> str:
@@ -116,14 +131,20 @@ def parse_values(items: list[str] | None) -> dict:
     return values
 
 
-def _analyze(expression: str, values: list[str] | None):
+def _analyze(expression: str, values: list[str] | None, strict: bool = False):
+    """Parse, evaluate and differentiate; print warnings, or with --strict fail on inf or nan."""
     from graphviz_ad.api import analyze
+    from graphviz_ad.errors import NumericError
 
-    analysis = analyze(load_source(expression), parse_values(values))
-    if analysis.warnings:
-        console = _console(stderr=True)
-        for warning in analysis.warnings:
-            console.print(f"[yellow]warning:[/] {_escape(warning)}")
+    source = load_source(expression)
+    analysis = analyze(source, parse_values(values))
+    issues = analysis.numeric_issues
+    if strict and issues:
+        raise NumericError(issues[0].message, issues[0].span,
+                           "without --strict this is a warning and the run goes on", source)
+    console = _console(stderr=True)
+    for warning in list(analysis.warnings) + [issue.message for issue in issues]:
+        console.print(f"[yellow]warning:[/] {_escape(warning)}")
     return analysis
 
 
@@ -152,10 +173,11 @@ def grad(
                                             "(one tangent sweep per input element).")]
     = Mode.reverse,
     as_json: Json = False,
+    strict: Strict = False,
 ) -> None:
     """The output value and the gradient of every input, checked by finite differences."""
     with _user_errors():
-        analysis = _analyze(expression, values)
+        analysis = _analyze(expression, values, strict)
         names = _selected(analysis, wrt)
         checks = None if no_check else {name: analysis.check(name, mode.value) for name in names}
         if as_json:
@@ -181,13 +203,14 @@ def paths(
     every: Annotated[bool, typer.Option(
         "--all", help=f"List every path (refused above {ENUMERATION_LIMIT:,} paths).")] = False,
     as_json: Json = False,
+    strict: Strict = False,
 ) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale."""
     from graphviz_ad.report import paths as report
 
     with _user_errors():
-        analysis = _analyze(expression, values)
+        analysis = _analyze(expression, values, strict)
         if wrt is None:
             summaries = [analysis.paths(name, 1) for name in analysis.inputs]
             if as_json:
@@ -207,14 +230,15 @@ def paths(
 
 
 @app.command()
-def trace(expression: Expression, values: Values = None, as_json: Json = False) -> None:
+def trace(expression: Expression, values: Values = None, as_json: Json = False,
+          strict: Strict = False) -> None:
     """The forward trace (one line per node, in evaluation order) and the backward sweep, one
     adjoint update per line in the order the engine performs them."""
     from graphviz_ad.engine.trace import backward_steps, forward_steps
     from graphviz_ad.report.trace import trace_json, trace_tables
 
     with _user_errors():
-        analysis = _analyze(expression, values)
+        analysis = _analyze(expression, values, strict)
         forward = forward_steps(analysis.graph)
         backward = backward_steps(analysis.gradients)
         if as_json:
@@ -387,12 +411,13 @@ def graph(
     max_nodes: MaxNodesOption = 150,
     only_paths: OnlyPathsOption = False,
     compact: CompactOption = False,
+    strict: Strict = False,
 ) -> None:
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
     with --wrt, each path from that input in its own colour."""
     with _user_errors():
         chosen_format = output_target(output, image_format, expression)
-        analysis = _analyze(expression, values)
+        analysis = _analyze(expression, values, strict)
         if wrt is not None:
             analysis.require_input(wrt)
         options = {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
@@ -414,6 +439,7 @@ def explain(
     renderer: RendererOption = RendererChoice.auto,
     timeout: TimeoutOption = 60.0,
     max_nodes: MaxNodesOption = 150,
+    strict: Strict = False,
 ) -> None:
     """The whole walkthrough: the value, the checked gradients, the paths of each input, and
     the picture with -o."""
@@ -425,7 +451,7 @@ def explain(
 
     with _user_errors():
         chosen_format = output_target(output, None, expression) if output else None
-        analysis = _analyze(expression, values)
+        analysis = _analyze(expression, values, strict)
         names = _selected(analysis, [wrt] if wrt else None)
         checks = {name: analysis.check(name) for name in names}
         parts = [gradient_table(analysis, names, "reverse", checks)]
@@ -450,4 +476,7 @@ def ops() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPTED_EXIT)

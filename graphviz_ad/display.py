@@ -67,7 +67,7 @@ def runs(items: list[str], separator: str) -> str:
 
 def path_chain(graph, path) -> str:
     """`x2 → sin → + → / → +`; where both arguments come from one node, which slot is said."""
-    parts = [graph.labels[path.edges[0].producer]]
+    parts = [graph.labels[path.start]]
     for edge in path.edges:
         label = graph.labels[edge.consumer]
         if graph.args[edge.consumer].count(edge.producer) > 1:

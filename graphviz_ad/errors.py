@@ -75,6 +75,13 @@ class UsageError(GadError):
     title = "usage"
 
 
+class NumericError(GadError):
+    """inf or nan under --strict: the input was valid, the arithmetic failed, so exit status 1."""
+
+    exit_code = FAILURE_EXIT
+    title = "numeric"
+
+
 class RenderError(GadError):
     """The renderer failed while running: not the user's input, so exit status 1."""
 

@@ -169,3 +169,10 @@ def test_long_chains_fold_repeats_and_cut_the_middle(items, expected):
     from graphviz_ad.display import runs
 
     assert runs(items, " · ") == expected
+
+
+def test_output_that_is_the_input_has_one_empty_path():
+    analysis = analyze("x", x=2.0)
+    (path,) = analysis.paths("x").paths
+    assert path.edges == () and path.nodes == (analysis.graph.inputs["x"],)
+    assert float(path.product) == 1.0 and chain(analysis, path) == "x"

@@ -18,6 +18,9 @@ from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Exp
                                          Program, Unary, children)
 
 
+NON_FINITE = ("nan", "inf", "+inf", "-inf")
+
+
 @dataclass(frozen=True)
 class Built:
     graph: Graph
@@ -55,7 +58,10 @@ def literal_value(expr: Expr) -> Any | None:
 
 
 def parse_value(name: str, text: str) -> Any:
-    """A command-line value (`1.5`, `-2`, `[1, 2]`, `pi`) as float64; errors point into `text`."""
+    """A command-line value (`1.5`, `-2`, `[1, 2]`, `pi`, `nan`, `-inf`) as float64; errors
+    point into `text`."""
+    if text.strip().lower() in NON_FINITE:
+        return np.float64(text.strip().lower())
     try:
         program = parse(text)
     except GadError as error:

@@ -31,7 +31,11 @@ def replay(graph: Graph, overrides: dict[int, Any]) -> Any:
 
 def finite_difference(graph: Graph, name: str, step: float = STEP) -> Any:
     """Central difference (f(x + h) - f(x - h)) / 2h per element, h = step * max(1, |x|)."""
-    node = graph.inputs[name]
+    with np.errstate(all="ignore"):
+        return _central_differences(graph, graph.inputs[name], step)
+
+
+def _central_differences(graph: Graph, node: int, step: float) -> Any:
     point = np.asarray(graph.values[node], dtype=np.float64)
     result = np.zeros(point.shape)
     for index in np.ndindex(*point.shape):

@@ -21,6 +21,7 @@ NO_GRAD = "no_grad"
 OPERATION = "operation"
 
 MAX_NODES = 2_000_000
+MAX_ELEMENTS = 10_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,16 +124,16 @@ class GraphBuilder:
         else:
             operands = (values[arguments[0]], values[arguments[1]])
             requires = requires_grad[arguments[0]] or requires_grad[arguments[1]]
-        if op.linear_map is MATMUL and any(np.ndim(value) not in (1, 2) for value in operands):
-            raise ShapeError(f"@ needs vectors or matrices, got shapes {_shapes_text(operands)}",
-                             span)
+        if op.linear_map is MATMUL or (len(operands) == 2 and type(operands[0]) is np.ndarray
+                                       and type(operands[1]) is np.ndarray):
+            self._check_array_operands(op, operands, span)
         try:
             value = op.value(*operands)
-        except ValueError:
+        except (ValueError, TypeError):
             raise ShapeError(f"{op.label} cannot combine shapes {_shapes_text(operands)}", span,
                              "elementwise operations broadcast as numpy does; @ needs the "
                              "inner sizes to match") from None
-        if op.domain is not None and not op.domain(*operands).all():
+        if op.domain is not None and not (op.domain(*operands) | _any_nan(operands)).all():
             raise DomainError(self._domain_reason(op, arguments), span)
         node = len(values)
         if node >= self.max_nodes:
@@ -145,6 +146,24 @@ class GraphBuilder:
         self.labels.append(op.label)
         requires_grad.append(requires and not op.stops_gradient)
         return node
+
+    def _check_array_operands(self, op: Op, operands: tuple, span: Span | None) -> None:
+        """Shapes that fit, and a result of at most MAX_ELEMENTS, checked before computing it."""
+        shapes = [np.shape(value) for value in operands]
+        if op.linear_map is MATMUL:
+            if any(len(shape) not in (1, 2) for shape in shapes):
+                raise ShapeError(f"@ needs vectors or matrices, got shapes "
+                                 f"{_shapes_text(operands)}", span)
+            size = (shapes[0][0] if len(shapes[0]) == 2 else 1) * \
+                (shapes[1][-1] if len(shapes[1]) == 2 else 1)
+        else:
+            try:
+                size = int(np.prod(np.broadcast_shapes(*shapes)))
+            except ValueError:
+                size = 0  # numpy's own error below says the shapes do not fit
+        if size > MAX_ELEMENTS:
+            raise LimitError(f"{op.label} would make an array of {size:,} elements; the limit is "
+                             f"{MAX_ELEMENTS:,}", span)
 
     def _domain_reason(self, op: Op, arguments: tuple[int, ...]) -> str:
         """`log(x) needs x > 0; here x is `y - 3` = -1`, in the user's own terms."""
@@ -197,6 +216,12 @@ class GraphBuilder:
         for node in self.inputs.values():
             live[node] = True
         return live
+
+
+def _any_nan(operands) -> Any:
+    """nan passes every domain check: it propagates (and is warned about), as in numpy."""
+    mask = np.isnan(operands[0])
+    return mask if len(operands) == 1 else mask | np.isnan(operands[1])
 
 
 def as_value(value: Any) -> Any:

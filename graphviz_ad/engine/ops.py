@@ -80,6 +80,13 @@ def _sigmoid(x):
     return np.exp(-np.logaddexp(0.0, -x))
 
 
+def _pow_base_partial(x, y, out):
+    # d/dx x^y = y x^(y-1), taken as 0 where y = 0 (PyTorch), so 0^0 has gradient 0, not nan.
+    if type(y) is not np.ndarray:
+        return y * x ** (y - 1.0) if y != 0 else np.float64(0.0) * x
+    return np.where(y == 0, 0.0, y * np.power(x, y - 1.0))
+
+
 def _pow_exponent_partial(x, y, out):
     # d/dy x^y = x^y log x; at x = 0 PyTorch takes 0 (the limit from x > 0 for y > 0).
     safe = np.where(x > 0, x, 1.0)
@@ -114,7 +121,7 @@ TABLE: tuple[Op, ...] = (
        "quotient x / y", symbol="/", operator="/", callable=False,
        domain=lambda x, y: y != 0, domain_text="y != 0", sample=((-2, 2), (0.5, 2))),
     Op("pow", 2, operator.pow,
-       (Partial(lambda x, y, out: y * np.power(x, y - 1.0), "{1}*{0}^({1}-1)"),
+       (Partial(_pow_base_partial, "{1}*{0}^({1}-1)"),
         Partial(_pow_exponent_partial, "{0}^{1}*log({0})")),
        "x to the power y", symbol="^", operator="^",
        domain=_pow_domain,

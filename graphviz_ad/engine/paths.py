@@ -34,13 +34,14 @@ class Edge:
 class Path:
     """Edges from the input up to the output, their local derivatives, and the contribution."""
 
+    start: int  # the input; when the output is the input itself, the path has no edges
     edges: tuple[Edge, ...]
     factors: tuple[Any, ...]
     product: Any
 
     @property
     def nodes(self) -> tuple[int, ...]:
-        return (self.edges[0].producer,) + tuple(edge.consumer for edge in self.edges)
+        return (self.start,) + tuple(edge.consumer for edge in self.edges)
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,10 @@ def contribution(gradients: Gradients, edges: tuple[Edge, ...]) -> Any:
     return carried
 
 
-def _make_path(gradients: Gradients, edges: tuple[Edge, ...]) -> Path:
+def _make_path(gradients: Gradients, start: int, edges: tuple[Edge, ...]) -> Path:
     factors = tuple(gradients.local[edge.consumer][edge.slot] for edge in edges)
     with np.errstate(all="ignore"):
-        return Path(edges, factors, contribution(gradients, edges))
+        return Path(start, edges, factors, contribution(gradients, edges))
 
 
 def _edges_in(gradients: Gradients, node: int, reachable: list) -> Iterator[Edge]:
@@ -163,7 +164,7 @@ def best_first(gradients: Gradients, name: str) -> Iterator[Path]:
             while chain is not None:
                 edge, chain = chain
                 edges.append(edge)
-            yield _make_path(gradients, tuple(edges))
+            yield _make_path(gradients, start, tuple(edges))
             continue
         for edge in _edges_in(gradients, node, best):
             counter += 1
@@ -189,7 +190,7 @@ def every_path(gradients: Gradients, name: str, limit: int = ENUMERATION_LIMIT) 
     while stack:
         node, suffix = stack.pop()
         if node == start:
-            found.append(_make_path(gradients, suffix))
+            found.append(_make_path(gradients, start, suffix))
             continue
         for edge in reversed(list(_edges_in(gradients, node, reachable))):
             stack.append((edge.producer, (edge,) + suffix))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -12,14 +13,12 @@ from graphviz_ad.api import Analysis, Check
 
 
 def gradient_table(analysis: Analysis, names: list[str], mode: str,
-                   checks: dict[str, Check] | None) -> Table:
+                   checks: dict[str, Check] | None) -> Group:
     graph = analysis.graph
     output_name = graph.names.get(graph.output, ("value",))[-1]
     table = Table(title=Text.assemble((f"{output_name} = ", "bold"),
                                       (display.number(analysis.value), "bold cyan")),
-                  title_justify="left", caption=f"{mode} mode"
-                  + ("; finite differences: central, h = 1e-6·max(1, |x|)" if checks else ""),
-                  caption_justify="left")
+                  title_justify="left")
     table.add_column("input", style="green")
     table.add_column("value", justify="right")
     table.add_column("gradient", justify="right", style="bold")
@@ -37,7 +36,9 @@ def gradient_table(analysis: Analysis, names: list[str], mode: str,
                     Text(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
                          style="green" if check.agrees else "bold red")]
         table.add_row(*row)
-    return table
+    note = f"{mode} mode" + ("; finite differences: central, h = 1e-6·max(1, |x|)"
+                             if checks else "")
+    return Group(table, Text(note, style="dim"))
 
 
 def gradient_json(analysis: Analysis, names: list[str], mode: str,

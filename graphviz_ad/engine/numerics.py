@@ -1,0 +1,62 @@
+"""Where inf and nan first appear: in a value, or in a local derivative, with the subexpression."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphviz_ad.engine.backward import Gradients
+from graphviz_ad.engine.graph import INPUT, Graph
+from graphviz_ad.errors import Span
+
+
+@dataclass(frozen=True)
+class NumericIssue:
+    node: int
+    span: Span | None
+    message: str
+
+
+def _finite(value: Any) -> bool:
+    if type(value) is np.ndarray:
+        return bool(np.isfinite(value).all())
+    return math.isfinite(value)
+
+
+def _describe(value: Any) -> str:
+    array = np.asarray(value)
+    if np.isnan(array).any():
+        return "nan"
+    return "-inf" if np.all(array[~np.isfinite(array)] < 0) else "inf"
+
+
+def numeric_issues(graph: Graph, gradients: Gradients | None = None) -> list[NumericIssue]:
+    """Each node whose value is not finite although its arguments are (an overflow or a nan
+    born there), each non-finite input, and each non-finite local derivative at a finite point."""
+    issues = []
+    values = graph.values
+    finite = [_finite(value) for value in values]
+    for node in range(len(graph)):
+        if finite[node]:
+            continue
+        text = graph.text(node)
+        if graph.kinds[node] == INPUT:
+            issues.append(NumericIssue(node, graph.spans[node],
+                                       f"input {graph.labels[node]} is {_describe(values[node])}"))
+        elif all(finite[argument] for argument in graph.args[node]):
+            result = _describe(values[node])
+            cause = "overflows to" if result.endswith("inf") else "is"
+            issues.append(NumericIssue(node, graph.spans[node], f"`{text}` {cause} {result}"))
+    if gradients is not None:
+        for consumer, slot, producer in graph.edges():
+            local = gradients.local[consumer][slot]
+            if local is None or _finite(local) or not finite[consumer]:
+                continue
+            issues.append(NumericIssue(
+                consumer, graph.spans[consumer],
+                f"the local derivative of `{graph.text(consumer)}` with respect to "
+                f"`{graph.text(producer)}` is {_describe(local)}"))
+    return issues

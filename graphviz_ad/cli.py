@@ -14,7 +14,7 @@ import typer
 
 from graphviz_ad import display
 from graphviz_ad.engine.paths import ENUMERATION_LIMIT
-from graphviz_ad.errors import FAILURE_EXIT, GadError, InputValueError, UsageError
+from graphviz_ad.errors import FAILURE_EXIT, GadError, InputValueError, Span, UsageError
 
 MAX_FILE_BYTES = 5_000_000
 INTERRUPTED_EXIT = 130
@@ -27,6 +27,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+# Expressions may start with a minus (`-x^2`), which click would take for an option.
+EXPRESSION_COMMAND = {"ignore_unknown_options": True}
 
 
 class Mode(str, Enum):
@@ -96,7 +100,7 @@ def load_source(argument: str) -> str:
     if argument == "-":
         return sys.stdin.read()
     path = Path(argument)
-    if "\n" not in argument and len(argument) < 4096 and path.is_file():
+    if _is_file(path):
         if path.stat().st_size > MAX_FILE_BYTES:
             raise UsageError(f"{argument} has {path.stat().st_size:,} bytes; the limit is "
                              f"{MAX_FILE_BYTES:,}")
@@ -109,6 +113,14 @@ def load_source(argument: str) -> str:
     return argument
 
 
+def _is_file(path: Path) -> bool:
+    """Whether an argument names a file; an expression can be no valid path at all."""
+    try:
+        return "\n" not in str(path) and path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def parse_values(items: list[str] | None) -> dict:
     from graphviz_ad.engine.build import parse_value
     from graphviz_ad.language.tokens import NAME, tokenize
@@ -117,6 +129,9 @@ def parse_values(items: list[str] | None) -> dict:
     for item in items or []:
         name, equals, text = item.partition("=")
         name = name.strip()
+        if item.startswith("--"):
+            raise UsageError(f"no such option: {item.partition('=')[0]}", None,
+                             "--help lists the options")
         if not equals:
             raise InputValueError(f"expected NAME=VALUE, got `{item}`", None,
                                   f"write it as {item}=1.0 or similar")
@@ -127,7 +142,15 @@ def parse_values(items: list[str] | None) -> dict:
         if len(tokens) != 2 or tokens[0].kind != NAME:
             raise InputValueError(f"`{name}` is not a name", None,
                                   "names are letters, digits and _, not starting with a digit")
-        values[name] = parse_value(name, text.strip())
+        try:
+            values[name] = parse_value(name, text)
+        except GadError as error:
+            # Point into the whole argument as typed, `x=[1,`, not into the value alone.
+            offset = len(item) - len(text)
+            if error.span is not None:
+                error.span = Span(error.span.start + offset, error.span.end + offset)
+            error.source = item
+            raise
     return values
 
 
@@ -161,7 +184,7 @@ def _selected(analysis, wrt: list[str] | None) -> list[str]:
     return names
 
 
-@app.command()
+@app.command(context_settings=EXPRESSION_COMMAND)
 def grad(
     expression: Expression,
     values: Values = None,
@@ -190,7 +213,7 @@ def grad(
         _console().print(gradient_table(analysis, names, mode.value, checks))
 
 
-@app.command()
+@app.command(context_settings=EXPRESSION_COMMAND)
 def paths(
     expression: Expression,
     values: Values = None,
@@ -229,7 +252,7 @@ def paths(
         _console().print(report.paths_table(analysis, summary))
 
 
-@app.command()
+@app.command(context_settings=EXPRESSION_COMMAND)
 def trace(expression: Expression, values: Values = None, as_json: Json = False,
           strict: Strict = False) -> None:
     """The forward trace (one line per node, in evaluation order) and the backward sweep, one
@@ -305,12 +328,12 @@ def output_target(output: str, chosen: str | None, program: str) -> str:
                              None, "write it to a file with -o FILE, or pipe it")
         return image_format
     path = Path(output)
+    if _is_file(Path(program)) and path.resolve() == Path(program).resolve():
+        raise UsageError(f"{output} is the program file itself", None, "write to another file")
     if path.is_dir():
         raise UsageError(f"{output} is a directory", None, "give a file name, e.g. -o graph.svg")
     if not path.parent.is_dir():
         raise UsageError(f"the folder {path.parent} does not exist", None, "create it first")
-    if Path(program).is_file() and path.resolve() == Path(program).resolve():
-        raise UsageError(f"{output} is the program file itself", None, "write to another file")
     return output_format(output, chosen)
 
 
@@ -394,7 +417,7 @@ CompactOption = Annotated[bool, typer.Option(
     "--compact", help="Fold chains of one-input operations (sin, exp, ...) into one node.")]
 
 
-@app.command()
+@app.command(context_settings=EXPRESSION_COMMAND)
 def graph(
     expression: Expression,
     values: Values = None,
@@ -426,7 +449,7 @@ def graph(
                       timeout, dpi, max_nodes)
 
 
-@app.command()
+@app.command(context_settings=EXPRESSION_COMMAND)
 def explain(
     expression: Expression,
     values: Values = None,

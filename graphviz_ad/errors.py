@@ -40,50 +40,68 @@ class GadError(Exception):
 
 
 class ParseError(GadError):
+    """The text is not in the language: a character, a token or a construct it does not have."""
+
     title = "syntax"
 
 
 class UnknownNameError(GadError):
+    """A function name that the op table does not have, or a --wrt that is not an input."""
+
     title = "name"
 
 
 class MissingInputError(GadError):
+    """Free names with no value; every such name is listed."""
+
     title = "missing input"
 
 
 class ArityError(GadError):
+    """A function called with the wrong number of arguments."""
+
     title = "arity"
 
 
 class DomainError(GadError):
+    """A value outside a function's domain, shown in the program's own terms."""
+
     title = "domain"
 
 
 class ShapeError(GadError):
+    """Shapes that do not broadcast or multiply, or an output that is not one number."""
+
     title = "shape"
 
 
 class InputValueError(GadError):
+    """A command-line value that is not NAME=number or NAME=array."""
+
     title = "value"
 
 
 class LimitError(GadError):
+    """A documented limit was hit: the error names it."""
+
     title = "limit"
 
 
 class UsageError(GadError):
+    """A valid text used wrongly: a function as a value, an assignment to a constant, a bad output file or option."""
+
     title = "usage"
 
 
 class NumericError(GadError):
-    """inf or nan under --strict: the input was valid, the arithmetic failed, so exit status 1."""
+    """inf or nan under --strict: the input was valid but the arithmetic failed."""
 
     exit_code = FAILURE_EXIT
     title = "numeric"
 
 
 class RenderError(GadError):
-    """The renderer failed while running: not the user's input, so exit status 1."""
+    """The renderer is missing, failed, hung, or printed nothing or garbage."""
 
     exit_code = FAILURE_EXIT
     title = "render"

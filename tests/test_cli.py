@@ -75,7 +75,7 @@ def test_file_with_bom_and_crlf(tmp_path):
     (["grad", "x*y + z"], ["no value for x, y, z", "x=1.0 y=1.0 z=1.0"]),
     (["grad", "x", "x=[1,2]"], ["a gradient needs a single number", "sum(...) or mean(...)"]),
     (["grad", "x", "x=abc"], ["the value of x must be a number or an array"]),
-    (["grad", "x", "x=[1,"], ["the value of x is not a number or an array", "1 | [1,"]),
+    (["grad", "x", "x=[1,"], ["the value of x is not a number or an array", "1 | x=[1,", "  |   ^"]),
     (["grad", "x", "x"], ["expected NAME=VALUE, got `x`"]),
     (["grad", "x", "x=1", "--wrt", "y"], ["`y` is not an input of the program"]),
     (["grad", "[1, 2]", "x=[1, [2]]"], ["error"]),

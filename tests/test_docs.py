@@ -8,7 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", ["ops"])
+@pytest.mark.parametrize("name", ["ops", "errors"])
 def test_generated_doc_sections_are_current(name):
     import sys
 
@@ -34,3 +34,15 @@ def test_readme_links_resolve():
     readme = (ROOT / "README.md").read_text()
     for link in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (ROOT / link).exists(), link
+
+
+def test_every_error_class_is_documented_with_an_example():
+    import graphviz_ad.errors as errors
+
+    text = (ROOT / "docs" / "errors.md").read_text()
+    classes = [name for name, value in vars(errors).items()
+               if isinstance(value, type) and issubclass(value, errors.GadError)
+               and value is not errors.GadError]
+    for name in classes:
+        assert f"### {name}\n" in text, name
+    assert "internal error" not in text.split("<!-- errors:begin -->")[1]

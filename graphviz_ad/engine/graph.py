@@ -134,7 +134,7 @@ class GraphBuilder:
                              "elementwise operations broadcast as numpy does; @ needs the "
                              "inner sizes to match") from None
         if op.domain is not None and not (op.domain(*operands) | _any_nan(operands)).all():
-            raise DomainError(self._domain_reason(op, arguments), span)
+            raise DomainError(self._domain_reason(op, arguments, span), span)
         node = len(values)
         if node >= self.max_nodes:
             raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
@@ -165,16 +165,18 @@ class GraphBuilder:
             raise LimitError(f"{op.label} would make an array of {size:,} elements; the limit is "
                              f"{MAX_ELEMENTS:,}", span)
 
-    def _domain_reason(self, op: Op, arguments: tuple[int, ...]) -> str:
+    def _domain_reason(self, op: Op, arguments: tuple[int, ...], span: Span | None) -> str:
         """`log(x) needs x > 0; here x is `y - 3` = -1`, in the user's own terms."""
         shown = []
         for name, argument in zip(("x", "y"), arguments):
-            span = self.spans[argument]
-            text = self.source[span.start:span.end] if span and self.source else ""
+            where = self.spans[argument]
+            text = self.source[where.start:where.end] if where and self.source else ""
             value = display.value(self.values[argument], display.SHORT_DIGITS)
             shown.append(f"{name} is `{text}` = {value}" if text not in ("", name, value)
                          else f"{name} = {value}")
-        return f"{op.signature} needs {op.domain_text}; here {', '.join(shown)}"
+        called = span is not None and self.source[span.start:span.end].startswith(f"{op.name}(")
+        written = op.written(("x", "y")[:op.arity], as_operator=not called)
+        return f"{written} needs {op.domain_text}; here {', '.join(shown)}"
 
     def name(self, node: int, name: str) -> None:
         self.names[node] = self.names.get(node, ()) + (name,)

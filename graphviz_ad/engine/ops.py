@@ -62,9 +62,12 @@ class Op:
     def signature(self) -> str:
         return self.written(("x", "y")[: self.arity])
 
-    def written(self, arguments: tuple[str, ...]) -> str:
-        """How the op is written on these argument texts: `x + y`, `-x`, `sin(x)`."""
-        if self.operator and not self.callable:
+    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
+        """How the op is written on these argument texts: `x + y`, `-x`, `sin(x)`; an op that
+        is both (pow) is written as an operator when `as_operator` says so."""
+        if as_operator is None:
+            as_operator = not self.callable
+        if self.operator and as_operator:
             if self.arity == 1:
                 return f"{self.operator}{arguments[0]}"
             return f"{arguments[0]} {self.operator} {arguments[1]}"

@@ -135,43 +135,58 @@ def _edges_in(gradients: Gradients, node: int, reachable: list) -> Iterator[Edge
             yield Edge(argument, node, slot)
 
 
-def best_first(gradients: Gradients, name: str) -> Iterator[Path]:
+def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Iterator[Path]:
     """Paths in order of decreasing |product| (for arrays: of a bound on it), lazily.
 
-    A search from the output down towards the input, whose priority is the magnitude of the
-    suffix so far times the best magnitude any prefix can reach (a dynamic program from the
-    input). That estimate is exact, so complete paths come out in order, and each costs about
-    its length in steps: no path outside the top K is ever built.
+    First a dynamic program from the input: best[v], the largest log-magnitude of any path from
+    the input to v. Then a search from the output down, where a partial path's cost is the sum
+    of its edges' gaps, best[consumer] - (best[producer] + log|factor|): zero on a best edge,
+    so the cost is exactly how far below the best path the path's best completion falls. That
+    estimate is exact, so whole paths come out in order and each costs about its length in
+    steps; equal products stay exactly equal (gaps of 0.0, not sums rounded differently), and
+    a tie goes to the deeper state, so equal paths are found depth-first.
+
+    Each state in the queue completes to at least one path of its own cost, so when only
+    `limit` paths are wanted only the best `limit` states are kept: memory stays proportional
+    to `limit`, even with 2^60 paths of equal products.
     """
     graph = gradients.graph
     start = graph.inputs[name]
     best: list[float | None] = [None] * len(graph)
     best[start] = 0.0
+    incoming: list[tuple[tuple[Edge, float], ...]] = [()] * len(graph)
     for node in range(start + 1, graph.output + 1):
-        for edge in _edges_in(gradients, node, best):
-            candidate = best[edge.producer] + _magnitude(gradients, edge)
+        edges = tuple((edge, _magnitude(gradients, edge))
+                      for edge in _edges_in(gradients, node, best))
+        incoming[node] = edges
+        for edge, weight in edges:
+            candidate = best[edge.producer] + weight
             if best[node] is None or candidate > best[node]:
                 best[node] = candidate
     if best[graph.output] is None:
         return
-    counter = 0
-    # Entries: (-priority, -edges so far, tie counter, node, suffix magnitude, suffix as a linked list)
-    heap: list = [(-best[graph.output], 0, counter, graph.output, 0.0, None)]
+    found = counter = 0
+    # Entries: (cost, -edges so far, tie counter, node, suffix as a linked list (edge, rest)).
+    heap: list = [(0.0, 0, counter, graph.output, None)]
     while heap:
-        _, depth, _, node, suffix, chain = heapq.heappop(heap)
+        cost, depth, _, node, chain = heapq.heappop(heap)
         if node == start:
             edges = []
             while chain is not None:
                 edge, chain = chain
                 edges.append(edge)
+            found += 1
             yield _make_path(gradients, start, tuple(edges))
             continue
-        for edge in _edges_in(gradients, node, best):
+        for edge, weight in incoming[node]:
             counter += 1
-            reach = suffix + _magnitude(gradients, edge)
-            priority = reach + best[edge.producer]
-            heapq.heappush(heap, (-priority if not math.isnan(priority) else -math.inf,
-                                  depth - 1, counter, edge.producer, reach, (edge, chain)))
+            gap = best[node] - (best[edge.producer] + weight)
+            if math.isnan(gap):  # inf - inf: a nan factor, or only zero products: no gap
+                gap = 0.0
+            heapq.heappush(heap, (cost + max(gap, 0.0), depth - 1, counter, edge.producer,
+                                  (edge, chain)))
+        if limit is not None and len(heap) > 4 * max(1, limit - found):
+            heap = heapq.nsmallest(limit - found, heap)
 
 
 def every_path(gradients: Gradients, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
@@ -214,7 +229,7 @@ def summarize(gradients: Gradients, name: str, top: int | None) -> PathSummary:
         paths.sort(key=lambda path: -_size(path.product))
         paths = paths if top is None else paths[:top]
     else:
-        iterator = best_first(gradients, name)
+        iterator = best_first(gradients, name, top)
         paths = [path for _, path in zip(range(top), iterator)]
         exact = scalar
     shown = tuple(paths)

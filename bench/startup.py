@@ -1,0 +1,77 @@
+"""Time whole `gad` processes against `python -c pass`: `.venv/bin/python bench/startup.py`.
+
+Standard library only. The commands run alternately (after a few warm-up runs) with the
+interpreter of the virtualenv that holds `gad`, so the baseline pays the same `site` start-up;
+the report gives the best and the median of each, and the ratio of the medians against each
+target: `gad grad samples/seed.gad` at most 12 times `python -c pass`, and the worked example
+drawn to PNG (`gad graph samples/seed.gad -o seed.png`, with whichever renderer `auto` picks) at
+most 25 times. `--gad PATH` times another installation's `gad`, e.g. a throwaway virtualenv with
+a different typer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = "samples/seed.gad"
+TARGETS = {"grad": 12.0, "png": 25.0}
+
+
+def run_once(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="timed runs of each (default 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    parser.add_argument("--gad", type=Path, default=Path(sys.executable).parent / "gad",
+                        help="the gad executable (default: next to this interpreter)")
+    options = parser.parse_args()
+
+    gad = options.gad.absolute()  # keep the venv's bin/, don't resolve its python symlink
+    python = gad.parent / ("python.exe" if os.name == "nt" else "python")
+    if not gad.exists() or not python.exists():
+        print(f"no gad or python in {gad.parent}", file=sys.stderr)
+        return 2
+    picture = Path(tempfile.mkdtemp()) / "seed.png"
+    commands = {
+        "python -c pass": [str(python), "-c", "pass"],
+        f"gad grad {SAMPLE}": [str(gad), "grad", SAMPLE],
+        f"gad graph {SAMPLE} -o seed.png": [str(gad), "graph", SAMPLE, "-o", str(picture)],
+    }
+    for _ in range(options.warmup):
+        for command in commands.values():
+            run_once(command)
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for _ in range(options.runs):  # alternate, so a busy spell hits both
+        for label, command in commands.items():
+            times[label].append(run_once(command))
+
+    print(f"{python} ({options.runs} runs each, after {options.warmup} warm-up; "
+          f"{os.cpu_count()} cores)")
+    for label, values in times.items():
+        print(f"  {label:28} best {min(values) * 1e3:7.1f} ms   "
+              f"median {statistics.median(values) * 1e3:7.1f} ms")
+    baseline, *measured = (times[label] for label in commands)
+    for (name, target), values in zip(TARGETS.items(), measured):
+        ratio = statistics.median(values) / statistics.median(baseline)
+        best_ratio = min(values) / min(baseline)
+        print(f"  {name}: ratio (medians) {ratio:.1f}, (bests) {best_ratio:.1f}; "
+              f"target <= {target:g}: {'met' if ratio <= target else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

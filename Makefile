@@ -23,9 +23,13 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_properties.py tests/test_paths.py
 
+# Benchmarks print ratios measured side by side; none of them is part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet micrograd
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/paths.py
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/startup.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
 PICTURES := seed:x2 detach:x neuron:w network:W1 fanout:x

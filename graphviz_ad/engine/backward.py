@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,19 @@ def backward(graph: Graph) -> Gradients:
     """Sweep nodes from the output down (creation order is topological), accumulating adjoints.
 
     Unary and binary nodes are unrolled by hand: this loop is most of the cost of a gradient.
+    The sweep makes no reference cycles, so the cyclic garbage collector is paused during it
+    (it would otherwise rescan the whole graph again and again: about 8% at 1e5 nodes).
     """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _sweep(graph)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _sweep(graph: Graph) -> Gradients:
     count = len(graph)
     values, args, ops = graph.values, graph.args, graph.ops
     requires = graph.requires_grad

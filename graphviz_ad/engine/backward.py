@@ -78,7 +78,7 @@ def _sweep(graph: Graph) -> Gradients:
             rules = op.rules
             out = values[node]
             # All scalars is the common case: the local derivative just multiplies.
-            scalar = op.linear_map is ELEMENTWISE and type(out) is not array
+            scalar = op.elementwise and type(out) is not array
             arguments = args[node]
             if len(arguments) == 1:
                 (first,) = arguments

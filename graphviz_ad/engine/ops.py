@@ -51,12 +51,14 @@ class Op:
     sample_shapes: tuple[tuple[int, ...], ...] = ()
     label: str = field(init=False)  # what a graph node shows: the symbol, else the name
     rules: tuple[Callable[..., Any], ...] = field(init=False)  # the partials' rules, for speed
+    elementwise: bool = field(init=False)
 
     def __post_init__(self):
         if self.arity not in (1, 2) or len(self.partials) != self.arity:
             raise ValueError(f"op {self.name}: arity 1 or 2, with one partial per argument")
         object.__setattr__(self, "label", self.symbol or self.name)
         object.__setattr__(self, "rules", tuple(partial.rule for partial in self.partials))
+        object.__setattr__(self, "elementwise", self.linear_map == ELEMENTWISE)
 
     @property
     def signature(self) -> str:

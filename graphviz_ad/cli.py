@@ -21,8 +21,6 @@ INTERRUPTED_EXIT = 130
 
 app = typer.Typer(
     name="gad",
-    help="See reverse-mode automatic differentiation: values, gradients, and the chain rule "
-         "edge by edge.\n\nExample: gad grad \"(sin(x2)+1)/(x2+exp(x1))+x1*x2\" x1=1.5 x2=0.5",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -31,6 +29,25 @@ app = typer.Typer(
 
 # Expressions may start with a minus (`-x^2`), which click would take for an option.
 EXPRESSION_COMMAND = {"ignore_unknown_options": True}
+
+
+def _version(show: bool) -> None:
+    if show:
+        from graphviz_ad import __version__
+
+        print(f"graphviz-ad {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")]
+        = False) -> None:
+    """See reverse-mode automatic differentiation: values, gradients, and the chain rule edge
+    by edge.
+
+    Example: gad grad "(sin(x2)+1)/(x2+exp(x1))+x1*x2" x1=1.5 x2=0.5
+    """
 
 
 class Mode(str, Enum):

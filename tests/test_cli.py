@@ -115,3 +115,16 @@ def test_ops_lists_every_table_entry():
 def test_help_pages():
     assert "grad" in gad("--help").stdout
     assert "--wrt" in gad("grad", "--help").stdout
+
+
+def test_version():
+    from graphviz_ad import __version__
+
+    result = gad("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"graphviz-ad {__version__}"
+
+
+def test_expression_may_start_with_a_minus_and_typos_in_options_are_named():
+    assert json.loads(gad("grad", "-x^2", "x=3", "--json").stdout)["gradient"] == {"x": -6.0}
+    result = gad("grad", "x", "x=1", "--wrtt", "x")
+    assert result.exit_code == 2 and "no such option: --wrtt" in result.stderr

@@ -228,3 +228,23 @@ def test_explain_walks_through_and_draws(tmp_path):
 def test_notebook_display_is_svg():
     svg = analyze("x*y", x=1.0, y=2.0)._repr_svg_()
     assert ElementTree.fromstring(svg.encode()).tag.endswith("svg")
+
+
+def test_missing_system_dot_is_a_render_error(tmp_path):
+    result = gad("graph", ROOT / "samples/seed.gad", "-o", tmp_path / "seed.svg",
+                 "--renderer", "dot", env={"PATH": str(tmp_path)})
+    assert result.exit_code == 1
+    assert "no Graphviz `dot` on PATH" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_binary_output_is_never_written_to_a_terminal(monkeypatch):
+    import sys
+
+    from graphviz_ad.cli import output_target
+    from graphviz_ad.errors import UsageError
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    with pytest.raises(UsageError, match="PNG is binary and standard output is a terminal"):
+        output_target("-", "png", "x*2")
+    assert output_target("-", "svg", "x*2") == "svg"

@@ -21,6 +21,7 @@ ERROR_EXAMPLES = [
     ("LimitError", ["grad", "(" * 201 + "x" + ")" * 201, "x=1"]),
     ("UsageError", ["grad", "sin + x", "x=1"]),
     ("NumericError", ["grad", "exp(x) * 2", "x=710", "--strict"]),
+    ("WriteError", ["graph", "x * 2", "x=1", "-o", "/proc/gad.dot"]),
     ("RenderError", ["graph", "x * 2", "x=1", "-o", "x.pdf", "--renderer", "dot"]),
 ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -80,7 +81,7 @@ def _print_error(error: GadError) -> None:
     message = Text.assemble(("error", "bold red"), (f"[{error.title}]", "red"), ": ",
                             (error.reason, "bold"))
     if error.span is not None and error.source is not None:
-        message.append("\n" + excerpt(error.source, error.span), style="blue")
+        message.append("\n" + excerpt(error.source, error.span, error.origin), style="blue")
     if error.hint:
         message.append("\nhint: ", style="bold cyan")
         message.append(error.hint)
@@ -112,12 +113,29 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(FAILURE_EXIT) from None
 
 
+def looks_like_an_option(argument: str) -> bool:
+    """`--jsn` or `--wrtt=x` (a mistyped option), but not `--x`, which is -(-x)."""
+    return bool(re.fullmatch(r"--[A-Za-z][A-Za-z-]+(=.*)?", argument))
+
+
+def looks_like_a_path(argument: str) -> bool:
+    """`samples/seed.gad`, `prog.gad`, `./x`: path characters only, with a folder or a suffix.
+    A bare `x` is an expression even when a file of that name is in the current folder."""
+    return bool(re.fullmatch(r"[\w.~/-]+", argument)) and (
+        "/" in argument or Path(argument).suffix[1:].isalpha())
+
+
 def load_source(argument: str) -> str:
     """The program text: standard input for `-`, a file's contents for a path, else the text."""
     if argument == "-":
         return sys.stdin.read()
+    if looks_like_an_option(argument):
+        raise UsageError(f"no such option: {argument}", None, "--help lists the options")
     path = Path(argument)
-    if _is_file(path):
+    if argument.endswith(".gad") and not _is_file(path):
+        raise UsageError(f"no such file: {argument}", None,
+                         "give a program file that exists, or the expression itself")
+    if looks_like_a_path(argument) and _is_file(path):
         if path.stat().st_size > MAX_FILE_BYTES:
             raise UsageError(f"{argument} has {path.stat().st_size:,} bytes; the limit is "
                              f"{MAX_FILE_BYTES:,}")
@@ -146,7 +164,7 @@ def parse_values(items: list[str] | None) -> dict:
     for item in items or []:
         name, equals, text = item.partition("=")
         name = name.strip()
-        if item.startswith("--"):
+        if looks_like_an_option(item) or (item.startswith("-") and not equals):
             raise UsageError(f"no such option: {item.partition('=')[0]}", None,
                              "--help lists the options")
         if not equals:
@@ -177,7 +195,12 @@ def _analyze(expression: str, values: list[str] | None, strict: bool = False):
     from graphviz_ad.errors import NumericError
 
     source = load_source(expression)
-    analysis = analyze(source, parse_values(values))
+    try:
+        analysis = analyze(source, parse_values(values))
+    except GadError as error:
+        if error.source == source and source != expression and expression != "-":
+            error.origin = expression
+        raise
     issues = analysis.numeric_issues
     if strict and issues:
         raise NumericError(issues[0].message, issues[0].span,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -84,5 +85,30 @@ def factor(local: Any) -> str:
     return f"[{shape(local)}]"
 
 
+def other_paths(count: int) -> str:
+    return f"the other {count:,} path" + ("s" if count != 1 else "")
+
+
 def path_factors(path) -> str:
     return runs([factor(local) for local in path.factors], " · ")
+
+
+def atom(text: str) -> str:
+    """`text` as one operand of a formula: bracketed unless it is a name, a number or one call."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*|[0-9.][0-9.eE+-]*", text) or (
+            text.startswith("(") and _one_bracket_pair(text)):
+        return text
+    call = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\(.*\))", text, re.DOTALL)
+    if call and _one_bracket_pair(call.group(1)):
+        return text
+    return f"({text})"
+
+
+def _one_bracket_pair(bracketed: str) -> bool:
+    """`(a, b)` yes; `(a) + (b)` no."""
+    depth = 0
+    for index, char in enumerate(bracketed):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and index < len(bracketed) - 1:
+            return False
+    return depth == 0

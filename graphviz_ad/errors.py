@@ -32,6 +32,7 @@ class GadError(Exception):
         self.span = span
         self.hint = hint
         self.source = source
+        self.origin: str | None = None  # the file the source was read from, if any
 
     def with_source(self, source: str) -> GadError:
         if self.source is None:
@@ -100,6 +101,13 @@ class NumericError(GadError):
     title = "numeric"
 
 
+class WriteError(GadError):
+    """The output file could not be written (permissions, a full disk, a special folder)."""
+
+    exit_code = FAILURE_EXIT
+    title = "write"
+
+
 class RenderError(GadError):
     """The renderer is missing, failed, hung, or printed nothing or garbage."""
 
@@ -110,7 +118,7 @@ class RenderError(GadError):
 EXCERPT_WIDTH = 76
 
 
-def excerpt(source: str, span: Span) -> str:
+def excerpt(source: str, span: Span, origin: str | None = None) -> str:
     """The source line holding `span`, numbered, with carets under the span (rustc's layout).
 
     Positions count characters, not bytes; a span running past its line is cut at the line end,
@@ -132,12 +140,13 @@ def excerpt(source: str, span: Span) -> str:
         offset = column - left
         width = min(width, EXCERPT_WIDTH - offset)
         if left > 0:
-            shown, offset = "…" + shown[1:], offset
+            shown = "…" + shown[1:]
         if left + EXCERPT_WIDTH < len(line):
             shown = shown[:-1] + "…"
     shown = "".join(char if char.isprintable() else "?" for char in shown)
     gutter = " " * len(str(line_number))
-    return (f"{gutter}--> line {line_number}, column {column + 1}\n"
+    where = f"{origin}, " if origin else ""
+    return (f"{gutter}--> {where}line {line_number}, column {column + 1}\n"
             f"{gutter} |\n"
             f"{line_number} | {shown}\n"
             f"{gutter} | {' ' * offset}{'^' * width}")

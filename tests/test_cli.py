@@ -18,7 +18,7 @@ def gad(*arguments, input=None):
 def test_grad_prints_value_and_checked_gradients():
     result = gad("grad", WORKED, "x1=1.5", "x2=0.5")
     assert result.exit_code == 0, result.stderr
-    assert "value = 1.0469726768804155" in result.stdout
+    assert "f = 1.0469726768804155" in result.stdout
     lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
              if line.startswith("│")}
     assert "0.23283374747559749" in lines["x1"] and "✓" in lines["x1"]

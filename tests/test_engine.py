@@ -126,11 +126,13 @@ def test_dead_statements_are_dropped_from_the_graph():
 
 @pytest.mark.parametrize("source, values, error, start, reason", [
     ("log(x - 1)", {"x": 0.5}, DomainError, 0,
-     "log(x) needs x > 0; here x is `x - 1` = -0.5"),
+     "log(x - 1) needs (x - 1) > 0; here x - 1 = -0.5"),
     ("1 + sqrt(x)", {"x": -4}, DomainError, 4, "sqrt(x) needs x >= 0; here x = -4"),
-    ("asin(2*x)", {"x": 1}, DomainError, 0, "asin(x) needs -1 <= x <= 1; here x is `2*x` = 2"),
-    ("x / (x - x)", {"x": 1}, DomainError, 0,
-     "x / y needs y != 0; here x = 1, y is `(x - x)` = 0"),
+    ("asin(2*x)", {"x": 1}, DomainError, 0, "asin(2*x) needs -1 <= (2*x) <= 1; here 2*x = 2"),
+    ("x / (x - x)", {"x": 1}, DomainError, 0, "x / (x - x) needs (x - x) != 0; here (x - x) = 0"),
+    ("y = x - 3; log(y)", {"x": 1}, DomainError, 11, "log(y) needs y > 0; here y = -2"),
+    ("y^0.5", {"y": -1}, DomainError, 0,
+     "y^0.5 needs y > 0, or a whole-number 0.5 (with y != 0 when 0.5 < 0); here y = -1"),
     ("sinn(x)", {"x": 1}, UnknownNameError, 0, "unknown function `sinn`"),
     ("max(x)", {"x": 1}, ArityError, 0, "`max` takes 2 arguments, got 1"),
     ("sin + x", {"x": 1}, UsageError, 0, "`sin` is a function, not a value"),

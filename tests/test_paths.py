@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -107,6 +107,7 @@ def as_program(statements):
 def test_paths_sum_to_the_gradient_counts_are_exact_and_top_k_is_the_largest(
         statements, x, y, top):
     analysis = analyze(as_program(statements), {"x": x, "y": y, "z": 0.3})
+    assume(not analysis.numeric_issues)  # sums of inf and nan are not the point here
     for name in analysis.inputs:
         gradients = analysis.gradients
         everything = every_path(gradients, name, limit=50_000)

@@ -18,8 +18,8 @@ def seed():
 def test_forward_trace_of_the_worked_example():
     steps = forward_steps(seed().graph)
     assert [f"{step.name} = {step.expression}" for step in steps] == [
-        "x1 = input", "x2 = input", "v1 = sin(x2)", "n = 1 + v1", "v3 = exp(x1)",
-        "d = x2 + v3", "v5 = n / d", "v6 = x1 * x2", "f = v5 + v6"]
+        "x1 = input", "x2 = input", "v1 = sin(x2)", "n = 1 + v1", "v2 = exp(x1)",
+        "d = x2 + v2", "v3 = n / d", "v4 = x1 * x2", "f = v3 + v4"]
     assert [step.source for step in steps][2:4] == ["sin(x2)", "1 + sin(x2)"]
 
 
@@ -28,9 +28,9 @@ def test_backward_sweep_ends_in_the_gradient_and_follows_engine_order():
     names = trace_names(analysis.graph)
     steps = backward_steps(analysis.gradients)
     assert [(names[step.target], names[step.via], step.formula) for step in steps] == [
-        ("v5", "f", "1"), ("v6", "f", "1"), ("x1", "v6", "x2"), ("x2", "v6", "x1"),
-        ("n", "v5", "1/d"), ("d", "v5", "-n/d^2"), ("x2", "d", "1"), ("v3", "d", "1"),
-        ("x1", "v3", "exp(x1)"), ("v1", "n", "1"), ("x2", "v1", "cos(x2)")]
+        ("v3", "f", "1"), ("v4", "f", "1"), ("x1", "v4", "x2"), ("x2", "v4", "x1"),
+        ("n", "v3", "1/d"), ("d", "v3", "-n/d^2"), ("x2", "d", "1"), ("v2", "d", "1"),
+        ("x1", "v2", "exp(x1)"), ("v1", "n", "1"), ("x2", "v1", "cos(x2)")]
     finals = {names[step.target]: float(step.total) for step in steps}
     assert finals["x1"] == pytest.approx(0.23283374747559749, abs=1e-15)
     assert finals["x2"] == pytest.approx(1.6165488003791766, abs=1e-15)
@@ -41,6 +41,19 @@ def test_backward_sweep_ends_in_the_gradient_and_follows_engine_order():
 def test_reassigned_names_fall_back_to_numbered_names():
     analysis = analyze("y = x*2\ny = y + 1\ny*y", x=1.0)
     assert [step.name for step in forward_steps(analysis.graph)] == ["x", "v1", "v2", "v3"]
+
+
+def test_numbered_names_never_collide_with_the_programs():
+    analysis = analyze("v2 = sin(x) * cos(x); v2 + v1", x=1.0, v1=2.0)
+    steps = forward_steps(analysis.graph)
+    assert [f"{step.name} = {step.expression}" for step in steps] == [
+        "x = input", "v3 = sin(x)", "v4 = cos(x)", "v2 = v3 * v4", "v1 = input", "v5 = v2 + v1"]
+
+
+def test_powers_are_written_as_the_program_wrote_them():
+    analysis = analyze("x^2 + pow(x, 3)", x=2.0)
+    assert [step.expression for step in forward_steps(analysis.graph)][1:3] == [
+        "x ^ 2", "pow(x, 3)"]
 
 
 def test_trace_command():

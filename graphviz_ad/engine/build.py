@@ -7,18 +7,19 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from graphviz_ad.engine.graph import NO_GRAD as NO_GRAD_KIND
-from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
+from graphviz_ad.engine.graph import FROZEN, INPUT, Graph, GraphBuilder, as_value
 from graphviz_ad.engine.ops import (BINARY_OPERATORS, CONSTANTS, FUNCTIONS, NO_GRAD,
                                     PREFIX_OPERATORS)
-from graphviz_ad.errors import (ArityError, GadError, InputValueError, MissingInputError,
-                                ShapeError, Span, UnknownNameError, UsageError)
+from graphviz_ad.errors import (ArityError, GadError, InputValueError, LimitError,
+                                MissingInputError, ShapeError, Span, UnknownNameError,
+                                UsageError)
 from graphviz_ad.language import parse
 from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Name, Number,
                                          Program, Unary, children)
 
 
 NON_FINITE = ("nan", "inf", "+inf", "-inf")
+MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 
 
 @dataclass(frozen=True)
@@ -35,19 +36,21 @@ def suggest(name: str, candidates) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
-def literal_value(expr: Expr) -> Any | None:
-    """The value of a number, a signed number or an array of them; None for anything else."""
+def literal_value(expr: Expr, depth: int = 0) -> Any | None:
+    """The value of a number, a constant, a signed one, or an array of them; None otherwise."""
     if isinstance(expr, Number):
         return np.float64(float(expr.text))
-    if isinstance(expr, Unary) and isinstance(expr.operand, (Number, ArrayLiteral)):
-        inner = literal_value(expr.operand)
+    if isinstance(expr, Unary):
+        inner = literal_value(expr.operand, depth)
         if inner is None:
             return None
         return -inner if expr.operator == "-" else inner
     if isinstance(expr, Name) and expr.name in CONSTANTS:
         return np.float64(CONSTANTS[expr.name])
     if isinstance(expr, ArrayLiteral):
-        rows = [literal_value(element) for element in expr.elements]
+        if depth >= MAX_ARRAY_DEPTH:
+            raise LimitError(f"arrays nest deeper than {MAX_ARRAY_DEPTH} levels", expr.span)
+        rows = [literal_value(element, depth + 1) for element in expr.elements]
         if any(row is None for row in rows):
             return None
         shapes = {np.shape(row) for row in rows}
@@ -119,7 +122,7 @@ class _Evaluator:
         else:
             node = self.expression(statement.value)
         self.bindings[name] = node
-        if self.builder.kinds[node] != "input":
+        if self.builder.kinds[node] != INPUT:
             self.builder.name(node, name)
         return node
 
@@ -152,6 +155,7 @@ class _Evaluator:
             return self.name(expr)
         if isinstance(expr, ArrayLiteral) or (isinstance(expr, Unary) and expr.operator == "-"
                                               and isinstance(expr.operand, Number)):
+            # A literal is one constant node, as written: `-2` and `[1, -pi]` are not negations
             value = literal_value(expr)
             if value is None:
                 raise UsageError("array elements must be numbers", _first_non_literal(expr),
@@ -168,15 +172,16 @@ class _Evaluator:
         if call.function == NO_GRAD:
             _check_arity(call, 1)
             argument = Program((call.arguments[0],), self.program.source)
-            for name, span in free_names(argument).items():
+            needed = free_names(argument)
+            for name, span in needed.items():
                 self.name(Name(name, span))  # its inputs are inputs of the graph, gradient 0
             inner = _Evaluator(argument, {})
             inner.bindings = {name: inner.builder.constant(self.builder.values[node], name)
-                              for name, node in self.bindings.items()}
+                              for name, node in self.bindings.items() if name in needed}
             value = inner.builder.values[inner.run()]
             return self.builder.constant(value, self.program.source[call.span.start:
                                                                     call.span.end],
-                                         call.span, kind=NO_GRAD_KIND)
+                                         call.span, kind=FROZEN)
         op = FUNCTIONS.get(call.function)
         if op is None:
             raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
@@ -200,14 +205,17 @@ class _Evaluator:
         return node
 
     def combine(self, expr: Expr, arguments: tuple[int, ...]) -> int:
+        written = tuple(child.span for child in children(expr))
         if isinstance(expr, Unary):
             if expr.operator == "+":
                 return arguments[0]
-            return self.builder.apply(PREFIX_OPERATORS[expr.operator], arguments, expr.span)
-        if isinstance(expr, Binary):
-            return self.builder.apply(BINARY_OPERATORS[expr.operator], arguments, expr.span)
-        assert isinstance(expr, Call), expr  # the parser produces no other composite node
-        return self.builder.apply(FUNCTIONS[expr.function], arguments, expr.span)
+            op = PREFIX_OPERATORS[expr.operator]
+        elif isinstance(expr, Binary):
+            op = BINARY_OPERATORS[expr.operator]
+        else:
+            assert isinstance(expr, Call), expr  # the parser produces no other composite node
+            op = FUNCTIONS[expr.function]
+        return self.builder.apply(op, arguments, expr.span, written)
 
 
 def _check_arity(call: Call, arity: int) -> None:

@@ -17,7 +17,7 @@ from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
 INPUT = "input"
 CONSTANT = "constant"
-NO_GRAD = "no_grad"
+FROZEN = "no_grad"  # the kind of a no_grad(...) result: a constant that remembers its text
 OPERATION = "operation"
 
 MAX_NODES = 2_000_000
@@ -70,6 +70,19 @@ class Graph:
         return users
 
 
+def written_as_operator(graph: Graph, node: int) -> bool:
+    """Whether the program wrote this operation as an operator (`x^2`) or a call (`pow(x, 2)`)."""
+    op = graph.ops[node]
+    if op is None or not op.operator:
+        return False
+    return not op.callable or not graph.text(node).startswith(f"{op.name}(")
+
+
+def output_name(graph: Graph) -> str:
+    """What the views call the output: the program's name for it, else `f`."""
+    return graph.names.get(graph.output, ("f",))[-1]
+
+
 def _shapes_text(values) -> str:
     return " and ".join(str(np.shape(value)) for value in values)
 
@@ -112,8 +125,13 @@ class GraphBuilder:
                  kind: str = CONSTANT) -> int:
         return self._append(kind, None, (), as_value(value), span, label, False)
 
-    def apply(self, op: Op | str, arguments: tuple[int, ...], span: Span | None = None) -> int:
-        """Evaluate `op` on existing nodes and append the result. The hot path of every build."""
+    def apply(self, op: Op | str, arguments: tuple[int, ...], span: Span | None = None,
+              written: tuple[Span, ...] | None = None) -> int:
+        """Evaluate `op` on existing nodes and append the result. The hot path of every build.
+
+        `written` are the spans of the arguments as written at this call (`y` in `log(y)`),
+        which a domain error quotes; without them it quotes where each argument was computed.
+        """
         if type(op) is str:
             op = OPS[op]
         values = self.values
@@ -134,7 +152,7 @@ class GraphBuilder:
                              "elementwise operations broadcast as numpy does; @ needs the "
                              "inner sizes to match") from None
         if op.domain is not None and not (op.domain(*operands) | _any_nan(operands)).all():
-            raise DomainError(self._domain_reason(op, arguments, span), span)
+            raise DomainError(self._domain_reason(op, arguments, span, written), span)
         node = len(values)
         if node >= self.max_nodes:
             raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
@@ -165,18 +183,22 @@ class GraphBuilder:
             raise LimitError(f"{op.label} would make an array of {size:,} elements; the limit is "
                              f"{MAX_ELEMENTS:,}", span)
 
-    def _domain_reason(self, op: Op, arguments: tuple[int, ...], span: Span | None) -> str:
-        """`log(x) needs x > 0; here x is `y - 3` = -1`, in the user's own terms."""
-        shown = []
-        for name, argument in zip(("x", "y"), arguments):
-            where = self.spans[argument]
-            text = self.source[where.start:where.end] if where and self.source else ""
+    def _domain_reason(self, op: Op, arguments: tuple[int, ...], span: Span | None,
+                       written: tuple[Span, ...] | None) -> str:
+        """`log(y - 3) needs (y - 3) > 0; here y - 3 = -1`: the domain in the program's own
+        terms, and the value of each argument it constrains (literals speak for themselves)."""
+        texts, values = [], []
+        for slot, argument in enumerate(arguments):
+            where = written[slot] if written else self.spans[argument]
             value = display.value(self.values[argument], display.SHORT_DIGITS)
-            shown.append(f"{name} is `{text}` = {value}" if text not in ("", name, value)
-                         else f"{name} = {value}")
-        called = span is not None and self.source[span.start:span.end].startswith(f"{op.name}(")
-        written = op.written(("x", "y")[:op.arity], as_operator=not called)
-        return f"{written} needs {op.domain_text}; here {', '.join(shown)}"
+            texts.append(self.source[where.start:where.end] if where and self.source else value)
+            values.append(value)
+        need = op.domain_text.format(*[display.atom(text) for text in texts])
+        here = [f"{text} = {value}" for slot, (text, value) in enumerate(zip(texts, values))
+                if f"{{{slot}}}" in op.domain_text and text != value]
+        call = self.source[span.start:span.end] if span and self.source else \
+            op.written(tuple(display.atom(text) for text in texts))
+        return f"{call} needs {need}" + (f"; here {', '.join(here)}" if here else "")
 
     def name(self, node: int, name: str) -> None:
         self.names[node] = self.names.get(node, ()) + (name,)

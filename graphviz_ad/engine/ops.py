@@ -43,7 +43,7 @@ class Op:
     operator: str | None = None
     callable: bool = True
     domain: Callable[..., Any] | None = None
-    domain_text: str = ""
+    domain_text: str = ""  # over {0}, {1}: the arguments' names or texts
     linear_map: str = ELEMENTWISE
     stops_gradient: bool = False
     # Where the finite-difference test samples each argument, and the shapes it uses.
@@ -59,6 +59,10 @@ class Op:
         object.__setattr__(self, "label", self.symbol or self.name)
         object.__setattr__(self, "rules", tuple(partial.rule for partial in self.partials))
         object.__setattr__(self, "elementwise", self.linear_map == ELEMENTWISE)
+
+    @property
+    def domain_in_xy(self) -> str:
+        return self.domain_text.format("x", "y") if self.domain_text else "all x"
 
     @property
     def signature(self) -> str:
@@ -124,13 +128,13 @@ TABLE: tuple[Op, ...] = (
        (Partial(lambda x, y, out: 1.0 / y, "1/{1}"),
         Partial(lambda x, y, out: -out / y, "-{0}/{1}^2")),
        "quotient x / y", symbol="/", operator="/", callable=False,
-       domain=lambda x, y: y != 0, domain_text="y != 0", sample=((-2, 2), (0.5, 2))),
+       domain=lambda x, y: y != 0, domain_text="{1} != 0", sample=((-2, 2), (0.5, 2))),
     Op("pow", 2, operator.pow,
        (Partial(_pow_base_partial, "{1}*{0}^({1}-1)"),
         Partial(_pow_exponent_partial, "{0}^{1}*log({0})")),
        "x to the power y", symbol="^", operator="^",
        domain=_pow_domain,
-       domain_text="x > 0, or a whole-number y (with x != 0 when y < 0)",
+       domain_text="{0} > 0, or a whole-number {1} (with {0} != 0 when {1} < 0)",
        sample=((0.3, 2), (-2, 2))),
     Op("matmul", 2, operator.matmul,
        (Partial(lambda x, y, out: y, "{1}ᵀ"), Partial(lambda x, y, out: x, "{0}ᵀ")),
@@ -145,11 +149,11 @@ TABLE: tuple[Op, ...] = (
        "tangent", sample=((-1.2, 1.2),)),
     Op("asin", 1, np.arcsin, (Partial(lambda x, out: 1.0 / np.sqrt(1.0 - x * x),
                                       "1/sqrt(1 - {0}^2)"),),
-       "inverse sine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= x <= 1",
+       "inverse sine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= {0} <= 1",
        sample=((-0.9, 0.9),)),
     Op("acos", 1, np.arccos, (Partial(lambda x, out: -1.0 / np.sqrt(1.0 - x * x),
                                       "-1/sqrt(1 - {0}^2)"),),
-       "inverse cosine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= x <= 1",
+       "inverse cosine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= {0} <= 1",
        sample=((-0.9, 0.9),)),
     Op("atan", 1, np.arctan, (Partial(lambda x, out: 1.0 / (1.0 + x * x), "1/(1 + {0}^2)"),),
        "inverse tangent"),
@@ -161,13 +165,13 @@ TABLE: tuple[Op, ...] = (
        "hyperbolic tangent"),
     Op("exp", 1, np.exp, (Partial(lambda x, out: out, "exp({0})"),), "e to the power x"),
     Op("log", 1, np.log, (Partial(lambda x, out: 1.0 / x, "1/{0}"),), "natural logarithm",
-       domain=lambda x: x > 0, domain_text="x > 0", sample=((0.2, 3),)),
+       domain=lambda x: x > 0, domain_text="{0} > 0", sample=((0.2, 3),)),
     Op("log2", 1, np.log2, (Partial(lambda x, out: 1.0 / (x * _LN2), "1/({0}*log(2))"),),
-       "base-2 logarithm", domain=lambda x: x > 0, domain_text="x > 0", sample=((0.2, 3),)),
+       "base-2 logarithm", domain=lambda x: x > 0, domain_text="{0} > 0", sample=((0.2, 3),)),
     Op("log10", 1, np.log10, (Partial(lambda x, out: 1.0 / (x * _LN10), "1/({0}*log(10))"),),
-       "base-10 logarithm", domain=lambda x: x > 0, domain_text="x > 0", sample=((0.2, 3),)),
+       "base-10 logarithm", domain=lambda x: x > 0, domain_text="{0} > 0", sample=((0.2, 3),)),
     Op("sqrt", 1, np.sqrt, (Partial(lambda x, out: 0.5 / out, "1/(2*sqrt({0}))"),),
-       "square root", domain=lambda x: x >= 0, domain_text="x >= 0", sample=((0.2, 3),)),
+       "square root", domain=lambda x: x >= 0, domain_text="{0} >= 0", sample=((0.2, 3),)),
     Op("abs", 1, np.abs, (Partial(lambda x, out: np.sign(x), "sign({0})"),),
        "absolute value; abs'(0) = 0 as in PyTorch"),
     Op("sigmoid", 1, _sigmoid, (Partial(lambda x, out: out * (1.0 - out),

@@ -62,13 +62,12 @@ class PathSummary:
 
     @property
     def cancellation_digits(self) -> float:
-        """Digits lost to cancellation: log10(largest |term| / |sum|), 0 when there is none."""
+        """Digits lost to cancellation: log10(largest |term| / |sum|); 0 when there is none,
+        and 0 when the terms cancel to exactly 0 (as `x - x` does: nothing was lost)."""
         largest = max((float(np.max(np.abs(path.product))) for path in self.paths), default=0.0)
         total = float(np.max(np.abs(self.gradient))) if np.size(self.gradient) else 0.0
-        if largest == 0.0 or not math.isfinite(largest):
+        if largest == 0.0 or total == 0.0 or not math.isfinite(largest):
             return 0.0
-        if total == 0.0:
-            return 16.0
         return max(0.0, math.log10(largest / total))
 
 
@@ -89,6 +88,20 @@ def path_counts(gradients: Gradients, start: int) -> list[int]:
             if row[slot] is not None:
                 total += counts[argument]
         counts[node] = total
+    return counts
+
+
+def paths_to_output(gradients: Gradients) -> list[int]:
+    """Number of paths from every node to the output: the same dynamic program, backwards."""
+    graph = gradients.graph
+    counts = [0] * len(graph)
+    counts[graph.output] = 1
+    for node in range(graph.output, -1, -1):
+        if not counts[node]:
+            continue
+        for slot, argument in enumerate(graph.args[node]):
+            if gradients.local[node][slot] is not None:
+                counts[argument] += counts[node]
     return counts
 
 

@@ -6,8 +6,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from graphviz_ad import display
 from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.graph import CONSTANT, INPUT, NO_GRAD, Graph
+from graphviz_ad.engine.graph import CONSTANT, FROZEN, INPUT, Graph, written_as_operator
 from graphviz_ad.engine.linear import pullback
 
 
@@ -33,27 +34,29 @@ class BackwardStep:
     total: Any       # adj(target) after this step
 
 
-def _atom(text: str) -> str:
-    return f"({text})" if text.startswith("-") or " " in text else text
-
-
 def trace_names(graph: Graph) -> list[str]:
     """Inputs keep their names and literals their text; a node the program named once keeps that
-    name; other operations are v1, v2, ... and no_grad results c1, c2, ... in order."""
+    name; other operations are v1, v2, ... and no_grad results c1, c2, ..., in order, skipping
+    any name the program already uses."""
     assigned = Counter(name for names in graph.names.values() for name in names)
     unique = {name for name, uses in assigned.items() if uses == 1 and name not in graph.inputs}
+    taken = set(assigned) | set(graph.inputs)
+    counters = {"v": 0, "c": 0}
+
+    def fresh(prefix: str) -> str:
+        while True:
+            counters[prefix] += 1
+            candidate = f"{prefix}{counters[prefix]}"
+            if candidate not in taken:
+                return candidate
+
     names: list[str] = []
-    operations = frozen = 0
     for node, kind in enumerate(graph.kinds):
         own = [name for name in graph.names.get(node, ()) if name in unique]
-        if kind == INPUT or kind == CONSTANT:
+        if kind in (INPUT, CONSTANT):
             names.append(graph.labels[node])
-        elif kind == NO_GRAD:
-            frozen += 1
-            names.append(own[-1] if own else f"c{frozen}")
         else:
-            operations += 1
-            names.append(own[-1] if own else f"v{operations}")
+            names.append(own[-1] if own else fresh("c" if kind == FROZEN else "v"))
     return names
 
 
@@ -68,7 +71,8 @@ def forward_steps(graph: Graph) -> list[ForwardStep]:
         if op is None:
             expression = "input" if kind == INPUT else graph.labels[node]
         else:
-            expression = op.written(tuple(_atom(names[argument]) for argument in graph.args[node]))
+            expression = op.written(tuple(display.atom(names[argument]) for argument in graph.args[node]),
+                                    as_operator=written_as_operator(graph, node))
         steps.append(ForwardStep(node, names[node], expression, graph.values[node],
                                  graph.text(node), kind))
     return steps
@@ -86,7 +90,7 @@ def backward_steps(gradients: Gradients) -> list[BackwardStep]:
         if op is None:
             continue
         arguments = graph.args[node]
-        argument_names = tuple(_atom(names[argument]) for argument in arguments)
+        argument_names = tuple(display.atom(names[argument]) for argument in arguments)
         for slot, argument in enumerate(arguments):
             local = gradients.local[node][slot]
             if local is None:

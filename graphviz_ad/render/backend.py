@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from graphviz_ad.errors import RenderError, UsageError
+from graphviz_ad.errors import RenderError, UsageError, WriteError
 
 AUTO = "auto"
 SYSTEM_DOT = "dot"
@@ -110,6 +110,13 @@ def render(source: str, image_format: str, renderer: Renderer, timeout: float = 
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write through a temporary file beside `path`, then rename: never a partial file."""
+    try:
+        _write_through_temporary(path, data)
+    except OSError as error:
+        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _write_through_temporary(path: Path, data: bytes) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.", suffix=".tmp",
                                          delete=False)

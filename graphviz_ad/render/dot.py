@@ -13,7 +13,8 @@ from html import escape
 
 import graphviz
 
-from graphviz_ad.render.picture import DrawnEdge, DrawnNode, Picture
+from graphviz_ad.engine.graph import CONSTANT, FROZEN, INPUT, OPERATION
+from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
 from graphviz_ad.style import INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour
 
 FORWARD = "forward"
@@ -37,13 +38,13 @@ NODE_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "white", "
 EDGE_STYLE = {"fontname": FONT, "fontsize": "10", "fontcolor": TEXT, "color": "#606060",
               "arrowsize": "0.7"}
 KIND_STYLE = {
-    "input": {"fillcolor": "#e2f3e7", "color": INPUT_COLOUR, "penwidth": "1.8"},
-    "output": {"fillcolor": "#f4e6d8", "color": OUTPUT_COLOUR, "penwidth": "2.2"},
-    "constant": {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f3f3",
+    INPUT: {"fillcolor": "#e2f3e7", "color": INPUT_COLOUR, "penwidth": "1.8"},
+    OUTPUT: {"fillcolor": "#f4e6d8", "color": OUTPUT_COLOUR, "penwidth": "2.2"},
+    CONSTANT: {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f3f3",
                  "color": "#c8c8c8", "fontcolor": MUTED, "fontsize": "9", "margin": "0.02,0.01",
                  "height": "0.25", "width": "0.3"},
-    "no_grad": {"style": "rounded,dashed,filled", "fillcolor": "#f3f3f3", "color": "#9e9e9e"},
-    "operation": {},
+    FROZEN: {"style": "rounded,dashed,filled", "fillcolor": "#f3f3f3", "color": "#9e9e9e"},
+    OPERATION: {},
 }
 FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
 
@@ -53,12 +54,12 @@ def _html(text: str) -> str:
 
 
 def _node_label(node: DrawnNode) -> str:
-    if node.kind == "constant":
+    if node.kind == CONSTANT:
         return node.title
     colour = FADED if node.faded else TEXT
     grad_colour = FADED if node.faded else GRAD_COLOUR
     title = f"<B>{_html(node.title)}</B>"
-    if node.name and node.kind != "input":
+    if node.name and node.kind != INPUT:
         title = f"<I>{_html(node.name)}</I> = {title}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']

@@ -14,12 +14,13 @@ import numpy as np
 
 from graphviz_ad import display
 from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.graph import CONSTANT, INPUT, Graph
+from graphviz_ad.engine.graph import CONSTANT, INPUT, Graph, output_name
 from graphviz_ad.engine.ops import ELEMENTWISE, MATMUL, REDUCE
-from graphviz_ad.engine.paths import PathSummary, path_counts
+from graphviz_ad.engine.paths import PathSummary, path_counts, paths_to_output
 from graphviz_ad.errors import UsageError
 from graphviz_ad.style import PATH_COLOURS
 
+OUTPUT = "output"  # a drawn node's kind: the graph's kinds, and the output
 VALUE_LABELS = "value"
 FORMULA_LABELS = "formula"
 BOTH_LABELS = "both"
@@ -97,11 +98,6 @@ def local_label(linear_map: str, local: Any) -> str:
     return summarize_array(local)
 
 
-def _atom(text: str) -> str:
-    plain = text.replace("_", "a").replace(".", "0")
-    return text if plain.isalnum() else f"({text})"
-
-
 def argument_names(graph: Graph) -> list[str]:
     """How formulas name each node: its input or program name, a literal's text, else its source."""
     names = []
@@ -112,7 +108,7 @@ def argument_names(graph: Graph) -> list[str]:
         elif given:
             names.append(given[-1])
         else:
-            names.append(_atom(graph.text(node)))
+            names.append(display.atom(graph.text(node)))
     return names
 
 
@@ -135,20 +131,6 @@ def _with_number(formula: str, number: str, mode: str) -> str:
     if mode == FORMULA_LABELS:
         return formula
     return number if formula == number else f"{formula} = {number}"
-
-
-def _paths_to_output(gradients: Gradients) -> list[int]:
-    """Number of gradient-carrying paths from each node to the output (exact)."""
-    graph = gradients.graph
-    counts = [0] * len(graph)
-    counts[graph.output] = 1
-    for node in range(graph.output, -1, -1):
-        if not counts[node]:
-            continue
-        for slot, argument in enumerate(graph.args[node]):
-            if gradients.local[node][slot] is not None:
-                counts[argument] += counts[node]
-    return counts
 
 
 def _fold_chains(graph: Graph) -> dict[int, int]:
@@ -182,14 +164,14 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
     if only_paths and summary is None:
         raise UsageError("--only-paths needs --wrt NAME: the paths from which input?")
     names = argument_names(graph)
-    output_name = graph.names.get(graph.output, ("(output)",))[-1]
+    output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()
     uses: dict[tuple[int, int], list[int]] = {}
     for index, path in enumerate(coloured):
         for edge in path.edges:
             uses.setdefault((edge.consumer, edge.slot), []).append(index)
     from_input = path_counts(gradients, graph.inputs[summary.name]) if summary else None
-    to_output = _paths_to_output(gradients) if summary else None
+    to_output = paths_to_output(gradients) if summary else None
     folded = _fold_chains(graph) if compact else {}
     chains: dict[int, list[int]] = {}
     for node in sorted(folded):
@@ -215,7 +197,7 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
             continue
         members = chains.get(node, []) + [node]
         nodes.append(DrawnNode(
-            _node_id(node), "output" if node == graph.output else graph.kinds[node],
+            _node_id(node), OUTPUT if node == graph.output else graph.kinds[node],
             " → ".join(graph.labels[member] for member in members),
             ", ".join(graph.names.get(node, ())), summarize_array(graph.values[node]),
             summarize_array(gradients.adjoints[node]) if graph.requires_grad[node] else "",
@@ -231,9 +213,9 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
         if keep(last) and keep(producer):
             label = _chain_label(graph, gradients, members + [last], edge_labels, names)
             edges.append(edge(producer, last, 0, label, (members[0], 0)))
-    return Picture(tuple(nodes), tuple(edges), output_name, summary.name if summary else None,
-                   *_legend(graph, summary, coloured, output_name),
-                   caption=_caption(output_name, edge_labels))
+    return Picture(tuple(nodes), tuple(edges), output, summary.name if summary else None,
+                   *_legend(graph, summary, coloured, output),
+                   caption=_caption(output, edge_labels))
 
 
 def _chain_label(graph: Graph, gradients: Gradients, chain: list[int], mode: str,
@@ -248,8 +230,8 @@ def _chain_label(graph: Graph, gradients: Gradients, chain: list[int], mode: str
     number = local_label(ELEMENTWISE, product)
     if mode == VALUE_LABELS:
         return number
-    formula = " · ".join(graph.ops[node].partials[0].formula.format(names[graph.args[node][0]])
-                         for node in chain)
+    formula = " · ".join(display.atom(graph.ops[node].partials[0].formula.format(
+        names[graph.args[node][0]])) for node in chain)
     return _with_number(formula, number, mode)
 
 
@@ -264,7 +246,7 @@ def _legend(graph: Graph, summary: PathSummary | None, coloured: tuple,
     if rest_count:
         rest = summary.gradient - sum((path.product for path in coloured),
                                       np.zeros_like(summary.gradient))
-        rows.append(LegendRow(None, f"the other {rest_count:,} paths", summarize_array(rest)))
+        rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest)))
     return tuple(rows), (f"sum = d{output_name}/d{summary.name} = "
                          f"{summarize_array(summary.gradient, exact=True)}")
 

@@ -10,13 +10,13 @@ from rich.text import Text
 
 from graphviz_ad import display
 from graphviz_ad.api import Analysis, Check
+from graphviz_ad.engine.graph import output_name
 
 
 def gradient_table(analysis: Analysis, names: list[str], mode: str,
                    checks: dict[str, Check] | None) -> Group:
     graph = analysis.graph
-    output_name = graph.names.get(graph.output, ("value",))[-1]
-    table = Table(title=Text.assemble((f"{output_name} = ", "bold"),
+    table = Table(title=Text.assemble((f"{output_name(graph)} = ", "bold"),
                                       (display.number(analysis.value), "bold cyan")),
                   title_justify="left")
     table.add_column("input", style="green")

@@ -5,13 +5,18 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from graphviz_ad.language.parser import CANONICAL
 from graphviz_ad.engine.ops import CONSTANTS, NO_GRAD, NO_GRAD_DESCRIPTION, TABLE, Op
 
 
-def _written(op: Op) -> str:
+def _written(op: Op) -> list[str]:
+    """Every way to write the op: `x ^ y`, `x ** y` (the parser's aliases) and `pow(x, y)`."""
+    forms = [op.signature]
     if op.callable and op.operator:
-        return f"x {op.operator} y, x ** y, {op.signature}"
-    return op.signature
+        aliases = [alias for alias, canonical in CANONICAL.items() if canonical == op.operator]
+        forms = [op.written(("x", "y"), as_operator=True)] + \
+            [f"x {alias} y" for alias in aliases] + forms
+    return forms
 
 
 def _partials(op: Op) -> str:
@@ -33,8 +38,8 @@ def ops_table() -> Table:
     table.add_column("local derivatives", ratio=2, no_wrap=True)
     table.add_column("domain", ratio=2)
     for op in TABLE:
-        table.add_row(_entry(_written(op), op.description), Text(_partials(op)),
-                      Text(op.domain_text or "all x"))
+        table.add_row(_entry(", ".join(_written(op)), op.description), Text(_partials(op)),
+                      Text(op.domain_in_xy))
     table.add_row(_entry(f"{NO_GRAD}(x)", NO_GRAD_DESCRIPTION), Text("none (a constant)"),
                   Text("all x"))
     return table
@@ -45,8 +50,8 @@ def ops_markdown() -> str:
     lines = ["| written | local derivatives | domain | meaning |", "|---|---|---|---|"]
     for op in TABLE:
         partials = "<br>".join(f"`{line}`" for line in _partials(op).splitlines())
-        written = ", ".join(f"`{form}`" for form in _written(op).split(", "))
-        lines.append(f"| {written} | {partials} | {op.domain_text or 'all x'} | "
+        written = ", ".join(f"`{form}`" for form in _written(op))
+        lines.append(f"| {written} | {partials} | {op.domain_in_xy} | "
                      f"{op.description} |")
     lines.append(f"| `{NO_GRAD}(x)` | none (a constant) | all x | {NO_GRAD_DESCRIPTION} |")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from graphviz_ad import display
 from graphviz_ad.api import Analysis
+from graphviz_ad.engine.graph import output_name
 from graphviz_ad.engine.paths import Path, PathSummary
 from graphviz_ad.style import REST_COLOUR, path_colour
 
@@ -30,33 +31,42 @@ def _share(product: Any, gradient: Any) -> str:
 
 
 def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
-    graph = analysis.graph
-    output_name = graph.names.get(graph.output, ("the output",))[-1]
+    """One row per path; then the sum of the products beside the backward pass's gradient.
+
+    When only the top K are listed, the rest is the gradient minus the listed products, so
+    the table says so and shows no difference (it would be zero by construction).
+    """
     title = Text.assemble(("paths from ", "bold"), (summary.name, "bold green"),
-                          (f" to {output_name}: ", "bold"), (f"{summary.count:,}", "bold cyan"))
-    table = Table(title=title, title_justify="left", show_footer=True)
-    table.add_column("#", justify="right", footer="")
-    table.add_column("path", footer=Text("sum of products\nbackward pass\ndifference",
-                                         style="bold"))
-    table.add_column("local gradients along it", footer="")
-    sum_all = summary.shown_sum + (summary.rest_sum if summary.rest_count else 0.0)
-    difference = np.max(np.abs(np.asarray(sum_all) - summary.gradient))
-    table.add_column("product", justify="right",
-                     footer=Text("\n".join([display.value(sum_all),
-                                            display.value(summary.gradient),
-                                            f"{difference:.1e}"]), style="bold"))
-    table.add_column("share", justify="right", footer="")
+                          (f" to {output_name(analysis.graph)}: ", "bold"),
+                          (f"{summary.count:,}", "bold cyan"))
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("path")
+    table.add_column("local gradients along it")
+    table.add_column("product", justify="right")
+    table.add_column("share", justify="right")
     for index, path in enumerate(summary.paths):
         colour = path_colour(index)
         table.add_row(Text(str(index + 1), style=colour), Text(chain(analysis, path), style=colour),
                       Text(display.path_factors(path)),
                       Text(display.value(path.product, PRODUCT_DIGITS)),
                       Text(_share(path.product, summary.gradient)))
+    table.add_section()
     if summary.rest_count:
-        table.add_row("", Text(f"the other {summary.rest_count:,} paths",
-                               style=f"italic {REST_COLOUR}"), "",
+        table.add_row("", Text(display.other_paths(summary.rest_count), style=REST_COLOUR),
+                      Text("the gradient minus the rows above", style="dim"),
                       Text(display.value(summary.rest_sum, PRODUCT_DIGITS)),
                       Text(_share(summary.rest_sum, summary.gradient)))
+        table.add_row("", Text("backward pass", style="bold"), "",
+                      Text(display.value(summary.gradient), style="bold"), "")
+    else:
+        with np.errstate(all="ignore"):
+            difference = np.max(np.abs(np.asarray(summary.shown_sum) - summary.gradient))
+        table.add_row("", Text("sum of products", style="bold"), "",
+                      Text(display.value(summary.shown_sum), style="bold"), "")
+        table.add_row("", Text("backward pass", style="bold"), "",
+                      Text(display.value(summary.gradient), style="bold"), "")
+        table.add_row("", Text("difference", style="bold"), "", f"{difference:.1e}", "")
     notes = []
     if not summary.exact_order:
         notes.append(Text("paths of arrays are ordered by a bound on their size, not exactly",

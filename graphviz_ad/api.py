@@ -16,7 +16,7 @@ from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
 from graphviz_ad.engine.paths import PathSummary, path_count, summarize
-from graphviz_ad.errors import UnknownNameError
+from graphviz_ad.errors import UnknownNameError, UsageError
 
 DEFAULT_TOP = 20
 REVERSE = "reverse"
@@ -76,6 +76,8 @@ class Analysis:
 
     def gradient(self, name: str, mode: str = REVERSE) -> Any:
         self.require_input(name)
+        if mode not in (REVERSE, FORWARD):
+            raise UsageError(f"unknown mode `{mode}`", None, f"use {REVERSE!r} or {FORWARD!r}")
         if mode == FORWARD:
             return forward_gradient(self.graph, name)
         return self.gradients.of(name)

@@ -158,6 +158,7 @@ def _is_file(path: Path) -> bool:
 
 def parse_values(items: list[str] | None) -> dict:
     from graphviz_ad.engine.build import parse_value
+    from graphviz_ad.engine.ops import CONSTANTS, FUNCTIONS, NO_GRAD
     from graphviz_ad.language.tokens import NAME, tokenize
 
     values = {}
@@ -177,6 +178,12 @@ def parse_values(items: list[str] | None) -> dict:
         if len(tokens) != 2 or tokens[0].kind != NAME:
             raise InputValueError(f"`{name}` is not a name", None,
                                   "names are letters, digits and _, not starting with a digit")
+        if name in values:
+            raise InputValueError(f"{name} is given twice", None, "give each input one value")
+        if name in CONSTANTS or name in FUNCTIONS or name == NO_GRAD:
+            kind = "a constant" if name in CONSTANTS else "a function"
+            raise InputValueError(f"`{name}` is {kind}, not an input", None,
+                                  "inputs are the free names of the program")
         try:
             values[name] = parse_value(name, text)
         except GadError as error:
@@ -206,7 +213,11 @@ def _analyze(expression: str, values: list[str] | None, strict: bool = False):
         raise NumericError(issues[0].message, issues[0].span,
                            "without --strict this is a warning and the run goes on", source)
     console = _console(stderr=True)
-    for warning in list(analysis.warnings) + [issue.message for issue in issues]:
+    notes = list(analysis.warnings) + [issue.message for issue in issues]
+    if not analysis.inputs:
+        notes.append("the program has no inputs: its value is a constant, with nothing to "
+                     "differentiate")
+    for warning in notes:
         console.print(f"[yellow]warning:[/] {_escape(warning)}")
     return analysis
 
@@ -218,7 +229,7 @@ def _escape(text: str) -> str:
 
 
 def _selected(analysis, wrt: list[str] | None) -> list[str]:
-    names = wrt or analysis.inputs
+    names = list(dict.fromkeys(wrt)) if wrt else analysis.inputs
     for name in names:
         analysis.require_input(name)
     return names
@@ -480,6 +491,9 @@ def graph(
     with --wrt, each path from that input in its own colour."""
     with _user_errors():
         chosen_format = output_target(output, image_format, expression)
+        if chosen_format == "pdf" and renderer == RendererChoice.graphviz_pure:
+            raise UsageError("graphviz-pure cannot write PDF", None,
+                             "use --renderer dot or auto with a system Graphviz, or write .svg")
         analysis = _analyze(expression, values, strict)
         if wrt is not None:
             analysis.require_input(wrt)
@@ -513,6 +527,9 @@ def explain(
     from graphviz_ad.report.grad import gradient_table
 
     with _user_errors():
+        if output == "-":
+            raise UsageError("explain prints its tables to standard output; -o needs a file",
+                             None, "gad graph EXPR -o - writes the picture alone")
         chosen_format = output_target(output, None, expression) if output else None
         analysis = _analyze(expression, values, strict)
         names = _selected(analysis, [wrt] if wrt else None)

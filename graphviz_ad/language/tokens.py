@@ -119,6 +119,8 @@ def tokenize(source: str) -> list[Token]:
                 bad = Span(position, end + 1)
                 if source[end] in "jJ":
                     raise ParseError("complex numbers are not supported", bad)
+                if source[end] == ".":
+                    raise ParseError("a number has at most one decimal point", bad)
                 raise ParseError(f"a number cannot run into `{source[end]}`", bad,
                                  f"write {text}*{source[end]} for a product")
             if len(text) > MAX_NUMBER_CHARS:

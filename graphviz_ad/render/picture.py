@@ -161,6 +161,9 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
                   compact: bool = False) -> Picture:
     graph = gradients.graph
+    if edge_labels not in (VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS):
+        raise UsageError(f"unknown edge labels `{edge_labels}`", None,
+                         f"use {VALUE_LABELS}, {FORMULA_LABELS} or {BOTH_LABELS}")
     if only_paths and summary is None:
         raise UsageError("--only-paths needs --wrt NAME: the paths from which input?")
     names = argument_names(graph)

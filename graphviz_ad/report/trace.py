@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -32,19 +33,23 @@ def trace_tables(analysis: Analysis, forward: list[ForwardStep],
     sweep = Table(title=Text(f"backward: adjoints from the output down, adj({output}) = 1",
                              style="bold"), title_justify="left")
     sweep.add_column("update", style="bold")
-    sweep.add_column("adjoint × local", justify="right")
+    sweep.add_column("adjoint · local", justify="right")
     sweep.add_column("adds", justify="right")
     sweep.add_column("total", justify="right")
     for step in backward:
         sweep.add_row(Text(f"adj({names[step.target]}) += adj({names[step.via]}) · {step.formula}"),
-                      f"{display.value(step.adjoint, DIGITS)} × {display.value(step.local, DIGITS)}",
+                      f"{display.value(step.adjoint, DIGITS)} · {display.value(step.local, DIGITS)}",
                       display.value(step.contribution, DIGITS),
                       display.value(step.total, DIGITS))
     graph = analysis.graph
-    result = Text("gradient: " + ", ".join(
-        f"d{names[graph.output]}/d{name} = {display.value(analysis.gradient(name))}"
-        for name in analysis.inputs), style="bold")
+    result = Text("gradient: " + (", ".join(
+        f"d{names[graph.output]}/d{name} = {_exact_if_scalar(analysis.gradient(name))}"
+        for name in analysis.inputs) or "none (no inputs)"), style="bold")
     return Group(evaluation, sweep, result)
+
+
+def _exact_if_scalar(value: Any) -> str:
+    return display.value(value, None if np.ndim(value) == 0 else DIGITS)
 
 
 def trace_json(analysis: Analysis, forward: list[ForwardStep],

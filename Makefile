@@ -32,16 +32,18 @@ bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
-PICTURES := seed:x2 detach:x neuron:w network:W1 fanout:x
+define picture
+	$(BIN)/gad graph samples/$(1).gad -o docs/pictures/$(1).svg $(2)
+	$(BIN)/gad graph samples/$(1).gad -o docs/pictures/$(1).png $(2)
+endef
 
 samples: $(STAMP)
 	mkdir -p docs/pictures
-	for entry in $(PICTURES); do \
-	  name=$${entry%%:*}; wrt=$${entry##*:}; \
-	  for format in svg png; do \
-	    $(BIN)/gad graph samples/$$name.gad -o docs/pictures/$$name.$$format --wrt $$wrt || exit 1; \
-	  done; \
-	done
+	$(call picture,seed,--wrt x2)
+	$(call picture,detach,--wrt x)
+	$(call picture,neuron,--wrt w)
+	$(call picture,network,--wrt W1 --rankdir TB)
+	$(call picture,fanout,--wrt x)
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-plain.png
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-formula.png --edge-labels both
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-backward.png --wrt x1 --view backward
@@ -52,5 +54,5 @@ clean:
 golden: $(STAMP)
 	GAD_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_render.py -k golden
 
-docs: $(STAMP)
+docs: $(STAMP)  # the generated tables and every `$ gad ...` example in the docs
 	$(BIN)/python docs/sync.py

@@ -158,7 +158,7 @@ def _is_file(path: Path) -> bool:
 
 def parse_values(items: list[str] | None) -> dict:
     from graphviz_ad.engine.build import parse_value
-    from graphviz_ad.engine.ops import CONSTANTS, FUNCTIONS, NO_GRAD
+    from graphviz_ad.engine.ops import CALLABLE, CONSTANTS
     from graphviz_ad.language.tokens import NAME, tokenize
 
     values = {}
@@ -180,7 +180,7 @@ def parse_values(items: list[str] | None) -> dict:
                                   "names are letters, digits and _, not starting with a digit")
         if name in values:
             raise InputValueError(f"{name} is given twice", None, "give each input one value")
-        if name in CONSTANTS or name in FUNCTIONS or name == NO_GRAD:
+        if name in CONSTANTS or name in CALLABLE:
             kind = "a constant" if name in CONSTANTS else "a function"
             raise InputValueError(f"`{name}` is {kind}, not an input", None,
                                   "inputs are the free names of the program")

@@ -3,9 +3,9 @@
 # Path k (in the order of `gad paths`: largest |product| first) gets PATH_COLOURS[k]; paths past
 # the end of the list share REST_COLOUR and one legend row.
 PATH_COLOURS = (
-    "#8b0000",  # dark red
-    "#e41a1c",  # red
-    "#ff7f00",  # orange
+    "#7a0000",  # dark red
+    "#f03b20",  # red, lighter and warmer than the dark red, so the two tell apart
+    "#ff9f1c",  # orange
     "#c9a400",  # dark yellow
     "#2ca02c",  # green
     "#17becf",  # teal

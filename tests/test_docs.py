@@ -46,3 +46,18 @@ def test_every_error_class_is_documented_with_an_example():
     for name in classes:
         assert f"### {name}\n" in text, name
     assert "internal error" not in text.split("<!-- errors:begin -->")[1]
+
+
+@pytest.mark.parametrize("relative", ["README.md", "docs/language.md", "docs/chain-rule.md",
+                                      "docs/numerics.md"])
+def test_printed_examples_match_what_the_tool_prints(relative, monkeypatch):
+    import sys
+
+    monkeypatch.chdir(ROOT)
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import sync
+    finally:
+        sys.path.pop(0)
+    text = (ROOT / relative).read_text()
+    assert sync.with_examples(text) == text, "run `make docs` to rerun the examples"

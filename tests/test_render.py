@@ -51,7 +51,7 @@ def test_node_and_edge_styles_in_the_dot():
     assert 'n1 [label=<<TABLE' in source and 'fillcolor="#e2f3e7"' in source  # x2, green
     assert 'fillcolor="#f4e6d8"' in source                                     # the output
     assert 'tooltip="sin(x2)"' in source
-    assert 'n7 -> n9 [color="#e41a1c:#ff7f00" fontcolor="#e41a1c" label=" 1 "' in source
+    assert 'n7 -> n9 [color="#f03b20:#ff9f1c" fontcolor="#f03b20" label=" 1 "' in source
     assert "grad 1.617" in source and "0.8776" in source
 
 

@@ -10,7 +10,6 @@ import numpy as np
 
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.linear import pullback
-from graphviz_ad.engine.ops import ELEMENTWISE
 
 
 @dataclass(frozen=True, eq=False)

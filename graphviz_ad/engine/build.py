@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from graphviz_ad.engine.graph import FROZEN, INPUT, Graph, GraphBuilder, as_value
-from graphviz_ad.engine.ops import (BINARY_OPERATORS, CONSTANTS, FUNCTIONS, NO_GRAD,
+from graphviz_ad.engine.ops import (BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS, NO_GRAD,
                                     PREFIX_OPERATORS)
 from graphviz_ad.errors import (ArityError, GadError, InputValueError, LimitError,
                                 MissingInputError, ShapeError, Span, UnknownNameError,
@@ -109,7 +109,7 @@ class _Evaluator:
 
     def assign(self, statement: Assign) -> int:
         name = statement.name
-        if name in FUNCTIONS or name == NO_GRAD:
+        if name in CALLABLE:
             raise UsageError(f"`{name}` is a function and cannot be assigned to",
                              statement.name_span, "choose another name")
         if name in CONSTANTS:
@@ -185,7 +185,7 @@ class _Evaluator:
         op = FUNCTIONS.get(call.function)
         if op is None:
             raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
-                                   suggest(call.function, list(FUNCTIONS) + [NO_GRAD])
+                                   suggest(call.function, CALLABLE)
                                    or "`gad ops` lists the functions")
         _check_arity(call, op.arity)
         return None
@@ -197,7 +197,7 @@ class _Evaluator:
             return node
         if name in CONSTANTS:
             return self.builder.constant(CONSTANTS[name], name, expr.span)
-        if name in FUNCTIONS or name == NO_GRAD:
+        if name in CALLABLE:
             raise UsageError(f"`{name}` is a function, not a value", expr.span,
                              f"call it: {name}(x)")
         node = self.builder.input(name, self.values[name], expr.span)
@@ -256,7 +256,7 @@ def build(source: str, values: Mapping[str, Any] | None = None) -> Built:
     values = {name: as_value(value) for name, value in (values or {}).items()}
     program = parse(source)
     missing = {name: span for name, span in free_names(program).items()
-               if name not in values and name not in FUNCTIONS and name != NO_GRAD}
+               if name not in values and name not in CALLABLE}
     if missing:
         names = list(missing)
         example = " ".join(f"{name}=1.0" for name in names)

@@ -212,3 +212,4 @@ NO_GRAD_DESCRIPTION = ("evaluate x without recording it: the result enters the g
                        "constant (PyTorch's torch.no_grad())")
 
 CONSTANTS: dict[str, float] = {"pi": float(np.pi), "e": float(np.e)}
+CALLABLE: frozenset[str] = frozenset(FUNCTIONS) | {NO_GRAD}  # every name that can be called

@@ -67,7 +67,7 @@ def runs(items: list[str], separator: str) -> str:
 
 
 def path_chain(graph, path) -> str:
-    """`x2 → sin → + → / → +`; where both arguments come from one node, which slot is said."""
+    """`x2 → sin → + → / → +`; where both arguments of a node are one node, the slot is said."""
     parts = [graph.labels[path.start]]
     for edge in path.edges:
         label = graph.labels[edge.consumer]

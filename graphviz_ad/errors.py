@@ -89,7 +89,8 @@ class LimitError(GadError):
 
 
 class UsageError(GadError):
-    """A valid text used wrongly: a function as a value, an assignment to a constant, a bad output file or option."""
+    """A valid text used wrongly: a function as a value, an assignment to a constant, a bad
+    output file or option."""
 
     title = "usage"
 

@@ -1,12 +1,13 @@
 """The op table: every primitive's value, partial derivatives, domain and description, in one place.
 
-Operators use Python's operator functions: on numpy scalars they skip the ufunc machinery (about
-20x faster) and on arrays they call the same ufuncs. Adding a function is one `Op(...)` entry in `TABLE`. The parser knows no function names; the builder,
-both differentiation modes, the renderer, `gad ops` and the docs all read this table.
+Adding a function is one `Op(...)` entry in `TABLE`. The parser knows no function names; the
+builder, both differentiation modes, the renderer, `gad ops` and the docs all read this table.
 
 Each partial is `rule(*arguments, out)`: the local derivative d out / d argument at the point,
-allowed to reuse the output (`exp`, `tanh`). Formulas are templates over `{0}`, `{1}` (the
-arguments' labels) for drawing them on edges.
+allowed to reuse the output (`exp`, `tanh`). Formulas and domains are templates over `{0}`, `{1}`
+(the arguments' labels), for edges, `gad ops` and error messages. Operators use Python's
+operator functions: on numpy scalars they skip the ufunc machinery (about 20x faster) and on
+arrays they call the same ufuncs.
 """
 
 from __future__ import annotations

@@ -71,8 +71,8 @@ def forward_steps(graph: Graph) -> list[ForwardStep]:
         if op is None:
             expression = "input" if kind == INPUT else graph.labels[node]
         else:
-            expression = op.written(tuple(display.atom(names[argument]) for argument in graph.args[node]),
-                                    as_operator=written_as_operator(graph, node))
+            arguments = tuple(display.atom(names[argument]) for argument in graph.args[node])
+            expression = op.written(arguments, as_operator=written_as_operator(graph, node))
         steps.append(ForwardStep(node, names[node], expression, graph.values[node],
                                  graph.text(node), kind))
     return steps

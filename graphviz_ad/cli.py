@@ -13,7 +13,6 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from graphviz_ad import display
 from graphviz_ad.engine.paths import ENUMERATION_LIMIT
 from graphviz_ad.errors import FAILURE_EXIT, GadError, InputValueError, Span, UsageError
 
@@ -288,11 +287,7 @@ def paths(
         if wrt is None:
             summaries = [analysis.paths(name, 1) for name in analysis.inputs]
             if as_json:
-                print(json.dumps({"inputs": [
-                    {"name": summary.name, "path_count": summary.count,
-                     "gradient": display.jsonable(summary.gradient),
-                     "largest": report.path_json(analysis, summary.paths[0])
-                     if summary.paths else None} for summary in summaries]}))
+                print(json.dumps(report.inputs_json(analysis, summaries)))
                 return
             _console().print(report.inputs_table(analysis, summaries))
             return

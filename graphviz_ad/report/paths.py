@@ -104,6 +104,15 @@ def path_json(analysis: Analysis, path: Path) -> dict[str, Any]:
             "product": display.jsonable(path.product)}
 
 
+def inputs_json(analysis: Analysis, summaries: list[PathSummary]) -> dict[str, Any]:
+    """`gad paths --json` without --wrt: each input's path count, gradient and largest path."""
+    return {"inputs": [{"name": summary.name, "path_count": summary.count,
+                        "gradient": display.jsonable(summary.gradient),
+                        "largest": path_json(analysis, summary.paths[0]) if summary.paths
+                        else None}
+                       for summary in summaries]}
+
+
 def summary_json(analysis: Analysis, summary: PathSummary) -> dict[str, Any]:
     return {"wrt": summary.name,
             "gradient": display.jsonable(summary.gradient),

@@ -151,8 +151,10 @@ class GraphBuilder:
             raise ShapeError(f"{op.label} cannot combine shapes {_shapes_text(operands)}", span,
                              "elementwise operations broadcast as numpy does; @ needs the "
                              "inner sizes to match") from None
-        if op.domain is not None and not (op.domain(*operands) | _any_nan(operands)).all():
-            raise DomainError(self._domain_reason(op, arguments, span, written), span)
+        if op.domain is not None:
+            inside = op.domain(*operands)
+            if not inside.all() and not (inside | _any_nan(operands)).all():
+                raise DomainError(self._domain_reason(op, arguments, span, written), span)
         node = len(values)
         if node >= self.max_nodes:
             raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)

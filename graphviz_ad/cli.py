@@ -135,9 +135,9 @@ def load_source(argument: str) -> str:
         raise UsageError(f"no such file: {argument}", None,
                          "give a program file that exists, or the expression itself")
     if looks_like_a_path(argument) and _is_file(path):
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise UsageError(f"{argument} has {path.stat().st_size:,} bytes; the limit is "
-                             f"{MAX_FILE_BYTES:,}")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UsageError(f"{argument} has {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
         data = path.read_bytes()
         try:
             return data.decode("utf-8-sig")

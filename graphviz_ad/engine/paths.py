@@ -202,16 +202,25 @@ def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Ite
             heap = heapq.nsmallest(limit - found, heap)
 
 
+def edge_uses(paths) -> dict[tuple[int, int], list[int]]:
+    """For each (consumer, slot), the indices of the given paths that pass along that edge."""
+    uses: dict[tuple[int, int], list[int]] = {}
+    for index, path in enumerate(paths):
+        for edge in path.edges:
+            uses.setdefault((edge.consumer, edge.slot), []).append(index)
+    return uses
+
+
 def every_path(gradients: Gradients, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
     """All paths, by an iterative depth-first walk; refuses when there are more than `limit`."""
-    count = path_count(gradients, name)
+    graph = gradients.graph
+    start = graph.inputs[name]
+    counts = path_counts(gradients, start)
+    count = counts[graph.output]
     if count > limit:
         raise LimitError(f"{name} has {count:,} paths to the output; listing all of them is "
                          f"limited to {limit:,}", None,
                          "use --top K to see the K largest and the sum of the rest")
-    graph = gradients.graph
-    start = graph.inputs[name]
-    counts = path_counts(gradients, start)
     reachable = [True if total else None for total in counts]
     found: list[Path] = []
     stack: list[tuple[int, tuple[Edge, ...]]] = [(graph.output, ())]

@@ -6,16 +6,12 @@ from typing import Any
 
 from graphviz_ad import display
 from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.paths import PathSummary
+from graphviz_ad.engine.paths import PathSummary, edge_uses
 
 
 def graph_json(gradients: Gradients, summary: PathSummary | None = None) -> dict[str, Any]:
     graph = gradients.graph
-    uses: dict[tuple[int, int], list[int]] = {}
-    if summary is not None:
-        for index, path in enumerate(summary.paths):
-            for edge in path.edges:
-                uses.setdefault((edge.consumer, edge.slot), []).append(index)
+    uses = edge_uses(summary.paths if summary is not None else ())
     nodes = [{"id": f"n{node}", "kind": graph.kinds[node], "label": graph.labels[node],
               "names": list(graph.names.get(node, ())),
               "value": display.jsonable(graph.values[node]),

@@ -16,7 +16,7 @@ from graphviz_ad import display
 from graphviz_ad.engine.backward import Gradients
 from graphviz_ad.engine.graph import CONSTANT, INPUT, Graph, output_name
 from graphviz_ad.engine.ops import ELEMENTWISE, MATMUL, REDUCE
-from graphviz_ad.engine.paths import PathSummary, path_counts, paths_to_output
+from graphviz_ad.engine.paths import PathSummary, edge_uses, path_counts, paths_to_output
 from graphviz_ad.errors import UsageError
 from graphviz_ad.style import PATH_COLOURS
 
@@ -169,10 +169,7 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
     names = argument_names(graph)
     output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()
-    uses: dict[tuple[int, int], list[int]] = {}
-    for index, path in enumerate(coloured):
-        for edge in path.edges:
-            uses.setdefault((edge.consumer, edge.slot), []).append(index)
+    uses = edge_uses(coloured)
     from_input = path_counts(gradients, graph.inputs[summary.name]) if summary else None
     to_output = paths_to_output(gradients) if summary else None
     folded = _fold_chains(graph) if compact else {}

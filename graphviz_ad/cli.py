@@ -22,7 +22,7 @@ INTERRUPTED_EXIT = 130
 app = typer.Typer(
     name="gad",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +37,19 @@ class Renderer:
 
 
 def _pure_executable() -> str | None:
-    """graphviz-pure's `dot`, beside this Python first (a venv that is not activated), then PATH."""
-    beside = Path(sysconfig.get_path("scripts")) / PURE
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
+    """graphviz-pure's `dot`, found through the installed package's own file list, so it is
+    found with its scripts folder off PATH (`pip install --user`, a venv not activated)."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution(PURE).files or ()
+    except metadata.PackageNotFoundError:
+        return shutil.which(PURE)
+    for file in files:
+        if file.stem == PURE and file.parent.name in ("bin", "Scripts"):
+            located = Path(file.locate()).resolve()
+            if located.is_file() and os.access(located, os.X_OK):
+                return str(located)
     return shutil.which(PURE)
 
 

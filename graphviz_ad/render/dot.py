@@ -15,7 +15,8 @@ import graphviz
 
 from graphviz_ad.engine.graph import CONSTANT, FROZEN, INPUT, OPERATION
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
-from graphviz_ad.style import INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour
+from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
+                               readable_on_white)
 
 FORWARD = "forward"
 BACKWARD = "backward"
@@ -90,7 +91,7 @@ def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, 
         colours = [path_colour(index) for index in edge.paths[:MAX_EDGE_COLOURS]]
         if edge.on_rest or len(edge.paths) > MAX_EDGE_COLOURS:
             colours.append(REST_COLOUR)
-        attributes.update(color=":".join(colours), fontcolor=colours[0],
+        attributes.update(color=":".join(colours), fontcolor=readable_on_white(colours[0]),
                           penwidth=str(1.6 + 0.6 * min(len(colours), 3)))
     elif picture.wrt is not None:
         attributes.update(color=FADED, fontcolor=FADED)

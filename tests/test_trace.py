@@ -26,7 +26,7 @@ def test_forward_trace_of_the_worked_example():
 def test_backward_sweep_ends_in_the_gradient_and_follows_engine_order():
     analysis = seed()
     names = trace_names(analysis.graph)
-    steps = backward_steps(analysis.gradients)
+    steps = backward_steps(analysis.graph)
     assert [(names[step.target], names[step.via], step.formula) for step in steps] == [
         ("v3", "f", "1"), ("v4", "f", "1"), ("x1", "v4", "x2"), ("x2", "v4", "x1"),
         ("n", "v3", "1/d"), ("d", "v3", "-n/d^2"), ("x2", "d", "1"), ("v2", "d", "1"),

@@ -1,7 +1,8 @@
 """The computational graph: nodes in creation order (a topological order), built by GraphBuilder.
 
-A node is an input (a leaf with a name), a constant, a `no_grad` constant (which remembers the text
-it came from) or an operation with ordered arguments: `x*x` has two edges from `x`.
+A node is an input (a leaf with a name), a constant, a cut value (a `no_grad(...)` result, which
+remembers the text it came from) or an operation with ordered arguments: `x*x` has two edges from
+`x`. The backward sweep turns it into the annotated graph every view reads (engine/annotated.py).
 """
 
 from __future__ import annotations
@@ -12,20 +13,17 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad import display
+from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT, OPERATION, NodeTable
 from graphviz_ad.engine.ops import MATMUL, OPS, Op
 from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
-INPUT = "input"
-CONSTANT = "constant"
-FROZEN = "no_grad"  # the kind of a no_grad(...) result: a constant that remembers its text
-OPERATION = "operation"
 
 MAX_NODES = 2_000_000
 MAX_ELEMENTS = 10_000_000
 
 
 @dataclass(frozen=True, eq=False)
-class Graph:
+class Graph(NodeTable):
     source: str
     kinds: tuple[str, ...]
     ops: tuple[Op | None, ...]
@@ -38,49 +36,7 @@ class Graph:
     output: int
     # Names the program assigned to a node (`n = 1 + sin(x2)`), only for nodes that have them.
     names: dict[int, tuple[str, ...]] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.kinds)
-
-    def text(self, node: int) -> str:
-        """The source text a node came from, or its label when it has no span."""
-        span = self.spans[node]
-        if span is None or not self.source:
-            return self.labels[node]
-        return self.source[span.start:span.end]
-
-    def shape(self, node: int) -> tuple[int, ...]:
-        return np.shape(self.values[node])
-
-    def edges(self):
-        """(consumer, slot, producer) for every argument slot, in creation order."""
-        for consumer, arguments in enumerate(self.args):
-            for slot, producer in enumerate(arguments):
-                yield consumer, slot, producer
-
-    def is_cut(self, consumer: int) -> bool:
-        op = self.ops[consumer]
-        return op is not None and op.stops_gradient
-
-    def consumers(self) -> list[list[tuple[int, int]]]:
-        """For each node, the (consumer, slot) pairs that use it."""
-        users: list[list[tuple[int, int]]] = [[] for _ in self.kinds]
-        for consumer, slot, producer in self.edges():
-            users[producer].append((consumer, slot))
-        return users
-
-
-def written_as_operator(graph: Graph, node: int) -> bool:
-    """Whether the program wrote this operation as an operator (`x^2`) or a call (`pow(x, 2)`)."""
-    op = graph.ops[node]
-    if op is None or not op.operator:
-        return False
-    return not op.callable or not graph.text(node).startswith(f"{op.name}(")
-
-
-def output_name(graph: Graph) -> str:
-    """What the views call the output: the program's name for it, else `f`."""
-    return graph.names.get(graph.output, ("f",))[-1]
+    details: dict[int, str] = field(default_factory=dict)  # nothing: spans say where nodes came from
 
 
 def _shapes_text(values) -> str:
@@ -139,11 +95,15 @@ class GraphBuilder:
         if len(arguments) == 1:
             operands = (values[arguments[0]],)
             requires = requires_grad[arguments[0]]
-        else:
+        elif len(arguments) == 2:
             operands = (values[arguments[0]], values[arguments[1]])
             requires = requires_grad[arguments[0]] or requires_grad[arguments[1]]
-        if op.linear_map is MATMUL or (len(operands) == 2 and type(operands[0]) is np.ndarray
-                                       and type(operands[1]) is np.ndarray):
+        else:
+            operands = tuple(values[argument] for argument in arguments)
+            requires = any(requires_grad[argument] for argument in arguments)
+        if op.linear_map is MATMUL or len(operands) > 2 or (
+                len(operands) == 2 and type(operands[0]) is np.ndarray
+                and type(operands[1]) is np.ndarray):
             self._check_array_operands(op, operands, span)
         try:
             value = op.value(*operands)
@@ -247,7 +207,9 @@ class GraphBuilder:
 def _any_nan(operands) -> Any:
     """nan passes every domain check: it propagates (and is warned about), as in numpy."""
     mask = np.isnan(operands[0])
-    return mask if len(operands) == 1 else mask | np.isnan(operands[1])
+    for operand in operands[1:]:
+        mask = mask | np.isnan(operand)
+    return mask
 
 
 def as_value(value: Any) -> Any:

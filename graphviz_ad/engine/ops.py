@@ -4,8 +4,10 @@ Adding a function is one `Op(...)` entry in `TABLE`. The parser knows no functio
 builder, both differentiation modes, the renderer, `gad ops` and the docs all read this table.
 
 Each partial is `rule(*arguments, out)`: the local derivative d out / d argument at the point,
-allowed to reuse the output (`exp`, `tanh`). Formulas and domains are templates over `{0}`, `{1}`
-(the arguments' labels), for edges, `gad ops` and error messages. Operators use Python's
+allowed to reuse the output (`exp`, `tanh`). Formulas and domains are templates over `{0}`, `{1}`,
+... (the arguments' labels), for edges, `gad ops` and error messages. How a local derivative acts
+on a gradient is the entry's `linear_map` (engine/linear.py); an op takes any fixed number of
+arguments (`clip(x, lo, hi)` takes three). Operators use Python's
 operator functions: on numpy scalars they skip the ufunc machinery (about 20x faster) and on
 arrays they call the same ufuncs.
 """
@@ -18,10 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-# How the local derivative on an edge acts on a gradient (see engine/linear.py).
-ELEMENTWISE = "elementwise"
-REDUCE = "reduce"
-MATMUL = "matmul"
+from graphviz_ad.engine.linear import ELEMENTWISE, MATMUL, REDUCE, LinearMap
+
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -45,29 +45,39 @@ class Op:
     callable: bool = True
     domain: Callable[..., Any] | None = None
     domain_text: str = ""  # over {0}, {1}: the arguments' names or texts
-    linear_map: str = ELEMENTWISE
+    linear_map: LinearMap = ELEMENTWISE
     stops_gradient: bool = False
     # Where the finite-difference test samples each argument, and the shapes it uses.
     sample: tuple[tuple[float, float], ...] = ((-2.0, 2.0),)
     sample_shapes: tuple[tuple[int, ...], ...] = ()
+    parameter_names: tuple[str, ...] = ()  # for three or more arguments: `x, lo, hi`
     label: str = field(init=False)  # what a graph node shows: the symbol, else the name
     rules: tuple[Callable[..., Any], ...] = field(init=False)  # the partials' rules, for speed
     elementwise: bool = field(init=False)
 
     def __post_init__(self):
-        if self.arity not in (1, 2) or len(self.partials) != self.arity:
-            raise ValueError(f"op {self.name}: arity 1 or 2, with one partial per argument")
+        if self.arity < 1 or len(self.partials) != self.arity:
+            raise ValueError(f"op {self.name}: one partial per argument")
         object.__setattr__(self, "label", self.symbol or self.name)
         object.__setattr__(self, "rules", tuple(partial.rule for partial in self.partials))
-        object.__setattr__(self, "elementwise", self.linear_map == ELEMENTWISE)
+        object.__setattr__(self, "elementwise", self.linear_map is ELEMENTWISE)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The names `gad ops` and the docs use for the arguments."""
+        return self.parameter_names or ("x", "y")[: self.arity]
 
     @property
     def domain_in_xy(self) -> str:
-        return self.domain_text.format("x", "y") if self.domain_text else "all x"
+        return self.domain_text.format(*self.parameters) if self.domain_text else "all x"
 
     @property
     def signature(self) -> str:
-        return self.written(("x", "y")[: self.arity])
+        return self.written(self.parameters)
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
+        """The local derivative d out / d argument `slot`, in terms of the arguments' texts."""
+        return self.partials[slot].formula.format(*arguments)
 
     def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
         """How the op is written on these argument texts: `x + y`, `-x`, `sin(x)`; an op that
@@ -106,6 +116,19 @@ def _pow_exponent_partial(x, y, out):
 def _pow_domain(x, y):
     whole = y == np.floor(y)
     return (x > 0) | (whole & ((x != 0) | (y >= 0))) | ((x == 0) & (y > 0))
+
+
+def _clip_inside(x, low, high, out):
+    # PyTorch's clamp: the gradient reaches x where low <= x <= high, bounds included.
+    return ((low <= x) & (x <= high)) * 1.0
+
+
+def _clip_low(x, low, high, out):
+    return (x < low) * 1.0
+
+
+def _clip_high(x, low, high, out):
+    return (x > high) * 1.0
 
 
 def _one(*_):
@@ -192,6 +215,12 @@ TABLE: tuple[Op, ...] = (
        (Partial(lambda x, y, out: _tie_split(y, x), "[{0} < {1}]"),
         Partial(lambda x, y, out: _tie_split(x, y), "[{1} < {0}]")),
        "smaller of x and y; a tie splits the gradient evenly", sample=((-2, 0), (0.2, 2))),
+    Op("clip", 3, np.clip,
+       (Partial(_clip_inside, "[{1} <= {0} <= {2}]"), Partial(_clip_low, "[{0} < {1}]"),
+        Partial(_clip_high, "[{0} > {2}]")),
+       "x limited to [lo, hi]; at a bound the gradient goes to x, as in PyTorch's clamp",
+       domain=lambda x, low, high: low <= high + 0 * x, domain_text="{1} <= {2}",
+       parameter_names=("x", "lo", "hi"), sample=((-3, 3), (-2, -1), (1, 2))),
     Op("sum", 1, np.sum, (Partial(_one, "1"),), "sum of all elements", linear_map=REDUCE,
        sample_shapes=((3,),)),
     Op("mean", 1, np.mean, (Partial(lambda x, out: 1.0 / np.size(x), "1/n"),),

@@ -45,6 +45,9 @@ class Op:
     callable: bool = True
     domain: Callable[..., Any] | None = None
     domain_text: str = ""  # over {0}, {1}: the arguments' names or texts
+    # The domain's text when some arguments are literal numbers (the others None), where that
+    # reads simpler than domain_text (`0^y needs y >= 0`); None keeps domain_text.
+    domain_given: Callable[..., str | None] | None = None
     linear_map: str = ELEMENTWISE
     stops_gradient: bool = False
     # Where the finite-difference test samples each argument, and the shapes it uses.
@@ -108,6 +111,17 @@ def _pow_domain(x, y):
     return (x > 0) | (whole & ((x != 0) | (y >= 0))) | ((x == 0) & (y > 0))
 
 
+def _pow_domain_given(base, exponent):
+    """x^y's domain when the base or the exponent is a literal number."""
+    if exponent is None and np.ndim(base) == 0:
+        return "{1} >= 0" if base == 0 else "a whole-number {1}"
+    if base is None and np.ndim(exponent) == 0:
+        if exponent == np.floor(exponent):
+            return "{0} != 0"
+        return "{0} >= 0" if exponent > 0 else "{0} > 0"
+    return None
+
+
 def _one(*_):
     return 1.0
 
@@ -136,6 +150,7 @@ TABLE: tuple[Op, ...] = (
        "x to the power y", symbol="^", operator="^",
        domain=_pow_domain,
        domain_text="{0} > 0, or a whole-number {1} (with {0} != 0 when {1} < 0)",
+       domain_given=_pow_domain_given,
        sample=((0.3, 2), (-2, 2))),
     Op("matmul", 2, operator.matmul,
        (Partial(lambda x, y, out: y, "{1}ᵀ"), Partial(lambda x, y, out: x, "{0}ᵀ")),

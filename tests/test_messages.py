@@ -1,4 +1,4 @@
-"""What messages say: domain errors with every digit that tells the value from the boundary."""
+"""What messages and headings say: domain errors with every telling digit, and the output's name."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from graphviz_ad import analyze, display
 from graphviz_ad.cli import app
-from graphviz_ad.engine.graph import GraphBuilder
+from graphviz_ad.engine.graph import GraphBuilder, output_name
 from graphviz_ad.errors import DomainError
 
 
@@ -109,3 +109,28 @@ def test_cli_domain_error_shows_the_unrounded_value():
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == \
         "error[domain]: asin(x) needs -1 <= x <= 1; here x = 1.0000001"
+
+
+@pytest.mark.parametrize("source, values, name", [
+    ("x * 2", {"x": 1}, "f"),
+    ("y = x * 2", {"x": 1}, "y"),
+    ("x + f", {"x": 1, "f": 2}, "g"),
+    ("f + g + h", {"f": 1, "g": 2, "h": 3}, "f1"),
+    ("f = x * 2; f + 1", {"x": 1}, "g"),  # f names another node
+    ("x = x * 2; x", {"x": 1}, "f"),  # the program's name for it is an input's
+])
+def test_the_output_is_named_by_the_program_else_by_a_name_no_input_or_node_has(source, values,
+                                                                             name):
+    assert output_name(analyze(source, values).graph) == name
+
+
+def test_an_input_named_f_leaves_the_gradient_readable_in_every_view():
+    runner = CliRunner()
+    grad = runner.invoke(app, ["grad", "x + 2*f", "x=1", "f=2", "--no-check"])
+    assert grad.stdout.splitlines()[0].strip() == "g = 5.0"
+    dot = runner.invoke(app, ["graph", "x + 2*f", "x=1", "f=2", "--wrt", "f"])
+    assert "sum = dg/df = 2.0" in dot.stdout
+    trace = runner.invoke(app, ["trace", "x + 2*f", "x=1", "f=2"], env={"COLUMNS": "120"})
+    assert "gradient: dg/df = 2.0, dg/dx = 1.0" in trace.stdout
+    paths = runner.invoke(app, ["paths", "x + 2*f", "x=1", "f=2", "--wrt", "f"])
+    assert paths.stdout.startswith("paths from f to g: 1")

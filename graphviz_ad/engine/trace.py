@@ -8,7 +8,8 @@ from typing import Any
 
 from graphviz_ad import display
 from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.graph import CONSTANT, FROZEN, INPUT, Graph, written_as_operator
+from graphviz_ad.engine.graph import (CONSTANT, FROZEN, INPUT, Graph, output_name,
+                                      written_as_operator)
 from graphviz_ad.engine.linear import pullback
 
 
@@ -35,12 +36,14 @@ class BackwardStep:
 
 
 def trace_names(graph: Graph) -> list[str]:
-    """Inputs keep their names and literals their text; a node the program named once keeps that
+    """Inputs keep their names and literals their text; the output is called what every other
+    view calls it (`f` unless the program names it); a node the program named once keeps that
     name; other operations are v1, v2, ... and no_grad results c1, c2, ..., in order, skipping
-    any name the program already uses."""
+    any name already used."""
+    output = output_name(graph)
     assigned = Counter(name for names in graph.names.values() for name in names)
     unique = {name for name, uses in assigned.items() if uses == 1 and name not in graph.inputs}
-    taken = set(assigned) | set(graph.inputs)
+    taken = set(assigned) | set(graph.inputs) | {output}
     counters = {"v": 0, "c": 0}
 
     def fresh(prefix: str) -> str:
@@ -55,6 +58,8 @@ def trace_names(graph: Graph) -> list[str]:
         own = [name for name in graph.names.get(node, ()) if name in unique]
         if kind in (INPUT, CONSTANT):
             names.append(graph.labels[node])
+        elif node == graph.output:
+            names.append(output)
         else:
             names.append(own[-1] if own else fresh("c" if kind == FROZEN else "v"))
     return names

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from graphviz_ad import display
 from graphviz_ad.api import Analysis
-from graphviz_ad.engine.graph import INPUT
+from graphviz_ad.engine.graph import INPUT, output_name
 from graphviz_ad.engine.trace import BackwardStep, ForwardStep, trace_names
 
 DIGITS = display.SHORT_DIGITS
@@ -43,7 +43,7 @@ def trace_tables(analysis: Analysis, forward: list[ForwardStep],
                       display.value(step.total, DIGITS))
     graph = analysis.graph
     result = Text("gradient: " + (", ".join(
-        f"d{names[graph.output]}/d{name} = {_exact_if_scalar(analysis.gradient(name))}"
+        f"d{output_name(graph)}/d{name} = {_exact_if_scalar(analysis.gradient(name))}"
         for name in analysis.inputs) or "none (no inputs)"), style="bold")
     return Group(evaluation, sweep, result)
 

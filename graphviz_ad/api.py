@@ -77,10 +77,11 @@ class GradientReport:
 class Trace:
     """What `gad trace` shows: the forward steps, the backward sweep, the gradients."""
 
-    names: list[str]
+    names: list[str]  # each node's name in the steps
     forward: list
     backward: list
-    output_name: str
+    output: int
+    output_name: str  # what the views call the output (an output that is an input differs)
     gradients: dict[str, Any]
 
 
@@ -177,7 +178,7 @@ class Analysis:
 
         names = trace_names(self.graph)
         return Trace(names, forward_steps(self.graph), backward_steps(self.graph),
-                     names[self.graph.output],
+                     self.graph.output, self.output_name,
                      {name: self.graph.gradient(name) for name in self.inputs})
 
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,

@@ -179,6 +179,20 @@ def written_as_operator(graph: AnnotatedGraph, node: int) -> bool:
     return not op.callable or not graph.text(node).startswith(f"{op.name}(")
 
 
+OUTPUT_NAMES = ("f", "g", "h")  # the output's name when the program gives it none
+
+
 def output_name(graph) -> str:
-    """What the views call the output: the program's name for it, else `f`."""
-    return graph.names.get(graph.output, ("f",))[-1]
+    """What every view calls the output: the program's name for it, else the first of f, g, h,
+    f1, f2, ... that names no input and no other node, so `df/dx` never reads `df/df`."""
+    own = graph.names.get(graph.output, ())
+    if own and own[-1] not in graph.inputs:
+        return own[-1]
+    taken = set(graph.inputs) | {name for names in graph.names.values() for name in names}
+    for candidate in OUTPUT_NAMES:
+        if candidate not in taken:
+            return candidate
+    number = 1
+    while f"f{number}" in taken:
+        number += 1
+    return f"f{number}"

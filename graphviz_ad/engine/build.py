@@ -174,7 +174,9 @@ class _Evaluator:
             for name, span in needed.items():
                 self.name(Name(name, span))  # its inputs are inputs of the graph, gradient 0
             inner = _Evaluator(argument, {})
-            inner.bindings = {name: inner.builder.constant(self.builder.values[node], name)
+            # Frozen, not literal: a domain error inside says what value the name had.
+            inner.bindings = {name: inner.builder.constant(self.builder.values[node], name,
+                                                           kind=CUT)
                               for name, node in self.bindings.items() if name in needed}
             value = inner.builder.values[inner.run()]
             return self.builder.constant(value, self.program.source[call.span.start:

@@ -148,19 +148,46 @@ class GraphBuilder:
     def _domain_reason(self, op: Op, arguments: tuple[int, ...], span: Span | None,
                        written: tuple[Span, ...] | None) -> str:
         """`log(y - 3) needs (y - 3) > 0; here y - 3 = -1`: the domain in the program's own
-        terms, and the value of each argument it constrains (literals speak for themselves)."""
-        texts, values = [], []
+        terms (simpler where an argument is a literal: `0^y needs y >= 0`), and the value of
+        each argument it constrains, each name once, with every digit that tells it from the
+        boundary; of an array, the elements outside the domain."""
+        operands = tuple(self.values[argument] for argument in arguments)
+        literal = tuple(self.kinds[argument] == CONSTANT for argument in arguments)
+        texts: list[str | None] = []  # None: only the value is known (a builder without source)
         for slot, argument in enumerate(arguments):
             where = written[slot] if written else self.spans[argument]
-            value = display.value(self.values[argument], display.SHORT_DIGITS)
-            texts.append(self.source[where.start:where.end] if where and self.source else value)
-            values.append(value)
-        need = op.domain_text.format(*[display.atom(text) for text in texts])
-        here = [f"{text} = {value}" for slot, (text, value) in enumerate(zip(texts, values))
-                if f"{{{slot}}}" in op.domain_text and text != value]
-        call = self.source[span.start:span.end] if span and self.source else \
-            op.written(tuple(display.atom(text) for text in texts))
-        return f"{call} needs {need}" + (f"; here {', '.join(here)}" if here else "")
+            if where and self.source:
+                texts.append(self.source[where.start:where.end])
+            else:
+                texts.append(self.labels[argument] if self.kinds[argument] == INPUT else None)
+        atoms = tuple(display.atom(text) if text is not None
+                      else display.value(operand, display.SHORT_DIGITS)
+                      for text, operand in zip(texts, operands))
+        call = self.source[span.start:span.end] if span and self.source else op.written(atoms)
+        constrained = [slot for slot in range(len(arguments)) if f"{{{slot}}}" in op.domain_text]
+        if all(literal[slot] for slot in constrained):
+            general = op.written(("x", "y")[:op.arity], not call.startswith(f"{op.name}("))
+            return f"{call} is outside the domain: {general} needs {op.domain_in_xy}"
+        rule = op.domain_text
+        if op.domain_given is not None and any(literal):
+            rule = op.domain_given(*(operand if known else None
+                                     for operand, known in zip(operands, literal))) or rule
+        outside = ~(op.domain(*operands) | _any_nan(operands))
+        here: dict[str, str] = {}
+        named = set()  # `x^x` names x once
+        for slot in constrained:
+            if literal[slot] or texts[slot] is None or texts[slot] in named:
+                continue
+            named.add(texts[slot])
+            here.update(_elements(texts[slot], atoms[slot], operands[slot], outside))
+        need = f"{call} needs {rule.format(*atoms)}"
+        if not here:
+            return need
+        shown = ", ".join(f"{text} = {value}" for text, value in here.items())
+        more = int(np.sum(outside)) - MAX_ELEMENTS_SHOWN
+        if more > 0:
+            shown += f" and {more:,} more element" + ("s" if more != 1 else "")
+        return f"{need}; here {shown}"
 
     def name(self, node: int, name: str) -> None:
         self.names[node] = self.names.get(node, ()) + (name,)
@@ -202,6 +229,24 @@ class GraphBuilder:
         for node in self.inputs.values():
             live[node] = True
         return live
+
+
+MAX_ELEMENTS_SHOWN = 3  # a domain error names this many elements of an array, then counts
+
+
+def _elements(text: str, atom: str, value: Any, outside: Any) -> dict[str, str]:
+    """`{"x": "-0.5"}` for a scalar; for an array its first elements where `outside` (the
+    broadcast shape) is true, as `{"x[1]": "-2"}`."""
+    if np.ndim(value) == 0:
+        return {text: display.shortest(value)}
+    shape = np.shape(value)
+    lead = np.ndim(outside) - len(shape)
+    shown = {}
+    for position in np.argwhere(outside)[:MAX_ELEMENTS_SHOWN]:
+        index = tuple(0 if size == 1 else int(position[lead + axis])
+                      for axis, size in enumerate(shape))
+        shown[f"{atom}[{', '.join(map(str, index))}]"] = display.shortest(value[index])
+    return shown
 
 
 def _any_nan(operands) -> Any:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, AnnotatedGraph,
+from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, AnnotatedGraph, output_name,
                                           written_as_operator)
 
 
@@ -34,12 +34,14 @@ class BackwardStep:
 
 
 def trace_names(graph: AnnotatedGraph) -> list[str]:
-    """Inputs keep their names and literals their text; a node the program named once keeps that
+    """Inputs keep their names and literals their text; the output is called what every other
+    view calls it (`f` unless the program names it); a node the program named once keeps that
     name; other operations are v1, v2, ... and no_grad results c1, c2, ..., in order, skipping
-    any name the program already uses."""
+    any name already used."""
+    output = output_name(graph)
     assigned = Counter(name for names in graph.names.values() for name in names)
     unique = {name for name, uses in assigned.items() if uses == 1 and name not in graph.inputs}
-    taken = set(assigned) | set(graph.inputs)
+    taken = set(assigned) | set(graph.inputs) | {output}
     counters = {"v": 0, "c": 0}
 
     def fresh(prefix: str) -> str:
@@ -54,6 +56,8 @@ def trace_names(graph: AnnotatedGraph) -> list[str]:
         own = [name for name in graph.names.get(node, ()) if name in unique]
         if kind in (INPUT, CONSTANT):
             names.append(graph.labels[node])
+        elif node == graph.output:
+            names.append(output)
         else:
             names.append(own[-1] if own else fresh("c" if kind == CUT else "v"))
     return names

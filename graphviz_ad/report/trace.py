@@ -27,7 +27,7 @@ def trace_tables(trace: Trace) -> Group:
         expression = "" if step.kind == INPUT else f" = {step.expression}"
         evaluation.add_row(Text(f"{step.name}{expression}"),
                            display.value(step.value, DIGITS), Text(step.source))
-    output = trace.output_name
+    output = names[trace.output]
     sweep = Table(title=Text(f"backward: adjoints from the output down, adj({output}) = 1",
                              style="bold"), title_justify="left")
     sweep.add_column("update", style="bold")
@@ -40,7 +40,7 @@ def trace_tables(trace: Trace) -> Group:
                       display.value(step.contribution, DIGITS),
                       display.value(step.total, DIGITS))
     result = Text("gradient: " + (", ".join(
-        f"d{output}/d{name} = {_exact_if_scalar(gradient)}"
+        f"d{trace.output_name}/d{name} = {_exact_if_scalar(gradient)}"
         for name, gradient in trace.gradients.items()) or "none (no inputs)"), style="bold")
     return Group(evaluation, sweep, result)
 

@@ -127,10 +127,11 @@ class NodeTable:
 class AnnotatedGraph(NodeTable):
     """Nodes in a topological order (arguments before their consumers), as parallel tuples.
 
-    `local[node][slot]` is the local derivative d node / d argument on that edge and
-    `contributions[node][slot]` what the sweep pulled back along it; both are None where no
-    gradient flows (into constants, across a cut). `sweep_order` lists the nodes whose edges the
-    backward sweep used, in the order it used them; slots go left to right.
+    `local[node][slot]` is the local derivative d node / d argument on that edge, None where no
+    gradient flows (into constants, across a cut). The backward sweep's record: `sweep_order`
+    lists the nodes whose edges it used, in the order it used them, and `carried` what it pulled
+    back along each of their edges that carries a gradient, in the same order (slots left to
+    right), as the sweep appended them.
     """
 
     kinds: tuple[str, ...]
@@ -143,7 +144,7 @@ class AnnotatedGraph(NodeTable):
     output: int
     adjoints: tuple[Any, ...]
     local: tuple[tuple[Any, ...], ...]
-    contributions: tuple[tuple[Any, ...], ...]
+    carried: tuple[Any, ...]
     sweep_order: tuple[int, ...]
     # Names the program gave a node, only for nodes that have them.
     names: dict[int, tuple[str, ...]] = field(default_factory=dict)
@@ -161,11 +162,12 @@ class AnnotatedGraph(NodeTable):
         """Each adjoint update as the backward sweep made it, from the recorded contributions;
         totals are summed in the same order, so they equal the sweep's to the last bit."""
         totals: dict[int, Any] = {}
+        parts = iter(self.carried)
         for node in self.sweep_order:
             for slot, argument in enumerate(self.args[node]):
-                part = self.contributions[node][slot]
-                if part is None:
+                if self.local[node][slot] is None:
                     continue
+                part = next(parts)
                 totals[argument] = part if argument not in totals else totals[argument] + part
                 yield SweepStep(argument, node, slot, self.adjoints[node],
                                 self.local[node][slot], part, totals[argument])

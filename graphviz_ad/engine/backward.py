@@ -53,8 +53,10 @@ def _sweep(graph: Graph) -> AnnotatedGraph:
     array = np.ndarray
     adjoints: list[Any] = [None] * count
     local: list[tuple[Any, ...]] = [()] * count
-    parts: list[tuple[Any, ...]] = [()] * count
+    # The record: the nodes whose edges were used, in order, and what each edge carried, flat.
     order: list[int] = []
+    carried: list[Any] = []
+    record_node, record_part = order.append, carried.append
     adjoints[graph.output] = np.float64(1.0)
     with np.errstate(all="ignore"):
         for node in range(graph.output, -1, -1):
@@ -64,64 +66,63 @@ def _sweep(graph: Graph) -> AnnotatedGraph:
             op = ops[node]
             if op is None:
                 continue
-            order.append(node)
+            record_node(node)
             rules = op.rules
             out = values[node]
             # All scalars is the common case: the local derivative just multiplies.
             scalar = op.elementwise and type(out) is not array
-            pullback = op.linear_map.pullback
             arguments = args[node]
             if len(arguments) == 1:
                 (first,) = arguments
                 x = values[first]
                 dx = rules[0](x, out)
-                part = gradient * dx if scalar else pullback(0, dx, gradient, x)
+                part = gradient * dx if scalar else op.linear_map.pullback(0, dx, gradient, x)
                 local[node] = (dx,)
-                parts[node] = (part,)
+                record_part(part)
                 previous = adjoints[first]
                 adjoints[first] = part if previous is None else previous + part
                 continue
             if len(arguments) > 2:
-                local[node], parts[node] = _pull_back(op, arguments, values, requires, gradient,
-                                                      adjoints, out)
+                local[node] = _pull_back(op, arguments, values, requires, gradient, adjoints,
+                                         out, record_part)
                 continue
             first, second = arguments
             x, y = values[first], values[second]
-            dx = dy = part_x = part_y = None
+            dx = dy = None
             if requires[first]:
                 dx = rules[0](x, y, out)
-                part_x = gradient * dx if scalar else pullback(0, dx, gradient, x)
+                part_x = gradient * dx if scalar else op.linear_map.pullback(0, dx, gradient, x)
                 previous = adjoints[first]
                 adjoints[first] = part_x if previous is None else previous + part_x
+                record_part(part_x)
             if requires[second]:
                 dy = rules[1](x, y, out)
-                part_y = gradient * dy if scalar else pullback(1, dy, gradient, y)
+                part_y = gradient * dy if scalar else op.linear_map.pullback(1, dy, gradient, y)
                 previous = adjoints[second]
                 adjoints[second] = part_y if previous is None else previous + part_y
+                record_part(part_y)
             local[node] = (dx, dy)
-            parts[node] = (part_x, part_y)
-    return _annotated(graph, adjoints, local, parts, order)
+    return _annotated(graph, adjoints, local, carried, order)
 
 
-def _pull_back(op, arguments, values, requires, gradient, adjoints, out):
+def _pull_back(op, arguments, values, requires, gradient, adjoints, out, record_part):
     """Any number of arguments: the general form of the unrolled cases above."""
     operands = [values[argument] for argument in arguments]
-    locals_, parts = [], []
+    locals_ = []
     for slot, argument in enumerate(arguments):
         if not requires[argument]:
             locals_.append(None)
-            parts.append(None)
             continue
         local = op.rules[slot](*operands, out)
         part = op.linear_map.pullback(slot, local, gradient, operands[slot])
         previous = adjoints[argument]
         adjoints[argument] = part if previous is None else previous + part
+        record_part(part)
         locals_.append(local)
-        parts.append(part)
-    return tuple(locals_), tuple(parts)
+    return tuple(locals_)
 
 
-def _annotated(graph: Graph, adjoints: list, local: list, parts: list,
+def _annotated(graph: Graph, adjoints: list, local: list, carried: list,
                order: list[int]) -> AnnotatedGraph:
     # Comprehensions, not a loop: this pass touches every node and is a tenth of the cost.
     no_edges = [(), (None,), (None, None)]
@@ -135,11 +136,9 @@ def _annotated(graph: Graph, adjoints: list, local: list, parts: list,
         for adjoint, value in zip(adjoints, graph.values))
     finished_local = tuple(row if len(row) == len(arguments) else none_row(arguments)
                            for row, arguments in zip(local, graph.args))
-    finished_parts = tuple(row if len(row) == len(arguments) else none_row(arguments)
-                           for row, arguments in zip(parts, graph.args))
     return AnnotatedGraph(
         kinds=graph.kinds, ops=graph.ops, args=graph.args, values=graph.values,
         labels=graph.labels, requires_grad=graph.requires_grad, inputs=graph.inputs,
         output=graph.output, adjoints=finished_adjoints, local=finished_local,
-        contributions=finished_parts, sweep_order=tuple(order), names=graph.names,
+        carried=tuple(carried), sweep_order=tuple(order), names=graph.names,
         source=graph.source, spans=graph.spans)

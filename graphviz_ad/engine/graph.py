@@ -166,7 +166,7 @@ class GraphBuilder:
         call = self.source[span.start:span.end] if span and self.source else op.written(atoms)
         constrained = [slot for slot in range(len(arguments)) if f"{{{slot}}}" in op.domain_text]
         if all(literal[slot] for slot in constrained):
-            general = op.written(("x", "y")[:op.arity], not call.startswith(f"{op.name}("))
+            general = op.written(op.parameters, not call.startswith(f"{op.name}("))
             return f"{call} is outside the domain: {general} needs {op.domain_in_xy}"
         rule = op.domain_text
         if op.domain_given is not None and any(literal):

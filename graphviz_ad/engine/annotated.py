@@ -22,8 +22,9 @@ INPUT = "input"
 CONSTANT = "constant"
 CUT = "cut"  # a value that enters without its history: a no_grad(...) result, a torch .data
 OPERATION = "operation"
+GROUP = "group"  # a folded group: one node for a subgraph, its edges the total derivatives
 OUTPUT = "output"  # not stored: the kind a view gives the output node
-KINDS = (INPUT, CONSTANT, CUT, OPERATION)
+KINDS = (INPUT, CONSTANT, CUT, OPERATION, GROUP)
 
 
 class NodeOp(Protocol):

@@ -141,4 +141,5 @@ def _annotated(graph: Graph, adjoints: list, local: list, carried: list,
         labels=graph.labels, requires_grad=graph.requires_grad, inputs=graph.inputs,
         output=graph.output, adjoints=finished_adjoints, local=finished_local,
         carried=tuple(carried), sweep_order=tuple(order), names=graph.names,
+        groups=graph.groups,
         source=graph.source, spans=graph.spans)

@@ -96,6 +96,7 @@ class _Evaluator:
         self.values = values
         self.builder = GraphBuilder(program.source)
         self.bindings: dict[str, int] = {}
+        self.group_names: set[str] = set()
 
     def run(self) -> int:
         node = -1
@@ -118,11 +119,27 @@ class _Evaluator:
         if default is not None and name not in self.bindings:
             node = self.builder.input(name, self.values.get(name, default), statement.span)
         else:
+            first = len(self.builder.kinds)
             node = self.expression(statement.value)
+            self.group(range(first, len(self.builder.kinds)), name)
         self.bindings[name] = node
         if self.builder.kinds[node] != INPUT:
             self.builder.name(node, name)
         return node
+
+    def group(self, nodes: range, name: str) -> None:
+        """The nodes a statement made form its group, named by the name it assigns (`n`, and
+        `n (2)` for a second statement assigning n); inputs it met first stay outside."""
+        group = name
+        repeat = 1
+        while group in self.group_names:
+            repeat += 1
+            group = f"{name} ({repeat})"
+        self.group_names.add(group)
+        kinds, groups = self.builder.kinds, self.builder.groups
+        for node in nodes:
+            if kinds[node] != INPUT:
+                groups[node] = (group,)
 
     def expression(self, root: Expr) -> int:
         results: list[int] = []

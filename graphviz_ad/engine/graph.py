@@ -36,6 +36,8 @@ class Graph(NodeTable):
     output: int
     # Names the program assigned to a node (`n = 1 + sin(x2)`), only for nodes that have them.
     names: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # The statement that made each node (`n` for `n = 1 + sin(x2)`), for nodes made by one.
+    groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
     details: dict[int, str] = field(default_factory=dict)  # nothing: spans say where nodes came from
 
 
@@ -58,6 +60,7 @@ class GraphBuilder:
         self.requires_grad: list[bool] = []
         self.inputs: dict[str, int] = {}
         self.names: dict[int, tuple[str, ...]] = {}
+        self.groups: dict[int, tuple[str, ...]] = {}
 
     def _append(self, kind, op, arguments, value, span, label, requires) -> int:
         node = len(self.kinds)
@@ -216,6 +219,7 @@ class GraphBuilder:
             output=move(output),
             names={move(node): names for node, names in self.names.items()
                    if live[node]},
+            groups={move(node): group for node, group in self.groups.items() if live[node]},
         )
 
     def _live(self, output: int) -> list[bool]:

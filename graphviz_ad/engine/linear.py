@@ -68,3 +68,16 @@ REDUCE = LinearMap("reduce", _reduce_pullback,
 MATMUL = LinearMap("matmul", _matmul_pullback,
                    lambda slot, local, tangent: tangent @ local if slot == 0 else local @ tangent,
                    scalar_label="({})ᵀ", array_label="({})ᵀ")
+
+
+def _jacobian_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
+    return np.tensordot(gradient, local, axes=np.ndim(gradient))[()]
+
+
+def _jacobian_pushforward(slot: int, local: Any, tangent: Any) -> Any:
+    return np.tensordot(local, tangent, axes=np.ndim(tangent))[()]
+
+
+# A whole Jacobian d out / d argument, of shape out.shape + argument.shape: the total derivative
+# through a folded group (engine/fold.py), where no structure is known.
+JACOBIAN = LinearMap("jacobian", _jacobian_pullback, _jacobian_pushforward, array_label="J {}")

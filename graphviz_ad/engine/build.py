@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -20,6 +21,10 @@ from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Exp
 
 
 NON_FINITE = ("nan", "inf", "+inf", "-inf")
+# A sum of this many terms or more is grouped into runs of about √(terms) terms each, so that a
+# picture of it can fold (`terms 1-13`) like a statement.
+SUM_RUN_MIN_TERMS = 16
+SUM_OPS = ("add", "sub")
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 
 
@@ -104,7 +109,9 @@ class _Evaluator:
             if isinstance(statement, Assign):
                 node = self.assign(statement)
             else:
+                first = len(self.builder.kinds)
                 node = self.expression(statement)
+                self.group_sums(first, ())
         return node
 
     def assign(self, statement: Assign) -> int:
@@ -121,13 +128,13 @@ class _Evaluator:
         else:
             first = len(self.builder.kinds)
             node = self.expression(statement.value)
-            self.group(range(first, len(self.builder.kinds)), name)
+            self.group_sums(first, self.group(range(first, len(self.builder.kinds)), name))
         self.bindings[name] = node
         if self.builder.kinds[node] != INPUT:
             self.builder.name(node, name)
         return node
 
-    def group(self, nodes: range, name: str) -> None:
+    def group(self, nodes: range, name: str) -> tuple[str, ...]:
         """The nodes a statement made form its group, named by the name it assigns (`n`, and
         `n (2)` for a second statement assigning n); inputs it met first stay outside."""
         group = name
@@ -140,6 +147,37 @@ class _Evaluator:
         for node in nodes:
             if kinds[node] != INPUT:
                 groups[node] = (group,)
+        return (group,)
+
+    def group_sums(self, first: int, prefix: tuple[str, ...]) -> None:
+        """Long sums among the nodes from `first` on, in runs of terms: `terms 1-13`, ..."""
+        builder = self.builder
+        ops, args = builder.ops, builder.args
+
+        def summing(node: int) -> bool:
+            return node >= first and ops[node] is not None and ops[node].name in SUM_OPS
+
+        left_of_a_sum = {args[node][0] for node in range(first, len(ops)) if summing(node)}
+        for root in range(len(ops) - 1, first - 1, -1):  # outer sums before the sums in terms
+            if not summing(root) or root in left_of_a_sum:
+                continue
+            links = [root]
+            while summing(args[links[-1]][0]):
+                links.append(args[links[-1]][0])
+            links.reverse()  # links[k] adds term k + 2
+            terms = len(links) + 1
+            if terms < SUM_RUN_MIN_TERMS:
+                continue
+            start = _first_node(args, root, first)
+            run = math.ceil(math.sqrt(terms))
+            for begin in range(1, terms + 1, run):
+                end = min(begin + run - 1, terms)
+                last = links[end - 2]
+                for node in range(start, last + 1):
+                    if builder.kinds[node] != INPUT:
+                        builder.groups[node] = builder.groups.get(node, prefix) + \
+                            (f"terms {begin}-{end}",)
+                start = last + 1
 
     def expression(self, root: Expr) -> int:
         results: list[int] = []
@@ -233,6 +271,19 @@ class _Evaluator:
             assert isinstance(expr, Call), expr  # the parser produces no other composite node
             op = FUNCTIONS[expr.function]
         return self.builder.apply(op, arguments, expr.span, written)
+
+
+def _first_node(args, root: int, first: int) -> int:
+    """The earliest node at or after `first` that `root` is computed from."""
+    earliest, stack = root, [root]
+    seen = {root}
+    while stack:
+        for argument in args[stack.pop()]:
+            if argument >= first and argument not in seen:
+                seen.add(argument)
+                earliest = min(earliest, argument)
+                stack.append(argument)
+    return earliest
 
 
 def _check_arity(call: Call, arity: int) -> None:

@@ -90,36 +90,118 @@ def members_of(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
     return members
 
 
+def why_not_foldable(graph: AnnotatedGraph, members: list[int],
+                     consumers: list[list[tuple[int, int]]]) -> str | None:
+    """None when the group folds: exactly one of its nodes is used outside it (or is the
+    output), and its total derivative is small enough to store (MAX_JACOBIAN_ELEMENTS)."""
+    inside = set(members)
+    outputs = [node for node in members if node == graph.output
+               or any(user not in inside for user, _ in consumers[node])]
+    if len(outputs) != 1:
+        return (f"{len(outputs)} of its nodes are used outside it" if outputs
+                else "nothing outside it uses it")
+    size = int(np.size(graph.values[outputs[0]]))
+    largest = max((size * int(np.size(graph.values[node]))
+                   for node in _producers(graph, members, inside)), default=0)
+    if largest > MAX_JACOBIAN_ELEMENTS:
+        return (f"its total derivative would have {largest:,} numbers (the limit is "
+                f"{MAX_JACOBIAN_ELEMENTS:,})")
+    return None
+
+
+def _output_of(graph: AnnotatedGraph, members: list[int],
+               consumers: list[list[tuple[int, int]]]) -> int:
+    inside = set(members)
+    return next(node for node in members if node == graph.output
+                or any(user not in inside for user, _ in consumers[node]))
+
+
 def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
          keep: Iterable[int] = ()) -> Folding:
-    """`graph` with each group of `paths` folded into one node, where it can be: a group folds
-    when exactly one of its nodes is used outside it (or is the output) and its total derivative
-    is small enough to store (MAX_JACOBIAN_ELEMENTS)."""
+    """`graph` with each group of `paths` folded into one node, where it can be (see
+    `why_not_foldable`); inputs in `keep` stay outside their groups."""
     consumers = graph.consumers()
     folds: dict[int, tuple[tuple[str, ...], list[int], list[int]]] = {}
     refused: dict[tuple[str, ...], str] = {}
     absorbed: dict[int, int] = {}
     for path, members in members_of(graph, paths, keep).items():
-        inside = set(members)
-        outputs = [node for node in members if node == graph.output
-                   or any(user not in inside for user, _ in consumers[node])]
-        if len(outputs) != 1:
-            refused[path] = (f"{len(outputs)} of its nodes are used outside it" if outputs
-                             else "nothing outside it uses it")
+        reason = why_not_foldable(graph, members, consumers)
+        if reason is not None:
+            refused[path] = reason
             continue
-        (output,) = outputs
-        producers = _producers(graph, members, inside)
-        size = int(np.size(graph.values[output]))
-        largest = max((size * int(np.size(graph.values[node])) for node in producers), default=0)
-        if largest > MAX_JACOBIAN_ELEMENTS:
-            refused[path] = (f"its total derivative would have {largest:,} numbers (the limit "
-                             f"is {MAX_JACOBIAN_ELEMENTS:,})")
-            continue
-        folds[output] = (path, members, producers)
+        output = _output_of(graph, members, consumers)
+        folds[output] = (path, members, _producers(graph, members, set(members)))
         for node in members:
             absorbed[node] = output
     return Folding(_rebuild(graph, folds, absorbed), tuple(folds[node][0] for node in sorted(folds)),
                    refused)
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Which groups a picture folds, and what it says about it."""
+
+    fold: tuple[tuple[str, ...], ...]
+    boxes: int  # nodes drawn once they are folded
+    automatic: bool  # chosen to fit the budget, rather than by --depth
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
+                  depth: int | None = None, expand_all: bool = False,
+                  keep: Iterable[int] = (), on_paths: Iterable[int] = ()) -> Detail:
+    """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
+    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. `expand`
+    names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups; `depth`
+    folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
+    if expand_all:
+        return Detail((), len(graph), False)
+    consumers = graph.consumers()
+    members = _members_by_path(graph, keep)
+    counts = {path: len(nodes) for path, nodes in members.items()}
+    opened = {tuple(name.split(".")) for name in expand}
+    protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
+    if depth is not None:
+        chosen = [path for path in counts if len(path) == depth + 1 and path not in protected
+                  and why_not_foldable(graph, members[path], consumers) is None]
+        return Detail(tuple(chosen), len(graph) - sum(counts[path] - 1 for path in chosen), False)
+    on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
+    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
+    boxes = len(graph)
+    saved: dict[tuple[str, ...], int] = {}
+    for path in order:
+        if boxes <= budget:
+            break
+        if path in protected or any(path[:size] in saved for size in range(1, len(path))):
+            continue
+        inner = [folded for folded in saved if folded[:len(path)] == path]
+        saving = counts[path] - 1 - sum(saved[folded] for folded in inner)
+        if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
+            continue
+        for folded in inner:
+            del saved[folded]
+        saved[path] = counts[path] - 1
+        boxes -= saving
+    return Detail(tuple(saved), boxes, True)
+
+
+def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [path[:size] for size in range(1, len(path) + 1)]
+
+
+def _members_by_path(graph: AnnotatedGraph, keep: Iterable[int]) -> dict[tuple[str, ...],
+                                                                          list[int]]:
+    """Every group's nodes, nested groups' included, in node order, in one pass."""
+    kept = set(keep)
+    members: dict[tuple[str, ...], list[int]] = {}
+    for node in sorted(graph.groups):
+        if node not in kept:
+            for prefix in _prefixes(graph.groups[node]):
+                members.setdefault(prefix, []).append(node)
+    return members
 
 
 def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> list[int]:

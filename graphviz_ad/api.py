@@ -111,7 +111,7 @@ class Analysis:
         from graphviz_ad.render.backend import find_renderer, render
 
         source = self.digraph().source
-        return render(source, "svg", find_renderer()).decode()
+        return render(source, "svg", find_renderer()).data.decode()
 
     def check(self, name: str, mode: str = REVERSE) -> Check:
         return Check(self.gradient(name, mode), finite_difference(self.graph, name))

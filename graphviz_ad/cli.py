@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -13,11 +14,9 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
+from graphviz_ad import signals
 from graphviz_ad.engine.paths import ENUMERATION_LIMIT
 from graphviz_ad.errors import FAILURE_EXIT, GadError, InputValueError, Span, UsageError
-
-MAX_FILE_BYTES = 5_000_000
-INTERRUPTED_EXIT = 130
 
 app = typer.Typer(
     name="gad",
@@ -95,9 +94,13 @@ def _user_errors() -> Iterator[None]:
     except GadError as error:
         _print_error(error)
         raise typer.Exit(error.exit_code) from None
-    except KeyboardInterrupt:
-        _console(stderr=True).print("interrupted")
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+    except KeyboardInterrupt as interruption:
+        _tell(signals.describe(interruption))
+        raise typer.Exit(signals.exit_status(interruption)) from None
+    except BrokenPipeError:
+        # The reader of standard output went away (a pipe into `head`): end quietly, as rich
+        # does when it meets this while printing a table.
+        raise typer.Exit(FAILURE_EXIT) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as error:
@@ -110,6 +113,30 @@ def _user_errors() -> Iterator[None]:
                                             f"{error}\nhint: GAD_DEBUG=1 shows the traceback; "
                                             "please report it with the command line"))
         raise typer.Exit(FAILURE_EXIT) from None
+
+
+def _tell(message: str) -> None:
+    """A last word on standard error, which may itself be gone (SIGHUP: the terminal closed)."""
+    try:
+        _console(stderr=True).print(message)
+    except OSError:
+        pass
+
+
+def _print(renderable) -> None:
+    """Tables and text to standard output; a closed or full one is a WriteError."""
+    from graphviz_ad.writing import standard_output
+
+    with standard_output():
+        _console().print(renderable)
+
+
+def _print_json(data) -> None:
+    """One line of JSON to standard output, checked as `_print` is."""
+    from graphviz_ad.writing import standard_output
+
+    with standard_output() as stream:
+        stream.write(json.dumps(data) + "\n")
 
 
 def looks_like_an_option(argument: str) -> bool:
@@ -126,8 +153,10 @@ def looks_like_a_path(argument: str) -> bool:
 
 def load_source(argument: str) -> str:
     """The program text: standard input for `-`, a file's contents for a path, else the text."""
-    if argument == "-":
-        return sys.stdin.read()
+    from graphviz_ad import reading
+
+    if reading.is_standard_input(argument):
+        return reading.read_standard_input()
     if looks_like_an_option(argument):
         raise UsageError(f"no such option: {argument}", None, "--help lists the options")
     path = Path(argument)
@@ -135,15 +164,7 @@ def load_source(argument: str) -> str:
         raise UsageError(f"no such file: {argument}", None,
                          "give a program file that exists, or the expression itself")
     if looks_like_a_path(argument) and _is_file(path):
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UsageError(f"{argument} has {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-        data = path.read_bytes()
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise UsageError(f"{argument} is not UTF-8 text: byte {error.start} "
-                             f"(0x{data[error.start]:02x}) cannot be decoded") from None
+        return reading.read_program_file(path, argument)
     return argument
 
 
@@ -256,11 +277,11 @@ def grad(
         if as_json:
             from graphviz_ad.report.grad import gradient_json
 
-            print(json.dumps(gradient_json(analysis, names, mode.value, checks)))
+            _print_json(gradient_json(analysis, names, mode.value, checks))
             return
         from graphviz_ad.report.grad import gradient_table
 
-        _console().print(gradient_table(analysis, names, mode.value, checks))
+        _print(gradient_table(analysis, names, mode.value, checks))
 
 
 @app.command(context_settings=EXPRESSION_COMMAND)
@@ -287,15 +308,15 @@ def paths(
         if wrt is None:
             summaries = [analysis.paths(name, 1) for name in analysis.inputs]
             if as_json:
-                print(json.dumps(report.inputs_json(analysis, summaries)))
+                _print_json(report.inputs_json(analysis, summaries))
                 return
-            _console().print(report.inputs_table(analysis, summaries))
+            _print(report.inputs_table(analysis, summaries))
             return
         summary = analysis.paths(wrt, None if every else top)
         if as_json:
-            print(json.dumps(report.summary_json(analysis, summary)))
+            _print_json(report.summary_json(analysis, summary))
             return
-        _console().print(report.paths_table(analysis, summary))
+        _print(report.paths_table(analysis, summary))
 
 
 @app.command(context_settings=EXPRESSION_COMMAND)
@@ -311,9 +332,9 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
         forward = forward_steps(analysis.graph)
         backward = backward_steps(analysis.gradients)
         if as_json:
-            print(json.dumps(trace_json(analysis, forward, backward)))
+            _print_json(trace_json(analysis, forward, backward))
             return
-        _console().print(trace_tables(analysis, forward, backward))
+        _print(trace_tables(analysis, forward, backward))
 
 
 class EdgeLabels(str, Enum):
@@ -366,20 +387,18 @@ def output_format(output: str, chosen: str | None) -> str:
 def output_target(output: str, chosen: str | None, program: str) -> str:
     """Check where a picture goes, before anything is evaluated; return its format."""
     from graphviz_ad.render.backend import TEXT_FORMATS
+    from graphviz_ad.writing import check_target, is_standard_output
 
-    if output == "-":
-        image_format = output_format(output, chosen)
-        if image_format not in TEXT_FORMATS + ("svg",) and sys.stdout.isatty():
+    if is_standard_output(output):
+        image_format = output_format("-", chosen)
+        if image_format not in TEXT_FORMATS + ("svg",) and sys.stdout is not None \
+                and sys.stdout.isatty():
             raise UsageError(f"{image_format.upper()} is binary and standard output is a terminal",
                              None, "write it to a file with -o FILE, or pipe it")
         return image_format
-    path = Path(output)
-    if _is_file(Path(program)) and path.resolve() == Path(program).resolve():
+    check_target(output)
+    if _is_file(Path(program)) and Path(output).resolve() == Path(program).resolve():
         raise UsageError(f"{output} is the program file itself", None, "write to another file")
-    if path.is_dir():
-        raise UsageError(f"{output} is a directory", None, "give a file name, e.g. -o graph.svg")
-    if not path.parent.is_dir():
-        raise UsageError(f"the folder {path.parent} does not exist", None, "create it first")
     return output_format(output, chosen)
 
 
@@ -390,6 +409,7 @@ def write_picture(analysis, output: str, image_format: str, options: dict, wrt: 
     import time
 
     from graphviz_ad.render import backend
+    from graphviz_ad.writing import is_standard_output, write_output
 
     if image_format == "json":
         from graphviz_ad.render.export import graph_json
@@ -415,23 +435,31 @@ def write_picture(analysis, output: str, image_format: str, options: dict, wrt: 
             console = _console(stderr=True)
             with console.status(f"rendering with {chosen.name}…") if console.is_terminal \
                     else _nothing():
-                data = backend.render(source, image_format, chosen, timeout,
-                                      dpi if image_format == "png" else None)
+                rendered = backend.render(source, image_format, chosen, timeout,
+                                          dpi if image_format == "png" else None)
             elapsed = time.perf_counter() - started
-    if output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+            data = rendered.data
+            if rendered.note:
+                console.print(f"[cyan]note:[/] {_escape(rendered.note)}")
+    write_output(output, data)
+    if is_standard_output(output):
         return
-    backend.write_atomically(Path(output), data)
-    note = f"wrote {output}"
+    done = f"wrote {output}"
     if image_format in backend.IMAGE_FORMATS:
-        note += f" ({len(picture.nodes)} nodes, {chosen.name}, {elapsed:.2f} s)"
-    _console(stderr=True).print(_escape(note), style="dim")
+        done += f" ({len(picture.nodes)} nodes, {chosen.name}, {elapsed:.2f} s)"
+    _console(stderr=True).print(_escape(done), style="dim")
 
 
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def _finite(seconds: float) -> float:
+    """click's range check lets inf and nan through (every comparison with nan is false)."""
+    if not math.isfinite(seconds):
+        raise typer.BadParameter(f"{seconds} is not a finite number of seconds; give one like 60")
+    return seconds
 
 
 Output = Annotated[str, typer.Option(
@@ -450,11 +478,13 @@ ViewOption = Annotated[View, typer.Option(
     "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
                    "gradients flow (backward).")]
 RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
-DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolution of PNG.")]
+DpiOption = Annotated[int, typer.Option(
+    "--dpi", min=30, max=1200,
+    help="Resolution of PNG (lowered, with a note, to keep it within 4096 x 4096 pixels).")]
 RendererOption = Annotated[RendererChoice, typer.Option(
     "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
 TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=0.1, help="Seconds before the renderer is stopped.")]
+    "--timeout", min=0.1, callback=_finite, help="Seconds before the renderer is stopped.")]
 MaxNodesOption = Annotated[int, typer.Option(
     "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
 OnlyPathsOption = Annotated[bool, typer.Option(
@@ -520,9 +550,10 @@ def explain(
 
     from graphviz_ad.report import paths as path_report
     from graphviz_ad.report.grad import gradient_table
+    from graphviz_ad.writing import is_standard_output
 
     with _user_errors():
-        if output == "-":
+        if output is not None and is_standard_output(output):
             raise UsageError("explain prints its tables to standard output; -o needs a file",
                              None, "gad graph EXPR -o - writes the picture alone")
         chosen_format = output_target(output, None, expression) if output else None
@@ -533,7 +564,7 @@ def explain(
         for name in names:
             parts.append(Text(""))
             parts.append(path_report.paths_table(analysis, analysis.paths(name, top)))
-        _console().print(Group(*parts))
+        _print(Group(*parts))
         if output:
             options = {"top": top, "edge_labels": "value", "only_paths": False,
                        "compact": False}
@@ -547,11 +578,13 @@ def ops() -> None:
     """List the functions and operators, with their derivatives and domains."""
     from graphviz_ad.report.ops import ops_table
 
-    _console().print(ops_table())
+    with _user_errors():
+        _print(ops_table())
 
 
 def main() -> None:
+    signals.stop_on_signals()
     try:
         app()
-    except KeyboardInterrupt:
-        sys.exit(INTERRUPTED_EXIT)
+    except KeyboardInterrupt as interruption:
+        sys.exit(signals.exit_status(interruption))

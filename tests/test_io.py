@@ -427,6 +427,24 @@ def test_png_that_cannot_fit_even_at_the_lowest_dpi_is_refused(tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_png_drawn_larger_than_its_layout_is_drawn_again_to_fit(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "MAX_PNG_PIXELS", 100_000)
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    # Laid out as 2 x 1 inches (FAKE_LAYOUT), estimated as 2.5 x 1.5, but drawn 4 x 2 inches:
+    # at 144 dpi that is 576 x 288 = 165,888 pixels, so 8 square inches allow 111 dpi.
+    (folder / "144.png").write_bytes(png(576, 288))
+    (folder / "111.png").write_bytes(png(444, 222))
+    env = fake_dot(folder, FAKE_LAYOUT + 'cat > /dev/null\n'
+                           'for given; do case $given in -Gdpi=*) dpi=${given#-Gdpi=};; esac; done\n'
+                           f'cat "{folder}/$dpi.png"')
+    out = tmp_path / "seed.png"
+    result = gad("graph", SEED, "-o", out, "--renderer", "dot", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "drawn at 111 dpi, not 144" in result.stderr
+    assert png_dimensions(out.read_bytes()) == (444, 222)
+
+
 def test_a_renderer_that_draws_past_the_budget_is_refused(tmp_path):
     folder = tmp_path / "bin"
     folder.mkdir()
@@ -434,7 +452,8 @@ def test_a_renderer_that_draws_past_the_budget_is_refused(tmp_path):
     env = fake_dot(folder, FAKE_LAYOUT + f'cat > /dev/null; cat "{folder}/huge.png"')
     result = gad("graph", SEED, "-o", tmp_path / "seed.png", "--renderer", "dot", env=env)
     assert result.exit_code == 1
-    assert "the renderer drew 5,000 × 4,000 pixels; the limit is 16,777,216" in result.stderr
+    assert "the renderer drew 5,000 × 4,000 pixels at 131 dpi; the limit is 16,777,216" \
+        in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bin"]
 
 

@@ -120,24 +120,48 @@ def render(source: str, image_format: str, renderer: Renderer, timeout: float = 
 def _render_png(source: str, renderer: Renderer, timeout: float, deadline: float,
                 asked: int) -> Rendered:
     """Lay out once (DOT with positions), choose a resolution that keeps the picture within
-    MAX_PNG_PIXELS, then draw those positions (`-n2`: no second layout)."""
+    MAX_PNG_PIXELS, then draw those positions (`-n2`: no second layout).
+
+    A renderer may draw a little beyond the layout's bounding box (graphviz-pure: up to an
+    inch, for the graph's label); then the picture is drawn once more, at the resolution its
+    measured size allows.
+    """
     layout = run_renderer(renderer, ["-Tdot"], source.encode(), timeout, deadline)
     width, height = drawing_inches(layout)
-    dpi = min(asked, math.floor(math.sqrt(MAX_PNG_PIXELS / (width * height))))
-    if dpi < MIN_DPI:
-        raise LimitError(f"the picture is {width:,.0f} × {height:,.0f} inches: even at {MIN_DPI} "
-                         f"dpi a PNG of it passes {MAX_PNG_PIXELS:,} pixels, the limit", None,
-                         f"write .svg or .pdf, which scale, or {LESS_HINT}")
-    data = run_renderer(renderer, ["-Kneato", "-n2", "-Tpng", f"-Gdpi={dpi}"], layout, timeout,
-                        deadline)
-    pixels_wide, pixels_high = png_dimensions(data)
-    if pixels_wide * pixels_high > MAX_PNG_PIXELS:
-        raise RenderError(f"the renderer drew {pixels_wide:,} × {pixels_high:,} pixels; the limit "
-                          f"is {MAX_PNG_PIXELS:,}")
+    dpi = _fitting_dpi(asked, width * height, (width, height))
+    data = _draw(renderer, layout, dpi, timeout, deadline)
+    pixels = _pixels(data)
+    if pixels > MAX_PNG_PIXELS:
+        dpi = _fitting_dpi(dpi, pixels / dpi ** 2, (width, height))
+        data = _draw(renderer, layout, dpi, timeout, deadline)
+        pixels = _pixels(data)
+    if pixels > MAX_PNG_PIXELS:
+        wide, high = png_dimensions(data)
+        raise RenderError(f"the renderer drew {wide:,} × {high:,} pixels at {dpi} dpi; the "
+                          f"limit is {MAX_PNG_PIXELS:,}")
     note = None if dpi == asked else (
         f"drawn at {dpi} dpi, not {asked}: the picture is {width:.1f} × {height:.1f} inches and "
         f"a PNG is kept within {MAX_PNG_PIXELS:,} pixels; .svg scales without limit")
     return Rendered(data, note)
+
+
+def _fitting_dpi(asked: int, square_inches: float, size: tuple[float, float]) -> int:
+    dpi = min(asked, math.floor(math.sqrt(MAX_PNG_PIXELS / square_inches)))
+    if dpi < MIN_DPI:
+        raise LimitError(f"the picture is {size[0]:,.0f} × {size[1]:,.0f} inches: even at "
+                         f"{MIN_DPI} dpi a PNG of it passes {MAX_PNG_PIXELS:,} pixels, the limit",
+                         None, f"write .svg or .pdf, which scale, or {LESS_HINT}")
+    return dpi
+
+
+def _draw(renderer: Renderer, layout: bytes, dpi: int, timeout: float, deadline: float) -> bytes:
+    return run_renderer(renderer, ["-Kneato", "-n2", "-Tpng", f"-Gdpi={dpi}"], layout, timeout,
+                        deadline)
+
+
+def _pixels(data: bytes) -> int:
+    wide, high = png_dimensions(data)
+    return wide * high
 
 
 def drawing_inches(layout: bytes) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Writing an output: standard output, devices, pipes and sockets in place, files replaced atomically.
+"""Writing an output: standard output, devices, pipes and sockets in place; files replaced whole.
 
 Only a regular file (or a missing one) is replaced, through a temporary file and a rename, so a
 failure or a signal never leaves a partial file or damages the old one; the replaced file keeps
@@ -7,7 +7,6 @@ its mode. Anything else is written as it is, never renamed over.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import sys
@@ -159,10 +158,11 @@ def standard_output() -> Iterator[TextIO]:
     try:
         yield stream
         stream.flush()
+    except BrokenPipeError:
+        _discard_pending(stream)
+        raise
     except OSError as error:
         _discard_pending(stream)
-        if error.errno == errno.EPIPE:
-            raise
         raise WriteError(f"cannot write {STANDARD_OUTPUT}: {error.strerror or error}") from None
 
 

@@ -435,9 +435,10 @@ def test_a_png_drawn_larger_than_its_layout_is_drawn_again_to_fit(tmp_path, monk
     # at 144 dpi that is 576 x 288 = 165,888 pixels, so 8 square inches allow 111 dpi.
     (folder / "144.png").write_bytes(png(576, 288))
     (folder / "111.png").write_bytes(png(444, 222))
-    env = fake_dot(folder, FAKE_LAYOUT + 'cat > /dev/null\n'
-                           'for given; do case $given in -Gdpi=*) dpi=${given#-Gdpi=};; esac; done\n'
-                           f'cat "{folder}/$dpi.png"')
+    drawing = ('cat > /dev/null\n'
+               'for given; do case $given in -Gdpi=*) dpi=${given#-Gdpi=};; esac; done\n'
+               f'cat "{folder}/$dpi.png"')
+    env = fake_dot(folder, FAKE_LAYOUT + drawing)
     out = tmp_path / "seed.png"
     result = gad("graph", SEED, "-o", out, "--renderer", "dot", env=env)
     assert result.exit_code == 0, result.stderr

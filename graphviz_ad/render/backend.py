@@ -35,7 +35,7 @@ IMAGE_FORMATS = ("svg", "png", "pdf")
 FORMATS = TEXT_FORMATS + IMAGE_FORMATS
 DEFAULT_TIMEOUT = 60.0
 GRAPHVIZ_DPI = 96  # Graphviz's own resolution when none is given
-MIN_DPI = 30
+MIN_DPI = 30  # the least --dpi accepts; a PNG that needs less is refused
 # The largest PNG drawn, 4096 x 4096. dot holds about 4.5 bytes a pixel while drawing (158 MB
 # for 35 megapixels), so this is about 75 MB and well under a second; the largest picture
 # --max-nodes allows still gets about 65 dpi, where 12-point text is 11 pixels high. Past it

@@ -119,7 +119,7 @@ SHAPES = {"ladder": ladder, "doubling": doubling, "random": random_dag}
 
 def fixed_width_counts(grads, start: int, modulus: int = (1 << 61) - 1) -> list[int]:
     """The control: path_counts' loop, word-sized numbers (counts modulo a 61-bit prime)."""
-    graph = grads.graph
+    graph = grads
     counts = [0] * len(graph)
     counts[start] = 1
     local, args = grads.local, graph.args
@@ -186,7 +186,7 @@ def guarded_top(grads) -> tuple[float | None, str]:
 def sanity() -> bool:
     """A 10-level doubling graph: 2^10 paths, and the paths add up to the gradient."""
     grads = backward(doubling(levels=10))
-    gradient = float(grads.of("x"))
+    gradient = float(grads.gradient("x"))
     count = path_count(grads, "x")
     summary = summarize(grads, "x", TOP)
     total = sum(float(path.product) for path in summary.paths) + float(summary.rest_sum)

@@ -78,11 +78,24 @@ def with_examples(text: str) -> str:
                        + match.group(4), text)
 
 
+def formats_markdown() -> str:
+    """The format table of render/formats.py, for docs/pictures.md."""
+    from graphviz_ad.render.formats import TABLE
+
+    lines = ["| format | suffixes | what it is | written by |", "|---|---|---|---|"]
+    for entry in TABLE:
+        suffixes = " ".join(f"`.{suffix}`" for suffix in entry.suffixes)
+        writers = ", ".join(entry.renderers) or "graphviz-ad itself (no layout)"
+        lines.append(f"| `{entry.name}` | {suffixes} | {entry.description} | {writers} |")
+    return "\n".join(lines)
+
+
 def generated_sections() -> dict[str, tuple[Path, str]]:
     from graphviz_ad.report.ops import ops_markdown
 
     return {"ops": (DOCS / "language.md", ops_markdown()),
-            "errors": (DOCS / "errors.md", error_examples())}
+            "errors": (DOCS / "errors.md", error_examples()),
+            "formats": (DOCS / "pictures.md", formats_markdown())}
 
 
 def synced(text: str, name: str, body: str) -> str:

@@ -166,6 +166,25 @@ def standard_output() -> Iterator[TextIO]:
         raise WriteError(f"cannot write {STANDARD_OUTPUT}: {error.strerror or error}") from None
 
 
+class StandardOutput:
+    """Standard output as a file for `print` and rich: sys.stdout as it is at each call, each
+    write checked as `standard_output` checks it."""
+
+    def write(self, text: str) -> int:
+        with standard_output() as stream:
+            return stream.write(text)
+
+    def flush(self) -> None:
+        with standard_output():
+            pass
+
+    def isatty(self) -> bool:
+        return sys.stdout is not None and sys.stdout.isatty()
+
+    def __getattr__(self, name: str):
+        return getattr(sys.stdout, name)  # encoding, fileno, ... as the stream's
+
+
 def _discard_pending(stream: TextIO) -> None:
     """Point the failed descriptor at the null device, so that Python's own flush at exit does
     not fail a second time with a traceback-like message."""

@@ -7,7 +7,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from graphviz_ad.engine.graph import FROZEN, INPUT, Graph, GraphBuilder, as_value
+from graphviz_ad.engine.annotated import CUT, INPUT
+from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
 from graphviz_ad.engine.ops import (BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS, NO_GRAD,
                                     PREFIX_OPERATORS)
 from graphviz_ad.errors import (ArityError, GadError, InputValueError, LimitError,
@@ -25,7 +26,6 @@ MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this dee
 @dataclass(frozen=True)
 class Built:
     graph: Graph
-    defaults: dict[str, Any]
     warnings: tuple[str, ...]
 
 
@@ -96,7 +96,7 @@ class _Evaluator:
         self.values = values
         self.builder = GraphBuilder(program.source)
         self.bindings: dict[str, int] = {}
-        self.defaults: dict[str, Any] = {}
+        self.group_names: set[str] = set()
 
     def run(self) -> int:
         node = -1
@@ -117,14 +117,29 @@ class _Evaluator:
                              statement.name_span, "choose another name")
         default = literal_value(statement.value)
         if default is not None and name not in self.bindings:
-            self.defaults[name] = default
             node = self.builder.input(name, self.values.get(name, default), statement.span)
         else:
+            first = len(self.builder.kinds)
             node = self.expression(statement.value)
+            self.group(range(first, len(self.builder.kinds)), name)
         self.bindings[name] = node
         if self.builder.kinds[node] != INPUT:
             self.builder.name(node, name)
         return node
+
+    def group(self, nodes: range, name: str) -> None:
+        """The nodes a statement made form its group, named by the name it assigns (`n`, and
+        `n (2)` for a second statement assigning n); inputs it met first stay outside."""
+        group = name
+        repeat = 1
+        while group in self.group_names:
+            repeat += 1
+            group = f"{name} ({repeat})"
+        self.group_names.add(group)
+        kinds, groups = self.builder.kinds, self.builder.groups
+        for node in nodes:
+            if kinds[node] != INPUT:
+                groups[node] = (group,)
 
     def expression(self, root: Expr) -> int:
         results: list[int] = []
@@ -176,12 +191,14 @@ class _Evaluator:
             for name, span in needed.items():
                 self.name(Name(name, span))  # its inputs are inputs of the graph, gradient 0
             inner = _Evaluator(argument, {})
-            inner.bindings = {name: inner.builder.constant(self.builder.values[node], name)
+            # Frozen, not literal: a domain error inside says what value the name had.
+            inner.bindings = {name: inner.builder.constant(self.builder.values[node], name,
+                                                           kind=CUT)
                               for name, node in self.bindings.items() if name in needed}
             value = inner.builder.values[inner.run()]
             return self.builder.constant(value, self.program.source[call.span.start:
                                                                     call.span.end],
-                                         call.span, kind=FROZEN)
+                                         call.span, kind=CUT)
         op = FUNCTIONS.get(call.function)
         if op is None:
             raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
@@ -275,4 +292,4 @@ def build(source: str, values: Mapping[str, Any] | None = None) -> Built:
                          "wrap it in sum(...) or mean(...)", source)
     warnings = tuple(f"{name} is given a value but the program does not use it"
                      for name in values if name not in graph.inputs)
-    return Built(graph, evaluator.defaults, warnings)
+    return Built(graph, warnings)

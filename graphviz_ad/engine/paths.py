@@ -15,9 +15,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.linear import pullback
-from graphviz_ad.engine.ops import MATMUL
+from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.engine.linear import MATMUL
 from graphviz_ad.errors import LimitError
 
 ENUMERATION_LIMIT = 10_000
@@ -71,16 +70,15 @@ class PathSummary:
         return max(0.0, math.log10(largest / total))
 
 
-def flows(gradients: Gradients, consumer: int, slot: int) -> bool:
-    return gradients.local[consumer][slot] is not None
+def flows(graph: AnnotatedGraph, consumer: int, slot: int) -> bool:
+    return graph.local[consumer][slot] is not None
 
 
-def path_counts(gradients: Gradients, start: int) -> list[int]:
+def path_counts(graph: AnnotatedGraph, start: int) -> list[int]:
     """Number of paths from `start` to every node: exact integers, linear in the edges."""
-    graph = gradients.graph
     counts = [0] * len(graph)
     counts[start] = 1
-    local, args = gradients.local, graph.args
+    local, args = graph.local, graph.args
     for node in range(start + 1, graph.output + 1):
         row = local[node]
         total = 0
@@ -91,32 +89,30 @@ def path_counts(gradients: Gradients, start: int) -> list[int]:
     return counts
 
 
-def paths_to_output(gradients: Gradients) -> list[int]:
+def paths_to_output(graph: AnnotatedGraph) -> list[int]:
     """Number of paths from every node to the output: the same dynamic program, backwards."""
-    graph = gradients.graph
     counts = [0] * len(graph)
     counts[graph.output] = 1
     for node in range(graph.output, -1, -1):
         if not counts[node]:
             continue
         for slot, argument in enumerate(graph.args[node]):
-            if gradients.local[node][slot] is not None:
+            if graph.local[node][slot] is not None:
                 counts[argument] += counts[node]
     return counts
 
 
-def path_count(gradients: Gradients, name: str) -> int:
-    graph = gradients.graph
-    return path_counts(gradients, graph.inputs[name])[graph.output]
+def path_count(graph: AnnotatedGraph, name: str) -> int:
+    return path_counts(graph, graph.inputs[name])[graph.output]
 
 
-def _magnitude(gradients: Gradients, edge: Edge) -> float:
+def _magnitude(graph: AnnotatedGraph, edge: Edge) -> float:
     """log of a bound on how much an edge can scale a gradient (exact for scalars)."""
-    local = gradients.local[edge.consumer][edge.slot]
-    op = gradients.graph.ops[edge.consumer]
+    local = graph.local[edge.consumer][edge.slot]
+    op = graph.ops[edge.consumer]
     if np.ndim(local) == 0:
         size = abs(float(local))
-    elif op.linear_map == MATMUL:
+    elif op.linear_map is MATMUL:
         size = float(np.linalg.norm(local))
     else:
         size = float(np.max(np.abs(local)))
@@ -125,30 +121,29 @@ def _magnitude(gradients: Gradients, edge: Edge) -> float:
     return math.log(size) if size > 0 else -math.inf
 
 
-def contribution(gradients: Gradients, edges: tuple[Edge, ...]) -> Any:
+def contribution(graph: AnnotatedGraph, edges: tuple[Edge, ...]) -> Any:
     """The path's term of the gradient: d output / d input through these edges only."""
-    graph = gradients.graph
     carried: Any = np.float64(1.0)
     for edge in reversed(edges):
         op = graph.ops[edge.consumer]
-        local = gradients.local[edge.consumer][edge.slot]
-        carried = pullback(op.linear_map, edge.slot, local, carried, graph.values[edge.producer])
+        local = graph.local[edge.consumer][edge.slot]
+        carried = op.linear_map.pullback(edge.slot, local, carried, graph.values[edge.producer])
     return carried
 
 
-def _make_path(gradients: Gradients, start: int, edges: tuple[Edge, ...]) -> Path:
-    factors = tuple(gradients.local[edge.consumer][edge.slot] for edge in edges)
+def _make_path(graph: AnnotatedGraph, start: int, edges: tuple[Edge, ...]) -> Path:
+    factors = tuple(graph.local[edge.consumer][edge.slot] for edge in edges)
     with np.errstate(all="ignore"):
-        return Path(start, edges, factors, contribution(gradients, edges))
+        return Path(start, edges, factors, contribution(graph, edges))
 
 
-def _edges_in(gradients: Gradients, node: int, reachable: list) -> Iterator[Edge]:
-    for slot, argument in enumerate(gradients.graph.args[node]):
-        if reachable[argument] is not None and flows(gradients, node, slot):
+def _edges_in(graph: AnnotatedGraph, node: int, reachable: list) -> Iterator[Edge]:
+    for slot, argument in enumerate(graph.args[node]):
+        if reachable[argument] is not None and flows(graph, node, slot):
             yield Edge(argument, node, slot)
 
 
-def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Iterator[Path]:
+def best_first(graph: AnnotatedGraph, name: str, limit: int | None = None) -> Iterator[Path]:
     """Paths in order of decreasing |product| (for arrays: of a bound on it), lazily.
 
     First a dynamic program from the input: best[v], the largest log-magnitude of any path from
@@ -163,14 +158,13 @@ def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Ite
     `limit` paths are wanted only the best `limit` states are kept: memory stays proportional
     to `limit`, even with 2^60 paths of equal products.
     """
-    graph = gradients.graph
     start = graph.inputs[name]
     best: list[float | None] = [None] * len(graph)
     best[start] = 0.0
     incoming: list[tuple[tuple[Edge, float], ...]] = [()] * len(graph)
     for node in range(start + 1, graph.output + 1):
-        edges = tuple((edge, _magnitude(gradients, edge))
-                      for edge in _edges_in(gradients, node, best))
+        edges = tuple((edge, _magnitude(graph, edge))
+                      for edge in _edges_in(graph, node, best))
         incoming[node] = edges
         for edge, weight in edges:
             candidate = best[edge.producer] + weight
@@ -189,7 +183,7 @@ def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Ite
                 edge, chain = chain
                 edges.append(edge)
             found += 1
-            yield _make_path(gradients, start, tuple(edges))
+            yield _make_path(graph, start, tuple(edges))
             continue
         for edge, weight in incoming[node]:
             counter += 1
@@ -211,11 +205,10 @@ def edge_uses(paths) -> dict[tuple[int, int], list[int]]:
     return uses
 
 
-def every_path(gradients: Gradients, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
+def every_path(graph: AnnotatedGraph, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
     """All paths, by an iterative depth-first walk; refuses when there are more than `limit`."""
-    graph = gradients.graph
     start = graph.inputs[name]
-    counts = path_counts(gradients, start)
+    counts = path_counts(graph, start)
     count = counts[graph.output]
     if count > limit:
         raise LimitError(f"{name} has {count:,} paths to the output; listing all of them is "
@@ -227,9 +220,9 @@ def every_path(gradients: Gradients, name: str, limit: int = ENUMERATION_LIMIT) 
     while stack:
         node, suffix = stack.pop()
         if node == start:
-            found.append(_make_path(gradients, start, suffix))
+            found.append(_make_path(graph, start, suffix))
             continue
-        for edge in reversed(list(_edges_in(gradients, node, reachable))):
+        for edge in reversed(list(_edges_in(graph, node, reachable))):
             stack.append((edge.producer, (edge,) + suffix))
     return found
 
@@ -239,19 +232,18 @@ def _size(product: Any) -> float:
     return math.inf if math.isnan(size) else size
 
 
-def summarize(gradients: Gradients, name: str, top: int | None) -> PathSummary:
+def summarize(graph: AnnotatedGraph, name: str, top: int | None) -> PathSummary:
     """The `top` paths of largest |contribution| (all when `top` is None) and the rest's sum."""
-    graph = gradients.graph
-    count = path_count(gradients, name)
-    gradient = gradients.of(name)
+    count = path_count(graph, name)
+    gradient = graph.gradient(name)
     scalar = all(np.ndim(value) == 0 for value in graph.values)
     exact = True
     if top is None or (not scalar and count <= ENUMERATION_LIMIT):
-        paths = every_path(gradients, name)
+        paths = every_path(graph, name)
         paths.sort(key=lambda path: -_size(path.product))
         paths = paths if top is None else paths[:top]
     else:
-        iterator = best_first(gradients, name, top)
+        iterator = best_first(graph, name, top)
         paths = [path for _, path in zip(range(top), iterator)]
         exact = scalar
     shown = tuple(paths)

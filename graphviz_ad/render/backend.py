@@ -14,7 +14,6 @@ import resource
 import shutil
 import signal
 import subprocess
-import sysconfig
 import tempfile
 import time
 import zlib
@@ -30,9 +29,6 @@ AUTO = "auto"
 SYSTEM_DOT = "dot"
 PURE = "graphviz-pure"
 RENDERERS = (AUTO, SYSTEM_DOT, PURE)
-TEXT_FORMATS = ("dot", "json")
-IMAGE_FORMATS = ("svg", "png", "pdf")
-FORMATS = TEXT_FORMATS + IMAGE_FORMATS
 DEFAULT_TIMEOUT = 60.0
 GRAPHVIZ_DPI = 96  # Graphviz's own resolution when none is given
 MIN_DPI = 30  # the least --dpi accepts; a PNG that needs less is refused
@@ -66,10 +62,19 @@ class Renderer:
 
 
 def _pure_executable() -> str | None:
-    """graphviz-pure's `dot`, beside this Python first (a venv that is not activated), then PATH."""
-    beside = Path(sysconfig.get_path("scripts")) / PURE
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
+    """graphviz-pure's `dot`, found through the installed package's own file list, so it is
+    found with its scripts folder off PATH (`pip install --user`, a venv not activated)."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution(PURE).files or ()
+    except metadata.PackageNotFoundError:
+        return shutil.which(PURE)
+    for file in files:
+        if file.stem == PURE and file.parent.name in ("bin", "Scripts"):
+            located = Path(file.locate()).resolve()
+            if located.is_file() and os.access(located, os.X_OK):
+                return str(located)
     return shutil.which(PURE)
 
 
@@ -108,7 +113,8 @@ def render(source: str, image_format: str, renderer: Renderer, timeout: float = 
     if not renderer.supports(image_format):
         raise RenderError(f"{renderer.name} cannot write {image_format.upper()}", None, PDF_HINT)
     if not (math.isfinite(timeout) and timeout > 0):
-        raise UsageError(f"the timeout must be a positive number of seconds, not {timeout}")
+        raise UsageError(f"the timeout (--timeout) must be a finite number of seconds above 0, "
+                         f"not {timeout}")
     deadline = time.monotonic() + timeout
     if image_format == "png":
         return _render_png(source, renderer, timeout, deadline, dpi or GRAPHVIZ_DPI)

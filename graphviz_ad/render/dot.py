@@ -13,9 +13,10 @@ from html import escape
 
 import graphviz
 
-from graphviz_ad.engine.graph import CONSTANT, FROZEN, INPUT, OPERATION
+from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT, OPERATION
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
-from graphviz_ad.style import INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour
+from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
+                               readable_on_white)
 
 FORWARD = "forward"
 BACKWARD = "backward"
@@ -43,7 +44,7 @@ KIND_STYLE = {
     CONSTANT: {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f3f3",
                  "color": "#c8c8c8", "fontcolor": MUTED, "fontsize": "9", "margin": "0.02,0.01",
                  "height": "0.25", "width": "0.3"},
-    FROZEN: {"style": "rounded,dashed,filled", "fillcolor": "#f3f3f3", "color": "#9e9e9e"},
+    CUT: {"style": "rounded,dashed,filled", "fillcolor": "#f3f3f3", "color": "#9e9e9e"},
     OPERATION: {},
 }
 FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
@@ -90,7 +91,7 @@ def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, 
         colours = [path_colour(index) for index in edge.paths[:MAX_EDGE_COLOURS]]
         if edge.on_rest or len(edge.paths) > MAX_EDGE_COLOURS:
             colours.append(REST_COLOUR)
-        attributes.update(color=":".join(colours), fontcolor=colours[0],
+        attributes.update(color=":".join(colours), fontcolor=readable_on_white(colours[0]),
                           penwidth=str(1.6 + 0.6 * min(len(colours), 3)))
     elif picture.wrt is not None:
         attributes.update(color=FADED, fontcolor=FADED)

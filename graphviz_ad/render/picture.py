@@ -13,14 +13,12 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.graph import CONSTANT, INPUT, Graph, output_name
-from graphviz_ad.engine.ops import ELEMENTWISE, MATMUL, REDUCE
+from graphviz_ad.engine.annotated import CONSTANT, INPUT, OUTPUT, AnnotatedGraph, output_name
+from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
 from graphviz_ad.engine.paths import PathSummary, edge_uses, path_counts, paths_to_output
 from graphviz_ad.errors import UsageError
 from graphviz_ad.style import PATH_COLOURS
 
-OUTPUT = "output"  # a drawn node's kind: the graph's kinds, and the output
 VALUE_LABELS = "value"
 FORMULA_LABELS = "formula"
 BOTH_LABELS = "both"
@@ -30,13 +28,17 @@ DIGITS = 4
 @dataclass(frozen=True)
 class DrawnNode:
     id: str
-    kind: str            # input, constant, no_grad, operation, output
+    kind: str            # input, constant, cut, operation, output
     title: str           # op symbol or input name (a folded chain: `sin → exp`)
     name: str            # the name the program gave it, or ""
     value: str
     adjoint: str         # "" where no gradient is computed (constants)
     tooltip: str         # the source text it computes
     faded: bool = False  # with --wrt: does not depend on that input
+    # The numbers themselves, for writers that keep them exact (JSON).
+    raw_value: Any = None
+    raw_adjoint: Any = None  # None where no gradient is computed
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class DrawnEdge:
     no_gradient: bool    # into a constant: nothing to differentiate
     paths: tuple[int, ...] = ()  # indices of the coloured paths that use it
     on_rest: bool = False        # used by a path beyond the coloured ones
+    raw_local: Any = None        # the local derivative (a folded chain's: their product)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Picture:
     legend: tuple[LegendRow, ...] = ()
     legend_total: str = ""
     caption: str = ""
+    path_count: int | None = None  # with wrt: how many paths lead from it to the output
 
 
 def _node_id(node: int) -> str:
@@ -85,20 +89,13 @@ def summarize_array(value: Any, exact: bool = False) -> str:
             f"{display.number(array.max(), 3)}]")
 
 
-def local_label(linear_map: str, local: Any) -> str:
-    """An edge's local derivative, summarised: a diagonal for elementwise arrays, the
-    transposed other operand for @, a broadcast factor for reductions."""
-    if np.ndim(local) == 0:
-        text = display.number(local, DIGITS)
-        return text if linear_map != REDUCE else f"{text} (each)"
-    if linear_map == MATMUL:
-        return f"({summarize_array(local)})ᵀ"
-    if linear_map == ELEMENTWISE:
-        return f"diag {summarize_array(local)}"
-    return summarize_array(local)
+def local_label(linear_map: LinearMap, local: Any) -> str:
+    """An edge's local derivative, summarised as its kind of Jacobian says: a diagonal for
+    elementwise arrays, the transposed other operand for @, a broadcast factor for reductions."""
+    return linear_map.label(summarize_array(local), np.ndim(local) == 0)
 
 
-def argument_names(graph: Graph) -> list[str]:
+def argument_names(graph: AnnotatedGraph) -> list[str]:
     """How formulas name each node: its input or program name, a literal's text, else its source."""
     names = []
     for node in range(len(graph)):
@@ -112,9 +109,9 @@ def argument_names(graph: Graph) -> list[str]:
     return names
 
 
-def _edge_text(graph: Graph, gradients: Gradients, consumer: int, slot: int, mode: str,
+def _edge_text(graph: AnnotatedGraph, consumer: int, slot: int, mode: str,
                names: list[str]) -> str:
-    local = gradients.local[consumer][slot]
+    local = graph.local[consumer][slot]
     op = graph.ops[consumer]
     if op.stops_gradient:
         return "cut"
@@ -123,7 +120,7 @@ def _edge_text(graph: Graph, gradients: Gradients, consumer: int, slot: int, mod
     number = local_label(op.linear_map, local)
     if mode == VALUE_LABELS:
         return number
-    formula = op.partials[slot].formula.format(*[names[a] for a in graph.args[consumer]])
+    formula = op.formula(slot, tuple(names[a] for a in graph.args[consumer]))
     return _with_number(formula, number, mode)
 
 
@@ -133,7 +130,7 @@ def _with_number(formula: str, number: str, mode: str) -> str:
     return number if formula == number else f"{formula} = {number}"
 
 
-def _fold_chains(graph: Graph) -> dict[int, int]:
+def _fold_chains(graph: AnnotatedGraph) -> dict[int, int]:
     """--compact: map each node folded away to the last node of its chain, which is drawn.
 
     A chain is a run of one-input elementwise operations (sin, exp, -x, ...) in which every
@@ -143,8 +140,7 @@ def _fold_chains(graph: Graph) -> dict[int, int]:
 
     def unary(node: int) -> bool:
         op = graph.ops[node]
-        return op is not None and op.arity == 1 and op.linear_map == ELEMENTWISE \
-            and not op.stops_gradient
+        return op is not None and op.arity == 1 and op.elementwise and not op.stops_gradient
 
     into: dict[int, int] = {}
     for node in range(len(graph) - 1, -1, -1):
@@ -157,10 +153,9 @@ def _fold_chains(graph: Graph) -> dict[int, int]:
     return into
 
 
-def build_picture(gradients: Gradients, summary: PathSummary | None = None,
+def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
                   compact: bool = False) -> Picture:
-    graph = gradients.graph
     if edge_labels not in (VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS):
         raise UsageError(f"unknown edge labels `{edge_labels}`", None,
                          f"use {VALUE_LABELS}, {FORMULA_LABELS} or {BOTH_LABELS}")
@@ -170,8 +165,8 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
     output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()
     uses = edge_uses(coloured)
-    from_input = path_counts(gradients, graph.inputs[summary.name]) if summary else None
-    to_output = paths_to_output(gradients) if summary else None
+    from_input = path_counts(graph, graph.inputs[summary.name]) if summary else None
+    to_output = paths_to_output(graph) if summary else None
     folded = _fold_chains(graph) if compact else {}
     chains: dict[int, list[int]] = {}
     for node in sorted(folded):
@@ -180,16 +175,17 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
     def keep(node: int) -> bool:
         return not only_paths or from_input[node] > 0
 
-    def edge(producer: int, consumer: int, slot: int, label: str, key: tuple[int, int]):
+    def edge(producer: int, consumer: int, slot: int, label: str, key: tuple[int, int],
+             raw_local: Any):
         on_rest = False
-        if from_input is not None and gradients.local[key[0]][key[1]] is not None:
+        if from_input is not None and graph.local[key[0]][key[1]] is not None:
             through = from_input[producer] * to_output[consumer]
             on_rest = through > len(uses.get(key, ()))
         return DrawnEdge(_node_id(producer), _node_id(consumer), slot, label,
                          cut=graph.is_cut(key[0]),
-                         no_gradient=gradients.local[key[0]][key[1]] is None
+                         no_gradient=graph.local[key[0]][key[1]] is None
                          and not graph.is_cut(key[0]),
-                         paths=tuple(uses.get(key, ())), on_rest=on_rest)
+                         paths=tuple(uses.get(key, ())), on_rest=on_rest, raw_local=raw_local)
 
     nodes = []
     for node in range(len(graph)):
@@ -200,42 +196,48 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
             _node_id(node), OUTPUT if node == graph.output else graph.kinds[node],
             " → ".join(graph.labels[member] for member in members),
             ", ".join(graph.names.get(node, ())), summarize_array(graph.values[node]),
-            summarize_array(gradients.adjoints[node]) if graph.requires_grad[node] else "",
-            graph.text(node), faded=summary is not None and from_input[node] == 0))
+            summarize_array(graph.adjoints[node]) if graph.requires_grad[node] else "",
+            graph.text(node), faded=summary is not None and from_input[node] == 0,
+            raw_value=graph.values[node],
+            raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
+            names=graph.names.get(node, ())))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):
             continue
-        label = _edge_text(graph, gradients, consumer, slot, edge_labels, names)
-        edges.append(edge(producer, consumer, slot, label, (consumer, slot)))
+        label = _edge_text(graph, consumer, slot, edge_labels, names)
+        edges.append(edge(producer, consumer, slot, label, (consumer, slot),
+                          graph.local[consumer][slot]))
     for last, members in chains.items():
         producer = graph.args[members[0]][0]
         if keep(last) and keep(producer):
-            label = _chain_label(graph, gradients, members + [last], edge_labels, names)
-            edges.append(edge(producer, last, 0, label, (members[0], 0)))
+            label, product = _chain_label(graph, members + [last], edge_labels, names)
+            edges.append(edge(producer, last, 0, label, (members[0], 0), product))
     return Picture(tuple(nodes), tuple(edges), output, summary.name if summary else None,
                    *_legend(graph, summary, coloured, output),
-                   caption=_caption(output, edge_labels))
+                   caption=_caption(output, edge_labels),
+                   path_count=summary.count if summary else None)
 
 
-def _chain_label(graph: Graph, gradients: Gradients, chain: list[int], mode: str,
-                 names: list[str]) -> str:
-    """A folded chain's edge: the product of its local derivatives (all elementwise)."""
+def _chain_label(graph: AnnotatedGraph, chain: list[int], mode: str,
+                 names: list[str]) -> tuple[str, Any]:
+    """A folded chain's edge: the product of its local derivatives (all elementwise), as a
+    label and as a number."""
     product: Any = np.float64(1.0)
     for node in chain:
-        local = gradients.local[node][0]
+        local = graph.local[node][0]
         if local is None:
-            return ""
+            return "", None
         product = product * local
     number = local_label(ELEMENTWISE, product)
     if mode == VALUE_LABELS:
-        return number
-    formula = " · ".join(display.atom(graph.ops[node].partials[0].formula.format(
-        names[graph.args[node][0]])) for node in chain)
-    return _with_number(formula, number, mode)
+        return number, product
+    formula = " · ".join(display.atom(graph.ops[node].formula(0, (names[graph.args[node][0]],)))
+                         for node in chain)
+    return _with_number(formula, number, mode), product
 
 
-def _legend(graph: Graph, summary: PathSummary | None, coloured: tuple,
+def _legend(graph: AnnotatedGraph, summary: PathSummary | None, coloured: tuple,
             output_name: str) -> tuple[tuple[LegendRow, ...], str]:
     """One row per coloured path, one for all the rest, and the sum equal to the gradient."""
     if summary is None:

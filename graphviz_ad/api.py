@@ -297,6 +297,7 @@ def load(argument: str, assignments: Iterable[str] = (), strict: bool = False) -
     Errors point into the text they came from, named by the file when there is one."""
     from graphviz_ad.arguments import load_source, parse_values
     from graphviz_ad.errors import GadError
+    from graphviz_ad.reading import is_standard_input
 
     source = load_source(argument)
     values = parse_values(list(assignments))
@@ -305,7 +306,7 @@ def load(argument: str, assignments: Iterable[str] = (), strict: bool = False) -
         if strict:
             analysis.require_finite()
     except GadError as error:
-        if error.source == source and source != argument and argument != "-":
+        if error.source == source and source != argument and not is_standard_input(argument):
             error.origin = argument
         raise
     return analysis

@@ -6,12 +6,10 @@ The program is an expression, a program file or `-` for standard input; values a
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
+from graphviz_ad import reading
 from graphviz_ad.errors import GadError, InputValueError, Span, UsageError
-
-MAX_FILE_BYTES = 5_000_000
 
 
 def looks_like_an_option(argument: str) -> bool:
@@ -28,8 +26,8 @@ def looks_like_a_path(argument: str) -> bool:
 
 def load_source(argument: str) -> str:
     """The program text: standard input for `-`, a file's contents for a path, else the text."""
-    if argument == "-":
-        return sys.stdin.read()
+    if reading.is_standard_input(argument):
+        return reading.read_standard_input()
     if looks_like_an_option(argument):
         raise UsageError(f"no such option: {argument}", None, "--help lists the options")
     path = Path(argument)
@@ -37,15 +35,7 @@ def load_source(argument: str) -> str:
         raise UsageError(f"no such file: {argument}", None,
                          "give a program file that exists, or the expression itself")
     if looks_like_a_path(argument) and is_file(path):
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UsageError(f"{argument} has {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-        data = path.read_bytes()
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise UsageError(f"{argument} is not UTF-8 text: byte {error.start} "
-                             f"(0x{data[error.start]:02x}) cannot be decoded") from None
+        return reading.read_program_file(path, argument)
     return argument
 
 

@@ -16,9 +16,9 @@ from typing import Annotated, Callable, Iterator, Optional
 import typer
 
 from graphviz_ad import options as choices
+from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
-
-INTERRUPTED_EXIT = 130
+from graphviz_ad.writing import StandardOutput, is_standard_output
 
 app = typer.Typer(name="gad", no_args_is_help=True, add_completion=True,
                   pretty_exceptions_enable=False)
@@ -108,7 +108,7 @@ CompactOption = Annotated[bool, typer.Option(
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, file=None if stderr else StandardOutput())
 
 
 def _print_error(error: GadError) -> None:
@@ -134,9 +134,11 @@ def _user_errors() -> Iterator[None]:
     except GadError as error:
         _print_error(error)
         raise typer.Exit(error.exit_code) from None
-    except KeyboardInterrupt:
-        _console(stderr=True).print("interrupted")
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+    except KeyboardInterrupt as interruption:
+        _console(stderr=True).print(signals.describe(interruption))
+        raise typer.Exit(signals.exit_status(interruption)) from None
+    except BrokenPipeError:  # the reader of standard output left (`| head`): end quietly
+        raise typer.Exit(FAILURE_EXIT) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as error:
@@ -166,7 +168,7 @@ def _load(expression: str, values: list[str] | None, strict: bool):
 
 def _show(renderable, as_json: bool, data: Callable[[], dict]) -> None:
     if as_json:
-        print(json.dumps(data()))
+        print(json.dumps(data()), file=StandardOutput())
     else:
         _console().print(renderable())
 
@@ -236,11 +238,12 @@ def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_opt
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
         drawing = analysis.save(output, image_format, wrt, **picture_options, **draw_options)
-    if drawing.renderer is not None and output != "-":
-        console.print(escape(f"wrote {output} ({drawing.nodes} nodes, {drawing.renderer}, "
-                             f"{time.perf_counter() - started:.2f} s)"), style="dim")
-    elif output != "-":
-        console.print(escape(f"wrote {output}"), style="dim")
+    if drawing.note:
+        console.print(f"[cyan]note:[/] {escape(drawing.note)}")
+    if not is_standard_output(output):
+        cost = (f" ({drawing.nodes} nodes, {drawing.renderer}, "
+                f"{time.perf_counter() - started:.2f} s)") if drawing.renderer else ""
+        console.print(escape(f"wrote {output}{cost}"), style="dim")
 
 
 def output_format(output: str, image_format: str | None, renderer: str, program: str) -> str:
@@ -248,7 +251,7 @@ def output_format(output: str, image_format: str | None, renderer: str, program:
     from graphviz_ad.api import check_output
 
     entry = check_output(output, image_format, renderer, program)
-    if entry.binary and output == "-" and sys.stdout.isatty():
+    if entry.binary and is_standard_output(output) and StandardOutput().isatty():
         raise UsageError(f"{entry.name.upper()} is binary and standard output is a terminal",
                          None, "write it to a file with -o FILE, or pipe it")
     return entry.name
@@ -297,7 +300,7 @@ def explain(expression: Expression, values: Values = None,
     from graphviz_ad.report.explain import walkthrough
 
     with _user_errors():
-        if output == "-":
+        if output is not None and is_standard_output(output):
             raise UsageError("explain prints its tables to standard output; -o needs a file",
                              None, "gad graph EXPR -o - writes the picture alone")
         chosen = output_format(output, None, renderer.value, expression) if output else None
@@ -319,11 +322,13 @@ def ops() -> None:
     """List the functions and operators, with their derivatives and domains."""
     from graphviz_ad.report.ops import ops_table
 
-    _console().print(ops_table())
+    with _user_errors():
+        _console().print(ops_table())
 
 
 def main() -> None:
+    signals.stop_on_signals()
     try:
         app()
-    except KeyboardInterrupt:
-        sys.exit(INTERRUPTED_EXIT)
+    except KeyboardInterrupt as interruption:
+        sys.exit(signals.exit_status(interruption))

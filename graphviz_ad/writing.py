@@ -1,4 +1,4 @@
-"""Writing an output: standard output, devices, pipes and sockets in place, files replaced atomically.
+"""Writing an output: standard output, devices, pipes and sockets in place; files replaced whole.
 
 Only a regular file (or a missing one) is replaced, through a temporary file and a rename, so a
 failure or a signal never leaves a partial file or damages the old one; the replaced file keeps
@@ -7,10 +7,7 @@ its mode. Anything else is written as it is, never renamed over.
 
 from __future__ import annotations
 
-import errno
 import os
-import signal
-import socket
 import stat
 import sys
 import tempfile
@@ -19,6 +16,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from graphviz_ad.errors import UsageError, WriteError
+from graphviz_ad.signals import held
 
 STANDARD_OUTPUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
 STANDARD_OUTPUT = "standard output"
@@ -27,8 +25,6 @@ NAME_MAX = 255  # bytes in one file name, where the file system does not say
 # 255-byte one.
 TEMPORARY_PREFIX = ".gad-"
 TEMPORARY_SUFFIX = ".tmp"
-# Signals held back while a file is replaced: the old file or the new one, never a half.
-HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def is_standard_output(target: str) -> bool:
@@ -96,8 +92,8 @@ def write_output(target: str, data: bytes) -> None:
 
 
 def _replace(path: Path, data: bytes, old: os.stat_result | None) -> None:
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
-    try:
+    """Signals wait until the rename is done: the old file or the new one, never a half."""
+    with held():
         descriptor, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=TEMPORARY_SUFFIX,
                                                  dir=path.parent)
         try:
@@ -110,8 +106,6 @@ def _replace(path: Path, data: bytes, old: os.stat_result | None) -> None:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _take_over(temporary: str, old: os.stat_result | None) -> None:
@@ -138,6 +132,8 @@ def _write_in_place(target: str, data: bytes) -> None:
 
 
 def _send(target: str, data: bytes) -> None:
+    import socket  # here, not at the top: every command imports this module, few send
+
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.connect(target)
         connection.sendall(data)
@@ -162,11 +158,31 @@ def standard_output() -> Iterator[TextIO]:
     try:
         yield stream
         stream.flush()
+    except BrokenPipeError:
+        _discard_pending(stream)
+        raise
     except OSError as error:
         _discard_pending(stream)
-        if error.errno == errno.EPIPE:
-            raise
         raise WriteError(f"cannot write {STANDARD_OUTPUT}: {error.strerror or error}") from None
+
+
+class StandardOutput:
+    """Standard output as a file for `print` and rich: sys.stdout as it is at each call, each
+    write checked as `standard_output` checks it."""
+
+    def write(self, text: str) -> int:
+        with standard_output() as stream:
+            return stream.write(text)
+
+    def flush(self) -> None:
+        with standard_output():
+            pass
+
+    def isatty(self) -> bool:
+        return sys.stdout is not None and sys.stdout.isatty()
+
+    def __getattr__(self, name: str):
+        return getattr(sys.stdout, name)  # encoding, fileno, ... as the stream's
 
 
 def _discard_pending(stream: TextIO) -> None:

@@ -1,6 +1,7 @@
 """Shared fixtures and hypothesis profiles."""
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,16 @@ WORKED_VALUES = {"x1": 1.5, "x2": 0.5}
 def _run_from_the_repository(monkeypatch):
     """Tests name samples relative to the repository, wherever pytest was started."""
     monkeypatch.chdir(ROOT)
+
+
+# For a fake renderer drawing PNG: the first run lays out (-Tdot), and gets this layout back.
+FAKE_LAYOUT = ('case "$*" in *-Tdot*) cat > /dev/null; '
+               'echo \'digraph { graph [bb="0,0,144,72"]; }\'; exit 0;; esac\n')
+
+
+def fake_dot(folder: Path, script: str) -> dict:
+    """A `dot` on PATH that runs `script`; returns the environment that finds it."""
+    path = folder / "dot"
+    path.write_text("#!/bin/sh\n" + script + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return {"PATH": f"{folder}:{os.environ['PATH']}"}

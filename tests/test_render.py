@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import stat
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from graphviz_ad import analyze
 from graphviz_ad.cli import app
 from graphviz_ad.render.backend import find_renderer
+from tests.conftest import FAKE_LAYOUT, fake_dot
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -153,18 +153,11 @@ def test_graphviz_pure_is_found_without_path(tmp_path):
     assert find_renderer("graphviz-pure").name == "graphviz-pure"
 
 
-def fake_dot(folder: Path, script: str) -> dict:
-    path = folder / "dot"
-    path.write_text("#!/bin/sh\n" + script + "\n")
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return {"PATH": f"{folder}:{os.environ['PATH']}"}
-
-
 @pytest.mark.parametrize("script, image_format, message", [
     ("sleep 30", "svg", "did not finish within 0.5 s and was stopped"),
     ("echo 'Error: syntax error in line 3' >&2; exit 1", "svg", "syntax error in line 3"),
     ("cat > /dev/null", "png", "the renderer printed nothing"),
-    ("cat > /dev/null; echo garbage", "png", "not a PNG image"),
+    (FAKE_LAYOUT + "cat > /dev/null; echo garbage", "png", "not a PNG image"),
     ("cat > /dev/null; echo '<svg><g>'", "svg", "SVG does not parse"),
 ])
 def test_renderer_faults_exit_1_and_leave_files_untouched(tmp_path, script, image_format,

@@ -46,12 +46,13 @@ class DrawOptions:
 
 @dataclass(frozen=True)
 class Drawing:
-    """A written picture: its bytes, which renderer laid it out (None for DOT and JSON), and
-    how many nodes it has."""
+    """A written picture: its bytes, which renderer laid it out (None for DOT and JSON), how
+    many nodes it has, and a note when it was drawn other than asked (a PNG's lower dpi)."""
 
     data: bytes
     renderer: str | None
     nodes: int
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,9 @@ def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
                 "draw less with --only-paths (with --wrt) or --compact, write --format dot, "
                 "or raise --max-nodes")
         renderer = backend.find_renderer(options.renderer, image_format)
-        data = backend.render(dot_source(picture, options), image_format, renderer,
-                              options.timeout, options.dpi if image_format == "png" else None)
-        return Drawing(data, renderer.name, len(picture.nodes))
+        rendered = backend.render(dot_source(picture, options), image_format, renderer,
+                                  options.timeout, options.dpi if image_format == "png" else None)
+        return Drawing(rendered.data, renderer.name, len(picture.nodes), rendered.note)
     return write
 
 
@@ -141,7 +142,12 @@ def name_list() -> str:
 
 
 def choose_format(output: str, chosen: str | None) -> Format:
-    """The format from `chosen` (--format) or the output's suffix; `-` without one is DOT."""
+    """The format from `chosen` (--format) or the output's suffix; standard output (`-`,
+    `/dev/stdout`) without one is DOT."""
+    from graphviz_ad.writing import is_standard_output
+
+    if is_standard_output(output):
+        output = STDOUT
     suffix = PurePath(output).suffix.lower().lstrip(".") if output != STDOUT else ""
     by_suffix = SUFFIXES.get(suffix)
     if chosen is not None:

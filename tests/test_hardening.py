@@ -18,11 +18,12 @@ def gad(*arguments, input=None, env=None):
 
 @pytest.mark.parametrize("source, column, fragment", [
     ("x.real", 2, "attribute access"),
-    ("x[0]", 2, "indexing is not part of the language"),
+    ("x.T", 2, "attribute access is not part of the language"),
+    ("x'", 2, "`'` is not an operator here"),
     ("'x' * 2", 1, "strings are not part of the language"),
     ("lambda x: x", 1, "`lambda` is a Python keyword"),
     ("[x for x in y]", 4, "`for` is a Python keyword"),
-    ("max(x, key=y)", 11, "keyword arguments are not part of the language"),
+    ("max(x, key=y)", 8, "`max` has no parameter `key`"),
     ("import os", 1, "`import` is a Python keyword"),
     ("__import__('os')", 12, "strings are not part of the language"),
     ("if x: y", 1, "`if` is a Python keyword"),

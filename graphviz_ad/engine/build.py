@@ -10,14 +10,15 @@ import numpy as np
 
 from graphviz_ad.engine.annotated import CUT, INPUT
 from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
-from graphviz_ad.engine.ops import (BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS, NO_GRAD,
-                                    PREFIX_OPERATORS)
+from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS,
+                                    INDEX_KEY, INDEX_OP, NO_GRAD, OPS, PREFIX_OPERATORS,
+                                    REDUCING, SHAPE, Op, Static)
 from graphviz_ad.errors import (ArityError, GadError, InputValueError, LimitError,
                                 MissingInputError, ShapeError, Span, UnknownNameError,
                                 UsageError)
 from graphviz_ad.language import parse
-from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Name, Number,
-                                         Program, Unary, children)
+from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Index, Name,
+                                         Number, Program, Slice, Unary, children)
 
 
 NON_FINITE = ("nan", "inf", "+inf", "-inf")
@@ -191,10 +192,10 @@ class _Evaluator:
                     results.append(leaf)
                     continue
                 stack.append((expr, True))
-                for child in reversed(children(expr)):
+                for child in reversed(evaluated_children(expr)):
                     stack.append((child, False))
                 continue
-            count = len(children(expr))
+            count = len(evaluated_children(expr))
             arguments = tuple(results[len(results) - count:])
             del results[len(results) - count:]
             results.append(self.combine(expr, arguments))
@@ -208,11 +209,11 @@ class _Evaluator:
             return self.name(expr)
         if isinstance(expr, ArrayLiteral) or (isinstance(expr, Unary) and expr.operator == "-"
                                               and isinstance(expr.operand, Number)):
-            # A literal is one constant node, as written: `-2` and `[1, -pi]` are not negations
+            # A literal is one constant node, as written: `-2` and `[1, -pi]` are not negations;
+            # an array with names in it (`[a, 2*b]`) stacks its elements.
             value = literal_value(expr)
             if value is None:
-                raise UsageError("array elements must be numbers", _first_non_literal(expr),
-                                 "give a variable array as an input value: x=[1, 2]")
+                return None
             return self.builder.constant(value, self.program.source[expr.span.start:
                                                                     expr.span.end], expr.span)
         if isinstance(expr, Unary) and expr.operator == "+":
@@ -224,6 +225,9 @@ class _Evaluator:
     def call_leaf(self, call: Call) -> int | None:
         if call.function == NO_GRAD:
             _check_arity(call, 1)
+            if call.keywords:
+                raise UsageError(f"`{NO_GRAD}` takes no parameters by name",
+                                 call.keywords[0].name_span)
             argument = Program((call.arguments[0],), self.program.source)
             needed = free_names(argument)
             for name, span in needed.items():
@@ -237,12 +241,7 @@ class _Evaluator:
             return self.builder.constant(value, self.program.source[call.span.start:
                                                                     call.span.end],
                                          call.span, kind=CUT)
-        op = FUNCTIONS.get(call.function)
-        if op is None:
-            raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
-                                   suggest(call.function, CALLABLE)
-                                   or "`gad ops` lists the functions")
-        _check_arity(call, op.arity)
+        resolve_call(call)  # its errors before its arguments are evaluated
         return None
 
     def name(self, expr: Name) -> int:
@@ -260,17 +259,34 @@ class _Evaluator:
         return node
 
     def combine(self, expr: Expr, arguments: tuple[int, ...]) -> int:
-        written = tuple(child.span for child in children(expr))
+        written = tuple(child.span for child in evaluated_children(expr))
         if isinstance(expr, Unary):
             if expr.operator == "+":
                 return arguments[0]
             op = PREFIX_OPERATORS[expr.operator]
         elif isinstance(expr, Binary):
             op = BINARY_OPERATORS[expr.operator]
+        elif isinstance(expr, Call):
+            entry, _, settings = resolve_call(expr)
+            op = self.bound(entry, settings, arguments, expr.span)
+        elif isinstance(expr, Index):
+            op = self.bound(OPS[INDEX_OP], {INDEX_KEY: index_key(expr)}, arguments, expr.span)
         else:
-            assert isinstance(expr, Call), expr  # the parser produces no other composite node
-            op = FUNCTIONS[expr.function]
+            assert isinstance(expr, ArrayLiteral), expr  # the parser makes no other composite
+            op = self.bound(OPS["stack"], {}, arguments, expr.span)
         return self.builder.apply(op, arguments, expr.span, written)
+
+    def bound(self, entry: Op, settings: dict[str, Any], arguments: tuple[int, ...],
+              span: Span) -> Op:
+        """The op for this node: its static parameters fixed, its arguments' shapes known."""
+        if not entry.statics and not entry.variadic:
+            return entry
+        shapes = tuple(np.shape(self.builder.values[argument]) for argument in arguments)
+        try:
+            return entry.bind(settings, shapes)
+        except ValueError as error:
+            raise ShapeError(f"`{self.program.source[span.start:span.end]}`: {error}",
+                             span) from None
 
 
 def _first_node(args, root: int, first: int) -> int:
@@ -293,14 +309,108 @@ def _check_arity(call: Call, arity: int) -> None:
                          call.span)
 
 
-def _first_non_literal(expr: Expr) -> Span:
-    stack = [expr]
-    while stack:
-        item = stack.pop()
-        if literal_value(item) is None and not isinstance(item, ArrayLiteral):
-            return item.span
-        stack.extend(reversed(children(item)))
-    return expr.span
+def table_entry(call: Call) -> Op | None:
+    """The op a call names: `max(x)` and `max(x, axis=0)` (one argument) reduce."""
+    if call.function in REDUCING and len(call.arguments) == 1:
+        return REDUCING[call.function]
+    return FUNCTIONS.get(call.function)
+
+
+def evaluated_children(expr: Expr) -> tuple[Expr, ...]:
+    """The sub-expressions that become nodes: not an axis, a shape or an index, which are
+    static parameters of the op."""
+    if isinstance(expr, Call):
+        entry = table_entry(expr)
+        if entry is None or entry.variadic:
+            return expr.arguments
+        return expr.arguments[:entry.arity]
+    if isinstance(expr, Index):
+        return (expr.target,)
+    return children(expr)
+
+
+def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
+    """The table entry a call names, its arguments, and its static parameters' values; every
+    mistake in how it is called is an error here."""
+    entry = table_entry(call)
+    if entry is None:
+        raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
+                               suggest(call.function, CALLABLE) or "`gad ops` lists the functions")
+    positional = [static for static in entry.statics if not static.keyword_only]
+    operands = evaluated_children(call)
+    extra = call.arguments[len(operands):]
+    if entry.variadic and not operands:
+        raise ArityError(f"`{call.function}` takes at least one argument", call.span,
+                         f"for example {call.function}(a, b, axis=0)")
+    least = entry.arity + sum(static.required for static in positional)
+    most = entry.arity + len(positional)
+    if not entry.variadic and not least <= len(call.arguments) <= most:
+        expected = f"{least}" if least == most else f"{least} or {most}" \
+            if most == least + 1 else f"{least} to {most}"
+        raise ArityError(f"`{call.function}` takes {expected} argument"
+                         f"{'s' if most != 1 else ''}, got {len(call.arguments)}", call.span,
+                         f"it is written {entry.signature}" if entry.statics else None)
+    given: dict[str, Expr] = {static.name: expr for static, expr in zip(positional, extra)}
+    statics = {static.name: static for static in entry.statics}
+    for keyword in call.keywords:
+        if keyword.name not in statics:
+            names = ", ".join(statics)
+            raise UsageError(f"`{call.function}` has no parameter `{keyword.name}`",
+                             keyword.name_span,
+                             f"its parameters by name: {names}" if names else
+                             "pass its arguments by position: " + entry.signature)
+        if keyword.name in given:
+            raise UsageError(f"the {keyword.name} of `{call.function}` is given twice",
+                             keyword.name_span)
+        given[keyword.name] = keyword.value
+    for static in entry.statics:
+        if static.required and static.name not in given:
+            raise ArityError(f"`{call.function}` needs its {static.name}", call.span,
+                             f"it is written {entry.signature}")
+    settings = {name: static_value(statics[name], expr, call.function)
+                for name, expr in given.items()}
+    return entry, operands, settings
+
+
+def _whole_number(expr: Expr) -> int | None:
+    value = literal_value(expr)
+    if value is None or np.ndim(value) != 0 or value != np.floor(value) or abs(value) > 2**62:
+        return None
+    return int(value)
+
+
+def static_value(static: Static, expr: Expr, function: str) -> Any:
+    """The value of an axis or a shape, which the program must write as whole numbers."""
+    if static.kind == AXIS:
+        axis = _whole_number(expr)
+        if axis is None:
+            raise UsageError(f"the axis of `{function}` must be a whole number written in the "
+                             "program, such as 0 or -1", expr.span)
+        return axis
+    assert static.kind == SHAPE, static  # the table's other kind, the index, is syntax
+    sizes = expr.elements if isinstance(expr, ArrayLiteral) else (expr,)
+    shape = tuple(_whole_number(size) for size in sizes)
+    if None in shape:
+        raise UsageError(f"the shape of `{function}` must be written in the program as whole "
+                         "numbers, such as [2, 3] or [-1, 4]", expr.span)
+    return shape
+
+
+def index_key(index: Index) -> tuple:
+    """`x[1, 2:, ::-1]` as numpy's key (1, slice(2, None), slice(None, None, -1))."""
+    key: list[Any] = []
+    for item in index.items:
+        parts = (item.start, item.stop, item.step) if isinstance(item, Slice) else (item,)
+        numbers = []
+        for part in parts:
+            number = None if part is None else _whole_number(part)
+            if part is not None and number is None:
+                raise UsageError("an index must be a whole number written in the program, "
+                                 "such as 0, -1 or 1:3", part.span,
+                                 "to pick by a computed condition, use where(cond, x, y)")
+            numbers.append(number)
+        key.append(slice(*numbers) if isinstance(item, Slice) else numbers[0])
+    return tuple(key)
 
 
 def free_names(program: Program) -> dict[str, Span]:
@@ -313,7 +423,7 @@ def free_names(program: Program) -> dict[str, Span]:
             expr = stack.pop()
             if isinstance(expr, Name) and expr.name not in bound and expr.name not in CONSTANTS:
                 free.setdefault(expr.name, expr.span)
-            stack.extend(reversed(children(expr)))
+            stack.extend(reversed(evaluated_children(expr)))
         if isinstance(statement, Assign):
             bound.add(statement.name)
     return free

@@ -104,19 +104,20 @@ class GraphBuilder:
         else:
             operands = tuple(values[argument] for argument in arguments)
             requires = any(requires_grad[argument] for argument in arguments)
-        if op.linear_map is MATMUL or len(operands) > 2 or (
+        if not op.elementwise or len(operands) > 2 or (
                 len(operands) == 2 and type(operands[0]) is np.ndarray
                 and type(operands[1]) is np.ndarray):
             self._check_array_operands(op, operands, span)
         try:
             value = op.value(*operands)
-        except (ValueError, TypeError):
-            raise ShapeError(f"{op.label} cannot combine shapes {_shapes_text(operands)}", span,
-                             "elementwise operations broadcast as numpy does; @ needs the "
-                             "inner sizes to match") from None
+        except (ValueError, TypeError, IndexError) as error:
+            raise self._shape_error(op, operands, span, error) from None
         if op.domain is not None:
             inside = op.domain(*operands)
-            if not inside.all() and not (inside | _any_nan(operands)).all():
+            if not op.elementwise:
+                if not inside:
+                    raise DomainError(self._domain_reason(op, arguments, span, written), span)
+            elif not inside.all() and not (inside | _any_nan(operands)).all():
                 raise DomainError(self._domain_reason(op, arguments, span, written), span)
         node = len(values)
         if node >= self.max_nodes:
@@ -130,20 +131,37 @@ class GraphBuilder:
         requires_grad.append(requires and not op.stops_gradient)
         return node
 
+    def _shape_error(self, op: Op, operands: tuple, span: Span | None,
+                     error: Exception) -> ShapeError:
+        """Elementwise operations and @ say which shapes did not fit; the others (an axis out
+        of range, an index past the end, a reshape that does not fit) say what numpy said."""
+        if op.elementwise or op.linear_map is MATMUL:
+            return ShapeError(f"{op.label} cannot combine shapes {_shapes_text(operands)}", span,
+                              "elementwise operations broadcast as numpy does; @ needs the "
+                              "inner sizes to match")
+        where = self.source[span.start:span.end] if span and self.source else op.label
+        return ShapeError(f"`{where}`: {error}", span)
+
     def _check_array_operands(self, op: Op, operands: tuple, span: Span | None) -> None:
         """Shapes that fit, and a result of at most MAX_ELEMENTS, checked before computing it."""
         shapes = [np.shape(value) for value in operands]
         if op.linear_map is MATMUL:
-            if any(len(shape) not in (1, 2) for shape in shapes):
-                raise ShapeError(f"@ needs vectors or matrices, got shapes "
-                                 f"{_shapes_text(operands)}", span)
-            size = (shapes[0][0] if len(shapes[0]) == 2 else 1) * \
-                (shapes[1][-1] if len(shapes[1]) == 2 else 1)
-        else:
+            if any(len(shape) == 0 for shape in shapes):
+                raise ShapeError(f"@ needs vectors, matrices or batches of them, got shapes "
+                                 f"{_shapes_text(operands)}", span, "a number multiplies with *")
+            try:
+                batch = np.broadcast_shapes(shapes[0][:-2], shapes[1][:-2])
+            except ValueError:
+                batch = ()  # numpy's own error below says the shapes do not fit
+            size = int(np.prod(batch)) * (shapes[0][-2] if len(shapes[0]) >= 2 else 1) * \
+                (shapes[1][-1] if len(shapes[1]) >= 2 else 1)
+        elif op.elementwise:
             try:
                 size = int(np.prod(np.broadcast_shapes(*shapes)))
             except ValueError:
                 size = 0  # numpy's own error below says the shapes do not fit
+        else:  # reductions, moves and joins make no more elements than they are given
+            size = sum(int(np.prod(shape)) for shape in shapes)
         if size > MAX_ELEMENTS:
             raise LimitError(f"{op.label} would make an array of {size:,} elements; the limit is "
                              f"{MAX_ELEMENTS:,}", span)
@@ -168,6 +186,8 @@ class GraphBuilder:
                       for text, operand in zip(texts, operands))
         call = self.source[span.start:span.end] if span and self.source else op.written(atoms)
         constrained = [slot for slot in range(len(arguments)) if f"{{{slot}}}" in op.domain_text]
+        if not op.elementwise:  # a condition on whole arrays: no elements to single out
+            return f"{call} needs {op.domain_text.format(*atoms)}"
         if all(literal[slot] for slot in constrained):
             general = op.written(op.parameters, not call.startswith(f"{op.name}("))
             return f"{call} is outside the domain: {general} needs {op.domain_in_xy}"

@@ -1,15 +1,19 @@
 """How an edge's local derivative acts: pulled back on a gradient (reverse) or pushed on a tangent.
 
 Each kind of Jacobian is one `LinearMap`: elementwise edges multiply and then sum over the axes
-numpy broadcast; reductions spread the gradient over the input's shape; matrix products multiply
-by the other operand, transposed. A new kind (an axis reduction, a transpose) is one more
-`LinearMap` here and a reference to it from its op-table entry; the backward sweep, forward mode,
-paths and pictures all go through it.
+numpy broadcast; reductions spread the gradient back over the reduced axes; matrix products
+multiply by the other operand, transposed; softmax, transpose, reshape, indexing, concatenation
+and stacking each have theirs. A new kind is one more `LinearMap` here and a reference to it from
+its op-table entry; the backward sweep, forward mode, paths and pictures all go through it.
+
+A map whose op has static parameters (an axis, an index) takes them as keywords; `bound` fixes
+them for one node, as `Op.bind` does for the op's value and partials.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -43,6 +47,13 @@ class LinearMap:
     def label(self, local_text: str, scalar: bool) -> str:
         return (self.scalar_label if scalar else self.array_label).format(local_text)
 
+    def bound(self, settings: dict[str, Any]) -> LinearMap:
+        """The map with an op's static parameters fixed (the same map when there are none)."""
+        if not settings:
+            return self
+        return replace(self, pullback=partial(self.pullback, **settings),
+                       pushforward=partial(self.pushforward, **settings))
+
 
 def _elementwise_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
     contribution = gradient * local
@@ -51,20 +62,47 @@ def _elementwise_pullback(slot: int, local: Any, gradient: Any, argument: Any) -
     return contribution
 
 
-def _reduce_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
-    return np.broadcast_to(gradient * local, np.shape(argument)).copy()
+def _expand(gradient: Any, axis: int | None) -> Any:
+    """A reduced array with its reduced axis back, as length 1, so it broadcasts to the input."""
+    return gradient if axis is None else np.expand_dims(gradient, axis)
 
 
-def _matmul_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
+def _reduce_pullback(slot: int, local: Any, gradient: Any, argument: Any,
+                     axis: int | None = None, **_: Any) -> Any:
+    return np.broadcast_to(_expand(gradient, axis) * local, np.shape(argument)).copy()
+
+
+def _reduce_pushforward(slot: int, local: Any, tangent: Any, axis: int | None = None,
+                        **_: Any) -> Any:
+    return np.sum(local * tangent, axis=axis)
+
+
+def swap_last_axes(array: Any) -> Any:
+    """The last two axes exchanged: a matrix transposed, a batch of matrices each transposed."""
+    return np.swapaxes(array, -1, -2) if np.ndim(array) >= 2 else array
+
+
+def _matmul_pullback(slot: int, other: Any, gradient: Any, argument: Any) -> Any:
+    """numpy's matmul rules: a vector is a one-row (left) or one-column (right) matrix, leading
+    axes are a batch that broadcasts, and a broadcast batch sums back to the argument's shape."""
+    left, right = (argument, other) if slot == 0 else (other, argument)
+    gradient = np.asarray(gradient)
+    if np.ndim(right) == 1:
+        gradient = gradient[..., None]
+    if np.ndim(left) == 1:
+        gradient = gradient[..., None, :]
     if slot == 0:
-        return np.multiply.outer(gradient, local) if np.ndim(local) == 1 else gradient @ local.T
-    return np.multiply.outer(local, gradient) if np.ndim(local) == 1 else local.T @ gradient
+        product = gradient @ swap_last_axes(right if np.ndim(right) > 1 else right[:, None])
+        product = product[..., 0, :] if np.ndim(left) == 1 else product
+    else:
+        product = swap_last_axes(left if np.ndim(left) > 1 else left[None, :]) @ gradient
+        product = product[..., 0] if np.ndim(right) == 1 else product
+    return unbroadcast(product, np.shape(argument))[()]
 
 
 ELEMENTWISE = LinearMap("elementwise", _elementwise_pullback,
                         lambda slot, local, tangent: local * tangent, array_label="diag {}")
-REDUCE = LinearMap("reduce", _reduce_pullback,
-                   lambda slot, local, tangent: np.sum(local * tangent), scalar_label="{} (each)")
+REDUCE = LinearMap("reduce", _reduce_pullback, _reduce_pushforward, scalar_label="{} (each)")
 MATMUL = LinearMap("matmul", _matmul_pullback,
                    lambda slot, local, tangent: tangent @ local if slot == 0 else local @ tangent,
                    scalar_label="({})ᵀ", array_label="({})ᵀ")
@@ -81,3 +119,70 @@ def _jacobian_pushforward(slot: int, local: Any, tangent: Any) -> Any:
 # A whole Jacobian d out / d argument, of shape out.shape + argument.shape: the total derivative
 # through a folded group (engine/fold.py), where no structure is known.
 JACOBIAN = LinearMap("jacobian", _jacobian_pullback, _jacobian_pushforward, array_label="J {}")
+
+
+def _softmax_map(slot: int, softmax: Any, vector: Any, *extra: Any, axis: int = -1) -> Any:
+    # The Jacobian diag(s) - s sᵀ along the axis is symmetric: one formula pulls and pushes.
+    return softmax * (vector - np.sum(vector * softmax, axis=axis, keepdims=True))
+
+
+def _log_softmax_pullback(slot: int, softmax: Any, gradient: Any, argument: Any,
+                          axis: int = -1) -> Any:
+    return gradient - softmax * np.sum(gradient, axis=axis, keepdims=True)
+
+
+def _log_softmax_pushforward(slot: int, softmax: Any, tangent: Any, axis: int = -1) -> Any:
+    return tangent - np.sum(softmax * tangent, axis=axis, keepdims=True)
+
+
+def _reshape_pushforward(slot: int, local: Any, tangent: Any, shape: tuple[int, ...]) -> Any:
+    return np.reshape(tangent, shape)
+
+
+def _index_pullback(slot: int, local: Any, gradient: Any, argument: Any, key: tuple) -> Any:
+    # Basic indexing (integers and slices) picks each element at most once: no sums needed.
+    spread = np.zeros(np.shape(argument))
+    spread[key] = gradient
+    return spread[()]
+
+
+def _concat_pullback(slot: int, local: Any, gradient: Any, argument: Any, axis: int,
+                     bounds: tuple[int, ...]) -> Any:
+    return np.take(gradient, range(bounds[slot], bounds[slot + 1]), axis=axis)
+
+
+def _concat_pushforward(slot: int, local: Any, tangent: Any, axis: int,
+                        bounds: tuple[int, ...]) -> Any:
+    width = list(np.shape(tangent))
+    before, after = bounds[slot], bounds[-1] - bounds[slot + 1]
+    pad = [(0, 0)] * len(width)
+    pad[axis] = (before, after)
+    return np.pad(tangent, pad)
+
+
+def _stack_pushforward(slot: int, local: Any, tangent: Any, axis: int, count: int) -> Any:
+    shape = list(np.shape(tangent))
+    placed = np.zeros(shape[:axis] + [count] + shape[axis:])
+    placed[(slice(None),) * axis + (slot,)] = tangent
+    return placed
+
+
+# Softmax along an axis: the local derivative is s = softmax(x), the Jacobian diag(s) - s sᵀ.
+SOFTMAX = LinearMap("softmax", _softmax_map, _softmax_map, array_label="diag(s) − s sᵀ")
+# log_softmax: the Jacobian I - 1 sᵀ along the axis, from s = softmax(x).
+LOG_SOFTMAX = LinearMap("log_softmax", _log_softmax_pullback, _log_softmax_pushforward,
+                        array_label="I − 1 sᵀ")
+# The structural maps move elements without scaling them: their local derivative is 1.
+TRANSPOSE = LinearMap("transpose", lambda slot, local, gradient, argument: swap_last_axes(gradient),
+                      lambda slot, local, tangent: swap_last_axes(tangent), scalar_label="ᵀ")
+RESHAPE = LinearMap("reshape",
+                    lambda slot, local, gradient, argument, shape: np.reshape(
+                        gradient, np.shape(argument)),
+                    _reshape_pushforward, scalar_label="reshaped")
+INDEX = LinearMap("index", _index_pullback,
+                  lambda slot, local, tangent, key: tangent[key], scalar_label="selected")
+CONCAT = LinearMap("concat", _concat_pullback, _concat_pushforward, scalar_label="placed")
+STACK = LinearMap("stack",
+                  lambda slot, local, gradient, argument, axis, count: np.take(
+                      gradient, slot, axis=axis),
+                  _stack_pushforward, scalar_label="placed")

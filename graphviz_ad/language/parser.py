@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from graphviz_ad.errors import LimitError, ParseError, Span
-from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Name, Number,
-                                         Program, Statement, Unary)
+from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Index,
+                                         Keyword, Name, Number, Program, Slice, Statement, Unary)
 from graphviz_ad.language.tokens import END, NAME, NUMBER, OPERATOR, SEPARATOR, Token, tokenize
 
 MAX_NESTING = 200
@@ -64,6 +64,9 @@ class _Parser:
             statements.append(self.statement())
             token = self.peek()
             if token.kind not in (SEPARATOR, END):
+                if token.text == ":":
+                    raise _stray_colon(token, "write one statement per line, or separate them "
+                                              "with ;")
                 raise ParseError(f"expected an operator or the end of the statement, "
                                  f"found {_describe(token)}", token.span,
                                  "write * for a product; separate statements with ; or a newline")
@@ -101,8 +104,9 @@ class _Parser:
             if token.text == "(":
                 raise ParseError("only functions can be called", token.span,
                                  "write * for a product: (a)*(b)")
-            if token.text == "[":
-                raise ParseError("indexing is not part of the language", token.span)
+            if token.text == "[":  # indexing binds tighter than any operator: -x[0] is -(x[0])
+                left = self.index(left)
+                continue
             powers = INFIX.get(token.text)
             if powers is None or powers[0] <= min_power:
                 break
@@ -135,9 +139,66 @@ class _Parser:
 
     def call(self, name: Token) -> Call:
         self.advance()
-        arguments = self.sequence(")", "to close the call")
+        arguments: list[Expr] = []
+        keywords: list[Keyword] = []
+        if self.peek().text == ")":
+            self.advance()
+        while self.tokens[self.position - 1].text != ")":
+            token, following = self.peek(), self.tokens[self.position + 1]
+            if token.kind == NAME and following.text == "=" and following.kind == OPERATOR:
+                self.position += 2
+                value = self.expression(0)
+                keywords.append(Keyword(token.text, token.span, value,
+                                        token.span.cover(value.span)))
+            elif keywords:
+                raise ParseError("an argument by position cannot follow one by name",
+                                 token.span, "put the arguments first: sum(x, axis=1)")
+            else:
+                arguments.append(self.expression(0))
+            if self.peek().text == ",":
+                self.advance()
+                continue
+            if self.peek().text == ":":
+                raise _stray_colon(self.peek())
+            self.expect(")", "to close the call")
         close = self.tokens[self.position - 1]
-        return Call(name.text, name.span, arguments, name.span.cover(close.span))
+        return Call(name.text, name.span, tuple(arguments), name.span.cover(close.span),
+                    tuple(keywords))
+
+    def index(self, target: Expr) -> Index:
+        opener = self.advance()
+        items: list[Expr | Slice] = []
+        while True:
+            items.append(self.index_item())
+            if self.peek().text == ",":
+                self.advance()
+                continue
+            close = self.expect("]", "to close the index")
+            return Index(target, tuple(items), target.span.cover(close.span))
+
+    def index_item(self) -> Expr | Slice:
+        """`2`, or a slice `a:b:c` with any part left out."""
+        first = self.peek()
+        if first.text == "]" and first.kind == OPERATOR:
+            raise ParseError("an index needs at least one item", first.span,
+                             "x[0] picks the first element, x[1:3] a slice")
+        parts: list[Expr | None] = []
+        colons = 0
+        while True:
+            token = self.peek()
+            if token.text in (":", ",", "]") and token.kind == OPERATOR:
+                parts.append(None)
+            else:
+                parts.append(self.expression(0))
+            if self.peek().text != ":" or colons == 2:
+                break
+            colons += 1
+            self.advance()
+        if colons == 0:
+            return parts[0]
+        parts += [None] * (3 - len(parts))
+        last = self.tokens[self.position - 1]
+        return Slice(parts[0], parts[1], parts[2], first.span.cover(last.span))
 
     def array(self, opener: Token) -> ArrayLiteral:
         elements = self.sequence("]", "to close the array")
@@ -157,11 +218,15 @@ class _Parser:
             if token.text == ",":
                 self.advance()
                 continue
-            if token.text == "=" and token.kind == OPERATOR:
-                raise ParseError("keyword arguments are not part of the language", token.span,
-                                 "pass arguments by position: max(a, b)")
+            if token.text == ":":
+                raise _stray_colon(token)
             self.expect(closer, context)
             return tuple(items)
+
+
+def _stray_colon(token: Token, hint: str = "a slice is written in an index: x[1:3]"
+                 ) -> ParseError:
+    return ParseError("`:` is only part of a slice, as in x[1:3]", token.span, hint)
 
 
 def _respan(node: Expr, span: Span) -> Expr:

@@ -36,11 +36,22 @@ class Binary:
 
 
 @dataclass(frozen=True, slots=True)
+class Keyword:
+    """`axis=1` in a call: a static parameter given by name."""
+
+    name: str
+    name_span: Span
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     function: str
     function_span: Span
     arguments: tuple[Expr, ...]
     span: Span
+    keywords: tuple[Keyword, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +60,26 @@ class ArrayLiteral:
     span: Span
 
 
-Expr = Union[Number, Name, Unary, Binary, Call, ArrayLiteral]
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """`a:b:c` inside an index; each part may be left out."""
+
+    start: Expr | None
+    stop: Expr | None
+    step: Expr | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """`x[0]`, `W[:, 1]`, `x[1:3]`: a target and one item per axis."""
+
+    target: Expr
+    items: tuple[Expr | Slice, ...]
+    span: Span
+
+
+Expr = Union[Number, Name, Unary, Binary, Call, ArrayLiteral, Index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +99,29 @@ class Program:
     source: str
 
 
-def children(node: Expr | Assign) -> tuple[Expr, ...]:
-    """The direct sub-expressions of a node, in source order."""
+def children(node: Expr | Assign | Slice | Keyword) -> tuple:
+    """The direct sub-expressions of a node, in source order (keywords, index items and slice
+    parts included)."""
     if isinstance(node, Binary):
         return (node.left, node.right)
     if isinstance(node, Unary):
         return (node.operand,)
-    if isinstance(node, (Call, ArrayLiteral)):
-        return node.arguments if isinstance(node, Call) else node.elements
-    if isinstance(node, Assign):
+    if isinstance(node, Call):
+        return node.arguments + node.keywords
+    if isinstance(node, ArrayLiteral):
+        return node.elements
+    if isinstance(node, Index):
+        return (node.target,) + node.items
+    if isinstance(node, Slice):
+        return tuple(part for part in (node.start, node.stop, node.step) if part is not None)
+    if isinstance(node, (Assign, Keyword)):
         return (node.value,)
     return ()
 
 
 def to_sexpr(node: Statement) -> str:
-    """`1+2*3` -> `(+ 1 (* 2 3))`; arrays print as `[1 2]`. Iterative, so deep trees print."""
+    """`1+2*3` -> `(+ 1 (* 2 3))`; arrays print as `[1 2]`, `x[1:, 0]` as `(index x (: 1 _ _)
+    0)` and `sum(x, axis=1)` as `(sum x (axis 1))`. Iterative, so deep trees print."""
     parts: list[str] = []
     # Each stack entry is either a node to open or a literal string to emit.
     stack: list[Statement | str] = [node]
@@ -98,8 +136,17 @@ def to_sexpr(node: Statement) -> str:
         if isinstance(item, Name):
             parts.append(item.name)
             continue
+        if isinstance(item, Slice):
+            start, stop, step = (part if part is not None else "_"
+                                 for part in (item.start, item.stop, item.step))
+            stack.extend([")", step, " ", stop, " ", start, "(: "])
+            continue
         if isinstance(item, ArrayLiteral):
             head, close = "[", "]"
+        elif isinstance(item, Index):
+            head, close = "(index ", ")"
+        elif isinstance(item, Keyword):
+            head, close = f"({item.name} ", ")"
         elif isinstance(item, Call):
             head, close = f"({item.function} ", ")"
         elif isinstance(item, Assign):

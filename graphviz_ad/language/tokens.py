@@ -35,7 +35,7 @@ _TOKEN = re.compile(
     (?P<space>[ \t\r]+|\#[^\n]*)
   | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<operator>\*\*|[-+*/^@()\[\],=;])
+  | (?P<operator>\*\*|[-+*/^@()\[\],=;:])
   | (?P<newline>\n)
   | (?P<other>.)
     """,
@@ -54,13 +54,17 @@ _FOREIGN = {
     "!": ("comparisons and negation are not part of the language", None),
     "%": ("`%` is not an operator here", "the operators are + - * / ^ ** @"),
     "&": ("boolean operators are not part of the language", None),
-    "|": ("boolean operators are not part of the language", None),
+    "|": ("boolean operators are not part of the language", "|x| is written abs(x)"),
     "~": ("`~` is not an operator here", "the operators are + - * / ^ ** @"),
     "{": ("braces are not part of the language", "arrays are written [1, 2]"),
     "}": ("braces are not part of the language", "arrays are written [1, 2]"),
-    ":": ("`:` is not part of the language", "write one statement per line, or separate them with ;"),
     ".": ("attribute access is not part of the language", "functions are called by name: sin(x)"),
 }
+# What to write instead of an attribute from PyTorch or numpy: `x.T`, `x.data`.
+_ATTRIBUTES = {"T": "transpose is written transpose(x)", "mT": "transpose is written transpose(x)",
+               "data": "x.data is written detach(x)", "detach": "x.detach() is written detach(x)",
+               "sum": "x.sum(1) is written sum(x, 1)", "mean": "x.mean(1) is written mean(x, 1)",
+               "reshape": "x.reshape(2, 3) is written reshape(x, [2, 3])"}
 
 
 def _foreign_character(source: str, position: int) -> ParseError:
@@ -70,6 +74,15 @@ def _foreign_character(source: str, position: int) -> ParseError:
         reason, hint = _FOREIGN[char]
         if char == "!" and source.startswith("=", position + 1):
             reason = "comparisons are not part of the language"
+        after_value = position > 0 and (source[position - 1].isalnum()
+                                         or source[position - 1] in "_)]")
+        if char == "'" and after_value:
+            return ParseError("`'` is not an operator here", span,
+                              "transpose is written transpose(x)")
+        if char == "." and after_value:
+            attribute = re.match(r"[A-Za-z_]\w*", source[position + 1:])
+            if attribute and attribute.group() in _ATTRIBUTES:
+                hint = _ATTRIBUTES[attribute.group()]
         return ParseError(reason, span, hint)
     code = f"U+{ord(char):04X}"
     if ord(char) > 127:

@@ -6,23 +6,28 @@ from rich.table import Table
 from rich.text import Text
 
 from graphviz_ad.language.parser import CANONICAL
-from graphviz_ad.engine.ops import CONSTANTS, NO_GRAD, NO_GRAD_DESCRIPTION, TABLE, Op
+from graphviz_ad.engine.ops import CONSTANTS, NO_GRAD, NO_GRAD_DESCRIPTION, REDUCING, TABLE, Op
 
 
 def _written(op: Op) -> list[str]:
-    """Every way to write the op: `x ^ y`, `x ** y` (the parser's aliases) and `pow(x, y)`."""
-    forms = [op.signature]
+    """Every way to write the op: `x ^ y`, `x ** y` (the parser's aliases) and `pow(x, y)`;
+    `max(x)` for amax; `ln(x)` for log; `[a, b]` for stack."""
+    forms = [form for name, entry in REDUCING.items() if entry is op
+             for form in (f"{name}(x)", f"{name}(x, axis=…)")] + \
+        [op.signature] + [f"{alias}({', '.join(op.parameters)})" for alias in op.aliases]
     if op.callable and op.operator:
         aliases = [alias for alias, canonical in CANONICAL.items() if canonical == op.operator]
         forms = [op.written(op.parameters, as_operator=True)] + \
             [f"x {alias} y" for alias in aliases] + forms
+    if op.name == "stack":
+        forms.append("[a, b]")
     return forms
 
 
 def _partials(op: Op) -> str:
     names = op.parameters
-    return "\n".join(f"d/d{names[slot]} = " + partial.formula.format(*names)
-                     for slot, partial in enumerate(op.partials))
+    return "\n".join(f"d/d{names[slot]} = " + op.formula(slot, names)
+                     for slot in range(len(op.partials)))
 
 
 def _entry(written: str, description: str) -> Text:
@@ -38,7 +43,7 @@ def ops_table() -> Table:
     table.add_column("local derivatives", ratio=2, no_wrap=True)
     table.add_column("domain", ratio=2)
     for op in TABLE:
-        table.add_row(_entry(", ".join(_written(op)), op.description), Text(_partials(op)),
+        table.add_row(_entry("\n".join(_written(op)), op.description), Text(_partials(op)),
                       Text(op.domain_in_xy))
     table.add_row(_entry(f"{NO_GRAD}(x)", NO_GRAD_DESCRIPTION), Text("none (a constant)"),
                   Text("all x"))

@@ -242,6 +242,9 @@ class Analysis:
         return chosen
 
     def require_input(self, name: str) -> None:
+        if name in self.graph.data:
+            raise UsageError(f"`{name}` is data, which has no gradient", None,
+                             "declare it without `data` to differentiate it")
         if name not in self.graph.inputs:
             from graphviz_ad.engine.build import suggest
 
@@ -263,11 +266,13 @@ def natural_key(name: str) -> tuple:
     return (parts, name)
 
 
-def analyze(source: str, values: Mapping[str, Any] | None = None, **named: Any) -> Analysis:
-    """Evaluate `source` at the given input values: `analyze("x*y", x=2, y=3).gradient("x")`."""
+def analyze(source: str, values: Mapping[str, Any] | None = None,
+            data_names: Iterable[str] = (), **named: Any) -> Analysis:
+    """Evaluate `source` at the given input values: `analyze("x*y", x=2, y=3).gradient("x")`;
+    `data_names` are data, with no gradient, as if the program declared `data X`."""
     from graphviz_ad.engine.build import build
 
-    built = build(source, {**(values or {}), **named})
+    built = build(source, {**(values or {}), **named}, data_names)
     return Analysis.from_evaluated(built.graph, built.warnings)
 
 

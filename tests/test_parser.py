@@ -43,6 +43,9 @@ def sexpr(source: str) -> str:
     ("[a, b][0]", "(index [a b] 0)"),
     ("sum(x, axis=1)", "(sum x (axis 1))"),
     ("concat(a, b, axis=-1)", "(concat a b (axis (- 1)))"),
+    ("data X = [1, 2]", "(data X [1 2])"),
+    ("data X, y", "(data X y)"),
+    ("data = 3", "(= data 3)"),
     ("f(a,\n  b)", "(f a b)"),
     ("  x \r\n", "x"),
 ])

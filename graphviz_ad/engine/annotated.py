@@ -19,12 +19,13 @@ from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
 from graphviz_ad.errors import Span
 
 INPUT = "input"
+DATA = "data"  # a named value with no gradient: `data X = ...`, a batch, a label
 CONSTANT = "constant"
 CUT = "cut"  # a value that enters without its history: a no_grad(...) result, a torch .data
 OPERATION = "operation"
 GROUP = "group"  # a folded group: one node for a subgraph, its edges the total derivatives
 OUTPUT = "output"  # not stored: the kind a view gives the output node
-KINDS = (INPUT, CONSTANT, CUT, OPERATION, GROUP)
+KINDS = (INPUT, DATA, CONSTANT, CUT, OPERATION, GROUP)
 
 
 class NodeOp(Protocol):
@@ -102,6 +103,11 @@ class NodeTable:
 
     def span(self, node: int) -> Span | None:
         return self.spans[node] if self.spans else None
+
+    @property
+    def data(self) -> dict[str, int]:
+        """The named leaves declared as data, which have no gradient."""
+        return {self.labels[node]: node for node, kind in enumerate(self.kinds) if kind == DATA}
 
     def shape(self, node: int) -> tuple[int, ...]:
         return np.shape(self.values[node])
@@ -191,7 +197,8 @@ def output_name(graph) -> str:
     own = graph.names.get(graph.output, ())
     if own and own[-1] not in graph.inputs:
         return own[-1]
-    taken = set(graph.inputs) | {name for names in graph.names.values() for name in names}
+    taken = set(graph.inputs) | set(graph.data) | \
+        {name for names in graph.names.values() for name in names}
     for candidate in OUTPUT_NAMES:
         if candidate not in taken:
             return candidate

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import CUT, INPUT
+from graphviz_ad.engine.annotated import CUT, DATA, INPUT
 from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
 from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS,
                                     INDEX_KEY, INDEX_OP, NO_GRAD, OPS, PREFIX_OPERATORS,
@@ -17,8 +17,8 @@ from graphviz_ad.errors import (ArityError, GadError, InputValueError, LimitErro
                                 MissingInputError, ShapeError, Span, UnknownNameError,
                                 UsageError)
 from graphviz_ad.language import parse
-from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Index, Name,
-                                         Number, Program, Slice, Unary, children)
+from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Data, Expr, Index,
+                                         Name, Number, Program, Slice, Unary, children)
 
 
 NON_FINITE = ("nan", "inf", "+inf", "-inf")
@@ -97,9 +97,11 @@ def _literal_or_error(expr: Expr, text: str) -> Any:
 class _Evaluator:
     """Walks statements iteratively (post-order with an explicit stack), appending graph nodes."""
 
-    def __init__(self, program: Program, values: Mapping[str, Any]):
+    def __init__(self, program: Program, values: Mapping[str, Any],
+                 data_names: Iterable[str] = ()):
         self.program = program
         self.values = values
+        self.data_names = set(data_names) | declared_data(program)
         self.builder = GraphBuilder(program.source)
         self.bindings: dict[str, int] = {}
         self.group_names: set[str] = set()
@@ -109,29 +111,51 @@ class _Evaluator:
         for statement in self.program.statements:
             if isinstance(statement, Assign):
                 node = self.assign(statement)
+            elif isinstance(statement, Data):
+                node = self.declare(statement, node)
             else:
                 first = len(self.builder.kinds)
                 node = self.expression(statement)
                 self.group_sums(first, ())
+        if node < 0:
+            raise UsageError("the program only declares data: it has no value to compute",
+                             Span(0, len(self.program.source)), "end it with an expression")
         return node
+
+    def declare(self, statement: Data, node: int) -> int:
+        """`data X = [...]` binds X to a data leaf; `data X, y` only marks the names."""
+        for name, span in zip(statement.names, statement.name_spans):
+            _check_assignable(name, span)
+        if statement.value is None:
+            return node
+        name = statement.names[0]
+        default = literal_value(statement.value)
+        if default is None:
+            raise UsageError("a data value is a number or an array written in the program",
+                             statement.value.span, "give it on the command line (X=@batch.npy), "
+                             "or stop a gradient with detach(...)")
+        node = self.builder.data(name, self.values.get(name, default), statement.span)
+        self.bindings[name] = node
+        return node
+
+    def leaf_input(self, name: str, value: Any, span: Span) -> int:
+        """A free name's leaf: data when declared so, else an input with a gradient."""
+        if name in self.data_names:
+            return self.builder.data(name, value, span)
+        return self.builder.input(name, value, span)
 
     def assign(self, statement: Assign) -> int:
         name = statement.name
-        if name in CALLABLE:
-            raise UsageError(f"`{name}` is a function and cannot be assigned to",
-                             statement.name_span, "choose another name")
-        if name in CONSTANTS:
-            raise UsageError(f"`{name}` is a constant and cannot be assigned to",
-                             statement.name_span, "choose another name")
+        _check_assignable(name, statement.name_span)
         default = literal_value(statement.value)
         if default is not None and name not in self.bindings:
-            node = self.builder.input(name, self.values.get(name, default), statement.span)
+            node = self.leaf_input(name, self.values.get(name, default), statement.span)
         else:
             first = len(self.builder.kinds)
             node = self.expression(statement.value)
             self.group_sums(first, self.group(range(first, len(self.builder.kinds)), name))
         self.bindings[name] = node
-        if self.builder.kinds[node] != INPUT:
+        if self.builder.kinds[node] not in (INPUT, DATA):
             self.builder.name(node, name)
         return node
 
@@ -254,7 +278,7 @@ class _Evaluator:
         if name in CALLABLE:
             raise UsageError(f"`{name}` is a function, not a value", expr.span,
                              f"call it: {name}(x)")
-        node = self.builder.input(name, self.values[name], expr.span)
+        node = self.leaf_input(name, self.values[name], expr.span)
         self.bindings[name] = node
         return node
 
@@ -300,6 +324,21 @@ def _first_node(args, root: int, first: int) -> int:
                 earliest = min(earliest, argument)
                 stack.append(argument)
     return earliest
+
+
+def _check_assignable(name: str, span: Span) -> None:
+    if name in CALLABLE:
+        raise UsageError(f"`{name}` is a function and cannot be assigned to", span,
+                         "choose another name")
+    if name in CONSTANTS:
+        raise UsageError(f"`{name}` is a constant and cannot be assigned to", span,
+                         "choose another name")
+
+
+def declared_data(program: Program) -> set[str]:
+    """Every name a `data` statement declares: data wherever it is used."""
+    return {name for statement in program.statements if isinstance(statement, Data)
+            for name in statement.names}
 
 
 def _check_arity(call: Call, arity: int) -> None:
@@ -418,7 +457,8 @@ def free_names(program: Program) -> dict[str, Span]:
     bound: set[str] = set()
     free: dict[str, Span] = {}
     for statement in program.statements:
-        stack: list[Expr] = [statement.value if isinstance(statement, Assign) else statement]
+        stack: list[Expr] = list(children(statement)) if isinstance(statement, (Assign, Data)) \
+            else [statement]
         while stack:
             expr = stack.pop()
             if isinstance(expr, Name) and expr.name not in bound and expr.name not in CONSTANTS:
@@ -426,11 +466,15 @@ def free_names(program: Program) -> dict[str, Span]:
             stack.extend(reversed(evaluated_children(expr)))
         if isinstance(statement, Assign):
             bound.add(statement.name)
+        elif isinstance(statement, Data) and statement.value is not None:
+            bound.add(statement.names[0])
     return free
 
 
-def build(source: str, values: Mapping[str, Any] | None = None) -> Built:
-    """Parse `source`, bind `values` (numbers or arrays) to its inputs and evaluate the graph."""
+def build(source: str, values: Mapping[str, Any] | None = None,
+          data_names: Iterable[str] = ()) -> Built:
+    """Parse `source`, bind `values` (numbers or arrays) to its inputs and evaluate the graph;
+    `data_names` are data (no gradient) as if the program declared them."""
     values = {name: as_value(value) for name, value in (values or {}).items()}
     program = parse(source)
     missing = {name: span for name, span in free_names(program).items()
@@ -440,7 +484,7 @@ def build(source: str, values: Mapping[str, Any] | None = None) -> Built:
         example = " ".join(f"{name}=1.0" for name in names)
         raise MissingInputError(f"no value for {', '.join(names)}", missing[names[0]],
                                 f"give values after the expression: {example}", source)
-    evaluator = _Evaluator(program, values)
+    evaluator = _Evaluator(program, values, data_names)
     try:
         with np.errstate(all="ignore"):
             output = evaluator.run()
@@ -451,6 +495,7 @@ def build(source: str, values: Mapping[str, Any] | None = None) -> Built:
         raise ShapeError(f"the output has shape {np.shape(graph.values[graph.output])}; "
                          "a gradient needs a single number", graph.spans[graph.output],
                          "wrap it in sum(...) or mean(...)", source)
+    used = set(graph.inputs) | set(graph.data)
     warnings = tuple(f"{name} is given a value but the program does not use it"
-                     for name in values if name not in graph.inputs)
+                     for name in values if name not in used)
     return Built(graph, warnings)

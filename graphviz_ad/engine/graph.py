@@ -1,8 +1,9 @@
 """The computational graph: nodes in creation order (a topological order), built by GraphBuilder.
 
-A node is an input (a leaf with a name), a constant, a cut value (a `no_grad(...)` result, which
-remembers the text it came from) or an operation with ordered arguments: `x*x` has two edges from
-`x`. The backward sweep turns it into the annotated graph every view reads (engine/annotated.py).
+A node is an input (a leaf with a name), a data value (a named leaf with no gradient), a constant,
+a cut value (a `no_grad(...)` result, which remembers the text it came from) or an operation with
+ordered arguments: `x*x` has two edges from `x`. The backward sweep turns it into the annotated
+graph every view reads (engine/annotated.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT, OPERATION, NodeTable
+from graphviz_ad.engine.annotated import CONSTANT, CUT, DATA, INPUT, OPERATION, NodeTable
 from graphviz_ad.engine.ops import MATMUL, OPS, Op
 from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
@@ -59,6 +60,7 @@ class GraphBuilder:
         self.labels: list[str] = []
         self.requires_grad: list[bool] = []
         self.inputs: dict[str, int] = {}
+        self.data_leaves: list[int] = []
         self.names: dict[int, tuple[str, ...]] = {}
         self.groups: dict[int, tuple[str, ...]] = {}
 
@@ -78,6 +80,11 @@ class GraphBuilder:
     def input(self, name: str, value: Any, span: Span | None = None) -> int:
         node = self._append(INPUT, None, (), as_value(value), span, name, True)
         self.inputs[name] = node
+        return node
+
+    def data(self, name: str, value: Any, span: Span | None = None) -> int:
+        node = self._append(DATA, None, (), as_value(value), span, name, False)
+        self.data_leaves.append(node)
         return node
 
     def constant(self, value: Any, label: str, span: Span | None = None,
@@ -180,7 +187,8 @@ class GraphBuilder:
             if where and self.source:
                 texts.append(self.source[where.start:where.end])
             else:
-                texts.append(self.labels[argument] if self.kinds[argument] == INPUT else None)
+                texts.append(self.labels[argument] if self.kinds[argument] in (INPUT, DATA)
+                             else None)
         atoms = tuple(display.atom(text) if text is not None
                       else display.value(operand, display.SHORT_DIGITS)
                       for text, operand in zip(texts, operands))
@@ -250,7 +258,7 @@ class GraphBuilder:
             if live[node]:
                 for argument in args[node]:
                     live[argument] = True
-        for node in self.inputs.values():
+        for node in list(self.inputs.values()) + self.data_leaves:
             live[node] = True
         return live
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import INPUT, AnnotatedGraph
+from graphviz_ad.engine.annotated import DATA, INPUT, AnnotatedGraph
 from graphviz_ad.errors import Span
 
 
@@ -42,9 +42,10 @@ def numeric_issues(graph: AnnotatedGraph) -> list[NumericIssue]:
         if finite[node]:
             continue
         text = graph.text(node)
-        if graph.kinds[node] == INPUT:
+        if graph.kinds[node] in (INPUT, DATA):
             issues.append(NumericIssue(node, graph.span(node),
-                                       f"input {graph.labels[node]} is {_describe(values[node])}"))
+                                       f"{graph.kinds[node]} {graph.labels[node]} is "
+                                       f"{_describe(values[node])}"))
         elif all(finite[argument] for argument in graph.args[node]):
             result = _describe(values[node])
             cause = "overflows to" if result.endswith("inf") else "is"

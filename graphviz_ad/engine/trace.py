@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, AnnotatedGraph, output_name,
+from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, INPUT, AnnotatedGraph, output_name,
                                           written_as_operator)
 
 
@@ -54,7 +54,7 @@ def trace_names(graph: AnnotatedGraph) -> list[str]:
     names: list[str] = []
     for node, kind in enumerate(graph.kinds):
         own = [name for name in graph.names.get(node, ()) if name in unique]
-        if kind in (INPUT, CONSTANT):
+        if kind in (INPUT, DATA, CONSTANT):
             names.append(graph.labels[node])
         elif node == graph.output:
             names.append(output)
@@ -72,7 +72,7 @@ def forward_steps(graph: AnnotatedGraph) -> list[ForwardStep]:
             continue  # literals appear inline, by their text
         op = graph.ops[node]
         if op is None:
-            expression = "input" if kind == INPUT else graph.labels[node]
+            expression = kind if kind in (INPUT, DATA) else graph.labels[node]
         else:
             arguments = tuple(display.atom(names[argument]) for argument in graph.args[node])
             expression = op.written(arguments, as_operator=written_as_operator(graph, node))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from graphviz_ad.errors import LimitError, ParseError, Span
-from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Expr, Index,
+from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Data, Expr, Index,
                                          Keyword, Name, Number, Program, Slice, Statement, Unary)
 from graphviz_ad.language.tokens import END, NAME, NUMBER, OPERATOR, SEPARATOR, Token, tokenize
 
 MAX_NESTING = 200
+DATA = "data"  # starts a data declaration when a name follows it; elsewhere an ordinary name
 
 # Binding powers, read as a precedence chart: (left power, right power).
 # Right power below left power makes an operator right-associative.
@@ -78,6 +79,8 @@ class _Parser:
     def statement(self) -> Statement:
         first = self.peek()
         second = self.tokens[self.position + 1] if first.kind != END else first
+        if first.kind == NAME and first.text == DATA and second.kind == NAME:
+            return self.data()
         if first.kind == NAME and second.kind == OPERATOR and second.text == "=":
             self.position += 2
             value = self.expression(0)
@@ -90,6 +93,29 @@ class _Parser:
             raise ParseError("only a name can be assigned to", token.span,
                              "write name = expression, one assignment per statement")
         return statement
+
+    def data(self) -> Data:
+        """`data X = value`, or `data X, y` for names whose values come from the command line."""
+        keyword = self.advance()
+        names = [self.advance()]
+        while self.peek().text == "," and self.peek().kind == OPERATOR:
+            self.advance()
+            token = self.advance()
+            if token.kind != NAME:
+                raise ParseError(f"expected a name to declare as data, found {_describe(token)}",
+                                 token.span)
+            names.append(token)
+        value = None
+        end = names[-1].span
+        if self.peek().text == "=" and self.peek().kind == OPERATOR:
+            if len(names) > 1:
+                raise ParseError("only one name can be given a value in a data declaration",
+                                 self.peek().span, "write data X = [...] and data y = [...]")
+            self.advance()
+            value = self.expression(0)
+            end = value.span
+        return Data(tuple(token.text for token in names), tuple(token.span for token in names),
+                    value, keyword.span.cover(end))
 
     def expression(self, min_power: int) -> Expr:
         self.depth += 1

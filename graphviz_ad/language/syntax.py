@@ -90,7 +90,17 @@ class Assign:
     span: Span
 
 
-Statement = Union[Assign, Expr]
+@dataclass(frozen=True, slots=True)
+class Data:
+    """`data X = [[1, 2]]` or `data X, y`: names whose values are data, with no gradient."""
+
+    names: tuple[str, ...]
+    name_spans: tuple[Span, ...]
+    value: Expr | None
+    span: Span
+
+
+Statement = Union[Assign, Data, Expr]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +126,8 @@ def children(node: Expr | Assign | Slice | Keyword) -> tuple:
         return tuple(part for part in (node.start, node.stop, node.step) if part is not None)
     if isinstance(node, (Assign, Keyword)):
         return (node.value,)
+    if isinstance(node, Data):
+        return () if node.value is None else (node.value,)
     return ()
 
 
@@ -151,6 +163,8 @@ def to_sexpr(node: Statement) -> str:
             head, close = f"({item.function} ", ")"
         elif isinstance(item, Assign):
             head, close = f"(= {item.name} ", ")"
+        elif isinstance(item, Data):
+            head, close = f"(data {' '.join(item.names)} ", ")"
         else:
             head, close = f"({item.operator} ", ")"
         parts.append(head)

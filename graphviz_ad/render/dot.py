@@ -1,7 +1,7 @@
 """A picture as Graphviz DOT: HTML-like labels built from escaped parts, one table of styles.
 
-The colour legend: inputs green, the output brown, constants small and grey, every other node
-neutral; each node shows its value and its grad (d output / d node). Each edge is one argument
+The colour legend: inputs green, data blue-grey and square, the output brown, constants small and
+grey, every other node neutral; each node shows its value and its grad (d output / d node). Each edge is one argument
 slot, labelled with its local derivative. With --wrt, path k is drawn in PATH_COLOURS[k] (the
 row colours of `gad paths`), paths past the palette in one grey, and nodes that do not depend
 on the input are faded. Dashed edges with a bar are cut (detach); dotted ones carry no gradient.
@@ -13,7 +13,7 @@ from html import escape
 
 import graphviz
 
-from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT, OPERATION
+from graphviz_ad.engine.annotated import CONSTANT, CUT, DATA, INPUT, OPERATION
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
 from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
                                readable_on_white)
@@ -40,6 +40,7 @@ EDGE_STYLE = {"fontname": FONT, "fontsize": "10", "fontcolor": TEXT, "color": "#
               "arrowsize": "0.7"}
 KIND_STYLE = {
     INPUT: {"fillcolor": "#e2f3e7", "color": INPUT_COLOUR, "penwidth": "1.8"},
+    DATA: {"style": "filled", "fillcolor": "#eaf0f8", "color": "#5b7aa8", "penwidth": "1.4"},
     OUTPUT: {"fillcolor": "#f4e6d8", "color": OUTPUT_COLOUR, "penwidth": "2.2"},
     CONSTANT: {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f3f3",
                  "color": "#c8c8c8", "fontcolor": MUTED, "fontsize": "9", "margin": "0.02,0.01",
@@ -60,7 +61,7 @@ def _node_label(node: DrawnNode) -> str:
     colour = FADED if node.faded else TEXT
     grad_colour = FADED if node.faded else GRAD_COLOUR
     title = f"<B>{_html(node.title)}</B>"
-    if node.name and node.kind != INPUT:
+    if node.name and node.kind not in (INPUT, DATA):
         title = f"<I>{_html(node.name)}</I> = {title}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']

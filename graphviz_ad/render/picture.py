@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import CONSTANT, INPUT, OUTPUT, AnnotatedGraph, output_name
+from graphviz_ad.engine.annotated import CONSTANT, DATA, INPUT, OUTPUT, AnnotatedGraph, output_name
 from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
 from graphviz_ad.engine.paths import PathSummary, edge_uses, path_counts, paths_to_output
 from graphviz_ad.errors import UsageError
@@ -100,7 +100,7 @@ def argument_names(graph: AnnotatedGraph) -> list[str]:
     names = []
     for node in range(len(graph)):
         given = graph.names.get(node)
-        if graph.kinds[node] in (INPUT, CONSTANT):
+        if graph.kinds[node] in (INPUT, DATA, CONSTANT):
             names.append(graph.labels[node])
         elif given:
             names.append(given[-1])

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from graphviz_ad import display
 from graphviz_ad.api import Trace
-from graphviz_ad.engine.annotated import INPUT
+from graphviz_ad.engine.annotated import DATA, INPUT
 
 DIGITS = display.SHORT_DIGITS
 
@@ -24,7 +24,7 @@ def trace_tables(trace: Trace) -> Group:
     evaluation.add_column("value", justify="right")
     evaluation.add_column("from the source", style="dim")
     for step in trace.forward:
-        expression = "" if step.kind == INPUT else f" = {step.expression}"
+        expression = {INPUT: "", DATA: " (data)"}.get(step.kind, f" = {step.expression}")
         evaluation.add_row(Text(f"{step.name}{expression}"),
                            display.value(step.value, DIGITS), Text(step.source))
     output = names[trace.output]

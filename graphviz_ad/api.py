@@ -298,14 +298,15 @@ def check_output(output: str, image_format: str | None = None, renderer: str = "
 
 def load(argument: str, assignments: Iterable[str] = (), strict: bool = False) -> Analysis:
     """What the command line does: `argument` is an expression, a program file or `-`
-    (standard input), `assignments` are NAME=VALUE texts (`x=1.5`, `W=[[1,2],[3,4]]`).
+    (standard input), `assignments` are NAME=VALUE texts (`x=1.5`, `W=[[1,2],[3,4]]`,
+    `X=@batch.npy`, `W=@weights.npz:W1`, `y=@labels.csv`, `y=@-`).
     Errors point into the text they came from, named by the file when there is one."""
     from graphviz_ad.arguments import load_source, parse_values
     from graphviz_ad.errors import GadError
     from graphviz_ad.reading import is_standard_input
 
+    values = parse_values(list(assignments), is_standard_input(argument))
     source = load_source(argument)
-    values = parse_values(list(assignments))
     try:
         analysis = analyze(source, values)
         if strict:

@@ -47,12 +47,20 @@ def is_file(path: Path) -> bool:
         return False
 
 
-def parse_values(items: list[str] | None) -> dict:
+def parse_values(items: list[str] | None, program_from_standard_input: bool = False) -> dict:
+    """NAME=VALUE texts as values: a number, an array, or @file (value_files.py)."""
     from graphviz_ad.engine.build import parse_value
     from graphviz_ad.engine.ops import CALLABLE, CONSTANTS
     from graphviz_ad.language.tokens import NAME, tokenize
 
     values = {}
+    piped = [item for item in items or [] if reading.is_standard_input(
+        item.partition("=")[2].strip()[1:])]
+    if len(piped) + program_from_standard_input > 1:
+        raise UsageError("standard input can be read once: "
+                         + ("the program and " if program_from_standard_input else "")
+                         + " and ".join(item.partition("=")[0] for item in piped)
+                         + " cannot all come from it", None, "give the others as files")
     for item in items or []:
         name, equals, text = item.partition("=")
         name = name.strip()
@@ -76,12 +84,19 @@ def parse_values(items: list[str] | None) -> dict:
             raise InputValueError(f"`{name}` is {kind}, not an input", None,
                                   "inputs are the free names of the program")
         try:
-            values[name] = parse_value(name, text)
+            if text.strip().startswith("@"):
+                from graphviz_ad.value_files import read_value
+
+                values[name] = read_value(text.strip()[1:])
+            else:
+                values[name] = parse_value(name, text)
         except GadError as error:
             # Point into the whole argument as typed, `x=[1,`, not into the value alone.
             offset = len(item) - len(text)
             if error.span is not None:
                 error.span = Span(error.span.start + offset, error.span.end + offset)
+            else:
+                error.span = Span(offset, len(item))
             error.source = item
             raise
     return values

@@ -38,6 +38,8 @@ FORBIDDEN = {
                 "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
     "writing": ("numpy", "rich", "typer", "graphviz", "graphviz_ad.engine", "graphviz_ad.api",
                 "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
+    "value_files": ("rich", "typer", "graphviz", "graphviz_ad.api", "graphviz_ad.report",
+                    "graphviz_ad.render", "graphviz_ad.cli"),
     "signals": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
 }
 

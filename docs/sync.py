@@ -17,11 +17,12 @@ ERROR_EXAMPLES = [
     ("MissingInputError", ["grad", "x * y + z", "x=1"]),
     ("ArityError", ["grad", "clip(x, 0)", "x=1"]),
     ("DomainError", ["grad", "log(x - 1)", "x=0.5"]),
-    ("ShapeError", ["grad", "x * 2", "x=[1, 2]"]),
+    ("ShapeError", ["grad", "sum(x * y)", "x=[1, 2]", "y=[1, 2, 3]"]),
     ("InputValueError", ["grad", "x * 2", "x=abc"]),
     ("LimitError", ["grad", "(" * 201 + "x" + ")" * 201, "x=1"]),
     ("UsageError", ["grad", "sin + x", "x=1"]),
     ("NumericError", ["grad", "exp(x) * 2", "x=710", "--strict"]),
+    ("CheckError", ["grad", "relu(x - 1)", "x=1", "--check"]),
     ("WriteError", ["graph", "x * 2", "x=1", "-o", "/proc/gad.dot"]),
     ("RenderError", ["graph", "x * 2", "x=1", "-o", "x.pdf", "--renderer", "dot"]),
 ]

@@ -8,6 +8,7 @@ text and values) and `Analysis.from_graph` (an annotated graph from any source) 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,25 +19,57 @@ import numpy as np
 
 from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import finite_difference
+from graphviz_ad.engine.check import finite_difference, kinks
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
 from graphviz_ad.engine.paths import PathSummary, path_count, summarize
-from graphviz_ad.errors import NumericError, UnknownNameError, UsageError
-from graphviz_ad.options import DEFAULT_TOP, MODES
+from graphviz_ad.errors import (CheckError, NumericError, ShapeError, UnknownNameError,
+                                 UsageError)
+from graphviz_ad.options import (DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_TOP, FD_CENTRAL, FD_METHODS,
+                                 FD_STEPS, MODES)
 
-REVERSE, FORWARD = MODES
+AUTO, REVERSE, FORWARD = MODES
 PICTURE_OPTIONS = ("top", "edge_labels", "only_paths", "compact")
-CHECK_NOTE = "finite differences: central, h = 1e-6·max(1, |x|)"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """How gradients are checked: the finite-difference method, its relative step (None: the
+    method's default) and the tolerances."""
+
+    method: str = FD_CENTRAL
+    step: float | None = None
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    def __post_init__(self):
+        if self.method not in FD_METHODS:
+            raise UsageError(f"unknown finite-difference method `{self.method}`", None,
+                             f"use one of {', '.join(FD_METHODS)}")
+        for name in ("step", "rtol", "atol"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0) \
+                    or (name == "step" and value == 0):
+                raise UsageError(f"the {name} must be a finite number above 0, got {value}")
+
+    @property
+    def note(self) -> str:
+        step = FD_STEPS[self.method] if self.step is None else self.step
+        written = re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{step:g}")  # 1e-6, not 1e-06
+        return f"finite differences: {self.method}, h = {written}·max(1, |x|)"
 
 
 @dataclass(frozen=True)
 class Check:
-    """A gradient beside its central finite difference."""
+    """A gradient beside its finite difference, and at a failure what the engine did at the
+    non-differentiable points between them (relu at 0)."""
 
     gradient: Any
     finite_difference: Any
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    kinks: tuple[str, ...] = ()
 
     @property
     def difference(self) -> float:
@@ -45,16 +78,19 @@ class Check:
                                 initial=0.0))
 
     @property
+    def tolerance(self) -> float:
+        return max(self.atol, self.rtol * float(np.max(np.abs(self.gradient), initial=0.0)))
+
+    @property
     def agrees(self) -> bool:
-        scale = max(1.0, float(np.max(np.abs(self.gradient), initial=0.0)))
-        return self.difference <= 1e-5 * scale
+        return self.difference <= self.tolerance
 
 
 @dataclass(frozen=True)
 class GradientRow:
     name: str
     value: Any
-    gradient: Any
+    gradient: Any  # for an array output, the Jacobian: output shape + input shape
     check: Check | None
 
 
@@ -67,10 +103,44 @@ class GradientReport:
     mode: str
     rows: tuple[GradientRow, ...]
     checked: bool
+    settings: CheckSettings = CheckSettings()
+    sweeps: int = 1  # backward sweeps, or tangent sweeps in forward mode
+
+    @property
+    def jacobian(self) -> bool:
+        return np.ndim(self.value) > 0
 
     @property
     def note(self) -> str:
-        return f"{self.mode} mode" + (f"; {CHECK_NOTE}" if self.checked else "")
+        if not self.jacobian:
+            done = f"{self.mode} mode"
+        else:
+            per = "output" if self.mode == REVERSE else "input"
+            kind = "backward" if self.mode == REVERSE else "tangent"
+            done = (f"Jacobians d{self.output_name}/d(input), of shape output + input, by "
+                    f"{self.mode} mode: {self.sweeps} {kind} sweep{'s' * (self.sweeps != 1)}, "
+                    f"one per {per} element")
+        return done + (f"; {self.settings.note}" if self.checked else "")
+
+    @property
+    def failures(self) -> list[GradientRow]:
+        return [row for row in self.rows if row.check is not None and not row.check.agrees]
+
+    def require_agreement(self) -> None:
+        """--check: a gradient that disagrees with its finite difference fails the run."""
+        if not self.checked:
+            raise UsageError("the gradients were not checked", None, "check=True checks them")
+        failures = self.failures
+        if not failures:
+            return
+        first = failures[0].check
+        names = ", ".join(row.name for row in failures)
+        raise CheckError(
+            f"the gradient of {names} disagrees with finite differences (difference "
+            f"{first.difference:.1e}, tolerance {first.tolerance:.1e})", None,
+            "; ".join(first.kinks) if first.kinks else
+            "a smaller --fd-step or --fd-method complex tells a truncation error from a wrong "
+            "gradient; --rtol and --atol set the tolerance")
 
 
 @dataclass(frozen=True)
@@ -132,6 +202,11 @@ class Analysis:
         return float(self.graph.values[self.graph.output])
 
     @property
+    def output_value(self) -> Any:
+        """The output: a number, or an array (`gad eval`, Jacobians)."""
+        return self.graph.values[self.graph.output]
+
+    @property
     def output_name(self) -> str:
         return output_name(self.graph)
 
@@ -140,33 +215,80 @@ class Analysis:
         """Input names in natural order (x2 before x10), the order every table uses."""
         return sorted(self.graph.inputs, key=natural_key)
 
-    def gradient(self, name: str, mode: str = REVERSE) -> Any:
-        self.require_input(name)
+    def mode_for(self, mode: str, names: Iterable[str]) -> str:
+        """auto: reverse mode for a number; for an array output, reverse (one sweep per output
+        element) unless the inputs have fewer elements (one tangent sweep each)."""
         if mode not in MODES:
-            raise UsageError(f"unknown mode `{mode}`", None, f"use {REVERSE!r} or {FORWARD!r}")
+            raise UsageError(f"unknown mode `{mode}`", None, f"use one of {', '.join(MODES)}")
+        if mode != AUTO:
+            return mode
+        inputs = sum(np.size(self.graph.values[self.graph.inputs[name]]) for name in names)
+        return REVERSE if np.size(self.output_value) <= inputs else FORWARD
+
+    def gradient(self, name: str, mode: str = AUTO) -> Any:
+        """d output / d input; for an array output, the Jacobian (output shape + input shape)."""
+        self.require_input(name)
+        mode = self.mode_for(mode, [name])
         if mode == FORWARD:
             return forward_gradient(self._replayable("forward mode"), name)
-        return self.graph.gradient(name)
+        if np.ndim(self.output_value) == 0:
+            return self.graph.gradient(name)
+        return self._reverse_jacobians[name]
 
-    def check(self, name: str, mode: str = REVERSE) -> Check:
+    @cached_property
+    def _reverse_jacobians(self) -> dict[str, Any]:
+        """Every input's Jacobian, row by row: one backward sweep per output element."""
+        evaluated = self._replayable("a Jacobian")
+        shape = np.shape(self.output_value)
+        rows = {name: np.zeros(shape + self.graph.shape(node))
+                for name, node in self.graph.inputs.items()}
+        for index in np.ndindex(*shape):
+            seed = np.zeros(shape)
+            seed[index] = 1.0
+            swept = backward(evaluated, seed)
+            for name, jacobian in rows.items():
+                jacobian[index] = swept.gradient(name)
+        return rows
+
+    def check(self, name: str, mode: str = AUTO,
+              settings: CheckSettings = CheckSettings()) -> Check:
         gradient = self.gradient(name, mode)
-        return Check(gradient, finite_difference(self._replayable("the check"), name))
+        evaluated = self._replayable("the check")
+        checked = Check(gradient, finite_difference(evaluated, name, settings.method,
+                                                    settings.step), settings.rtol, settings.atol)
+        if checked.agrees:
+            return checked
+        return Check(checked.gradient, checked.finite_difference, settings.rtol, settings.atol,
+                     kinks(evaluated, name))
 
-    def gradient_report(self, names: Iterable[str] | None = None, mode: str = REVERSE,
-                        check: bool = True) -> GradientReport:
+    def gradient_report(self, names: Iterable[str] | None = None, mode: str = AUTO,
+                        check: bool = True,
+                        settings: CheckSettings = CheckSettings()) -> GradientReport:
         chosen = self.selected(names)
+        mode = self.mode_for(mode, chosen)
         rows = []
         for name in chosen:
-            checked = self.check(name, mode) if check else None
+            checked = self.check(name, mode, settings) if check else None
             rows.append(GradientRow(name, self.graph.values[self.graph.inputs[name]],
                                     checked.gradient if checked else self.gradient(name, mode),
                                     checked))
-        return GradientReport(self.output_name, self.graph.values[self.graph.output], mode,
-                              tuple(rows), check)
+        sweeps = np.size(self.output_value) if mode == REVERSE else sum(
+            np.size(row.value) for row in rows)
+        return GradientReport(self.output_name, self.output_value, mode, tuple(rows), check,
+                              settings, int(sweeps))
+
+    def require_scalar_output(self, what: str) -> None:
+        """Paths, traces and pictures follow one gradient: the output must be a number."""
+        if np.ndim(self.output_value) != 0:
+            raise ShapeError(f"the output has shape {np.shape(self.output_value)}; {what} "
+                             "needs a single number", self.graph.span(self.graph.output),
+                             "wrap it in sum(...) or mean(...); gad grad prints the Jacobian "
+                             "of an array, gad eval its value", self.graph.source or None)
 
     def paths(self, name: str, top: int | None = DEFAULT_TOP) -> PathSummary:
         """The `top` paths from `name` to the output by |product| (every path when None)."""
         self.require_input(name)
+        self.require_scalar_output("a path's product")
         return summarize(self.graph, name, top)
 
     def path_count(self, name: str) -> int:
@@ -176,6 +298,7 @@ class Analysis:
     def trace(self) -> Trace:
         from graphviz_ad.engine.trace import backward_steps, forward_steps, trace_names
 
+        self.require_scalar_output("the backward sweep")
         names = trace_names(self.graph)
         return Trace(names, forward_steps(self.graph), backward_steps(self.graph),
                      self.graph.output, self.output_name,
@@ -186,6 +309,7 @@ class Analysis:
         """What every format draws (render/picture.py), with the paths of `wrt` coloured."""
         from graphviz_ad.render.picture import build_picture
 
+        self.require_scalar_output("a picture of grads")
         summary = self.paths(wrt, top) if wrt is not None else None
         return build_picture(self.graph, summary, edge_labels, only_paths, compact)
 
@@ -280,10 +404,10 @@ def check_output(output: str, image_format: str | None = None, renderer: str = "
                  program: str | None = None):
     """The format an output will have, and that it can be written, checked before anything is
     evaluated: a suffix or format the table knows, a renderer that writes it, a folder that
-    exists, and never the program file itself."""
+    exists, never the program file itself, and no binary format to a terminal."""
     from graphviz_ad.arguments import is_file
     from graphviz_ad.render.formats import check_renderer, choose_format
-    from graphviz_ad.writing import check_target, is_standard_output
+    from graphviz_ad.writing import StandardOutput, check_target, is_standard_output
 
     if not is_standard_output(output):
         if program is not None and is_file(Path(program)) and \
@@ -293,6 +417,9 @@ def check_output(output: str, image_format: str | None = None, renderer: str = "
         check_target(output)
     entry = choose_format(output, image_format)
     check_renderer(entry, renderer)
+    if entry.binary and is_standard_output(output) and StandardOutput().isatty():
+        raise UsageError(f"{entry.name.upper()} is binary and standard output is a terminal",
+                         None, "write it to a file with -o FILE, or pipe it")
     return entry
 
 

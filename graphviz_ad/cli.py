@@ -59,6 +59,7 @@ def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
 
 
 Mode = _choice("Mode", choices.MODES)
+FdMethod = _choice("FdMethod", choices.FD_METHODS)
 EdgeLabels = _choice("EdgeLabels", choices.EDGE_LABELS)
 View = _choice("View", choices.VIEWS)
 Rankdir = _choice("Rankdir", choices.RANKDIRS)
@@ -68,8 +69,8 @@ Expression = Annotated[str, typer.Argument(
     help="An expression or program, a path to a program file, or - to read standard input.",
     show_default=False, metavar="EXPR")]
 Values = Annotated[Optional[list[str]], typer.Argument(
-    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]].", show_default=False,
-    metavar="NAME=VALUE")]
+    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]], X=@batch.npy (.npz:key, "
+         ".csv, .json, or @- for standard input).", show_default=False, metavar="NAME=VALUE")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
 Strict = Annotated[bool, typer.Option(
     "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
@@ -111,28 +112,15 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False, file=None if stderr else StandardOutput())
 
 
-def _print_error(error: GadError) -> None:
-    from rich.text import Text
-
-    from graphviz_ad.errors import excerpt
-
-    message = Text.assemble(("error", "bold red"), (f"[{error.title}]", "red"), ": ",
-                            (error.reason, "bold"))
-    if error.span is not None and error.source is not None:
-        message.append("\n" + excerpt(error.source, error.span, error.origin), style="blue")
-    if error.hint:
-        message.append("\nhint: ", style="bold cyan")
-        message.append(error.hint)
-    _console(stderr=True).print(message, soft_wrap=True)
-
-
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn typed errors into a message and an exit status; no traceback for user mistakes."""
     try:
         yield
     except GadError as error:
-        _print_error(error)
+        from graphviz_ad.report.messages import error_message
+
+        _console(stderr=True).print(error_message(error), soft_wrap=True)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt as interruption:
         _console(stderr=True).print(signals.describe(interruption))
@@ -144,25 +132,20 @@ def _user_errors() -> Iterator[None]:
     except Exception as error:
         if os.environ.get("GAD_DEBUG"):
             raise
-        from rich.text import Text
+        from graphviz_ad.report.messages import internal_error_message
 
-        _console(stderr=True).print(Text.assemble(
-            ("internal error", "bold red"), f" (a bug in graphviz-ad): {type(error).__name__}: "
-                                            f"{error}\nhint: GAD_DEBUG=1 shows the traceback; "
-                                            "please report it with the command line"))
+        _console(stderr=True).print(internal_error_message(error))
         raise typer.Exit(FAILURE_EXIT) from None
 
 
 def _load(expression: str, values: list[str] | None, strict: bool):
     """The one door in; its notes (unused values, overflows) go to standard error."""
-    from rich.text import Text
-
     from graphviz_ad.api import load
+    from graphviz_ad.report.messages import warning_message
 
     analysis = load(expression, values or (), strict=strict)
-    console = _console(stderr=True)
     for note in analysis.notes:
-        console.print(Text.assemble(("warning:", "yellow"), " ", note))
+        _console(stderr=True).print(warning_message(note))
     return analysis
 
 
@@ -177,17 +160,43 @@ def _show(renderable, as_json: bool, data: Callable[[], dict]) -> None:
 def grad(expression: Expression, values: Values = None,
          wrt: Annotated[Optional[list[str]], typer.Option(
              "--wrt", help="Only this input (repeatable).", show_default=False)] = None,
-         no_check: NoCheck = False,
+         check: Annotated[Optional[bool], typer.Option("--check/--no-check", help="Exit with "
+             "status 1 if a gradient fails the finite-difference check / skip the check.",
+             show_default=False)] = None,
+         fd_method: Annotated[FdMethod, typer.Option(help="Central or forward differences, or "
+             "the complex step (where every operation takes complex numbers).")]
+         = FdMethod.central,
+         fd_step: Annotated[Optional[float], typer.Option(help="The step h over max(1, |x|) "
+             "(1e-6 central, 1e-8 forward, 1e-20 complex).", show_default=False)] = None,
+         rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = choices.DEFAULT_RTOL,
+         atol: Annotated[float, typer.Option(help="Absolute tolerance.")] = choices.DEFAULT_ATOL,
          mode: Annotated[Mode, typer.Option(
-             help="Reverse mode (one backward sweep) or forward mode (one tangent sweep per "
-                  "input element).")] = Mode.reverse,
+             help="Reverse mode (a backward sweep per output element), forward mode (a tangent "
+                  "sweep per input element), or auto: the fewer sweeps.")] = Mode.auto,
          as_json: Json = False, strict: Strict = False) -> None:
-    """The output value and the gradient of every input, checked by finite differences."""
+    """The output value and the gradient of every input (for an array output, its Jacobian),
+    checked by finite differences."""
+    from graphviz_ad.api import CheckSettings
     from graphviz_ad.report import grad as view
 
     with _user_errors():
-        report = _load(expression, values, strict).gradient_report(wrt, mode.value, not no_check)
+        settings = CheckSettings(fd_method.value, fd_step, rtol, atol)
+        report = _load(expression, values, strict).gradient_report(wrt, mode.value,
+                                                                   check is not False, settings)
         _show(lambda: view.gradient_table(report), as_json, lambda: view.gradient_json(report))
+        if check:
+            report.require_agreement()
+
+
+@command(name="eval", context_settings=EXPRESSION_COMMAND)
+def evaluate(expression: Expression, values: Values = None, as_json: Json = False,
+             strict: Strict = False) -> None:
+    """The output's value, a number or an array (a hand-derived gradient, say), unchecked."""
+    from graphviz_ad import display
+
+    with _user_errors():
+        value = _load(expression, values, strict).output_value
+        _show(lambda: display.value(value), as_json, lambda: {"value": display.jsonable(value)})
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -246,17 +255,6 @@ def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_opt
         console.print(escape(f"wrote {output}{cost}"), style="dim")
 
 
-def output_format(output: str, image_format: str | None, renderer: str, program: str) -> str:
-    """Where the picture goes and in which format, checked before anything is evaluated."""
-    from graphviz_ad.api import check_output
-
-    entry = check_output(output, image_format, renderer, program)
-    if entry.binary and is_standard_output(output) and StandardOutput().isatty():
-        raise UsageError(f"{entry.name.upper()} is binary and standard output is a terminal",
-                         None, "write it to a file with -o FILE, or pipe it")
-    return entry.name
-
-
 @command(context_settings=EXPRESSION_COMMAND)
 def graph(expression: Expression, values: Values = None, output: Output = "-",
           image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
@@ -269,8 +267,10 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
           strict: Strict = False) -> None:
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
     with --wrt, each path from that input in its own colour."""
+    from graphviz_ad.api import check_output
+
     with _user_errors():
-        chosen = output_format(output, image_format, renderer.value, expression)
+        chosen = check_output(output, image_format, renderer.value, expression).name
         analysis = _load(expression, values, strict)
         _draw(analysis, output, chosen, wrt,
               {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
@@ -297,13 +297,14 @@ def explain(expression: Expression, values: Values = None,
             strict: Strict = False) -> None:
     """The whole walkthrough: the value, the checked gradients, the paths of each input, and
     the picture with -o (taking the same picture options as gad graph)."""
+    from graphviz_ad.api import check_output
     from graphviz_ad.report.explain import walkthrough
 
     with _user_errors():
         if output is not None and is_standard_output(output):
             raise UsageError("explain prints its tables to standard output; -o needs a file",
                              None, "gad graph EXPR -o - writes the picture alone")
-        chosen = output_format(output, None, renderer.value, expression) if output else None
+        chosen = check_output(output, None, renderer.value, expression).name if output else None
         analysis = _load(expression, values, strict)
         names = analysis.selected([wrt] if wrt else None)
         report = analysis.gradient_report(names, check=not no_check)

@@ -102,6 +102,13 @@ class NumericError(GadError):
     title = "numeric"
 
 
+class CheckError(GadError):
+    """--check: a gradient disagreed with its finite difference (the table shows which)."""
+
+    exit_code = FAILURE_EXIT
+    title = "check"
+
+
 class WriteError(GadError):
     """The output file could not be written (permissions, a full disk, a special folder)."""
 

@@ -3,7 +3,16 @@
 Light enough for the command line to read at start-up: no numpy, no subprocess.
 """
 
-MODES = ("reverse", "forward")
+# auto: reverse mode, except for an array output with more elements than its inputs have
+MODES = ("auto", "reverse", "forward")
+FD_CENTRAL, FD_FORWARD, FD_COMPLEX = FD_METHODS = ("central", "forward", "complex")
+# The finite-difference step h = step·max(1, |x|), by method: about the cube root of the
+# rounding error for central differences, its square root for forward ones; the complex step
+# has no cancellation, so any tiny step is exact.
+FD_STEPS = {FD_CENTRAL: 1e-6, FD_FORWARD: 1e-8, FD_COMPLEX: 1e-20}
+# A gradient agrees with its finite difference when max|g - fd| <= max(atol, rtol·max|g|).
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-5
 EDGE_LABELS = ("value", "formula", "both")
 VIEWS = ("forward", "backward")
 RANKDIRS = ("LR", "RL", "TB", "BT")

@@ -39,8 +39,8 @@ def test_grad_json_is_the_only_output():
 def test_grad_json_arrays_are_nested_lists():
     result = gad("grad", "sum(A @ v)", "A=[[1,2],[3,4]]", "v=[1,1]", "--json", "--no-check")
     data = json.loads(result.stdout)
-    assert data == {"value": 10.0, "gradient": {"A": [[1.0, 1.0], [1.0, 1.0]], "v": [4.0, 6.0]},
-                    "check": None}
+    assert data == {"value": 10.0, "mode": "reverse",
+                    "gradient": {"A": [[1.0, 1.0], [1.0, 1.0]], "v": [4.0, 6.0]}, "check": None}
 
 
 def test_wrt_limits_inputs_and_forward_mode_agrees():
@@ -73,7 +73,8 @@ def test_file_with_bom_and_crlf(tmp_path):
     (["grad", "x +* 2", "x=1"], ["error[syntax]", "    ^"]),
     (["grad", "log(x)", "x=-1"], ["log(x) needs x > 0; here x = -1"]),
     (["grad", "x*y + z"], ["no value for x, y, z", "x=1.0 y=1.0 z=1.0"]),
-    (["grad", "x", "x=[1,2]"], ["a gradient needs a single number", "sum(...) or mean(...)"]),
+    (["paths", "x", "x=[1,2]"], ["a path's product needs a single number",
+                                 "sum(...) or mean(...)", "gad grad prints the Jacobian"]),
     (["grad", "x", "x=abc"], ["the value of x must be a number or an array"]),
     (["grad", "x", "x=[1,"], ["the value of x is not a number or an array", "1 | x=[1,", "  |   ^"]),
     (["grad", "x", "x"], ["expected NAME=VALUE, got `x`"]),

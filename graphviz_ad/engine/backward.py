@@ -30,8 +30,11 @@ def local_derivatives(graph: Graph, node: int) -> tuple[Any, ...]:
         for argument, partial in zip(arguments, op.partials))
 
 
-def backward(graph: Graph) -> AnnotatedGraph:
+def backward(graph: Graph, seed: Any = None) -> AnnotatedGraph:
     """Sweep nodes from the output down (creation order is topological), accumulating adjoints.
+
+    `seed` is the output's adjoint: 1 for a number; for an array, ones (the gradient of the sum
+    of its elements) unless given (a one-hot seed gives one row of the Jacobian).
 
     Unary and binary nodes are unrolled by hand: this loop is most of the cost of a gradient.
     The sweep makes no reference cycles, so the cyclic garbage collector is paused during it
@@ -39,14 +42,17 @@ def backward(graph: Graph) -> AnnotatedGraph:
     """
     collecting = gc.isenabled()
     gc.disable()
+    if seed is None:
+        output = graph.values[graph.output]
+        seed = np.ones(np.shape(output)) if type(output) is np.ndarray else np.float64(1.0)
     try:
-        return _sweep(graph)
+        return _sweep(graph, seed)
     finally:
         if collecting:
             gc.enable()
 
 
-def _sweep(graph: Graph) -> AnnotatedGraph:
+def _sweep(graph: Graph, seed: Any) -> AnnotatedGraph:
     count = len(graph)
     values, args, ops = graph.values, graph.args, graph.ops
     requires = graph.requires_grad
@@ -57,7 +63,7 @@ def _sweep(graph: Graph) -> AnnotatedGraph:
     order: list[int] = []
     carried: list[Any] = []
     record_node, record_part = order.append, carried.append
-    adjoints[graph.output] = np.float64(1.0)
+    adjoints[graph.output] = seed
     with np.errstate(all="ignore"):
         for node in range(graph.output, -1, -1):
             gradient = adjoints[node]

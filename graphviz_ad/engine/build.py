@@ -491,10 +491,6 @@ def build(source: str, values: Mapping[str, Any] | None = None,
     except GadError as error:
         raise error.with_source(source)
     graph = evaluator.builder.finish(output)
-    if np.ndim(graph.values[graph.output]) != 0:
-        raise ShapeError(f"the output has shape {np.shape(graph.values[graph.output])}; "
-                         "a gradient needs a single number", graph.spans[graph.output],
-                         "wrap it in sum(...) or mean(...)", source)
     used = set(graph.inputs) | set(graph.data)
     warnings = tuple(f"{name} is given a value but the program does not use it"
                      for name in values if name not in used)

@@ -1,4 +1,8 @@
-"""Central finite differences by replaying the graph with one input element nudged."""
+"""Finite differences by replaying the graph with one input element nudged, and its kinks.
+
+Central, forward or complex step; and, for a failed check, the points where the gradient is a
+convention (relu at 0) rather than a derivative.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad.engine.graph import Graph
-
-STEP = 1e-6
+from graphviz_ad.errors import UsageError
+from graphviz_ad.options import FD_COMPLEX, FD_CENTRAL, FD_FORWARD, FD_STEPS
 
 
 def replay(graph: Graph, overrides: dict[int, Any]) -> Any:
@@ -29,20 +33,70 @@ def replay(graph: Graph, overrides: dict[int, Any]) -> Any:
     return values[graph.output]
 
 
-def finite_difference(graph: Graph, name: str, step: float = STEP) -> Any:
-    """Central difference (f(x + h) - f(x - h)) / 2h per element, h = step * max(1, |x|)."""
-    with np.errstate(all="ignore"):
-        return _central_differences(graph, graph.inputs[name], step)
-
-
-def _central_differences(graph: Graph, node: int, step: float) -> Any:
+def finite_difference(graph: Graph, name: str, method: str = FD_CENTRAL,
+                      step: float | None = None) -> Any:
+    """d output / d input `name` element by element, h = step * max(1, |x|): central
+    (f(x + h) - f(x - h)) / 2h, forward (f(x + h) - f(x)) / h, or complex step Im f(x + ih) / h.
+    For an array output, the Jacobian (output + input shape)."""
+    node = graph.inputs[name]
+    if method == FD_COMPLEX:
+        _require_complex_step(graph, name)
+    step = FD_STEPS[method] if step is None else step
     point = np.asarray(graph.values[node], dtype=np.float64)
-    result = np.zeros(point.shape)
-    for index in np.ndindex(*point.shape):
-        h = step * max(1.0, abs(float(point[index])))
-        up, down = point.copy(), point.copy()
-        up[index] += h
-        down[index] -= h
-        width = up[index] - down[index]  # the step actually taken, after rounding
-        result[index] = (replay(graph, {node: up[()]}) - replay(graph, {node: down[()]})) / width
+    result = np.zeros(graph.shape(graph.output) + point.shape)
+    with np.errstate(all="ignore"):
+        for index in np.ndindex(*point.shape):
+            h = step * max(1.0, abs(float(point[index])))
+            if method == FD_COMPLEX:
+                moved = point.astype(np.complex128)
+                moved[index] += 1j * h
+                result[(Ellipsis,) + index] = np.imag(replay(graph, {node: moved[()]})) / h
+                continue
+            up, down = point.copy(), point.copy()
+            up[index] += h
+            if method == FD_CENTRAL:
+                down[index] -= h
+            width = up[index] - down[index]  # the step actually taken, after rounding
+            low = replay(graph, {node: down[()]}) if method != FD_FORWARD \
+                else graph.values[graph.output]
+            result[(Ellipsis,) + index] = (replay(graph, {node: up[()]}) - low) / width
     return result[()]
+
+
+def depends_on(graph: Graph, start: int) -> list[bool]:
+    """Which nodes the leaf `start` reaches through edges that carry a gradient."""
+    reached = [False] * len(graph)
+    reached[start] = True
+    for node in range(start + 1, graph.output + 1):
+        op = graph.ops[node]
+        if op is not None and not op.stops_gradient and any(
+                reached[argument] for argument in graph.args[node]):
+            reached[node] = True
+    return reached
+
+
+def _require_complex_step(graph: Graph, name: str) -> None:
+    """The complex step is exact only through operations that take complex numbers and are
+    analytic there (the op table's `complex_step`): every one that depends on the input."""
+    reached = depends_on(graph, graph.inputs[name])
+    for node, op in enumerate(graph.ops):
+        if op is not None and reached[node] and not op.complex_step:
+            raise UsageError(f"the complex step needs every operation that depends on {name} to "
+                             f"take complex numbers, and {op.label} (`{graph.text(node)}`) does "
+                             "not", graph.span(node),
+                             f"check with --fd-method {FD_CENTRAL} or {FD_FORWARD}",
+                             graph.source or None)
+
+
+def kinks(graph: Graph, name: str) -> tuple[str, ...]:
+    """What the engine does at each non-differentiable point between the input and the output
+    (relu at 0, a tie of max), where finite differences straddle a kink and disagree."""
+    reached = depends_on(graph, graph.inputs[name])
+    found: dict[str, None] = {}
+    with np.errstate(all="ignore"):
+        for node, op in enumerate(graph.ops):
+            if op is None or op.kink is None or not reached[node]:
+                continue
+            if np.any(op.kink(*[graph.values[argument] for argument in graph.args[node]])):
+                found[f"{op.kink_text} (at `{graph.text(node)}`)"] = None
+    return tuple(found)

@@ -1,4 +1,7 @@
-"""Forward mode: one tangent sweep per input element, an independent route to the same gradient."""
+"""Forward mode: one tangent sweep per input element, an independent route to the same gradient.
+
+For an array output, the sweeps give the Jacobian d output / d input, of shape output + input.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +21,11 @@ def forward_gradient(graph: Graph, name: str) -> Any:
     with np.errstate(all="ignore"):
         for node in range(start, graph.output + 1):
             local[node] = local_derivatives(graph, node)
-        gradient = np.zeros(shape)
+        gradient = np.zeros(graph.shape(graph.output) + shape)
         for index in np.ndindex(*shape):
             seed = np.zeros(shape)
             seed[index] = 1.0
-            gradient[index] = _sweep(graph, start, seed[()], local)
+            gradient[(Ellipsis,) + index] = _sweep(graph, start, seed[()], local)
     return gradient[()]
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Protocol
 
 import numpy as np
 
-from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
+from graphviz_ad.engine.linear import ELEMENTWISE, JACOBIAN, LinearMap
 from graphviz_ad.errors import Span
 
 INPUT = "input"
@@ -68,6 +68,38 @@ class ForeignOp:
 
     def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
         return ""
+
+    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
+        return f"{self.name}({', '.join(arguments)})"
+
+
+@dataclass(frozen=True)
+class GroupOp:
+    """The operation of a folded group (engine/fold.py): its edges carry whole Jacobians."""
+
+    name: str
+    path: tuple[str, ...]
+    arity: int
+    members: int  # how many nodes it stands for
+    linear_map: LinearMap = JACOBIAN
+    stops_gradient: bool = False
+    operator: str | None = None
+    callable: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def elementwise(self) -> bool:
+        return False
+
+    @property
+    def description(self) -> str:
+        return f"the group {'.'.join(self.path)}, folded: {self.members} nodes"
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
+        return f"∂{self.name}/∂{arguments[slot]}"
 
     def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
         return f"{self.name}({', '.join(arguments)})"

@@ -25,6 +25,9 @@ NON_FINITE = ("nan", "inf", "+inf", "-inf")
 # picture of it can fold (`terms 1-13`) like a statement.
 SUM_RUN_MIN_TERMS = 16
 SUM_OPS = ("add", "sub")
+# A program of more statements than this is grouped into blocks of about √(statements)
+# consecutive statements (`lines 1-9`), one level above the statements' own groups.
+BLOCK_MIN_STATEMENTS = 24
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 
 
@@ -105,14 +108,32 @@ class _Evaluator:
 
     def run(self) -> int:
         node = -1
+        made: list[int] = []  # the first node each statement made
         for statement in self.program.statements:
+            made.append(len(self.builder.kinds))
             if isinstance(statement, Assign):
                 node = self.assign(statement)
             else:
-                first = len(self.builder.kinds)
                 node = self.expression(statement)
-                self.group_sums(first, ())
+                self.group_sums(made[-1], ())
+        if len(made) > BLOCK_MIN_STATEMENTS:
+            self.group_blocks(made)
         return node
+
+    def group_blocks(self, made: list[int]) -> None:
+        """Consecutive statements in blocks named by their lines: `lines 1-9`, with the inputs
+        they assign or first use (folding keeps an input outside while others use it)."""
+        statements, source = self.program.statements, self.program.source
+        builder = self.builder
+        size = math.ceil(math.sqrt(len(statements)))
+        bounds = made + [len(builder.kinds)]
+        for begin in range(0, len(statements), size):
+            end = min(begin + size, len(statements))
+            first_line = source.count("\n", 0, statements[begin].span.start) + 1
+            last_line = source.count("\n", 0, statements[end - 1].span.start) + 1
+            block = (f"lines {first_line}-{last_line}",)
+            for node in range(bounds[begin], bounds[end]):
+                builder.groups[node] = block + builder.groups.get(node, ())
 
     def assign(self, statement: Assign) -> int:
         name = statement.name

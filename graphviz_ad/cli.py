@@ -238,8 +238,8 @@ def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_opt
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
         drawing = analysis.save(output, image_format, wrt, **picture_options, **draw_options)
-    if drawing.note:
-        console.print(f"[cyan]note:[/] {escape(drawing.note)}")
+    for note in drawing.notes:
+        console.print(f"[cyan]note:[/] {escape(note)}")
     if not is_standard_output(output):
         cost = (f" ({drawing.nodes} nodes, {drawing.renderer}, "
                 f"{time.perf_counter() - started:.2f} s)") if drawing.renderer else ""

@@ -10,12 +10,18 @@ import os
 import sys
 import time
 from contextlib import contextmanager, nullcontext
-from enum import Enum
 from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
 from graphviz_ad import options as choices
+from graphviz_ad.command_options import (CompactOption, DepthOption, DpiOption, EdgeLabels,
+                                         EdgeLabelsOption, ExpandAllOption, ExpandOption,
+                                         Expression, FoldOption, FormatOption, Json,
+                                         MaxBoxesOption, MaxNodesOption, Mode, NoCheck,
+                                         OnlyPathsOption, Output, Rankdir, RankdirOption,
+                                         Renderer, RendererOption, Strict, TimeoutOption, Top,
+                                         Values, View, ViewOption, Wrt)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.writing import StandardOutput, is_standard_output
@@ -51,58 +57,6 @@ def _main(version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")]
         = False) -> None:
     pass
-
-
-def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
-    """Choices come from the layer that owns them; typer shows them as an Enum."""
-    return Enum(name, {value.replace("-", "_"): value for value in values}, type=str)
-
-
-Mode = _choice("Mode", choices.MODES)
-EdgeLabels = _choice("EdgeLabels", choices.EDGE_LABELS)
-View = _choice("View", choices.VIEWS)
-Rankdir = _choice("Rankdir", choices.RANKDIRS)
-Renderer = _choice("Renderer", choices.RENDERERS)
-
-Expression = Annotated[str, typer.Argument(
-    help="An expression or program, a path to a program file, or - to read standard input.",
-    show_default=False, metavar="EXPR")]
-Values = Annotated[Optional[list[str]], typer.Argument(
-    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]].", show_default=False,
-    metavar="NAME=VALUE")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
-Strict = Annotated[bool, typer.Option(
-    "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
-NoCheck = Annotated[bool, typer.Option("--no-check", help="Skip the finite-difference check.")]
-Top = Annotated[int, typer.Option(
-    "--top", min=1, max=choices.ENUMERATION_LIMIT,
-    help="Paths to list by largest |product|; the rest are summed in one row.")]
-Wrt = Annotated[Optional[str], typer.Option(
-    "--wrt", help="Colour each path from this input to the output, with a legend.",
-    show_default=False)]
-Output = Annotated[str, typer.Option(
-    "--output", "-o", help=f"The file to write ({choices.suffix_list()}), or - for standard "
-                           "output.", show_default=False)]
-FormatOption = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help=f"One of {choices.format_names()} (default: from the file's suffix).",
-    show_default=False)]
-EdgeLabelsOption = Annotated[EdgeLabels, typer.Option(
-    "--edge-labels", help="Label edges with the local derivative's value, its formula, or both.")]
-ViewOption = Annotated[View, typer.Option(
-    "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
-                   "gradients flow (backward).")]
-RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
-DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolution of PNG.")]
-RendererOption = Annotated[Renderer, typer.Option(
-    "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
-TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=0.1, max=choices.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
-MaxNodesOption = Annotated[int, typer.Option(
-    "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
-OnlyPathsOption = Annotated[bool, typer.Option(
-    "--only-paths", help="Keep only the nodes on paths from --wrt to the output.")]
-CompactOption = Annotated[bool, typer.Option(
-    "--compact", help="Fold chains of one-input operations (sin, exp, ...) into one node.")]
 
 
 def _console(stderr: bool = False):
@@ -199,9 +153,10 @@ def paths(expression: Expression, values: Values = None,
           every: Annotated[bool, typer.Option(
               "--all", help=f"List every path (refused above {choices.ENUMERATION_LIMIT:,} "
                             "paths).")] = False,
-          as_json: Json = False, strict: Strict = False) -> None:
+          fold: FoldOption = None, as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
-    gradient, summing to the gradient. Path counts are exact, at any scale."""
+    gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
+    group's edges carry the total derivative through it, and the sum stays the gradient."""
     from graphviz_ad.report import paths as view
 
     with _user_errors():
@@ -211,9 +166,10 @@ def paths(expression: Expression, values: Values = None,
             _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
                   lambda: view.inputs_json(analysis.graph, summaries))
             return
-        summary = analysis.paths(wrt, None if every else top)
-        _show(lambda: view.paths_table(analysis.graph, summary), as_json,
-              lambda: view.summary_json(analysis.graph, summary))
+        summary = analysis.paths(wrt, None if every else top, fold or ())
+        graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
+        _show(lambda: view.paths_table(graph, summary), as_json,
+              lambda: view.summary_json(graph, summary))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -228,8 +184,7 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
         _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
-def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_options: dict,
-          draw_options: dict) -> None:
+def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
     """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
     from rich.markup import escape
 
@@ -237,7 +192,7 @@ def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_opt
     started = time.perf_counter()
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
-        drawing = analysis.save(output, image_format, wrt, **picture_options, **draw_options)
+        drawing = analysis.save(output, image_format, wrt, **options)
     for note in drawing.notes:
         console.print(f"[cyan]note:[/] {escape(note)}")
     if not is_standard_output(output):
@@ -266,17 +221,21 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
           timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
           max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
           only_paths: OnlyPathsOption = False, compact: CompactOption = False,
-          strict: Strict = False) -> None:
+          expand: ExpandOption = None, depth: DepthOption = None,
+          expand_all: ExpandAllOption = False,
+          max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, strict: Strict = False) -> None:
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
-    with --wrt, each path from that input in its own colour."""
+    with --wrt, each path from that input in its own colour. A large graph folds its groups
+    (statements, runs of terms, blocks of lines) into boxes whose edges carry the total
+    derivative, until it fits --max-boxes."""
     with _user_errors():
         chosen = output_format(output, image_format, renderer.value, expression)
         analysis = _load(expression, values, strict)
-        _draw(analysis, output, chosen, wrt,
-              {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
-               "compact": compact},
-              {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
-               "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+        _draw(analysis, output, chosen, wrt, dict(
+            top=top, edge_labels=edge_labels.value, only_paths=only_paths, compact=compact,
+            expand=expand or (), depth=depth, expand_all=expand_all, max_boxes=max_boxes,
+            view=view.value, rankdir=rankdir.value, renderer=renderer.value, timeout=timeout,
+            dpi=dpi, max_nodes=max_nodes))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -294,6 +253,9 @@ def explain(expression: Expression, values: Values = None,
             timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
             max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
             only_paths: OnlyPathsOption = False, compact: CompactOption = False,
+            expand: ExpandOption = None, depth: DepthOption = None,
+            expand_all: ExpandAllOption = False,
+            max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES,
             strict: Strict = False) -> None:
     """The whole walkthrough: the value, the checked gradients, the paths of each input, and
     the picture with -o (taking the same picture options as gad graph)."""
@@ -310,11 +272,11 @@ def explain(expression: Expression, values: Values = None,
         summaries = [analysis.paths(name, top) for name in names]
         _console().print(walkthrough(analysis.graph, report, summaries))
         if output:
-            _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None),
-                  {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
-                   "compact": compact},
-                  {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
-                   "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+            _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None), dict(
+                top=top, edge_labels=edge_labels.value, only_paths=only_paths, compact=compact,
+                expand=expand or (), depth=depth, expand_all=expand_all, max_boxes=max_boxes,
+                view=view.value, rankdir=rankdir.value, renderer=renderer.value,
+                timeout=timeout, dpi=dpi, max_nodes=max_nodes))
 
 
 @command()

@@ -65,6 +65,7 @@ class LegendRow:
     colour_index: int | None  # None for the row of the rest
     text: str
     product: str
+    raw_product: Any = None
 
 
 @dataclass(frozen=True)
@@ -291,13 +292,13 @@ def _legend(graph: AnnotatedGraph, summary: PathSummary | None, coloured: tuple,
     """One row per coloured path, one for all the rest, and the sum equal to the gradient."""
     if summary is None:
         return (), ""
-    rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product))
-            for index, path in enumerate(coloured)]
+    rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product),
+                      path.product) for index, path in enumerate(coloured)]
     rest_count = summary.count - len(coloured)
     if rest_count:
         rest = summary.gradient - sum((path.product for path in coloured),
                                       np.zeros_like(summary.gradient))
-        rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest)))
+        rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest), rest))
     return tuple(rows), (f"sum = d{output_name}/d{summary.name} = "
                          f"{summarize_array(summary.gradient, exact=True)}")
 

@@ -219,12 +219,15 @@ class Analysis:
         from graphviz_ad.engine.paths import path_counts, paths_to_output
         from graphviz_ad.render.picture import build_picture, split_fanout
 
+        # Inputs stay leaves of the picture, unless there are so many (a network's weights)
+        # that those used only inside a group fold into it; --wrt's input always stays.
+        many_inputs = len(self.graph.inputs) > max_boxes // 4
+        keep = [] if many_inputs else list(self.graph.inputs.values())
+        on_paths = []
         if wrt is not None:
             self.require_input(wrt)
-        keep, on_paths = [], []
-        if wrt is not None:
-            keep = [self.graph.inputs[wrt]]
-            reach, back = path_counts(self.graph, keep[0]), paths_to_output(self.graph)
+            keep.append(self.graph.inputs[wrt])
+            reach, back = path_counts(self.graph, keep[-1]), paths_to_output(self.graph)
             on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
         self.folded(expand)  # names every unknown group before anything is drawn
         detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
@@ -238,8 +241,10 @@ class Analysis:
             more = f" and {len(folding.folded) - 6} more" if len(folding.folded) > 6 else ""
             why = (f"to draw at most {max_boxes} boxes" if detail.automatic
                    else f"below depth {depth}")
-            notes.append(f"folded {len(folding.folded)} group(s) {why}: {shown}{more}; "
-                         "--expand NAME opens one, --depth N or --expand-all more")
+            notes.append(f"folded {len(folding.folded)} group(s) {why}: {shown}{more}"
+                         + ("; inputs used only inside a group fold with it" if many_inputs
+                            else "") + "; --expand NAME opens one, --depth N or --expand-all "
+                         "more")
         picture = replace(picture, notes=picture.notes + tuple(notes),
                           clusters=folding is not None or bool(expand) or depth is not None)
         if len(picture.nodes) > LARGE_PICTURE:

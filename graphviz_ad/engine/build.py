@@ -121,19 +121,26 @@ class _Evaluator:
         return node
 
     def group_blocks(self, made: list[int]) -> None:
-        """Consecutive statements in blocks named by their lines: `lines 1-9`, with the inputs
-        they assign or first use (folding keeps an input outside while others use it)."""
+        """Consecutive statements in blocks named by their lines (`lines 1-9`), with the inputs
+        they assign or first use (folding keeps an input outside while others use it); while
+        there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
         statements, source = self.program.statements, self.program.source
         builder = self.builder
-        size = math.ceil(math.sqrt(len(statements)))
+        lines = [source.count("\n", 0, statement.span.start) + 1 for statement in statements]
+        # Units are (first statement, end statement) ranges: statements, then blocks of them.
+        units = [(index, index + 1) for index in range(len(statements))]
         bounds = made + [len(builder.kinds)]
-        for begin in range(0, len(statements), size):
-            end = min(begin + size, len(statements))
-            first_line = source.count("\n", 0, statements[begin].span.start) + 1
-            last_line = source.count("\n", 0, statements[end - 1].span.start) + 1
-            block = (f"lines {first_line}-{last_line}",)
-            for node in range(bounds[begin], bounds[end]):
-                builder.groups[node] = block + builder.groups.get(node, ())
+        levels = []
+        while len(units) > BLOCK_MIN_STATEMENTS:
+            size = math.ceil(math.sqrt(len(units)))
+            units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
+                     for begin in range(0, len(units), size)]
+            levels.append(units)
+        for level in levels:  # innermost first, so outer blocks are prepended last
+            for first, end in level:
+                block = (f"lines {lines[first]}-{lines[end - 1]}",)
+                for node in range(bounds[first], bounds[end]):
+                    builder.groups[node] = block + builder.groups.get(node, ())
 
     def assign(self, statement: Assign) -> int:
         name = statement.name

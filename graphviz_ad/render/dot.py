@@ -65,7 +65,7 @@ def _node_label(node: DrawnNode) -> str:
     colour = FADED if node.faded else TEXT
     grad_colour = FADED if node.faded else GRAD_COLOUR
     title = f"<B>{_html(node.title)}</B>"
-    if node.name and node.kind != INPUT:
+    if node.name and node.kind != INPUT and node.name != node.title:
         title = f"<I>{_html(node.name)}</I> = {title}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']

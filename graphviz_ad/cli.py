@@ -184,6 +184,17 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
         _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
+def _picture_options(given: dict) -> dict:
+    """The picture and drawing options of `gad graph` and `gad explain`, as the facade takes
+    them, from the command's own arguments."""
+    chosen = {name: given[name] for name in ("top", "only_paths", "compact", "depth",
+                                              "expand_all", "max_boxes", "timeout", "dpi",
+                                              "max_nodes")}
+    chosen.update({name: given[name].value for name in ("edge_labels", "view", "rankdir",
+                                                        "renderer")})
+    return {**chosen, "expand": given["expand"] or ()}
+
+
 def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
     """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
     from rich.markup import escape
@@ -231,11 +242,7 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
     with _user_errors():
         chosen = output_format(output, image_format, renderer.value, expression)
         analysis = _load(expression, values, strict)
-        _draw(analysis, output, chosen, wrt, dict(
-            top=top, edge_labels=edge_labels.value, only_paths=only_paths, compact=compact,
-            expand=expand or (), depth=depth, expand_all=expand_all, max_boxes=max_boxes,
-            view=view.value, rankdir=rankdir.value, renderer=renderer.value, timeout=timeout,
-            dpi=dpi, max_nodes=max_nodes))
+        _draw(analysis, output, chosen, wrt, _picture_options(locals()))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -272,11 +279,8 @@ def explain(expression: Expression, values: Values = None,
         summaries = [analysis.paths(name, top) for name in names]
         _console().print(walkthrough(analysis.graph, report, summaries))
         if output:
-            _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None), dict(
-                top=top, edge_labels=edge_labels.value, only_paths=only_paths, compact=compact,
-                expand=expand or (), depth=depth, expand_all=expand_all, max_boxes=max_boxes,
-                view=view.value, rankdir=rankdir.value, renderer=renderer.value,
-                timeout=timeout, dpi=dpi, max_nodes=max_nodes))
+            _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None),
+                  _picture_options(locals()))
 
 
 @command()

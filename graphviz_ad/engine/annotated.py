@@ -73,36 +73,17 @@ class ForeignOp:
         return f"{self.name}({', '.join(arguments)})"
 
 
-@dataclass(frozen=True)
-class GroupOp:
-    """The operation of a folded group (engine/fold.py): its edges carry whole Jacobians."""
+@dataclass(frozen=True, kw_only=True)
+class GroupOp(ForeignOp):
+    """The operation of a folded group (engine/fold.py): its edges carry whole Jacobians, its
+    local derivatives are total derivatives through the group."""
 
-    name: str
     path: tuple[str, ...]
-    arity: int
     members: int  # how many nodes it stands for
     linear_map: LinearMap = JACOBIAN
-    stops_gradient: bool = False
-    operator: str | None = None
-    callable: bool = True
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-    @property
-    def elementwise(self) -> bool:
-        return False
-
-    @property
-    def description(self) -> str:
-        return f"the group {'.'.join(self.path)}, folded: {self.members} nodes"
 
     def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
         return f"∂{self.name}/∂{arguments[slot]}"
-
-    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
-        return f"{self.name}({', '.join(arguments)})"
 
 
 @dataclass(frozen=True)

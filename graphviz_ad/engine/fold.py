@@ -193,7 +193,9 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> Annotate
             label = f"{path[-1]} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
                 if several else path[-1]
             kinds.append(GROUP)
-            ops.append(GroupOp(label, path, len(producers), len(region)))
+            ops.append(GroupOp(label, len(producers), path=path, members=len(region),
+                               description=f"the group {'.'.join(path)}, folded: "
+                                           f"{len(region)} nodes"))
             args.append(tuple(renumber[producer] for producer in producers))
             labels.append(label)
             local.append(tuple(total_derivatives(graph, region, node, producers)))

@@ -10,12 +10,20 @@ import os
 import sys
 import time
 from contextlib import contextmanager, nullcontext
-from enum import Enum
 from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
 from graphviz_ad import options as choices
+from graphviz_ad.command_options import (AtolOption, CheckOption, CompactOption, DepthOption,
+                                         DpiOption, EdgeLabels, EdgeLabelsOption,
+                                         ExpandAllOption, ExpandOption, Expression, FdMethod,
+                                         FdMethodOption, FdStepOption, FoldOption, FormatOption,
+                                         Json, MaxBoxesOption, MaxNodesOption, Mode, ModeOption,
+                                         NoCheck, OnlyPathsOption, Output, Rankdir,
+                                         RankdirOption, Renderer, RendererOption, RtolOption,
+                                         Strict, TimeoutOption, Top, Values, View, ViewOption,
+                                         Wrt)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.writing import StandardOutput, is_standard_output
@@ -51,59 +59,6 @@ def _main(version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")]
         = False) -> None:
     pass
-
-
-def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
-    """Choices come from the layer that owns them; typer shows them as an Enum."""
-    return Enum(name, {value.replace("-", "_"): value for value in values}, type=str)
-
-
-Mode = _choice("Mode", choices.MODES)
-FdMethod = _choice("FdMethod", choices.FD_METHODS)
-EdgeLabels = _choice("EdgeLabels", choices.EDGE_LABELS)
-View = _choice("View", choices.VIEWS)
-Rankdir = _choice("Rankdir", choices.RANKDIRS)
-Renderer = _choice("Renderer", choices.RENDERERS)
-
-Expression = Annotated[str, typer.Argument(
-    help="An expression or program, a path to a program file, or - to read standard input.",
-    show_default=False, metavar="EXPR")]
-Values = Annotated[Optional[list[str]], typer.Argument(
-    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]], X=@batch.npy (.npz:key, "
-         ".csv, .json, or @- for standard input).", show_default=False, metavar="NAME=VALUE")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
-Strict = Annotated[bool, typer.Option(
-    "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
-NoCheck = Annotated[bool, typer.Option("--no-check", help="Skip the finite-difference check.")]
-Top = Annotated[int, typer.Option(
-    "--top", min=1, max=choices.ENUMERATION_LIMIT,
-    help="Paths to list by largest |product|; the rest are summed in one row.")]
-Wrt = Annotated[Optional[str], typer.Option(
-    "--wrt", help="Colour each path from this input to the output, with a legend.",
-    show_default=False)]
-Output = Annotated[str, typer.Option(
-    "--output", "-o", help=f"The file to write ({choices.suffix_list()}), or - for standard "
-                           "output.", show_default=False)]
-FormatOption = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help=f"One of {choices.format_names()} (default: from the file's suffix).",
-    show_default=False)]
-EdgeLabelsOption = Annotated[EdgeLabels, typer.Option(
-    "--edge-labels", help="Label edges with the local derivative's value, its formula, or both.")]
-ViewOption = Annotated[View, typer.Option(
-    "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
-                   "gradients flow (backward).")]
-RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
-DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolution of PNG.")]
-RendererOption = Annotated[Renderer, typer.Option(
-    "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
-TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=0.1, max=choices.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
-MaxNodesOption = Annotated[int, typer.Option(
-    "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
-OnlyPathsOption = Annotated[bool, typer.Option(
-    "--only-paths", help="Keep only the nodes on paths from --wrt to the output.")]
-CompactOption = Annotated[bool, typer.Option(
-    "--compact", help="Fold chains of one-input operations (sin, exp, ...) into one node.")]
 
 
 def _console(stderr: bool = False):
@@ -160,22 +115,12 @@ def _show(renderable, as_json: bool, data: Callable[[], dict]) -> None:
 def grad(expression: Expression, values: Values = None,
          wrt: Annotated[Optional[list[str]], typer.Option(
              "--wrt", help="Only this input (repeatable).", show_default=False)] = None,
-         check: Annotated[Optional[bool], typer.Option("--check/--no-check", help="Exit with "
-             "status 1 if a gradient fails the finite-difference check / skip the check.",
-             show_default=False)] = None,
-         fd_method: Annotated[FdMethod, typer.Option(help="Central or forward differences, or "
-             "the complex step (where every operation takes complex numbers).")]
-         = FdMethod.central,
-         fd_step: Annotated[Optional[float], typer.Option(help="The step h over max(1, |x|) "
-             "(1e-6 central, 1e-8 forward, 1e-20 complex).", show_default=False)] = None,
-         rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = choices.DEFAULT_RTOL,
-         atol: Annotated[float, typer.Option(help="Absolute tolerance.")] = choices.DEFAULT_ATOL,
-         mode: Annotated[Mode, typer.Option(
-             help="Reverse mode (a backward sweep per output element), forward mode (a tangent "
-                  "sweep per input element), or auto: the fewer sweeps.")] = Mode.auto,
+         check: CheckOption = None, fd_method: FdMethodOption = FdMethod.central,
+         fd_step: FdStepOption = None, rtol: RtolOption = choices.DEFAULT_RTOL,
+         atol: AtolOption = choices.DEFAULT_ATOL, mode: ModeOption = Mode.auto,
          as_json: Json = False, strict: Strict = False) -> None:
     """The output value and the gradient of every input (for an array output, its Jacobian),
-    checked by finite differences."""
+    checked by finite differences; with --check, a failed check exits with status 1."""
     from graphviz_ad.api import CheckSettings
     from graphviz_ad.report import grad as view
 
@@ -191,7 +136,7 @@ def grad(expression: Expression, values: Values = None,
 @command(name="eval", context_settings=EXPRESSION_COMMAND)
 def evaluate(expression: Expression, values: Values = None, as_json: Json = False,
              strict: Strict = False) -> None:
-    """The output's value, a number or an array (a hand-derived gradient, say), unchecked."""
+    """The output's value, a number or an array (a formula for a gradient, say), unchecked."""
     from graphviz_ad import display
 
     with _user_errors():
@@ -208,9 +153,10 @@ def paths(expression: Expression, values: Values = None,
           every: Annotated[bool, typer.Option(
               "--all", help=f"List every path (refused above {choices.ENUMERATION_LIMIT:,} "
                             "paths).")] = False,
-          as_json: Json = False, strict: Strict = False) -> None:
+          fold: FoldOption = None, as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
-    gradient, summing to the gradient. Path counts are exact, at any scale."""
+    gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
+    group's edges carry the total derivative through it, and the sum stays the gradient."""
     from graphviz_ad.report import paths as view
 
     with _user_errors():
@@ -220,9 +166,10 @@ def paths(expression: Expression, values: Values = None,
             _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
                   lambda: view.inputs_json(analysis.graph, summaries))
             return
-        summary = analysis.paths(wrt, None if every else top)
-        _show(lambda: view.paths_table(analysis.graph, summary), as_json,
-              lambda: view.summary_json(analysis.graph, summary))
+        summary = analysis.paths(wrt, None if every else top, fold or ())
+        graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
+        _show(lambda: view.paths_table(graph, summary), as_json,
+              lambda: view.summary_json(graph, summary))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -237,8 +184,18 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
         _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
-def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_options: dict,
-          draw_options: dict) -> None:
+def _picture_options(given: dict) -> dict:
+    """The picture and drawing options of `gad graph` and `gad explain`, as the facade takes
+    them, from the command's own arguments."""
+    chosen = {name: given[name] for name in ("top", "only_paths", "compact", "depth",
+                                              "expand_all", "max_boxes", "timeout", "dpi",
+                                              "max_nodes")}
+    chosen.update({name: given[name].value for name in ("edge_labels", "view", "rankdir",
+                                                        "renderer")})
+    return {**chosen, "expand": given["expand"] or ()}
+
+
+def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
     """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
     from rich.markup import escape
 
@@ -246,13 +203,24 @@ def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_opt
     started = time.perf_counter()
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
-        drawing = analysis.save(output, image_format, wrt, **picture_options, **draw_options)
-    if drawing.note:
-        console.print(f"[cyan]note:[/] {escape(drawing.note)}")
+        drawing = analysis.save(output, image_format, wrt, **options)
+    for note in drawing.notes:
+        console.print(f"[cyan]note:[/] {escape(note)}")
     if not is_standard_output(output):
         cost = (f" ({drawing.nodes} nodes, {drawing.renderer}, "
                 f"{time.perf_counter() - started:.2f} s)") if drawing.renderer else ""
         console.print(escape(f"wrote {output}{cost}"), style="dim")
+
+
+def output_format(output: str, image_format: str | None, renderer: str, program: str) -> str:
+    """Where the picture goes and in which format, checked before anything is evaluated."""
+    from graphviz_ad.api import check_output
+
+    entry = check_output(output, image_format, renderer, program)
+    if entry.binary and is_standard_output(output) and StandardOutput().isatty():
+        raise UsageError(f"{entry.name.upper()} is binary and standard output is a terminal",
+                         None, "write it to a file with -o FILE, or pipe it")
+    return entry.name
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -264,19 +232,17 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
           timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
           max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
           only_paths: OnlyPathsOption = False, compact: CompactOption = False,
-          strict: Strict = False) -> None:
+          expand: ExpandOption = None, depth: DepthOption = None,
+          expand_all: ExpandAllOption = False,
+          max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, strict: Strict = False) -> None:
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
-    with --wrt, each path from that input in its own colour."""
-    from graphviz_ad.api import check_output
-
+    with --wrt, each path from that input in its own colour. A large graph folds its groups
+    (statements, runs of terms, blocks of lines) into boxes whose edges carry the total
+    derivative, until it fits --max-boxes."""
     with _user_errors():
-        chosen = check_output(output, image_format, renderer.value, expression).name
+        chosen = output_format(output, image_format, renderer.value, expression)
         analysis = _load(expression, values, strict)
-        _draw(analysis, output, chosen, wrt,
-              {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
-               "compact": compact},
-              {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
-               "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+        _draw(analysis, output, chosen, wrt, _picture_options(locals()))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -294,17 +260,19 @@ def explain(expression: Expression, values: Values = None,
             timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
             max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
             only_paths: OnlyPathsOption = False, compact: CompactOption = False,
+            expand: ExpandOption = None, depth: DepthOption = None,
+            expand_all: ExpandAllOption = False,
+            max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES,
             strict: Strict = False) -> None:
     """The whole walkthrough: the value, the checked gradients, the paths of each input, and
     the picture with -o (taking the same picture options as gad graph)."""
-    from graphviz_ad.api import check_output
     from graphviz_ad.report.explain import walkthrough
 
     with _user_errors():
         if output is not None and is_standard_output(output):
             raise UsageError("explain prints its tables to standard output; -o needs a file",
                              None, "gad graph EXPR -o - writes the picture alone")
-        chosen = check_output(output, None, renderer.value, expression).name if output else None
+        chosen = output_format(output, None, renderer.value, expression) if output else None
         analysis = _load(expression, values, strict)
         names = analysis.selected([wrt] if wrt else None)
         report = analysis.gradient_report(names, check=not no_check)
@@ -312,10 +280,7 @@ def explain(expression: Expression, values: Values = None,
         _console().print(walkthrough(analysis.graph, report, summaries))
         if output:
             _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None),
-                  {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
-                   "compact": compact},
-                  {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
-                   "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+                  _picture_options(locals()))
 
 
 @command()

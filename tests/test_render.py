@@ -235,10 +235,10 @@ def test_missing_system_dot_is_a_render_error(tmp_path):
 def test_binary_output_is_never_written_to_a_terminal(monkeypatch):
     import sys
 
-    from graphviz_ad.api import check_output
+    from graphviz_ad.cli import output_format
     from graphviz_ad.errors import UsageError
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     with pytest.raises(UsageError, match="PNG is binary and standard output is a terminal"):
-        check_output("-", "png", "auto", "x*2")
-    assert check_output("-", "svg", "auto", "x*2").name == "svg"
+        output_format("-", "png", "auto", "x*2")
+    assert output_format("-", "svg", "auto", "x*2") == "svg"

@@ -26,6 +26,9 @@ NON_FINITE = ("nan", "inf", "+inf", "-inf")
 # picture of it can fold (`terms 1-13`) like a statement.
 SUM_RUN_MIN_TERMS = 16
 SUM_OPS = ("add", "sub")
+# A program of more statements than this is grouped into blocks of about √(statements)
+# consecutive statements (`lines 1-9`), one level above the statements' own groups.
+BLOCK_MIN_STATEMENTS = 24
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 
 
@@ -108,15 +111,18 @@ class _Evaluator:
 
     def run(self) -> int:
         node = -1
+        made: list[int] = []  # the first node each statement made
         for statement in self.program.statements:
+            made.append(len(self.builder.kinds))
             if isinstance(statement, Assign):
                 node = self.assign(statement)
             elif isinstance(statement, Data):
                 node = self.declare(statement, node)
             else:
-                first = len(self.builder.kinds)
                 node = self.expression(statement)
-                self.group_sums(first, ())
+                self.group_sums(made[-1], ())
+        if len(made) > BLOCK_MIN_STATEMENTS:
+            self.group_blocks(made)
         if node < 0:
             raise UsageError("the program only declares data: it has no value to compute",
                              Span(0, len(self.program.source)), "end it with an expression")
@@ -144,6 +150,28 @@ class _Evaluator:
             return self.builder.data(name, value, span)
         return self.builder.input(name, value, span)
 
+    def group_blocks(self, made: list[int]) -> None:
+        """Consecutive statements in blocks named by their lines (`lines 1-9`), with the inputs
+        they assign or first use (folding keeps an input outside while others use it); while
+        there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
+        statements, source = self.program.statements, self.program.source
+        builder = self.builder
+        lines = [source.count("\n", 0, statement.span.start) + 1 for statement in statements]
+        # Units are (first statement, end statement) ranges: statements, then blocks of them.
+        units = [(index, index + 1) for index in range(len(statements))]
+        bounds = made + [len(builder.kinds)]
+        levels = []
+        while len(units) > BLOCK_MIN_STATEMENTS:
+            size = math.ceil(math.sqrt(len(units)))
+            units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
+                     for begin in range(0, len(units), size)]
+            levels.append(units)
+        for level in levels:  # innermost first, so outer blocks are prepended last
+            for first, end in level:
+                block = (f"lines {lines[first]}-{lines[end - 1]}",)
+                for node in range(bounds[first], bounds[end]):
+                    builder.groups[node] = block + builder.groups.get(node, ())
+
     def assign(self, statement: Assign) -> int:
         name = statement.name
         _check_assignable(name, statement.name_span)
@@ -170,7 +198,7 @@ class _Evaluator:
         self.group_names.add(group)
         kinds, groups = self.builder.kinds, self.builder.groups
         for node in nodes:
-            if kinds[node] != INPUT:
+            if kinds[node] not in (INPUT, DATA):
                 groups[node] = (group,)
         return (group,)
 
@@ -199,7 +227,7 @@ class _Evaluator:
                 end = min(begin + run - 1, terms)
                 last = links[end - 2]
                 for node in range(start, last + 1):
-                    if builder.kinds[node] != INPUT:
+                    if builder.kinds[node] not in (INPUT, DATA):
                         builder.groups[node] = builder.groups.get(node, prefix) + \
                             (f"terms {begin}-{end}",)
                 start = last + 1

@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/paths.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/pictures.py
+	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/startup.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.

@@ -73,8 +73,8 @@ def parse_values(items: list[str] | None, program_from_standard_input: bool = Fa
         try:
             tokens = tokenize(name)
         except GadError:
-            tokens = []
-        if len(tokens) != 2 or tokens[0].kind != NAME:
+            tokens = None
+        if tokens is None or len(tokens) != 2 or tokens.kind(0) != NAME:
             raise InputValueError(f"`{name}` is not a name", None,
                                   "names are letters, digits and _, not starting with a digit")
         if name in values:

@@ -117,3 +117,33 @@ def test_spans_cover_the_written_text():
     (statement,) = parse("f = (a + b) * c").statements
     assert statement.value.left.span.start == 4  # the parentheses belong to the operand
     assert statement.value.span.end == 15
+
+
+def test_a_clean_program_is_never_walked_token_by_token(monkeypatch):
+    from graphviz_ad.language import tokens
+
+    monkeypatch.setattr(tokens, "_walk", lambda source: pytest.fail("walked"))
+    program = parse("x = [1,\n  2]  # a list\ny = f(x, axis=-1)[0]; z = y ** 2 # last")
+    assert [to_sexpr(statement) for statement in program.statements] == [
+        "(= x [1 2])", "(= y (index (f x (axis (- 1))) 0))", "(= z (^ y 2))"]
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("x  # a == b, a comment", ["x"]),       # `==` in a comment: a false alarm, then tokens
+    ("a" * 500 + " + 1", ["(+ " + "a" * 500 + " 1)"]),  # a long name is not a long number
+    ("x #", ["x"]),
+    ("x\n# the end", ["x"]),
+    ("f(a,\n\n b)\ng", ["(f a b)", "g"]),
+    ("x \t\r\n ", ["x"]),
+])
+def test_the_fast_tokenizer_agrees_where_it_has_to_look_twice(source, expected):
+    assert [to_sexpr(statement) for statement in parse(source).statements] == expected
+
+
+def test_token_positions_count_characters_past_spaces_and_comments():
+    from graphviz_ad.language.tokens import tokenize
+
+    tokens = tokenize("ab  # c\n 1.5e3*x")
+    assert list(zip(tokens.texts, tokens.starts, tokens.ends)) == [
+        ("ab", 0, 2), ("\n", 7, 8), ("1.5e3", 9, 14), ("*", 14, 15), ("x", 15, 16),
+        ("", 16, 16)]

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from graphviz_ad import collector
 from graphviz_ad.engine.annotated import CUT, DATA, INPUT
 from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
 from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS,
@@ -238,27 +239,32 @@ class _Evaluator:
 
     def expression(self, root: Expr) -> int:
         results: list[int] = []
-        # Entries are (node, visited): a node is visited after all its children are evaluated.
-        stack: list[tuple[Expr, bool]] = [(root, False)]
+        # Entries are (node, None) before a node's children are evaluated, and (node, how to
+        # combine them: its children, and a call's op and static parameters) after.
+        stack: list[tuple[Expr, tuple | None]] = [(root, None)]
         while stack:
-            expr, visited = stack.pop()
-            if not visited:
+            expr, resolved = stack.pop()
+            if resolved is None:
                 leaf = self.leaf(expr)
                 if leaf is not None:
                     results.append(leaf)
                     continue
-                stack.append((expr, True))
-                for child in reversed(evaluated_children(expr)):
-                    stack.append((child, False))
+                resolved = resolve_call(expr) if isinstance(expr, Call) \
+                    else (None, evaluated_children(expr), None)
+                stack.append((expr, resolved))
+                for child in reversed(resolved[1]):
+                    stack.append((child, None))
                 continue
-            count = len(evaluated_children(expr))
+            count = len(resolved[1])
             arguments = tuple(results[len(results) - count:])
             del results[len(results) - count:]
-            results.append(self.combine(expr, arguments))
+            results.append(self.combine(expr, arguments, resolved))
         return results[0]
 
     def leaf(self, expr: Expr) -> int | None:
         """The node of a leaf expression, or None when its children must be evaluated first."""
+        if type(expr) is Binary:  # the most common node, first
+            return None
         if isinstance(expr, Number):
             return self.builder.constant(np.float64(float(expr.text)), expr.text, expr.span)
         if isinstance(expr, Name):
@@ -297,8 +303,7 @@ class _Evaluator:
             return self.builder.constant(value, self.program.source[call.span.start:
                                                                     call.span.end],
                                          call.span, kind=CUT)
-        resolve_call(call)  # its errors before its arguments are evaluated
-        return None
+        return None  # resolved (and its mistakes raised) before its arguments are evaluated
 
     def name(self, expr: Name) -> int:
         name = expr.name
@@ -314,16 +319,16 @@ class _Evaluator:
         self.bindings[name] = node
         return node
 
-    def combine(self, expr: Expr, arguments: tuple[int, ...]) -> int:
-        written = tuple(child.span for child in evaluated_children(expr))
-        if isinstance(expr, Unary):
+    def combine(self, expr: Expr, arguments: tuple[int, ...], resolved: tuple) -> int:
+        entry, kids, settings = resolved
+        written = tuple(child.span for child in kids)
+        if isinstance(expr, Binary):
+            op = BINARY_OPERATORS[expr.operator]
+        elif isinstance(expr, Unary):
             if expr.operator == "+":
                 return arguments[0]
             op = PREFIX_OPERATORS[expr.operator]
-        elif isinstance(expr, Binary):
-            op = BINARY_OPERATORS[expr.operator]
         elif isinstance(expr, Call):
-            entry, _, settings = resolve_call(expr)
             op = self.bound(entry, settings, arguments, expr.span)
         elif isinstance(expr, Index):
             op = self.bound(OPS[INDEX_OP], {INDEX_KEY: index_key(expr)}, arguments, expr.span)
@@ -380,6 +385,9 @@ def _check_arity(call: Call, arity: int) -> None:
                          call.span)
 
 
+NO_SETTINGS: dict[str, Any] = {}
+
+
 def table_entry(call: Call) -> Op | None:
     """The op a call names: `max(x)` and `max(x, axis=0)` (one argument) reduce."""
     if call.function in REDUCING and len(call.arguments) == 1:
@@ -390,6 +398,8 @@ def table_entry(call: Call) -> Op | None:
 def evaluated_children(expr: Expr) -> tuple[Expr, ...]:
     """The sub-expressions that become nodes: not an axis, a shape or an index, which are
     static parameters of the op."""
+    if type(expr) is Binary:
+        return (expr.left, expr.right)
     if isinstance(expr, Call):
         entry = table_entry(expr)
         if entry is None or entry.variadic:
@@ -407,6 +417,9 @@ def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
     if entry is None:
         raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
                                suggest(call.function, CALLABLE) or "`gad ops` lists the functions")
+    if not entry.statics and not entry.variadic and not call.keywords \
+            and len(call.arguments) == entry.arity:  # sin(x), max(a, b): the common case
+        return entry, call.arguments, NO_SETTINGS
     positional = [static for static in entry.statics if not static.keyword_only]
     operands = evaluated_children(call)
     extra = call.arguments[len(operands):]
@@ -507,6 +520,11 @@ def build(source: str, values: Mapping[str, Any] | None = None,
           data_names: Iterable[str] = ()) -> Built:
     """Parse `source`, bind `values` (numbers or arrays) to its inputs and evaluate the graph;
     `data_names` are data (no gradient) as if the program declared them."""
+    with collector.paused():  # a program and its graph make no reference cycles
+        return _build(source, values, data_names)
+
+
+def _build(source: str, values: Mapping[str, Any] | None, data_names: Iterable[str]) -> Built:
     values = {name: as_value(value) for name, value in (values or {}).items()}
     program = parse(source)
     missing = {name: span for name, span in free_names(program).items()

@@ -1,11 +1,17 @@
-"""A Pratt parser from tokens to a syntax tree; recursion only in nesting depth, which is guarded."""
+"""A Pratt parser from tokens to a syntax tree; recursion only in nesting depth, which is guarded.
+
+It reads the tokenizer's parallel lists directly (texts and positions; a token's kind is told by
+its text), so the common path makes no token objects: about one node per few tokens, and a span
+per node.
+"""
 
 from __future__ import annotations
 
+from graphviz_ad import collector
 from graphviz_ad.errors import LimitError, ParseError, Span
 from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Data, Expr, Index,
                                          Keyword, Name, Number, Program, Slice, Statement, Unary)
-from graphviz_ad.language.tokens import END, NAME, NUMBER, OPERATOR, SEPARATOR, Token, tokenize
+from graphviz_ad.language.tokens import END, NAME, SEPARATOR, kind_of, tokenize
 
 MAX_NESTING = 200
 DATA = "data"  # starts a data declaration when a name follows it; elsewhere an ordinary name
@@ -23,53 +29,62 @@ INFIX = {
 }
 PREFIX = {"-": 30, "+": 30}
 CANONICAL = {"**": "^"}
-
-
-def _describe(token: Token) -> str:
-    if token.kind == END:
-        return "the end of the input"
-    if token.kind == SEPARATOR:
-        return "the end of the statement"
-    return f"`{token.text}`"
+_DIGITS = frozenset("0123456789.")
+_tuple = tuple.__new__  # Span(a, b) without NamedTuple's Python-level __new__: one per node
+_SEPARATORS = (";", "\n")
 
 
 class _Parser:
     def __init__(self, source: str):
         self.source = source
-        self.tokens = tokenize(source)
+        tokens = tokenize(source)
+        self.texts = tokens.texts
+        self.starts = tokens.starts
+        self.ends = tokens.ends
+        self.last = len(tokens) - 1  # the end token, which stays current once reached
         self.position = 0
         self.depth = 0
 
-    def peek(self) -> Token:
-        return self.tokens[self.position]
+    def span(self, index: int) -> Span:
+        return _tuple(Span, (self.starts[index], self.ends[index]))
 
-    def advance(self) -> Token:
-        token = self.tokens[self.position]
-        if token.kind != END:  # the end token stays current, so peek never runs off the list
-            self.position += 1
-        return token
+    def describe(self, index: int) -> str:
+        kind = kind_of(self.texts[index])
+        if kind == END:
+            return "the end of the input"
+        if kind == SEPARATOR:
+            return "the end of the statement"
+        return f"`{self.texts[index]}`"
 
-    def expect(self, text: str, context: str) -> Token:
-        token = self.peek()
-        if token.text != text or token.kind not in (OPERATOR, SEPARATOR):
-            raise ParseError(f"expected `{text}` {context}, found {_describe(token)}", token.span)
+    def advance(self) -> int:
+        index = self.position
+        if index < self.last:
+            self.position = index + 1
+        return index
+
+    def expect(self, text: str, context: str) -> int:
+        index = self.position
+        if self.texts[index] != text:
+            raise ParseError(f"expected `{text}` {context}, found {self.describe(index)}",
+                             self.span(index))
         return self.advance()
 
     def program(self) -> Program:
         statements: list[Statement] = []
+        texts = self.texts
         while True:
-            while self.peek().kind == SEPARATOR:
-                self.advance()
-            if self.peek().kind == END:
+            while texts[self.position] in _SEPARATORS:
+                self.position += 1
+            if self.position == self.last:
                 break
             statements.append(self.statement())
-            token = self.peek()
-            if token.kind not in (SEPARATOR, END):
-                if token.text == ":":
-                    raise _stray_colon(token, "write one statement per line, or separate them "
-                                              "with ;")
+            text = texts[self.position]
+            if text not in _SEPARATORS and self.position != self.last:
+                if text == ":":
+                    raise _stray_colon(self.span(self.position), "write one statement per "
+                                                                 "line, or separate them with ;")
                 raise ParseError(f"expected an operator or the end of the statement, "
-                                 f"found {_describe(token)}", token.span,
+                                 f"found {self.describe(self.position)}", self.span(self.position),
                                  "write * for a product; separate statements with ; or a newline")
         if not statements:
             raise ParseError("the program is empty", Span(0, len(self.source)),
@@ -77,20 +92,23 @@ class _Parser:
         return Program(tuple(statements), self.source)
 
     def statement(self) -> Statement:
-        first = self.peek()
-        second = self.tokens[self.position + 1] if first.kind != END else first
-        if first.kind == NAME and first.text == DATA and second.kind == NAME:
-            return self.data()
-        if first.kind == NAME and second.kind == OPERATOR and second.text == "=":
-            self.position += 2
-            value = self.expression(0)
-            statement: Statement = Assign(first.text, first.span, value,
-                                          first.span.cover(value.span))
+        index = self.position
+        first = self.texts[index]
+        second = self.texts[index + 1] if index < self.last else ""
+        if kind_of(first) == NAME:
+            if first == DATA and kind_of(second) == NAME:
+                return self.data()
+            if second == "=":
+                self.position = index + 2
+                value = self.expression(0)
+                statement: Statement = Assign(first, self.span(index), value,
+                                              _tuple(Span, (self.starts[index], value.span.end)))
+            else:
+                statement = self.expression(0)
         else:
             statement = self.expression(0)
-        token = self.peek()
-        if token.kind == OPERATOR and token.text == "=":
-            raise ParseError("only a name can be assigned to", token.span,
+        if self.texts[self.position] == "=":
+            raise ParseError("only a name can be assigned to", self.span(self.position),
                              "write name = expression, one assignment per statement")
         return statement
 
@@ -98,161 +116,167 @@ class _Parser:
         """`data X = value`, or `data X, y` for names whose values come from the command line."""
         keyword = self.advance()
         names = [self.advance()]
-        while self.peek().text == "," and self.peek().kind == OPERATOR:
+        while self.texts[self.position] == ",":
             self.advance()
-            token = self.advance()
-            if token.kind != NAME:
-                raise ParseError(f"expected a name to declare as data, found {_describe(token)}",
-                                 token.span)
-            names.append(token)
+            index = self.advance()
+            if kind_of(self.texts[index]) != NAME:
+                raise ParseError(f"expected a name to declare as data, found "
+                                 f"{self.describe(index)}", self.span(index))
+            names.append(index)
         value = None
-        end = names[-1].span
-        if self.peek().text == "=" and self.peek().kind == OPERATOR:
+        end = self.ends[names[-1]]
+        if self.texts[self.position] == "=":
             if len(names) > 1:
                 raise ParseError("only one name can be given a value in a data declaration",
-                                 self.peek().span, "write data X = [...] and data y = [...]")
+                                 self.span(self.position),
+                                 "write data X = [...] and data y = [...]")
             self.advance()
             value = self.expression(0)
-            end = value.span
-        return Data(tuple(token.text for token in names), tuple(token.span for token in names),
-                    value, keyword.span.cover(end))
+            end = value.span.end
+        return Data(tuple(self.texts[index] for index in names),
+                    tuple(self.span(index) for index in names), value,
+                    Span(self.starts[keyword], end))
 
     def expression(self, min_power: int) -> Expr:
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise LimitError(f"the expression nests deeper than {MAX_NESTING} levels",
-                             self.peek().span, "split it into assignments")
+                             self.span(self.position), "split it into assignments")
         left = self.prefix()
+        texts = self.texts
         while True:
-            token = self.peek()
-            if token.kind != OPERATOR:
+            text = texts[self.position]
+            powers = INFIX.get(text)
+            if powers is None:
+                if text == "[":  # indexing binds tighter than any operator: -x[0] is -(x[0])
+                    left = self.index(left)
+                    continue
+                if text == "(":
+                    raise ParseError("only functions can be called", self.span(self.position),
+                                     "write * for a product: (a)*(b)")
                 break
-            if token.text == "(":
-                raise ParseError("only functions can be called", token.span,
-                                 "write * for a product: (a)*(b)")
-            if token.text == "[":  # indexing binds tighter than any operator: -x[0] is -(x[0])
-                left = self.index(left)
-                continue
-            powers = INFIX.get(token.text)
-            if powers is None or powers[0] <= min_power:
+            if powers[0] <= min_power:
                 break
-            self.advance()
+            self.position += 1
             right = self.expression(powers[1])
-            left = Binary(CANONICAL.get(token.text, token.text), left, right,
-                          left.span.cover(right.span))
+            left = Binary(CANONICAL.get(text, text), left, right,
+                          _tuple(Span, (left.span.start, right.span.end)))
         self.depth -= 1
         return left
 
     def prefix(self) -> Expr:
-        token = self.advance()
-        if token.kind == NUMBER:
-            return Number(token.text, token.span)
-        if token.kind == NAME:
-            if self.peek().text == "(" and self.peek().kind == OPERATOR:
-                return self.call(token)
-            return Name(token.text, token.span)
-        if token.kind == OPERATOR and token.text in PREFIX:
-            operand = self.expression(PREFIX[token.text])
-            return Unary(token.text, operand, token.span.cover(operand.span))
-        if token.kind == OPERATOR and token.text == "(":
+        index = self.advance()
+        text = self.texts[index]
+        if text and text[0] in _DIGITS:
+            return Number(text, _tuple(Span, (self.starts[index], self.ends[index])))
+        if text and (text[0].isalpha() or text[0] == "_"):
+            if self.texts[self.position] == "(":
+                return self.call(index)
+            return Name(text, _tuple(Span, (self.starts[index], self.ends[index])))
+        if text in PREFIX:
+            operand = self.expression(PREFIX[text])
+            return Unary(text, operand, _tuple(Span, (self.starts[index], operand.span.end)))
+        if text == "(":
             inner = self.expression(0)
             close = self.expect(")", "to close `(`")
-            return _respan(inner, token.span.cover(close.span))
-        if token.kind == OPERATOR and token.text == "[":
-            return self.array(token)
-        raise ParseError(f"expected a number, a name or `(`, found {_describe(token)}",
-                         token.span)
+            return _respan(inner, Span(self.starts[index], self.ends[close]))
+        if text == "[":
+            return self.array(index)
+        raise ParseError(f"expected a number, a name or `(`, found {self.describe(index)}",
+                         self.span(index))
 
-    def call(self, name: Token) -> Call:
+    def call(self, name: int) -> Call:
         self.advance()
+        texts = self.texts
         arguments: list[Expr] = []
         keywords: list[Keyword] = []
-        if self.peek().text == ")":
+        if texts[self.position] == ")":
             self.advance()
-        while self.tokens[self.position - 1].text != ")":
-            token, following = self.peek(), self.tokens[self.position + 1]
-            if token.kind == NAME and following.text == "=" and following.kind == OPERATOR:
-                self.position += 2
+        while texts[self.position - 1] != ")":
+            index = self.position
+            if kind_of(texts[index]) == NAME and texts[index + 1] == "=":
+                self.position = index + 2
                 value = self.expression(0)
-                keywords.append(Keyword(token.text, token.span, value,
-                                        token.span.cover(value.span)))
+                keywords.append(Keyword(texts[index], self.span(index), value,
+                                        _tuple(Span, (self.starts[index], value.span.end))))
             elif keywords:
                 raise ParseError("an argument by position cannot follow one by name",
-                                 token.span, "put the arguments first: sum(x, axis=1)")
+                                 self.span(index), "put the arguments first: sum(x, axis=1)")
             else:
                 arguments.append(self.expression(0))
-            if self.peek().text == ",":
-                self.advance()
-                continue
-            if self.peek().text == ":":
-                raise _stray_colon(self.peek())
-            self.expect(")", "to close the call")
-        close = self.tokens[self.position - 1]
-        return Call(name.text, name.span, tuple(arguments), name.span.cover(close.span),
+            self.next_item(")", "to close the call")
+        return Call(texts[name], self.span(name), tuple(arguments),
+                    _tuple(Span, (self.starts[name], self.ends[self.position - 1])),
                     tuple(keywords))
 
+    def next_item(self, closer: str, context: str) -> bool:
+        """After an item of a call or an array: True past a comma (another item follows),
+        False past the closer."""
+        text = self.texts[self.position]
+        if text == ",":
+            self.advance()
+            return True
+        if text == ":":
+            raise _stray_colon(self.span(self.position))
+        self.expect(closer, context)
+        return False
+
     def index(self, target: Expr) -> Index:
-        opener = self.advance()
+        self.advance()
         items: list[Expr | Slice] = []
         while True:
             items.append(self.index_item())
-            if self.peek().text == ",":
+            if self.texts[self.position] == ",":
                 self.advance()
                 continue
             close = self.expect("]", "to close the index")
-            return Index(target, tuple(items), target.span.cover(close.span))
+            return Index(target, tuple(items), Span(target.span.start, self.ends[close]))
 
     def index_item(self) -> Expr | Slice:
         """`2`, or a slice `a:b:c` with any part left out."""
-        first = self.peek()
-        if first.text == "]" and first.kind == OPERATOR:
-            raise ParseError("an index needs at least one item", first.span,
+        first = self.position
+        if self.texts[first] == "]":
+            raise ParseError("an index needs at least one item", self.span(first),
                              "x[0] picks the first element, x[1:3] a slice")
         parts: list[Expr | None] = []
         colons = 0
         while True:
-            token = self.peek()
-            if token.text in (":", ",", "]") and token.kind == OPERATOR:
+            if self.texts[self.position] in (":", ",", "]"):
                 parts.append(None)
             else:
                 parts.append(self.expression(0))
-            if self.peek().text != ":" or colons == 2:
+            if self.texts[self.position] != ":" or colons == 2:
                 break
             colons += 1
             self.advance()
         if colons == 0:
+            if parts[0] is None:
+                raise ParseError(f"expected an index, found {self.describe(self.position)}",
+                                 self.span(self.position), "x[0, 1] picks one element, x[0, :] "
+                                                           "a row")
             return parts[0]
         parts += [None] * (3 - len(parts))
-        last = self.tokens[self.position - 1]
-        return Slice(parts[0], parts[1], parts[2], first.span.cover(last.span))
+        return Slice(parts[0], parts[1], parts[2],
+                     Span(self.starts[first], self.ends[self.position - 1]))
 
-    def array(self, opener: Token) -> ArrayLiteral:
-        elements = self.sequence("]", "to close the array")
-        close = self.tokens[self.position - 1]
-        if not elements:
-            raise ParseError("an array needs at least one element", opener.span.cover(close.span))
-        return ArrayLiteral(elements, opener.span.cover(close.span))
-
-    def sequence(self, closer: str, context: str) -> tuple[Expr, ...]:
-        items: list[Expr] = []
-        if self.peek().text == closer:
+    def array(self, opener: int) -> ArrayLiteral:
+        elements: list[Expr] = []
+        texts = self.texts
+        if texts[self.position] == "]":
             self.advance()
-            return ()
-        while True:
-            items.append(self.expression(0))
-            token = self.peek()
-            if token.text == ",":
-                self.advance()
-                continue
-            if token.text == ":":
-                raise _stray_colon(token)
-            self.expect(closer, context)
-            return tuple(items)
+        else:
+            elements.append(self.expression(0))
+            while self.next_item("]", "to close the array"):
+                elements.append(self.expression(0))
+        span = Span(self.starts[opener], self.ends[self.position - 1])
+        if not elements:
+            raise ParseError("an array needs at least one element", span)
+        return ArrayLiteral(tuple(elements), span)
 
 
-def _stray_colon(token: Token, hint: str = "a slice is written in an index: x[1:3]"
+def _stray_colon(span: Span, hint: str = "a slice is written in an index: x[1:3]"
                  ) -> ParseError:
-    return ParseError("`:` is only part of a slice, as in x[1:3]", token.span, hint)
+    return ParseError("`:` is only part of a slice, as in x[1:3]", span, hint)
 
 
 def _respan(node: Expr, span: Span) -> Expr:
@@ -262,8 +286,10 @@ def _respan(node: Expr, span: Span) -> Expr:
 
 
 def parse(source: str) -> Program:
-    """Parse a program; raises ParseError or LimitError carrying the source text."""
+    """Parse a program; raises ParseError or LimitError carrying the source text. The tree has
+    no reference cycles: the cyclic garbage collector is paused while it is built."""
     try:
-        return _Parser(source).program()
+        with collector.paused():
+            return _Parser(source).program()
     except (ParseError, LimitError) as error:
         raise error.with_source(source)

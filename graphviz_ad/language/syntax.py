@@ -1,4 +1,8 @@
-"""The syntax tree: frozen nodes with spans, and an iterative S-expression printer for golden tests."""
+"""The syntax tree: nodes with spans, and an iterative S-expression printer for golden tests.
+
+Nodes are slotted dataclasses, not frozen ones: a frozen dataclass sets each field through
+object.__setattr__, which made building the tree a third of the parse. Nothing changes a node.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,26 @@ from typing import Union
 from graphviz_ad.errors import Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Number:
     text: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Name:
     name: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Unary:
     operator: str
     operand: Expr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Binary:
     operator: str
     left: Expr
@@ -35,7 +39,7 @@ class Binary:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Keyword:
     """`axis=1` in a call: a static parameter given by name."""
 
@@ -45,7 +49,7 @@ class Keyword:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     function: str
     function_span: Span
@@ -54,13 +58,13 @@ class Call:
     keywords: tuple[Keyword, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ArrayLiteral:
     elements: tuple[Expr, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Slice:
     """`a:b:c` inside an index; each part may be left out."""
 
@@ -70,7 +74,7 @@ class Slice:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Index:
     """`x[0]`, `W[:, 1]`, `x[1:3]`: a target and one item per axis."""
 
@@ -82,7 +86,7 @@ class Index:
 Expr = Union[Number, Name, Unary, Binary, Call, ArrayLiteral, Index]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Assign:
     name: str
     name_span: Span
@@ -90,7 +94,7 @@ class Assign:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Data:
     """`data X = [[1, 2]]` or `data X, y`: names whose values are data, with no gradient."""
 
@@ -103,7 +107,7 @@ class Data:
 Statement = Union[Assign, Data, Expr]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Program:
     statements: tuple[Statement, ...]
     source: str

@@ -267,16 +267,22 @@ def _pow_domain_given(base, exponent):
     return None
 
 
-def _one(*_, **__):
+def _one(*_):  # no **kwargs: an elementwise op's rule is the backward sweep's hot path
     return 1.0
 
 
-def _minus_one(*_, **__):
+def _minus_one(*_):
     return -1.0
 
 
-def _zero(*_, **__):
+def _zero(*_):
     return 0.0
+
+
+def _placed(*_, **__):
+    """The local derivative of an op that only moves or adds elements: 1, whatever its static
+    parameters (an axis, a shape, an index)."""
+    return 1.0
 
 
 def _shift(x, axis):
@@ -543,7 +549,7 @@ TABLE: tuple[Op, ...] = (
        kink_text="clip is not differentiable where x is at a bound; the engine passes the "
                  "gradient to x there, as PyTorch's clamp does",
        sample=((-3, 3), (-2, -1), (1, 2))),
-    Op("sum", 1, lambda x, axis=None: np.sum(x, axis=axis), (Partial(_one, "1"),),
+    Op("sum", 1, lambda x, axis=None: np.sum(x, axis=axis), (Partial(_placed, "1"),),
        "sum of all elements, or along one axis", linear_map=REDUCE, statics=(_AXIS,),
        complex_step=True, sample_shapes=((3, 4),), sample_statics=(("axis", 1),)),
     Op("mean", 1, lambda x, axis=None: np.mean(x, axis=axis),
@@ -594,27 +600,27 @@ TABLE: tuple[Op, ...] = (
         Partial(lambda x, y, out: -2.0 * (x - y) / np.size(x), "-2({0} - {1})/n")),
        "mean squared error mean((x - y)^2) of two arrays of one shape", linear_map=REDUCE,
        complex_step=True, sample=((-2, 2), (-2, 2)), sample_shapes=((2, 3), (2, 3))),
-    Op("transpose", 1, swap_last_axes, (Partial(_one, "1 (transposed)"),),
+    Op("transpose", 1, swap_last_axes, (Partial(_placed, "1 (transposed)"),),
        "the last two axes exchanged: a matrix transposed, each matrix of a batch transposed; "
        "a vector or a number unchanged", linear_map=TRANSPOSE, complex_step=True,
        sample_shapes=((2, 3, 4),)),
-    Op("reshape", 1, lambda x, shape: np.reshape(x, shape), (Partial(_one, "1 (reshaped)"),),
+    Op("reshape", 1, lambda x, shape: np.reshape(x, shape), (Partial(_placed, "1 (reshaped)"),),
        "the elements of x in a new shape (row-major, one size may be -1)",
        linear_map=RESHAPE, statics=(Static("shape", SHAPE, required=True),), complex_step=True,
        sample_shapes=((2, 3),), sample_statics=(("shape", (3, -1)),)),
-    Op(INDEX_OP, 1, _index, (Partial(_one, "1 (selected)"),),
+    Op(INDEX_OP, 1, _index, (Partial(_placed, "1 (selected)"),),
        "elements picked by integers and slices, as numpy's basic indexing: x[0], W[:, 1], "
        "x[1:3], x[::-1]; the gradient is scattered back", callable=False, linear_map=INDEX,
        statics=(Static(INDEX_KEY, INDEX_KEY, required=True),), complex_step=True,
        sample_shapes=((3, 4),), sample_statics=((INDEX_KEY, (slice(0, 2), -1)),)),
     Op("concat", 1, lambda *arrays, axis, bounds: np.concatenate(arrays, axis=axis),
-       (Partial(_one, "1 (placed)"),),
+       (Partial(_placed, "1 (placed)"),),
        "arrays joined along an existing axis (the first by default)", linear_map=CONCAT,
        statics=(Static("axis", AXIS, 0, keyword_only=True),), variadic=True,
        derive=_concat_bounds, complex_step=True, sample_shapes=((2, 3), (1, 3)),
        sample_statics=(("axis", -2),)),
     Op("stack", 1, lambda *arrays, axis, count: np.stack(arrays, axis=axis),
-       (Partial(_one, "1 (placed)"),),
+       (Partial(_placed, "1 (placed)"),),
        "values of one shape stacked along a new axis (the first by default); [a, b] with "
        "names in it is stack(a, b)", linear_map=STACK,
        statics=(Static("axis", AXIS, 0, keyword_only=True),), variadic=True,

@@ -11,7 +11,7 @@ import numpy as np
 
 from graphviz_ad.engine.backward import Gradients, backward
 from graphviz_ad.engine.build import Built, build
-from graphviz_ad.engine.check import finite_difference
+from graphviz_ad.engine.check import WORK_BUDGET, check_work, finite_difference, sweep_works
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
@@ -25,10 +25,12 @@ FORWARD = "forward"
 
 @dataclass(frozen=True)
 class Check:
-    """A gradient beside its central finite difference."""
+    """A gradient beside its central finite difference, or the reason the check was skipped
+    (then `finite_difference` is None)."""
 
     gradient: Any
     finite_difference: Any
+    skipped: str = ""
 
     @property
     def difference(self) -> float:
@@ -114,7 +116,27 @@ class Analysis:
         return render(source, "svg", find_renderer()).decode()
 
     def check(self, name: str, mode: str = REVERSE) -> Check:
-        return Check(self.gradient(name, mode), finite_difference(self.graph, name))
+        return self.checks([name], mode)[name]
+
+    def checks(self, names: list[str], mode: str = REVERSE) -> dict[str, Check]:
+        """Each input's gradient beside finite differences, in order, while their work fits
+        one WORK_BUDGET in all; an input whose check would not fit what is left is skipped,
+        its reason said, and later (smaller) ones may still be checked."""
+        left = WORK_BUDGET
+        works = sweep_works(self.graph)
+        checks = {}
+        for name in names:
+            gradient = self.gradient(name, mode)
+            work = check_work(self.graph, name, works)
+            if work > left:
+                spent = "" if left == WORK_BUDGET else f" ({left:,} left)"
+                checks[name] = Check(gradient, None, f"checking {name} needs {work:,} element "
+                                                     f"evaluations; the budget is "
+                                                     f"{WORK_BUDGET:,}{spent}")
+                continue
+            left -= work
+            checks[name] = Check(gradient, finite_difference(self.graph, name))
+        return checks
 
     def require_input(self, name: str) -> None:
         if name not in self.graph.inputs:

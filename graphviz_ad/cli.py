@@ -64,6 +64,9 @@ Values = Annotated[Optional[list[str]], typer.Argument(
 Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
 Strict = Annotated[bool, typer.Option(
     "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
+NoCheck = Annotated[bool, typer.Option(
+    "--no-check", help="Skip the finite-difference check (it is skipped by itself past its "
+                       "work budget, with a note).")]
 
 
 def _console(stderr: bool = False):
@@ -240,8 +243,7 @@ def grad(
     values: Values = None,
     wrt: Annotated[Optional[list[str]], typer.Option(
         "--wrt", help="Only this input (repeatable).", show_default=False)] = None,
-    no_check: Annotated[bool, typer.Option(
-        "--no-check", help="Skip the finite-difference check.")] = False,
+    no_check: NoCheck = False,
     mode: Annotated[Mode, typer.Option(help="Reverse mode (one backward sweep) or forward mode "
                                             "(one tangent sweep per input element).")]
     = Mode.reverse,
@@ -252,7 +254,7 @@ def grad(
     with _user_errors():
         analysis = _analyze(expression, values, strict)
         names = _selected(analysis, wrt)
-        checks = None if no_check else {name: analysis.check(name, mode.value) for name in names}
+        checks = None if no_check else analysis.checks(names, mode.value)
         if as_json:
             from graphviz_ad.report.grad import gradient_json
 

@@ -105,7 +105,7 @@ def _sweep(graph: Graph) -> Gradients:
     # Comprehensions, not a loop: this pass touches every node and is a tenth of the cost.
     no_edges = [(), (None,), (None, None)]
     finished_adjoints = tuple(
-        adjoint if adjoint is not None else np.zeros_like(value)[()]
+        adjoint if adjoint is not None else np.zeros(np.shape(value))[()]
         for adjoint, value in zip(adjoints, values))
     finished_local = tuple(
         row if len(row) == len(arguments) else no_edges[len(arguments)]

@@ -30,6 +30,9 @@ def gradient_table(analysis: Analysis, names: list[str], mode: str,
         row: list[Any] = [name, display.value(value)]
         if checks is None:
             row.append(display.value(analysis.gradient(name, mode)))
+        elif checks[name].skipped:
+            row += [display.value(checks[name].gradient), Text("skipped", style="yellow"),
+                    Text("skipped", style="yellow")]
         else:
             check = checks[name]
             row += [display.value(check.gradient), display.value(check.finite_difference, 12),
@@ -38,7 +41,14 @@ def gradient_table(analysis: Analysis, names: list[str], mode: str,
         table.add_row(*row)
     note = f"{mode} mode" + ("; finite differences: central, h = 1e-6·max(1, |x|)"
                              if checks else "")
-    return Group(table, Text(note, style="dim"))
+    notes = [Text(note, style="dim")]
+    skipped = [check.skipped for check in (checks or {}).values() if check.skipped]
+    if skipped:
+        others = len(skipped) - 1
+        more = f"; and {others:,} more input" + ("s" if others > 1 else "") if others else ""
+        notes.append(Text(f"finite differences skipped past their work budget: {skipped[0]}"
+                          f"{more} (docs/errors.md)", style="yellow"))
+    return Group(table, *notes)
 
 
 def gradient_json(analysis: Analysis, names: list[str], mode: str,
@@ -49,8 +59,9 @@ def gradient_json(analysis: Analysis, names: list[str], mode: str,
         "value": display.jsonable(analysis.value),
         "gradient": {name: display.jsonable(gradient) for name, gradient in gradients.items()},
         "check": None if checks is None else {
-            name: {"finite_difference": display.jsonable(check.finite_difference),
-                   "difference": display.jsonable(check.difference),
-                   "agrees": check.agrees}
+            name: {"skipped": check.skipped} if check.skipped else
+            {"finite_difference": display.jsonable(check.finite_difference),
+             "difference": display.jsonable(check.difference),
+             "agrees": check.agrees}
             for name, check in checks.items()},
     }

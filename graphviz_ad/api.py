@@ -15,7 +15,8 @@ from graphviz_ad.engine.check import WORK_BUDGET, check_work, finite_difference,
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
-from graphviz_ad.engine.paths import PathSummary, path_count, summarize
+from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_input, path_count,
+                                      summarize)
 from graphviz_ad.errors import UnknownNameError, UsageError
 
 DEFAULT_TOP = 20
@@ -89,7 +90,14 @@ class Analysis:
         self.require_input(name)
         return summarize(self.gradients, name, top)
 
-    def path_count(self, name: str) -> int:
+    def every_input_paths(self, names: list[str], top: int = DEFAULT_TOP) -> list[PathSummary]:
+        """`paths` for each of `names`, refused first when together they are too much work."""
+        for name in names:
+            self.require_input(name)
+        check_every_input(self.gradients, names)
+        return [summarize(self.gradients, name, top) for name in names]
+
+    def path_count(self, name: str) -> int | CountEstimate:
         self.require_input(name)
         return path_count(self.gradients, name)
 

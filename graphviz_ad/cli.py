@@ -13,11 +13,13 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from graphviz_ad.engine.paths import ENUMERATION_LIMIT
+from graphviz_ad.engine.paths import ENUMERATION_LIMIT, check_top
 from graphviz_ad.errors import FAILURE_EXIT, GadError, InputValueError, Span, UsageError
 
 MAX_FILE_BYTES = 5_000_000
 INTERRUPTED_EXIT = 130
+# Graphviz lays out 150 nodes in seconds, and a few hundred in minutes (docs/performance.md).
+MAX_LAYOUT_NODES = 150
 
 app = typer.Typer(
     name="gad",
@@ -273,7 +275,8 @@ def paths(
         "--wrt", help="The input whose paths to list; without it, one row per input.",
         show_default=False)] = None,
     top: Annotated[int, typer.Option(
-        "--top", min=1, help="Show the K paths of largest |product|, then one row for the rest.")]
+        "--top", min=1, help=f"Show the K paths of largest |product| (K at most "
+                             f"{ENUMERATION_LIMIT:,}), then one row for the rest.")]
     = 20,
     every: Annotated[bool, typer.Option(
         "--all", help=f"List every path (refused above {ENUMERATION_LIMIT:,} paths).")] = False,
@@ -285,9 +288,10 @@ def paths(
     from graphviz_ad.report import paths as report
 
     with _user_errors():
+        check_top(top)
         analysis = _analyze(expression, values, strict)
         if wrt is None:
-            summaries = [analysis.paths(name, 1) for name in analysis.inputs]
+            summaries = analysis.every_input_paths(analysis.inputs, 1)
             if as_json:
                 print(json.dumps(report.inputs_json(analysis, summaries)))
                 return
@@ -442,7 +446,8 @@ Output = Annotated[str, typer.Option(
 Wrt = Annotated[Optional[str], typer.Option(
     "--wrt", help="Colour each path from this input to the output, with a legend.",
     show_default=False)]
-Top = Annotated[int, typer.Option("--top", min=1, help="Paths to list (the rest are summed).")]
+Top = Annotated[int, typer.Option(
+    "--top", min=1, help=f"Paths to list, at most {ENUMERATION_LIMIT:,} (the rest are summed).")]
 FormatOption = Annotated[Optional[str], typer.Option(
     "--format", "-f", help="dot, svg, png, pdf or json (default: from the file's suffix).",
     show_default=False)]
@@ -479,7 +484,7 @@ def graph(
     dpi: DpiOption = 144,
     renderer: RendererOption = RendererChoice.auto,
     timeout: TimeoutOption = 60.0,
-    max_nodes: MaxNodesOption = 150,
+    max_nodes: MaxNodesOption = MAX_LAYOUT_NODES,
     only_paths: OnlyPathsOption = False,
     compact: CompactOption = False,
     strict: Strict = False,
@@ -487,6 +492,7 @@ def graph(
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
     with --wrt, each path from that input in its own colour."""
     with _user_errors():
+        check_top(top)
         chosen_format = output_target(output, image_format, expression)
         if chosen_format == "pdf" and renderer == RendererChoice.graphviz_pure:
             raise UsageError("graphviz-pure cannot write PDF", None,
@@ -512,7 +518,8 @@ def explain(
     top: Top = 20,
     renderer: RendererOption = RendererChoice.auto,
     timeout: TimeoutOption = 60.0,
-    max_nodes: MaxNodesOption = 150,
+    max_nodes: MaxNodesOption = MAX_LAYOUT_NODES,
+    no_check: NoCheck = False,
     strict: Strict = False,
 ) -> None:
     """The whole walkthrough: the value, the checked gradients, the paths of each input, and
@@ -524,17 +531,19 @@ def explain(
     from graphviz_ad.report.grad import gradient_table
 
     with _user_errors():
+        check_top(top)
         if output == "-":
             raise UsageError("explain prints its tables to standard output; -o needs a file",
                              None, "gad graph EXPR -o - writes the picture alone")
         chosen_format = output_target(output, None, expression) if output else None
         analysis = _analyze(expression, values, strict)
         names = _selected(analysis, [wrt] if wrt else None)
-        checks = {name: analysis.check(name) for name in names}
+        summaries = analysis.every_input_paths(names, top)
+        checks = None if no_check else analysis.checks(names)
         parts = [gradient_table(analysis, names, "reverse", checks)]
-        for name in names:
+        for summary in summaries:
             parts.append(Text(""))
-            parts.append(path_report.paths_table(analysis, analysis.paths(name, top)))
+            parts.append(path_report.paths_table(analysis, summary))
         _console().print(Group(*parts))
         if output:
             options = {"top": top, "edge_labels": "value", "only_paths": False,

@@ -7,6 +7,17 @@ from typing import Any
 from graphviz_ad import display
 from graphviz_ad.engine.backward import Gradients
 from graphviz_ad.engine.paths import PathSummary, edge_uses
+from graphviz_ad.errors import LimitError
+
+# DOT and JSON need no layout, but grow about 450 bytes a node: 45 MB, a few seconds.
+MAX_EXPORT_NODES = 100_000
+
+
+def refuse_large_export(nodes: int, what: str) -> None:
+    """Refuse DOT or JSON of more than MAX_EXPORT_NODES nodes, before any is written."""
+    if nodes > MAX_EXPORT_NODES:
+        raise LimitError(f"the {what} would have {nodes:,} nodes; {what} output is limited to "
+                         f"{MAX_EXPORT_NODES:,}")
 
 
 def graph_json(gradients: Gradients, summary: PathSummary | None = None) -> dict[str, Any]:
@@ -28,5 +39,5 @@ def graph_json(gradients: Gradients, summary: PathSummary | None = None) -> dict
     data: dict[str, Any] = {"output": f"n{graph.output}", "nodes": nodes, "edges": edges}
     if summary is not None:
         data["wrt"] = summary.name
-        data["path_count"] = summary.count
+        data["path_count"] = display.count_json(summary.count)
     return data

@@ -16,8 +16,10 @@ from graphviz_ad import display
 from graphviz_ad.engine.backward import Gradients
 from graphviz_ad.engine.graph import CONSTANT, INPUT, Graph, output_name
 from graphviz_ad.engine.ops import ELEMENTWISE, MATMUL, REDUCE
-from graphviz_ad.engine.paths import PathSummary, edge_uses, path_counts, paths_to_output
+from graphviz_ad.engine.paths import (PathSummary, edge_uses, fewer, path_counts,
+                                      paths_to_output)
 from graphviz_ad.errors import UsageError
+from graphviz_ad.render.export import MAX_EXPORT_NODES
 from graphviz_ad.style import PATH_COLOURS
 
 OUTPUT = "output"  # a drawn node's kind: the graph's kinds, and the output
@@ -25,6 +27,9 @@ VALUE_LABELS = "value"
 FORMULA_LABELS = "formula"
 BOTH_LABELS = "both"
 DIGITS = 4
+# Path counts on the picture are compared with the coloured paths only (is an edge on a path
+# beyond them?), so they are held at most this: small integers, whatever the graph.
+COUNT_CAP = len(PATH_COLOURS) + 1
 
 
 @dataclass(frozen=True)
@@ -170,8 +175,9 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
     output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()
     uses = edge_uses(coloured)
-    from_input = path_counts(gradients, graph.inputs[summary.name]) if summary else None
-    to_output = paths_to_output(gradients) if summary else None
+    from_input = path_counts(gradients, graph.inputs[summary.name], COUNT_CAP) \
+        if summary else None
+    to_output = paths_to_output(gradients, COUNT_CAP) if summary else None
     folded = _fold_chains(graph) if compact else {}
     chains: dict[int, list[int]] = {}
     for node in sorted(folded):
@@ -242,7 +248,7 @@ def _legend(graph: Graph, summary: PathSummary | None, coloured: tuple,
         return (), ""
     rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product))
             for index, path in enumerate(coloured)]
-    rest_count = summary.count - len(coloured)
+    rest_count = fewer(summary.count, len(coloured))
     if rest_count:
         rest = summary.gradient - sum((path.product for path in coloured),
                                       np.zeros_like(summary.gradient))

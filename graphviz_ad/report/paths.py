@@ -24,7 +24,9 @@ def chain(analysis: Analysis, path: Path) -> str:
 
 
 def _share(product: Any, gradient: Any) -> str:
-    if np.ndim(product) or float(gradient) == 0.0:
+    """A path's part of the gradient; none of an infinite or nan one (inf/inf says nothing)."""
+    if np.ndim(product) or float(gradient) == 0.0 or not np.isfinite(gradient) \
+            or not np.isfinite(product):
         return ""
     ratio = float(product) / float(gradient)
     return f"{100 * ratio:.1f}%" if abs(ratio) < 100 else f"{ratio:.2g}×"
@@ -38,7 +40,7 @@ def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
     """
     title = Text.assemble(("paths from ", "bold"), (summary.name, "bold green"),
                           (f" to {output_name(analysis.graph)}: ", "bold"),
-                          (f"{summary.count:,}", "bold cyan"))
+                          (display.count(summary.count), "bold cyan"))
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("path")
@@ -89,7 +91,7 @@ def inputs_table(analysis: Analysis, summaries: list[PathSummary]) -> Table:
     table.add_column("its product", justify="right")
     for summary in summaries:
         largest = summary.paths[0] if summary.paths else None
-        table.add_row(summary.name, f"{summary.count:,}", display.value(summary.gradient),
+        table.add_row(summary.name, display.count(summary.count), display.value(summary.gradient),
                       Text(chain(analysis, largest)) if largest else Text("none", style="dim"),
                       display.value(largest.product, PRODUCT_DIGITS) if largest else "")
     return table
@@ -106,7 +108,7 @@ def path_json(analysis: Analysis, path: Path) -> dict[str, Any]:
 
 def inputs_json(analysis: Analysis, summaries: list[PathSummary]) -> dict[str, Any]:
     """`gad paths --json` without --wrt: each input's path count, gradient and largest path."""
-    return {"inputs": [{"name": summary.name, "path_count": summary.count,
+    return {"inputs": [{"name": summary.name, "path_count": display.count_json(summary.count),
                         "gradient": display.jsonable(summary.gradient),
                         "largest": path_json(analysis, summary.paths[0]) if summary.paths
                         else None}
@@ -116,6 +118,7 @@ def inputs_json(analysis: Analysis, summaries: list[PathSummary]) -> dict[str, A
 def summary_json(analysis: Analysis, summary: PathSummary) -> dict[str, Any]:
     return {"wrt": summary.name,
             "gradient": display.jsonable(summary.gradient),
-            "path_count": summary.count,
+            "path_count": display.count_json(summary.count),
             "paths": [path_json(analysis, path) for path in summary.paths],
-            "rest": {"count": summary.rest_count, "sum": display.jsonable(summary.rest_sum)}}
+            "rest": {"count": display.count_json(summary.rest_count),
+                     "sum": display.jsonable(summary.rest_sum)}}

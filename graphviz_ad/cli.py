@@ -310,10 +310,11 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
     """The forward trace (one line per node, in evaluation order) and the backward sweep, one
     adjoint update per line in the order the engine performs them."""
     from graphviz_ad.engine.trace import backward_steps, forward_steps
-    from graphviz_ad.report.trace import trace_json, trace_tables
+    from graphviz_ad.report.trace import refuse_long_trace, trace_json, trace_tables
 
     with _user_errors():
         analysis = _analyze(expression, values, strict)
+        refuse_long_trace(analysis, as_json)
         forward = forward_steps(analysis.graph)
         backward = backward_steps(analysis.gradients)
         if as_json:
@@ -391,31 +392,35 @@ def output_target(output: str, chosen: str | None, program: str) -> str:
 
 def write_picture(analysis, output: str, image_format: str, options: dict, wrt: str | None,
                   view: View, rankdir: Rankdir, renderer: RendererChoice, timeout: float,
-                  dpi: int, max_nodes: int) -> None:
-    """Draw the analysis to `output` (a file or - for standard output)."""
+                  dpi: int, max_nodes: int, command: str = "graph") -> None:
+    """Draw the analysis to `output` (a file or - for standard output); its size is refused
+    before anything is drawn."""
     import time
 
     from graphviz_ad.render import backend
+    from graphviz_ad.render.export import refuse_large_export
+    from graphviz_ad.render.picture import drawn_nodes, refuse_layout
 
     if image_format == "json":
         from graphviz_ad.render.export import graph_json
 
+        refuse_large_export(len(analysis.graph), "JSON")
         summary = analysis.paths(wrt, options["top"]) if wrt else None
         data = (json.dumps(graph_json(analysis.gradients, summary)) + "\n").encode()
     else:
         from graphviz_ad.render.dot import to_digraph
 
+        if image_format == "dot":
+            refuse_large_export(drawn_nodes(analysis.gradients, wrt, options["only_paths"],
+                                            options["compact"]), "DOT")
+        else:
+            refuse_layout(analysis.gradients, analysis.inputs, wrt, options["only_paths"],
+                          options["compact"], max_nodes, command)
         picture = analysis.picture(wrt, **options)
         source = to_digraph(picture, view.value, rankdir.value).source
         if image_format == "dot":
             data = source.encode()
         else:
-            if len(picture.nodes) > max_nodes:
-                raise UsageError(
-                    f"the picture has {len(picture.nodes):,} nodes; laying out more than "
-                    f"{max_nodes:,} takes Graphviz minutes", None,
-                    "draw less with --only-paths (with --wrt) or --compact, write --format dot, "
-                    "or raise --max-nodes")
             chosen = backend.find_renderer(renderer.value, image_format)
             started = time.perf_counter()
             console = _console(stderr=True)
@@ -550,7 +555,7 @@ def explain(
                        "compact": False}
             picture_wrt = wrt or (names[0] if len(names) == 1 else None)
             write_picture(analysis, output, chosen_format, options, picture_wrt, View.forward,
-                          Rankdir.LR, renderer, timeout, 144, max_nodes)
+                          Rankdir.LR, renderer, timeout, 144, max_nodes, "explain")
 
 
 @app.command()

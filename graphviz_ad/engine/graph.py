@@ -47,11 +47,13 @@ class Graph:
         return len(self.kinds)
 
     def text(self, node: int) -> str:
-        """The source text a node came from, or its label when it has no span."""
+        """The source text a node came from, or its label when it has no span; past
+        display.MAX_SOURCE_TEXT characters, its beginning and end around a `…` (so that texts
+        of all nodes of `x + x + ... + x` together stay linear in its length)."""
         span = self.spans[node]
         if span is None or not self.source:
-            return self.labels[node]
-        return self.source[span.start:span.end]
+            return display.abbreviate(self.labels[node])
+        return display.abbreviate(self.source, display.MAX_SOURCE_TEXT, span.start, span.end)
 
     def shape(self, node: int) -> tuple[int, ...]:
         return np.shape(self.values[node])
@@ -79,7 +81,10 @@ def written_as_operator(graph: Graph, node: int) -> bool:
     op = graph.ops[node]
     if op is None or not op.operator:
         return False
-    return not op.callable or not graph.text(node).startswith(f"{op.name}(")
+    span = graph.spans[node]
+    if not op.callable or span is None or not graph.source:
+        return True
+    return not graph.source.startswith(f"{op.name}(", span.start)
 
 
 def output_name(graph: Graph) -> str:
@@ -132,7 +137,10 @@ class GraphBuilder:
 
     def constant(self, value: Any, label: str, span: Span | None = None,
                  kind: str = CONSTANT) -> int:
-        return self._append(kind, None, (), as_value(value), span, label, False)
+        """A literal or a no_grad result, labelled with its text (cut short: a 20×5 matrix
+        would otherwise be a node thousands of pixels wide)."""
+        return self._append(kind, None, (), as_value(value), span,
+                            display.abbreviate(label, display.MAX_TITLE), False)
 
     def apply(self, op: Op | str, arguments: tuple[int, ...], span: Span | None = None,
               written: tuple[Span, ...] | None = None) -> int:

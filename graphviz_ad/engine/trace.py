@@ -60,6 +60,14 @@ def trace_names(graph: Graph) -> list[str]:
     return names
 
 
+def step_count(gradients: Gradients) -> int:
+    """How many steps `forward_steps` and `backward_steps` make together, without making them."""
+    graph = gradients.graph
+    forward = sum(1 for kind in graph.kinds if kind != CONSTANT)
+    backward = sum(1 for row in gradients.local for local in row if local is not None)
+    return forward + backward
+
+
 def forward_steps(graph: Graph) -> list[ForwardStep]:
     """One step per input, no_grad result and operation, in evaluation order."""
     names = trace_names(graph)

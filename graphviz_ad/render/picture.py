@@ -162,6 +162,44 @@ def _fold_chains(graph: Graph) -> dict[int, int]:
     return into
 
 
+def drawn_nodes(gradients: Gradients, wrt: str | None = None, only_paths: bool = False,
+                compact: bool = False) -> int:
+    """How many nodes `build_picture` would draw, found in linear time without drawing them,
+    so that a budget can refuse a picture before it is built."""
+    graph = gradients.graph
+    folded = _fold_chains(graph) if compact else {}
+    if not only_paths or wrt is None:
+        return len(graph) - len(folded)
+    from_input = path_counts(gradients, graph.inputs[wrt], COUNT_CAP)
+    return sum(1 for node in range(len(graph)) if from_input[node] and node not in folded)
+
+
+def refuse_layout(gradients: Gradients, inputs: list[str], wrt: str | None, only_paths: bool,
+                  compact: bool, max_nodes: int, command: str = "graph") -> None:
+    """Refuse, before anything is drawn, a picture of more than `max_nodes` nodes; the hint
+    names only what would draw fewer: options not given that fold or drop nodes here (sized,
+    each in linear time: --only-paths for --wrt or the one input), DOT (no layout), or a
+    larger --max-nodes."""
+    nodes = drawn_nodes(gradients, wrt, only_paths, compact)
+    if nodes <= max_nodes:
+        return
+    options = []
+    if not compact:
+        options.append((drawn_nodes(gradients, wrt, only_paths, True), "--compact"))
+    paths_of = wrt or (inputs[0] if len(inputs) == 1 else None)
+    if not only_paths and paths_of is not None:
+        flags = "--only-paths" if wrt else f"--wrt {paths_of} --only-paths"
+        options.append((drawn_nodes(gradients, paths_of, True, compact), flags))
+    helpful = sorted(option for option in options if option[0] < nodes)[:2]
+    where = "" if command == "graph" else "gad graph with "
+    hints = [f"{where}{flags} draws {count:,}" for count, flags in helpful]
+    if nodes <= MAX_EXPORT_NODES:
+        hints.append("DOT (-o FILE.dot) needs no layout")
+    hints.append(f"--max-nodes {nodes} lays it out anyway, which can take Graphviz minutes")
+    raise UsageError(f"the picture would have {nodes:,} nodes, more than --max-nodes "
+                     f"{max_nodes:,}", None, "; ".join(hints))
+
+
 def build_picture(gradients: Gradients, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
                   compact: bool = False) -> Picture:
@@ -171,7 +209,7 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
                          f"use {VALUE_LABELS}, {FORMULA_LABELS} or {BOTH_LABELS}")
     if only_paths and summary is None:
         raise UsageError("--only-paths needs --wrt NAME: the paths from which input?")
-    names = argument_names(graph)
+    names = argument_names(graph) if edge_labels != VALUE_LABELS else []
     output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()
     uses = edge_uses(coloured)
@@ -204,8 +242,10 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
         members = chains.get(node, []) + [node]
         nodes.append(DrawnNode(
             _node_id(node), OUTPUT if node == graph.output else graph.kinds[node],
-            " → ".join(graph.labels[member] for member in members),
-            ", ".join(graph.names.get(node, ())), summarize_array(graph.values[node]),
+            display.runs([display.abbreviate(graph.labels[member], display.MAX_TITLE)
+                          for member in members], " → "),
+            display.abbreviate(", ".join(graph.names.get(node, ())), display.MAX_TITLE),
+            summarize_array(graph.values[node]),
             summarize_array(gradients.adjoints[node]) if graph.requires_grad[node] else "",
             graph.text(node), faded=summary is not None and from_input[node] == 0))
     edges = []

@@ -12,9 +12,24 @@ from rich.text import Text
 from graphviz_ad import display
 from graphviz_ad.api import Analysis
 from graphviz_ad.engine.graph import INPUT
-from graphviz_ad.engine.trace import BackwardStep, ForwardStep, trace_names
+from graphviz_ad.engine.trace import BackwardStep, ForwardStep, step_count, trace_names
+from graphviz_ad.errors import LimitError
 
 DIGITS = display.SHORT_DIGITS
+# A terminal table takes about half a millisecond a row to lay out; JSON is ten times cheaper.
+MAX_TRACE_ROWS = 10_000
+MAX_TRACE_STEPS = 100_000
+
+
+def refuse_long_trace(analysis: Analysis, as_json: bool) -> None:
+    """Refuse a trace of more rows (tables) or steps (JSON) than the limit, before any is made."""
+    steps = step_count(analysis.gradients)
+    limit = MAX_TRACE_STEPS if as_json else MAX_TRACE_ROWS
+    if steps > limit:
+        what = "its JSON is" if as_json else "its tables are"
+        raise LimitError(f"the trace has {steps:,} steps; {what} limited to {limit:,}", None,
+                         None if as_json or steps > MAX_TRACE_STEPS
+                         else f"--json prints up to {MAX_TRACE_STEPS:,} steps")
 
 
 def trace_tables(analysis: Analysis, forward: list[ForwardStep],

@@ -390,6 +390,23 @@ def output_target(output: str, chosen: str | None, program: str) -> str:
     return output_format(output, chosen)
 
 
+def refuse_large_picture(analysis, image_format: str, options: dict, wrt: str | None,
+                         max_nodes: int, command: str) -> None:
+    """Refuse a picture past its budget (--max-nodes to lay out, the export limit for DOT and
+    JSON), in linear time, before any of it is built."""
+    from graphviz_ad.render.export import refuse_large_export
+    from graphviz_ad.render.picture import drawn_nodes, refuse_layout
+
+    if image_format == "json":
+        refuse_large_export(len(analysis.graph), "JSON")
+    elif image_format == "dot":
+        refuse_large_export(drawn_nodes(analysis.gradients, wrt, options["only_paths"],
+                                        options["compact"]), "DOT")
+    else:
+        refuse_layout(analysis.gradients, analysis.inputs, wrt, options["only_paths"],
+                      options["compact"], max_nodes, command)
+
+
 def write_picture(analysis, output: str, image_format: str, options: dict, wrt: str | None,
                   view: View, rankdir: Rankdir, renderer: RendererChoice, timeout: float,
                   dpi: int, max_nodes: int, command: str = "graph") -> None:
@@ -398,24 +415,16 @@ def write_picture(analysis, output: str, image_format: str, options: dict, wrt: 
     import time
 
     from graphviz_ad.render import backend
-    from graphviz_ad.render.export import refuse_large_export
-    from graphviz_ad.render.picture import drawn_nodes, refuse_layout
 
+    refuse_large_picture(analysis, image_format, options, wrt, max_nodes, command)
     if image_format == "json":
         from graphviz_ad.render.export import graph_json
 
-        refuse_large_export(len(analysis.graph), "JSON")
         summary = analysis.paths(wrt, options["top"]) if wrt else None
         data = (json.dumps(graph_json(analysis.gradients, summary)) + "\n").encode()
     else:
         from graphviz_ad.render.dot import to_digraph
 
-        if image_format == "dot":
-            refuse_large_export(drawn_nodes(analysis.gradients, wrt, options["only_paths"],
-                                            options["compact"]), "DOT")
-        else:
-            refuse_layout(analysis.gradients, analysis.inputs, wrt, options["only_paths"],
-                          options["compact"], max_nodes, command)
         picture = analysis.picture(wrt, **options)
         source = to_digraph(picture, view.value, rankdir.value).source
         if image_format == "dot":
@@ -543,6 +552,11 @@ def explain(
         chosen_format = output_target(output, None, expression) if output else None
         analysis = _analyze(expression, values, strict)
         names = _selected(analysis, [wrt] if wrt else None)
+        options = {"top": top, "edge_labels": "value", "only_paths": False, "compact": False}
+        picture_wrt = wrt or (names[0] if len(names) == 1 else None)
+        if output:
+            refuse_large_picture(analysis, chosen_format, options, picture_wrt, max_nodes,
+                                 "explain")
         summaries = analysis.every_input_paths(names, top)
         checks = None if no_check else analysis.checks(names)
         parts = [gradient_table(analysis, names, "reverse", checks)]
@@ -551,9 +565,6 @@ def explain(
             parts.append(path_report.paths_table(analysis, summary))
         _console().print(Group(*parts))
         if output:
-            options = {"top": top, "edge_labels": "value", "only_paths": False,
-                       "compact": False}
-            picture_wrt = wrt or (names[0] if len(names) == 1 else None)
             write_picture(analysis, output, chosen_format, options, picture_wrt, View.forward,
                           Rankdir.LR, renderer, timeout, 144, max_nodes, "explain")
 

@@ -108,11 +108,21 @@ def test_max_nodes_hint_names_only_options_that_draw_fewer(tmp_path):
     assert "--wrt x --only-paths draws 4" in one_input.stderr
 
 
-def test_explain_hint_points_to_gad_graph_for_compact(tmp_path):
+def test_explain_refuses_its_picture_before_the_tables_and_points_to_gad_graph(monkeypatch,
+                                                                              tmp_path):
+    monkeypatch.setattr(graphviz_ad.api, "summarize", never("summarize"))
+    monkeypatch.setattr(graphviz_ad.api, "finite_difference", never("finite_difference"))
     result = gad("explain", "sin(sin(sin(x))) * y", "x=1", "y=2", "-o", tmp_path / "f.svg",
-                 "--max-nodes", "3", "--no-check")
+                 "--max-nodes", "3")
     assert result.exit_code == 2
     assert "hint: gad graph with --compact draws 4" in result.stderr
+    assert result.stdout == ""
+
+
+def test_only_paths_without_wrt_is_said_before_the_size(tmp_path):
+    result = gad("graph", flat_sum(500), "x=1", "-o", tmp_path / "f.svg", "--only-paths")
+    assert result.exit_code == 2
+    assert "--only-paths needs --wrt NAME" in result.stderr
 
 
 def test_dot_of_a_flat_sum_grows_linearly_and_tooltips_are_cut(tmp_path):
@@ -277,7 +287,7 @@ def test_array_paths_are_searched_not_enumerated_past_the_listing_budget(monkeyp
 
 
 def test_paths_of_every_input_are_refused_past_their_budget_before_any(monkeypatch):
-    monkeypatch.setattr(graphviz_ad.engine.paths, "summarize", never("summarize"))
+    monkeypatch.setattr(graphviz_ad.api, "summarize", never("summarize"))
     source = " + ".join(f"x{i} * x{i}" for i in range(1500))  # 4,499 nodes
     values = [f"x{i}=1" for i in range(1500)]
     for command in ("paths", "explain"):

@@ -30,6 +30,7 @@ DIGITS = 4
 # Path counts on the picture are compared with the coloured paths only (is an edge on a path
 # beyond them?), so they are held at most this: small integers, whatever the graph.
 COUNT_CAP = len(PATH_COLOURS) + 1
+ONLY_PATHS_NEED_WRT = "--only-paths needs --wrt NAME: the paths from which input?"
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,11 @@ def drawn_nodes(gradients: Gradients, wrt: str | None = None, only_paths: bool =
                 compact: bool = False) -> int:
     """How many nodes `build_picture` would draw, found in linear time without drawing them,
     so that a budget can refuse a picture before it is built."""
+    if only_paths and wrt is None:
+        raise UsageError(ONLY_PATHS_NEED_WRT)
     graph = gradients.graph
     folded = _fold_chains(graph) if compact else {}
-    if not only_paths or wrt is None:
+    if not only_paths:
         return len(graph) - len(folded)
     from_input = path_counts(gradients, graph.inputs[wrt], COUNT_CAP)
     return sum(1 for node in range(len(graph)) if from_input[node] and node not in folded)
@@ -208,7 +211,7 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
         raise UsageError(f"unknown edge labels `{edge_labels}`", None,
                          f"use {VALUE_LABELS}, {FORMULA_LABELS} or {BOTH_LABELS}")
     if only_paths and summary is None:
-        raise UsageError("--only-paths needs --wrt NAME: the paths from which input?")
+        raise UsageError(ONLY_PATHS_NEED_WRT)
     names = argument_names(graph) if edge_labels != VALUE_LABELS else []
     output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()

@@ -166,7 +166,7 @@ def run_ours(recipe: Recipe) -> tuple[float, dict[str, float], int]:
     graph = builder.finish(len(recipe) - 1)
     grads = backward(graph)
     elapsed = _stop_timing(start)
-    return elapsed, {name: float(grads.of(name)) for name, _ in recipe.inputs}, len(graph)
+    return elapsed, {name: float(grads.gradient(name)) for name, _ in recipe.inputs}, len(graph)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ SHAPES = {"ladder": ladder, "doubling": doubling, "random": random_dag}
 
 def fixed_width_counts(grads, start: int, modulus: int = (1 << 61) - 1) -> list[int]:
     """The control: path_counts' loop, word-sized numbers (counts modulo a 61-bit prime)."""
-    graph = grads.graph
+    graph = grads
     counts = [0] * len(graph)
     counts[start] = 1
     local, args = grads.local, graph.args
@@ -190,7 +190,7 @@ def guarded_top(grads) -> tuple[float | None, str]:
 def sanity() -> bool:
     """A 10-level doubling graph: 2^10 paths, and the paths add up to the gradient."""
     grads = backward(doubling(levels=10))
-    gradient = float(grads.of("x"))
+    gradient = float(grads.gradient("x"))
     count = path_count(grads, "x")
     summary = summarize(grads, "x", TOP)
     total = sum(float(path.product) for path in summary.paths) + float(summary.rest_sum)
@@ -238,8 +238,8 @@ def main() -> int:
             bits = count.bit_length() - 1 if isinstance(count, int) else math.floor(count.log2)
             per_edge = count_seconds / edges * 1e6
             control = control_seconds / edges * 1e6
-            rows[shape, size] = (bits, per_edge, top_seconds, failure, bits > math.log2(TOP_MIN_PATHS),
-                                 control)
+            rows[shape, size] = (bits, per_edge, top_seconds, failure,
+                                 bits > math.log2(TOP_MIN_PATHS), control)
             top = f"{top_seconds * 1e3:>10.1f}" if failure == "" else f"  {failure}"
             print(f"{shape:9} {size:>7,} {len(graph):>7,} {edges:>7,} {bits:>10,} "
                   f"{count_seconds * 1e3:>9.2f} {per_edge:>8.3f} {control:>8.3f} {top}",

@@ -54,11 +54,11 @@ def error_examples() -> str:
 
 
 # Every limit and budget: where its constant lives, what it bounds, and what happens past it
-# (a test checks that every MAX_*, *_LIMIT, *_BUDGET and EXACT_COUNT_* constant is here).
+# (a test checks that every MAX_*, *_LIMIT, *_BUDGET and EXACT_COUNT_* constant is named in
+# docs/errors.md: here, or in its hand-written table of input, output and renderer limits).
 LIMITS = [
-    ("graphviz_ad.cli", "MAX_FILE_BYTES", "bytes of a program file", "refused", 2),
-    ("graphviz_ad.language.tokens", "MAX_SOURCE_CHARS", "characters of program text", "refused",
-     2),
+    ("graphviz_ad.language.tokens", "MAX_SOURCE_CHARS", "characters of program text (from a "
+     "file or standard input: `MAX_PROGRAM_BYTES` bytes, above)", "refused", 2),
     ("graphviz_ad.language.tokens", "MAX_NUMBER_CHARS", "characters of one number literal",
      "refused", 2),
     ("graphviz_ad.language.parser", "MAX_NESTING",
@@ -82,7 +82,7 @@ LIMITS = [
     ("graphviz_ad.engine.check", "WORK_BUDGET",
      "element evaluations of `--mode forward` for one input: one tangent sweep per element",
      "refused", 2),
-    ("graphviz_ad.engine.paths", "ENUMERATION_LIMIT",
+    ("graphviz_ad.options", "ENUMERATION_LIMIT",
      "paths listed by `--all`, and the largest `--top` (paths, graph, explain)",
      "refused", 2),
     ("graphviz_ad.engine.paths", "MAX_LISTED_EDGES",
@@ -97,13 +97,24 @@ LIMITS = [
     ("graphviz_ad.engine.paths", "EXACT_COUNT_WORK",
      "bits of all exact path counts made while counting",
      "the count is estimated: `≈ 9.990e+30102` in tables, `\"~9.99001e+30102\"` in JSON", 0),
-    ("graphviz_ad.cli", "MAX_LAYOUT_NODES",
+    ("graphviz_ad.options", "DEFAULT_MAX_BOXES",
+     "boxes of a picture before its groups fold (`--max-boxes`)",
+     "groups fold, deepest and largest first, with a note", 0),
+    ("graphviz_ad.engine.fold", "MAX_JACOBIAN_ELEMENTS",
+     "numbers of a folded group's total derivative (output size × producer size)",
+     "the group stays open, with a note saying why", 0),
+    ("graphviz_ad.options", "DEFAULT_MAX_NODES",
      "nodes laid out by `gad graph` and `gad explain -o` (the default of `--max-nodes`), "
-     "counted before the picture is built", "refused, the hint naming only options that "
-     "would draw fewer", 2),
-    ("graphviz_ad.render.export", "MAX_EXPORT_NODES",
-     "nodes written as DOT or JSON by `gad graph` (no layout; about 450 bytes a node)",
-     "refused", 2),
+     "counted after folding, `--compact` and `--only-paths` before the picture is built",
+     "refused, the hint naming only options that would draw fewer", 2),
+    ("graphviz_ad.options", "LARGE_PICTURE",
+     "nodes of a picture drawn plainly", "edge labels go beside the edges (xlabel), and "
+     "leaves used more than `FANOUT_LIMIT` times are drawn once per use", 0),
+    ("graphviz_ad.render.picture", "FANOUT_LIMIT", "uses of one leaf in a large picture",
+     "one copy of the leaf per use, with a note", 0),
+    ("graphviz_ad.render.picture", "MAX_EXPORT_NODES",
+     "nodes written as DOT or JSON by `gad graph` (no layout; about 450 bytes a node), "
+     "counted before the picture is built", "refused", 2),
     ("graphviz_ad.report.trace", "MAX_TRACE_ROWS", "rows of `gad trace`'s tables", "refused",
      2),
     ("graphviz_ad.report.trace", "MAX_TRACE_STEPS", "steps of `gad trace --json`", "refused",
@@ -114,6 +125,8 @@ LIMITS = [
     ("graphviz_ad.display", "MAX_TITLE",
      "characters of a drawn node title and of a literal's or `no_grad(...)`'s label",
      "the middle is cut", 0),
+    ("graphviz_ad.engine.graph", "MAX_ELEMENTS_SHOWN",
+     "elements of an array named by a domain error", "the rest are counted", 0),
     ("graphviz_ad.display", "MAX_CHAIN_ITEMS", "steps of a path shown in a table or legend",
      "repeats are folded (`1 ×60`), then the middle is cut", 0),
     ("graphviz_ad.render.dot", "MAX_EDGE_COLOURS", "path colours drawn on one edge",
@@ -157,11 +170,24 @@ def with_examples(text: str) -> str:
                        + match.group(4), text)
 
 
+def formats_markdown() -> str:
+    """The format table of render/formats.py, for docs/pictures.md."""
+    from graphviz_ad.render.formats import TABLE
+
+    lines = ["| format | suffixes | what it is | written by |", "|---|---|---|---|"]
+    for entry in TABLE:
+        suffixes = " ".join(f"`.{suffix}`" for suffix in entry.suffixes)
+        writers = ", ".join(entry.renderers) or "graphviz-ad itself (no layout)"
+        lines.append(f"| `{entry.name}` | {suffixes} | {entry.description} | {writers} |")
+    return "\n".join(lines)
+
+
 def generated_sections() -> dict[str, tuple[Path, str]]:
     from graphviz_ad.report.ops import ops_markdown
 
     return {"ops": (DOCS / "language.md", ops_markdown()),
             "errors": (DOCS / "errors.md", error_examples()),
+            "formats": (DOCS / "pictures.md", formats_markdown()),
             "limits": (DOCS / "errors.md", limits_table())}
 
 

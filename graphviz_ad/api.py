@@ -1,27 +1,36 @@
-"""The small public facade used by the CLI, notebooks and tests: analyze a program at a point."""
+"""The facade for the command line, notebooks and tests: one door in, one door out.
+
+In: `load` (an expression, a program file or `-`, and NAME=VALUE assignments), `analyze` (source
+text and values) and `Analysis.from_graph` (an annotated graph from any source) all give an
+`Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
+`Analysis.save` write it through the one format table (render/formats.py).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from graphviz_ad.engine.backward import Gradients, backward
-from graphviz_ad.engine.build import Built, build
+from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
+from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.check import WORK_BUDGET, check_work, finite_difference, sweep_works
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
 from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_input, path_count,
                                       summarize)
-from graphviz_ad.errors import UnknownNameError, UsageError
+from graphviz_ad.errors import LimitError, NumericError, UnknownNameError, UsageError
+from graphviz_ad.options import DEFAULT_MAX_BOXES, DEFAULT_TOP, LARGE_PICTURE, MODES
 
-DEFAULT_TOP = 20
-REVERSE = "reverse"
-FORWARD = "forward"
+REVERSE, FORWARD = MODES
+PICTURE_OPTIONS = ("top", "edge_labels", "only_paths", "compact", "expand", "depth",
+                   "expand_all", "max_boxes")
+CHECK_NOTE = "finite differences: central, h = 1e-6·max(1, |x|)"
 
 
 @dataclass(frozen=True)
@@ -45,69 +54,336 @@ class Check:
         return self.difference <= 1e-5 * scale
 
 
+@dataclass(frozen=True)
+class GradientRow:
+    name: str
+    value: Any
+    gradient: Any
+    check: Check | None
+
+
+@dataclass(frozen=True)
+class GradientReport:
+    """What `gad grad` shows: the output's value and one row per input."""
+
+    output_name: str
+    value: Any
+    mode: str
+    rows: tuple[GradientRow, ...]
+    checked: bool
+
+    @property
+    def note(self) -> str:
+        return f"{self.mode} mode" + (f"; {CHECK_NOTE}" if self.checked else "")
+
+
+@dataclass(frozen=True)
+class Walkthrough:
+    """What `gad explain` shows: the gradient report, each input's paths, and which input's
+    paths its picture colours."""
+
+    report: GradientReport
+    summaries: list[PathSummary]
+    picture_wrt: str | None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What `gad trace` shows: the forward steps, the backward sweep, the gradients."""
+
+    names: list[str]  # each node's name in the steps
+    forward: list
+    backward: list
+    output: int
+    output_name: str  # what the views call the output (an output that is an input differs)
+    gradients: dict[str, Any]
+
+
 class Analysis:
-    """A program evaluated at a point, with its gradients (computed once, on first use)."""
+    """A computation at a point: its annotated graph, and where the engine evaluated it, the
+    record that finite differences and forward mode replay."""
 
-    def __init__(self, built: Built):
-        self.built = built
+    def __init__(self, graph: AnnotatedGraph, evaluated: Graph | None = None,
+                 warnings: Iterable[str] = ()):
+        self.graph = graph
+        self.evaluated = evaluated
+        self.warnings = tuple(warnings)
 
-    @property
-    def graph(self) -> Graph:
-        return self.built.graph
+    @classmethod
+    def from_graph(cls, graph: AnnotatedGraph, warnings: Iterable[str] = ()) -> Analysis:
+        """An analysis of an annotated graph from any source (an importer, a test)."""
+        return cls(graph, None, warnings)
 
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return self.built.warnings
+    @classmethod
+    def from_evaluated(cls, evaluated: Graph, warnings: Iterable[str] = ()) -> Analysis:
+        """An analysis of a graph our engine evaluated: the backward sweep annotates it."""
+        return cls(backward(evaluated), evaluated, warnings)
 
     @cached_property
     def numeric_issues(self) -> list[NumericIssue]:
         """Overflows, nans and infinite local derivatives, where they first appear."""
-        return numeric_issues(self.graph, self.gradients)
+        return numeric_issues(self.graph)
+
+    @property
+    def notes(self) -> list[str]:
+        """What a user should know about the run: unused values, overflows, no inputs."""
+        notes = list(self.warnings) + [issue.message for issue in self.numeric_issues]
+        if not self.graph.inputs:
+            notes.append("the program has no inputs: its value is a constant, with nothing to "
+                         "differentiate")
+        return notes
+
+    def require_finite(self) -> None:
+        """--strict: the first inf or nan is an error rather than a warning."""
+        if self.numeric_issues:
+            issue = self.numeric_issues[0]
+            raise NumericError(issue.message, issue.span,
+                               "without --strict this is a warning and the run goes on",
+                               self.graph.source or None)
 
     @property
     def value(self) -> float:
         return float(self.graph.values[self.graph.output])
 
     @property
+    def output_name(self) -> str:
+        return output_name(self.graph)
+
+    @property
     def inputs(self) -> list[str]:
         """Input names in natural order (x2 before x10), the order every table uses."""
         return sorted(self.graph.inputs, key=natural_key)
 
-    @cached_property
-    def gradients(self) -> Gradients:
-        return backward(self.graph)
-
     def gradient(self, name: str, mode: str = REVERSE) -> Any:
         self.require_input(name)
-        if mode not in (REVERSE, FORWARD):
+        if mode not in MODES:
             raise UsageError(f"unknown mode `{mode}`", None, f"use {REVERSE!r} or {FORWARD!r}")
         if mode == FORWARD:
-            return forward_gradient(self.graph, name)
-        return self.gradients.of(name)
+            return forward_gradient(self._replayable("forward mode"), name)
+        return self.graph.gradient(name)
 
-    def paths(self, name: str, top: int | None = DEFAULT_TOP) -> PathSummary:
-        """The `top` paths from `name` to the output by |product| (every path when None)."""
-        self.require_input(name)
-        return summarize(self.gradients, name, top)
+    def check(self, name: str, mode: str = REVERSE) -> Check:
+        return self.checks([name], mode)[name]
 
-    def every_input_paths(self, names: list[str], top: int = DEFAULT_TOP) -> list[PathSummary]:
-        """`paths` for each of `names`, refused first when together they are too much work."""
+    def checks(self, names: Iterable[str], mode: str = REVERSE) -> dict[str, Check]:
+        """Each input's gradient beside finite differences, in order, while their work fits
+        one WORK_BUDGET in all; an input whose check would not fit what is left is skipped,
+        its reason said, and later (smaller) ones may still be checked."""
+        names = list(names)
         for name in names:
             self.require_input(name)
-        check_every_input(self.gradients, names)
-        return [summarize(self.gradients, name, top) for name in names]
+        evaluated = self._replayable("the check") if names else None
+        works = sweep_works(evaluated) if names else []
+        left = WORK_BUDGET
+        checks = {}
+        for name in names:
+            gradient = self.gradient(name, mode)
+            work = check_work(evaluated, name, works)
+            if work > left:
+                spent = "" if left == WORK_BUDGET else f" ({left:,} left)"
+                checks[name] = Check(gradient, None, f"checking {name} needs {work:,} element "
+                                                     f"evaluations; the budget is "
+                                                     f"{WORK_BUDGET:,}{spent}")
+                continue
+            left -= work
+            checks[name] = Check(gradient, finite_difference(evaluated, name))
+        return checks
+
+    def gradient_report(self, names: Iterable[str] | None = None, mode: str = REVERSE,
+                        check: bool = True) -> GradientReport:
+        chosen = self.selected(names)
+        checks = self.checks(chosen, mode) if check else {}
+        rows = []
+        for name in chosen:
+            checked = checks.get(name)
+            rows.append(GradientRow(name, self.graph.values[self.graph.inputs[name]],
+                                    checked.gradient if checked else self.gradient(name, mode),
+                                    checked))
+        return GradientReport(self.output_name, self.graph.values[self.graph.output], mode,
+                              tuple(rows), check)
+
+    def paths(self, name: str, top: int | None = DEFAULT_TOP,
+              fold: Iterable[str] = ()) -> PathSummary:
+        """The `top` paths from `name` to the output by |product| (every path when None);
+        with `fold`, through those groups folded (dotted names, `layer1.0`): a folded group's
+        edge carries its total derivative, so the products still sum to the gradient."""
+        self.require_input(name)
+        graph = self.folded(fold, name).graph if fold else self.graph
+        return summarize(graph, name, top)
+
+    def folded(self, groups: Iterable[str], keep_input: str | None = None):
+        """The annotated graph with these groups folded (engine/fold.py's `Folding`); an
+        unknown group name is an error that lists the groups."""
+        from graphviz_ad.engine.fold import dotted, fold, group_paths
+
+        known = {dotted(path): path for path in group_paths(self.graph)}
+        chosen = []
+        for name in groups:
+            if name not in known:
+                from graphviz_ad.engine.build import suggest
+
+                listed = ", ".join(list(known)[:12]) or "none"
+                raise UsageError(f"`{name}` is not a group of the program (groups: {listed})",
+                                 None, suggest(name, known) or "a group is a statement's name")
+            chosen.append(known[name])
+        keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
+        return fold(self.graph, chosen, keep)
+
+    def walkthrough(self, wrt: str | None = None, check: bool = True,
+                    image_format: str | None = None, **options: Any) -> Walkthrough:
+        """The gradients and the `top` paths (an option, as for `draw`) of `wrt`, of every
+        input when None; with `image_format`, a picture too large for it is refused first."""
+        top = options.get("top", DEFAULT_TOP)
+        names = self.selected([wrt] if wrt else None)
+        picture_wrt = wrt or (names[0] if len(names) == 1 else None)
+        if image_format is not None:
+            self.refuse_oversized(image_format, picture_wrt, **options)
+        summaries = self.every_input_paths(names, top)
+        return Walkthrough(self.gradient_report(names, check=check), summaries, picture_wrt)
+
+    def every_input_paths(self, names: Iterable[str], top: int = DEFAULT_TOP) -> list[PathSummary]:
+        """`paths` for each of `names`, refused first when together they are too much work."""
+        names = self.selected(names)
+        check_every_input(self.graph, names)
+        return [summarize(self.graph, name, top) for name in names]
 
     def path_count(self, name: str) -> int | CountEstimate:
         self.require_input(name)
-        return path_count(self.gradients, name)
+        return path_count(self.graph, name)
+
+    def trace(self, max_steps: int | None = None, hint: str | None = None) -> Trace:
+        """The steps of the evaluation and of the backward sweep; more than `max_steps` are
+        refused (a LimitError with `hint`) before any is made."""
+        from graphviz_ad.engine.trace import backward_steps, forward_steps, step_count, trace_names
+
+        steps = step_count(self.graph)
+        if max_steps is not None and steps > max_steps:
+            raise LimitError(f"the trace has {steps:,} steps; the limit is {max_steps:,}", None,
+                             hint)
+        names = trace_names(self.graph)
+        return Trace(names, forward_steps(self.graph), backward_steps(self.graph),
+                     self.graph.output, self.output_name,
+                     {name: self.graph.gradient(name) for name in self.inputs})
 
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
-                edge_labels: str = "value", only_paths: bool = False, compact: bool = False):
-        """What a drawing shows (render/picture.py), with the paths of `wrt` coloured."""
-        from graphviz_ad.render.picture import build_picture
+                edge_labels: str = "value", only_paths: bool = False, compact: bool = False,
+                expand: Iterable[str] = (), depth: int | None = None, expand_all: bool = False,
+                max_boxes: int = DEFAULT_MAX_BOXES, max_nodes: int | None = None,
+                export: str | None = None):
+        """What every format draws (render/picture.py), with the paths of `wrt` coloured.
 
-        summary = self.paths(wrt, top) if wrt is not None else None
-        return build_picture(self.gradients, summary, edge_labels, only_paths, compact)
+        Past `max_boxes` nodes, groups fold until the picture fits (the groups on the paths
+        of `wrt` last); `expand` keeps groups open (dotted names), `depth` folds exactly the
+        groups nested deeper than it, `expand_all` folds nothing. A picture of more than
+        `max_nodes` nodes (to lay out), or for `export` ("DOT", "JSON") of more than
+        MAX_EXPORT_NODES, is refused before it is built."""
+        from dataclasses import replace
+
+        from graphviz_ad.engine.fold import dotted
+        from graphviz_ad.render.picture import build_picture, split_fanout
+
+        graph, folding, detail, many_inputs = self._picture_graph(wrt, expand, depth,
+                                                                  expand_all, max_boxes)
+        self._refuse_oversized(graph, wrt, only_paths, compact, max_nodes, export)
+        summary = summarize(graph, wrt, top) if wrt is not None else None
+        picture = build_picture(graph, summary, edge_labels, only_paths, compact)
+        notes = []
+        if folding is not None:
+            shown = ", ".join(dotted(path) for path in folding.folded[:6])
+            more = f" and {len(folding.folded) - 6} more" if len(folding.folded) > 6 else ""
+            why = (f"to draw at most {max_boxes} boxes" if detail.automatic
+                   else f"below depth {depth}")
+            notes.append(f"folded {len(folding.folded)} group(s) {why}: {shown}{more}"
+                         + ("; inputs used only inside a group fold with it" if many_inputs
+                            else "") + "; --expand NAME opens one, --depth N or --expand-all "
+                         "more")
+        picture = replace(picture, notes=picture.notes + tuple(notes),
+                          clusters=folding is not None or bool(expand) or depth is not None)
+        if len(picture.nodes) > LARGE_PICTURE:
+            picture = split_fanout(picture)
+        return picture
+
+    def _picture_graph(self, wrt: str | None, expand: Iterable[str], depth: int | None,
+                       expand_all: bool, max_boxes: int):
+        """The graph a picture draws, its groups folded to fit `max_boxes` (as `picture`
+        says): the graph, the `Folding` (or None), the chosen detail, and whether inputs fold."""
+        from graphviz_ad.engine.fold import choose_detail, fold
+        from graphviz_ad.engine.paths import path_counts, paths_to_output
+
+        # Inputs stay leaves of the picture, unless there are so many (a network's weights)
+        # that those used only inside a group fold into it; --wrt's input always stays.
+        many_inputs = len(self.graph.inputs) > max_boxes // 4
+        keep = [] if many_inputs else list(self.graph.inputs.values())
+        on_paths = []
+        if wrt is not None:
+            self.require_input(wrt)
+            keep.append(self.graph.inputs[wrt])
+            reach, back = path_counts(self.graph, keep[-1], 1), paths_to_output(self.graph, 1)
+            on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
+        self.folded(expand)  # names every unknown group before anything is drawn
+        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
+        folding = fold(self.graph, detail.fold, keep) if detail.fold else None
+        return (folding.graph if folding else self.graph), folding, detail, many_inputs
+
+    @staticmethod
+    def _refuse_oversized(graph: AnnotatedGraph, wrt: str | None, only_paths: bool,
+                          compact: bool, max_nodes: int | None, export: str | None) -> None:
+        """Refuse a picture of `graph` past its budget, counting its nodes in linear time:
+        the export limit for `export`, else `max_nodes`, the hint sized for what would help."""
+        from graphviz_ad.render.picture import drawn_nodes, refuse_large_export, refuse_layout
+
+        if max_nodes is None and export is None:
+            return
+        nodes = drawn_nodes(graph, wrt, only_paths, compact)
+        if export is not None:
+            refuse_large_export(nodes, export)
+            return
+        if nodes <= max_nodes:
+            return
+        alternatives = []
+        if not compact:
+            alternatives.append((drawn_nodes(graph, wrt, only_paths, True), "--compact"))
+        if wrt is not None and not only_paths:
+            alternatives.append((drawn_nodes(graph, wrt, True, compact), "--only-paths"))
+        refuse_layout(nodes, max_nodes, alternatives)
+
+    def draw(self, image_format: str = "svg", wrt: str | None = None, **options: Any):
+        """The picture in `image_format` (a name from the format table) as a `Drawing`:
+        options as for `picture`, and as `render.formats.DrawOptions` (view, rankdir, renderer,
+        timeout, dpi, max_nodes). Its size is refused before the picture is built."""
+        entry, picture_options, draw_options = _split_options(image_format, options)
+        budget = {"max_nodes": draw_options.max_nodes} if entry.needs_layout \
+            else {"export": entry.name.upper()}
+        return entry.write(self.picture(wrt, **picture_options, **budget), draw_options)
+
+    def refuse_oversized(self, image_format: str, wrt: str | None = None,
+                         **options: Any) -> None:
+        """What `draw` refuses for its size, refused without drawing anything (options as for
+        `draw`): `gad explain` asks before it prints its tables."""
+        entry, picture_options, draw_options = _split_options(image_format, options)
+        graph = self._picture_graph(wrt, picture_options.get("expand", ()),
+                                    picture_options.get("depth"),
+                                    picture_options.get("expand_all", False),
+                                    picture_options.get("max_boxes", DEFAULT_MAX_BOXES))[0]
+        self._refuse_oversized(graph, wrt, picture_options.get("only_paths", False),
+                               picture_options.get("compact", False),
+                               draw_options.max_nodes if entry.needs_layout else None,
+                               None if entry.needs_layout else entry.name.upper())
+
+    def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:
+        """The picture's bytes in `image_format` (options as for `draw`)."""
+        return self.draw(image_format, wrt, **options).data
+
+    def save(self, path: str, image_format: str | None = None, wrt: str | None = None,
+             **options: Any):
+        """Write the picture to `path` (`-` for standard output), in the format its suffix or
+        `image_format` names; options as for `draw`. Returns the `Drawing`."""
+        from graphviz_ad.render.formats import choose_format
+        from graphviz_ad.writing import write_output
+
+        drawing = self.draw(choose_format(path, image_format).name, wrt, **options)
+        write_output(path, drawing.data)
+        return drawing
 
     def digraph(self, wrt: str | None = None, view: str = "forward", rankdir: str = "LR",
                 **options: Any):
@@ -117,34 +393,20 @@ class Analysis:
         return to_digraph(self.picture(wrt, **options), view, rankdir)
 
     def _repr_svg_(self) -> str:
-        """Jupyter shows an analysis as its picture, drawn by the bundled renderer if need be."""
-        from graphviz_ad.render.backend import find_renderer, render
+        """Notebooks show an analysis as its picture, drawn by the bundled renderer if need be;
+        past the node budget, a small picture that says why and what to call instead."""
+        from graphviz_ad.render.formats import DEFAULT_MAX_NODES, too_large_svg
 
-        source = self.digraph().source
-        return render(source, "svg", find_renderer()).decode()
+        if len(self.graph) > DEFAULT_MAX_NODES:
+            return too_large_svg(len(self.graph), DEFAULT_MAX_NODES)
+        return self.render("svg").decode()
 
-    def check(self, name: str, mode: str = REVERSE) -> Check:
-        return self.checks([name], mode)[name]
-
-    def checks(self, names: list[str], mode: str = REVERSE) -> dict[str, Check]:
-        """Each input's gradient beside finite differences, in order, while their work fits
-        one WORK_BUDGET in all; an input whose check would not fit what is left is skipped,
-        its reason said, and later (smaller) ones may still be checked."""
-        left = WORK_BUDGET
-        works = sweep_works(self.graph)
-        checks = {}
-        for name in names:
-            gradient = self.gradient(name, mode)
-            work = check_work(self.graph, name, works)
-            if work > left:
-                spent = "" if left == WORK_BUDGET else f" ({left:,} left)"
-                checks[name] = Check(gradient, None, f"checking {name} needs {work:,} element "
-                                                     f"evaluations; the budget is "
-                                                     f"{WORK_BUDGET:,}{spent}")
-                continue
-            left -= work
-            checks[name] = Check(gradient, finite_difference(self.graph, name))
-        return checks
+    def selected(self, names: Iterable[str] | None) -> list[str]:
+        """The inputs asked for, each once, in the order given; all of them when None."""
+        chosen = list(dict.fromkeys(names)) if names else self.inputs
+        for name in chosen:
+            self.require_input(name)
+        return chosen
 
     def require_input(self, name: str) -> None:
         if name not in self.graph.inputs:
@@ -153,6 +415,25 @@ class Analysis:
             known = ", ".join(self.graph.inputs) or "none"
             raise UnknownNameError(f"`{name}` is not an input of the program (inputs: {known})",
                                    None, suggest(name, self.graph.inputs))
+
+    def _replayable(self, what: str) -> Graph:
+        if self.evaluated is None:
+            raise UsageError(f"{what} needs a graph the engine evaluated", None,
+                             "this analysis came from an annotated graph alone")
+        return self.evaluated
+
+
+def _split_options(image_format: str, options: dict[str, Any]):
+    """The format table's entry for `image_format`, and `options` split into the picture's and
+    the drawing's (render.formats.DrawOptions)."""
+    from graphviz_ad.render.formats import FORMATS, DrawOptions, name_list
+
+    entry = FORMATS.get(image_format)
+    if entry is None:
+        raise UsageError(f"unknown format `{image_format}`", None, f"choose one of {name_list()}")
+    options = dict(options)
+    picture_options = {key: options.pop(key) for key in PICTURE_OPTIONS if key in options}
+    return entry, picture_options, DrawOptions(**options)
 
 
 def natural_key(name: str) -> tuple:
@@ -164,4 +445,48 @@ def natural_key(name: str) -> tuple:
 
 def analyze(source: str, values: Mapping[str, Any] | None = None, **named: Any) -> Analysis:
     """Evaluate `source` at the given input values: `analyze("x*y", x=2, y=3).gradient("x")`."""
-    return Analysis(build(source, {**(values or {}), **named}))
+    from graphviz_ad.engine.build import build
+
+    built = build(source, {**(values or {}), **named})
+    return Analysis.from_evaluated(built.graph, built.warnings)
+
+
+def check_output(output: str, image_format: str | None = None, renderer: str = "auto",
+                 program: str | None = None):
+    """The format an output will have, and that it can be written, checked before anything is
+    evaluated: a suffix or format the table knows, a renderer that writes it, a folder that
+    exists, and never the program file itself."""
+    from graphviz_ad.arguments import is_file
+    from graphviz_ad.render.formats import check_renderer, choose_format
+    from graphviz_ad.writing import check_target, is_standard_output
+
+    if not is_standard_output(output):
+        if program is not None and is_file(Path(program)) and \
+                Path(output).resolve() == Path(program).resolve():
+            raise UsageError(f"{output} is the program file itself", None,
+                             "write to another file")
+        check_target(output)
+    entry = choose_format(output, image_format)
+    check_renderer(entry, renderer)
+    return entry
+
+
+def load(argument: str, assignments: Iterable[str] = (), strict: bool = False) -> Analysis:
+    """What the command line does: `argument` is an expression, a program file or `-`
+    (standard input), `assignments` are NAME=VALUE texts (`x=1.5`, `W=[[1,2],[3,4]]`).
+    Errors point into the text they came from, named by the file when there is one."""
+    from graphviz_ad.arguments import load_source, parse_values
+    from graphviz_ad.errors import GadError
+    from graphviz_ad.reading import is_standard_input
+
+    source = load_source(argument)
+    values = parse_values(list(assignments))
+    try:
+        analysis = analyze(source, values)
+        if strict:
+            analysis.require_finite()
+    except GadError as error:
+        if error.source == source and source != argument and not is_standard_input(argument):
+            error.origin = argument
+        raise
+    return analysis

@@ -23,6 +23,19 @@ def number(value: float, digits: int | None = None) -> str:
     return "0" if text == "-0" else text
 
 
+def shortest(value: float) -> str:
+    """The fewest significant digits that read back as exactly `value` (`1`, `-0.5`,
+    `1.0000001`): a number in an error message must not look like the boundary it missed."""
+    value = float(value) + 0.0
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    for digits in range(1, 17):
+        text = f"{value:.{digits}g}"
+        if float(text) == value:
+            return text
+    return f"{value:.17g}"
+
+
 def value(item: Any, digits: int | None = None) -> str:
     """A scalar or an array (as nested brackets), each element through `number`."""
     if np.ndim(item) == 0:

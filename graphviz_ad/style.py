@@ -1,22 +1,46 @@
 """Colours shared by the terminal tables and the pictures, so path k looks the same in both."""
 
-# Path k (in the order of `gad paths`: largest |product| first) gets PATH_COLOURS[k]; paths past
-# the end of the list share REST_COLOUR and one legend row.
+# Path k (in the order of `gad paths`: largest |product| first) gets PATH_COLOURS[k]: the
+# Okabe–Ito palette without its black, which stays distinguishable under protanopia,
+# deuteranopia and tritanopia (tests/test_palette.py simulates them). Paths past the end share
+# REST_COLOUR and one legend row; its darker grey tells it from the faded rest of a picture.
 PATH_COLOURS = (
-    "#7a0000",  # dark red
-    "#f03b20",  # red, lighter and warmer than the dark red, so the two tell apart
-    "#ff9f1c",  # orange
-    "#c9a400",  # dark yellow
-    "#2ca02c",  # green
-    "#17becf",  # teal
-    "#1f77b4",  # blue
-    "#6a3d9a",  # purple
-    "#e377c2",  # pink
+    "#D55E00",  # vermillion
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
 )
-REST_COLOUR = "#8c8c8c"
+REST_COLOUR = "#666666"
 INPUT_COLOUR = "#2e8b57"   # leaves: green
 OUTPUT_COLOUR = "#8b5a2b"  # the root: brown
+# Text on white needs a contrast ratio of 4.5 (WCAG AA); light path colours are darkened for
+# labels until they reach it, keeping their hue.
+TEXT_CONTRAST = 4.5
 
 
 def path_colour(index: int) -> str:
     return PATH_COLOURS[index] if index < len(PATH_COLOURS) else REST_COLOUR
+
+
+def _luminance(colour: str) -> float:
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[index:index + 2]) for index in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast_on_white(colour: str) -> float:
+    return 1.05 / (_luminance(colour) + 0.05)
+
+
+def readable_on_white(colour: str) -> str:
+    """`colour`, darkened in steps of 5% until text in it is readable on a white background."""
+    channels = [int(colour[index:index + 2], 16) for index in (1, 3, 5)]
+    while contrast_on_white("#" + "".join(f"{value:02x}" for value in channels)) < TEXT_CONTRAST:
+        channels = [int(value * 0.95) for value in channels]
+    return "#" + "".join(f"{value:02x}" for value in channels)

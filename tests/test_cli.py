@@ -128,3 +128,14 @@ def test_expression_may_start_with_a_minus_and_typos_in_options_are_named():
     assert json.loads(gad("grad", "-x^2", "x=3", "--json").stdout)["gradient"] == {"x": -6.0}
     result = gad("grad", "x", "x=1", "--wrtt", "x")
     assert result.exit_code == 2 and "no such option: --wrtt" in result.stderr
+
+
+def test_shell_completion_is_offered_for_gad():
+    from typer.testing import CliRunner
+
+    from graphviz_ad.cli import app
+
+    result = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="gad")
+    assert result.exit_code == 0
+    assert "complete -o default -F _gad_completion gad" in result.stdout
+    assert "--install-completion" in CliRunner().invoke(app, ["--help"]).stdout

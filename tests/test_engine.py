@@ -58,7 +58,7 @@ def test_detach_stops_the_gradient_but_passes_the_value():
 def test_no_grad_result_is_one_constant_that_remembers_its_text():
     analysis = analyze("no_grad(x*x) * y + x", x=3.0, y=2.0)
     graph = analysis.graph
-    frozen = [node for node, kind in enumerate(graph.kinds) if kind == "no_grad"]
+    frozen = [node for node, kind in enumerate(graph.kinds) if kind == "cut"]
     assert [graph.labels[node] for node in frozen] == ["no_grad(x*x)"]
     assert analysis.value == 21.0
     assert analysis.gradient("x") == 1.0
@@ -68,7 +68,7 @@ def test_no_grad_result_is_one_constant_that_remembers_its_text():
 def test_square_at_a_negative_point_needs_no_logarithm():
     analysis = analyze("x^2", x=-2.0)
     assert analysis.gradient("x") == -4.0
-    assert analysis.gradients.local[analysis.graph.output] == (-4.0, None)
+    assert analysis.graph.local[analysis.graph.output] == (-4.0, None)
 
 
 def test_repeated_operand_has_two_edges():
@@ -131,8 +131,7 @@ def test_dead_statements_are_dropped_from_the_graph():
     ("asin(2*x)", {"x": 1}, DomainError, 0, "asin(2*x) needs -1 <= (2*x) <= 1; here 2*x = 2"),
     ("x / (x - x)", {"x": 1}, DomainError, 0, "x / (x - x) needs (x - x) != 0; here (x - x) = 0"),
     ("y = x - 3; log(y)", {"x": 1}, DomainError, 11, "log(y) needs y > 0; here y = -2"),
-    ("y^0.5", {"y": -1}, DomainError, 0,
-     "y^0.5 needs y > 0, or a whole-number 0.5 (with y != 0 when 0.5 < 0); here y = -1"),
+    ("y^0.5", {"y": -1}, DomainError, 0, "y^0.5 needs y >= 0; here y = -1"),
     ("sinn(x)", {"x": 1}, UnknownNameError, 0, "unknown function `sinn`"),
     ("max(x)", {"x": 1}, ArityError, 0, "`max` takes 2 arguments, got 1"),
     ("sin + x", {"x": 1}, UsageError, 0, "`sin` is a function, not a value"),
@@ -178,5 +177,5 @@ def test_a_million_node_chain_differentiates():
     for _ in range(1_000_000):
         node = builder.apply("sin", (node,))
     gradients = backward(builder.finish(node))
-    assert np.isfinite(gradients.of("x"))
-    assert 0 < gradients.of("x") < 1
+    assert np.isfinite(gradients.gradient("x"))
+    assert 0 < gradients.gradient("x") < 1

@@ -34,6 +34,11 @@ FORBIDDEN = {
     "api": ("rich", "typer", "graphviz_ad.cli", "subprocess"),
     "report": ("typer", "graphviz", "graphviz_ad.cli", "graphviz_ad.render"),
     "render": ("typer", "rich", "graphviz_ad.cli", "graphviz_ad.report"),
+    "reading": ("numpy", "rich", "typer", "graphviz", "graphviz_ad.engine", "graphviz_ad.api",
+                "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
+    "writing": ("numpy", "rich", "typer", "graphviz", "graphviz_ad.engine", "graphviz_ad.api",
+                "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
+    "signals": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
 }
 
 
@@ -50,8 +55,10 @@ def test_module_imports_respect_the_pipeline(path):
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
 def test_only_the_cli_imports_typer_and_nothing_imports_the_cli(path):
     names = imported(path)
-    if path.stem not in ("cli",):
+    if path.stem not in ("cli", "command_options"):
         assert "typer" not in names
+    if path.stem != "cli":
+        assert "graphviz_ad.command_options" not in names
     if path.stem not in ("__main__",):
         assert "graphviz_ad.cli" not in names
 
@@ -70,3 +77,48 @@ def test_user_text_is_never_evaluated():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in ("eval", "exec", "compile"), path
         assert "import ast" not in path.read_text(), path
+
+
+# The doors: every source enters as an annotated graph through the facade, every view reads only
+# that graph (and the path and trace views over it), and only the format table knows formats.
+NEUTRAL_ENGINE = ("graphviz_ad.engine.annotated", "graphviz_ad.engine.linear",
+                  "graphviz_ad.engine.paths", "graphviz_ad.engine.trace")
+OP_TABLE_VIEWS = ("report/ops.py",)  # `gad ops` lists the op table itself
+
+
+@pytest.mark.parametrize("path", [path for path in MODULES if layer(path) in ("report", "render")],
+                         ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_views_read_the_annotated_graph_not_engine_internals(path):
+    if str(path.relative_to(PACKAGE)) in OP_TABLE_VIEWS:
+        return
+    for name in imported(path):
+        if name.startswith("graphviz_ad.engine"):
+            assert name in NEUTRAL_ENGINE, f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_only_the_facade_builds_an_analysis(path):
+    if path.name == "api.py":
+        return
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else \
+                getattr(node.func, "id", "")
+            assert called != "Analysis", f"{path.name} builds an Analysis"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_only_the_format_table_lists_formats(path):
+    from graphviz_ad.render.formats import FORMATS
+
+    if path.relative_to(PACKAGE) == Path("render/formats.py"):
+        return
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            names = {element.value for element in node.elts
+                     if isinstance(element, ast.Constant) and element.value in FORMATS}
+            assert len(names) < 2, f"{path.name} lists formats {sorted(names)}"
+
+
+def test_the_command_line_stays_thin():
+    assert len((PACKAGE / "cli.py").read_text().splitlines()) <= 300

@@ -33,15 +33,13 @@ def numeric_jacobian(op, operands, slot, step=1e-6):
 
 def engine_jacobian(op, operands, slot):
     """The same Jacobian from the table's partial, pulled back through each output element."""
-    from graphviz_ad.engine.linear import pullback
-
     out = op.value(*operands)
     local = op.partials[slot].rule(*operands, out)
     jacobian = np.zeros(np.shape(out) + np.shape(operands[slot]))
     for index in np.ndindex(*np.shape(out)):
         seed = np.zeros(np.shape(out))
         seed[index] = 1.0
-        jacobian[index] = pullback(op.linear_map, slot, local, seed[()], operands[slot])
+        jacobian[index] = op.linear_map.pullback(slot, local, seed[()], operands[slot])
     return jacobian
 
 
@@ -62,7 +60,7 @@ def test_every_entry_is_described_and_has_a_formula_per_argument():
         assert op.description
         assert len(op.partials) == op.arity
         for partial in op.partials:
-            assert partial.formula.format("x", "y")
+            assert partial.formula.format(*op.parameters)
         assert bool(op.domain) == bool(op.domain_text), op.name
 
 
@@ -76,12 +74,25 @@ def test_every_entry_is_described_and_has_a_formula_per_argument():
     ("min", (2.0, 2.0), 1, 0.5),
     ("max", (3.0, 1.0), 0, 1.0),
     ("min", (3.0, 1.0), 0, 0.0),
+    # A nan is neither smaller nor equal: both sides get all of the gradient (PyTorch).
+    ("max", (float("nan"), 1.0), 0, 1.0),
+    ("max", (float("nan"), 1.0), 1, 1.0),
+    ("max", (1.0, float("nan")), 0, 1.0),
+    ("min", (float("nan"), 1.0), 0, 1.0),
+    ("min", (1.0, float("nan")), 0, 1.0),
+    ("min", (1.0, float("nan")), 1, 1.0),
+    ("relu", (float("nan"),), 0, 1.0),
     ("pow", (-2.0, 2.0), 0, -4.0),
     ("pow", (0.0, 2.0), 1, 0.0),
     ("sigmoid", (1000.0,), 0, 0.0),
     ("sigmoid", (-1000.0,), 0, 0.0),
     ("softplus", (1000.0,), 0, 1.0),
     ("tanh", (1000.0,), 0, 0.0),
+    ("clip", (1.0, 1.0, 2.0), 0, 1.0),   # at a bound the gradient goes to x
+    ("clip", (1.0, 1.0, 2.0), 1, 0.0),
+    ("clip", (0.5, 1.0, 2.0), 1, 1.0),
+    ("clip", (3.0, 1.0, 2.0), 2, 1.0),
+    ("clip", (3.0, 1.0, 2.0), 0, 0.0),
 ])
 def test_pytorch_conventions_at_kinks_and_extremes(name, operands, slot, expected):
     op = OPS[name]

@@ -36,7 +36,7 @@ def test_worked_example_paths(name):
     assert summary.count == len(WORKED_PATHS[name])
     assert summary.rest_count == 0
     for path, (nodes, factors, product) in zip(summary.paths, WORKED_PATHS[name]):
-        assert chain(analysis, path) == nodes
+        assert chain(analysis.graph, path) == nodes
         assert [float(factor) for factor in path.factors] == pytest.approx(factors, abs=1e-12)
         assert float(path.product) == pytest.approx(product, abs=1e-12)
     assert float(sum(path.product for path in summary.paths)) == pytest.approx(
@@ -46,7 +46,7 @@ def test_worked_example_paths(name):
 def test_repeated_operand_gives_one_path_per_slot():
     analysis = analyze("x*x", x=3.0)
     paths = analysis.paths("x").paths
-    assert [chain(analysis, path) for path in paths] == ["x → * (left)", "x → * (right)"]
+    assert [chain(analysis.graph, path) for path in paths] == ["x → * (left)", "x → * (right)"]
     assert [float(path.product) for path in paths] == [3.0, 3.0]
 
 
@@ -55,7 +55,7 @@ def test_detached_edges_and_constants_carry_no_paths():
     summary = analysis.paths("x")
     assert summary.count == 1
     np.testing.assert_array_equal(summary.paths[0].product, [2.0, 2.0])
-    assert chain(analysis, summary.paths[0]) == "x → * → + → sum"
+    assert chain(analysis.graph, summary.paths[0]) == "x → * → + → sum"
 
 
 def test_doubling_sixty_times_has_two_to_the_sixty_paths():
@@ -73,7 +73,7 @@ def test_listing_all_paths_is_refused_above_the_limit():
     source = "x0 = x\n" + "\n".join(f"x{i} = x{i - 1} * x{i - 1}" for i in range(1, 20))
     analysis = analyze(source, x=1.0)
     with pytest.raises(LimitError, match="524,288 paths"):
-        every_path(analysis.gradients, "x")
+        every_path(analysis.graph, "x")
 
 
 def test_array_paths_are_vector_jacobian_chains_that_sum_to_the_gradient():
@@ -109,7 +109,7 @@ def test_paths_sum_to_the_gradient_counts_are_exact_and_top_k_is_the_largest(
     analysis = analyze(as_program(statements), {"x": x, "y": y, "z": 0.3})
     assume(not analysis.numeric_issues)  # sums of inf and nan are not the point here
     for name in analysis.inputs:
-        gradients = analysis.gradients
+        gradients = analysis.graph
         everything = every_path(gradients, name, limit=50_000)
         assert len(everything) == path_count(gradients, name)
         total = sum((float(path.product) for path in everything), 0.0)
@@ -177,4 +177,4 @@ def test_output_that_is_the_input_has_one_empty_path():
     analysis = analyze("x", x=2.0)
     (path,) = analysis.paths("x").paths
     assert path.edges == () and path.nodes == (analysis.graph.inputs["x"],)
-    assert float(path.product) == 1.0 and chain(analysis, path) == "x"
+    assert float(path.product) == 1.0 and chain(analysis.graph, path) == "x"

@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import stat
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from graphviz_ad import analyze
 from graphviz_ad.cli import app
 from graphviz_ad.render.backend import find_renderer
+from tests.conftest import FAKE_LAYOUT, fake_dot
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -51,7 +51,8 @@ def test_node_and_edge_styles_in_the_dot():
     assert 'n1 [label=<<TABLE' in source and 'fillcolor="#e2f3e7"' in source  # x2, green
     assert 'fillcolor="#f4e6d8"' in source                                     # the output
     assert 'tooltip="sin(x2)"' in source
-    assert 'n7 -> n9 [color="#f03b20:#ff9f1c" fontcolor="#f03b20" label=" 1 "' in source
+    # paths 2 and 3 share the edge: blue and orange, the label in blue (readable on white)
+    assert 'n7 -> n9 [color="#0072B2:#E69F00" fontcolor="#0072b2" label=" 1 "' in source
     assert "grad 1.617" in source and "0.8776" in source
 
 
@@ -97,8 +98,8 @@ def test_compact_folds_chains_of_one_input_operations():
 def test_paths_beyond_the_palette_share_one_colour_and_legend_row():
     source = "x0 = x\n" + "\n".join(f"x{i} = x{i - 1} + x{i - 1}" for i in range(1, 5))
     picture = analyze(source, x=1.0).picture("x")
-    assert len(picture.legend) == 10  # nine colours and the rest
-    assert picture.legend[-1].text == "the other 7 paths" and picture.legend[-1].product == "7"
+    assert len(picture.legend) == 8  # seven colours and the rest
+    assert picture.legend[-1].text == "the other 9 paths" and picture.legend[-1].product == "9"
     assert picture.legend_total == "sum = dx4/dx = 16.0"
 
 
@@ -152,18 +153,11 @@ def test_graphviz_pure_is_found_without_path(tmp_path):
     assert find_renderer("graphviz-pure").name == "graphviz-pure"
 
 
-def fake_dot(folder: Path, script: str) -> dict:
-    path = folder / "dot"
-    path.write_text("#!/bin/sh\n" + script + "\n")
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-    return {"PATH": f"{folder}:{os.environ['PATH']}"}
-
-
 @pytest.mark.parametrize("script, image_format, message", [
     ("sleep 30", "svg", "did not finish within 0.5 s and was stopped"),
     ("echo 'Error: syntax error in line 3' >&2; exit 1", "svg", "syntax error in line 3"),
     ("cat > /dev/null", "png", "the renderer printed nothing"),
-    ("cat > /dev/null; echo garbage", "png", "not a PNG image"),
+    (FAKE_LAYOUT + "cat > /dev/null; echo garbage", "png", "not a PNG image"),
     ("cat > /dev/null; echo '<svg><g>'", "svg", "SVG does not parse"),
 ])
 def test_renderer_faults_exit_1_and_leave_files_untouched(tmp_path, script, image_format,
@@ -241,10 +235,10 @@ def test_missing_system_dot_is_a_render_error(tmp_path):
 def test_binary_output_is_never_written_to_a_terminal(monkeypatch):
     import sys
 
-    from graphviz_ad.cli import output_target
+    from graphviz_ad.cli import output_format
     from graphviz_ad.errors import UsageError
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     with pytest.raises(UsageError, match="PNG is binary and standard output is a terminal"):
-        output_target("-", "png", "x*2")
-    assert output_target("-", "svg", "x*2") == "svg"
+        output_format("-", "png", "auto", "x*2")
+    assert output_format("-", "svg", "auto", "x*2") == "svg"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
-from graphviz_ad.engine.graph import FROZEN, INPUT, Graph, GraphBuilder, as_value
+from graphviz_ad.engine.annotated import CUT, INPUT
+from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
 from graphviz_ad.engine.ops import (BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS, NO_GRAD,
                                     PREFIX_OPERATORS)
 from graphviz_ad.errors import (ArityError, GadError, InputValueError, LimitError,
@@ -19,13 +21,19 @@ from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Exp
 
 
 NON_FINITE = ("nan", "inf", "+inf", "-inf")
+# A sum of this many terms or more is grouped into runs of about √(terms) terms each, so that a
+# picture of it can fold (`terms 1-13`) like a statement.
+SUM_RUN_MIN_TERMS = 16
+SUM_OPS = ("add", "sub")
+# A program of more statements than this is grouped into blocks of about √(statements)
+# consecutive statements (`lines 1-9`), one level above the statements' own groups.
+BLOCK_MIN_STATEMENTS = 24
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 
 
 @dataclass(frozen=True)
 class Built:
     graph: Graph
-    defaults: dict[str, Any]
     warnings: tuple[str, ...]
 
 
@@ -96,16 +104,43 @@ class _Evaluator:
         self.values = values
         self.builder = GraphBuilder(program.source)
         self.bindings: dict[str, int] = {}
-        self.defaults: dict[str, Any] = {}
+        self.group_names: set[str] = set()
 
     def run(self) -> int:
         node = -1
+        made: list[int] = []  # the first node each statement made
         for statement in self.program.statements:
+            made.append(len(self.builder.kinds))
             if isinstance(statement, Assign):
                 node = self.assign(statement)
             else:
                 node = self.expression(statement)
+                self.group_sums(made[-1], ())
+        if len(made) > BLOCK_MIN_STATEMENTS:
+            self.group_blocks(made)
         return node
+
+    def group_blocks(self, made: list[int]) -> None:
+        """Consecutive statements in blocks named by their lines (`lines 1-9`), with the inputs
+        they assign or first use (folding keeps an input outside while others use it); while
+        there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
+        statements, source = self.program.statements, self.program.source
+        builder = self.builder
+        lines = [source.count("\n", 0, statement.span.start) + 1 for statement in statements]
+        # Units are (first statement, end statement) ranges: statements, then blocks of them.
+        units = [(index, index + 1) for index in range(len(statements))]
+        bounds = made + [len(builder.kinds)]
+        levels = []
+        while len(units) > BLOCK_MIN_STATEMENTS:
+            size = math.ceil(math.sqrt(len(units)))
+            units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
+                     for begin in range(0, len(units), size)]
+            levels.append(units)
+        for level in levels:  # innermost first, so outer blocks are prepended last
+            for first, end in level:
+                block = (f"lines {lines[first]}-{lines[end - 1]}",)
+                for node in range(bounds[first], bounds[end]):
+                    builder.groups[node] = block + builder.groups.get(node, ())
 
     def assign(self, statement: Assign) -> int:
         name = statement.name
@@ -117,14 +152,60 @@ class _Evaluator:
                              statement.name_span, "choose another name")
         default = literal_value(statement.value)
         if default is not None and name not in self.bindings:
-            self.defaults[name] = default
             node = self.builder.input(name, self.values.get(name, default), statement.span)
         else:
+            first = len(self.builder.kinds)
             node = self.expression(statement.value)
+            self.group_sums(first, self.group(range(first, len(self.builder.kinds)), name))
         self.bindings[name] = node
         if self.builder.kinds[node] != INPUT:
             self.builder.name(node, name)
         return node
+
+    def group(self, nodes: range, name: str) -> tuple[str, ...]:
+        """The nodes a statement made form its group, named by the name it assigns (`n`, and
+        `n (2)` for a second statement assigning n); inputs it met first stay outside."""
+        group = name
+        repeat = 1
+        while group in self.group_names:
+            repeat += 1
+            group = f"{name} ({repeat})"
+        self.group_names.add(group)
+        kinds, groups = self.builder.kinds, self.builder.groups
+        for node in nodes:
+            if kinds[node] != INPUT:
+                groups[node] = (group,)
+        return (group,)
+
+    def group_sums(self, first: int, prefix: tuple[str, ...]) -> None:
+        """Long sums among the nodes from `first` on, in runs of terms: `terms 1-13`, ..."""
+        builder = self.builder
+        ops, args = builder.ops, builder.args
+
+        def summing(node: int) -> bool:
+            return node >= first and ops[node] is not None and ops[node].name in SUM_OPS
+
+        left_of_a_sum = {args[node][0] for node in range(first, len(ops)) if summing(node)}
+        for root in range(len(ops) - 1, first - 1, -1):  # outer sums before the sums in terms
+            if not summing(root) or root in left_of_a_sum:
+                continue
+            links = [root]
+            while summing(args[links[-1]][0]):
+                links.append(args[links[-1]][0])
+            links.reverse()  # links[k] adds term k + 2
+            terms = len(links) + 1
+            if terms < SUM_RUN_MIN_TERMS:
+                continue
+            start = _first_node(args, root, first)
+            run = math.ceil(math.sqrt(terms))
+            for begin in range(1, terms + 1, run):
+                end = min(begin + run - 1, terms)
+                last = links[end - 2]
+                for node in range(start, last + 1):
+                    if builder.kinds[node] != INPUT:
+                        builder.groups[node] = builder.groups.get(node, prefix) + \
+                            (f"terms {begin}-{end}",)
+                start = last + 1
 
     def expression(self, root: Expr) -> int:
         results: list[int] = []
@@ -176,12 +257,14 @@ class _Evaluator:
             for name, span in needed.items():
                 self.name(Name(name, span))  # its inputs are inputs of the graph, gradient 0
             inner = _Evaluator(argument, {})
-            inner.bindings = {name: inner.builder.constant(self.builder.values[node], name)
+            # Frozen, not literal: a domain error inside says what value the name had.
+            inner.bindings = {name: inner.builder.constant(self.builder.values[node], name,
+                                                           kind=CUT)
                               for name, node in self.bindings.items() if name in needed}
             value = inner.builder.values[inner.run()]
             return self.builder.constant(value, self.program.source[call.span.start:
                                                                     call.span.end],
-                                         call.span, kind=FROZEN)
+                                         call.span, kind=CUT)
         op = FUNCTIONS.get(call.function)
         if op is None:
             raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
@@ -216,6 +299,19 @@ class _Evaluator:
             assert isinstance(expr, Call), expr  # the parser produces no other composite node
             op = FUNCTIONS[expr.function]
         return self.builder.apply(op, arguments, expr.span, written)
+
+
+def _first_node(args, root: int, first: int) -> int:
+    """The earliest node at or after `first` that `root` is computed from."""
+    earliest, stack = root, [root]
+    seen = {root}
+    while stack:
+        for argument in args[stack.pop()]:
+            if argument >= first and argument not in seen:
+                seen.add(argument)
+                earliest = min(earliest, argument)
+                stack.append(argument)
+    return earliest
 
 
 def _check_arity(call: Call, arity: int) -> None:
@@ -275,4 +371,4 @@ def build(source: str, values: Mapping[str, Any] | None = None) -> Built:
                          "wrap it in sum(...) or mean(...)", source)
     warnings = tuple(f"{name} is given a value but the program does not use it"
                      for name in values if name not in graph.inputs)
-    return Built(graph, evaluator.defaults, warnings)
+    return Built(graph, warnings)

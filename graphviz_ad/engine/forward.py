@@ -9,7 +9,6 @@ import numpy as np
 from graphviz_ad.engine.backward import local_derivatives
 from graphviz_ad.engine.check import WORK_BUDGET, sweep_works
 from graphviz_ad.engine.graph import Graph
-from graphviz_ad.engine.linear import pushforward
 from graphviz_ad.errors import LimitError
 
 
@@ -50,7 +49,7 @@ def _sweep(graph: Graph, start: int, seed: Any, local: list[tuple[Any, ...]]) ->
             derivative = local[node][slot]
             if tangent is None or derivative is None:
                 continue
-            part = pushforward(op.linear_map, slot, derivative, tangent)
+            part = op.linear_map.pushforward(slot, derivative, tangent)
             total = part if total is None else total + part
         if total is not None and np.shape(total) != graph.shape(node):
             total = np.broadcast_to(total, graph.shape(node))

@@ -1,7 +1,8 @@
 """The computational graph: nodes in creation order (a topological order), built by GraphBuilder.
 
-A node is an input (a leaf with a name), a constant, a `no_grad` constant (which remembers the text
-it came from) or an operation with ordered arguments: `x*x` has two edges from `x`.
+A node is an input (a leaf with a name), a constant, a cut value (a `no_grad(...)` result, which
+remembers the text it came from) or an operation with ordered arguments: `x*x` has two edges from
+`x`. The backward sweep turns it into the annotated graph every view reads (engine/annotated.py).
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad import display
+from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT, OPERATION, NodeTable
 from graphviz_ad.engine.ops import MATMUL, OPS, REDUCE, Op
 from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
-INPUT = "input"
-CONSTANT = "constant"
-FROZEN = "no_grad"  # the kind of a no_grad(...) result: a constant that remembers its text
-OPERATION = "operation"
 
 MAX_NODES = 2_000_000
 MAX_ELEMENTS = 10_000_000  # in one array
@@ -29,7 +27,7 @@ MAX_HELD_ELEMENTS = 25_000_000
 
 
 @dataclass(frozen=True, eq=False)
-class Graph:
+class Graph(NodeTable):
     source: str
     kinds: tuple[str, ...]
     ops: tuple[Op | None, ...]
@@ -42,54 +40,9 @@ class Graph:
     output: int
     # Names the program assigned to a node (`n = 1 + sin(x2)`), only for nodes that have them.
     names: dict[int, tuple[str, ...]] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.kinds)
-
-    def text(self, node: int) -> str:
-        """The source text a node came from, or its label when it has no span; past
-        display.MAX_SOURCE_TEXT characters, its beginning and end around a `…` (so that texts
-        of all nodes of `x + x + ... + x` together stay linear in its length)."""
-        span = self.spans[node]
-        if span is None or not self.source:
-            return display.abbreviate(self.labels[node])
-        return display.abbreviate(self.source, display.MAX_SOURCE_TEXT, span.start, span.end)
-
-    def shape(self, node: int) -> tuple[int, ...]:
-        return np.shape(self.values[node])
-
-    def edges(self):
-        """(consumer, slot, producer) for every argument slot, in creation order."""
-        for consumer, arguments in enumerate(self.args):
-            for slot, producer in enumerate(arguments):
-                yield consumer, slot, producer
-
-    def is_cut(self, consumer: int) -> bool:
-        op = self.ops[consumer]
-        return op is not None and op.stops_gradient
-
-    def consumers(self) -> list[list[tuple[int, int]]]:
-        """For each node, the (consumer, slot) pairs that use it."""
-        users: list[list[tuple[int, int]]] = [[] for _ in self.kinds]
-        for consumer, slot, producer in self.edges():
-            users[producer].append((consumer, slot))
-        return users
-
-
-def written_as_operator(graph: Graph, node: int) -> bool:
-    """Whether the program wrote this operation as an operator (`x^2`) or a call (`pow(x, 2)`)."""
-    op = graph.ops[node]
-    if op is None or not op.operator:
-        return False
-    span = graph.spans[node]
-    if not op.callable or span is None or not graph.source:
-        return True
-    return not graph.source.startswith(f"{op.name}(", span.start)
-
-
-def output_name(graph: Graph) -> str:
-    """What the views call the output: the program's name for it, else `f`."""
-    return graph.names.get(graph.output, ("f",))[-1]
+    # The statement that made each node (`n` for `n = 1 + sin(x2)`), for nodes made by one.
+    groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    details: dict[int, str] = field(default_factory=dict)  # nothing: spans say where nodes came from
 
 
 def _shapes_text(values) -> str:
@@ -114,6 +67,7 @@ class GraphBuilder:
         self.requires_grad: list[bool] = []
         self.inputs: dict[str, int] = {}
         self.names: dict[int, tuple[str, ...]] = {}
+        self.groups: dict[int, tuple[str, ...]] = {}
 
     def _append(self, kind, op, arguments, value, span, label, requires) -> int:
         node = len(self.kinds)
@@ -156,10 +110,13 @@ class GraphBuilder:
         if len(arguments) == 1:
             operands = (values[arguments[0]],)
             requires = requires_grad[arguments[0]]
-        else:
+        elif len(arguments) == 2:
             operands = (values[arguments[0]], values[arguments[1]])
             requires = requires_grad[arguments[0]] or requires_grad[arguments[1]]
-        if op.linear_map is MATMUL or type(operands[0]) is np.ndarray \
+        else:
+            operands = tuple(values[argument] for argument in arguments)
+            requires = any(requires_grad[argument] for argument in arguments)
+        if op.linear_map is MATMUL or len(operands) > 2 or type(operands[0]) is np.ndarray \
                 or type(operands[-1]) is np.ndarray:
             self._hold(self._array_size(op, operands, span), op.label, span)
         try:
@@ -220,19 +177,46 @@ class GraphBuilder:
     def _domain_reason(self, op: Op, arguments: tuple[int, ...], span: Span | None,
                        written: tuple[Span, ...] | None) -> str:
         """`log(y - 3) needs (y - 3) > 0; here y - 3 = -1`: the domain in the program's own
-        terms, and the value of each argument it constrains (literals speak for themselves)."""
-        texts, values = [], []
+        terms (simpler where an argument is a literal: `0^y needs y >= 0`), and the value of
+        each argument it constrains, each name once, with every digit that tells it from the
+        boundary; of an array, the elements outside the domain."""
+        operands = tuple(self.values[argument] for argument in arguments)
+        literal = tuple(self.kinds[argument] == CONSTANT for argument in arguments)
+        texts: list[str | None] = []  # None: only the value is known (a builder without source)
         for slot, argument in enumerate(arguments):
             where = written[slot] if written else self.spans[argument]
-            value = display.value(self.values[argument], display.SHORT_DIGITS)
-            texts.append(self.source[where.start:where.end] if where and self.source else value)
-            values.append(value)
-        need = op.domain_text.format(*[display.atom(text) for text in texts])
-        here = [f"{text} = {value}" for slot, (text, value) in enumerate(zip(texts, values))
-                if f"{{{slot}}}" in op.domain_text and text != value]
-        call = self.source[span.start:span.end] if span and self.source else \
-            op.written(tuple(display.atom(text) for text in texts))
-        return f"{call} needs {need}" + (f"; here {', '.join(here)}" if here else "")
+            if where and self.source:
+                texts.append(self.source[where.start:where.end])
+            else:
+                texts.append(self.labels[argument] if self.kinds[argument] == INPUT else None)
+        atoms = tuple(display.atom(text) if text is not None
+                      else display.value(operand, display.SHORT_DIGITS)
+                      for text, operand in zip(texts, operands))
+        call = self.source[span.start:span.end] if span and self.source else op.written(atoms)
+        constrained = [slot for slot in range(len(arguments)) if f"{{{slot}}}" in op.domain_text]
+        if all(literal[slot] for slot in constrained):
+            general = op.written(op.parameters, not call.startswith(f"{op.name}("))
+            return f"{call} is outside the domain: {general} needs {op.domain_in_xy}"
+        rule = op.domain_text
+        if op.domain_given is not None and any(literal):
+            rule = op.domain_given(*(operand if known else None
+                                     for operand, known in zip(operands, literal))) or rule
+        outside = ~(op.domain(*operands) | _any_nan(operands))
+        here: dict[str, str] = {}
+        named = set()  # `x^x` names x once
+        for slot in constrained:
+            if literal[slot] or texts[slot] is None or texts[slot] in named:
+                continue
+            named.add(texts[slot])
+            here.update(_elements(texts[slot], atoms[slot], operands[slot], outside))
+        need = f"{call} needs {rule.format(*atoms)}"
+        if not here:
+            return need
+        shown = ", ".join(f"{text} = {value}" for text, value in here.items())
+        more = int(np.sum(outside)) - MAX_ELEMENTS_SHOWN
+        if more > 0:
+            shown += f" and {more:,} more element" + ("s" if more != 1 else "")
+        return f"{need}; here {shown}"
 
     def name(self, node: int, name: str) -> None:
         self.names[node] = self.names.get(node, ()) + (name,)
@@ -261,6 +245,7 @@ class GraphBuilder:
             output=move(output),
             names={move(node): names for node, names in self.names.items()
                    if live[node]},
+            groups={move(node): group for node, group in self.groups.items() if live[node]},
         )
 
     def _live(self, output: int) -> list[bool]:
@@ -276,10 +261,30 @@ class GraphBuilder:
         return live
 
 
+MAX_ELEMENTS_SHOWN = 3  # a domain error names this many elements of an array, then counts
+
+
+def _elements(text: str, atom: str, value: Any, outside: Any) -> dict[str, str]:
+    """`{"x": "-0.5"}` for a scalar; for an array its first elements where `outside` (the
+    broadcast shape) is true, as `{"x[1]": "-2"}`."""
+    if np.ndim(value) == 0:
+        return {text: display.shortest(value)}
+    shape = np.shape(value)
+    lead = np.ndim(outside) - len(shape)
+    shown = {}
+    for position in np.argwhere(outside)[:MAX_ELEMENTS_SHOWN]:
+        index = tuple(0 if size == 1 else int(position[lead + axis])
+                      for axis, size in enumerate(shape))
+        shown[f"{atom}[{', '.join(map(str, index))}]"] = display.shortest(value[index])
+    return shown
+
+
 def _any_nan(operands) -> Any:
     """nan passes every domain check: it propagates (and is warned about), as in numpy."""
     mask = np.isnan(operands[0])
-    return mask if len(operands) == 1 else mask | np.isnan(operands[1])
+    for operand in operands[1:]:
+        mask = mask | np.isnan(operand)
+    return mask
 
 
 def as_value(value: Any) -> Any:

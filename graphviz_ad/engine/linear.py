@@ -1,16 +1,18 @@
 """How an edge's local derivative acts: pulled back on a gradient (reverse) or pushed on a tangent.
 
-Elementwise edges multiply and then sum over the axes numpy broadcast; reductions spread the
-gradient over the input's shape; matrix products multiply by the other operand, transposed.
+Each kind of Jacobian is one `LinearMap`: elementwise edges multiply and then sum over the axes
+numpy broadcast; reductions spread the gradient over the input's shape; matrix products multiply
+by the other operand, transposed. A new kind (an axis reduction, a transpose) is one more
+`LinearMap` here and a reference to it from its op-table entry; the backward sweep, forward mode,
+paths and pictures all go through it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
-
-from graphviz_ad.engine.ops import ELEMENTWISE, REDUCE
 
 
 def unbroadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
@@ -25,25 +27,57 @@ def unbroadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
     return gradient
 
 
-def pullback(linear_map: str, slot: int, local: Any, gradient: Any,
-             argument: Any) -> Any:
-    """The contribution of `gradient` (d output / d node) to d output / d argument."""
-    if linear_map == ELEMENTWISE:
-        contribution = gradient * local
-        if type(contribution) is np.ndarray and contribution.shape != np.shape(argument):
-            return unbroadcast(contribution, np.shape(argument))
-        return contribution
-    if linear_map == REDUCE:
-        return np.broadcast_to(gradient * local, np.shape(argument)).copy()
+@dataclass(frozen=True)
+class LinearMap:
+    """One kind of Jacobian: how it pulls a gradient back, pushes a tangent forward, and how an
+    edge carrying it is summarised (`{}` is the local derivative's short text)."""
+
+    name: str
+    # (slot, local, gradient of the node, value of the argument) -> gradient of the argument
+    pullback: Callable[[int, Any, Any, Any], Any]
+    # (slot, local, tangent of the argument) -> tangent of the node
+    pushforward: Callable[[int, Any, Any], Any]
+    scalar_label: str = "{}"
+    array_label: str = "{}"
+
+    def label(self, local_text: str, scalar: bool) -> str:
+        return (self.scalar_label if scalar else self.array_label).format(local_text)
+
+
+def _elementwise_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
+    contribution = gradient * local
+    if type(contribution) is np.ndarray and contribution.shape != np.shape(argument):
+        return unbroadcast(contribution, np.shape(argument))
+    return contribution
+
+
+def _reduce_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
+    return np.broadcast_to(gradient * local, np.shape(argument)).copy()
+
+
+def _matmul_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
     if slot == 0:
         return np.multiply.outer(gradient, local) if np.ndim(local) == 1 else gradient @ local.T
     return np.multiply.outer(local, gradient) if np.ndim(local) == 1 else local.T @ gradient
 
 
-def pushforward(linear_map: str, slot: int, local: Any, tangent: Any) -> Any:
-    """The tangent of the node contributed by `tangent` (d argument / d seed) through this edge."""
-    if linear_map == ELEMENTWISE:
-        return local * tangent
-    if linear_map == REDUCE:
-        return np.sum(local * tangent)
-    return tangent @ local if slot == 0 else local @ tangent
+ELEMENTWISE = LinearMap("elementwise", _elementwise_pullback,
+                        lambda slot, local, tangent: local * tangent, array_label="diag {}")
+REDUCE = LinearMap("reduce", _reduce_pullback,
+                   lambda slot, local, tangent: np.sum(local * tangent), scalar_label="{} (each)")
+MATMUL = LinearMap("matmul", _matmul_pullback,
+                   lambda slot, local, tangent: tangent @ local if slot == 0 else local @ tangent,
+                   scalar_label="({})ᵀ", array_label="({})ᵀ")
+
+
+def _jacobian_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
+    return np.tensordot(gradient, local, axes=np.ndim(gradient))[()]
+
+
+def _jacobian_pushforward(slot: int, local: Any, tangent: Any) -> Any:
+    return np.tensordot(local, tangent, axes=np.ndim(tangent))[()]
+
+
+# A whole Jacobian d out / d argument, of shape out.shape + argument.shape: the total derivative
+# through a folded group (engine/fold.py), where no structure is known.
+JACOBIAN = LinearMap("jacobian", _jacobian_pullback, _jacobian_pushforward, array_label="J {}")

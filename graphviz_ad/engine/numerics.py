@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.graph import INPUT, Graph
+from graphviz_ad.engine.annotated import INPUT, AnnotatedGraph
 from graphviz_ad.errors import Span
 
 
@@ -33,7 +32,7 @@ def _describe(value: Any) -> str:
     return "-inf" if np.all(array[~np.isfinite(array)] < 0) else "inf"
 
 
-def numeric_issues(graph: Graph, gradients: Gradients | None = None) -> list[NumericIssue]:
+def numeric_issues(graph: AnnotatedGraph) -> list[NumericIssue]:
     """Each node whose value is not finite although its arguments are (an overflow or a nan
     born there), each non-finite input, and each non-finite local derivative at a finite point."""
     issues = []
@@ -44,19 +43,19 @@ def numeric_issues(graph: Graph, gradients: Gradients | None = None) -> list[Num
             continue
         text = graph.text(node)
         if graph.kinds[node] == INPUT:
-            issues.append(NumericIssue(node, graph.spans[node],
+            issues.append(NumericIssue(node, graph.span(node),
                                        f"input {graph.labels[node]} is {_describe(values[node])}"))
         elif all(finite[argument] for argument in graph.args[node]):
             result = _describe(values[node])
             cause = "overflows to" if result.endswith("inf") else "is"
-            issues.append(NumericIssue(node, graph.spans[node], f"`{text}` {cause} {result}"))
-    if gradients is not None:
-        for consumer, slot, producer in graph.edges():
-            local = gradients.local[consumer][slot]
-            if local is None or _finite(local) or not finite[consumer]:
-                continue
-            issues.append(NumericIssue(
-                consumer, graph.spans[consumer],
-                f"the local derivative of `{graph.text(consumer)}` with respect to "
-                f"`{graph.text(producer)}` is {_describe(local)}"))
+            issues.append(NumericIssue(node, graph.span(node),
+                                       f"`{text}` {cause} {result}"))
+    for consumer, slot, producer in graph.edges():
+        local = graph.local[consumer][slot]
+        if local is None or _finite(local) or not finite[consumer]:
+            continue
+        issues.append(NumericIssue(
+            consumer, graph.span(consumer),
+            f"the local derivative of `{graph.text(consumer)}` with respect to "
+            f"`{graph.text(producer)}` is {_describe(local)}"))
     return issues

@@ -4,8 +4,10 @@ Adding a function is one `Op(...)` entry in `TABLE`. The parser knows no functio
 builder, both differentiation modes, the renderer, `gad ops` and the docs all read this table.
 
 Each partial is `rule(*arguments, out)`: the local derivative d out / d argument at the point,
-allowed to reuse the output (`exp`, `tanh`). Formulas and domains are templates over `{0}`, `{1}`
-(the arguments' labels), for edges, `gad ops` and error messages. Operators use Python's
+allowed to reuse the output (`exp`, `tanh`). Formulas and domains are templates over `{0}`, `{1}`,
+... (the arguments' labels), for edges, `gad ops` and error messages. How a local derivative acts
+on a gradient is the entry's `linear_map` (engine/linear.py); an op takes any fixed number of
+arguments (`clip(x, lo, hi)` takes three). Operators use Python's
 operator functions: on numpy scalars they skip the ufunc machinery (about 20x faster) and on
 arrays they call the same ufuncs.
 """
@@ -18,10 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-# How the local derivative on an edge acts on a gradient (see engine/linear.py).
-ELEMENTWISE = "elementwise"
-REDUCE = "reduce"
-MATMUL = "matmul"
+from graphviz_ad.engine.linear import ELEMENTWISE, MATMUL, REDUCE, LinearMap
+
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -45,29 +45,42 @@ class Op:
     callable: bool = True
     domain: Callable[..., Any] | None = None
     domain_text: str = ""  # over {0}, {1}: the arguments' names or texts
-    linear_map: str = ELEMENTWISE
+    # The domain's text when some arguments are literal numbers (the others None), where that
+    # reads simpler than domain_text (`0^y needs y >= 0`); None keeps domain_text.
+    domain_given: Callable[..., str | None] | None = None
+    linear_map: LinearMap = ELEMENTWISE
     stops_gradient: bool = False
     # Where the finite-difference test samples each argument, and the shapes it uses.
     sample: tuple[tuple[float, float], ...] = ((-2.0, 2.0),)
     sample_shapes: tuple[tuple[int, ...], ...] = ()
+    parameter_names: tuple[str, ...] = ()  # for three or more arguments: `x, lo, hi`
     label: str = field(init=False)  # what a graph node shows: the symbol, else the name
     rules: tuple[Callable[..., Any], ...] = field(init=False)  # the partials' rules, for speed
     elementwise: bool = field(init=False)
 
     def __post_init__(self):
-        if self.arity not in (1, 2) or len(self.partials) != self.arity:
-            raise ValueError(f"op {self.name}: arity 1 or 2, with one partial per argument")
+        if self.arity < 1 or len(self.partials) != self.arity:
+            raise ValueError(f"op {self.name}: one partial per argument")
         object.__setattr__(self, "label", self.symbol or self.name)
         object.__setattr__(self, "rules", tuple(partial.rule for partial in self.partials))
-        object.__setattr__(self, "elementwise", self.linear_map == ELEMENTWISE)
+        object.__setattr__(self, "elementwise", self.linear_map is ELEMENTWISE)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The names `gad ops` and the docs use for the arguments."""
+        return self.parameter_names or ("x", "y")[: self.arity]
 
     @property
     def domain_in_xy(self) -> str:
-        return self.domain_text.format("x", "y") if self.domain_text else "all x"
+        return self.domain_text.format(*self.parameters) if self.domain_text else "all x"
 
     @property
     def signature(self) -> str:
-        return self.written(("x", "y")[: self.arity])
+        return self.written(self.parameters)
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
+        """The local derivative d out / d argument `slot`, in terms of the arguments' texts."""
+        return self.partials[slot].formula.format(*arguments)
 
     def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
         """How the op is written on these argument texts: `x + y`, `-x`, `sin(x)`; an op that
@@ -81,13 +94,34 @@ class Op:
         return f"{self.name}({', '.join(arguments)})"
 
 
-def _tie_split(x, y):
-    """Where x > y all of the gradient, on a tie half (PyTorch's convention for max and min)."""
-    return (x > y) + 0.5 * (x == y)
+def _unless_below(x, y):
+    """The share of the gradient max(x, y) passes to x: none where x < y, half on a tie, else
+    all, so a nan on either side passes all of it to both (PyTorch's maximum and minimum)."""
+    return 1.0 - (x < y) - 0.5 * (x == y)
 
 
 def _sigmoid(x):
-    return np.exp(-np.logaddexp(0.0, -x))
+    # 1/(1 + e^-x) for x >= 0 and e^x/(1 + e^x) below: within 2 ulp, never overflows.
+    small = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, small)[()] / (1.0 + small)
+
+
+def _sigmoid_slope(x):
+    """sigmoid'(x) = e^-|x| / (1 + e^-|x|)^2, within a few ulp: sigmoid(x)*(1 - sigmoid(x))
+    cancels where sigmoid(x) is near 1, and is 0 from about x = 37 on."""
+    small = np.exp(-np.abs(x))
+    return small / ((1.0 + small) * (1.0 + small))
+
+
+def _tanh_slope(x, out):
+    # 1 - tanh(x)^2 = 4 sigmoid'(2x): from x itself, since 1 - out*out (or (1 - out)(1 + out))
+    # turns out's rounding into a relative error of 1e-8 at x = 10, and is 0 from x = 19 on.
+    return 4.0 * _sigmoid_slope(2.0 * x)
+
+
+def _inverse_sine_slope(x, out):
+    # (1 - x)(1 + x), not 1 - x*x, which cancels near |x| = 1 (a million ulp off there).
+    return 1.0 / np.sqrt((1.0 - x) * (1.0 + x))
 
 
 def _pow_base_partial(x, y, out):
@@ -106,6 +140,28 @@ def _pow_exponent_partial(x, y, out):
 def _pow_domain(x, y):
     whole = y == np.floor(y)
     return (x > 0) | (whole & ((x != 0) | (y >= 0))) | ((x == 0) & (y > 0))
+
+
+def _clip_inside(x, low, high, out):
+    # PyTorch's clamp: the gradient reaches x where low <= x <= high, bounds included.
+    return ((low <= x) & (x <= high)) * 1.0
+
+
+def _clip_low(x, low, high, out):
+    return (x < low) * 1.0
+
+
+def _clip_high(x, low, high, out):
+    return (x > high) * 1.0
+def _pow_domain_given(base, exponent):
+    """x^y's domain when the base or the exponent is a literal number."""
+    if exponent is None and np.ndim(base) == 0:
+        return "{1} >= 0" if base == 0 else "a whole-number {1}"
+    if base is None and np.ndim(exponent) == 0:
+        if exponent == np.floor(exponent):
+            return "{0} != 0"
+        return "{0} >= 0" if exponent > 0 else "{0} > 0"
+    return None
 
 
 def _one(*_):
@@ -136,6 +192,7 @@ TABLE: tuple[Op, ...] = (
        "x to the power y", symbol="^", operator="^",
        domain=_pow_domain,
        domain_text="{0} > 0, or a whole-number {1} (with {0} != 0 when {1} < 0)",
+       domain_given=_pow_domain_given,
        sample=((0.3, 2), (-2, 2))),
     Op("matmul", 2, operator.matmul,
        (Partial(lambda x, y, out: y, "{1}ᵀ"), Partial(lambda x, y, out: x, "{0}ᵀ")),
@@ -148,11 +205,10 @@ TABLE: tuple[Op, ...] = (
     Op("cos", 1, np.cos, (Partial(lambda x, out: -np.sin(x), "-sin({0})"),), "cosine"),
     Op("tan", 1, np.tan, (Partial(lambda x, out: 1.0 + out * out, "1 + tan({0})^2"),),
        "tangent", sample=((-1.2, 1.2),)),
-    Op("asin", 1, np.arcsin, (Partial(lambda x, out: 1.0 / np.sqrt(1.0 - x * x),
-                                      "1/sqrt(1 - {0}^2)"),),
+    Op("asin", 1, np.arcsin, (Partial(_inverse_sine_slope, "1/sqrt(1 - {0}^2)"),),
        "inverse sine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= {0} <= 1",
        sample=((-0.9, 0.9),)),
-    Op("acos", 1, np.arccos, (Partial(lambda x, out: -1.0 / np.sqrt(1.0 - x * x),
+    Op("acos", 1, np.arccos, (Partial(lambda x, out: -_inverse_sine_slope(x, out),
                                       "-1/sqrt(1 - {0}^2)"),),
        "inverse cosine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= {0} <= 1",
        sample=((-0.9, 0.9),)),
@@ -162,7 +218,7 @@ TABLE: tuple[Op, ...] = (
        "hyperbolic sine"),
     Op("cosh", 1, np.cosh, (Partial(lambda x, out: np.sinh(x), "sinh({0})"),),
        "hyperbolic cosine"),
-    Op("tanh", 1, np.tanh, (Partial(lambda x, out: 1.0 - out * out, "1 - tanh({0})^2"),),
+    Op("tanh", 1, np.tanh, (Partial(_tanh_slope, "1 - tanh({0})^2"),),
        "hyperbolic tangent"),
     Op("exp", 1, np.exp, (Partial(lambda x, out: out, "exp({0})"),), "e to the power x"),
     Op("log", 1, np.log, (Partial(lambda x, out: 1.0 / x, "1/{0}"),), "natural logarithm",
@@ -175,23 +231,31 @@ TABLE: tuple[Op, ...] = (
        "square root", domain=lambda x: x >= 0, domain_text="{0} >= 0", sample=((0.2, 3),)),
     Op("abs", 1, np.abs, (Partial(lambda x, out: np.sign(x), "sign({0})"),),
        "absolute value; abs'(0) = 0 as in PyTorch"),
-    Op("sigmoid", 1, _sigmoid, (Partial(lambda x, out: out * (1.0 - out),
+    Op("sigmoid", 1, _sigmoid, (Partial(lambda x, out: _sigmoid_slope(x),
                                         "sigmoid({0})*(1 - sigmoid({0}))"),),
        "logistic function 1/(1 + e^-x), stable for large |x|"),
-    Op("relu", 1, lambda x: np.maximum(x, 0.0), (Partial(lambda x, out: (x > 0) * 1.0,
+    Op("relu", 1, lambda x: np.maximum(x, 0.0), (Partial(lambda x, out: 1.0 - (x <= 0),
                                                          "[{0} > 0]"),),
        "max(x, 0); relu'(0) = 0 as in PyTorch"),
     Op("softplus", 1, lambda x: np.logaddexp(0.0, x), (Partial(lambda x, out: _sigmoid(x),
                                                                "sigmoid({0})"),),
        "log(1 + e^x), stable for large |x|"),
     Op("max", 2, np.maximum,
-       (Partial(lambda x, y, out: _tie_split(x, y), "[{0} > {1}]"),
-        Partial(lambda x, y, out: _tie_split(y, x), "[{1} > {0}]")),
-       "larger of x and y; a tie splits the gradient evenly", sample=((-2, 0), (0.2, 2))),
+       (Partial(lambda x, y, out: _unless_below(x, y), "[{0} > {1}]"),
+        Partial(lambda x, y, out: _unless_below(y, x), "[{1} > {0}]")),
+       "larger of x and y; a tie splits the gradient evenly, a nan passes it to both",
+       sample=((-2, 0), (0.2, 2))),
     Op("min", 2, np.minimum,
-       (Partial(lambda x, y, out: _tie_split(y, x), "[{0} < {1}]"),
-        Partial(lambda x, y, out: _tie_split(x, y), "[{1} < {0}]")),
-       "smaller of x and y; a tie splits the gradient evenly", sample=((-2, 0), (0.2, 2))),
+       (Partial(lambda x, y, out: _unless_below(y, x), "[{0} < {1}]"),
+        Partial(lambda x, y, out: _unless_below(x, y), "[{1} < {0}]")),
+       "smaller of x and y; a tie splits the gradient evenly, a nan passes it to both",
+       sample=((-2, 0), (0.2, 2))),
+    Op("clip", 3, np.clip,
+       (Partial(_clip_inside, "[{1} <= {0} <= {2}]"), Partial(_clip_low, "[{0} < {1}]"),
+        Partial(_clip_high, "[{0} > {2}]")),
+       "x limited to [lo, hi]; at a bound the gradient goes to x, as in PyTorch's clamp",
+       domain=lambda x, low, high: low <= high + 0 * x, domain_text="{1} <= {2}",
+       parameter_names=("x", "lo", "hi"), sample=((-3, 3), (-2, -1), (1, 2))),
     Op("sum", 1, np.sum, (Partial(_one, "1"),), "sum of all elements", linear_map=REDUCE,
        sample_shapes=((3,),)),
     Op("mean", 1, np.mean, (Partial(lambda x, out: 1.0 / np.size(x), "1/n"),),

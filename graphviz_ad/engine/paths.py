@@ -16,12 +16,11 @@ from typing import Any, Iterator
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.linear import pullback
-from graphviz_ad.engine.ops import MATMUL
+from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.engine.linear import MATMUL
 from graphviz_ad.errors import LimitError
+from graphviz_ad.options import ENUMERATION_LIMIT
 
-ENUMERATION_LIMIT = 10_000  # paths listed by --all, and the largest --top
 # Edges of all the paths listed at once, bounded before listing by (paths) x (the longest path);
 # an edge between arrays counts once per ARRAY_EDGE_ELEMENTS elements of the largest array, as
 # its vector-Jacobian product does that much more work. About 2.5 s and 40 MB: the top 20 of a
@@ -104,15 +103,15 @@ class PathSummary:
         return max(0.0, math.log10(largest / total))
 
 
-def flows(gradients: Gradients, consumer: int, slot: int) -> bool:
-    return gradients.local[consumer][slot] is not None
+def flows(graph: AnnotatedGraph, consumer: int, slot: int) -> bool:
+    return graph.local[consumer][slot] is not None
 
 
-def _sums(gradients: Gradients, start: int, counts: list[int]) -> Iterator[tuple[int, int]]:
+def _sums(graph: AnnotatedGraph, start: int, counts: list[int]) -> Iterator[tuple[int, int]]:
     """Each node after `start` in creation order, with the sum of `counts` over the arguments
     a gradient flows from; the caller stores the node's count before the next is summed."""
-    local, args = gradients.local, gradients.graph.args
-    for node in range(start + 1, gradients.graph.output + 1):
+    local, args = graph.local, graph.args
+    for node in range(start + 1, graph.output + 1):
         row = local[node]
         total = 0
         for slot, argument in enumerate(args[node]):
@@ -121,38 +120,36 @@ def _sums(gradients: Gradients, start: int, counts: list[int]) -> Iterator[tuple
         yield node, total
 
 
-def path_counts(gradients: Gradients, start: int, cap: int) -> list[int]:
+def path_counts(graph: AnnotatedGraph, start: int, cap: int) -> list[int]:
     """Number of paths from `start` to every node, linear in the edges; a count above `cap`
     is held as `cap` (exact below it, and never a huge integer)."""
-    counts = [0] * len(gradients.graph)
+    counts = [0] * len(graph)
     counts[start] = 1
-    for node, total in _sums(gradients, start, counts):
+    for node, total in _sums(graph, start, counts):
         counts[node] = total if total < cap else cap
     return counts
 
 
-def paths_to_output(gradients: Gradients, cap: int) -> list[int]:
+def paths_to_output(graph: AnnotatedGraph, cap: int) -> list[int]:
     """Number of paths from every node to the output, held at most `cap`: the same dynamic
     program, backwards."""
-    graph = gradients.graph
     counts = [0] * len(graph)
     counts[graph.output] = 1
     for node in range(graph.output, -1, -1):
         if not counts[node]:
             continue
         for slot, argument in enumerate(graph.args[node]):
-            if gradients.local[node][slot] is not None:
+            if graph.local[node][slot] is not None:
                 counts[argument] = min(cap, counts[argument] + counts[node])
     return counts
 
 
-def path_count(gradients: Gradients, name: str) -> int | CountEstimate:
+def path_count(graph: AnnotatedGraph, name: str) -> int | CountEstimate:
     """The exact number of paths from `name` to the output, or an estimate when counting
     exactly would pass EXACT_COUNT_BITS or EXACT_COUNT_WORK. A count is dropped after its
     last use, so a chain holds only a few counts at a time."""
-    graph = gradients.graph
     start = graph.inputs[name]
-    local, args = gradients.local, graph.args
+    local, args = graph.local, graph.args
     last_use = [0] * len(graph)
     for node in range(start + 1, graph.output + 1):
         for slot, argument in enumerate(args[node]):
@@ -161,7 +158,7 @@ def path_count(gradients: Gradients, name: str) -> int | CountEstimate:
     counts = [0] * len(graph)
     counts[start] = 1
     held = made = 0
-    for node, total in _sums(gradients, start, counts):
+    for node, total in _sums(graph, start, counts):
         counts[node] = total
         bits = total.bit_length()
         held += bits
@@ -171,16 +168,15 @@ def path_count(gradients: Gradients, name: str) -> int | CountEstimate:
                 held -= counts[argument].bit_length()
                 counts[argument] = 0
         if held > EXACT_COUNT_BITS or made > EXACT_COUNT_WORK:
-            return CountEstimate(_log2_count(gradients, start))
+            return CountEstimate(_log2_count(graph, start))
     return counts[graph.output]
 
 
-def _log2_count(gradients: Gradients, start: int) -> float:
+def _log2_count(graph: AnnotatedGraph, start: int) -> float:
     """log2 of the number of paths from `start` to the output, in floating point."""
-    graph = gradients.graph
     logs = [-math.inf] * len(graph)
     logs[start] = 0.0
-    local, args = gradients.local, graph.args
+    local, args = graph.local, graph.args
     for node in range(start + 1, graph.output + 1):
         terms = [logs[argument] for slot, argument in enumerate(args[node])
                  if local[node][slot] is not None and logs[argument] > -math.inf]
@@ -190,12 +186,11 @@ def _log2_count(gradients: Gradients, start: int) -> float:
     return logs[graph.output]
 
 
-def longest_path(gradients: Gradients, start: int) -> int:
+def longest_path(graph: AnnotatedGraph, start: int) -> int:
     """Edges on the longest path from `start` to the output (0 when there is none)."""
-    graph = gradients.graph
     longest: list[int | None] = [None] * len(graph)
     longest[start] = 0
-    local, args = gradients.local, graph.args
+    local, args = graph.local, graph.args
     for node in range(start + 1, graph.output + 1):
         for slot, argument in enumerate(args[node]):
             if local[node][slot] is not None and longest[argument] is not None:
@@ -205,13 +200,13 @@ def longest_path(gradients: Gradients, start: int) -> int:
     return longest[graph.output] or 0
 
 
-def _magnitude(gradients: Gradients, edge: Edge) -> float:
+def _magnitude(graph: AnnotatedGraph, edge: Edge) -> float:
     """log of a bound on how much an edge can scale a gradient (exact for scalars)."""
-    local = gradients.local[edge.consumer][edge.slot]
-    op = gradients.graph.ops[edge.consumer]
+    local = graph.local[edge.consumer][edge.slot]
+    op = graph.ops[edge.consumer]
     if np.ndim(local) == 0:
         size = abs(float(local))
-    elif op.linear_map == MATMUL:
+    elif op.linear_map is MATMUL:
         size = float(np.linalg.norm(local))
     else:
         size = float(np.max(np.abs(local)))
@@ -220,30 +215,29 @@ def _magnitude(gradients: Gradients, edge: Edge) -> float:
     return math.log(size) if size > 0 else -math.inf
 
 
-def contribution(gradients: Gradients, edges: tuple[Edge, ...]) -> Any:
+def contribution(graph: AnnotatedGraph, edges: tuple[Edge, ...]) -> Any:
     """The path's term of the gradient: d output / d input through these edges only."""
-    graph = gradients.graph
     carried: Any = np.float64(1.0)
     for edge in reversed(edges):
         op = graph.ops[edge.consumer]
-        local = gradients.local[edge.consumer][edge.slot]
-        carried = pullback(op.linear_map, edge.slot, local, carried, graph.values[edge.producer])
+        local = graph.local[edge.consumer][edge.slot]
+        carried = op.linear_map.pullback(edge.slot, local, carried, graph.values[edge.producer])
     return carried
 
 
-def _make_path(gradients: Gradients, start: int, edges: tuple[Edge, ...]) -> Path:
-    factors = tuple(gradients.local[edge.consumer][edge.slot] for edge in edges)
+def _make_path(graph: AnnotatedGraph, start: int, edges: tuple[Edge, ...]) -> Path:
+    factors = tuple(graph.local[edge.consumer][edge.slot] for edge in edges)
     with np.errstate(all="ignore"):
-        return Path(start, edges, factors, contribution(gradients, edges))
+        return Path(start, edges, factors, contribution(graph, edges))
 
 
-def _edges_in(gradients: Gradients, node: int, reachable: list) -> Iterator[Edge]:
-    for slot, argument in enumerate(gradients.graph.args[node]):
-        if reachable[argument] is not None and flows(gradients, node, slot):
+def _edges_in(graph: AnnotatedGraph, node: int, reachable: list) -> Iterator[Edge]:
+    for slot, argument in enumerate(graph.args[node]):
+        if reachable[argument] is not None and flows(graph, node, slot):
             yield Edge(argument, node, slot)
 
 
-def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Iterator[Path]:
+def best_first(graph: AnnotatedGraph, name: str, limit: int | None = None) -> Iterator[Path]:
     """Paths in order of decreasing |product| (for arrays: of a bound on it), lazily.
 
     First a dynamic program from the input: best[v], the largest log-magnitude of any path from
@@ -258,14 +252,13 @@ def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Ite
     `limit` paths are wanted only the best `limit` states are kept: memory stays proportional
     to `limit`, even with 2^60 paths of equal products.
     """
-    graph = gradients.graph
     start = graph.inputs[name]
     best: list[float | None] = [None] * len(graph)
     best[start] = 0.0
     incoming: list[tuple[tuple[Edge, float], ...]] = [()] * len(graph)
     for node in range(start + 1, graph.output + 1):
-        edges = tuple((edge, _magnitude(gradients, edge))
-                      for edge in _edges_in(gradients, node, best))
+        edges = tuple((edge, _magnitude(graph, edge))
+                      for edge in _edges_in(graph, node, best))
         incoming[node] = edges
         for edge, weight in edges:
             candidate = best[edge.producer] + weight
@@ -284,7 +277,7 @@ def best_first(gradients: Gradients, name: str, limit: int | None = None) -> Ite
                 edge, chain = chain
                 edges.append(edge)
             found += 1
-            yield _make_path(gradients, start, tuple(edges))
+            yield _make_path(graph, start, tuple(edges))
             continue
         for edge, weight in incoming[node]:
             counter += 1
@@ -306,22 +299,21 @@ def edge_uses(paths) -> dict[tuple[int, int], list[int]]:
     return uses
 
 
-def every_path(gradients: Gradients, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
+def every_path(graph: AnnotatedGraph, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
     """All paths, by an iterative depth-first walk; refuses when there are more than `limit`."""
-    graph = gradients.graph
     start = graph.inputs[name]
-    counts = path_counts(gradients, start, limit + 1)
+    counts = path_counts(graph, start, limit + 1)
     if counts[graph.output] > limit:
-        raise _too_many(name, path_count(gradients, name), limit)
+        raise _too_many(name, path_count(graph, name), limit)
     reachable = [True if total else None for total in counts]
     found: list[Path] = []
     stack: list[tuple[int, tuple[Edge, ...]]] = [(graph.output, ())]
     while stack:
         node, suffix = stack.pop()
         if node == start:
-            found.append(_make_path(gradients, start, suffix))
+            found.append(_make_path(graph, start, suffix))
             continue
-        for edge in reversed(list(_edges_in(gradients, node, reachable))):
+        for edge in reversed(list(_edges_in(graph, node, reachable))):
             stack.append((edge.producer, (edge,) + suffix))
     return found
 
@@ -358,11 +350,10 @@ class _Listing:
                          f"use --top {most} or fewer" if most else None)
 
 
-def _listing(gradients: Gradients, name: str) -> _Listing:
-    graph = gradients.graph
+def _listing(graph: AnnotatedGraph, name: str) -> _Listing:
     largest = max((value.size for value in graph.values if type(value) is np.ndarray),
                   default=1)
-    return _Listing(longest_path(gradients, graph.inputs[name]), largest)
+    return _Listing(longest_path(graph, graph.inputs[name]), largest)
 
 
 def _size(product: Any) -> float:
@@ -370,10 +361,9 @@ def _size(product: Any) -> float:
     return math.inf if math.isnan(size) else size
 
 
-def check_every_input(gradients: Gradients, names: list[str]) -> None:
+def check_every_input(graph: AnnotatedGraph, names: list[str]) -> None:
     """Refuse to summarize the paths of every one of `names` when together they would visit
     more than MAX_SUMMARY_VISITS nodes (many inputs over a long graph), before any is made."""
-    graph = gradients.graph
     visits = sum(graph.output - graph.inputs[name] + 1 for name in names)
     if visits > MAX_SUMMARY_VISITS:
         raise LimitError(f"the paths of {len(names):,} inputs would take {visits:,} node "
@@ -389,7 +379,7 @@ def check_top(top: int | None) -> None:
                          f"use --top {ENUMERATION_LIMIT} or fewer: the rest are summed in one row")
 
 
-def summarize(gradients: Gradients, name: str, top: int | None) -> PathSummary:
+def summarize(graph: AnnotatedGraph, name: str, top: int | None) -> PathSummary:
     """The `top` paths of largest |contribution| (all when `top` is None) and the rest's sum.
 
     Refused before any path is made past ENUMERATION_LIMIT paths or MAX_LISTED_EDGES edges.
@@ -397,11 +387,10 @@ def summarize(gradients: Gradients, name: str, top: int | None) -> PathSummary:
     otherwise search by a bound on the size, as scalar programs always do (exactly there).
     """
     check_top(top)
-    graph = gradients.graph
-    count = path_count(gradients, name)
+    count = path_count(graph, name)
     enumerable = isinstance(count, int) and count <= ENUMERATION_LIMIT
-    listing = _listing(gradients, name)
-    gradient = gradients.of(name)
+    listing = _listing(graph, name)
+    gradient = graph.gradient(name)
     scalar = all(np.ndim(value) == 0 for value in graph.values)
     if top is None and not enumerable:
         raise _too_many(name, count, ENUMERATION_LIMIT)
@@ -409,12 +398,12 @@ def summarize(gradients: Gradients, name: str, top: int | None) -> PathSummary:
     if top is None or (not scalar and enumerable
                        and listing.edges(count) <= MAX_LISTED_EDGES):
         listing.refuse_beyond_budget(count)
-        paths = every_path(gradients, name)
+        paths = every_path(graph, name)
         paths.sort(key=lambda path: -_size(path.product))
         paths = paths if top is None else paths[:top]
     else:
         listing.refuse_beyond_budget(min(top, count) if isinstance(count, int) else top)
-        iterator = best_first(gradients, name, top)
+        iterator = best_first(graph, name, top)
         paths = [path for _, path in zip(range(top), iterator)]
         exact = scalar
     shown = tuple(paths)

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphviz_ad import display
-from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.graph import CONSTANT, FROZEN, INPUT, Graph, written_as_operator
-from graphviz_ad.engine.linear import pullback
+from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, AnnotatedGraph, output_name,
+                                          written_as_operator)
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,15 @@ class BackwardStep:
     total: Any       # adj(target) after this step
 
 
-def trace_names(graph: Graph) -> list[str]:
-    """Inputs keep their names and literals their text; a node the program named once keeps that
+def trace_names(graph: AnnotatedGraph) -> list[str]:
+    """Inputs keep their names and literals their text; the output is called what every other
+    view calls it (`f` unless the program names it); a node the program named once keeps that
     name; other operations are v1, v2, ... and no_grad results c1, c2, ..., in order, skipping
-    any name the program already uses."""
+    any name already used."""
+    output = output_name(graph)
     assigned = Counter(name for names in graph.names.values() for name in names)
     unique = {name for name, uses in assigned.items() if uses == 1 and name not in graph.inputs}
-    taken = set(assigned) | set(graph.inputs)
+    taken = set(assigned) | set(graph.inputs) | {output}
     counters = {"v": 0, "c": 0}
 
     def fresh(prefix: str) -> str:
@@ -55,20 +56,21 @@ def trace_names(graph: Graph) -> list[str]:
         own = [name for name in graph.names.get(node, ()) if name in unique]
         if kind in (INPUT, CONSTANT):
             names.append(graph.labels[node])
+        elif node == graph.output:
+            names.append(output)
         else:
-            names.append(own[-1] if own else fresh("c" if kind == FROZEN else "v"))
+            names.append(own[-1] if own else fresh("c" if kind == CUT else "v"))
     return names
 
 
-def step_count(gradients: Gradients) -> int:
+def step_count(graph: AnnotatedGraph) -> int:
     """How many steps `forward_steps` and `backward_steps` make together, without making them."""
-    graph = gradients.graph
     forward = sum(1 for kind in graph.kinds if kind != CONSTANT)
-    backward = sum(1 for row in gradients.local for local in row if local is not None)
+    backward = sum(1 for row in graph.local for local in row if local is not None)
     return forward + backward
 
 
-def forward_steps(graph: Graph) -> list[ForwardStep]:
+def forward_steps(graph: AnnotatedGraph) -> list[ForwardStep]:
     """One step per input, no_grad result and operation, in evaluation order."""
     names = trace_names(graph)
     steps = []
@@ -86,27 +88,15 @@ def forward_steps(graph: Graph) -> list[ForwardStep]:
     return steps
 
 
-def backward_steps(gradients: Gradients) -> list[BackwardStep]:
-    """Each adjoint update in the order `backward` performs it: nodes from the output down,
+def backward_steps(graph: AnnotatedGraph) -> list[BackwardStep]:
+    """Each adjoint update as the backward sweep recorded it: nodes from the output down,
     argument slots left to right, edges without a gradient skipped."""
-    graph = gradients.graph
     names = trace_names(graph)
-    totals: dict[int, Any] = {}
     steps = []
-    for node in range(graph.output, -1, -1):
-        op = graph.ops[node]
-        if op is None:
-            continue
-        arguments = graph.args[node]
-        argument_names = tuple(display.atom(names[argument]) for argument in arguments)
-        for slot, argument in enumerate(arguments):
-            local = gradients.local[node][slot]
-            if local is None:
-                continue
-            adjoint = gradients.adjoints[node]
-            part = pullback(op.linear_map, slot, local, adjoint, graph.values[argument])
-            totals[argument] = part if argument not in totals else totals[argument] + part
-            steps.append(BackwardStep(argument, node, slot, adjoint, local,
-                                      op.partials[slot].formula.format(*argument_names),
-                                      part, totals[argument]))
+    for step in graph.sweep():
+        op = graph.ops[step.via]
+        argument_names = tuple(display.atom(names[argument]) for argument in graph.args[step.via])
+        steps.append(BackwardStep(step.target, step.via, step.slot, step.adjoint, step.local,
+                                  op.formula(step.slot, argument_names), step.contribution,
+                                  step.total))
     return steps

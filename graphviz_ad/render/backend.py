@@ -1,29 +1,53 @@
-"""Running a Graphviz renderer: chosen, run with a timeout, output checked, written atomically.
+"""Running a Graphviz renderer: chosen, fenced in, stopped on time, its output checked.
 
-The only module that starts processes or writes image files.
+The only module that starts processes. The renderer runs in its own process group, which is
+killed when we time out or are stopped, with caps on its memory and output; only the end of
+what it prints on standard error is passed on.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import resource
 import shutil
+import signal
 import subprocess
-import sysconfig
 import tempfile
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Callable
 from xml.etree import ElementTree
 
-from graphviz_ad.errors import RenderError, UsageError, WriteError
+from graphviz_ad import signals
+from graphviz_ad.errors import LimitError, RenderError, UsageError
 
 AUTO = "auto"
 SYSTEM_DOT = "dot"
 PURE = "graphviz-pure"
 RENDERERS = (AUTO, SYSTEM_DOT, PURE)
-TEXT_FORMATS = ("dot", "json")
-IMAGE_FORMATS = ("svg", "png", "pdf")
-FORMATS = TEXT_FORMATS + IMAGE_FORMATS
 DEFAULT_TIMEOUT = 60.0
+GRAPHVIZ_DPI = 96  # Graphviz's own resolution when none is given
+MIN_DPI = 30  # the least --dpi accepts; a PNG that needs less is refused
+# The largest PNG drawn, 4096 x 4096. dot holds about 4.5 bytes a pixel while drawing (158 MB
+# for 35 megapixels), so this is about 75 MB and well under a second; the largest picture
+# --max-nodes allows still gets about 65 dpi, where 12-point text is 11 pixels high. Past it
+# the resolution is lowered to fit, with a note (docs/errors.md).
+MAX_PNG_PIXELS = 4096 * 4096
+# Inches around the layout's bounding box, for the graph's `pad` on each side (0.2 in dot.py).
+PAD_INCHES = 0.5
+# A second guard, should an estimate be wrong: the renderer's address space and output size.
+RENDERER_MEMORY_BYTES = 1 << 30
+MAX_RENDERER_OUTPUT_BYTES = 128 << 20
+# Only the end of what a renderer prints on standard error is shown.
+RELAYED_ERROR_BYTES = 2000
+RELAYED_ERROR_LINES = 5
+RELAYED_LINE_CHARACTERS = 300
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LESS_HINT = "draw less: --only-paths (with --wrt), --compact, or --format dot"
 PDF_HINT = ("PDF needs a system Graphviz: install it (Debian/Ubuntu: apt install graphviz; "
             "macOS: brew install graphviz; conda: conda install graphviz), or write .svg or .png")
 
@@ -38,10 +62,19 @@ class Renderer:
 
 
 def _pure_executable() -> str | None:
-    """graphviz-pure's `dot`, beside this Python first (a venv that is not activated), then PATH."""
-    beside = Path(sysconfig.get_path("scripts")) / PURE
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
+    """graphviz-pure's `dot`, found through the installed package's own file list, so it is
+    found with its scripts folder off PATH (`pip install --user`, a venv not activated)."""
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution(PURE).files or ()
+    except metadata.PackageNotFoundError:
+        return shutil.which(PURE)
+    for file in files:
+        if file.stem == PURE and file.parent.name in ("bin", "Scripts"):
+            located = Path(file.locate()).resolve()
+            if located.is_file() and os.access(located, os.X_OK):
+                return str(located)
     return shutil.which(PURE)
 
 
@@ -66,12 +99,94 @@ def find_renderer(choice: str = AUTO, image_format: str = "svg") -> Renderer:
     return Renderer(PURE, pure)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """Image bytes, and a note when the picture was drawn other than asked (a lower dpi)."""
+
+    data: bytes
+    note: str | None = None
+
+
+def render(source: str, image_format: str, renderer: Renderer, timeout: float = DEFAULT_TIMEOUT,
+           dpi: int | None = None) -> Rendered:
+    """DOT text in, checked image bytes out; the renderer is stopped after `timeout` seconds."""
+    if not renderer.supports(image_format):
+        raise RenderError(f"{renderer.name} cannot write {image_format.upper()}", None, PDF_HINT)
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"the timeout (--timeout) must be a finite number of seconds above 0, "
+                         f"not {timeout}")
+    deadline = time.monotonic() + timeout
+    if image_format == "png":
+        return _render_png(source, renderer, timeout, deadline, dpi or GRAPHVIZ_DPI)
+    data = run_renderer(renderer, [f"-T{image_format}"], source.encode(), timeout, deadline)
+    check_output(data, image_format)
+    return Rendered(data)
+
+
+def _render_png(source: str, renderer: Renderer, timeout: float, deadline: float,
+                asked: int) -> Rendered:
+    """Lay out once (DOT with positions), choose a resolution that keeps the picture within
+    MAX_PNG_PIXELS, then draw those positions (`-n2`: no second layout).
+
+    A renderer may draw a little beyond the layout's bounding box (graphviz-pure: up to an
+    inch, for the graph's label); then the picture is drawn once more, at the resolution its
+    measured size allows.
+    """
+    layout = run_renderer(renderer, ["-Tdot"], source.encode(), timeout, deadline)
+    width, height = drawing_inches(layout)
+    dpi = _fitting_dpi(asked, width * height, (width, height))
+    data = _draw(renderer, layout, dpi, timeout, deadline)
+    pixels = _pixels(data)
+    if pixels > MAX_PNG_PIXELS:
+        dpi = _fitting_dpi(dpi, pixels / dpi ** 2, (width, height))
+        data = _draw(renderer, layout, dpi, timeout, deadline)
+        pixels = _pixels(data)
+    if pixels > MAX_PNG_PIXELS:
+        wide, high = png_dimensions(data)
+        raise RenderError(f"the renderer drew {wide:,} × {high:,} pixels at {dpi} dpi; the "
+                          f"limit is {MAX_PNG_PIXELS:,}")
+    note = None if dpi == asked else (
+        f"drawn at {dpi} dpi, not {asked}: the picture is {width:.1f} × {height:.1f} inches and "
+        f"a PNG is kept within {MAX_PNG_PIXELS:,} pixels; .svg scales without limit")
+    return Rendered(data, note)
+
+
+def _fitting_dpi(asked: int, square_inches: float, size: tuple[float, float]) -> int:
+    dpi = min(asked, math.floor(math.sqrt(MAX_PNG_PIXELS / square_inches)))
+    if dpi < MIN_DPI:
+        raise LimitError(f"the picture is {size[0]:,.0f} × {size[1]:,.0f} inches: even at "
+                         f"{MIN_DPI} dpi a PNG of it passes {MAX_PNG_PIXELS:,} pixels, the limit",
+                         None, f"write .svg or .pdf, which scale, or {LESS_HINT}")
+    return dpi
+
+
+def _draw(renderer: Renderer, layout: bytes, dpi: int, timeout: float, deadline: float) -> bytes:
+    return run_renderer(renderer, ["-Kneato", "-n2", "-Tpng", f"-Gdpi={dpi}"], layout, timeout,
+                        deadline)
+
+
+def _pixels(data: bytes) -> int:
+    wide, high = png_dimensions(data)
+    return wide * high
+
+
+def drawing_inches(layout: bytes) -> tuple[float, float]:
+    """Width and height of a laid-out graph, from the root graph's `bb` (the first one written),
+    with its padding."""
+    found = re.search(rb'\bbb="([^"]*)"', layout)
+    try:
+        left, bottom, right, top = (float(part) for part in found.group(1).split(b","))
+    except (AttributeError, ValueError):
+        raise RenderError("the renderer's layout has no bounding box") from None
+    points = 72
+    width, height = (right - left) / points + PAD_INCHES, (top - bottom) / points + PAD_INCHES
+    if not (math.isfinite(width * height) and width > 0 and height > 0):
+        raise RenderError("the renderer's layout has no bounding box")
+    return width, height
+
+
 def check_output(data: bytes, image_format: str) -> None:
-    """Refuse empty or malformed renderer output before anything is written."""
-    if not data:
-        raise RenderError("the renderer printed nothing")
-    if image_format == "png" and not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise RenderError("the renderer's output is not a PNG image")
+    """Refuse a malformed SVG or PDF before anything is written (PNG: png_dimensions)."""
     if image_format == "pdf" and not data.startswith(b"%PDF-"):
         raise RenderError("the renderer's output is not a PDF document")
     if image_format == "svg":
@@ -83,52 +198,166 @@ def check_output(data: bytes, image_format: str) -> None:
             raise RenderError("the renderer's output is not an SVG document")
 
 
-def render(source: str, image_format: str, renderer: Renderer, timeout: float = DEFAULT_TIMEOUT,
-           dpi: int | None = None) -> bytes:
-    """DOT text in, image bytes out; the renderer is killed after `timeout` seconds."""
-    if not renderer.supports(image_format):
-        raise RenderError(f"{renderer.name} cannot write {image_format.upper()}", None, PDF_HINT)
-    command = [renderer.executable, f"-T{image_format}"]
-    if dpi is not None and image_format == "png":
-        command.append(f"-Gdpi={dpi}")
+def png_dimensions(data: bytes) -> tuple[int, int]:
+    """Width and height from IHDR, once every chunk from the signature to IEND has a length that
+    fits and a CRC that matches (PNG specification, section 5)."""
+    if not data:
+        raise RenderError("the renderer printed nothing")
+    if not data.startswith(PNG_SIGNATURE):
+        raise RenderError("the renderer's output is not a PNG image")
+    view = memoryview(data)
+    position, size, seen = len(PNG_SIGNATURE), None, set()
+    while True:
+        if position == len(data):
+            raise _broken_png("it ends before its end chunk (IEND)")
+        if position + 12 > len(data):
+            raise _broken_png(f"it ends inside a chunk, at byte {position:,}")
+        length = int.from_bytes(view[position:position + 4], "big")
+        kind = bytes(view[position + 4:position + 8])
+        end = position + 12 + length
+        if length > 0x7FFF_FFFF or end > len(data) or not kind.isalpha():
+            raise _broken_png(f"the chunk at byte {position:,} is malformed")
+        crc = int.from_bytes(view[end - 4:end], "big")
+        if zlib.crc32(view[position + 8:end - 4], zlib.crc32(kind)) != crc:
+            raise _broken_png(f"the {kind.decode()} chunk at byte {position:,} fails its CRC")
+        if size is None:
+            if kind != b"IHDR" or length != 13:
+                raise _broken_png("it does not start with its header (IHDR)")
+            size = (int.from_bytes(view[position + 8:position + 12], "big"),
+                    int.from_bytes(view[position + 12:position + 16], "big"))
+            if 0 in size:
+                raise _broken_png("its header gives it no pixels")
+        seen.add(kind)
+        position = end
+        if kind == b"IEND":
+            break
+    if b"IDAT" not in seen:
+        raise _broken_png("it has no image data (IDAT)")
+    if position != len(data):
+        raise _broken_png(f"{len(data) - position:,} bytes follow its end (IEND)")
+    return size
+
+
+def _broken_png(why: str) -> RenderError:
+    return RenderError(f"the renderer's PNG is broken: {why}")
+
+
+def run_renderer(renderer: Renderer, arguments: list[str], given: bytes, timeout: float,
+                 deadline: float) -> bytes:
+    """Run the renderer on `given`, within its limits, and return what it printed.
+
+    Standard input, output and error are anonymous temporary files: nothing stays on disk
+    whatever happens, and the output file's size is capped by RLIMIT_FSIZE.
+    """
     try:
-        finished = subprocess.run(command, input=source.encode(), capture_output=True,
-                                  timeout=timeout, check=False)
+        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, \
+                tempfile.TemporaryFile() as stderr:
+            stdin.write(given)
+            stdin.seek(0)
+            status = _wait(renderer, arguments, (stdin, stdout, stderr), timeout, deadline)
+            if status != 0:
+                raise _failure(renderer.name, status, stderr)
+            stdout.seek(0)
+            data = stdout.read()
+    except OSError as error:
+        raise RenderError(f"could not run {renderer.executable}: {error.strerror or error}") \
+            from None
+    if not data:
+        raise RenderError("the renderer printed nothing")
+    return data
+
+
+def _wait(renderer: Renderer, arguments: list[str], streams: tuple[BinaryIO, ...],
+          timeout: float, deadline: float) -> int:
+    """The renderer's exit status; on a timeout or a signal (an exception here), its process
+    group is killed before the exception goes on."""
+    stdin, stdout, stderr = streams
+    process = None
+    try:
+        with signals.held():  # started and known, or not started: never an orphan
+            process = subprocess.Popen([renderer.executable, *arguments], stdin=stdin,
+                                       stdout=stdout, stderr=stderr, start_new_session=True,
+                                       preexec_fn=_child_setup(_limits()))
+        return process.wait(max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         raise RenderError(f"{renderer.name} did not finish within {timeout:g} s and was stopped",
-                          None, "raise --timeout, or draw less: --only-paths, --compact, "
-                                "or --format dot") from None
-    except OSError as error:
-        raise RenderError(f"could not run {renderer.executable}: {error.strerror}") from None
-    if finished.returncode != 0:
-        message = finished.stderr.decode(errors="replace").strip().splitlines()
-        detail = message[-1] if message else f"exit status {finished.returncode}"
-        raise RenderError(f"{renderer.name} failed: {detail}")
-    check_output(finished.stdout, image_format)
-    return finished.stdout
+                          None, f"raise --timeout, or {LESS_HINT}") from None
+    finally:
+        if process is not None and process.returncode is None:
+            _stop(process)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file beside `path`, then rename: never a partial file."""
+def _stop(process: subprocess.Popen) -> None:
+    """Kill the renderer's whole process group (it and anything it started), then reap it."""
     try:
-        _write_through_temporary(path, data)
-    except OSError as error:
-        raise WriteError(f"cannot write {path}: {error.strerror or error}") from None
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
 
 
-def _write_through_temporary(path: Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False)
+def _limits() -> list[tuple[int, int]]:
+    """Our caps, lowered to the hard limits already in force (a child cannot raise them)."""
+    limits = []
+    for kind, cap in ((resource.RLIMIT_AS, RENDERER_MEMORY_BYTES),
+                      (resource.RLIMIT_FSIZE, MAX_RENDERER_OUTPUT_BYTES)):
+        hard = resource.getrlimit(kind)[1]
+        limits.append((kind, cap if hard == resource.RLIM_INFINITY else min(cap, hard)))
+    return limits
+
+
+def _child_setup(limits: list[tuple[int, int]]) -> Callable[[], None]:
+    """What the child does before it becomes the renderer. (preexec_fn is unsafe when another
+    thread holds a lock the child needs; this calls two C functions and takes no lock.)"""
+    def setup() -> None:
+        for kind, value in limits:
+            try:
+                resource.setrlimit(kind, (value, value))
+            except (OSError, ValueError):
+                pass  # a platform without this limit: the pixel budget still holds
+    return setup
+
+
+def _failure(name: str, status: int, stderr: BinaryIO) -> RenderError:
+    if status == -signal.SIGXFSZ:
+        return RenderError(f"{name} printed more than {MAX_RENDERER_OUTPUT_BYTES:,} bytes, the "
+                           "limit, and was stopped", None, LESS_HINT)
+    lines = _last_lines(stderr)
+    if status < 0:
+        reason = f"{name} was killed by {_signal_name(-status)}"
+    else:
+        reason = f"{name} failed" + ("" if lines else f" with exit status {status}")
+    if len(lines) == 1:
+        reason += f": {lines[0]}"
+    elif lines:
+        reason += ":\n  " + "\n  ".join(lines)
+    hint = None
+    if status < 0 or "memory" in " ".join(lines).lower():
+        hint = (f"the renderer may use at most {RENDERER_MEMORY_BYTES >> 20:,} MiB of memory; "
+                f"{LESS_HINT}, or lower --dpi")
+    return RenderError(reason, None, hint)
+
+
+def _signal_name(number: int) -> str:
     try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _last_lines(stderr: BinaryIO) -> list[str]:
+    """The last few lines the renderer printed on standard error, each cut to a sensible length,
+    with control characters shown as `?`."""
+    size = stderr.seek(0, os.SEEK_END)
+    stderr.seek(max(0, size - RELAYED_ERROR_BYTES))
+    lines = stderr.read().decode("utf-8", errors="replace").splitlines()
+    if size > RELAYED_ERROR_BYTES and len(lines) > 1:
+        lines = lines[1:]  # the first is cut at its start
+    shown = []
+    for line in lines:
+        line = "".join(char if char.isprintable() else "?" for char in line.strip())
+        if len(line) > RELAYED_LINE_CHARACTERS:
+            line = "…" + line[-RELAYED_LINE_CHARACTERS:]
+        if line:
+            shown.append(line)
+    return shown[-RELAYED_ERROR_LINES:]

@@ -1,43 +1,30 @@
-"""The annotated graph as JSON-ready data, for other tools (`gad graph --format json`)."""
+"""A picture as JSON-ready data, for other tools (`gad graph --format json`).
+
+The same nodes and edges as every other format draws, with ids and exact numbers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from graphviz_ad import display
-from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.paths import PathSummary, edge_uses
-from graphviz_ad.errors import LimitError
-
-# DOT and JSON need no layout, but grow about 450 bytes a node: 45 MB, a few seconds.
-MAX_EXPORT_NODES = 100_000
+from graphviz_ad.render.picture import OUTPUT, Picture
 
 
-def refuse_large_export(nodes: int, what: str) -> None:
-    """Refuse DOT or JSON of more than MAX_EXPORT_NODES nodes, before any is written."""
-    if nodes > MAX_EXPORT_NODES:
-        raise LimitError(f"the {what} would have {nodes:,} nodes; {what} output is limited to "
-                         f"{MAX_EXPORT_NODES:,}")
-
-
-def graph_json(gradients: Gradients, summary: PathSummary | None = None) -> dict[str, Any]:
-    graph = gradients.graph
-    uses = edge_uses(summary.paths if summary is not None else ())
-    nodes = [{"id": f"n{node}", "kind": graph.kinds[node], "label": graph.labels[node],
-              "names": list(graph.names.get(node, ())),
-              "value": display.jsonable(graph.values[node]),
-              "adjoint": display.jsonable(gradients.adjoints[node])
-              if graph.requires_grad[node] else None,
-              "source": graph.text(node), "output": node == graph.output}
-             for node in range(len(graph))]
-    edges = [{"source": f"n{producer}", "target": f"n{consumer}", "slot": slot,
-              "local_derivative": None if gradients.local[consumer][slot] is None
-              else display.jsonable(gradients.local[consumer][slot]),
-              "detached": graph.is_cut(consumer),
-              "paths": uses.get((consumer, slot), [])}
-             for consumer, slot, producer in graph.edges()]
-    data: dict[str, Any] = {"output": f"n{graph.output}", "nodes": nodes, "edges": edges}
-    if summary is not None:
-        data["wrt"] = summary.name
-        data["path_count"] = display.count_json(summary.count)
+def picture_json(picture: Picture) -> dict[str, Any]:
+    nodes = [{"id": node.id, "kind": node.kind, "label": node.title, "names": list(node.names),
+              "value": display.jsonable(node.raw_value),
+              "adjoint": None if node.raw_adjoint is None else display.jsonable(node.raw_adjoint),
+              "source": node.tooltip, "output": node.kind == OUTPUT}
+             for node in picture.nodes]
+    edges = [{"source": edge.tail, "target": edge.head, "slot": edge.slot,
+              "local_derivative": None if edge.raw_local is None
+              else display.jsonable(edge.raw_local),
+              "label": edge.label, "detached": edge.cut, "paths": list(edge.paths)}
+             for edge in picture.edges]
+    output = next((node.id for node in picture.nodes if node.kind == OUTPUT), None)
+    data: dict[str, Any] = {"output": output, "nodes": nodes, "edges": edges}
+    if picture.wrt is not None:
+        data["wrt"] = picture.wrt
+        data["path_count"] = display.count_json(picture.path_count)
     return data

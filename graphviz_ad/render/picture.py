@@ -7,42 +7,52 @@ turning it into DOT is render/dot.py's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.backward import Gradients
-from graphviz_ad.engine.graph import CONSTANT, INPUT, Graph, output_name
-from graphviz_ad.engine.ops import ELEMENTWISE, MATMUL, REDUCE
-from graphviz_ad.engine.paths import (PathSummary, edge_uses, fewer, path_counts,
+from graphviz_ad.engine.annotated import (CONSTANT, CUT, GROUP, INPUT, OUTPUT, AnnotatedGraph,
+                                          output_name)
+from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
+from graphviz_ad.engine.paths import (CountEstimate, PathSummary, edge_uses, fewer, path_counts,
                                       paths_to_output)
-from graphviz_ad.errors import UsageError
-from graphviz_ad.render.export import MAX_EXPORT_NODES
+from graphviz_ad.errors import LimitError, UsageError
+from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.style import PATH_COLOURS
 
-OUTPUT = "output"  # a drawn node's kind: the graph's kinds, and the output
 VALUE_LABELS = "value"
 FORMULA_LABELS = "formula"
 BOTH_LABELS = "both"
 DIGITS = 4
+# A leaf used by more edges than this is drawn as one copy per use in a large picture.
+FANOUT_LIMIT = 6
 # Path counts on the picture are compared with the coloured paths only (is an edge on a path
 # beyond them?), so they are held at most this: small integers, whatever the graph.
 COUNT_CAP = len(PATH_COLOURS) + 1
+# DOT and JSON need no layout, but grow about 450 bytes a node: 45 MB, a few seconds.
+MAX_EXPORT_NODES = 100_000
 ONLY_PATHS_NEED_WRT = "--only-paths needs --wrt NAME: the paths from which input?"
 
 
 @dataclass(frozen=True)
 class DrawnNode:
     id: str
-    kind: str            # input, constant, no_grad, operation, output
+    kind: str            # input, constant, cut, operation, output
     title: str           # op symbol or input name (a folded chain: `sin → exp`)
     name: str            # the name the program gave it, or ""
     value: str
     adjoint: str         # "" where no gradient is computed (constants)
     tooltip: str         # the source text it computes
     faded: bool = False  # with --wrt: does not depend on that input
+    # The numbers themselves, for writers that keep them exact (JSON).
+    raw_value: Any = None
+    raw_adjoint: Any = None  # None where no gradient is computed
+    names: tuple[str, ...] = ()
+    group: tuple[str, ...] = ()  # the group path it is drawn in (a cluster, when clusters are on)
+    folded: str = ""             # a folded group: how many nodes, its input and output shapes
+    copy_of: str = ""            # a copy of a much-used leaf: the id of the node it repeats
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class DrawnEdge:
     no_gradient: bool    # into a constant: nothing to differentiate
     paths: tuple[int, ...] = ()  # indices of the coloured paths that use it
     on_rest: bool = False        # used by a path beyond the coloured ones
+    raw_local: Any = None        # the local derivative (a folded chain's: their product)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ class LegendRow:
     colour_index: int | None  # None for the row of the rest
     text: str
     product: str
+    raw_product: Any = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,10 @@ class Picture:
     legend: tuple[LegendRow, ...] = ()
     legend_total: str = ""
     caption: str = ""
+    # With wrt: how many paths lead from it to the output (an estimate past the budgets).
+    path_count: int | CountEstimate | None = None
+    notes: tuple[str, ...] = ()    # what was folded or split, and how to see more
+    clusters: bool = False         # draw the expanded groups as labelled clusters
 
 
 def _node_id(node: int) -> str:
@@ -91,20 +107,13 @@ def summarize_array(value: Any, exact: bool = False) -> str:
             f"{display.number(array.max(), 3)}]")
 
 
-def local_label(linear_map: str, local: Any) -> str:
-    """An edge's local derivative, summarised: a diagonal for elementwise arrays, the
-    transposed other operand for @, a broadcast factor for reductions."""
-    if np.ndim(local) == 0:
-        text = display.number(local, DIGITS)
-        return text if linear_map != REDUCE else f"{text} (each)"
-    if linear_map == MATMUL:
-        return f"({summarize_array(local)})ᵀ"
-    if linear_map == ELEMENTWISE:
-        return f"diag {summarize_array(local)}"
-    return summarize_array(local)
+def local_label(linear_map: LinearMap, local: Any) -> str:
+    """An edge's local derivative, summarised as its kind of Jacobian says: a diagonal for
+    elementwise arrays, the transposed other operand for @, a broadcast factor for reductions."""
+    return linear_map.label(summarize_array(local), np.ndim(local) == 0)
 
 
-def argument_names(graph: Graph) -> list[str]:
+def argument_names(graph: AnnotatedGraph) -> list[str]:
     """How formulas name each node: its input or program name, a literal's text, else its source."""
     names = []
     for node in range(len(graph)):
@@ -118,9 +127,9 @@ def argument_names(graph: Graph) -> list[str]:
     return names
 
 
-def _edge_text(graph: Graph, gradients: Gradients, consumer: int, slot: int, mode: str,
+def _edge_text(graph: AnnotatedGraph, consumer: int, slot: int, mode: str,
                names: list[str]) -> str:
-    local = gradients.local[consumer][slot]
+    local = graph.local[consumer][slot]
     op = graph.ops[consumer]
     if op.stops_gradient:
         return "cut"
@@ -129,7 +138,7 @@ def _edge_text(graph: Graph, gradients: Gradients, consumer: int, slot: int, mod
     number = local_label(op.linear_map, local)
     if mode == VALUE_LABELS:
         return number
-    formula = op.partials[slot].formula.format(*[names[a] for a in graph.args[consumer]])
+    formula = op.formula(slot, tuple(names[a] for a in graph.args[consumer]))
     return _with_number(formula, number, mode)
 
 
@@ -139,7 +148,7 @@ def _with_number(formula: str, number: str, mode: str) -> str:
     return number if formula == number else f"{formula} = {number}"
 
 
-def _fold_chains(graph: Graph) -> dict[int, int]:
+def _fold_chains(graph: AnnotatedGraph) -> dict[int, int]:
     """--compact: map each node folded away to the last node of its chain, which is drawn.
 
     A chain is a run of one-input elementwise operations (sin, exp, -x, ...) in which every
@@ -149,8 +158,7 @@ def _fold_chains(graph: Graph) -> dict[int, int]:
 
     def unary(node: int) -> bool:
         op = graph.ops[node]
-        return op is not None and op.arity == 1 and op.linear_map == ELEMENTWISE \
-            and not op.stops_gradient
+        return op is not None and op.arity == 1 and op.elementwise and not op.stops_gradient
 
     into: dict[int, int] = {}
     for node in range(len(graph) - 1, -1, -1):
@@ -163,39 +171,38 @@ def _fold_chains(graph: Graph) -> dict[int, int]:
     return into
 
 
-def drawn_nodes(gradients: Gradients, wrt: str | None = None, only_paths: bool = False,
+def drawn_nodes(graph: AnnotatedGraph, wrt: str | None = None, only_paths: bool = False,
                 compact: bool = False) -> int:
-    """How many nodes `build_picture` would draw, found in linear time without drawing them,
-    so that a budget can refuse a picture before it is built."""
+    """How many nodes `build_picture` draws, with `split_fanout`'s copies in a large picture,
+    counted in linear time without drawing any, so that a budget can refuse a picture first."""
     if only_paths and wrt is None:
         raise UsageError(ONLY_PATHS_NEED_WRT)
-    graph = gradients.graph
     folded = _fold_chains(graph) if compact else {}
-    if not only_paths:
-        return len(graph) - len(folded)
-    from_input = path_counts(gradients, graph.inputs[wrt], COUNT_CAP)
-    return sum(1 for node in range(len(graph)) if from_input[node] and node not in folded)
+    from_input = path_counts(graph, graph.inputs[wrt], 1) if only_paths else None
+
+    def keep(node: int) -> bool:
+        return from_input is None or from_input[node] > 0
+
+    count = sum(1 for node in range(len(graph)) if node not in folded and keep(node))
+    if count <= LARGE_PICTURE:
+        return count
+    uses = [0] * len(graph)  # drawn edges from each node; into a folded chain, to its end
+    for consumer, _, producer in graph.edges():
+        if producer not in folded and keep(producer) and keep(folded.get(consumer, consumer)):
+            uses[producer] += 1
+    leaves = (node for node in range(len(graph)) if node != graph.output
+              and graph.kinds[node] in (INPUT, CONSTANT, CUT) and uses[node] > FANOUT_LIMIT)
+    return count + sum(uses[node] - 1 for node in leaves)
 
 
-def refuse_layout(gradients: Gradients, inputs: list[str], wrt: str | None, only_paths: bool,
-                  compact: bool, max_nodes: int, command: str = "graph") -> None:
-    """Refuse, before anything is drawn, a picture of more than `max_nodes` nodes; the hint
-    names only what would draw fewer: options not given that fold or drop nodes here (sized,
-    each in linear time: --only-paths for --wrt or the one input), DOT (no layout), or a
-    larger --max-nodes."""
-    nodes = drawn_nodes(gradients, wrt, only_paths, compact)
+def refuse_layout(nodes: int, max_nodes: int, alternatives: list[tuple[int, str]]) -> None:
+    """Refuse to lay out a picture of `nodes` nodes past `max_nodes`, before it is built; the
+    hint names only what would draw fewer: the `alternatives` (a count and the options that
+    give it) that do, DOT (no layout), or a larger --max-nodes."""
     if nodes <= max_nodes:
         return
-    options = []
-    if not compact:
-        options.append((drawn_nodes(gradients, wrt, only_paths, True), "--compact"))
-    paths_of = wrt or (inputs[0] if len(inputs) == 1 else None)
-    if not only_paths and paths_of is not None:
-        flags = "--only-paths" if wrt else f"--wrt {paths_of} --only-paths"
-        options.append((drawn_nodes(gradients, paths_of, True, compact), flags))
-    helpful = sorted(option for option in options if option[0] < nodes)[:2]
-    where = "" if command == "graph" else "gad graph with "
-    hints = [f"{where}{flags} draws {count:,}" for count, flags in helpful]
+    hints = [f"{flags} draws {count:,}" for count, flags in sorted(alternatives)
+             if count < nodes][:2]
     if nodes <= MAX_EXPORT_NODES:
         hints.append("DOT (-o FILE.dot) needs no layout")
     hints.append(f"--max-nodes {nodes} lays it out anyway, which can take Graphviz minutes")
@@ -203,10 +210,16 @@ def refuse_layout(gradients: Gradients, inputs: list[str], wrt: str | None, only
                      f"{max_nodes:,}", None, "; ".join(hints))
 
 
-def build_picture(gradients: Gradients, summary: PathSummary | None = None,
+def refuse_large_export(nodes: int, what: str) -> None:
+    """Refuse DOT or JSON of more than MAX_EXPORT_NODES nodes, before any is written."""
+    if nodes > MAX_EXPORT_NODES:
+        raise LimitError(f"the {what} would have {nodes:,} nodes; {what} output is limited to "
+                         f"{MAX_EXPORT_NODES:,}")
+
+
+def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
                   compact: bool = False) -> Picture:
-    graph = gradients.graph
     if edge_labels not in (VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS):
         raise UsageError(f"unknown edge labels `{edge_labels}`", None,
                          f"use {VALUE_LABELS}, {FORMULA_LABELS} or {BOTH_LABELS}")
@@ -216,9 +229,8 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
     output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()
     uses = edge_uses(coloured)
-    from_input = path_counts(gradients, graph.inputs[summary.name], COUNT_CAP) \
-        if summary else None
-    to_output = paths_to_output(gradients, COUNT_CAP) if summary else None
+    from_input = path_counts(graph, graph.inputs[summary.name], COUNT_CAP) if summary else None
+    to_output = paths_to_output(graph, COUNT_CAP) if summary else None
     folded = _fold_chains(graph) if compact else {}
     chains: dict[int, list[int]] = {}
     for node in sorted(folded):
@@ -227,16 +239,17 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
     def keep(node: int) -> bool:
         return not only_paths or from_input[node] > 0
 
-    def edge(producer: int, consumer: int, slot: int, label: str, key: tuple[int, int]):
+    def edge(producer: int, consumer: int, slot: int, label: str, key: tuple[int, int],
+             raw_local: Any):
         on_rest = False
-        if from_input is not None and gradients.local[key[0]][key[1]] is not None:
+        if from_input is not None and graph.local[key[0]][key[1]] is not None:
             through = from_input[producer] * to_output[consumer]
             on_rest = through > len(uses.get(key, ()))
         return DrawnEdge(_node_id(producer), _node_id(consumer), slot, label,
                          cut=graph.is_cut(key[0]),
-                         no_gradient=gradients.local[key[0]][key[1]] is None
+                         no_gradient=graph.local[key[0]][key[1]] is None
                          and not graph.is_cut(key[0]),
-                         paths=tuple(uses.get(key, ())), on_rest=on_rest)
+                         paths=tuple(uses.get(key, ())), on_rest=on_rest, raw_local=raw_local)
 
     nodes = []
     for node in range(len(graph)):
@@ -249,53 +262,100 @@ def build_picture(gradients: Gradients, summary: PathSummary | None = None,
                           for member in members], " → "),
             display.abbreviate(", ".join(graph.names.get(node, ())), display.MAX_TITLE),
             summarize_array(graph.values[node]),
-            summarize_array(gradients.adjoints[node]) if graph.requires_grad[node] else "",
-            graph.text(node), faded=summary is not None and from_input[node] == 0))
+            summarize_array(graph.adjoints[node]) if graph.requires_grad[node] else "",
+            graph.text(node), faded=summary is not None and from_input[node] == 0,
+            raw_value=graph.values[node],
+            raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
+            names=graph.names.get(node, ()), group=graph.groups.get(node, ()),
+            folded=_folded_text(graph, node)))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):
             continue
-        label = _edge_text(graph, gradients, consumer, slot, edge_labels, names)
-        edges.append(edge(producer, consumer, slot, label, (consumer, slot)))
+        label = _edge_text(graph, consumer, slot, edge_labels, names)
+        edges.append(edge(producer, consumer, slot, label, (consumer, slot),
+                          graph.local[consumer][slot]))
     for last, members in chains.items():
         producer = graph.args[members[0]][0]
         if keep(last) and keep(producer):
-            label = _chain_label(graph, gradients, members + [last], edge_labels, names)
-            edges.append(edge(producer, last, 0, label, (members[0], 0)))
+            label, product = _chain_label(graph, members + [last], edge_labels, names)
+            edges.append(edge(producer, last, 0, label, (members[0], 0), product))
     return Picture(tuple(nodes), tuple(edges), output, summary.name if summary else None,
                    *_legend(graph, summary, coloured, output),
-                   caption=_caption(output, edge_labels))
+                   caption=_caption(output, edge_labels),
+                   path_count=summary.count if summary else None)
 
 
-def _chain_label(graph: Graph, gradients: Gradients, chain: list[int], mode: str,
-                 names: list[str]) -> str:
-    """A folded chain's edge: the product of its local derivatives (all elementwise)."""
+def _folded_text(graph: AnnotatedGraph, node: int) -> str:
+    """`13 nodes · scalar, 2×3 → scalar` for a folded group; "" for any other node."""
+    if graph.kinds[node] != GROUP:
+        return ""
+    inputs = ", ".join(display.shape(graph.values[argument]) for argument in graph.args[node])
+    count = graph.ops[node].members
+    return (f"{count} node{'s' if count != 1 else ''} · {inputs or 'nothing'} → "
+            f"{display.shape(graph.values[node])}")
+
+
+def split_fanout(picture: Picture, limit: int = FANOUT_LIMIT) -> Picture:
+    """Each leaf used by more than `limit` edges drawn once per edge, as small copies that
+    name the leaf they repeat: the layout stays as fast as a tree's (docs/performance.md)."""
+    users: dict[str, int] = {}
+    for edge in picture.edges:
+        users[edge.tail] = users.get(edge.tail, 0) + 1
+    leaves = {node.id: node for node in picture.nodes
+              if node.kind in (INPUT, CONSTANT, CUT) and users.get(node.id, 0) > limit}
+    if not leaves:
+        return picture
+    nodes = [node for node in picture.nodes if node.id not in leaves]
+    edges, made = [], dict.fromkeys(leaves, 0)
+    for edge in picture.edges:
+        if edge.tail not in leaves:
+            edges.append(edge)
+            continue
+        made[edge.tail] += 1
+        leaf = leaves[edge.tail]
+        copy = f"{edge.tail}_{made[edge.tail]}"
+        nodes.append(replace(leaf, id=copy, copy_of=leaf.id, tooltip=(
+            f"{leaf.title}: copy {made[edge.tail]} of {users[edge.tail]}, one per use "
+            f"(value {leaf.value}" + (f", grad {leaf.adjoint})" if leaf.adjoint else ")"))))
+        edges.append(replace(edge, tail=copy))
+    names = ", ".join(leaf.title for leaf in leaves.values())
+    note = (f"{names} drawn once per use ({', '.join(str(users[id_]) for id_ in leaves)} "
+            "copies): a much-used leaf would tangle the layout")
+    return replace(picture, nodes=tuple(nodes), edges=tuple(edges),
+                   notes=picture.notes + (note,))
+
+
+def _chain_label(graph: AnnotatedGraph, chain: list[int], mode: str,
+                 names: list[str]) -> tuple[str, Any]:
+    """A folded chain's edge: the product of its local derivatives (all elementwise), as a
+    label and as a number."""
     product: Any = np.float64(1.0)
     for node in chain:
-        local = gradients.local[node][0]
+        local = graph.local[node][0]
         if local is None:
-            return ""
+            return "", None
         product = product * local
     number = local_label(ELEMENTWISE, product)
     if mode == VALUE_LABELS:
-        return number
-    formula = " · ".join(display.atom(graph.ops[node].partials[0].formula.format(
-        names[graph.args[node][0]])) for node in chain)
-    return _with_number(formula, number, mode)
+        return number, product
+    formula = " · ".join(display.atom(graph.ops[node].formula(0, (names[graph.args[node][0]],)))
+                         for node in chain)
+    return _with_number(formula, number, mode), product
 
 
-def _legend(graph: Graph, summary: PathSummary | None, coloured: tuple,
+def _legend(graph: AnnotatedGraph, summary: PathSummary | None, coloured: tuple,
             output_name: str) -> tuple[tuple[LegendRow, ...], str]:
     """One row per coloured path, one for all the rest, and the sum equal to the gradient."""
     if summary is None:
         return (), ""
-    rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product))
-            for index, path in enumerate(coloured)]
+    rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product),
+                      path.product) for index, path in enumerate(coloured)]
     rest_count = fewer(summary.count, len(coloured))
     if rest_count:
         rest = summary.gradient - sum((path.product for path in coloured),
                                       np.zeros_like(summary.gradient))
-        rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest)))
+        rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest), rest))
     return tuple(rows), (f"sum = d{output_name}/d{summary.name} = "
                          f"{summarize_array(summary.gradient, exact=True)}")
 

@@ -9,40 +9,31 @@ from rich.table import Table
 from rich.text import Text
 
 from graphviz_ad import display
-from graphviz_ad.api import Analysis, Check
-from graphviz_ad.engine.graph import output_name
+from graphviz_ad.api import GradientReport
 
 
-def gradient_table(analysis: Analysis, names: list[str], mode: str,
-                   checks: dict[str, Check] | None) -> Group:
-    graph = analysis.graph
-    table = Table(title=Text.assemble((f"{output_name(graph)} = ", "bold"),
-                                      (display.number(analysis.value), "bold cyan")),
+def gradient_table(report: GradientReport) -> Group:
+    table = Table(title=Text.assemble((f"{report.output_name} = ", "bold"),
+                                      (display.number(report.value), "bold cyan")),
                   title_justify="left")
     table.add_column("input", style="green")
     table.add_column("value", justify="right")
     table.add_column("gradient", justify="right", style="bold")
-    if checks is not None:
+    if report.checked:
         table.add_column("finite difference", justify="right")
         table.add_column("difference", justify="right")
-    for name in names:
-        value = analysis.graph.values[analysis.graph.inputs[name]]
-        row: list[Any] = [name, display.value(value)]
-        if checks is None:
-            row.append(display.value(analysis.gradient(name, mode)))
-        elif checks[name].skipped:
-            row += [display.value(checks[name].gradient), Text("skipped", style="yellow"),
-                    Text("skipped", style="yellow")]
-        else:
-            check = checks[name]
-            row += [display.value(check.gradient), display.value(check.finite_difference, 12),
-                    Text(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
-                         style="green" if check.agrees else "bold red")]
-        table.add_row(*row)
-    note = f"{mode} mode" + ("; finite differences: central, h = 1e-6·max(1, |x|)"
-                             if checks else "")
-    notes = [Text(note, style="dim")]
-    skipped = [check.skipped for check in (checks or {}).values() if check.skipped]
+    for row in report.rows:
+        cells: list[Any] = [row.name, display.value(row.value), display.value(row.gradient)]
+        if row.check is not None and row.check.skipped:
+            cells += [Text("skipped", style="yellow"), Text("skipped", style="yellow")]
+        elif row.check is not None:
+            check = row.check
+            cells += [display.value(check.finite_difference, 12),
+                      Text(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
+                           style="green" if check.agrees else "bold red")]
+        table.add_row(*cells)
+    notes = [Text(report.note, style="dim")]
+    skipped = [row.check.skipped for row in report.rows if row.check and row.check.skipped]
     if skipped:
         others = len(skipped) - 1
         more = f"; and {others:,} more input" + ("s" if others > 1 else "") if others else ""
@@ -51,17 +42,14 @@ def gradient_table(analysis: Analysis, names: list[str], mode: str,
     return Group(table, *notes)
 
 
-def gradient_json(analysis: Analysis, names: list[str], mode: str,
-                  checks: dict[str, Check] | None) -> dict[str, Any]:
-    gradients = {name: checks[name].gradient if checks else analysis.gradient(name, mode)
-                 for name in names}
+def gradient_json(report: GradientReport) -> dict[str, Any]:
     return {
-        "value": display.jsonable(analysis.value),
-        "gradient": {name: display.jsonable(gradient) for name, gradient in gradients.items()},
-        "check": None if checks is None else {
-            name: {"skipped": check.skipped} if check.skipped else
-            {"finite_difference": display.jsonable(check.finite_difference),
-             "difference": display.jsonable(check.difference),
-             "agrees": check.agrees}
-            for name, check in checks.items()},
+        "value": display.jsonable(report.value),
+        "gradient": {row.name: display.jsonable(row.gradient) for row in report.rows},
+        "check": None if not report.checked else {
+            row.name: {"skipped": row.check.skipped} if row.check.skipped else
+            {"finite_difference": display.jsonable(row.check.finite_difference),
+             "difference": display.jsonable(row.check.difference),
+             "agrees": row.check.agrees}
+            for row in report.rows},
     }

@@ -14,13 +14,13 @@ def _written(op: Op) -> list[str]:
     forms = [op.signature]
     if op.callable and op.operator:
         aliases = [alias for alias, canonical in CANONICAL.items() if canonical == op.operator]
-        forms = [op.written(("x", "y"), as_operator=True)] + \
+        forms = [op.written(op.parameters, as_operator=True)] + \
             [f"x {alias} y" for alias in aliases] + forms
     return forms
 
 
 def _partials(op: Op) -> str:
-    names = ("x", "y")
+    names = op.parameters
     return "\n".join(f"d/d{names[slot]} = " + partial.formula.format(*names)
                      for slot, partial in enumerate(op.partials))
 

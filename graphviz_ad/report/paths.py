@@ -10,8 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphviz_ad import display
-from graphviz_ad.api import Analysis
-from graphviz_ad.engine.graph import output_name
+from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.paths import Path, PathSummary
 from graphviz_ad.style import REST_COLOUR, path_colour
 
@@ -19,8 +18,8 @@ PRODUCT_DIGITS = 10
 CANCELLATION_DIGITS = 3  # flag a sum whose largest term is 1000x larger than the sum
 
 
-def chain(analysis: Analysis, path: Path) -> str:
-    return display.path_chain(analysis.graph, path)
+def chain(graph: AnnotatedGraph, path: Path) -> str:
+    return display.path_chain(graph, path)
 
 
 def _share(product: Any, gradient: Any) -> str:
@@ -32,14 +31,14 @@ def _share(product: Any, gradient: Any) -> str:
     return f"{100 * ratio:.1f}%" if abs(ratio) < 100 else f"{ratio:.2g}×"
 
 
-def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
+def paths_table(graph: AnnotatedGraph, summary: PathSummary) -> Group:
     """One row per path; then the sum of the products beside the backward pass's gradient.
 
     When only the top K are listed, the rest is the gradient minus the listed products, so
     the table says so and shows no difference (it would be zero by construction).
     """
     title = Text.assemble(("paths from ", "bold"), (summary.name, "bold green"),
-                          (f" to {output_name(analysis.graph)}: ", "bold"),
+                          (f" to {output_name(graph)}: ", "bold"),
                           (display.count(summary.count), "bold cyan"))
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
@@ -49,7 +48,7 @@ def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
     table.add_column("share", justify="right")
     for index, path in enumerate(summary.paths):
         colour = path_colour(index)
-        table.add_row(Text(str(index + 1), style=colour), Text(chain(analysis, path), style=colour),
+        table.add_row(Text(str(index + 1), style=colour), Text(chain(graph, path), style=colour),
                       Text(display.path_factors(path)),
                       Text(display.value(path.product, PRODUCT_DIGITS)),
                       Text(_share(path.product, summary.gradient)))
@@ -80,7 +79,7 @@ def paths_table(analysis: Analysis, summary: PathSummary) -> Group:
     return Group(table, *notes)
 
 
-def inputs_table(analysis: Analysis, summaries: list[PathSummary]) -> Table:
+def inputs_table(graph: AnnotatedGraph, summaries: list[PathSummary]) -> Table:
     table = Table(title=Text("paths from each input to the output", style="bold"),
                   title_justify="left", caption="gad paths EXPR --wrt NAME lists one input's paths",
                   caption_justify="left")
@@ -92,13 +91,12 @@ def inputs_table(analysis: Analysis, summaries: list[PathSummary]) -> Table:
     for summary in summaries:
         largest = summary.paths[0] if summary.paths else None
         table.add_row(summary.name, display.count(summary.count), display.value(summary.gradient),
-                      Text(chain(analysis, largest)) if largest else Text("none", style="dim"),
+                      Text(chain(graph, largest)) if largest else Text("none", style="dim"),
                       display.value(largest.product, PRODUCT_DIGITS) if largest else "")
     return table
 
 
-def path_json(analysis: Analysis, path: Path) -> dict[str, Any]:
-    graph = analysis.graph
+def path_json(graph: AnnotatedGraph, path: Path) -> dict[str, Any]:
     return {"nodes": [graph.labels[node] for node in path.nodes],
             "ids": list(path.nodes),
             "slots": [edge.slot for edge in path.edges],
@@ -106,19 +104,19 @@ def path_json(analysis: Analysis, path: Path) -> dict[str, Any]:
             "product": display.jsonable(path.product)}
 
 
-def inputs_json(analysis: Analysis, summaries: list[PathSummary]) -> dict[str, Any]:
+def inputs_json(graph: AnnotatedGraph, summaries: list[PathSummary]) -> dict[str, Any]:
     """`gad paths --json` without --wrt: each input's path count, gradient and largest path."""
     return {"inputs": [{"name": summary.name, "path_count": display.count_json(summary.count),
                         "gradient": display.jsonable(summary.gradient),
-                        "largest": path_json(analysis, summary.paths[0]) if summary.paths
+                        "largest": path_json(graph, summary.paths[0]) if summary.paths
                         else None}
                        for summary in summaries]}
 
 
-def summary_json(analysis: Analysis, summary: PathSummary) -> dict[str, Any]:
+def summary_json(graph: AnnotatedGraph, summary: PathSummary) -> dict[str, Any]:
     return {"wrt": summary.name,
             "gradient": display.jsonable(summary.gradient),
             "path_count": display.count_json(summary.count),
-            "paths": [path_json(analysis, path) for path in summary.paths],
+            "paths": [path_json(graph, path) for path in summary.paths],
             "rest": {"count": display.count_json(summary.rest_count),
                      "sum": display.jsonable(summary.rest_sum)}}

@@ -1,0 +1,220 @@
+"""The neutral annotated graph that every view reads.
+
+Values and adjoints on nodes, local derivatives on edges, and the backward sweep as it ran.
+
+Every source of a graph enters as one of these: our engine makes it (engine/backward.py), and an
+importer of another framework's graph can make it too, with no op table: an operation is anything
+with the `NodeOp` attributes (our `Op` entries have them; `ForeignOp` is the importer's). Paths,
+trace, pictures, JSON and tables read only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+
+from graphviz_ad import display
+from graphviz_ad.engine.linear import ELEMENTWISE, JACOBIAN, LinearMap
+from graphviz_ad.errors import Span
+
+INPUT = "input"
+CONSTANT = "constant"
+CUT = "cut"  # a value that enters without its history: a no_grad(...) result, a torch .data
+OPERATION = "operation"
+GROUP = "group"  # a folded group: one node for a subgraph, its edges the total derivatives
+OUTPUT = "output"  # not stored: the kind a view gives the output node
+KINDS = (INPUT, CONSTANT, CUT, OPERATION, GROUP)
+
+
+class NodeOp(Protocol):
+    """What the views need of an operation."""
+
+    name: str
+    label: str  # what a node shows: `+`, `sin`, `addmm`
+    arity: int
+    linear_map: LinearMap
+    elementwise: bool
+    stops_gradient: bool
+    operator: str | None
+    callable: bool
+    description: str
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str: ...
+
+    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class ForeignOp:
+    """An operation our op table does not know (an importer's `addmm`, `conv2d`): drawable with
+    its name, values and adjoints; its local derivatives are whatever the importer measured."""
+
+    name: str
+    arity: int
+    description: str = ""
+    linear_map: LinearMap = ELEMENTWISE
+    stops_gradient: bool = False
+    operator: str | None = None
+    callable: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def elementwise(self) -> bool:
+        return self.linear_map is ELEMENTWISE
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
+        return ""
+
+    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
+        return f"{self.name}({', '.join(arguments)})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupOp(ForeignOp):
+    """The operation of a folded group (engine/fold.py): its edges carry whole Jacobians, its
+    local derivatives are total derivatives through the group."""
+
+    path: tuple[str, ...]
+    members: int  # how many nodes it stands for
+    linear_map: LinearMap = JACOBIAN
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
+        return f"∂{self.name}/∂{arguments[slot]}"
+
+
+@dataclass(frozen=True)
+class SweepStep:
+    """One adjoint update of the backward sweep: adj(target) += the pullback of adj(via)."""
+
+    target: int
+    via: int
+    slot: int
+    adjoint: Any       # adj(via), final when it is used
+    local: Any         # d via / d target through this slot
+    contribution: Any
+    total: Any         # adj(target) after this step
+
+
+class NodeTable:
+    """What every graph of parallel tuples answers (the engine's record and the annotated graph):
+    needs the fields kinds, ops, args, values, labels, source, spans and details."""
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def text(self, node: int) -> str:
+        """The source text a node came from, else its details, else its label; past
+        display.MAX_SOURCE_TEXT characters, its beginning and end around a `…`, copied without
+        the middle (so the texts of all nodes of `x + x + ... + x` stay linear in its length)."""
+        span = self.span(node)
+        if span is None or not self.source:
+            return display.abbreviate(self.details.get(node, self.labels[node]))
+        return display.abbreviate(self.source, display.MAX_SOURCE_TEXT, span.start, span.end)
+
+    def span(self, node: int) -> Span | None:
+        return self.spans[node] if self.spans else None
+
+    def shape(self, node: int) -> tuple[int, ...]:
+        return np.shape(self.values[node])
+
+    def edges(self) -> Iterator[tuple[int, int, int]]:
+        """(consumer, slot, producer) for every argument slot, in node order."""
+        for consumer, arguments in enumerate(self.args):
+            for slot, producer in enumerate(arguments):
+                yield consumer, slot, producer
+
+    def is_cut(self, consumer: int) -> bool:
+        op = self.ops[consumer]
+        return op is not None and op.stops_gradient
+
+    def consumers(self) -> list[list[tuple[int, int]]]:
+        """For each node, the (consumer, slot) pairs that use it."""
+        users: list[list[tuple[int, int]]] = [[] for _ in self.kinds]
+        for consumer, slot, producer in self.edges():
+            users[producer].append((consumer, slot))
+        return users
+
+
+@dataclass(frozen=True, eq=False)
+class AnnotatedGraph(NodeTable):
+    """Nodes in a topological order (arguments before their consumers), as parallel tuples.
+
+    `local[node][slot]` is the local derivative d node / d argument on that edge, None where no
+    gradient flows (into constants, across a cut). The backward sweep's record: `sweep_order`
+    lists the nodes whose edges it used, in the order it used them, and `carried` what it pulled
+    back along each of their edges that carries a gradient, in the same order (slots left to
+    right), as the sweep appended them.
+    """
+
+    kinds: tuple[str, ...]
+    ops: tuple[NodeOp | None, ...]
+    args: tuple[tuple[int, ...], ...]
+    values: tuple[Any, ...]
+    labels: tuple[str, ...]
+    requires_grad: tuple[bool, ...]
+    inputs: dict[str, int]
+    output: int
+    adjoints: tuple[Any, ...]
+    local: tuple[tuple[Any, ...], ...]
+    carried: tuple[Any, ...]
+    sweep_order: tuple[int, ...]
+    # Names the program gave a node, only for nodes that have them.
+    names: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # A node's group path (`layer1`, `0`, `conv1`), only for nodes in a group.
+    groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # Where each node came from: spans into `source`, or a text of its own (`details`).
+    source: str = ""
+    spans: tuple[Span | None, ...] = ()
+    details: dict[int, str] = field(default_factory=dict)
+
+    def gradient(self, name: str) -> Any:
+        return self.adjoints[self.inputs[name]]
+
+    def sweep(self) -> Iterator[SweepStep]:
+        """Each adjoint update as the backward sweep made it, from the recorded contributions;
+        totals are summed in the same order, so they equal the sweep's to the last bit."""
+        totals: dict[int, Any] = {}
+        parts = iter(self.carried)
+        for node in self.sweep_order:
+            for slot, argument in enumerate(self.args[node]):
+                if self.local[node][slot] is None:
+                    continue
+                part = next(parts)
+                totals[argument] = part if argument not in totals else totals[argument] + part
+                yield SweepStep(argument, node, slot, self.adjoints[node],
+                                self.local[node][slot], part, totals[argument])
+
+
+def written_as_operator(graph: AnnotatedGraph, node: int) -> bool:
+    """Whether the program wrote this operation as an operator (`x^2`) or a call (`pow(x, 2)`)."""
+    op = graph.ops[node]
+    if op is None or not op.operator:
+        return False
+    span = graph.span(node)
+    if span is None or not graph.source:
+        return not op.callable or not graph.text(node).startswith(f"{op.name}(")
+    return not op.callable or not graph.source.startswith(f"{op.name}(", span.start)
+
+
+OUTPUT_NAMES = ("f", "g", "h")  # the output's name when the program gives it none
+
+
+def output_name(graph) -> str:
+    """What every view calls the output: the program's name for it, else the first of f, g, h,
+    f1, f2, ... that names no input and no other node, so `df/dx` never reads `df/df`."""
+    own = graph.names.get(graph.output, ())
+    if own and own[-1] not in graph.inputs:
+        return own[-1]
+    taken = set(graph.inputs) | {name for names in graph.names.values() for name in names}
+    for candidate in OUTPUT_NAMES:
+        if candidate not in taken:
+            return candidate
+    number = 1
+    while f"f{number}" in taken:
+        number += 1
+    return f"f{number}"

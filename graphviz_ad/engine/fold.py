@@ -1,0 +1,323 @@
+"""Folding groups of an annotated graph into one node each, keeping the chain rule exact.
+
+A folded group becomes one node with the group's output value and adjoint, and one edge from each
+node outside it that feeds it. That edge carries the total derivative d output / d producer
+through the group: for scalars the sum over the group's inner paths of their products, in general
+the whole Jacobian, found by a reverse sweep inside the group per element of its output. So the
+paths of the folded graph, and their products, still sum to the gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from graphviz_ad.engine.annotated import GROUP, INPUT, AnnotatedGraph, GroupOp
+
+# A folded edge stores d output / d producer whole: out.size × producer.size numbers.
+MAX_JACOBIAN_ELEMENTS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Folding:
+    """A folded graph, the groups that were folded, and those that could not be, with why."""
+
+    graph: AnnotatedGraph
+    folded: tuple[tuple[str, ...], ...]
+    refused: dict[tuple[str, ...], str]
+
+
+def group_paths(graph: AnnotatedGraph) -> list[tuple[str, ...]]:
+    """Every group and every enclosing group, outermost first, in order of first node."""
+    seen: dict[tuple[str, ...], None] = {}
+    for node in sorted(graph.groups):
+        path = graph.groups[node]
+        for depth in range(1, len(path) + 1):
+            seen.setdefault(path[:depth], None)
+    return list(seen)
+
+
+def members_of(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
+               keep: Iterable[int] = ()) -> dict[tuple[str, ...], list[int]]:
+    """Each node in a group to fold, under the outermost such group. An input belongs only
+    while nothing outside the group uses it (a layer's weights fold into the layer; a shared
+    input stays a leaf of the picture), and the inputs in `keep` (--wrt) always stay outside."""
+    chosen = set(paths)
+    return _with_inputs(graph, _grouped(graph, keep, lambda path: [
+        next((path[:depth] for depth in range(1, len(path) + 1) if path[:depth] in chosen),
+             None)]))
+
+
+def _grouped(graph: AnnotatedGraph, keep: Iterable[int], under) -> dict[tuple[str, ...],
+                                                                         list[int]]:
+    """Nodes by the groups `under(path)` names for each node's path; inputs set aside."""
+    kept = set(keep)
+    members: dict[tuple[str, ...], list[int]] = {}
+    for node in sorted(graph.groups):
+        if node in kept:
+            continue
+        for group in under(graph.groups[node]):
+            if group is not None:
+                members.setdefault(group, []).append(node)
+    return members
+
+
+def _with_inputs(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]]
+                 ) -> dict[tuple[str, ...], list[int]]:
+    consumers = graph.consumers()
+    for path, nodes in members.items():
+        inside = set(nodes)
+        nodes[:] = [node for node in nodes if graph.kinds[node] != INPUT or
+                    all(user in inside for user, _ in consumers[node])]
+    return {path: nodes for path, nodes in members.items() if nodes}
+
+
+def outputs_of(graph: AnnotatedGraph, members: list[int],
+               consumers: list[list[tuple[int, int]]]) -> list[int]:
+    """The group's nodes that something outside it uses (or that are the graph's output)."""
+    inside = set(members)
+    return [node for node in members if node == graph.output
+            or any(user not in inside for user, _ in consumers[node])]
+
+
+def regions(graph: AnnotatedGraph, members: list[int],
+            outputs: list[int]) -> dict[int, list[int]]:
+    """For each output, the group's nodes it is computed from, up to the other outputs (which
+    it takes as arguments, like any node outside). Regions may share inner nodes."""
+    inside, boundary = set(members), set(outputs)
+    found = {}
+    for output in outputs:
+        region, stack = {output}, [output]
+        while stack:
+            for argument in graph.args[stack.pop()]:
+                if argument in inside and argument not in boundary and argument not in region:
+                    region.add(argument)
+                    stack.append(argument)
+        found[output] = sorted(region)
+    return found
+
+
+def why_not_foldable(graph: AnnotatedGraph, members: list[int],
+                     consumers: list[list[tuple[int, int]]]) -> str | None:
+    """None when the group folds: each output's total derivative is small enough to store
+    (MAX_JACOBIAN_ELEMENTS), and something uses the group."""
+    outputs = outputs_of(graph, members, consumers)
+    if not outputs:
+        return "nothing outside it uses it"
+    for output, region in regions(graph, members, outputs).items():
+        size = int(np.size(graph.values[output]))
+        largest = max((size * int(np.size(graph.values[node]))
+                       for node in _producers(graph, region, set(region))), default=0)
+        if largest > MAX_JACOBIAN_ELEMENTS:
+            return (f"its total derivative would have {largest:,} numbers (the limit is "
+                    f"{MAX_JACOBIAN_ELEMENTS:,})")
+    return None
+
+
+def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
+         keep: Iterable[int] = ()) -> Folding:
+    """`graph` with each group of `paths` folded, where it can be (see `why_not_foldable`):
+    each of its outputs becomes one node, fed by what it is computed from outside the group
+    (other outputs included); inputs in `keep` stay outside their groups."""
+    consumers = graph.consumers()
+    folds: dict[int, tuple[tuple[str, ...], list[int], list[int], bool]] = {}
+    refused: dict[tuple[str, ...], str] = {}
+    absorbed: set[int] = set()
+    folded = []
+    for path, members in members_of(graph, paths, keep).items():
+        reason = why_not_foldable(graph, members, consumers)
+        if reason is not None:
+            refused[path] = reason
+            continue
+        outputs = outputs_of(graph, members, consumers)
+        for output, region in regions(graph, members, outputs).items():
+            folds[output] = (path, region, _producers(graph, region, set(region)),
+                             len(outputs) > 1)
+        absorbed.update(members)
+        folded.append(path)
+    return Folding(_rebuild(graph, folds, absorbed), tuple(folded), refused)
+
+
+def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> list[int]:
+    """The nodes outside the group that feed it, in node order."""
+    return sorted({argument for node in members for argument in graph.args[node]
+                   if argument not in inside})
+
+
+def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
+                      producers: list[int]) -> list[Any]:
+    """d output / d producer through the group only, of shape output.shape + producer.shape;
+    None where no gradient flows. One reverse sweep inside the group per output element."""
+    inside = set(members)
+    out_shape = np.shape(graph.values[output])
+    rows: dict[int, list[Any]] = {producer: [] for producer in producers}
+    flows = {producer: False for producer in producers}
+    with np.errstate(all="ignore"):
+        for index in np.ndindex(*out_shape):
+            seed = np.zeros(out_shape)
+            seed[index] = 1.0
+            carried: dict[int, Any] = {output: seed[()]}
+            for node in sorted(inside, reverse=True):
+                gradient = carried.pop(node, None)
+                if gradient is None or node > output:
+                    continue
+                op = graph.ops[node]
+                for slot, argument in enumerate(graph.args[node]):
+                    local = graph.local[node][slot]
+                    if local is None:
+                        continue
+                    part = op.linear_map.pullback(slot, local, gradient, graph.values[argument])
+                    carried[argument] = part if argument not in carried else \
+                        carried[argument] + part
+            for producer in producers:
+                part = carried.get(producer)
+                flows[producer] |= part is not None
+                rows[producer].append(np.zeros(np.shape(graph.values[producer]))
+                                      if part is None else np.asarray(part, dtype=np.float64))
+    return [np.reshape(np.array(rows[producer]), out_shape + np.shape(graph.values[producer]))[()]
+            if flows[producer] else None for producer in producers]
+
+
+def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> AnnotatedGraph:
+    kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
+    renumber = {old: new for new, old in enumerate(kept)}
+    kinds, ops, args, labels, local, names, groups, spans, details = [], [], [], [], [], {}, {}, \
+        [], {}
+    for node in kept:
+        new = renumber[node]
+        if node in folds:
+            path, region, producers, several = folds[node]
+            # A group with several outputs shows each by its own name: `lines 1-9 → b3`.
+            label = f"{path[-1]} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
+                if several else path[-1]
+            kinds.append(GROUP)
+            ops.append(GroupOp(label, len(producers), path=path, members=len(region),
+                               description=f"the group {'.'.join(path)}, folded: "
+                                           f"{len(region)} nodes"))
+            args.append(tuple(renumber[producer] for producer in producers))
+            labels.append(label)
+            local.append(tuple(total_derivatives(graph, region, node, producers)))
+            if path[:-1]:
+                groups[new] = path[:-1]
+            spans.append(_covering(graph, region))
+            details[new] = f"{'.'.join(path)}: {len(region)} nodes folded"
+        else:
+            kinds.append(graph.kinds[node])
+            ops.append(graph.ops[node])
+            args.append(tuple(renumber[argument] for argument in graph.args[node]))
+            labels.append(graph.labels[node])
+            local.append(graph.local[node])
+            if node in graph.groups:
+                groups[new] = graph.groups[node]
+            spans.append(graph.span(node))
+            if node in graph.details:
+                details[new] = graph.details[node]
+        if node in graph.names:
+            names[new] = graph.names[node]
+    values = tuple(graph.values[node] for node in kept)
+    adjoints = tuple(graph.adjoints[node] for node in kept)
+    requires = tuple(graph.requires_grad[node] for node in kept)
+    order, carried = _sweep_record(ops, args, values, adjoints, requires, local)
+    return AnnotatedGraph(
+        kinds=tuple(kinds), ops=tuple(ops), args=tuple(args), values=values,
+        labels=tuple(labels), requires_grad=requires,
+        inputs={name: renumber[node] for name, node in graph.inputs.items() if node in renumber},
+        output=renumber[graph.output], adjoints=adjoints, local=tuple(local),
+        carried=tuple(carried), sweep_order=tuple(order), names=names, groups=groups,
+        source=graph.source, spans=tuple(spans) if graph.spans else (), details=details)
+
+
+def _covering(graph: AnnotatedGraph, members: list[int]):
+    spans = [graph.span(node) for node in members if graph.span(node) is not None]
+    if not spans:
+        return None
+    covering = spans[0]
+    for span in spans[1:]:
+        covering = covering.cover(span)
+    return covering
+
+
+def _sweep_record(ops, args, values, adjoints, requires, local) -> tuple[list[int], list[Any]]:
+    """The backward sweep's record over the folded graph: what each edge carries back."""
+    order, carried = [], []
+    with np.errstate(all="ignore"):
+        for node in range(len(ops) - 1, -1, -1):
+            op = ops[node]
+            if op is None or not requires[node]:
+                continue
+            used = False
+            for slot, argument in enumerate(args[node]):
+                if local[node][slot] is None:
+                    continue
+                used = True
+                carried.append(op.linear_map.pullback(slot, local[node][slot], adjoints[node],
+                                                      values[argument]))
+            if used:
+                order.append(node)
+    return order, carried
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Which groups a picture folds, and what it says about it."""
+
+    fold: tuple[tuple[str, ...], ...]
+    boxes: int  # nodes drawn once they are folded
+    automatic: bool  # chosen to fit the budget, rather than by --depth
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
+                  depth: int | None = None, expand_all: bool = False,
+                  keep: Iterable[int] = (), on_paths: Iterable[int] = ()) -> Detail:
+    """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
+    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. `expand`
+    names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups; `depth`
+    folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
+    if expand_all:
+        return Detail((), len(graph), False)
+    consumers = graph.consumers()
+    members = _members_by_path(graph, keep)
+    counts = {path: len(nodes) for path, nodes in members.items()}
+    opened = {tuple(name.split(".")) for name in expand}
+    protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
+    if depth is not None:
+        chosen = [path for path in counts if len(path) == depth + 1 and path not in protected
+                  and why_not_foldable(graph, members[path], consumers) is None]
+        return Detail(tuple(chosen), len(graph) - sum(
+            counts[path] - len(outputs_of(graph, members[path], consumers)) for path in chosen),
+            False)
+    on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
+    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
+    boxes = len(graph)
+    saved: dict[tuple[str, ...], int] = {}
+    for path in order:
+        if boxes <= budget:
+            break
+        if path in protected or any(path[:size] in saved for size in range(1, len(path))):
+            continue
+        inner = [folded for folded in saved if folded[:len(path)] == path]
+        whole = counts[path] - len(outputs_of(graph, members[path], consumers))
+        saving = whole - sum(saved[folded] for folded in inner)
+        if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
+            continue
+        for folded in inner:
+            del saved[folded]
+        saved[path] = whole
+        boxes -= saving
+    return Detail(tuple(saved), boxes, True)
+
+
+def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [path[:size] for size in range(1, len(path) + 1)]
+
+
+def _members_by_path(graph: AnnotatedGraph, keep: Iterable[int]) -> dict[tuple[str, ...],
+                                                                          list[int]]:
+    """Every group's nodes, nested groups' included, in node order, in one pass."""
+    return _with_inputs(graph, _grouped(graph, keep, _prefixes))

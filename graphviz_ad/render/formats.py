@@ -1,0 +1,175 @@
+"""The one table of output formats: each a writer of the same `Picture` into bytes.
+
+Adding a format is one `Format` entry here and one writer; the command line, the facade's
+`save`, help texts and docs/pictures.md all list formats from this table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Callable
+
+from graphviz_ad.errors import UsageError
+from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_NODES, DEFAULT_TIMEOUT, RANKDIRS,
+                                 RENDERERS, VIEWS)
+from graphviz_ad.render import backend
+
+if TYPE_CHECKING:
+    from graphviz_ad.render.picture import Picture
+
+FORWARD, BACKWARD = VIEWS
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    """How a picture is laid out and rendered; every writer takes the same options."""
+
+    view: str = FORWARD
+    rankdir: str = "LR"
+    renderer: str = backend.AUTO
+    timeout: float = DEFAULT_TIMEOUT
+    dpi: int = DEFAULT_DPI
+    max_nodes: int = DEFAULT_MAX_NODES
+
+    def __post_init__(self):
+        if self.view not in VIEWS:
+            raise UsageError(f"unknown view `{self.view}`", None, f"use {' or '.join(VIEWS)}")
+        if self.rankdir not in RANKDIRS:
+            raise UsageError(f"unknown rankdir `{self.rankdir}`", None,
+                             f"use one of {', '.join(RANKDIRS)}")
+        if self.renderer not in RENDERERS:
+            raise UsageError(f"unknown renderer `{self.renderer}`", None,
+                             f"use one of {', '.join(RENDERERS)}")
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A written picture: its bytes, which renderer laid it out (None for DOT and JSON), how
+    many nodes it has, and notes where it was drawn other than asked (folded groups, copies of
+    much-used leaves, a PNG's lower dpi)."""
+
+    data: bytes
+    renderer: str | None
+    nodes: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    suffixes: tuple[str, ...]
+    binary: bool
+    renderers: tuple[str, ...]  # which renderers can write it; () when no layout is needed
+    description: str
+    write: Callable[[Picture, DrawOptions], Drawing]
+
+    @property
+    def needs_layout(self) -> bool:
+        return bool(self.renderers)
+
+
+def dot_source(picture: Picture, options: DrawOptions) -> str:
+    from graphviz_ad.render.dot import to_digraph
+
+    return to_digraph(picture, options.view, options.rankdir).source
+
+
+def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
+    return Drawing(dot_source(picture, options).encode(), None, len(picture.nodes),
+                   picture.notes)
+
+
+def _write_json(picture: Picture, options: DrawOptions) -> Drawing:
+    from graphviz_ad.render.export import picture_json
+
+    return Drawing((json.dumps(picture_json(picture)) + "\n").encode(), None,
+                   len(picture.nodes), picture.notes)
+
+
+def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
+    def write(picture: Picture, options: DrawOptions) -> Drawing:
+        from graphviz_ad.render.picture import refuse_layout
+
+        # Analysis.draw refuses before building, with hints; a picture made elsewhere, here.
+        refuse_layout(len(picture.nodes), options.max_nodes, [])
+        renderer = backend.find_renderer(options.renderer, image_format)
+        rendered = backend.render(dot_source(picture, options), image_format, renderer,
+                                  options.timeout, options.dpi if image_format == "png" else None)
+        return Drawing(rendered.data, renderer.name, len(picture.nodes),
+                       picture.notes + ((rendered.note,) if rendered.note else ()))
+    return write
+
+
+BOTH_RENDERERS = (backend.SYSTEM_DOT, backend.PURE)
+TABLE: tuple[Format, ...] = (
+    Format("dot", ("dot", "gv"), False, (), "Graphviz source, laid out by nobody yet",
+           _write_dot),
+    Format("svg", ("svg",), False, BOTH_RENDERERS, "vector picture with hover text",
+           _rendered("svg")),
+    Format("png", ("png",), True, BOTH_RENDERERS, "bitmap picture (--dpi)", _rendered("png")),
+    Format("pdf", ("pdf",), True, (backend.SYSTEM_DOT,), "vector document (system Graphviz only)",
+           _rendered("pdf")),
+    Format("json", ("json",), False, (), "the drawn nodes and edges with exact numbers",
+           _write_json),
+)
+FORMATS: dict[str, Format] = {entry.name: entry for entry in TABLE}
+SUFFIXES: dict[str, Format] = {suffix: entry for entry in TABLE for suffix in entry.suffixes}
+STDOUT = "-"
+
+
+def too_large_svg(nodes: int, budget: int) -> str:
+    """A small picture in place of one too large to lay out inline, saying what to call."""
+    from html import escape
+
+    lines = [f"{nodes:,} nodes: more than {budget:,}, too many to lay out inline.",
+             "Draw less: analysis.save('graph.svg', wrt='x', only_paths=True) or compact=True,",
+             f"or all of it: analysis.save('graph.svg', max_nodes={nodes})."]
+    text = "".join(f'<text x="12" y="{24 + 20 * row}">{escape(line)}</text>'
+                   for row, line in enumerate(lines))
+    return ('<svg xmlns="http://www.w3.org/2000/svg" width="560" height="84" '
+            'font-family="Helvetica, sans-serif" font-size="13" fill="#444">'
+            f'<rect width="560" height="84" fill="#fafafa" stroke="#ccc"/>{text}</svg>')
+
+
+def suffix_list() -> str:
+    """`.svg .png .pdf .dot .gv .json`, for help texts."""
+    return " ".join(f".{suffix}" for entry in TABLE for suffix in entry.suffixes)
+
+
+def name_list() -> str:
+    return ", ".join(entry.name for entry in TABLE)
+
+
+def choose_format(output: str, chosen: str | None) -> Format:
+    """The format from `chosen` (--format) or the output's suffix; standard output (`-`,
+    `/dev/stdout`) without one is DOT."""
+    from graphviz_ad.writing import is_standard_output
+
+    if is_standard_output(output):
+        output = STDOUT
+    suffix = PurePath(output).suffix.lower().lstrip(".") if output != STDOUT else ""
+    by_suffix = SUFFIXES.get(suffix)
+    if chosen is not None:
+        entry = FORMATS.get(chosen.lower())
+        if entry is None:
+            raise UsageError(f"unknown format `{chosen}`", None, f"choose one of {name_list()}")
+        if by_suffix is not None and by_suffix is not entry:
+            raise UsageError(f"{output} ends in .{suffix} but --format is {entry.name}", None,
+                             "make the suffix and --format agree")
+        return entry
+    if output == STDOUT:
+        return FORMATS["dot"]
+    if by_suffix is None:
+        raise UsageError(f"cannot tell the format of {output}", None,
+                         f"end the name in {suffix_list()}, or give --format")
+    return by_suffix
+
+
+def check_renderer(entry: Format, renderer: str) -> None:
+    """Refuse a format the chosen renderer cannot write, before anything is evaluated."""
+    if entry.needs_layout and renderer != backend.AUTO and renderer not in entry.renderers:
+        raise UsageError(f"{renderer} cannot write {entry.name.upper()}", None,
+                         backend.PDF_HINT if entry.name == "pdf" else
+                         f"use --renderer {' or '.join(entry.renderers)}")

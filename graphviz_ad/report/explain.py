@@ -1,0 +1,20 @@
+"""The whole walkthrough of `gad explain`: the checked gradients, then each input's paths."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+
+from graphviz_ad.api import GradientReport
+from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.engine.paths import PathSummary
+from graphviz_ad.report.grad import gradient_table
+from graphviz_ad.report.paths import paths_table
+
+
+def walkthrough(graph: AnnotatedGraph, report: GradientReport,
+                summaries: list[PathSummary]) -> Group:
+    parts = [gradient_table(report)]
+    for summary in summaries:
+        parts += [Text(""), paths_table(graph, summary)]
+    return Group(*parts)

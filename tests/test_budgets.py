@@ -423,3 +423,23 @@ def test_every_limit_constant_is_named_in_docs_errors():
     found = {name for path in (ROOT / "graphviz_ad").rglob("*.py")
              for name in pattern.findall(path.read_text())}
     assert {name for name in found if f"`{name}`" not in text} == set()
+
+
+class CountingSource(str):
+    """Program text that counts the characters `str.count` scans in it."""
+
+    scanned = 0
+
+    def count(self, sub, start=0, end=None):
+        end = len(self) if end is None else end
+        CountingSource.scanned += max(0, end - start)
+        return str.count(self, sub, start, end)
+
+
+def test_long_programs_find_their_block_lines_in_one_scan():
+    source = CountingSource(doubling(3_000))
+    CountingSource.scanned = 0
+    groups = analyze(source, x=1.0).graph.groups
+    assert CountingSource.scanned <= len(source)  # per statement from the start: 1,400x more
+    # 3,001 statements in blocks of ceil(sqrt(3001)) = 55, those in blocks of 8: 440 lines
+    assert groups[1][:2] == ("lines 1-440", "lines 1-55")

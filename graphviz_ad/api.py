@@ -303,8 +303,9 @@ class Analysis:
             picture = split_fanout(picture)
         return picture
 
-    def _picture_graph(self, wrt: str | None, expand: Iterable[str], depth: int | None,
-                       expand_all: bool, max_boxes: int):
+    def _picture_graph(self, wrt: str | None, expand: Iterable[str] = (),
+                       depth: int | None = None, expand_all: bool = False,
+                       max_boxes: int = DEFAULT_MAX_BOXES):
         """The graph a picture draws, its groups folded to fit `max_boxes` (as `picture`
         says): the graph, the `Folding` (or None), the chosen detail, and whether inputs fold."""
         from graphviz_ad.engine.fold import choose_detail, fold
@@ -352,23 +353,21 @@ class Analysis:
         options as for `picture`, and as `render.formats.DrawOptions` (view, rankdir, renderer,
         timeout, dpi, max_nodes). Its size is refused before the picture is built."""
         entry, picture_options, draw_options = _split_options(image_format, options)
-        budget = {"max_nodes": draw_options.max_nodes} if entry.needs_layout \
-            else {"export": entry.name.upper()}
-        return entry.write(self.picture(wrt, **picture_options, **budget), draw_options)
+        max_nodes, export = _budget(entry, draw_options)
+        return entry.write(self.picture(wrt, **picture_options, max_nodes=max_nodes,
+                                        export=export), draw_options)
 
     def refuse_oversized(self, image_format: str, wrt: str | None = None,
                          **options: Any) -> None:
         """What `draw` refuses for its size, refused without drawing anything (options as for
         `draw`): `gad explain` asks before it prints its tables."""
         entry, picture_options, draw_options = _split_options(image_format, options)
-        graph = self._picture_graph(wrt, picture_options.get("expand", ()),
-                                    picture_options.get("depth"),
-                                    picture_options.get("expand_all", False),
-                                    picture_options.get("max_boxes", DEFAULT_MAX_BOXES))[0]
-        self._refuse_oversized(graph, wrt, picture_options.get("only_paths", False),
+        folding = {key: value for key, value in picture_options.items()
+                   if key in ("expand", "depth", "expand_all", "max_boxes")}
+        self._refuse_oversized(self._picture_graph(wrt, **folding)[0], wrt,
+                               picture_options.get("only_paths", False),
                                picture_options.get("compact", False),
-                               draw_options.max_nodes if entry.needs_layout else None,
-                               None if entry.needs_layout else entry.name.upper())
+                               *_budget(entry, draw_options))
 
     def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:
         """The picture's bytes in `image_format` (options as for `draw`)."""
@@ -434,6 +433,14 @@ def _split_options(image_format: str, options: dict[str, Any]):
     options = dict(options)
     picture_options = {key: options.pop(key) for key in PICTURE_OPTIONS if key in options}
     return entry, picture_options, DrawOptions(**options)
+
+
+def _budget(entry, draw_options) -> tuple[int | None, str | None]:
+    """What bounds a picture in this format: --max-nodes for a layout, else the export limit
+    (for DOT and JSON, named)."""
+    if entry.needs_layout:
+        return draw_options.max_nodes, None
+    return None, entry.name.upper()
 
 
 def natural_key(name: str) -> tuple:

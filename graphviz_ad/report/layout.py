@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from copy import copy
 from dataclasses import replace
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
@@ -51,16 +51,19 @@ def fit(table: Table, optional: Sequence[str], console: Console,
     """
     columns = [_encodable(column, options.encoding) for column in table.columns] \
         if options.ascii_only else table.columns
+    sizes = [_size(column, console, options) for column in columns]
     for dropped in range(len(optional) + 1):
-        fitted = _with_columns(table, [column for column in columns
-                                       if column.header not in optional[:dropped]])
+        kept = [index for index, column in enumerate(columns)
+                if column.header not in optional[:dropped]]
+        fitted = _with_columns(table, [columns[index] for index in kept])
+        longest = [sizes[index].longest for index in kept]
         for padding in (table.padding, TIGHT):
             fitted.padding = padding
-            lines, words, longest, overhead = _widths(fitted, console, options)
-            room = options.max_width - overhead
+            room = options.max_width - _overhead(fitted, console, options)
             if sum(longest) <= room:
                 return fitted
-            for minimum in (lines, words):
+            for minimum in ([sizes[index].lines for index in kept],
+                            [sizes[index].words for index in kept]):
                 if sum(minimum) <= room:
                     return _with_columns(fitted, [
                         replace(column, width=width, no_wrap=False)
@@ -89,20 +92,26 @@ def _encodable(column: Column, encoding: str) -> Column:
                    _cells=[spelled(item) for item in column.cells])
 
 
-def _widths(table: Table, console: Console,
-            options: ConsoleOptions) -> tuple[list[int], list[int], list[int], int]:
-    """Per column, the narrowest width that keeps its lines whole where it may not wrap, the
-    narrowest that keeps every word whole, and its longest line; and the width of the borders
-    and padding."""
+class Size(NamedTuple):
+    lines: int    # the narrowest width that keeps lines whole where the column may not wrap
+    words: int    # the narrowest width that keeps every word whole
+    longest: int  # its longest line
+
+
+def _size(column: Column, console: Console, options: ConsoleOptions) -> Size:
     wide = options.update_width(UNLIMITED)
-    lines, words, longest = [], [], []
-    for column in table.columns:
-        sizes = [Measurement.get(console, wide, item) for item in (column.header, *column.cells)]
-        longest.append(max(size.maximum for size in sizes))
-        words.append(max(size.minimum for size in sizes))
-        lines.append(longest[-1] if column.no_wrap else words[-1])
-    overhead = Measurement.get(console, wide, table).maximum - sum(longest)
-    return lines, words, longest, overhead
+    sizes = [Measurement.get(console, wide, item) for item in (column.header, *column.cells)]
+    longest = max(size.maximum for size in sizes)
+    words = max(size.minimum for size in sizes)
+    return Size(longest if column.no_wrap else words, words, longest)
+
+
+def _overhead(table: Table, console: Console, options: ConsoleOptions) -> int:
+    """The width of the borders and the cell padding: a copy with headers alone, measured."""
+    headers = _with_columns(table, [replace(column, _cells=[]) for column in table.columns])
+    wide = options.update_width(UNLIMITED)
+    return Measurement.get(console, wide, headers).maximum - sum(
+        Measurement.get(console, wide, column.header).maximum for column in table.columns)
 
 
 def _spread(minimum: list[int], maximum: list[int], room: int) -> list[int]:

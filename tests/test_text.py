@@ -155,15 +155,15 @@ COMMANDS = [("grad", "samples/seed.gad"), ("grad", "samples/network.gad"),
             ("explain", "samples/seed.gad"), ("ops",)]
 
 
-@pytest.mark.parametrize("columns", [40, 80])
+@pytest.mark.parametrize("columns", [20, 40, 80])
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command))
 def test_tables_fit_the_terminal_and_never_cut_a_value(command, columns):
     result = gad(*command, columns=columns)
     assert result.exit_code == 0, result.stderr
     assert "…" not in result.stdout
     assert max(cell_len(line) for line in result.stdout.splitlines()) <= columns
-    if "samples/seed.gad" in command and command[0] != "trace":
-        assert "1.6165488003791766" in result.stdout
+    if "samples/seed.gad" in command and command[0] != "trace" and columns >= 40:
+        assert "1.6165488003791766" in result.stdout  # whole, on one line
 
 
 def test_a_narrow_terminal_drops_decorative_columns_before_cutting_numbers():

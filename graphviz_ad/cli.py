@@ -61,10 +61,9 @@ def _main(version: Annotated[bool, typer.Option(
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console  # markup and emoji off: a `[` or `:` is the user's text
+    from graphviz_ad.report.layout import plain_console
 
-    return Console(stderr=stderr, highlight=False, markup=False, emoji=False,
-                   file=None if stderr else StandardOutput())
+    return plain_console(stderr, None if stderr else StandardOutput())
 
 
 def _print_error(error: GadError) -> None:
@@ -199,15 +198,13 @@ def _picture_options(given: dict) -> dict:
 
 def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
     """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
-    from rich.text import Text
-
     console = _console(stderr=True)
     started = time.perf_counter()
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
         drawing = analysis.save(output, image_format, wrt, **options)
     for note in drawing.notes:
-        console.print(Text.assemble(("note:", "cyan"), " ", printable(note)))
+        console.print(printable(f"note: {note}"), style="cyan")
     if not is_standard_output(output):
         cost = (f" ({drawing.nodes} nodes, {drawing.renderer}, "
                 f"{time.perf_counter() - started:.2f} s)") if drawing.renderer else ""

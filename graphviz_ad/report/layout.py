@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from copy import copy
 from dataclasses import replace
-from typing import NamedTuple, Sequence
+from typing import IO, NamedTuple, Sequence
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
@@ -23,6 +23,11 @@ from graphviz_ad.text import encodable, printable
 
 UNLIMITED = 1_000_000
 TIGHT = (0, 0)  # no padding in cells: the borders alone keep columns apart
+
+
+def plain_console(stderr: bool = False, file: IO[str] | None = None) -> Console:
+    """A console that reads no markup and no emoji codes: a `[` or a `:` printed is the user's."""
+    return Console(stderr=stderr, file=file, highlight=False, markup=False, emoji=False)
 
 
 def cell(text: str, style: str = "") -> Text:

@@ -129,7 +129,11 @@ class _Evaluator:
         there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
         statements, source = self.program.statements, self.program.source
         builder = self.builder
-        lines = [source.count("\n", 0, statement.span.start) + 1 for statement in statements]
+        lines, line, counted = [], 1, 0
+        for statement in statements:  # counted from the previous statement on: linear
+            line += source.count("\n", counted, statement.span.start)
+            counted = statement.span.start
+            lines.append(line)
         # Units are (first statement, end statement) ranges: statements, then blocks of them.
         units = [(index, index + 1) for index in range(len(statements))]
         bounds = made + [len(builder.kinds)]

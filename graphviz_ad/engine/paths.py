@@ -85,7 +85,7 @@ class PathSummary:
 
     @property
     def shown_sum(self) -> Any:
-        with np.errstate(all="ignore"):  # products of 1e308 sum to inf, as the gradient does
+        with np.errstate(all="ignore"):
             return sum((path.product for path in self.paths), np.zeros_like(self.gradient))
 
     @property
@@ -207,7 +207,8 @@ def _magnitude(graph: AnnotatedGraph, edge: Edge) -> float:
     if np.ndim(local) == 0:
         size = abs(float(local))
     elif op.linear_map is MATMUL:
-        size = float(np.linalg.norm(local))
+        with np.errstate(all="ignore"):
+            size = float(np.linalg.norm(local))
     else:
         size = float(np.max(np.abs(local)))
     if math.isnan(size):
@@ -357,7 +358,8 @@ def _listing(graph: AnnotatedGraph, name: str) -> _Listing:
 
 
 def _size(product: Any) -> float:
-    size = float(np.linalg.norm(np.ravel(product)))
+    with np.errstate(all="ignore"):
+        size = float(np.linalg.norm(np.ravel(product)))
     return math.inf if math.isnan(size) else size
 
 

@@ -155,11 +155,15 @@ def _user_errors() -> Iterator[None]:
 
 def _load(expression: str, values: list[str] | None, strict: bool):
     """The one door in; its notes (unused values, overflows) go to standard error."""
-    from rich.text import Text
-
     from graphviz_ad.api import load
 
-    analysis = load(expression, values or (), strict=strict)
+    return _noted(load(expression, values or (), strict=strict))
+
+
+def _noted(analysis):
+    """The analysis, its notes (unused values, overflows) printed to standard error."""
+    from rich.text import Text
+
     console = _console(stderr=True)
     for note in analysis.notes:
         console.print(Text.assemble(("warning:", "yellow"), " ", note))
@@ -202,18 +206,22 @@ def paths(expression: Expression, values: Values = None,
           as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale."""
+    with _user_errors():
+        _show_paths(_load(expression, values, strict), wrt, None if every else top, as_json)
+
+
+def _show_paths(analysis, wrt: str | None, top: int | None, as_json: bool) -> None:
+    """The paths of `wrt`, or without it one row per input."""
     from graphviz_ad.report import paths as view
 
-    with _user_errors():
-        analysis = _load(expression, values, strict)
-        if wrt is None:
-            summaries = [analysis.paths(name, 1) for name in analysis.inputs]
-            _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
-                  lambda: view.inputs_json(analysis.graph, summaries))
-            return
-        summary = analysis.paths(wrt, None if every else top)
-        _show(lambda: view.paths_table(analysis.graph, summary), as_json,
-              lambda: view.summary_json(analysis.graph, summary))
+    if wrt is None:
+        summaries = [analysis.paths(name, 1) for name in analysis.inputs]
+        _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
+              lambda: view.inputs_json(analysis.graph, summaries))
+        return
+    summary = analysis.paths(wrt, top)
+    _show(lambda: view.paths_table(analysis.graph, summary), as_json,
+          lambda: view.summary_json(analysis.graph, summary))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -315,6 +323,55 @@ def explain(expression: Expression, values: Values = None,
                    "compact": compact},
                   {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
                    "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+
+
+@command(name="torch", context_settings=EXPRESSION_COMMAND)
+def torch_command(
+        target: Annotated[str, typer.Argument(
+            help="A Python file and its function to trace: model.py:loss (or its only one).",
+            metavar="FILE.py[:NAME]")],
+        values: Values = None,
+        output: Annotated[Optional[str], typer.Option(
+            "--output", "-o", help="Draw the picture to this file, or - for standard output.",
+            show_default=False)] = None,
+        image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
+        paths_table: Annotated[bool, typer.Option(
+            "--paths", help="Print the paths of --wrt (else one row per input).")] = False,
+        edge_labels: EdgeLabelsOption = EdgeLabels.value, view: ViewOption = View.forward,
+        rankdir: RankdirOption = Rankdir.LR, dpi: DpiOption = choices.DEFAULT_DPI,
+        renderer: RendererOption = Renderer.auto,
+        timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
+        max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
+        only_paths: OnlyPathsOption = False, compact: CompactOption = False,
+        as_json: Json = False) -> None:
+    """Trace a PyTorch function: torch's gradient of each input (its arguments, the tensors and
+    parameters it reads), with --paths the chain rule path by path, with -o the picture grouped
+    by module.
+
+    This command, and only this one, runs code: FILE.py runs as python FILE.py would (with
+    __name__ "__gad__", torch's default dtype float64), then NAME is called with each NAME=VALUE
+    as a float64 tensor that requires grad, and must return a tensor (a loss). Docs:
+    docs/torch.md."""
+    from graphviz_ad.api import load_torch
+    from graphviz_ad.arguments import torch_file
+    from graphviz_ad.report import grad as grad_view
+
+    with _user_errors():
+        chosen = output_format(output, image_format, renderer.value, torch_file(target)) \
+            if output else None
+        analysis = _noted(load_torch(target, values or ()))
+        if output:
+            _draw(analysis, output, chosen, wrt,
+                  {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
+                   "compact": compact},
+                  {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
+                   "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+        elif paths_table:
+            _show_paths(analysis, wrt, top, as_json)
+        else:
+            report = analysis.gradient_report(check=False)
+            _show(lambda: grad_view.gradient_table(report), as_json,
+                  lambda: grad_view.gradient_json(report))
 
 
 @command()

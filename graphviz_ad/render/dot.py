@@ -54,12 +54,13 @@ def _html(text: str) -> str:
     return escape(text, quote=True)
 
 
-def _node_label(node: DrawnNode) -> str:
+def _node_label(node: DrawnNode, view: str) -> str:
     if node.kind == CONSTANT:
         return node.title
     colour = FADED if node.faded else TEXT
     grad_colour = FADED if node.faded else GRAD_COLOUR
-    title = f"<B>{_html(node.title)}</B>"
+    shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
+    title = f"<B>{_html(shown)}</B>"
     if node.name and node.kind != INPUT:
         title = f"<I>{_html(node.name)}</I> = {title}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
@@ -126,7 +127,7 @@ def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> gr
                                                                    "label": picture.caption}),
                                node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
     for node in picture.nodes:
-        digraph.node(node.id, _node_label(node), _attributes=_sorted(_node_attributes(node)))
+        digraph.node(node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
     for edge in picture.edges:
         digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,
                                                                                  view)))

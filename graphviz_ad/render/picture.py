@@ -39,6 +39,9 @@ class DrawnNode:
     raw_value: Any = None
     raw_adjoint: Any = None  # None where no gradient is computed
     names: tuple[str, ...] = ()
+    # An importer's name for the backward function of the node (`MulBackward0`): the title
+    # the backward view shows.
+    backward_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,7 @@ def _node_id(node: int) -> str:
 
 def summarize_array(value: Any, exact: bool = False) -> str:
     """Short text for a value: a number, a small array in full, else its shape and range."""
-    digits = None if exact else DIGITS
-    if np.ndim(value) == 0:
-        return display.number(value, digits)
-    if np.size(value) <= 4:
-        return display.value(value, digits).replace("\n", "")
-    array = np.asarray(value)
-    return (f"{display.shape(array)} in [{display.number(array.min(), 3)}, "
-            f"{display.number(array.max(), 3)}]")
+    return display.summary(value, None if exact else DIGITS)
 
 
 def local_label(linear_map: LinearMap, local: Any) -> str:
@@ -200,7 +196,8 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             graph.text(node), faded=summary is not None and from_input[node] == 0,
             raw_value=graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
-            names=graph.names.get(node, ())))
+            names=graph.names.get(node, ()),
+            backward_title=getattr(graph.ops[node], "backward_name", "")))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):

@@ -23,7 +23,7 @@ def gradient_table(report: GradientReport) -> Group:
         table.add_column("finite difference", justify="right")
         table.add_column("difference", justify="right")
     for row in report.rows:
-        cells: list[Any] = [row.name, display.value(row.value), display.value(row.gradient)]
+        cells: list[Any] = [row.name, display.brief(row.value), display.brief(row.gradient)]
         if row.check is not None:
             check = row.check
             cells += [display.value(check.finite_difference, 12),

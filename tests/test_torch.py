@@ -146,6 +146,20 @@ def test_paths_through_torchs_own_backward_functions_sum_to_the_gradient():
     assert data["path_count"] == 1
 
 
+def test_a_folded_layer_carries_its_total_derivative_through_torchs_backward_functions():
+    from graphviz_ad.engine.fold import fold
+    from graphviz_ad.engine.paths import summarize
+
+    analysis = api.load_torch("samples/torch_mlp.py:deep")
+    graph = analysis.graph
+    weight = graph.inputs["deeper.0.weight"]
+    folding = fold(graph, [("deeper", "2"), ("deeper", "3")], keep=[weight])
+    assert folding.folded == (("deeper", "2"), ("deeper", "3")) and not folding.refused
+    summary = summarize(folding.graph, "deeper.0.weight", None)
+    assert np.allclose(sum(path.product for path in summary.paths),
+                       analysis.gradient("deeper.0.weight"), rtol=1e-12, atol=0)
+
+
 def test_a_scalar_edge_of_an_op_our_table_lacks_carries_its_exact_local_derivative():
     y, x = leaf(0.5), leaf(2.0)
     graph = api.trace_torch(lambda y, x: torch.atan2(y, x), y, x).graph

@@ -66,6 +66,8 @@ class TorchOp:
     backward_name: str
 
     def __getattr__(self, attribute: str) -> Any:
+        if attribute == "op" or attribute.startswith("__"):  # not yet set (copy, pickle)
+            raise AttributeError(attribute)
         return getattr(self.op, attribute)
 
     def formula(self, slot: int, arguments: tuple[str, ...]) -> str:

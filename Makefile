@@ -54,9 +54,9 @@ TORCH_SEED := samples/torch_seed.py x1=1.5 x2=0.5 c=1
 torch-samples: $(STAMP)
 	$(BIN)/gad torch $(TORCH_SEED) --wrt x2 -o docs/pictures/torch-seed.png
 	$(BIN)/gad torch $(TORCH_SEED) --wrt x1 --view backward -o docs/pictures/torch-seed-backward.png
-	$(BIN)/gad torch samples/torch_detach.py:detached x=[1,1] --wrt x -o docs/pictures/torch-detach.png
-	$(BIN)/gad torch samples/torch_detach.py:data x=[1,1] --wrt x -o docs/pictures/torch-data.png
-	$(BIN)/gad torch samples/torch_detach.py:no_grad x=[1,1] --wrt x -o docs/pictures/torch-no-grad.png
+	$(BIN)/gad torch samples/torch_detach.py:with_detach x=[1,1] --wrt x -o docs/pictures/torch-detach.png
+	$(BIN)/gad torch samples/torch_detach.py:with_data x=[1,1] --wrt x -o docs/pictures/torch-data.png
+	$(BIN)/gad torch samples/torch_detach.py:with_no_grad x=[1,1] --wrt x -o docs/pictures/torch-no-grad.png
 	$(BIN)/gad torch samples/torch_mlp.py:loss --wrt model.0.weight -o docs/pictures/torch-mlp.png
 	$(BIN)/gad torch samples/torch_resnet.py:loss --rankdir TB -o docs/pictures/torch-resnet.png
 

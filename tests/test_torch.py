@@ -74,15 +74,15 @@ def test_torch_checks_its_own_gradient_of_the_examples():
 
 
 @pytest.mark.parametrize("function, gradient", [
-    ("plain", [3.0, 3.0]), ("detached", [2.0, 2.0]), ("data", [2.0, 2.0]),
-    ("no_grad", [1.0, 1.0]),
+    ("plain", [3.0, 3.0]), ("with_detach", [2.0, 2.0]), ("with_data", [2.0, 2.0]),
+    ("with_no_grad", [1.0, 1.0]),
 ])
 def test_detach_data_and_no_grad_cut_the_gradient_as_in_torch(function, gradient):
     result = gad("torch", f"samples/torch_detach.py:{function}", "x=[1,1]", "--json")
     assert json.loads(result.stdout)["gradient"] == {"x": gradient}
 
 
-@pytest.mark.parametrize("function, cut_label", [("detached", "detach"), ("data", "data")])
+@pytest.mark.parametrize("function, cut_label", [("with_detach", "detach"), ("with_data", "data")])
 def test_a_detached_branch_is_drawn_as_a_cut_edge(function, cut_label):
     picture = json.loads(gad("torch", f"samples/torch_detach.py:{function}", "x=[1,1]",
                              "-o", "-", "-f", "json").stdout)

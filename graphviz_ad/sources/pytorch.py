@@ -493,7 +493,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     output = recorder._operand(result)
     label = getattr(fn, "__name__", "")
     nodes = recorder.nodes
-    if label.isidentifier() and label not in nodes.inputs and label != "<lambda>":
+    if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
     return Imported(_finish(nodes, output, result), tuple(notes))
 

@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/paths.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/pictures.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/pytorch.py
 
@@ -48,6 +49,10 @@ samples: $(STAMP)
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-plain.png
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-formula.png --edge-labels both
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-backward.png --wrt x1 --view backward
+	$(BIN)/gad graph samples/doubling.gad x=1 --wrt x -o docs/pictures/doubling.png
+	$(BIN)/gad graph samples/sum150.gad --wrt x -o docs/pictures/sum150.png
+	$(call picture,mlp300,--wrt x1)
+	$(call picture,program2000,--depth 0)
 
 # The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch==2.13.0).
 TORCH_SEED := samples/torch_seed.py x1=1.5 x2=0.5 c=1

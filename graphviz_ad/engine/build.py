@@ -25,6 +25,9 @@ NON_FINITE = ("nan", "inf", "+inf", "-inf")
 # picture of it can fold (`terms 1-13`) like a statement.
 SUM_RUN_MIN_TERMS = 16
 SUM_OPS = ("add", "sub")
+# A program of more statements than this is grouped into blocks of about √(statements)
+# consecutive statements (`lines 1-9`), one level above the statements' own groups.
+BLOCK_MIN_STATEMENTS = 24
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 
 
@@ -105,14 +108,39 @@ class _Evaluator:
 
     def run(self) -> int:
         node = -1
+        made: list[int] = []  # the first node each statement made
         for statement in self.program.statements:
+            made.append(len(self.builder.kinds))
             if isinstance(statement, Assign):
                 node = self.assign(statement)
             else:
-                first = len(self.builder.kinds)
                 node = self.expression(statement)
-                self.group_sums(first, ())
+                self.group_sums(made[-1], ())
+        if len(made) > BLOCK_MIN_STATEMENTS:
+            self.group_blocks(made)
         return node
+
+    def group_blocks(self, made: list[int]) -> None:
+        """Consecutive statements in blocks named by their lines (`lines 1-9`), with the inputs
+        they assign or first use (folding keeps an input outside while others use it); while
+        there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
+        statements, source = self.program.statements, self.program.source
+        builder = self.builder
+        lines = [source.count("\n", 0, statement.span.start) + 1 for statement in statements]
+        # Units are (first statement, end statement) ranges: statements, then blocks of them.
+        units = [(index, index + 1) for index in range(len(statements))]
+        bounds = made + [len(builder.kinds)]
+        levels = []
+        while len(units) > BLOCK_MIN_STATEMENTS:
+            size = math.ceil(math.sqrt(len(units)))
+            units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
+                     for begin in range(0, len(units), size)]
+            levels.append(units)
+        for level in levels:  # innermost first, so outer blocks are prepended last
+            for first, end in level:
+                block = (f"lines {lines[first]}-{lines[end - 1]}",)
+                for node in range(bounds[first], bounds[end]):
+                    builder.groups[node] = block + builder.groups.get(node, ())
 
     def assign(self, statement: Assign) -> int:
         name = statement.name

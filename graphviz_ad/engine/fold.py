@@ -14,43 +14,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import GROUP, AnnotatedGraph
-from graphviz_ad.engine.linear import JACOBIAN, LinearMap
+from graphviz_ad.engine.annotated import GROUP, INPUT, AnnotatedGraph, GroupOp
 
 # A folded edge stores d output / d producer whole: out.size × producer.size numbers.
 MAX_JACOBIAN_ELEMENTS = 1_000_000
-
-
-@dataclass(frozen=True)
-class GroupOp:
-    """The operation of a folded group, as the views see it."""
-
-    name: str
-    path: tuple[str, ...]
-    arity: int
-    members: int  # how many nodes it stands for
-    linear_map: LinearMap = JACOBIAN
-    stops_gradient: bool = False
-    operator: str | None = None
-    callable: bool = True
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-    @property
-    def elementwise(self) -> bool:
-        return False
-
-    @property
-    def description(self) -> str:
-        return f"the group {'.'.join(self.path)}, folded: {self.members} nodes"
-
-    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
-        return f"∂{self.name}/∂{arguments[slot]}"
-
-    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
-        return f"{self.name}({', '.join(arguments)})"
 
 
 @dataclass(frozen=True)
@@ -74,134 +41,103 @@ def group_paths(graph: AnnotatedGraph) -> list[tuple[str, ...]]:
 
 def members_of(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
                keep: Iterable[int] = ()) -> dict[tuple[str, ...], list[int]]:
-    """Each node in a group to fold, under the outermost such group; inputs in `keep` (and every
-    input of a program, which belongs to no group) stay outside."""
+    """Each node in a group to fold, under the outermost such group. An input belongs only
+    while nothing outside the group uses it (a layer's weights fold into the layer; a shared
+    input stays a leaf of the picture), and the inputs in `keep` (--wrt) always stay outside."""
     chosen = set(paths)
+    return _with_inputs(graph, _grouped(graph, keep, lambda path: [
+        next((path[:depth] for depth in range(1, len(path) + 1) if path[:depth] in chosen),
+             None)]))
+
+
+def _grouped(graph: AnnotatedGraph, keep: Iterable[int], under) -> dict[tuple[str, ...],
+                                                                         list[int]]:
+    """Nodes by the groups `under(path)` names for each node's path; inputs set aside."""
     kept = set(keep)
     members: dict[tuple[str, ...], list[int]] = {}
     for node in sorted(graph.groups):
         if node in kept:
             continue
-        path = graph.groups[node]
-        for depth in range(1, len(path) + 1):
-            if path[:depth] in chosen:
-                members.setdefault(path[:depth], []).append(node)
-                break
+        for group in under(graph.groups[node]):
+            if group is not None:
+                members.setdefault(group, []).append(node)
     return members
+
+
+def _with_inputs(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]]
+                 ) -> dict[tuple[str, ...], list[int]]:
+    consumers = graph.consumers()
+    for path, nodes in members.items():
+        inside = set(nodes)
+        nodes[:] = [node for node in nodes if graph.kinds[node] != INPUT or
+                    all(user in inside for user, _ in consumers[node])]
+    return {path: nodes for path, nodes in members.items() if nodes}
+
+
+def outputs_of(graph: AnnotatedGraph, members: list[int],
+               consumers: list[list[tuple[int, int]]]) -> list[int]:
+    """The group's nodes that something outside it uses (or that are the graph's output)."""
+    inside = set(members)
+    return [node for node in members if node == graph.output
+            or any(user not in inside for user, _ in consumers[node])]
+
+
+def regions(graph: AnnotatedGraph, members: list[int],
+            outputs: list[int]) -> dict[int, list[int]]:
+    """For each output, the group's nodes it is computed from, up to the other outputs (which
+    it takes as arguments, like any node outside). Regions may share inner nodes."""
+    inside, boundary = set(members), set(outputs)
+    found = {}
+    for output in outputs:
+        region, stack = {output}, [output]
+        while stack:
+            for argument in graph.args[stack.pop()]:
+                if argument in inside and argument not in boundary and argument not in region:
+                    region.add(argument)
+                    stack.append(argument)
+        found[output] = sorted(region)
+    return found
 
 
 def why_not_foldable(graph: AnnotatedGraph, members: list[int],
                      consumers: list[list[tuple[int, int]]]) -> str | None:
-    """None when the group folds: exactly one of its nodes is used outside it (or is the
-    output), and its total derivative is small enough to store (MAX_JACOBIAN_ELEMENTS)."""
-    inside = set(members)
-    outputs = [node for node in members if node == graph.output
-               or any(user not in inside for user, _ in consumers[node])]
-    if len(outputs) != 1:
-        return (f"{len(outputs)} of its nodes are used outside it" if outputs
-                else "nothing outside it uses it")
-    size = int(np.size(graph.values[outputs[0]]))
-    largest = max((size * int(np.size(graph.values[node]))
-                   for node in _producers(graph, members, inside)), default=0)
-    if largest > MAX_JACOBIAN_ELEMENTS:
-        return (f"its total derivative would have {largest:,} numbers (the limit is "
-                f"{MAX_JACOBIAN_ELEMENTS:,})")
+    """None when the group folds: each output's total derivative is small enough to store
+    (MAX_JACOBIAN_ELEMENTS), and something uses the group."""
+    outputs = outputs_of(graph, members, consumers)
+    if not outputs:
+        return "nothing outside it uses it"
+    for output, region in regions(graph, members, outputs).items():
+        size = int(np.size(graph.values[output]))
+        largest = max((size * int(np.size(graph.values[node]))
+                       for node in _producers(graph, region, set(region))), default=0)
+        if largest > MAX_JACOBIAN_ELEMENTS:
+            return (f"its total derivative would have {largest:,} numbers (the limit is "
+                    f"{MAX_JACOBIAN_ELEMENTS:,})")
     return None
-
-
-def _output_of(graph: AnnotatedGraph, members: list[int],
-               consumers: list[list[tuple[int, int]]]) -> int:
-    inside = set(members)
-    return next(node for node in members if node == graph.output
-                or any(user not in inside for user, _ in consumers[node]))
 
 
 def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
          keep: Iterable[int] = ()) -> Folding:
-    """`graph` with each group of `paths` folded into one node, where it can be (see
-    `why_not_foldable`); inputs in `keep` stay outside their groups."""
+    """`graph` with each group of `paths` folded, where it can be (see `why_not_foldable`):
+    each of its outputs becomes one node, fed by what it is computed from outside the group
+    (other outputs included); inputs in `keep` stay outside their groups."""
     consumers = graph.consumers()
-    folds: dict[int, tuple[tuple[str, ...], list[int], list[int]]] = {}
+    folds: dict[int, tuple[tuple[str, ...], list[int], list[int], bool]] = {}
     refused: dict[tuple[str, ...], str] = {}
-    absorbed: dict[int, int] = {}
+    absorbed: set[int] = set()
+    folded = []
     for path, members in members_of(graph, paths, keep).items():
         reason = why_not_foldable(graph, members, consumers)
         if reason is not None:
             refused[path] = reason
             continue
-        output = _output_of(graph, members, consumers)
-        folds[output] = (path, members, _producers(graph, members, set(members)))
-        for node in members:
-            absorbed[node] = output
-    return Folding(_rebuild(graph, folds, absorbed), tuple(folds[node][0] for node in sorted(folds)),
-                   refused)
-
-
-@dataclass(frozen=True)
-class Detail:
-    """Which groups a picture folds, and what it says about it."""
-
-    fold: tuple[tuple[str, ...], ...]
-    boxes: int  # nodes drawn once they are folded
-    automatic: bool  # chosen to fit the budget, rather than by --depth
-
-
-def dotted(path: tuple[str, ...]) -> str:
-    return ".".join(path)
-
-
-def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
-                  depth: int | None = None, expand_all: bool = False,
-                  keep: Iterable[int] = (), on_paths: Iterable[int] = ()) -> Detail:
-    """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
-    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. `expand`
-    names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups; `depth`
-    folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
-    if expand_all:
-        return Detail((), len(graph), False)
-    consumers = graph.consumers()
-    members = _members_by_path(graph, keep)
-    counts = {path: len(nodes) for path, nodes in members.items()}
-    opened = {tuple(name.split(".")) for name in expand}
-    protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
-    if depth is not None:
-        chosen = [path for path in counts if len(path) == depth + 1 and path not in protected
-                  and why_not_foldable(graph, members[path], consumers) is None]
-        return Detail(tuple(chosen), len(graph) - sum(counts[path] - 1 for path in chosen), False)
-    on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
-    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
-    boxes = len(graph)
-    saved: dict[tuple[str, ...], int] = {}
-    for path in order:
-        if boxes <= budget:
-            break
-        if path in protected or any(path[:size] in saved for size in range(1, len(path))):
-            continue
-        inner = [folded for folded in saved if folded[:len(path)] == path]
-        saving = counts[path] - 1 - sum(saved[folded] for folded in inner)
-        if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
-            continue
-        for folded in inner:
-            del saved[folded]
-        saved[path] = counts[path] - 1
-        boxes -= saving
-    return Detail(tuple(saved), boxes, True)
-
-
-def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:
-    return [path[:size] for size in range(1, len(path) + 1)]
-
-
-def _members_by_path(graph: AnnotatedGraph, keep: Iterable[int]) -> dict[tuple[str, ...],
-                                                                          list[int]]:
-    """Every group's nodes, nested groups' included, in node order, in one pass."""
-    kept = set(keep)
-    members: dict[tuple[str, ...], list[int]] = {}
-    for node in sorted(graph.groups):
-        if node not in kept:
-            for prefix in _prefixes(graph.groups[node]):
-                members.setdefault(prefix, []).append(node)
-    return members
+        outputs = outputs_of(graph, members, consumers)
+        for output, region in regions(graph, members, outputs).items():
+            folds[output] = (path, region, _producers(graph, region, set(region)),
+                             len(outputs) > 1)
+        absorbed.update(members)
+        folded.append(path)
+    return Folding(_rebuild(graph, folds, absorbed), tuple(folded), refused)
 
 
 def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> list[int]:
@@ -244,7 +180,7 @@ def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
             if flows[producer] else None for producer in producers]
 
 
-def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: dict[int, int]) -> AnnotatedGraph:
+def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> AnnotatedGraph:
     kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
     renumber = {old: new for new, old in enumerate(kept)}
     kinds, ops, args, labels, local, names, groups, spans, details = [], [], [], [], [], {}, {}, \
@@ -252,16 +188,21 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: dict[int, int]) -> An
     for node in kept:
         new = renumber[node]
         if node in folds:
-            path, members, producers = folds[node]
+            path, region, producers, several = folds[node]
+            # A group with several outputs shows each by its own name: `lines 1-9 → b3`.
+            label = f"{path[-1]} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
+                if several else path[-1]
             kinds.append(GROUP)
-            ops.append(GroupOp(path[-1], path, len(producers), len(members)))
+            ops.append(GroupOp(label, len(producers), path=path, members=len(region),
+                               description=f"the group {'.'.join(path)}, folded: "
+                                           f"{len(region)} nodes"))
             args.append(tuple(renumber[producer] for producer in producers))
-            labels.append(path[-1])
-            local.append(tuple(total_derivatives(graph, members, node, producers)))
+            labels.append(label)
+            local.append(tuple(total_derivatives(graph, region, node, producers)))
             if path[:-1]:
                 groups[new] = path[:-1]
-            spans.append(_covering(graph, members))
-            details[new] = f"{'.'.join(path)}: {len(members)} nodes folded"
+            spans.append(_covering(graph, region))
+            details[new] = f"{'.'.join(path)}: {len(region)} nodes folded"
         else:
             kinds.append(graph.kinds[node])
             ops.append(graph.ops[node])
@@ -316,3 +257,67 @@ def _sweep_record(ops, args, values, adjoints, requires, local) -> tuple[list[in
             if used:
                 order.append(node)
     return order, carried
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Which groups a picture folds, and what it says about it."""
+
+    fold: tuple[tuple[str, ...], ...]
+    boxes: int  # nodes drawn once they are folded
+    automatic: bool  # chosen to fit the budget, rather than by --depth
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
+                  depth: int | None = None, expand_all: bool = False,
+                  keep: Iterable[int] = (), on_paths: Iterable[int] = ()) -> Detail:
+    """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
+    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. `expand`
+    names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups; `depth`
+    folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
+    if expand_all:
+        return Detail((), len(graph), False)
+    consumers = graph.consumers()
+    members = _members_by_path(graph, keep)
+    counts = {path: len(nodes) for path, nodes in members.items()}
+    opened = {tuple(name.split(".")) for name in expand}
+    protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
+    if depth is not None:
+        chosen = [path for path in counts if len(path) == depth + 1 and path not in protected
+                  and why_not_foldable(graph, members[path], consumers) is None]
+        return Detail(tuple(chosen), len(graph) - sum(
+            counts[path] - len(outputs_of(graph, members[path], consumers)) for path in chosen),
+            False)
+    on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
+    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
+    boxes = len(graph)
+    saved: dict[tuple[str, ...], int] = {}
+    for path in order:
+        if boxes <= budget:
+            break
+        if path in protected or any(path[:size] in saved for size in range(1, len(path))):
+            continue
+        inner = [folded for folded in saved if folded[:len(path)] == path]
+        whole = counts[path] - len(outputs_of(graph, members[path], consumers))
+        saving = whole - sum(saved[folded] for folded in inner)
+        if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
+            continue
+        for folded in inner:
+            del saved[folded]
+        saved[path] = whole
+        boxes -= saving
+    return Detail(tuple(saved), boxes, True)
+
+
+def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [path[:size] for size in range(1, len(path) + 1)]
+
+
+def _members_by_path(graph: AnnotatedGraph, keep: Iterable[int]) -> dict[tuple[str, ...],
+                                                                          list[int]]:
+    """Every group's nodes, nested groups' included, in node order, in one pass."""
+    return _with_inputs(graph, _grouped(graph, keep, _prefixes))

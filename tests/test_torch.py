@@ -248,6 +248,26 @@ def test_a_resnet_block_is_drawn(resnet):
     assert 'tooltip="conv2d(' in dot
 
 
+def test_resnet_blocks_fold_into_boxes_whose_edges_keep_the_chain_rule(resnet):
+    from graphviz_ad.engine.fold import fold
+    from graphviz_ad.engine.paths import summarize
+
+    _, _, analysis = resnet
+    graph = analysis.graph
+    weight = graph.inputs["conv1.weight"]
+    folding = fold(graph, [("layer1", "0"), ("layer1", "1")], keep=[weight])
+    assert folding.folded == (("layer1", "0"), ("layer1", "1")) and not folding.refused
+    folded = folding.graph
+    assert [folded.labels[node] for node in range(len(folded))
+            if folded.kinds[node] == "group"] == ["0", "1"]
+    summary = summarize(folded, "conv1.weight", None)
+    assert summary.count == 1
+    np.testing.assert_allclose(summary.paths[0].product, analysis.gradient("conv1.weight"),
+                               rtol=1e-4, atol=1e-6)
+    picture = analysis.picture(depth=1)
+    assert {node.title for node in picture.nodes if node.folded} >= {"0", "1"}
+
+
 @pytest.mark.system_dot
 def test_a_resnet_block_is_drawn_as_svg(resnet, tmp_path):
     _, _, analysis = resnet

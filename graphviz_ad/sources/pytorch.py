@@ -30,7 +30,7 @@ from torch.utils._pytree import tree_flatten
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
                                           ForeignOp, NodeOp)
-from graphviz_ad.engine.linear import LinearMap
+from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import UsageError
 
@@ -75,25 +75,6 @@ class TorchOp:
 
     def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
         return self.op.written(arguments, as_operator)
-
-
-def _refuse_pushforward(slot: int, local: Any, tangent: Any) -> Any:
-    raise UsageError("forward mode through torch's backward functions is not available", None,
-                     "gradients of a torch graph come from its backward pass")
-
-
-def torch_linear_map(pull: Callable[[Any], list], scalar_output: bool) -> LinearMap:
-    """How a foreign op's edges act: for a scalar output the local derivative is the whole
-    derivative, so a gradient multiplies it; otherwise torch's backward function pulls it back.
-    The label says what a non-scalar output's edge shows: Jᵀ·1, the column sums of its Jacobian."""
-    def pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
-        if scalar_output:
-            return gradient * local
-        return pull(gradient)[slot]
-
-    label = "{}" if scalar_output else "Jᵀ·1 {}"
-    return LinearMap("torch", pullback, _refuse_pushforward, scalar_label=label,
-                     array_label=label)
 
 
 def _is_float_tensor(item: Any) -> bool:
@@ -359,7 +340,7 @@ class _Recorder(TorchFunctionMode):
                               [self.nodes.edges[node] for node in arguments],
                               [self.nodes.values[node] for node in arguments], out.dtype)
             op = ForeignOp(label, len(arguments), description, backward_name=backward,
-                           linear_map=torch_linear_map(pull, out.dim() == 0))
+                           linear_map=known_by_action("torch", pull, out.dim() == 0))
             self._operation(op, arguments, out, group, label, detail, pull)
 
     def _operation(self, op: NodeOp, arguments: tuple[int, ...], out: torch.Tensor,
@@ -651,7 +632,7 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
         pull = _node_pull(function, output_nr, metadata)
         scalar = len(metadata[output_nr].shape) == 0
         op = ForeignOp(name, len(arguments), f"{name}: torch's {function.name()}",
-                       torch_linear_map(pull, scalar), backward_name=function.name())
+                       known_by_action("torch", pull, scalar), backward_name=function.name())
         node_of[(id(function), output_nr)] = nodes.add(
             OPERATION, op, arguments, value, name, True, GradientEdge(function, output_nr),
             detail=f"{name}({', '.join(nodes.labels[argument] for argument in arguments)}) · "

@@ -127,10 +127,8 @@ def _our_op(base: str, reflected: bool, args: tuple, kwargs: dict) -> tuple[Op, 
         operands.reverse()
     if len(operands) != op.arity:
         return None
-    for item in operands:
-        if not (_is_float_tensor(item) or (isinstance(item, (int, float))
-                                             and not isinstance(item, torch.Tensor))):
-            return None
+    if not all(_is_float_tensor(item) or isinstance(item, (int, float)) for item in operands):
+        return None
     if name == "matmul" and not all(isinstance(item, torch.Tensor) and item.dim() in (1, 2)
                                     for item in operands):
         return None

@@ -113,12 +113,13 @@ class Analysis:
 
     @property
     def notes(self) -> list[str]:
-        """What a user should know about the run: unused values, overflows, no inputs."""
+        """What a user should know about the run: unused values, overflows, no inputs; each
+        once (`exp(v) + exp(v)` overflows twice)."""
         notes = list(self.warnings) + [issue.message for issue in self.numeric_issues]
         if not self.graph.inputs:
             notes.append("the program has no inputs: its value is a constant, with nothing to "
                          "differentiate")
-        return notes
+        return list(dict.fromkeys(notes))
 
     def require_finite(self) -> None:
         """--strict: the first inf or nan is an error rather than a warning."""

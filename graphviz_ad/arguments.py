@@ -18,9 +18,10 @@ def looks_like_an_option(argument: str) -> bool:
 
 
 def looks_like_a_path(argument: str) -> bool:
-    """`samples/seed.gad`, `prog.gad`, `./x`: path characters only, with a folder or a suffix.
-    A bare `x` is an expression even when a file of that name is in the current folder."""
-    return bool(re.fullmatch(r"[\w.~/-]+", argument)) and (
+    """`samples/seed.gad`, `prog.gad`, `./x`: path characters only (a byte that is not UTF-8 is
+    one), with a folder or a suffix. A bare `x` is an expression even when a file of that name is
+    in the current folder."""
+    return bool(re.fullmatch(r"[\w.~/\udc80-\udcff-]+", argument)) and (
         "/" in argument or Path(argument).suffix[1:].isalpha())
 
 

@@ -25,6 +25,7 @@ from graphviz_ad.command_options import (CompactOption, DepthOption, DpiOption, 
                                          ViewOption, Wrt)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
+from graphviz_ad.text import for_the_terminal, printable
 from graphviz_ad.writing import StandardOutput, is_standard_output
 
 app = typer.Typer(name="gad", no_args_is_help=True, add_completion=True,
@@ -61,9 +62,9 @@ def _main(version: Annotated[bool, typer.Option(
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console
+    from graphviz_ad.report.layout import plain_console
 
-    return Console(stderr=stderr, highlight=False, file=None if stderr else StandardOutput())
+    return plain_console(stderr, None if stderr else StandardOutput())
 
 
 def _print_error(error: GadError) -> None:
@@ -72,12 +73,12 @@ def _print_error(error: GadError) -> None:
     from graphviz_ad.errors import excerpt
 
     message = Text.assemble(("error", "bold red"), (f"[{error.title}]", "red"), ": ",
-                            (error.reason, "bold"))
+                            (printable(error.reason), "bold"))
     if error.span is not None and error.source is not None:
         message.append("\n" + excerpt(error.source, error.span, error.origin), style="blue")
     if error.hint:
         message.append("\nhint: ", style="bold cyan")
-        message.append(error.hint)
+        message.append(printable(error.hint))
     _console(stderr=True).print(message, soft_wrap=True)
 
 
@@ -102,9 +103,9 @@ def _user_errors() -> Iterator[None]:
         from rich.text import Text
 
         _console(stderr=True).print(Text.assemble(
-            ("internal error", "bold red"), f" (a bug in graphviz-ad): {type(error).__name__}: "
-                                            f"{error}\nhint: GAD_DEBUG=1 shows the traceback; "
-                                            "please report it with the command line"))
+            ("internal error", "bold red"), printable(
+                f" (a bug in graphviz-ad): {type(error).__name__}: {error}\nhint: GAD_DEBUG=1 "
+                "shows the traceback; please report it with the command line")))
         raise typer.Exit(FAILURE_EXIT) from None
 
 
@@ -121,7 +122,7 @@ def _noted(analysis):
 
     console = _console(stderr=True)
     for note in analysis.notes:
-        console.print(Text.assemble(("warning:", "yellow"), " ", note))
+        console.print(Text.assemble(("warning:", "yellow"), " ", printable(note)))
     return analysis
 
 
@@ -208,19 +209,17 @@ def _picture_options(given: dict) -> dict:
 
 def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
     """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
-    from rich.markup import escape
-
     console = _console(stderr=True)
     started = time.perf_counter()
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
         drawing = analysis.save(output, image_format, wrt, **options)
     for note in drawing.notes:
-        console.print(f"[cyan]note:[/] {escape(note)}")
+        console.print(printable(f"note: {note}"), style="cyan")
     if not is_standard_output(output):
         cost = (f" ({drawing.nodes} nodes, {drawing.renderer}, "
                 f"{time.perf_counter() - started:.2f} s)") if drawing.renderer else ""
-        console.print(escape(f"wrote {output}{cost}"), style="dim")
+        console.print(printable(f"wrote {output}{cost}"), style="dim")
 
 
 def output_format(output: str, image_format: str | None, renderer: str, program: str) -> str:
@@ -344,6 +343,7 @@ def ops() -> None:
 
 def main() -> None:
     signals.stop_on_signals()
+    for_the_terminal(sys.stdout, sys.stderr, quiet=not os.environ.get("GAD_DEBUG"))
     try:
         app()
     except KeyboardInterrupt as interruption:

@@ -183,7 +183,8 @@ class AnnotatedGraph(NodeTable):
                 if self.local[node][slot] is None:
                     continue
                 part = next(parts)
-                totals[argument] = part if argument not in totals else totals[argument] + part
+                with np.errstate(all="ignore"):  # inf and nan are reported by numeric_issues
+                    totals[argument] = part if argument not in totals else totals[argument] + part
                 yield SweepStep(argument, node, slot, self.adjoints[node],
                                 self.local[node][slot], part, totals[argument])
 

@@ -101,8 +101,11 @@ LIMITS = [
      "boxes of a picture before its groups fold (`--max-boxes`)",
      "groups fold, deepest and largest first, with a note", 0),
     ("graphviz_ad.engine.fold", "MAX_JACOBIAN_ELEMENTS",
-     "numbers of a folded group's total derivative (output size × producer size)",
-     "the group stays open, with a note saying why", 0),
+     "numbers of a folded group's total derivative stored whole (output size × producer "
+     "size)", "kept as its action, a sweep inside the group (labelled Jᵀ·1)", 0),
+    ("graphviz_ad.engine.fold", "MAX_JACOBIAN_ROWS",
+     "output elements of a folded group whose total derivative is stored whole (one sweep "
+     "each)", "kept as its action", 0),
     ("graphviz_ad.options", "DEFAULT_MAX_NODES",
      "nodes laid out by `gad graph` and `gad explain -o` (the default of `--max-nodes`), "
      "counted after folding, `--compact` and `--only-paths` before the picture is built",
@@ -127,6 +130,11 @@ LIMITS = [
      "the middle is cut", 0),
     ("graphviz_ad.engine.graph", "MAX_ELEMENTS_SHOWN",
      "elements of an array named by a domain error", "the rest are counted", 0),
+    ("graphviz_ad.display", "MAX_SHOWN_ELEMENTS", "elements of an array shown in full in a table",
+     "its shape and range instead", 0),
+    ("graphviz_ad.sources.pytorch", "MAX_TEXT",
+     "characters of an argument's text inside its consumer's text (`gad torch`)",
+     "the argument's label instead", 0),
     ("graphviz_ad.display", "MAX_CHAIN_ITEMS", "steps of a path shown in a table or legend",
      "repeats are folded (`1 ×60`), then the middle is cut", 0),
     ("graphviz_ad.render.dot", "MAX_EDGE_COLOURS", "path colours drawn on one edge",
@@ -135,12 +143,17 @@ LIMITS = [
 
 
 def limits_table() -> str:
-    """The limits as a Markdown table, values read from the code."""
-    import importlib
+    """The limits as a Markdown table, values read from the code's own text (nothing is
+    imported: `graphviz_ad.sources.pytorch` needs torch)."""
+    import ast
+    import importlib.util
 
     lines = ["| limit | value | bounds | past it | exit status |", "|---|---|---|---|---|"]
     for module, name, bounds, past, status in LIMITS:
-        value = getattr(importlib.import_module(module), name)
+        tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
+        value = next(ast.literal_eval(node.value) for node in tree.body
+                     if isinstance(node, ast.Assign) and len(node.targets) == 1
+                     and getattr(node.targets[0], "id", None) == name)
         lines.append(f"| `{name}` | {value:,} | {bounds} | {past} | {status} |")
     return "\n".join(lines)
 

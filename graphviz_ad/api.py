@@ -1,8 +1,8 @@
 """The facade for the command line, notebooks and tests: one door in, one door out.
 
 In: `load` (an expression, a program file or `-`, and NAME=VALUE assignments), `analyze` (source
-text and values) and `Analysis.from_graph` (an annotated graph from any source) all give an
-`Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
+text and values), `Analysis.from_graph` (an annotated graph from any source) and the PyTorch
+importer's `trace_torch`, `from_torch` and `load_torch` all give an `Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
 `Analysis.save` write it through the one format table (render/formats.py).
 """
 
@@ -498,3 +498,48 @@ def load(argument: str, assignments: Iterable[str] = (), strict: bool = False) -
             error.origin = argument
         raise
     return analysis
+
+
+TORCH_INSTALL = "pip install 'graphviz-ad[torch]' (or pip install torch)"
+
+
+def _torch_source(module: str):
+    """An importer module of graphviz_ad.sources that needs PyTorch, imported only when asked."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"graphviz_ad.sources.{module}")
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise UsageError("PyTorch is not installed", None, f"install it: {TORCH_INSTALL}") \
+            from None
+
+
+def trace_torch(fn, *args: Any, **kwargs: Any) -> Analysis:
+    """Run `fn(*args, **kwargs)` (a function or an `nn.Module` returning a loss tensor) and
+    record it: every torch call a node with torch's value, grouped by the module it ran in,
+    `detach()`, `.data` and `no_grad` drawn as cuts; torch's backward pass gives the adjoints.
+    A result with more than one element is summed. Parameters' `.grad` are left untouched."""
+    imported = _torch_source("pytorch").trace(fn, args, kwargs)
+    return Analysis.from_graph(imported.graph, imported.notes)
+
+
+def from_torch(output, params: Mapping[str, Any] | None = None) -> Analysis:
+    """The backward graph of a tensor already computed (torchviz's `make_dot(y, params)`):
+    leaves named by `params` (`dict(model.named_parameters())`), values where torch saved
+    them, shapes always; torch's backward pass gives the adjoints (call it before
+    `backward()`, or after `backward(retain_graph=True)`)."""
+    imported = _torch_source("pytorch").from_output(output, params)
+    return Analysis.from_graph(imported.graph, imported.notes)
+
+
+def load_torch(target: str, assignments: Iterable[str] = ()) -> Analysis:
+    """What `gad torch` does: run `FILE.py` as Python runs a script and trace its function
+    (`FILE.py:NAME`, or the only function it defines) called with the NAME=VALUE
+    `assignments` as float64 tensors. This executes the file's code."""
+    from graphviz_ad.arguments import parse_values
+
+    values = parse_values(list(assignments))
+    imported = _torch_source("script").run(target, values)
+    return Analysis.from_graph(imported.graph, imported.notes)

@@ -40,6 +40,18 @@ def load_source(argument: str) -> str:
     return argument
 
 
+def split_torch_target(target: str) -> tuple[str, str | None]:
+    """`model.py:loss` -> (`model.py`, `loss`); `model.py` -> (`model.py`, None)."""
+    path, colon, name = target.rpartition(":")
+    if colon and name.isidentifier() and path:
+        return path, name
+    return target, None
+
+
+def torch_file(target: str) -> str:
+    return split_torch_target(target)[0]
+
+
 def is_file(path: Path) -> bool:
     """Whether an argument names a file; an expression can be no valid path at all."""
     try:

@@ -15,13 +15,14 @@ from typing import Annotated, Callable, Iterator, Optional
 import typer
 
 from graphviz_ad import options as choices
-from graphviz_ad.command_options import (CompactOption, DepthOption, DpiOption, EdgeLabels,
-                                         EdgeLabelsOption, ExpandAllOption, ExpandOption,
-                                         Expression, FoldOption, FormatOption, Json,
-                                         MaxBoxesOption, MaxNodesOption, Mode, NoCheck,
-                                         OnlyPathsOption, Output, Rankdir, RankdirOption,
-                                         Renderer, RendererOption, Strict, TimeoutOption, Top,
-                                         Values, View, ViewOption, Wrt)
+from graphviz_ad.command_options import (CompactOption, DepthOption, DpiOption, DrawOutput,
+                                         EdgeLabels, EdgeLabelsOption, ExpandAllOption,
+                                         ExpandOption, Expression, FoldOption, FormatOption,
+                                         Json, MaxBoxesOption, MaxNodesOption, Mode, NoCheck,
+                                         OnlyPathsOption, Output, PathsOption, Rankdir,
+                                         RankdirOption, Renderer, RendererOption, Strict,
+                                         TimeoutOption, Top, TorchTarget, Values, View,
+                                         ViewOption, Wrt)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.text import for_the_terminal, printable
@@ -110,11 +111,15 @@ def _user_errors() -> Iterator[None]:
 
 def _load(expression: str, values: list[str] | None, strict: bool):
     """The one door in; its notes (unused values, overflows) go to standard error."""
-    from rich.text import Text
-
     from graphviz_ad.api import load
 
-    analysis = load(expression, values or (), strict=strict)
+    return _noted(load(expression, values or (), strict=strict))
+
+
+def _noted(analysis):
+    """The analysis, its notes (unused values, overflows) printed to standard error."""
+    from rich.text import Text
+
     console = _console(stderr=True)
     for note in analysis.notes:
         console.print(Text.assemble(("warning:", "yellow"), " ", printable(note)))
@@ -158,19 +163,25 @@ def paths(expression: Expression, values: Values = None,
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
     group's edges carry the total derivative through it, and the sum stays the gradient."""
+    with _user_errors():
+        _show_paths(_load(expression, values, strict), wrt, None if every else top, fold,
+                    as_json)
+
+
+def _show_paths(analysis, wrt: str | None, top: int | None, fold: list[str] | None,
+                as_json: bool) -> None:
+    """The paths of `wrt` (through the `fold` groups folded), or one row per input."""
     from graphviz_ad.report import paths as view
 
-    with _user_errors():
-        analysis = _load(expression, values, strict)
-        if wrt is None:
-            summaries = analysis.every_input_paths(analysis.inputs, 1)
-            _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
-                  lambda: view.inputs_json(analysis.graph, summaries))
-            return
-        summary = analysis.paths(wrt, None if every else top, fold or ())
-        graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
-        _show(lambda: view.paths_table(graph, summary), as_json,
-              lambda: view.summary_json(graph, summary))
+    if wrt is None:
+        summaries = analysis.every_input_paths(analysis.inputs, 1)
+        _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
+              lambda: view.inputs_json(analysis.graph, summaries))
+        return
+    summary = analysis.paths(wrt, top, fold or ())
+    graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
+    _show(lambda: view.paths_table(graph, summary), as_json,
+          lambda: view.summary_json(graph, summary))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -277,6 +288,45 @@ def explain(expression: Expression, values: Values = None,
         _console().print(walkthrough(analysis.graph, tour.report, tour.summaries))
         if output:
             _draw(analysis, output, chosen, tour.picture_wrt, _picture_options(locals()))
+
+
+@command(name="torch", context_settings=EXPRESSION_COMMAND)
+def torch_command(
+        target: TorchTarget, values: Values = None, output: DrawOutput = None,
+        image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
+        paths_table: PathsOption = False, fold: FoldOption = None, edge_labels: EdgeLabelsOption = EdgeLabels.value,
+        view: ViewOption = View.forward, rankdir: RankdirOption = Rankdir.LR,
+        dpi: DpiOption = choices.DEFAULT_DPI, renderer: RendererOption = Renderer.auto,
+        timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
+        max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
+        only_paths: OnlyPathsOption = False, compact: CompactOption = False,
+        expand: ExpandOption = None, depth: DepthOption = None,
+        expand_all: ExpandAllOption = False,
+        max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False) -> None:
+    """Trace a PyTorch function: torch's gradient of each input (its arguments, the tensors and
+    parameters it reads), with --paths the chain rule path by path, with -o the picture with a
+    group per module (layer1.0.conv1), folded to fit --max-boxes.
+
+    This command, and only this one, runs code: FILE.py runs as python FILE.py would (with
+    __name__ "__gad__", torch's default dtype float64), then NAME is called with each NAME=VALUE
+    as a float64 tensor that requires grad, and must return a tensor (a loss). Docs:
+    docs/torch.md."""
+    from graphviz_ad.api import load_torch
+    from graphviz_ad.arguments import torch_file
+    from graphviz_ad.report import grad as grad_view
+
+    with _user_errors():
+        chosen = output_format(output, image_format, renderer.value, torch_file(target)) \
+            if output else None
+        analysis = _noted(load_torch(target, values or ()))
+        if output:
+            _draw(analysis, output, chosen, wrt, _picture_options(locals()))
+        elif paths_table:
+            _show_paths(analysis, wrt, top, fold, as_json)
+        else:
+            report = analysis.gradient_report(check=False)
+            _show(lambda: grad_view.gradient_table(report), as_json,
+                  lambda: grad_view.gradient_json(report))
 
 
 @command()

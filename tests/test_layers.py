@@ -42,6 +42,9 @@ FORBIDDEN = {
     "writing": ("numpy", "rich", "typer", "graphviz", "graphviz_ad.engine", "graphviz_ad.api",
                 "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
     "signals": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
+    # Importers make annotated graphs; the facade, the views and the CLI are above them.
+    "sources": ("rich", "typer", "graphviz", "graphviz_ad.api", "graphviz_ad.report",
+                "graphviz_ad.render", "graphviz_ad.cli", "subprocess"),
 }
 
 
@@ -124,4 +127,5 @@ def test_only_the_format_table_lists_formats(path):
 
 
 def test_the_command_line_stays_thin():
-    assert len((PACKAGE / "cli.py").read_text().splitlines()) <= 300
+    # 300 before `gad torch`, a command with the picture and folding options of `gad graph`.
+    assert len((PACKAGE / "cli.py").read_text().splitlines()) <= 350

@@ -58,6 +58,7 @@ class ForeignOp:
     stops_gradient: bool = False
     operator: str | None = None
     callable: bool = True
+    backward_name: str = ""  # the framework's name for its backward function: `MulBackward0`
 
     @property
     def label(self) -> str:

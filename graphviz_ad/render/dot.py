@@ -70,14 +70,15 @@ def _tooltip(text: str) -> str:
     return graphviz.escape(_plain(text))
 
 
-def _node_label(node: DrawnNode) -> str:
+def _node_label(node: DrawnNode, view: str) -> str:
     if node.kind == CONSTANT:
         return _plain(node.title)
     if node.copy_of:
         return f"<<B>{_html(node.title)}</B>>"
     colour = FADED if node.faded else TEXT
     grad_colour = FADED if node.faded else GRAD_COLOUR
-    title = f"<B>{_html(node.title)}</B>"
+    shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
+    title = f"<B>{_html(shown)}</B>"
     if node.name and node.kind != INPUT and node.name != node.title:
         title = f"<I>{_html(node.name)}</I> = {title}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
@@ -155,7 +156,7 @@ def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> gr
                                node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
     clusters = _clusters(picture) if picture.clusters else {}
     for node in picture.nodes:
-        _innermost(node.group, clusters, digraph).node(node.id, _node_label(node), _attributes=_sorted(_node_attributes(node)))
+        _innermost(node.group, clusters, digraph).node(node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
     _nest(digraph, clusters)
     for edge in picture.edges:
         digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,

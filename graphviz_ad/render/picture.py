@@ -53,6 +53,9 @@ class DrawnNode:
     group: tuple[str, ...] = ()  # the group path it is drawn in (a cluster, when clusters are on)
     folded: str = ""             # a folded group: how many nodes, its input and output shapes
     copy_of: str = ""            # a copy of a much-used leaf: the id of the node it repeats
+    # An importer's name for the node's backward function (`MulBackward0`): the backward view
+    # shows it as the title.
+    backward_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,7 @@ def _node_id(node: int) -> str:
 
 def summarize_array(value: Any, exact: bool = False) -> str:
     """Short text for a value: a number, a small array in full, else its shape and range."""
-    digits = None if exact else DIGITS
-    if np.ndim(value) == 0:
-        return display.number(value, digits)
-    if np.size(value) <= 4:
-        return display.value(value, digits).replace("\n", "")
-    array = np.asarray(value)
-    return (f"{display.shape(array)} in [{display.number(array.min(), 3)}, "
-            f"{display.number(array.max(), 3)}]")
+    return display.summary(value, None if exact else DIGITS)
 
 
 def local_label(linear_map: LinearMap, local: Any) -> str:
@@ -267,7 +263,8 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             raw_value=graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
             names=graph.names.get(node, ()), group=graph.groups.get(node, ()),
-            folded=_folded_text(graph, node)))
+            folded=_folded_text(graph, node),
+            backward_title=getattr(graph.ops[node], "backward_name", "")))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):

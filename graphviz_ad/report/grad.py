@@ -28,8 +28,8 @@ def gradient_table(report: GradientReport) -> Group:
         table.add_column(FINITE_DIFFERENCE, justify="right")
         table.add_column("difference", justify="right")
     for row in report.rows:
-        cells = [cell(row.name), cell(display.value(row.value)),
-                 cell(display.value(row.gradient))]
+        cells = [cell(row.name), cell(display.brief(row.value)),
+                 cell(display.brief(row.gradient))]
         if row.check is not None and row.check.skipped:
             cells += [cell("skipped", "yellow"), cell("skipped", "yellow")]
         elif row.check is not None:

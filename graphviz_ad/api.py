@@ -1,8 +1,8 @@
 """The facade for the command line, notebooks and tests: one door in, one door out.
 
 In: `load` (an expression, a program file or `-`, and NAME=VALUE assignments), `analyze` (source
-text and values) and `Analysis.from_graph` (an annotated graph from any source) all give an
-`Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
+text and values), `Analysis.from_graph` (an annotated graph from any source) and the PyTorch
+importer's `trace_torch`, `from_torch` and `load_torch` all give an `Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
 `Analysis.save` write it through the one format table (render/formats.py).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from functools import cached_property
 from typing import Any, Iterable, Mapping
@@ -19,13 +19,15 @@ import numpy as np
 
 from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import finite_difference, kinks
+from graphviz_ad.engine.check import (WORK_BUDGET, check_work, finite_difference, kinks,
+                                      sweep_works)
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
-from graphviz_ad.engine.paths import PathSummary, path_count, summarize
-from graphviz_ad.errors import (CheckError, NumericError, ShapeError, UnknownNameError,
-                                 UsageError)
+from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_input, path_count,
+                                      summarize)
+from graphviz_ad.errors import (CheckError, LimitError, NumericError, ShapeError,
+                                 UnknownNameError, UsageError)
 from graphviz_ad.options import (DEFAULT_ATOL, DEFAULT_MAX_BOXES, DEFAULT_RTOL, DEFAULT_TOP,
                                  FD_CENTRAL, FD_METHODS, FD_STEPS, LARGE_PICTURE, MODES)
 
@@ -63,17 +65,21 @@ class CheckSettings:
 
 @dataclass(frozen=True)
 class Check:
-    """A gradient beside its finite difference, and at a failure what the engine did at the
-    non-differentiable points between them (relu at 0)."""
+    """A gradient beside its finite difference, or the reason the check was skipped (then
+    `finite_difference` is None); at a failure, what the engine did at the non-differentiable
+    points between the input and the output (relu at 0)."""
 
     gradient: Any
     finite_difference: Any
+    skipped: str = ""
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
     kinks: tuple[str, ...] = ()
 
     @property
     def difference(self) -> float:
+        if self.skipped:
+            return math.nan
         with np.errstate(all="ignore"):
             return float(np.max(np.abs(np.asarray(self.gradient) - self.finite_difference),
                                 initial=0.0))
@@ -84,7 +90,7 @@ class Check:
 
     @property
     def agrees(self) -> bool:
-        return self.difference <= self.tolerance
+        return not self.skipped and self.difference <= self.tolerance
 
 
 @dataclass(frozen=True)
@@ -125,13 +131,21 @@ class GradientReport:
 
     @property
     def failures(self) -> list[GradientRow]:
-        return [row for row in self.rows if row.check is not None and not row.check.agrees]
+        """The rows whose gradient disagrees with its finite difference."""
+        return [row for row in self.rows if row.check is not None and not row.check.skipped
+                and not row.check.agrees]
 
     def require_agreement(self) -> None:
-        """--check: a gradient that disagrees with its finite difference fails the run."""
+        """--check: a gradient that disagrees with its finite difference, or whose check was
+        skipped past its work budget, fails the run."""
         if not self.checked:
             raise UsageError("the gradients were not checked", None, "check=True checks them")
+        skipped = [row for row in self.rows if row.check is not None and row.check.skipped]
         failures = self.failures
+        if skipped and not failures:
+            raise CheckError(f"the gradient of {', '.join(row.name for row in skipped)} was not "
+                             f"checked: {skipped[0].check.skipped}", None,
+                             "check fewer inputs with --wrt, or smaller arrays")
         if not failures:
             return
         first = failures[0].check
@@ -142,6 +156,16 @@ class GradientReport:
             "; ".join(first.kinks) if first.kinks else
             "a smaller --fd-step or --fd-method complex tells a truncation error from a wrong "
             "gradient; --rtol and --atol set the tolerance")
+
+
+@dataclass(frozen=True)
+class Walkthrough:
+    """What `gad explain` shows: the gradient report, each input's paths, and which input's
+    paths its picture colours."""
+
+    report: GradientReport
+    summaries: list[PathSummary]
+    picture_wrt: str | None
 
 
 @dataclass(frozen=True)
@@ -183,12 +207,13 @@ class Analysis:
 
     @property
     def notes(self) -> list[str]:
-        """What a user should know about the run: unused values, overflows, no inputs."""
+        """What a user should know about the run: unused values, overflows, no inputs; each
+        once (`exp(v) + exp(v)` overflows twice)."""
         notes = list(self.warnings) + [issue.message for issue in self.numeric_issues]
         if not self.graph.inputs:
             notes.append("the program has no inputs: its value is a constant, with nothing to "
                          "differentiate")
-        return notes
+        return list(dict.fromkeys(notes))
 
     def require_finite(self) -> None:
         """--strict: the first inf or nan is an error rather than a warning."""
@@ -253,23 +278,46 @@ class Analysis:
 
     def check(self, name: str, mode: str = AUTO,
               settings: CheckSettings = CheckSettings()) -> Check:
-        gradient = self.gradient(name, mode)
-        evaluated = self._replayable("the check")
-        checked = Check(gradient, finite_difference(evaluated, name, settings.method,
-                                                    settings.step), settings.rtol, settings.atol)
-        if checked.agrees:
-            return checked
-        return Check(checked.gradient, checked.finite_difference, settings.rtol, settings.atol,
-                     kinks(evaluated, name))
+        return self.checks([name], mode, settings)[name]
+
+    def checks(self, names: Iterable[str], mode: str = AUTO,
+               settings: CheckSettings = CheckSettings()) -> dict[str, Check]:
+        """Each input's gradient beside finite differences, in order, while their work fits
+        one WORK_BUDGET in all; an input whose check would not fit what is left is skipped,
+        its reason said, and later (smaller) ones may still be checked."""
+        names = list(names)
+        for name in names:
+            self.require_input(name)
+        evaluated = self._replayable("the check") if names else None
+        works = sweep_works(evaluated) if names else []
+        left = WORK_BUDGET
+        checks = {}
+        for name in names:
+            gradient = self.gradient(name, mode)
+            work = check_work(evaluated, name, works, settings.method)
+            if work > left:
+                spent = "" if left == WORK_BUDGET else f" ({left:,} left)"
+                checks[name] = Check(gradient, None, f"checking {name} needs {work:,} element "
+                                                     f"evaluations; the budget is "
+                                                     f"{WORK_BUDGET:,}{spent}")
+                continue
+            left -= work
+            checked = Check(gradient, finite_difference(evaluated, name, settings.method,
+                                                        settings.step),
+                            rtol=settings.rtol, atol=settings.atol)
+            checks[name] = checked if checked.agrees else replace(
+                checked, kinks=kinks(evaluated, name))
+        return checks
 
     def gradient_report(self, names: Iterable[str] | None = None, mode: str = AUTO,
                         check: bool = True,
                         settings: CheckSettings = CheckSettings()) -> GradientReport:
         chosen = self.selected(names)
         mode = self.mode_for(mode, chosen)
+        checks = self.checks(chosen, mode, settings) if check else {}
         rows = []
         for name in chosen:
-            checked = self.check(name, mode, settings) if check else None
+            checked = checks.get(name)
             rows.append(GradientRow(name, self.graph.values[self.graph.inputs[name]],
                                     checked.gradient if checked else self.gradient(name, mode),
                                     checked))
@@ -314,14 +362,39 @@ class Analysis:
         keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
         return fold(self.graph, chosen, keep)
 
-    def path_count(self, name: str) -> int:
+    def walkthrough(self, wrt: str | None = None, check: bool = True,
+                    image_format: str | None = None, **options: Any) -> Walkthrough:
+        """The gradients and the `top` paths (an option, as for `draw`) of `wrt`, of every
+        input when None; with `image_format`, a picture too large for it is refused first."""
+        top = options.get("top", DEFAULT_TOP)
+        names = self.selected([wrt] if wrt else None)
+        picture_wrt = wrt or (names[0] if len(names) == 1 else None)
+        if image_format is not None:
+            self.refuse_oversized(image_format, picture_wrt, **options)
+        summaries = self.every_input_paths(names, top)
+        return Walkthrough(self.gradient_report(names, check=check), summaries, picture_wrt)
+
+    def every_input_paths(self, names: Iterable[str], top: int = DEFAULT_TOP) -> list[PathSummary]:
+        """`paths` for each of `names`, refused first when together they are too much work."""
+        names = self.selected(names)
+        self.require_scalar_output("a path's product")
+        check_every_input(self.graph, names)
+        return [summarize(self.graph, name, top) for name in names]
+
+    def path_count(self, name: str) -> int | CountEstimate:
         self.require_input(name)
         return path_count(self.graph, name)
 
-    def trace(self) -> Trace:
-        from graphviz_ad.engine.trace import backward_steps, forward_steps, trace_names
+    def trace(self, max_steps: int | None = None, hint: str | None = None) -> Trace:
+        """The steps of the evaluation and of the backward sweep; more than `max_steps` are
+        refused (a LimitError with `hint`) before any is made."""
+        from graphviz_ad.engine.trace import backward_steps, forward_steps, step_count, trace_names
 
         self.require_scalar_output("the backward sweep")
+        steps = step_count(self.graph)
+        if max_steps is not None and steps > max_steps:
+            raise LimitError(f"the trace has {steps:,} steps; the limit is {max_steps:,}", None,
+                             hint)
         names = trace_names(self.graph)
         return Trace(names, forward_steps(self.graph), backward_steps(self.graph),
                      self.graph.output, self.output_name,
@@ -330,33 +403,22 @@ class Analysis:
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
                 edge_labels: str = "value", only_paths: bool = False, compact: bool = False,
                 expand: Iterable[str] = (), depth: int | None = None, expand_all: bool = False,
-                max_boxes: int = DEFAULT_MAX_BOXES):
+                max_boxes: int = DEFAULT_MAX_BOXES, max_nodes: int | None = None,
+                export: str | None = None):
         """What every format draws (render/picture.py), with the paths of `wrt` coloured.
 
         Past `max_boxes` nodes, groups fold until the picture fits (the groups on the paths
         of `wrt` last); `expand` keeps groups open (dotted names), `depth` folds exactly the
-        groups nested deeper than it, `expand_all` folds nothing."""
-        from dataclasses import replace
-
-        from graphviz_ad.engine.fold import choose_detail, dotted, fold
-        from graphviz_ad.engine.paths import path_counts, paths_to_output
+        groups nested deeper than it, `expand_all` folds nothing. A picture of more than
+        `max_nodes` nodes (to lay out), or for `export` ("DOT", "JSON") of more than
+        MAX_EXPORT_NODES, is refused before it is built."""
+        from graphviz_ad.engine.fold import dotted
         from graphviz_ad.render.picture import build_picture, split_fanout
 
         self.require_scalar_output("a picture of grads")
-        # Inputs stay leaves of the picture, unless there are so many (a network's weights)
-        # that those used only inside a group fold into it; --wrt's input always stays.
-        many_inputs = len(self.graph.inputs) > max_boxes // 4
-        keep = [] if many_inputs else list(self.graph.inputs.values())
-        on_paths = []
-        if wrt is not None:
-            self.require_input(wrt)
-            keep.append(self.graph.inputs[wrt])
-            reach, back = path_counts(self.graph, keep[-1]), paths_to_output(self.graph)
-            on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
-        self.folded(expand)  # names every unknown group before anything is drawn
-        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
-        folding = fold(self.graph, detail.fold, keep) if detail.fold else None
-        graph = folding.graph if folding else self.graph
+        graph, folding, detail, many_inputs = self._picture_graph(wrt, expand, depth,
+                                                                  expand_all, max_boxes)
+        self._refuse_oversized(graph, wrt, only_paths, compact, max_nodes, export)
         summary = summarize(graph, wrt, top) if wrt is not None else None
         picture = build_picture(graph, summary, edge_labels, only_paths, compact)
         notes = []
@@ -375,19 +437,71 @@ class Analysis:
             picture = split_fanout(picture)
         return picture
 
+    def _picture_graph(self, wrt: str | None, expand: Iterable[str] = (),
+                       depth: int | None = None, expand_all: bool = False,
+                       max_boxes: int = DEFAULT_MAX_BOXES):
+        """The graph a picture draws, its groups folded to fit `max_boxes` (as `picture`
+        says): the graph, the `Folding` (or None), the chosen detail, and whether inputs fold."""
+        from graphviz_ad.engine.fold import choose_detail, fold
+        from graphviz_ad.engine.paths import path_counts, paths_to_output
+
+        # Inputs stay leaves of the picture, unless there are so many (a network's weights)
+        # that those used only inside a group fold into it; --wrt's input always stays.
+        many_inputs = len(self.graph.inputs) > max_boxes // 4
+        keep = [] if many_inputs else list(self.graph.inputs.values())
+        on_paths = []
+        if wrt is not None:
+            self.require_input(wrt)
+            keep.append(self.graph.inputs[wrt])
+            reach, back = path_counts(self.graph, keep[-1], 1), paths_to_output(self.graph, 1)
+            on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
+        self.folded(expand)  # names every unknown group before anything is drawn
+        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
+        folding = fold(self.graph, detail.fold, keep) if detail.fold else None
+        return (folding.graph if folding else self.graph), folding, detail, many_inputs
+
+    @staticmethod
+    def _refuse_oversized(graph: AnnotatedGraph, wrt: str | None, only_paths: bool,
+                          compact: bool, max_nodes: int | None, export: str | None) -> None:
+        """Refuse a picture of `graph` past its budget, counting its nodes in linear time:
+        the export limit for `export`, else `max_nodes`, the hint sized for what would help."""
+        from graphviz_ad.render.picture import drawn_nodes, refuse_large_export, refuse_layout
+
+        if max_nodes is None and export is None:
+            return
+        nodes = drawn_nodes(graph, wrt, only_paths, compact)
+        if export is not None:
+            refuse_large_export(nodes, export)
+            return
+        if nodes <= max_nodes:
+            return
+        alternatives = []
+        if not compact:
+            alternatives.append((drawn_nodes(graph, wrt, only_paths, True), "--compact"))
+        if wrt is not None and not only_paths:
+            alternatives.append((drawn_nodes(graph, wrt, True, compact), "--only-paths"))
+        refuse_layout(nodes, max_nodes, alternatives)
+
     def draw(self, image_format: str = "svg", wrt: str | None = None, **options: Any):
         """The picture in `image_format` (a name from the format table) as a `Drawing`:
         options as for `picture`, and as `render.formats.DrawOptions` (view, rankdir, renderer,
-        timeout, dpi, max_nodes)."""
-        from graphviz_ad.render.formats import FORMATS, DrawOptions, name_list
+        timeout, dpi, max_nodes). Its size is refused before the picture is built."""
+        entry, picture_options, draw_options = _split_options(image_format, options)
+        max_nodes, export = _budget(entry, draw_options)
+        return entry.write(self.picture(wrt, **picture_options, max_nodes=max_nodes,
+                                        export=export), draw_options)
 
-        entry = FORMATS.get(image_format)
-        if entry is None:
-            raise UsageError(f"unknown format `{image_format}`", None,
-                             f"choose one of {name_list()}")
-        picture_options = {key: options.pop(key) for key in PICTURE_OPTIONS if key in options}
-        draw_options = DrawOptions(**options)
-        return entry.write(self.picture(wrt, **picture_options), draw_options)
+    def refuse_oversized(self, image_format: str, wrt: str | None = None,
+                         **options: Any) -> None:
+        """What `draw` refuses for its size, refused without drawing anything (options as for
+        `draw`): `gad explain` asks before it prints its tables."""
+        entry, picture_options, draw_options = _split_options(image_format, options)
+        folding = {key: value for key, value in picture_options.items()
+                   if key in ("expand", "depth", "expand_all", "max_boxes")}
+        self._refuse_oversized(self._picture_graph(wrt, **folding)[0], wrt,
+                               picture_options.get("only_paths", False),
+                               picture_options.get("compact", False),
+                               *_budget(entry, draw_options))
 
     def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:
         """The picture's bytes in `image_format` (options as for `draw`)."""
@@ -443,6 +557,27 @@ class Analysis:
             raise UsageError(f"{what} needs a graph the engine evaluated", None,
                              "this analysis came from an annotated graph alone")
         return self.evaluated
+
+
+def _split_options(image_format: str, options: dict[str, Any]):
+    """The format table's entry for `image_format`, and `options` split into the picture's and
+    the drawing's (render.formats.DrawOptions)."""
+    from graphviz_ad.render.formats import FORMATS, DrawOptions, name_list
+
+    entry = FORMATS.get(image_format)
+    if entry is None:
+        raise UsageError(f"unknown format `{image_format}`", None, f"choose one of {name_list()}")
+    options = dict(options)
+    picture_options = {key: options.pop(key) for key in PICTURE_OPTIONS if key in options}
+    return entry, picture_options, DrawOptions(**options)
+
+
+def _budget(entry, draw_options) -> tuple[int | None, str | None]:
+    """What bounds a picture in this format: --max-nodes for a layout, else the export limit
+    (for DOT and JSON, named)."""
+    if entry.needs_layout:
+        return draw_options.max_nodes, None
+    return None, entry.name.upper()
 
 
 def natural_key(name: str) -> tuple:
@@ -502,3 +637,48 @@ def load(argument: str, assignments: Iterable[str] = (), strict: bool = False) -
             error.origin = argument
         raise
     return analysis
+
+
+TORCH_INSTALL = "pip install 'graphviz-ad[torch]' (or pip install torch)"
+
+
+def _torch_source(module: str):
+    """An importer module of graphviz_ad.sources that needs PyTorch, imported only when asked."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"graphviz_ad.sources.{module}")
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise UsageError("PyTorch is not installed", None, f"install it: {TORCH_INSTALL}") \
+            from None
+
+
+def trace_torch(fn, *args: Any, **kwargs: Any) -> Analysis:
+    """Run `fn(*args, **kwargs)` (a function or an `nn.Module` returning a loss tensor) and
+    record it: every torch call a node with torch's value, grouped by the module it ran in,
+    `detach()`, `.data` and `no_grad` drawn as cuts; torch's backward pass gives the adjoints.
+    A result with more than one element is summed. Parameters' `.grad` are left untouched."""
+    imported = _torch_source("pytorch").trace(fn, args, kwargs)
+    return Analysis.from_graph(imported.graph, imported.notes)
+
+
+def from_torch(output, params: Mapping[str, Any] | None = None) -> Analysis:
+    """The backward graph of a tensor already computed (torchviz's `make_dot(y, params)`):
+    leaves named by `params` (`dict(model.named_parameters())`), values where torch saved
+    them, shapes always; torch's backward pass gives the adjoints (call it before
+    `backward()`, or after `backward(retain_graph=True)`)."""
+    imported = _torch_source("pytorch").from_output(output, params)
+    return Analysis.from_graph(imported.graph, imported.notes)
+
+
+def load_torch(target: str, assignments: Iterable[str] = ()) -> Analysis:
+    """What `gad torch` does: run `FILE.py` as Python runs a script and trace its function
+    (`FILE.py:NAME`, or the only function it defines) called with the NAME=VALUE
+    `assignments` as float64 tensors. This executes the file's code."""
+    from graphviz_ad.arguments import parse_values
+
+    values = parse_values(list(assignments))
+    imported = _torch_source("script").run(target, values)
+    return Analysis.from_graph(imported.graph, imported.notes)

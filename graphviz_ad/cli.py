@@ -16,16 +16,17 @@ import typer
 
 from graphviz_ad import options as choices
 from graphviz_ad.command_options import (AtolOption, CheckOption, CompactOption, DepthOption,
-                                         DpiOption, EdgeLabels, EdgeLabelsOption,
+                                         DpiOption, DrawOutput, EdgeLabels, EdgeLabelsOption,
                                          ExpandAllOption, ExpandOption, Expression, FdMethod,
                                          FdMethodOption, FdStepOption, FoldOption, FormatOption,
                                          Json, MaxBoxesOption, MaxNodesOption, Mode, ModeOption,
-                                         NoCheck, OnlyPathsOption, Output, Rankdir,
+                                         NoCheck, OnlyPathsOption, Output, PathsOption, Rankdir,
                                          RankdirOption, Renderer, RendererOption, RtolOption,
-                                         Strict, TimeoutOption, Top, Values, View, ViewOption,
-                                         Wrt)
+                                         Strict, TimeoutOption, Top, TorchTarget, Values, View,
+                                         ViewOption, Wrt)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
+from graphviz_ad.text import for_the_terminal, printable
 from graphviz_ad.writing import StandardOutput, is_standard_output
 
 app = typer.Typer(name="gad", no_args_is_help=True, add_completion=True,
@@ -62,9 +63,9 @@ def _main(version: Annotated[bool, typer.Option(
 
 
 def _console(stderr: bool = False):
-    from rich.console import Console
+    from graphviz_ad.report.layout import plain_console
 
-    return Console(stderr=stderr, highlight=False, file=None if stderr else StandardOutput())
+    return plain_console(stderr, None if stderr else StandardOutput())
 
 
 @contextmanager
@@ -96,9 +97,14 @@ def _user_errors() -> Iterator[None]:
 def _load(expression: str, values: list[str] | None, strict: bool):
     """The one door in; its notes (unused values, overflows) go to standard error."""
     from graphviz_ad.api import load
+
+    return _noted(load(expression, values or (), strict=strict))
+
+
+def _noted(analysis):
+    """The analysis, its notes (unused values, overflows) printed to standard error."""
     from graphviz_ad.report.messages import warning_message
 
-    analysis = load(expression, values or (), strict=strict)
     for note in analysis.notes:
         _console(stderr=True).print(warning_message(note))
     return analysis
@@ -157,19 +163,25 @@ def paths(expression: Expression, values: Values = None,
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
     group's edges carry the total derivative through it, and the sum stays the gradient."""
+    with _user_errors():
+        _show_paths(_load(expression, values, strict), wrt, None if every else top, fold,
+                    as_json)
+
+
+def _show_paths(analysis, wrt: str | None, top: int | None, fold: list[str] | None,
+                as_json: bool) -> None:
+    """The paths of `wrt` (through the `fold` groups folded), or one row per input."""
     from graphviz_ad.report import paths as view
 
-    with _user_errors():
-        analysis = _load(expression, values, strict)
-        if wrt is None:
-            summaries = [analysis.paths(name, 1) for name in analysis.inputs]
-            _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
-                  lambda: view.inputs_json(analysis.graph, summaries))
-            return
-        summary = analysis.paths(wrt, None if every else top, fold or ())
-        graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
-        _show(lambda: view.paths_table(graph, summary), as_json,
-              lambda: view.summary_json(graph, summary))
+    if wrt is None:
+        summaries = analysis.every_input_paths(analysis.inputs, 1)
+        _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
+              lambda: view.inputs_json(analysis.graph, summaries))
+        return
+    summary = analysis.paths(wrt, top, fold or ())
+    graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
+    _show(lambda: view.paths_table(graph, summary), as_json,
+          lambda: view.summary_json(graph, summary))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -180,7 +192,7 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
     from graphviz_ad.report import trace as view
 
     with _user_errors():
-        steps = _load(expression, values, strict).trace()
+        steps = _load(expression, values, strict).trace(*view.trace_limit(as_json))
         _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
@@ -197,19 +209,17 @@ def _picture_options(given: dict) -> dict:
 
 def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
     """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
-    from rich.markup import escape
-
     console = _console(stderr=True)
     started = time.perf_counter()
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
         drawing = analysis.save(output, image_format, wrt, **options)
     for note in drawing.notes:
-        console.print(f"[cyan]note:[/] {escape(note)}")
+        console.print(printable(f"note: {note}"), style="cyan")
     if not is_standard_output(output):
         cost = (f" ({drawing.nodes} nodes, {drawing.renderer}, "
                 f"{time.perf_counter() - started:.2f} s)") if drawing.renderer else ""
-        console.print(escape(f"wrote {output}{cost}"), style="dim")
+        console.print(printable(f"wrote {output}{cost}"), style="dim")
 
 
 def output_format(output: str, image_format: str | None, renderer: str, program: str) -> str:
@@ -274,13 +284,49 @@ def explain(expression: Expression, values: Values = None,
                              None, "gad graph EXPR -o - writes the picture alone")
         chosen = output_format(output, None, renderer.value, expression) if output else None
         analysis = _load(expression, values, strict)
-        names = analysis.selected([wrt] if wrt else None)
-        report = analysis.gradient_report(names, check=not no_check)
-        summaries = [analysis.paths(name, top) for name in names]
-        _console().print(walkthrough(analysis.graph, report, summaries))
+        tour = analysis.walkthrough(wrt, not no_check, chosen, **_picture_options(locals()))
+        _console().print(walkthrough(analysis.graph, tour.report, tour.summaries))
         if output:
-            _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None),
-                  _picture_options(locals()))
+            _draw(analysis, output, chosen, tour.picture_wrt, _picture_options(locals()))
+
+
+@command(name="torch", context_settings=EXPRESSION_COMMAND)
+def torch_command(
+        target: TorchTarget, values: Values = None, output: DrawOutput = None,
+        image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
+        paths_table: PathsOption = False, fold: FoldOption = None, edge_labels: EdgeLabelsOption = EdgeLabels.value,
+        view: ViewOption = View.forward, rankdir: RankdirOption = Rankdir.LR,
+        dpi: DpiOption = choices.DEFAULT_DPI, renderer: RendererOption = Renderer.auto,
+        timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
+        max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
+        only_paths: OnlyPathsOption = False, compact: CompactOption = False,
+        expand: ExpandOption = None, depth: DepthOption = None,
+        expand_all: ExpandAllOption = False,
+        max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False) -> None:
+    """Trace a PyTorch function: torch's gradient of each input (its arguments, the tensors and
+    parameters it reads), with --paths the chain rule path by path, with -o the picture with a
+    group per module (layer1.0.conv1), folded to fit --max-boxes.
+
+    This command, and only this one, runs code: FILE.py runs as python FILE.py would (with
+    __name__ "__gad__", torch's default dtype float64), then NAME is called with each NAME=VALUE
+    as a float64 tensor that requires grad, and must return a tensor (a loss). Docs:
+    docs/torch.md."""
+    from graphviz_ad.api import load_torch
+    from graphviz_ad.arguments import torch_file
+    from graphviz_ad.report import grad as grad_view
+
+    with _user_errors():
+        chosen = output_format(output, image_format, renderer.value, torch_file(target)) \
+            if output else None
+        analysis = _noted(load_torch(target, values or ()))
+        if output:
+            _draw(analysis, output, chosen, wrt, _picture_options(locals()))
+        elif paths_table:
+            _show_paths(analysis, wrt, top, fold, as_json)
+        else:
+            report = analysis.gradient_report(check=False)
+            _show(lambda: grad_view.gradient_table(report), as_json,
+                  lambda: grad_view.gradient_json(report))
 
 
 @command()
@@ -294,6 +340,7 @@ def ops() -> None:
 
 def main() -> None:
     signals.stop_on_signals()
+    for_the_terminal(sys.stdout, sys.stderr, quiet=not os.environ.get("GAD_DEBUG"))
     try:
         app()
     except KeyboardInterrupt as interruption:

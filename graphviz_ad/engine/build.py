@@ -22,7 +22,9 @@ from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Dat
                                          Name, Number, Program, Slice, Unary, children)
 
 
-NON_FINITE = ("nan", "inf", "+inf", "-inf")
+# Names a command-line value may use beside the constants, in any case (`NaN`, `-Inf`). In a
+# program they stay ordinary names, free to be inputs; a program writes 1e999 for inf.
+NON_FINITE = {"nan": float("nan"), "inf": float("inf")}
 # A sum of this many terms or more is grouped into runs of about √(terms) terms each, so that a
 # picture of it can fold (`terms 1-13`) like a statement.
 SUM_RUN_MIN_TERMS = 16
@@ -46,21 +48,24 @@ def suggest(name: str, candidates) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
-def literal_value(expr: Expr, depth: int = 0) -> Any | None:
-    """The value of a number, a constant, a signed one, or an array of them; None otherwise."""
+def literal_value(expr: Expr, depth: int = 0, non_finite: bool = False) -> Any | None:
+    """The value of a number, a constant, a signed one, or an array of them; None otherwise.
+    With `non_finite` (a command-line value), `nan` and `inf` are numbers too."""
     if isinstance(expr, Number):
         return np.float64(float(expr.text))
     if isinstance(expr, Unary):
-        inner = literal_value(expr.operand, depth)
+        inner = literal_value(expr.operand, depth, non_finite)
         if inner is None:
             return None
         return -inner if expr.operator == "-" else inner
     if isinstance(expr, Name) and expr.name in CONSTANTS:
         return np.float64(CONSTANTS[expr.name])
+    if isinstance(expr, Name) and non_finite and expr.name.lower() in NON_FINITE:
+        return np.float64(NON_FINITE[expr.name.lower()])
     if isinstance(expr, ArrayLiteral):
         if depth >= MAX_ARRAY_DEPTH:
             raise LimitError(f"arrays nest deeper than {MAX_ARRAY_DEPTH} levels", expr.span)
-        rows = [literal_value(element, depth + 1) for element in expr.elements]
+        rows = [literal_value(element, depth + 1, non_finite) for element in expr.elements]
         if any(row is None for row in rows):
             return None
         shapes = {np.shape(row) for row in rows}
@@ -71,10 +76,8 @@ def literal_value(expr: Expr, depth: int = 0) -> Any | None:
 
 
 def parse_value(name: str, text: str) -> Any:
-    """A command-line value (`1.5`, `-2`, `[1, 2]`, `pi`, `nan`, `-inf`) as float64; errors
+    """A command-line value (`1.5`, `-2`, `[1, 2]`, `pi`, `nan`, `[-inf, 1]`) as float64; errors
     point into `text`."""
-    if text.strip().lower() in NON_FINITE:
-        return np.float64(text.strip().lower())
     try:
         program = parse(text)
     except GadError as error:
@@ -93,7 +96,7 @@ def parse_value(name: str, text: str) -> Any:
 
 def _literal_or_error(expr: Expr, text: str) -> Any:
     try:
-        return literal_value(expr)
+        return literal_value(expr, non_finite=True)
     except GadError as error:
         raise error.with_source(text)
 
@@ -158,7 +161,7 @@ class _Evaluator:
         statements, source = self.program.statements, self.program.source
         builder = self.builder
         lines, line, counted = [], 1, 0
-        for statement in statements:  # counted from the last one: linear, not quadratic
+        for statement in statements:  # counted from the previous statement on: linear
             line += source.count("\n", counted, statement.span.start)
             counted = statement.span.start
             lines.append(line)

@@ -3,8 +3,10 @@
 A folded group becomes one node with the group's output value and adjoint, and one edge from each
 node outside it that feeds it. That edge carries the total derivative d output / d producer
 through the group: for scalars the sum over the group's inner paths of their products, in general
-the whole Jacobian, found by a reverse sweep inside the group per element of its output. So the
-paths of the folded graph, and their products, still sum to the gradient.
+the whole Jacobian, found by a reverse sweep inside the group per element of its output. A
+Jacobian too large to store (a convolution block's) is known by its action instead: a sweep
+inside the group pulls any gradient back, and the edge shows Jᵀ·1. So the paths of the folded
+graph, and their products, still sum to the gradient.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from graphviz_ad.engine.annotated import GROUP, INPUT, AnnotatedGraph, GroupOp
+from graphviz_ad.engine.linear import known_by_action
 
-# A folded edge stores d output / d producer whole: out.size × producer.size numbers.
+# A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
+# per output element) up to these sizes; a larger one is kept as its action.
 MAX_JACOBIAN_ELEMENTS = 1_000_000
+MAX_JACOBIAN_ROWS = 4_096
 
 
 @dataclass(frozen=True)
@@ -101,19 +106,15 @@ def regions(graph: AnnotatedGraph, members: list[int],
 
 def why_not_foldable(graph: AnnotatedGraph, members: list[int],
                      consumers: list[list[tuple[int, int]]]) -> str | None:
-    """None when the group folds: each output's total derivative is small enough to store
-    (MAX_JACOBIAN_ELEMENTS), and something uses the group."""
-    outputs = outputs_of(graph, members, consumers)
-    if not outputs:
-        return "nothing outside it uses it"
-    for output, region in regions(graph, members, outputs).items():
-        size = int(np.size(graph.values[output]))
-        largest = max((size * int(np.size(graph.values[node]))
-                       for node in _producers(graph, region, set(region))), default=0)
-        if largest > MAX_JACOBIAN_ELEMENTS:
-            return (f"its total derivative would have {largest:,} numbers (the limit is "
-                    f"{MAX_JACOBIAN_ELEMENTS:,})")
-    return None
+    """None when the group folds: something outside it uses it."""
+    return None if outputs_of(graph, members, consumers) else "nothing outside it uses it"
+
+
+def stored(graph: AnnotatedGraph, output: int, producers: list[int]) -> bool:
+    """Whether the total derivatives into `output` are small enough to store whole."""
+    size = int(np.size(graph.values[output]))
+    largest = max((size * int(np.size(graph.values[node])) for node in producers), default=0)
+    return largest <= MAX_JACOBIAN_ELEMENTS and size <= MAX_JACOBIAN_ROWS
 
 
 def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
@@ -146,6 +147,24 @@ def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> l
                    if argument not in inside})
 
 
+def _sweep_inside(graph: AnnotatedGraph, inside: set[int], output: int,
+                  seed: Any) -> dict[int, Any]:
+    """A reverse sweep inside the group from `seed` at `output`: what reaches each node."""
+    carried: dict[int, Any] = {output: seed}
+    for node in sorted(inside, reverse=True):
+        gradient = carried.pop(node, None)
+        if gradient is None or node > output:
+            continue
+        op = graph.ops[node]
+        for slot, argument in enumerate(graph.args[node]):
+            local = graph.local[node][slot]
+            if local is None:
+                continue
+            part = op.linear_map.pullback(slot, local, gradient, graph.values[argument])
+            carried[argument] = part if argument not in carried else carried[argument] + part
+    return carried
+
+
 def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
                       producers: list[int]) -> list[Any]:
     """d output / d producer through the group only, of shape output.shape + producer.shape;
@@ -158,19 +177,7 @@ def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
         for index in np.ndindex(*out_shape):
             seed = np.zeros(out_shape)
             seed[index] = 1.0
-            carried: dict[int, Any] = {output: seed[()]}
-            for node in sorted(inside, reverse=True):
-                gradient = carried.pop(node, None)
-                if gradient is None or node > output:
-                    continue
-                op = graph.ops[node]
-                for slot, argument in enumerate(graph.args[node]):
-                    local = graph.local[node][slot]
-                    if local is None:
-                        continue
-                    part = op.linear_map.pullback(slot, local, gradient, graph.values[argument])
-                    carried[argument] = part if argument not in carried else \
-                        carried[argument] + part
+            carried = _sweep_inside(graph, inside, output, seed[()])
             for producer in producers:
                 part = carried.get(producer)
                 flows[producer] |= part is not None
@@ -178,6 +185,25 @@ def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
                                       if part is None else np.asarray(part, dtype=np.float64))
     return [np.reshape(np.array(rows[producer]), out_shape + np.shape(graph.values[producer]))[()]
             if flows[producer] else None for producer in producers]
+
+
+def _group_action(graph: AnnotatedGraph, members: list[int], output: int,
+                  producers: list[int]):
+    """The total derivatives kept as their action: a pull through the group, and each edge's
+    Jᵀ·1 (None where no gradient flows)."""
+    inside = set(members)
+
+    def pull(gradient: Any) -> list:
+        with np.errstate(all="ignore"):
+            carried = _sweep_inside(graph, inside, output, gradient)
+        return [carried.get(producer, np.zeros_like(graph.values[producer])[()])
+                for producer in producers]
+
+    with np.errstate(all="ignore"):
+        reached = _sweep_inside(graph, inside, output, np.ones_like(graph.values[output])[()])
+    scalar = np.ndim(graph.values[output]) == 0
+    return known_by_action("group", pull, scalar), [reached.get(producer)
+                                                      for producer in producers]
 
 
 def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> AnnotatedGraph:
@@ -193,12 +219,18 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> Annotate
             label = f"{path[-1]} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
                 if several else path[-1]
             kinds.append(GROUP)
-            ops.append(GroupOp(label, len(producers), path=path, members=len(region),
-                               description=f"the group {'.'.join(path)}, folded: "
-                                           f"{len(region)} nodes"))
+            description = f"the group {'.'.join(path)}, folded: {len(region)} nodes"
+            if stored(graph, node, producers):
+                ops.append(GroupOp(label, len(producers), description, path=path,
+                                   members=len(region)))
+                local.append(tuple(total_derivatives(graph, region, node, producers)))
+            else:
+                action, row = _group_action(graph, region, node, producers)
+                ops.append(GroupOp(label, len(producers), description, linear_map=action,
+                                   path=path, members=len(region)))
+                local.append(tuple(row))
             args.append(tuple(renumber[producer] for producer in producers))
             labels.append(label)
-            local.append(tuple(total_derivatives(graph, region, node, producers)))
             if path[:-1]:
                 groups[new] = path[:-1]
             spans.append(_covering(graph, region))

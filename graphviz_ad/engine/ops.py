@@ -119,7 +119,7 @@ class Op:
             return "x[i, a:b]"
         if not self.statics:
             return self.written(self.parameters)
-        statics = [f"{static.name}=…" if static.keyword_only else static.name
+        statics = [f"{static.name}=k" if static.keyword_only else static.name
                    for static in self.statics]
         return f"{self.name}({', '.join(self.parameters + tuple(statics))})"
 

@@ -30,15 +30,18 @@ END = "end"
 _NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _OPERATOR = r"\*\*|[-+*/^@()\[\],=;:]"
-_SPACE = r"[ \t\r]+|\#[^\n]*"
+# A comment runs to the end of its line; a byte that is not UTF-8 (a lone surrogate, PEP 383)
+# ends it, to be reported.
+_COMMENT = r"\#[^\n\ud800-\udfff]*"
+_SPACE = rf"[ \t\r]+|{_COMMENT}"
 
 # The fast split: (spaces and comments, token) pairs, the last token the end (""). A comment
 # runs to the end of its line and is never backtracked into. A number that runs into a letter
 # or a point (`2x`, `1.2.3`, `1j`) matches nothing: the text is not covered, and the walk says why.
-_SPLIT = re.compile(rf"((?:[ \t\r]+|\#[^\n]*(?![^\n]))*)"
+_SPLIT = re.compile(rf"((?:[ \t\r]+|{_COMMENT}(?![^\n]))*)"
                     rf"({_NUMBER}(?![\w.])|{_NAME}|{_OPERATOR}|\n|\Z)")
 # Brackets and newlines outside comments, in order: for matching, and for newlines inside them.
-_MARKS = re.compile(r"\#[^\n]*|([()\[\]\n])")
+_MARKS = re.compile(rf"{_COMMENT}|([()\[\]\n])")
 
 # The careful walk, one token at a time.
 _TOKEN = re.compile(
@@ -185,6 +188,9 @@ def _foreign_character(source: str, position: int) -> ParseError:
                 hint = _ATTRIBUTES[attribute.group()]
         return ParseError(reason, span, hint)
     code = f"U+{ord(char):04X}"
+    if "\udc80" <= char <= "\udcff":  # how Python passes on a byte that is not UTF-8 (PEP 383)
+        return ParseError(f"byte 0x{ord(char) - 0xdc00:02x} is not UTF-8 text", span,
+                          "give the program as UTF-8 text")
     if ord(char) > 127:
         name = unicodedata.name(char, "unnamed character")
         return ParseError(f"non-ASCII character {code} ({name})", span,

@@ -18,6 +18,7 @@ from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
 from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
                                readable_on_white)
+from graphviz_ad.text import printable
 
 FORWARD = "forward"
 BACKWARD = "backward"
@@ -55,17 +56,30 @@ FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
 
 
 def _html(text: str) -> str:
-    return escape(text, quote=True)
+    """Text for an HTML-like label: no control characters (SVG is XML), `<` and `&` escaped."""
+    return escape(printable(text), quote=True)
 
 
-def _node_label(node: DrawnNode) -> str:
+def _plain(text: str) -> str:
+    """Text for a plain label: `\\N` or `\\l` in a comment is shown as typed, not expanded."""
+    return graphviz.escape(printable(text))
+
+
+def _tooltip(text: str) -> str:
+    """Graphviz unescapes a tooltip twice (as a label, then for `\\N` and `\\G`), so backslashes
+    are doubled twice."""
+    return graphviz.escape(_plain(text))
+
+
+def _node_label(node: DrawnNode, view: str) -> str:
     if node.kind == CONSTANT:
-        return node.title
+        return _plain(node.title)
     if node.copy_of:
         return f"<<B>{_html(node.title)}</B>>"
     colour = FADED if node.faded else TEXT
     grad_colour = FADED if node.faded else GRAD_COLOUR
-    title = f"<B>{_html(node.title)}</B>"
+    shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
+    title = f"<B>{_html(shown)}</B>"
     if node.name and node.kind not in (INPUT, DATA) and node.name != node.title:
         title = f"<I>{_html(node.name)}</I> = {title}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
@@ -88,7 +102,7 @@ def _node_attributes(node: DrawnNode) -> dict[str, str]:
         attributes.update(COPY_STYLE)
     if node.faded:
         attributes.update(FADED_STYLE)
-    attributes["tooltip"] = node.tooltip
+    attributes["tooltip"] = _tooltip(node.tooltip)
     return attributes
 
 
@@ -98,7 +112,7 @@ def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, 
         # In a large picture a label beside the edge (xlabel) rather than one that takes a rank
         # of its own: Graphviz then lays out the fan-out sum of 500 nodes in 1.6 s, not 77 s.
         key = "xlabel" if len(picture.nodes) > LARGE_PICTURE else "label"
-        attributes[key] = f" {edge.label} "
+        attributes[key] = _plain(f" {edge.label} ")
     if edge.cut:
         attributes.update(style="dashed", color="#9e9e9e", fontcolor=MUTED, arrowhead="tee")
     elif edge.no_gradient:
@@ -136,13 +150,14 @@ def _sorted(attributes: dict[str, str]) -> dict[str, str]:
 
 def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> graphviz.Digraph:
     """The picture as a graphviz.Digraph: ids n0, n1, ... in creation order, sorted attributes."""
+    caption = _plain(picture.caption)
     digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**GRAPH_STYLE,
                                                                    "rankdir": rankdir,
-                                                                   "label": picture.caption}),
+                                                                   "label": caption}),
                                node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
     clusters = _clusters(picture) if picture.clusters else {}
     for node in picture.nodes:
-        _innermost(node.group, clusters, digraph).node(node.id, _node_label(node), _attributes=_sorted(_node_attributes(node)))
+        _innermost(node.group, clusters, digraph).node(node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
     _nest(digraph, clusters)
     for edge in picture.edges:
         digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,
@@ -163,7 +178,7 @@ def _clusters(picture: Picture) -> dict[tuple[str, ...], graphviz.Digraph]:
             sizes[node.group[:depth]] = sizes.get(node.group[:depth], 0) + 1
     shown = sorted(path for path, size in sizes.items() if size >= 2)
     return {path: graphviz.Digraph(f"cluster_{index}", graph_attr=_sorted(
-        {**CLUSTER_STYLE, "label": path[-1], "tooltip": ".".join(path)}))
+        {**CLUSTER_STYLE, "label": _plain(path[-1]), "tooltip": _tooltip(".".join(path))}))
         for index, path in enumerate(shown)}
 
 

@@ -26,5 +26,5 @@ def picture_json(picture: Picture) -> dict[str, Any]:
     data: dict[str, Any] = {"output": output, "nodes": nodes, "edges": edges}
     if picture.wrt is not None:
         data["wrt"] = picture.wrt
-        data["path_count"] = picture.path_count
+        data["path_count"] = display.count_json(picture.path_count)
     return data

@@ -54,6 +54,8 @@ samples: $(STAMP)
 	$(BIN)/gad graph samples/sum150.gad --wrt x -o docs/pictures/sum150.png
 	$(call picture,mlp300,--wrt x1)
 	$(call picture,program2000,--depth 0)
+	$(BIN)/gad graph samples/softmax_step.gad X=@samples/data/X.npy y=@samples/data/y.npy --wrt W -o docs/pictures/softmax-step.png
+	$(BIN)/gad graph samples/layer_norm.gad --wrt x --rankdir TB -o docs/pictures/layer-norm.png
 
 # The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch==2.13.0).
 TORCH_SEED := samples/torch_seed.py x1=1.5 x2=0.5 c=1

@@ -1,11 +1,15 @@
 """Array programs end to end: indexing, stacking names, axes, and data that has no gradient."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from graphviz_ad.api import analyze
+from graphviz_ad.api import analyze, load
 from graphviz_ad.engine.annotated import DATA, INPUT
 from graphviz_ad.errors import MissingInputError, ParseError, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_index_scatters_its_gradient_back():
@@ -117,3 +121,27 @@ def test_data_declaration_mistakes(source, error, reason):
 
 def test_a_name_called_data_is_still_a_name():
     assert analyze("data = 3; data * x", x=2).gradient("x") == 3
+
+
+@pytest.mark.parametrize("name, values", [
+    ("softmax_step", [f"X=@{ROOT / 'samples/data/X.npy'}", f"y=@{ROOT / 'samples/data/y.npy'}"]),
+    ("mlp_batch", []),
+    ("layer_norm", []),
+])
+def test_the_array_samples_check_and_draw(name, values):
+    analysis = load(str(ROOT / "samples" / f"{name}.gad"), values)
+    report = analysis.gradient_report()
+    assert report.rows and not report.failures
+    dot = analysis.render("dot").decode()
+    assert "loss" in dot and ("cross_entropy" in dot or "mse" in dot)
+
+
+def test_the_sample_batch_is_what_make_data_writes(tmp_path, monkeypatch):
+    import runpy
+
+    script = runpy.run_path(str(ROOT / "samples/make_data.py"))
+    monkeypatch.setitem(script["main"].__globals__, "FOLDER", tmp_path)
+    script["main"]()
+    for name in ("X.npy", "y.npy"):
+        np.testing.assert_array_equal(np.load(tmp_path / name),
+                                      np.load(ROOT / "samples/data" / name))

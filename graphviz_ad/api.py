@@ -263,9 +263,17 @@ class Analysis:
 
     @cached_property
     def _reverse_jacobians(self) -> dict[str, Any]:
-        """Every input's Jacobian, row by row: one backward sweep per output element."""
+        """Every input's Jacobian, row by row: one backward sweep per output element; refused
+        before any sweep when they would take more than WORK_BUDGET element evaluations."""
         evaluated = self._replayable("a Jacobian")
         shape = np.shape(self.output_value)
+        sweeps = int(np.prod(shape))
+        work = sweeps * sweep_works(evaluated)[0]
+        if work > WORK_BUDGET:
+            raise LimitError(f"the Jacobian by reverse mode needs {sweeps:,} backward sweeps, "
+                             f"{work:,} element evaluations; the limit is {WORK_BUDGET:,}",
+                             None, "reduce the output with sum(...), or take fewer sweeps "
+                                   "with --mode forward when the inputs are smaller")
         rows = {name: np.zeros(shape + self.graph.shape(node))
                 for name, node in self.graph.inputs.items()}
         for index in np.ndindex(*shape):

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from graphviz_ad.api import CheckSettings, analyze
 from graphviz_ad.cli import app
-from graphviz_ad.errors import CheckError, UsageError
+from graphviz_ad.errors import CheckError, LimitError, UsageError
 
 runner = CliRunner()
 
@@ -131,3 +131,15 @@ def test_check_options_reach_the_check():
     assert data["check"]["x"]["difference"] == pytest.approx(12 * 2e-4 / 2, rel=0.01)
     assert "finite differences: forward, h = 0.0001·max(1, |x|)" in gad(
         "grad", "x^3", "x=2", "--fd-method", "forward", "--fd-step", "1e-4").stdout
+
+
+def test_a_jacobian_past_the_work_budget_is_refused_before_any_sweep(monkeypatch):
+    import graphviz_ad.api
+
+    analysis = analyze("x * 2", x=np.ones(50))
+    monkeypatch.setattr(graphviz_ad.api, "WORK_BUDGET", 1_000)
+    monkeypatch.setattr(graphviz_ad.api, "backward",
+                        lambda *arguments: pytest.fail("swept"))
+    with pytest.raises(LimitError, match="the Jacobian by reverse mode needs 50 backward "
+                                         "sweeps, .* the limit is 1,000"):
+        analysis.gradient("x", "reverse")

@@ -5,7 +5,7 @@ sin(v6)`), one flat sum of products in a single statement, and statements of cal
 and positional arguments and indexing (`w7 = clip(w6[0] * c, -5, 5) + max(w6, axis=0)`). For
 each, the best of several runs of: tokenize, tokenize + parse (the whole of `parse`), evaluate
 (building the graph from the syntax tree, every node's value computed), and the backward sweep,
-in CPU seconds, as `build` runs them (the cyclic garbage collector paused, graphviz_ad/collector.py).
+in CPU seconds, as `build` runs them (the cyclic garbage collector paused: collector.py).
 The figure that matters is the ratio parse / evaluate, which must stay at most 1: reading a
 program costs no more than evaluating it. `--quick` runs 1e5 only; `--gc` keeps the collector on,
 to see what it costs each step.

@@ -110,9 +110,6 @@ class Tokens:
     def kind(self, index: int) -> str:
         return kind_of(self.texts[index])
 
-    def span(self, index: int) -> Span:
-        return Span(self.starts[index], self.ends[index])
-
 
 def tokenize(source: str) -> Tokens:
     """Split `source` into tokens; newlines outside brackets become `;`-like separators."""

@@ -2,9 +2,9 @@
 
 The colour legend: inputs green, data blue-grey and square, the output brown, constants small and
 grey, every other node neutral; each node shows its value and its grad (d output / d node). Each
-edge is one argument slot, labelled with its local derivative. With --wrt, path k is drawn in PATH_COLOURS[k] (the
-row colours of `gad paths`), paths past the palette in one grey, and nodes that do not depend
-on the input are faded. Dashed edges with a bar are cut (detach); dotted ones carry no gradient.
+edge is one argument slot, labelled with its local derivative. With --wrt, path k is drawn in
+PATH_COLOURS[k] (the row colours of `gad paths`), paths past the palette in one grey, and nodes
+that do not depend on the input are faded. Dashed edges with a bar are cut (detach); dotted ones carry no gradient.
 """
 
 from __future__ import annotations

@@ -225,6 +225,8 @@ class Analysis:
 
     @property
     def value(self) -> float:
+        """The output, a number (`output_value` is an array output too)."""
+        self.require_scalar_output("`value`")
         return float(self.graph.values[self.graph.output])
 
     @property

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from graphviz_ad.api import CheckSettings, analyze
 from graphviz_ad.cli import app
-from graphviz_ad.errors import CheckError, LimitError, UsageError
+from graphviz_ad.errors import CheckError, LimitError, ShapeError, UsageError
 
 runner = CliRunner()
 
@@ -143,3 +143,18 @@ def test_a_jacobian_past_the_work_budget_is_refused_before_any_sweep(monkeypatch
     with pytest.raises(LimitError, match="the Jacobian by reverse mode needs 50 backward "
                                          "sweeps, .* the limit is 1,000"):
         analysis.gradient("x", "reverse")
+
+
+def test_check_fails_the_run_when_a_check_was_skipped_past_its_budget(monkeypatch):
+    import graphviz_ad.api
+
+    monkeypatch.setattr(graphviz_ad.api, "WORK_BUDGET", 10)
+    report = analyze("sum(x * x)", x=np.ones(5)).gradient_report()
+    assert report.rows[0].check.skipped and not report.failures
+    with pytest.raises(CheckError, match="the gradient of x was not checked: checking x needs"):
+        report.require_agreement()
+
+
+def test_the_value_of_an_array_output_says_to_use_output_value():
+    with pytest.raises(ShapeError, match=r"the output has shape \(2,\); `value` needs a single"):
+        analyze("x * 2", x=[1.0, 2.0]).value

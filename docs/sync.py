@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Iterator
 
 DOCS = Path(__file__).resolve().parent
 
@@ -23,9 +26,27 @@ ERROR_EXAMPLES = [
     ("UsageError", ["grad", "sin + x", "x=1"]),
     ("NumericError", ["grad", "exp(x) * 2", "x=710", "--strict"]),
     ("CheckError", ["grad", "relu(x - 1)", "x=1", "--check"]),
-    ("WriteError", ["graph", "x * 2", "x=1", "-o", "/proc/gad.dot"]),
+    ("WriteError", ["graph", "x * 2", "x=1", "-o", "graph.dot"]),  # on a full disk, below
     ("RenderError", ["graph", "x * 2", "x=1", "-o", "x.pdf", "--renderer", "dot"]),
 ]
+
+
+@contextmanager
+def _full_disk() -> Iterator[None]:
+    """Every file write fails as on a full disk, the same on every system (a real full device
+    such as Linux's /dev/full exists only on some)."""
+    import errno
+    from unittest import mock
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    with tempfile.TemporaryDirectory() as folder, mock.patch("tempfile.mkstemp",
+                                                             side_effect=full):
+        previous = os.getcwd()
+        os.chdir(folder)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
 
 
 def error_examples() -> str:
@@ -44,7 +65,8 @@ def error_examples() -> str:
         error = getattr(errors, name)
         # The render example must fail the same way everywhere: no `dot` on PATH.
         env = {"PATH": os.devnull} if name == "RenderError" else None
-        result = runner.invoke(app, arguments, env=env, catch_exceptions=False)
+        with _full_disk() if name == "WriteError" else nullcontext():
+            result = runner.invoke(app, arguments, env=env, catch_exceptions=False)
         shown = " ".join(shlex.quote(argument) for argument in arguments)
         if len(shown) > 90:
             shown = shown[:60] + " …"

@@ -15,15 +15,16 @@ from typing import Annotated, Callable, Iterator, Optional
 import typer
 
 from graphviz_ad import options as choices
-from graphviz_ad.command_options import (AtolOption, CheckOption, CompactOption, DepthOption,
-                                         DpiOption, DrawOutput, EdgeLabels, EdgeLabelsOption,
-                                         ExpandAllOption, ExpandOption, Expression, FdMethod,
+from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, CompactOption,
+                                         DepthOption, DpiOption, DrawOutput, EdgeLabels,
+                                         EdgeLabelsOption, ExpandAllOption, ExpandOption,
+                                         ExplainOutput, ExplainWrt, Expression, FdMethod,
                                          FdMethodOption, FdStepOption, FoldOption, FormatOption,
                                          Json, MaxBoxesOption, MaxNodesOption, Mode, ModeOption,
-                                         NoCheck, OnlyPathsOption, Output, PathsOption, Rankdir,
-                                         RankdirOption, Renderer, RendererOption, RtolOption,
-                                         Strict, TimeoutOption, Top, TorchTarget, Values, View,
-                                         ViewOption, Wrt)
+                                         NoCheck, OnlyPathsOption, Output, PathsOption, PathsWrt,
+                                         Rankdir, RankdirOption, Renderer, RendererOption,
+                                         RtolOption, Strict, TimeoutOption, Top, TorchTarget,
+                                         Values, View, ViewOption, Wrt, WrtInputs)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.text import for_the_terminal, printable
@@ -119,11 +120,10 @@ def _show(renderable, as_json: bool, data: Callable[[], dict]) -> None:
 
 @command(context_settings=EXPRESSION_COMMAND)
 def grad(expression: Expression, values: Values = None,
-         wrt: Annotated[Optional[list[str]], typer.Option(
-             "--wrt", help="Only this input (repeatable).", show_default=False)] = None,
-         check: CheckOption = None, fd_method: FdMethodOption = FdMethod.central,
-         fd_step: FdStepOption = None, rtol: RtolOption = choices.DEFAULT_RTOL,
-         atol: AtolOption = choices.DEFAULT_ATOL, mode: ModeOption = Mode.auto,
+         wrt: WrtInputs = None, check: CheckOption = None,
+         fd_method: FdMethodOption = FdMethod.central, fd_step: FdStepOption = None,
+         rtol: RtolOption = choices.DEFAULT_RTOL, atol: AtolOption = choices.DEFAULT_ATOL,
+         mode: ModeOption = Mode.auto,
          as_json: Json = False, strict: Strict = False) -> None:
     """The output value and the gradient of every input (for an array output, its Jacobian),
     checked by finite differences; with --check, a failed check exits with status 1."""
@@ -152,13 +152,7 @@ def evaluate(expression: Expression, values: Values = None, as_json: Json = Fals
 
 @command(context_settings=EXPRESSION_COMMAND)
 def paths(expression: Expression, values: Values = None,
-          wrt: Annotated[Optional[str], typer.Option(
-              "--wrt", help="The input whose paths to list; without it, one row per input.",
-              show_default=False)] = None,
-          top: Top = choices.DEFAULT_TOP,
-          every: Annotated[bool, typer.Option(
-              "--all", help=f"List every path (refused above {choices.ENUMERATION_LIMIT:,} "
-                            "paths).")] = False,
+          wrt: PathsWrt = None, top: Top = choices.DEFAULT_TOP, every: AllPaths = False,
           fold: FoldOption = None, as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
@@ -257,12 +251,7 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
 
 @command(context_settings=EXPRESSION_COMMAND)
 def explain(expression: Expression, values: Values = None,
-            wrt: Annotated[Optional[str], typer.Option(
-                "--wrt", help="Explain this input only (and colour its paths in the picture).",
-                show_default=False)] = None,
-            output: Annotated[Optional[str], typer.Option(
-                "--output", "-o", help="Also draw the picture to this file.",
-                show_default=False)] = None,
+            wrt: ExplainWrt = None, output: ExplainOutput = None,
             top: Top = choices.DEFAULT_TOP, no_check: NoCheck = False,
             edge_labels: EdgeLabelsOption = EdgeLabels.value, view: ViewOption = View.forward,
             rankdir: RankdirOption = Rankdir.LR, dpi: DpiOption = choices.DEFAULT_DPI,

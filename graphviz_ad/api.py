@@ -9,7 +9,7 @@ text and values) and `Analysis.from_graph` (an annotated graph from any source) 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from functools import cached_property
 from typing import Any, Iterable, Mapping
@@ -181,6 +181,17 @@ class Analysis:
                      self.graph.output, self.output_name,
                      {name: self.graph.gradient(name) for name in self.inputs})
 
+    def sweeps(self, top: int = DEFAULT_TOP):
+        """The trace and each input's `top` paths as records, for a page that steps through
+        them (render/picture.Sweeps); arrays past PAGE_ELEMENTS numbers are summarised."""
+        from graphviz_ad import records
+        from graphviz_ad.render.page import PAGE_ELEMENTS
+        from graphviz_ad.render.picture import Sweeps
+
+        return Sweeps(records.trace_json(self.trace(), PAGE_ELEMENTS),
+                      {name: records.summary_json(self.graph, self.paths(name, top), PAGE_ELEMENTS)
+                       for name in self.inputs})
+
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
                 edge_labels: str = "value", only_paths: bool = False, compact: bool = False):
         """What every format draws (render/picture.py), with the paths of `wrt` coloured."""
@@ -201,7 +212,10 @@ class Analysis:
                              f"choose one of {name_list()}")
         picture_options = {key: options.pop(key) for key in PICTURE_OPTIONS if key in options}
         draw_options = DrawOptions(**options)
-        return entry.write(self.picture(wrt, **picture_options), draw_options)
+        picture = self.picture(wrt, **picture_options)
+        if entry.steps:
+            picture = replace(picture, sweeps=self.sweeps(picture_options.get("top", DEFAULT_TOP)))
+        return entry.write(picture, draw_options)
 
     def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:
         """The picture's bytes in `image_format` (options as for `draw`)."""

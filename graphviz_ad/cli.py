@@ -74,8 +74,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.
 Strict = Annotated[bool, typer.Option(
     "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
 NoCheck = Annotated[bool, typer.Option("--no-check", help="Skip the finite-difference check.")]
-Top = Annotated[int, typer.Option(
-    "--top", min=1, max=choices.ENUMERATION_LIMIT,
+Top = Annotated[int, typer.Option("--top", min=1, max=choices.ENUMERATION_LIMIT,
     help="Paths to list by largest |product|; the rest are summed in one row.")]
 Wrt = Annotated[Optional[str], typer.Option(
     "--wrt", help="Colour each path from this input to the output, with a legend.",
@@ -202,6 +201,7 @@ def paths(expression: Expression, values: Values = None,
           as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale."""
+    from graphviz_ad import records
     from graphviz_ad.report import paths as view
 
     with _user_errors():
@@ -209,11 +209,11 @@ def paths(expression: Expression, values: Values = None,
         if wrt is None:
             summaries = [analysis.paths(name, 1) for name in analysis.inputs]
             _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
-                  lambda: view.inputs_json(analysis.graph, summaries))
+                  lambda: records.inputs_json(analysis.graph, summaries))
             return
         summary = analysis.paths(wrt, None if every else top)
         _show(lambda: view.paths_table(analysis.graph, summary), as_json,
-              lambda: view.summary_json(analysis.graph, summary))
+              lambda: records.summary_json(analysis.graph, summary))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -221,11 +221,12 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
           strict: Strict = False) -> None:
     """The forward trace (one line per node, in evaluation order) and the backward sweep, one
     adjoint update per line in the order the engine performs them."""
+    from graphviz_ad import records
     from graphviz_ad.report import trace as view
 
     with _user_errors():
         steps = _load(expression, values, strict).trace()
-        _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
+        _show(lambda: view.trace_tables(steps), as_json, lambda: records.trace_json(steps))
 
 
 def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_options: dict,

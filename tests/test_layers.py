@@ -39,6 +39,8 @@ FORBIDDEN = {
     "writing": ("numpy", "rich", "typer", "graphviz", "graphviz_ad.engine", "graphviz_ad.api",
                 "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
     "signals": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
+    "records": ("rich", "typer", "graphviz", "graphviz_ad.report", "graphviz_ad.render",
+                "graphviz_ad.cli"),
 }
 
 

@@ -63,6 +63,7 @@ class Format:
     renderers: tuple[str, ...]  # which renderers can write it; () when no layout is needed
     description: str
     write: Callable[[Picture, DrawOptions], Drawing]
+    steps: bool = False  # steps through the sweeps: the facade adds them to the picture
 
     @property
     def needs_layout(self) -> bool:
@@ -101,6 +102,14 @@ def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
     return write
 
 
+def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
+    from graphviz_ad.render.page import page
+
+    drawing = _rendered("svg")(picture, options)
+    return Drawing(page(picture, drawing.data.decode(), options.view).encode(),
+                   drawing.renderer, drawing.nodes, drawing.note)
+
+
 BOTH_RENDERERS = (backend.SYSTEM_DOT, backend.PURE)
 TABLE: tuple[Format, ...] = (
     Format("dot", ("dot", "gv"), False, (), "Graphviz source, laid out by nobody yet",
@@ -112,6 +121,9 @@ TABLE: tuple[Format, ...] = (
            _rendered("pdf")),
     Format("json", ("json",), False, (), "the drawn nodes and edges with exact numbers",
            _write_json),
+    Format("html", ("html", "htm"), False, BOTH_RENDERERS,
+           "a page that steps through both sweeps, with pan and zoom (docs/pictures.md)",
+           _write_html, steps=True),
 )
 FORMATS: dict[str, Format] = {entry.name: entry for entry in TABLE}
 SUFFIXES: dict[str, Format] = {suffix: entry for entry in TABLE for suffix in entry.suffixes}

@@ -39,6 +39,7 @@ class DrawnNode:
     raw_value: Any = None
     raw_adjoint: Any = None  # None where no gradient is computed
     names: tuple[str, ...] = ()
+    members: tuple[int, ...] = ()  # the graph's nodes it shows (a folded chain: all of them)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,15 @@ class LegendRow:
 
 
 @dataclass(frozen=True)
+class Sweeps:
+    """What a page steps through beside the drawing, as the JSON-ready records of records.py:
+    the trace as `gad trace --json` gives it, and each input's paths as `gad paths --json`."""
+
+    trace: dict[str, Any]
+    paths: dict[str, dict[str, Any]]  # by input name
+
+
+@dataclass(frozen=True)
 class Picture:
     nodes: tuple[DrawnNode, ...]
     edges: tuple[DrawnEdge, ...]
@@ -71,6 +81,8 @@ class Picture:
     legend_total: str = ""
     caption: str = ""
     path_count: int | None = None  # with wrt: how many paths lead from it to the output
+    # Only for a format that steps through the sweeps (Format.steps): the facade adds them.
+    sweeps: Sweeps | None = None
 
 
 def _node_id(node: int) -> str:
@@ -200,7 +212,7 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             graph.text(node), faded=summary is not None and from_input[node] == 0,
             raw_value=graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
-            names=graph.names.get(node, ())))
+            names=graph.names.get(node, ()), members=tuple(members)))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):

@@ -93,27 +93,3 @@ def inputs_table(graph: AnnotatedGraph, summaries: list[PathSummary]) -> Table:
                       display.value(largest.product, PRODUCT_DIGITS) if largest else "")
     return table
 
-
-def path_json(graph: AnnotatedGraph, path: Path) -> dict[str, Any]:
-    return {"nodes": [graph.labels[node] for node in path.nodes],
-            "ids": list(path.nodes),
-            "slots": [edge.slot for edge in path.edges],
-            "factors": [display.jsonable(factor) for factor in path.factors],
-            "product": display.jsonable(path.product)}
-
-
-def inputs_json(graph: AnnotatedGraph, summaries: list[PathSummary]) -> dict[str, Any]:
-    """`gad paths --json` without --wrt: each input's path count, gradient and largest path."""
-    return {"inputs": [{"name": summary.name, "path_count": summary.count,
-                        "gradient": display.jsonable(summary.gradient),
-                        "largest": path_json(graph, summary.paths[0]) if summary.paths
-                        else None}
-                       for summary in summaries]}
-
-
-def summary_json(graph: AnnotatedGraph, summary: PathSummary) -> dict[str, Any]:
-    return {"wrt": summary.name,
-            "gradient": display.jsonable(summary.gradient),
-            "path_count": summary.count,
-            "paths": [path_json(graph, path) for path in summary.paths],
-            "rest": {"count": summary.rest_count, "sum": display.jsonable(summary.rest_sum)}}

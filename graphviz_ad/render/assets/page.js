@@ -1,0 +1,797 @@
+/* graphviz-ad: step through the forward and backward sweeps of the drawn graph.
+   Every text from the data is put in with textContent, never as markup. */
+(function () {
+  "use strict";
+
+  const data = JSON.parse(document.getElementById("gad-data").textContent);
+  const byId = (id) => document.getElementById(id);
+  const stage = byId("stage");
+  const svg = stage.querySelector("svg");
+  const trace = data.trace || { forward: [], backward: [], gradient: {} };
+  const forward = trace.forward;
+  const backward = trace.backward;
+  const DIGITS = 4;
+  const BASE_DELAY = 900;  // milliseconds per step at 1×
+
+  /* ---------- numbers, as graphviz_ad/display.py writes them ---------- */
+
+  function toNumber(item) {
+    if (typeof item === "number") return item;
+    return { nan: NaN, inf: Infinity, "-inf": -Infinity }[item];
+  }
+
+  function stripZeros(text) {
+    return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+  }
+
+  /* Python's format(value, ".{digits}g"): display.number(value, digits). */
+  function number(item, digits) {
+    const value = toNumber(item);
+    if (Number.isNaN(value)) return "nan";
+    if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+    if (value === 0) return "0";
+    const [mantissa, power] = value.toExponential(digits - 1).split("e");
+    const exponent = Number(power);
+    let text;
+    if (exponent < -4 || exponent >= digits) {
+      const size = String(Math.abs(exponent)).padStart(2, "0");
+      text = `${stripZeros(mantissa)}e${exponent < 0 ? "-" : "+"}${size}`;
+    } else {
+      text = stripZeros(value.toFixed(digits - 1 - exponent));
+    }
+    return text === "-0" ? "0" : text;
+  }
+
+  function shapeOf(item) {
+    const shape = [];
+    for (let level = item; Array.isArray(level); level = level[0]) shape.push(level.length);
+    return shape;
+  }
+
+  function nested(item, digits) {
+    return Array.isArray(item) ? `[${item.map((element) => nested(element, digits)).join(", ")}]`
+      : number(item, digits);
+  }
+
+  function extremes(numbers) {
+    let low = Infinity;
+    let high = -Infinity;
+    for (const element of numbers) {
+      if (Number.isNaN(element)) return [NaN, NaN];
+      low = Math.min(low, element);
+      high = Math.max(high, element);
+    }
+    return [low, high];
+  }
+
+  /* A value as render/picture.summarize_array shows it: a number, a small array in full, else
+     its shape and range. Arrays embedded as {shape, min, max} were too large to embed whole. */
+  function shown(item, digits = DIGITS) {
+    if (item === null || item === undefined) return "";
+    if (!Array.isArray(item) && typeof item === "object") {
+      return `${item.shape.join("×")} in [${number(item.min, 3)}, ${number(item.max, 3)}]`;
+    }
+    if (!Array.isArray(item)) return number(item, digits);
+    const flat = item.flat(Infinity).map(toNumber);
+    if (flat.length <= 4) return nested(item, digits);
+    const [low, high] = extremes(flat);
+    return `${shapeOf(item).join("×")} in [${number(low, 3)}, ${number(high, 3)}]`;
+  }
+
+  const isScalar = (item) => !Array.isArray(item) && typeof item !== "object";
+
+  function element(tag, className, text) {
+    const made = document.createElement(tag);
+    if (className) made.className = className;
+    if (text !== undefined) made.textContent = text;
+    return made;
+  }
+
+  /* ---------- the drawing: boxes and edges by the ids of our DOT ---------- */
+
+  const nodes = data.nodes;
+  const edges = data.edges;
+  const boxElement = new Map();  // drawn id (n3) -> <g class="node">, by its <title>
+  for (const group of svg.querySelectorAll("g.node")) {
+    const title = group.querySelector("title");
+    if (title) boxElement.set(title.textContent, group);
+  }
+  const boxes = nodes.map((node) => boxElement.get(node.id) || null);
+  const edgeElements = matchEdges();
+  const boxOf = new Map();  // graph node -> index of the box that shows it
+  nodes.forEach((node, index) => node.members.forEach((member) => boxOf.set(member, index)));
+  const boxIndex = new Map(nodes.map((node, index) => [node.id, index]));
+  const edgeByKey = new Map();
+  edges.forEach((edge, index) => {
+    for (const key of [`${edge.source}>${edge.target}#${edge.slot}`, `${edge.source}>${edge.target}`]) {
+      if (!edgeByKey.has(key)) edgeByKey.set(key, index);
+    }
+  });
+  const outputBox = nodes.findIndex((node) => node.output);
+
+  /* Graphviz numbers edges edge1, edge2, ... in the order our DOT lists them (both renderers);
+     each <title> says tail->head, which is checked, else edges are matched by title in order. */
+  function matchEdges() {
+    const drawn = Array.from(svg.querySelectorAll("g.edge"));
+    const title = (group) => (group.querySelector("title") || {}).textContent;
+    const byNumber = edges.map((edge, index) => {
+      const group = document.getElementById(`edge${index + 1}`);
+      return group && title(group) === `${edge.source}->${edge.target}` ? group : null;
+    });
+    if (byNumber.every(Boolean)) return byNumber;
+    const queues = new Map();
+    for (const group of drawn) {
+      if (!queues.has(title(group))) queues.set(title(group), []);
+      queues.get(title(group)).push(group);
+    }
+    return edges.map((edge) => (queues.get(`${edge.source}->${edge.target}`) || []).shift() || null);
+  }
+
+  /* The drawn edge that shows the graph's edge producer -> consumer (argument `slot`), or -1
+     when both ends are in one box (a folded chain). */
+  function drawnEdge(producer, consumer, slot) {
+    const tail = boxOf.get(producer);
+    const head = boxOf.get(consumer);
+    if (tail === undefined || head === undefined || tail === head) return -1;
+    const key = `${nodes[tail].id}>${nodes[head].id}`;
+    const found = edgeByKey.get(`${key}#${slot}`);
+    return found !== undefined ? found : (edgeByKey.has(key) ? edgeByKey.get(key) : -1);
+  }
+
+  /* Each node's rows of text: the first row (the title) stays; value rows are `v`, the grad
+     row `g`, so that the sweeps can hide what is not computed yet. */
+  const gradText = nodes.map(() => null);
+  boxes.forEach((box, index) => {
+    if (!box) return;
+    const texts = Array.from(box.querySelectorAll("text"));
+    if (texts.length === 0) return;
+    const top = Math.min(...texts.map((text) => Number(text.getAttribute("y"))));
+    for (const text of texts) {
+      if (Number(text.getAttribute("y")) === top) continue;
+      const isGrad = text.textContent.startsWith("grad ");
+      text.classList.add(isGrad ? "g" : "v");
+      if (isGrad) gradText[index] = { text, original: text.textContent, centred: false };
+    }
+  });
+
+  function setGrad(index, shownText) {
+    const entry = gradText[index];
+    if (!entry) return;
+    const wanted = shownText === null ? entry.original : `grad ${shownText}`;
+    if (entry.text.textContent === wanted) return;
+    if (!entry.centred) {  // centred once, so a longer or shorter total stays in the middle
+      const shape = boxes[index].querySelector("path, polygon, ellipse");
+      if (shape) {
+        const bounds = shape.getBBox();
+        entry.text.setAttribute("x", bounds.x + bounds.width / 2);
+        entry.text.setAttribute("text-anchor", "middle");
+      }
+      entry.centred = true;
+    }
+    entry.text.textContent = wanted;
+  }
+
+  /* ---------- names and the timeline ---------- */
+
+  const nameOf = new Map();
+  forward.forEach((step) => nameOf.set(step.id, step.name));
+
+  /* The steps call an unnamed operation v1, v2, ...: a small tag over its box says which. */
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  nodes.forEach((node, index) => {
+    const last = node.members[node.members.length - 1];
+    if (!boxes[index] || node.names.length || node.kind === "input" || node.kind === "constant"
+      || !nameOf.has(last)) return;
+    const shape = boxes[index].querySelector("path, polygon, ellipse");
+    if (!shape) return;
+    const bounds = shape.getBBox();
+    const tag = document.createElementNS(SVG_NS, "text");
+    tag.setAttribute("x", bounds.x + 3);
+    tag.setAttribute("y", bounds.y - 3);
+    tag.setAttribute("class", "trace-name");
+    tag.textContent = nameOf.get(last);
+    boxes[index].append(tag);
+  });
+  const graphName = (node) => nameOf.has(node) ? nameOf.get(node)
+    : (boxOf.has(node) ? nodes[boxOf.get(node)].label : `node ${node}`);
+  const representative = (index) => nodes[index].members[nodes[index].members.length - 1];
+
+  const F = forward.length;
+  const B = backward.length;
+  const SEED = F + 1;
+  const DONE = data.trace ? F + B + 2 : 0;
+  const evaluatedAt = nodes.map(() => 0);  // position from which a box's value is known
+  forward.forEach((step, index) => {
+    const box = boxOf.get(step.id);
+    if (box !== undefined && representative(box) === step.id) evaluatedAt[box] = index + 1;
+  });
+  const stepEdge = backward.map((step) => drawnEdge(step.target_id, step.via_id, step.slot));
+  const inEdges = nodes.map(() => []);
+  edges.forEach((edge, index) => {
+    if (boxIndex.has(edge.target)) inEdges[boxIndex.get(edge.target)].push(index);
+  });
+
+  function phaseOf(position) {
+    if (position === 0) return "overview";
+    if (position <= F) return "forward";
+    if (position === SEED) return "seed";
+    if (position < DONE) return "backward";
+    return "done";
+  }
+
+  /* What every box and edge looks like at `position`: O(boxes + edges + steps), no DOM. */
+  function stateAt(position) {
+    const phase = phaseOf(position);
+    const boxClass = nodes.map(() => "");
+    const boxGrad = nodes.map(() => null);  // null: the drawing's own text
+    const edgeClass = edges.map(() => "");
+    if (phase === "forward") {
+      nodes.forEach((node, index) => {
+        if (evaluatedAt[index] > position) boxClass[index] = "pending";
+        else boxClass[index] = "nograd";
+      });
+      edges.forEach((edge, index) => {
+        const head = boxIndex.get(edge.target);
+        if (head !== undefined && evaluatedAt[head] > position) edgeClass[index] = "dim";
+      });
+      const current = boxOf.get(forward[position - 1].id);
+      if (current !== undefined) {
+        boxClass[current] += " current";
+        for (const index of inEdges[current]) edgeClass[index] = "feeding";
+      }
+    } else if (phase === "seed" || phase === "backward") {
+      const applied = phase === "seed" ? 0 : position - SEED;
+      const totals = new Map();
+      for (let index = 0; index < applied; index++) totals.set(backward[index].target_id, backward[index].total);
+      nodes.forEach((node, index) => {
+        if (index === outputBox) boxGrad[index] = "1";
+        else if (totals.has(representative(index))) boxGrad[index] = shown(totals.get(representative(index)));
+        else boxClass[index] = "nograd";
+      });
+      const used = new Set(stepEdge.slice(0, applied));
+      edges.forEach((edge, index) => { if (!used.has(index)) edgeClass[index] = "dim"; });
+      if (phase === "seed") {
+        if (outputBox >= 0) boxClass[outputBox] += " current";
+      } else {
+        const step = backward[applied - 1];
+        const target = boxOf.get(step.target_id);
+        const via = boxOf.get(step.via_id);
+        if (via !== undefined) boxClass[via] += " source";
+        if (target !== undefined) boxClass[target] += " current";
+        if (stepEdge[applied - 1] >= 0) edgeClass[stepEdge[applied - 1]] = "current";
+      }
+    }
+    return { phase, boxClass, boxGrad, edgeClass };
+  }
+
+  /* ---------- applying a state: only what changed touches the DOM ---------- */
+
+  const drawnBoxClass = nodes.map(() => "");
+  const drawnBoxGrad = nodes.map(() => null);
+  const drawnEdgeClass = edges.map(() => "");
+
+  function setClass(target, base, extra) {
+    if (target) target.setAttribute("class", extra ? `${base} ${extra}` : base);
+  }
+
+  function applyState(state) {
+    nodes.forEach((node, index) => {
+      if (state.boxClass[index] !== drawnBoxClass[index]) {
+        setClass(boxes[index], "node", state.boxClass[index] + (index === selected ? " selected" : ""));
+        drawnBoxClass[index] = state.boxClass[index];
+      }
+      if (state.boxGrad[index] !== drawnBoxGrad[index]) {
+        setGrad(index, state.boxGrad[index]);
+        drawnBoxGrad[index] = state.boxGrad[index];
+      }
+    });
+    edges.forEach((edge, index) => {
+      if (state.edgeClass[index] !== drawnEdgeClass[index]) {
+        setClass(edgeElements[index], "edge", state.edgeClass[index]);
+        drawnEdgeClass[index] = state.edgeClass[index];
+      }
+    });
+    svg.setAttribute("class", `sweep-${state.phase}`);
+  }
+
+  /* ---------- the step's text ---------- */
+
+  const valueByName = new Map();
+  forward.forEach((step) => valueByName.set(step.name, step.value));
+  const times = (...items) => (items.every(isScalar) ? " × " : " · ");
+
+  /* `n / d` with every earlier name's value in its place: `1.479 / 4.982`. */
+  function substituted(expression) {
+    return expression.replace(/[A-Za-z_][A-Za-z0-9_]*(?!\s*\()/g, (name) => {
+      if (!valueByName.has(name) || !isScalar(valueByName.get(name))) return name;
+      const text = number(valueByName.get(name), DIGITS);
+      return text.startsWith("-") ? `(${text})` : text;
+    });
+  }
+
+  function describe(position) {
+    const phase = phaseOf(position);
+    const output = data.output_name;
+    if (phase === "overview") {
+      const value = outputBox >= 0 ? shown(nodes[outputBox].value) : "";
+      return [data.trace ? "the whole computation" : "the computation", "",
+        `${output} = ${value}`,
+        data.trace ? "Press → or ▶ to evaluate it node by node, then to run the backward sweep edge by edge." : ""];
+    }
+    if (phase === "forward") {
+      const step = forward[position - 1];
+      const value = shown(step.value);
+      if (step.kind === "input") {
+        return [`forward · step ${position} of ${F}`, `${step.name} = ${value}`, "an input", `from the source: ${step.source}`];
+      }
+      const numbers = substituted(step.expression);
+      return [`forward · step ${position} of ${F}`, `${step.name} = ${step.expression}`,
+        numbers === step.expression ? `${step.name} = ${value}` : `${step.name} = ${numbers} = ${value}`,
+        `from the source: ${step.source}`];
+    }
+    if (phase === "seed") {
+      return ["backward · the seed", `${nameOf.get(representative(outputBox)) || output}.grad = 1`,
+        `d${output}/d${output} = 1: the sweep starts at the output`,
+        "then each node passes its grad back along its edges, times the local derivative"];
+    }
+    if (phase === "backward") {
+      const index = position - SEED - 1;
+      const step = backward[index];
+      let previous = null;
+      for (let earlier = index - 1; earlier >= 0; earlier--) {
+        if (backward[earlier].target_id === step.target_id) { previous = backward[earlier].total; break; }
+      }
+      const sign = times(step.adjoint, step.local);
+      const total = shown(step.total);
+      return [`backward · step ${index + 1} of ${B}`,
+        `${step.target}.grad += ${step.via}.grad${sign}${step.formula}`,
+        `${step.target}.grad += ${shown(step.adjoint)}${sign}${shown(step.local)} = ${shown(step.contribution)}`,
+        previous === null ? `${step.target}.grad is now ${total}`
+          : `${step.target}.grad is now ${shown(previous)} + ${shown(step.contribution)} = ${total}`];
+    }
+    const gradients = Object.entries(trace.gradient).map(([name, value]) => `d${output}/d${name} = ${shown(value)}`);
+    return ["done", "the gradient", gradients.join(" · ") || "no inputs", "every input's grad is final"];
+  }
+
+  /* ---------- position, playing ---------- */
+
+  let position = 0;
+  let timer = null;
+  let selected = -1;
+  const slider = byId("slider");
+  slider.max = String(DONE);
+
+  function go(target, follow = true) {
+    position = Math.max(0, Math.min(DONE, target));
+    const state = stateAt(position);
+    applyState(state);
+    const [phase, update, numbers, after] = describe(position);
+    byId("phase").textContent = phase;
+    byId("update").textContent = update;
+    byId("numbers").textContent = numbers;
+    byId("after").textContent = after;
+    byId("now").className = `phase-${state.phase}`;
+    slider.value = String(position);
+    markDetailSteps();
+    if (follow) followCurrent(state);
+  }
+
+  function setPlaying(playing) {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    byId("play").classList.toggle("on", playing);
+    if (playing) tick();
+  }
+
+  function tick() {
+    if (position >= DONE) { setPlaying(false); return; }
+    go(position + 1);
+    timer = setTimeout(tick, BASE_DELAY / Number(byId("speed").value));
+  }
+
+  function togglePlay() {
+    if (timer !== null) setPlaying(false);
+    else {
+      if (position >= DONE) go(0, false);
+      setPlaying(true);
+    }
+  }
+
+  /* ---------- pan and zoom: only the viewBox changes ---------- */
+
+  const full = svg.viewBox.baseVal;
+  const whole = { x: full.x, y: full.y, w: full.width, h: full.height };
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  const camera = { x: whole.x, y: whole.y, w: whole.w, h: whole.h };
+  let frame = null;
+  let glide = null;
+
+  function draw() {
+    frame = null;
+    svg.setAttribute("viewBox", `${camera.x} ${camera.y} ${camera.w} ${camera.h}`);
+  }
+
+  function schedule() {
+    if (frame === null) frame = requestAnimationFrame(draw);
+  }
+
+  function stageSize() {
+    const bounds = stage.getBoundingClientRect();
+    return { left: bounds.left, top: bounds.top, width: Math.max(1, bounds.width), height: Math.max(1, bounds.height) };
+  }
+
+  function fit() {
+    const size = stageSize();
+    const margin = 0.03;
+    let width = whole.w * (1 + 2 * margin);
+    let height = whole.h * (1 + 2 * margin);
+    width = Math.max(width, size.width / 2.2);  // a tiny graph is not blown up past 2.2×
+    height = Math.max(height, size.height / 2.2);
+    if (width / height < size.width / size.height) width = height * size.width / size.height;
+    else height = width * size.height / size.width;
+    Object.assign(camera, { x: whole.x + whole.w / 2 - width / 2, y: whole.y + whole.h / 2 - height / 2, w: width, h: height });
+    stopGlide();
+    schedule();
+  }
+
+  function zoomAt(factor, centreX, centreY) {
+    const width = Math.min(whole.w * 40, Math.max(whole.w / 400, camera.w * factor, 20));
+    const scale = width / camera.w;
+    camera.x = centreX - (centreX - camera.x) * scale;
+    camera.y = centreY - (centreY - camera.y) * scale;
+    camera.w *= scale;
+    camera.h *= scale;
+    stopGlide();
+    schedule();
+  }
+
+  function toDrawing(clientX, clientY) {
+    const size = stageSize();
+    return { x: camera.x + (clientX - size.left) / size.width * camera.w,
+      y: camera.y + (clientY - size.top) / size.height * camera.h };
+  }
+
+  function zoomCentre(factor) {
+    zoomAt(factor, camera.x + camera.w / 2, camera.y + camera.h / 2);
+  }
+
+  function stopGlide() {
+    if (glide !== null) cancelAnimationFrame(glide);
+    glide = null;
+  }
+
+  /* The drawing's coordinates of an element: its box through the graph's own transform. */
+  const graphGroup = svg.querySelector("g.graph");
+  function boundsOf(target) {
+    const box = target.getBBox();
+    const matrix = graphGroup && graphGroup.transform.baseVal.consolidate();
+    const m = matrix ? matrix.matrix : { a: 1, b: 0, c: 0, d: 1, e: 0, f: 0 };
+    return { x: m.a * box.x + m.e, y: m.d * box.y + m.f, w: m.a * box.width, h: m.d * box.height };
+  }
+
+  /* Glide so that the current node (and edge) are in view, when they are not. */
+  function followCurrent(state) {
+    const targets = [];
+    state.boxClass.forEach((name, index) => { if (/current|source/.test(name) && boxes[index]) targets.push(boxes[index]); });
+    state.edgeClass.forEach((name, index) => { if (name === "current" && edgeElements[index]) targets.push(edgeElements[index]); });
+    if (targets.length === 0) return;
+    const all = targets.map(boundsOf);
+    const left = Math.min(...all.map((b) => b.x));
+    const top = Math.min(...all.map((b) => b.y));
+    const right = Math.max(...all.map((b) => b.x + b.w));
+    const bottom = Math.max(...all.map((b) => b.y + b.h));
+    const marginX = camera.w * 0.06;
+    const marginY = camera.h * 0.06;
+    if (left >= camera.x + marginX && right <= camera.x + camera.w - marginX
+      && top >= camera.y + marginY && bottom <= camera.y + camera.h - marginY) return;
+    const goal = { x: (left + right) / 2 - camera.w / 2, y: (top + bottom) / 2 - camera.h / 2 };
+    const start = { x: camera.x, y: camera.y };
+    const began = performance.now();
+    stopGlide();
+    const move = (now) => {
+      const t = Math.min(1, (now - began) / 260);
+      const eased = 1 - (1 - t) * (1 - t);
+      camera.x = start.x + (goal.x - start.x) * eased;
+      camera.y = start.y + (goal.y - start.y) * eased;
+      draw();
+      glide = t < 1 ? requestAnimationFrame(move) : null;
+    };
+    glide = requestAnimationFrame(move);
+  }
+
+  let press = null;
+  stage.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0 || event.target.closest("#zoom")) return;
+    press = { x: event.clientX, y: event.clientY, camera: { ...camera }, moved: false,
+      box: event.target.closest ? event.target.closest("g.node") : null };
+    stage.setPointerCapture(event.pointerId);
+  });
+  stage.addEventListener("pointermove", (event) => {
+    if (!press) return;
+    const dx = event.clientX - press.x;
+    const dy = event.clientY - press.y;
+    if (!press.moved && Math.hypot(dx, dy) < 4) return;
+    press.moved = true;
+    stage.classList.add("dragging");
+    const size = stageSize();
+    camera.x = press.camera.x - dx / size.width * camera.w;
+    camera.y = press.camera.y - dy / size.height * camera.h;
+    stopGlide();
+    schedule();
+  });
+  const release = () => {
+    if (press && !press.moved) selectBox(press.box);
+    press = null;
+    stage.classList.remove("dragging");
+  };
+  stage.addEventListener("pointerup", release);
+  stage.addEventListener("pointercancel", () => { press = null; stage.classList.remove("dragging"); });
+  stage.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const unit = event.deltaMode === 1 ? 0.05 : 0.0015;
+    const point = toDrawing(event.clientX, event.clientY);
+    zoomAt(Math.exp(event.deltaY * unit), point.x, point.y);
+  }, { passive: false });
+  window.addEventListener("resize", () => {
+    const size = stageSize();
+    const centreY = camera.y + camera.h / 2;
+    camera.h = camera.w * size.height / size.width;
+    camera.y = centreY - camera.h / 2;
+    schedule();
+  });
+
+  /* ---------- details: a node's chain-rule sum, an input's paths ---------- */
+
+  const details = byId("details");
+
+  function row(table, cells, className) {
+    const line = element("tr", className);
+    for (const cell of cells) line.append(element("td", cell[1] || "", cell[0]));
+    table.append(line);
+    return line;
+  }
+
+  function section(title) {
+    const part = element("section", "part");
+    part.append(element("h3", "", title));
+    details.append(part);
+    return part;
+  }
+
+  function selectBox(box) {
+    const index = box ? nodes.findIndex((node, at) => boxes[at] === box) : -1;
+    if (selected >= 0 && boxes[selected]) setClass(boxes[selected], "node", drawnBoxClass[selected]);
+    selected = index;
+    if (index >= 0) setClass(boxes[index], "node", `${drawnBoxClass[index]} selected`);
+    showDetails();
+  }
+
+  function showDetails() {
+    details.replaceChildren();
+    clearFocus();
+    if (selected < 0) {
+      if (data.wrt && data.paths[data.wrt]) showPaths(data.wrt);
+      else showHelp();
+      return;
+    }
+    const node = nodes[selected];
+    const last = representative(selected);
+    const head = element("div", "node-head");
+    head.append(element("span", `kind kind-${node.kind}`, node.kind));
+    head.append(element("span", "node-title", node.label));
+    details.append(head);
+    const facts = element("table", "facts");
+    if (nameOf.has(last)) row(facts, [["name in the trace", "key"], [nameOf.get(last), "mono"]]);
+    if (node.names.length) row(facts, [["named", "key"], [node.names.join(", "), "mono"]]);
+    row(facts, [["source", "key"], [node.source, "mono"]]);
+    row(facts, [["value", "key"], [shown(node.value), "mono"]]);
+    row(facts, [["grad", "key"], [node.adjoint === null ? "none: nothing to differentiate" : shown(node.adjoint), "mono grad"]]);
+    details.append(facts);
+    showSum(selected, last);
+    showLocals(last);
+    const inputName = node.kind === "input" ? (node.names[0] || node.label) : null;
+    if (inputName && data.paths[inputName]) showPaths(inputName, true);
+    markDetailSteps();
+  }
+
+  function showHelp() {
+    const part = section("how to read it");
+    for (const text of [
+      "Each box shows its value and its grad, the derivative of the output with respect to it; each edge its local derivative.",
+      "The forward sweep evaluates the boxes in order; the backward sweep adds, edge by edge, grad × local derivative into the grad of the box the edge comes from.",
+      "Click a box for its chain-rule sum; click an input (or its name above) for its paths.",
+    ]) part.append(element("p", "", text));
+  }
+
+  /* The adjoint as the sum over the node's consumers, one backward step each. */
+  function showSum(index, last) {
+    const name = graphName(last);
+    if (index === outputBox) {
+      section(`${name}.grad`).append(element("p", "", `= 1: d${data.output_name}/d${data.output_name}, the seed of the backward sweep`));
+      return;
+    }
+    const steps = [];
+    backward.forEach((step, at) => { if (step.target_id === last) steps.push(at); });
+    if (steps.length === 0) return;
+    const part = section(`${name}.grad = the sum over its consumers`);
+    const table = element("table", "sum");
+    for (const at of steps) {
+      const step = backward[at];
+      const sign = times(step.adjoint, step.local);
+      const line = row(table, [[`${step.via}.grad${sign}${step.formula}`, "mono"],
+        [`${shown(step.adjoint)}${sign}${shown(step.local)}`, "mono num"],
+        [`${shown(step.contribution)}`, "mono num"]], "step-row");
+      line.dataset.step = String(at);
+      line.title = "go to this step of the backward sweep";
+      line.addEventListener("click", () => { setPlaying(false); go(SEED + 1 + at); });
+    }
+    const total = backward[steps[steps.length - 1]].total;
+    row(table, [[`${name}.grad`, "mono strong"], ["", ""], [shown(total), "mono num strong"]], "total-row");
+    part.append(table);
+  }
+
+  function showLocals(last) {
+    const steps = backward.filter((step) => step.via_id === last);
+    if (steps.length === 0) return;
+    const part = section("local derivatives along its edges");
+    const table = element("table", "locals");
+    for (const step of steps) {
+      row(table, [[`∂${step.via}/∂${step.target}`, "mono"], [step.formula, "mono"], [shown(step.local), "mono num"]]);
+    }
+    part.append(table);
+  }
+
+  function markDetailSteps() {
+    const applied = position > SEED && position < DONE ? position - SEED : (position >= DONE ? B : 0);
+    for (const line of details.querySelectorAll("tr.step-row")) {
+      const at = Number(line.dataset.step);
+      line.classList.toggle("future", phaseOf(position) !== "overview" && at >= applied);
+      line.classList.toggle("now", at === applied - 1 && phaseOf(position) === "backward");
+    }
+  }
+
+  /* The rows of `gad paths NAME`; hovering a row shows that path in its colour. */
+  function showPaths(name, below) {
+    const summary = data.paths[name];
+    if (!below) {
+      const head = element("div", "node-head");
+      head.append(element("span", "kind kind-input", "input"));
+      head.append(element("span", "node-title", name));
+      details.append(head);
+    }
+    const part = section(`paths from ${name} to ${data.output_name}: ${summary.path_count.toLocaleString("en")}`);
+    part.classList.add("paths");
+    const table = element("table", "path-table");
+    const header = element("tr");
+    for (const title of ["#", "path · its local gradients", "product", "share"]) header.append(element("th", "", title));
+    table.append(header);
+    summary.paths.forEach((path, index) => {
+      const colour = index < data.colours.paths.length ? data.colours.paths[index] : data.colours.rest;
+      const line = element("tr", "path-row");
+      const swatch = element("td", "swatch", String(index + 1));
+      swatch.style.setProperty("--colour", colour);
+      const chain = element("td", "chain", path.nodes.join(" → "));
+      chain.append(element("div", "factors", path.factors.map((factor) => shown(factor)).join(" · ")));
+      line.append(swatch, chain, element("td", "mono num", shown(path.product, 10)),
+        element("td", "mono num", share(path.product, summary.gradient)));
+      line.addEventListener("mouseenter", () => focusPath(path, colour));
+      line.addEventListener("mouseleave", clearFocus);
+      table.append(line);
+    });
+    if (summary.rest.count > 0) {
+      const line = element("tr", "path-row rest");
+      const swatch = element("td", "swatch", "");
+      swatch.style.setProperty("--colour", data.colours.rest);
+      line.append(swatch, element("td", "chain", `the other ${summary.rest.count.toLocaleString("en")} path${summary.rest.count === 1 ? "" : "s"}`),
+        element("td", "mono num", shown(summary.rest.sum, 10)),
+        element("td", "mono num", share(summary.rest.sum, summary.gradient)));
+      table.append(line);
+    }
+    const sum = element("tr", "total-row");
+    sum.append(element("td"), element("td", "strong", `backward pass: d${data.output_name}/d${name}`),
+      element("td", "mono num strong", shown(summary.gradient, 10)), element("td"));
+    table.append(sum);
+    part.append(table);
+  }
+
+  function share(product, gradient) {
+    if (!isScalar(product) || !isScalar(gradient) || toNumber(gradient) === 0) return "";
+    const ratio = toNumber(product) / toNumber(gradient);
+    return Math.abs(ratio) < 100 ? `${(100 * ratio).toFixed(1)}%` : `${number(ratio, 2)}×`;
+  }
+
+  let focused = [];
+  function focusPath(path, colour) {
+    clearFocus();
+    const marked = [];
+    for (const node of path.ids) {
+      const box = boxOf.get(node);
+      if (box !== undefined && boxes[box]) marked.push(boxes[box]);
+    }
+    path.slots.forEach((slot, index) => {
+      const found = drawnEdge(path.ids[index], path.ids[index + 1], slot);
+      if (found >= 0 && edgeElements[found]) marked.push(edgeElements[found]);
+    });
+    for (const target of marked) target.classList.add("on-path");
+    focused = marked;
+    svg.style.setProperty("--focus", colour);
+    svg.classList.add("focus");
+  }
+
+  function clearFocus() {
+    for (const target of focused) target.classList.remove("on-path");
+    focused = [];
+    svg.classList.remove("focus");
+  }
+
+  /* ---------- the page around the drawing ---------- */
+
+  function header() {
+    const output = outputBox >= 0 ? nodes[outputBox] : null;
+    const headline = byId("headline");
+    headline.append(element("span", "output-name", data.output_name));
+    headline.append(element("span", "", output ? ` = ${output.source}` : ""));
+    if (output) headline.append(element("span", "output-value", ` = ${shown(output.value)}`));
+    const inputs = byId("inputs");
+    const names = Object.keys(data.paths);
+    if (names.length) inputs.append(element("span", "hint", "paths of"));
+    for (const name of names) {
+      const chip = element("button", "chip", name);
+      chip.type = "button";
+      chip.addEventListener("click", () => {
+        const box = nodes.findIndex((node) => node.kind === "input" && (node.names[0] || node.label) === name);
+        if (box >= 0) selectBox(boxes[box]);
+        else { selectBox(null); details.replaceChildren(); showPaths(name); }
+        chip.blur();
+      });
+      inputs.append(chip);
+    }
+  }
+
+  function controls() {
+    const actions = { first: () => go(0), back: () => go(position - 1), next: () => go(position + 1),
+      last: () => go(DONE), play: togglePlay, fit, "zoom-in": () => zoomCentre(1 / 1.3), "zoom-out": () => zoomCentre(1.3) };
+    for (const [id, action] of Object.entries(actions)) {
+      byId(id).addEventListener("click", (event) => {
+        if (id !== "play" && !id.startsWith("zoom") && id !== "fit") setPlaying(false);
+        action();
+        event.currentTarget.blur();
+      });
+    }
+    slider.addEventListener("input", () => { setPlaying(false); go(Number(slider.value)); });
+    byId("speed").addEventListener("change", (event) => event.currentTarget.blur());
+    const forwardShare = DONE > 0 ? 100 * (F + 0.5) / DONE : 50;
+    byId("track").style.setProperty("--forward", `${forwardShare}%`);
+    if (!data.trace) byId("controls").classList.add("static");
+    document.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.tagName === "SELECT") return;
+      const keys = { ArrowRight: () => { setPlaying(false); go(position + 1); },
+        ArrowLeft: () => { setPlaying(false); go(position - 1); },
+        " ": togglePlay, Home: () => { setPlaying(false); go(0); }, End: () => { setPlaying(false); go(DONE); },
+        "+": () => zoomCentre(1 / 1.3), "=": () => zoomCentre(1 / 1.3), "-": () => zoomCentre(1.3),
+        "0": fit, Escape: () => selectBox(null) };
+      const action = keys[event.key];
+      if (!action) return;
+      event.preventDefault();
+      action();
+    });
+  }
+
+  header();
+  controls();
+  fit();
+  go(0, false);
+  showDetails();
+  document.body.classList.add("ready");
+
+  /* For tests and benchmarks: where the page is, and a way to move it. */
+  window.gadPage = {
+    get position() { return position; },
+    last: DONE,
+    go: (target) => { setPlaying(false); go(target); },
+    number, shown,
+  };
+})();

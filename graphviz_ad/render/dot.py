@@ -75,7 +75,8 @@ def _node_attributes(node: DrawnNode) -> dict[str, str]:
     attributes = dict(KIND_STYLE[node.kind])
     if node.faded:
         attributes.update(FADED_STYLE)
-    attributes["tooltip"] = node.tooltip
+    # User text: never an HTML-like `<...>` string or a `\N` escape to Graphviz.
+    attributes["tooltip"] = graphviz.escape(node.tooltip)
     return attributes
 
 

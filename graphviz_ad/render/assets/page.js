@@ -299,6 +299,8 @@
   const valueByName = new Map();
   forward.forEach((step) => valueByName.set(step.name, step.value));
   const times = (...items) => (items.every(isScalar) ? " × " : " · ");
+  /* An imported operation may come without a formula: then it is named. */
+  const formulaOf = (step) => step.formula || `∂${step.via}/∂${step.target}`;
 
   /* `n / d` with every earlier name's value in its place: `1.479 / 4.982`. */
   function substituted(expression) {
@@ -322,7 +324,8 @@
       const step = forward[position - 1];
       const value = shown(step.value);
       if (step.kind === "input") {
-        return [`forward · step ${position} of ${F}`, `${step.name} = ${value}`, "an input", `from the source: ${step.source}`];
+        return [`forward · step ${position} of ${F}`, `${step.name}: an input`, `${step.name} = ${value}`,
+          `from the source: ${step.source}`];
       }
       const numbers = substituted(step.expression);
       return [`forward · step ${position} of ${F}`, `${step.name} = ${step.expression}`,
@@ -344,7 +347,7 @@
       const sign = times(step.adjoint, step.local);
       const total = shown(step.total);
       return [`backward · step ${index + 1} of ${B}`,
-        `${step.target}.grad += ${step.via}.grad${sign}${step.formula}`,
+        `${step.target}.grad += ${step.via}.grad${sign}${formulaOf(step)}`,
         `${step.target}.grad += ${shown(step.adjoint)}${sign}${shown(step.local)} = ${shown(step.contribution)}`,
         previous === null ? `${step.target}.grad is now ${total}`
           : `${step.target}.grad is now ${shown(previous)} + ${shown(step.contribution)} = ${total}`];
@@ -384,9 +387,9 @@
   }
 
   function tick() {
-    if (position >= DONE) { setPlaying(false); return; }
     go(position + 1);
-    timer = setTimeout(tick, BASE_DELAY / Number(byId("speed").value));
+    if (position >= DONE) setPlaying(false);
+    else timer = setTimeout(tick, BASE_DELAY / Number(byId("speed").value));
   }
 
   function togglePlay() {
@@ -620,7 +623,7 @@
     for (const at of steps) {
       const step = backward[at];
       const sign = times(step.adjoint, step.local);
-      const line = row(table, [[`${step.via}.grad${sign}${step.formula}`, "mono"],
+      const line = row(table, [[`${step.via}.grad${sign}${formulaOf(step)}`, "mono"],
         [`${shown(step.adjoint)}${sign}${shown(step.local)}`, "mono num"],
         [`${shown(step.contribution)}`, "mono num"]], "step-row");
       line.dataset.step = String(at);
@@ -638,7 +641,7 @@
     const part = section("local derivatives along its edges");
     const table = element("table", "locals");
     for (const step of steps) {
-      row(table, [[`∂${step.via}/∂${step.target}`, "mono"], [step.formula, "mono"], [shown(step.local), "mono num"]]);
+      row(table, [[`∂${step.via}/∂${step.target}`, "mono"], [formulaOf(step), "mono"], [shown(step.local), "mono num"]]);
     }
     part.append(table);
   }

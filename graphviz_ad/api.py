@@ -182,14 +182,16 @@ class Analysis:
                      {name: self.graph.gradient(name) for name in self.inputs})
 
     def sweeps(self, top: int = DEFAULT_TOP):
-        """The trace and each input's `top` paths as records, for a page that steps through
-        them (render/picture.Sweeps); arrays past PAGE_ELEMENTS numbers are summarised."""
+        """The trace and each input's `top` paths as the rows of their table, for a page that
+        steps through them (render/picture.Sweeps); arrays past PAGE_ELEMENTS numbers are
+        summarised."""
         from graphviz_ad import records
         from graphviz_ad.render.page import PAGE_ELEMENTS
         from graphviz_ad.render.picture import Sweeps
 
         return Sweeps(records.trace_json(self.trace(), PAGE_ELEMENTS),
-                      {name: records.summary_json(self.graph, self.paths(name, top), PAGE_ELEMENTS)
+                      {name: records.path_rows_json(self.graph, self.paths(name, top),
+                                                    PAGE_ELEMENTS)
                        for name in self.inputs})
 
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,

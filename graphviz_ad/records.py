@@ -45,6 +45,21 @@ def path_json(graph: AnnotatedGraph, path: Path, max_elements: int | None = None
             "product": display.jsonable(path.product, max_elements)}
 
 
+def path_rows_json(graph: AnnotatedGraph, summary: PathSummary,
+                   max_elements: int | None = None) -> dict[str, Any]:
+    """An input's paths as the rows of the `gad paths` table: each path's chain and local
+    gradients as the table writes them (long paths cut in the middle), its exact product, and
+    its node ids and argument slots (to find its edges); the rest and the gradient as in
+    `summary_json`."""
+    record = summary_json(graph, summary, max_elements)
+    record["paths"] = [{"chain": display.path_chain(graph, path),
+                        "factors": display.path_factors(path),
+                        "ids": list(path.nodes), "slots": [edge.slot for edge in path.edges],
+                        "product": display.jsonable(path.product, max_elements)}
+                       for path in summary.paths]
+    return record
+
+
 def inputs_json(graph: AnnotatedGraph, summaries: list[PathSummary]) -> dict[str, Any]:
     """`gad paths --json` without --wrt: each input's path count, gradient and largest path."""
     return {"inputs": [{"name": summary.name, "path_count": summary.count,

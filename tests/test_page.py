@@ -85,8 +85,15 @@ def test_the_page_embeds_the_records_of_gad_trace_and_gad_paths(tmp_path):
     data = embedded(page.read_text())
     assert data["trace"] == json.loads(gad("trace", SEED, "--json").stdout)
     for name in ("x1", "x2"):
-        assert data["paths"][name] == json.loads(gad("paths", SEED, "--wrt", name,
-                                                     "--json").stdout)
+        listed = json.loads(gad("paths", SEED, "--wrt", name, "--json").stdout)
+        table = gad("paths", SEED, "--wrt", name).stdout
+        rows = data["paths"][name]
+        assert {key: rows[key] for key in ("wrt", "gradient", "path_count", "rest")} == \
+            {key: listed[key] for key in ("wrt", "gradient", "path_count", "rest")}
+        assert [(row["ids"], row["slots"], row["product"]) for row in rows["paths"]] == \
+            [(path["ids"], path["slots"], path["product"]) for path in listed["paths"]]
+        for row in rows["paths"]:
+            assert f"{row['chain']} " in table and f"{row['factors']} " in table
     assert data["wrt"] == "x2" and data["output"] == "n9"
     assert [node["members"] for node in data["nodes"]] == [[node] for node in range(10)]
     assert data["edges"] == json.loads(gad("graph", SEED, "--wrt", "x2", "-o", "-", "--format",
@@ -296,24 +303,32 @@ def test_a_clicked_input_shows_the_rows_of_gad_paths_and_a_hovered_row_its_path(
 
 def test_wheel_zooms_about_the_pointer_drag_pans_and_fit_restores(open_page, tmp_path):
     page = open_page(seed_page(tmp_path))
+    stage = page.eval_on_selector("#stage", "stage => stage.getBoundingClientRect().toJSON()")
 
-    def view_box():
+    def camera():
         page.evaluate("new Promise(requestAnimationFrame)")
-        return [float(part) for part in page.get_attribute("#stage svg", "viewBox").split()]
+        return page.evaluate("gadPage.camera")
 
-    fitted = view_box()
+    def under(view, x, y):  # the drawing's point under the pointer at (x, y)
+        return (view["x"] + (x - stage["left"]) / view["scale"],
+                view["y"] + (y - stage["top"]) / view["scale"])
+
+    fitted = camera()
     page.mouse.move(400, 400)
     page.mouse.wheel(0, -400)
-    zoomed = view_box()
-    assert zoomed[2] < fitted[2] * 0.7 and zoomed[3] / zoomed[2] == pytest.approx(
-        fitted[3] / fitted[2])
+    zoomed = camera()
+    assert zoomed["scale"] > fitted["scale"] * 1.5
+    assert under(zoomed, 400, 400) == pytest.approx(under(fitted, 400, 400))
     page.mouse.down()
     page.mouse.move(500, 450, steps=5)
     page.mouse.up()
-    dragged = view_box()
-    assert dragged[0] < zoomed[0] and dragged[1] < zoomed[1] and dragged[2] == zoomed[2]
+    dragged = camera()
+    assert dragged["x"] == pytest.approx(zoomed["x"] - 100 / zoomed["scale"])
+    assert dragged["y"] == pytest.approx(zoomed["y"] - 50 / zoomed["scale"])
+    transform = page.eval_on_selector("#stage svg", "svg => svg.style.transform")
+    assert transform.startswith("translate(") and "scale(" in transform
     page.click("#fit")
-    assert view_box() == pytest.approx(fitted)
+    assert camera() == pytest.approx(fitted)
 
 
 def test_numbers_are_written_as_python_writes_them(open_page, tmp_path):

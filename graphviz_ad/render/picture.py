@@ -65,7 +65,7 @@ class LegendRow:
 @dataclass(frozen=True)
 class Sweeps:
     """What a page steps through beside the drawing, as the JSON-ready records of records.py:
-    the trace as `gad trace --json` gives it, and each input's paths as `gad paths --json`."""
+    the trace as `gad trace --json` gives it, and each input's paths as the rows of `gad paths`."""
 
     trace: dict[str, Any]
     paths: dict[str, dict[str, Any]]  # by input name

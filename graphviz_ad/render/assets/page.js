@@ -400,24 +400,41 @@
     }
   }
 
-  /* ---------- pan and zoom: only the viewBox changes ---------- */
+  /* ---------- pan and zoom: one transform on the drawing, no work per node ---------- */
 
+  /* The drawing keeps its own size in pixels (never a percentage, which would make Chromium lay
+     out every text again whenever anything else on the page changes) and sits in its own
+     composited layer: panning and zooming change only that layer's transform, so they cost the
+     same at 20 nodes and at 2,000. After a zoom settles, the layer is drawn again at the new
+     scale, sharp. */
   const full = svg.viewBox.baseVal;
   const whole = { x: full.x, y: full.y, w: full.width, h: full.height };
-  svg.removeAttribute("width");
-  svg.removeAttribute("height");
-  svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
-  const camera = { x: whole.x, y: whole.y, w: whole.w, h: whole.h };
+  const BASE = Math.min(1, 16000 / Math.max(whole.w, whole.h, 1));  // pixels per drawing unit
+  svg.setAttribute("width", String(whole.w * BASE));
+  svg.setAttribute("height", String(whole.h * BASE));
+  const MAX_SCALE = 8;
+  const camera = { x: whole.x, y: whole.y, scale: 1 };  // the drawing's point at the stage's corner
   let frame = null;
   let glide = null;
+  let settle = null;
 
   function draw() {
     frame = null;
-    svg.setAttribute("viewBox", `${camera.x} ${camera.y} ${camera.w} ${camera.h}`);
+    const dx = -(camera.x - whole.x) * camera.scale;
+    const dy = -(camera.y - whole.y) * camera.scale;
+    svg.style.transform = `translate(${dx}px, ${dy}px) scale(${camera.scale / BASE})`;
   }
 
   function schedule() {
     if (frame === null) frame = requestAnimationFrame(draw);
+  }
+
+  function sharpen() {
+    clearTimeout(settle);
+    settle = setTimeout(() => {
+      svg.style.willChange = "auto";
+      requestAnimationFrame(() => { svg.style.willChange = "transform"; });
+    }, 200);
   }
 
   function stageSize() {
@@ -427,37 +444,31 @@
 
   function fit() {
     const size = stageSize();
-    const margin = 0.03;
-    let width = whole.w * (1 + 2 * margin);
-    let height = whole.h * (1 + 2 * margin);
-    width = Math.max(width, size.width / 2.2);  // a tiny graph is not blown up past 2.2×
-    height = Math.max(height, size.height / 2.2);
-    if (width / height < size.width / size.height) width = height * size.width / size.height;
-    else height = width * size.height / size.width;
-    Object.assign(camera, { x: whole.x + whole.w / 2 - width / 2, y: whole.y + whole.h / 2 - height / 2, w: width, h: height });
+    const margin = 1.06;
+    const scale = Math.min(size.width / (whole.w * margin), size.height / (whole.h * margin), 2.2);
+    Object.assign(camera, { scale, x: whole.x + whole.w / 2 - size.width / scale / 2,
+      y: whole.y + whole.h / 2 - size.height / scale / 2 });
     stopGlide();
     schedule();
+    sharpen();
   }
 
-  function zoomAt(factor, centreX, centreY) {
-    const width = Math.min(whole.w * 40, Math.max(whole.w / 400, camera.w * factor, 20));
-    const scale = width / camera.w;
-    camera.x = centreX - (centreX - camera.x) * scale;
-    camera.y = centreY - (centreY - camera.y) * scale;
-    camera.w *= scale;
-    camera.h *= scale;
-    stopGlide();
-    schedule();
-  }
-
-  function toDrawing(clientX, clientY) {
+  /* Zoom by `factor` (above 1: out) about the stage's point (left, top) in pixels. */
+  function zoomAt(factor, left, top) {
     const size = stageSize();
-    return { x: camera.x + (clientX - size.left) / size.width * camera.w,
-      y: camera.y + (clientY - size.top) / size.height * camera.h };
+    const least = Math.min(size.width / whole.w, size.height / whole.h) / 4;
+    const scale = Math.min(MAX_SCALE, Math.max(least, camera.scale / factor));
+    camera.x += left / camera.scale - left / scale;
+    camera.y += top / camera.scale - top / scale;
+    camera.scale = scale;
+    stopGlide();
+    schedule();
+    sharpen();
   }
 
   function zoomCentre(factor) {
-    zoomAt(factor, camera.x + camera.w / 2, camera.y + camera.h / 2);
+    const size = stageSize();
+    zoomAt(factor, size.width / 2, size.height / 2);
   }
 
   function stopGlide() {
@@ -485,11 +496,14 @@
     const top = Math.min(...all.map((b) => b.y));
     const right = Math.max(...all.map((b) => b.x + b.w));
     const bottom = Math.max(...all.map((b) => b.y + b.h));
-    const marginX = camera.w * 0.06;
-    const marginY = camera.h * 0.06;
-    if (left >= camera.x + marginX && right <= camera.x + camera.w - marginX
-      && top >= camera.y + marginY && bottom <= camera.y + camera.h - marginY) return;
-    const goal = { x: (left + right) / 2 - camera.w / 2, y: (top + bottom) / 2 - camera.h / 2 };
+    const size = stageSize();
+    const width = size.width / camera.scale;
+    const height = size.height / camera.scale;
+    const marginX = width * 0.06;
+    const marginY = height * 0.06;
+    if (left >= camera.x + marginX && right <= camera.x + width - marginX
+      && top >= camera.y + marginY && bottom <= camera.y + height - marginY) return;
+    const goal = { x: (left + right) / 2 - width / 2, y: (top + bottom) / 2 - height / 2 };
     const start = { x: camera.x, y: camera.y };
     const began = performance.now();
     stopGlide();
@@ -518,9 +532,8 @@
     if (!press.moved && Math.hypot(dx, dy) < 4) return;
     press.moved = true;
     stage.classList.add("dragging");
-    const size = stageSize();
-    camera.x = press.camera.x - dx / size.width * camera.w;
-    camera.y = press.camera.y - dy / size.height * camera.h;
+    camera.x = press.camera.x - dx / camera.scale;
+    camera.y = press.camera.y - dy / camera.scale;
     stopGlide();
     schedule();
   });
@@ -534,16 +547,9 @@
   stage.addEventListener("wheel", (event) => {
     event.preventDefault();
     const unit = event.deltaMode === 1 ? 0.05 : 0.0015;
-    const point = toDrawing(event.clientX, event.clientY);
-    zoomAt(Math.exp(event.deltaY * unit), point.x, point.y);
-  }, { passive: false });
-  window.addEventListener("resize", () => {
     const size = stageSize();
-    const centreY = camera.y + camera.h / 2;
-    camera.h = camera.w * size.height / size.width;
-    camera.y = centreY - camera.h / 2;
-    schedule();
-  });
+    zoomAt(Math.exp(event.deltaY * unit), event.clientX - size.left, event.clientY - size.top);
+  }, { passive: false });
 
   /* ---------- details: a node's chain-rule sum, an input's paths ---------- */
 
@@ -675,8 +681,8 @@
       const line = element("tr", "path-row");
       const swatch = element("td", "swatch", String(index + 1));
       swatch.style.setProperty("--colour", colour);
-      const chain = element("td", "chain", path.nodes.join(" → "));
-      chain.append(element("div", "factors", path.factors.map((factor) => shown(factor)).join(" · ")));
+      const chain = element("td", "chain", path.chain);
+      chain.append(element("div", "factors", path.factors));
       line.append(swatch, chain, element("td", "mono num", shown(path.product, 10)),
         element("td", "mono num", share(path.product, summary.gradient)));
       line.addEventListener("mouseenter", () => focusPath(path, colour));
@@ -794,7 +800,9 @@
   window.gadPage = {
     get position() { return position; },
     last: DONE,
+    seed: SEED,
     go: (target) => { setPlaying(false); go(target); },
+    get camera() { return { ...camera }; },
     number, shown,
   };
 })();

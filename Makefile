@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench golden docs samples clean
+.PHONY: demo test fuzz bench golden docs samples torch-samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/paths.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/pictures.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/pytorch.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
 define picture
@@ -47,6 +49,22 @@ samples: $(STAMP)
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-plain.png
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-formula.png --edge-labels both
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-backward.png --wrt x1 --view backward
+	$(BIN)/gad graph samples/doubling.gad x=1 --wrt x -o docs/pictures/doubling.png
+	$(BIN)/gad graph samples/sum150.gad --wrt x -o docs/pictures/sum150.png
+	$(call picture,mlp300,--wrt x1)
+	$(call picture,program2000,--depth 0)
+
+# The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch==2.13.0).
+TORCH_SEED := samples/torch_seed.py x1=1.5 x2=0.5 c=1
+torch-samples: $(STAMP)
+	$(BIN)/gad torch $(TORCH_SEED) --wrt x2 -o docs/pictures/torch-seed.png
+	$(BIN)/gad torch $(TORCH_SEED) --wrt x1 --view backward -o docs/pictures/torch-seed-backward.png
+	$(BIN)/gad torch samples/torch_detach.py:with_detach x=[1,1] --wrt x -o docs/pictures/torch-detach.png
+	$(BIN)/gad torch samples/torch_detach.py:with_data x=[1,1] --wrt x -o docs/pictures/torch-data.png
+	$(BIN)/gad torch samples/torch_detach.py:with_no_grad x=[1,1] --wrt x -o docs/pictures/torch-no-grad.png
+	$(BIN)/gad torch samples/torch_mlp.py:loss --wrt model.0.weight -o docs/pictures/torch-mlp.png
+	$(BIN)/gad torch samples/torch_resnet.py:loss --rankdir TB -o docs/pictures/torch-resnet.png
+	$(BIN)/gad torch samples/torch_resnet.py:loss --depth 2 --rankdir TB -o docs/pictures/torch-resnet-folded.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -25,8 +25,8 @@ def composed_seed(nodes: int) -> str:
     lines = ["x1 = 1.5", "x2 = 0.5", "a0 = x1", "b0 = x2"]
     for index in range(max(1, nodes // 10)):
         lines += [f"n{index} = 1 + sin(b{index})", f"d{index} = b{index} + exp(a{index} / 4)",
-                  f"a{index + 1} = b{index}", f"b{index + 1} = n{index} / d{index} + "
-                                                f"a{index} * b{index}"]
+                  f"a{index + 1} = b{index}",
+                  f"b{index + 1} = n{index} / d{index} + tanh(a{index} * b{index})"]
     return "\n".join(lines)
 
 

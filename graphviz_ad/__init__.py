@@ -1,6 +1,6 @@
 """graphviz-ad: see reverse-mode automatic differentiation, edge by edge and path by path."""
 
-__all__ = ["Analysis", "analyze", "load"]
+__all__ = ["Analysis", "analyze", "from_torch", "load", "trace_torch"]
 __version__ = "0.1.0"
 
 

@@ -1,8 +1,8 @@
 """The facade for the command line, notebooks and tests: one door in, one door out.
 
 In: `load` (an expression, a program file or `-`, and NAME=VALUE assignments), `analyze` (source
-text and values) and `Analysis.from_graph` (an annotated graph from any source) all give an
-`Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
+text and values), `Analysis.from_graph` (an annotated graph from any source) and the PyTorch
+importer's `trace_torch`, `from_torch` and `load_torch` all give an `Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
 `Analysis.save` write it through the one format table (render/formats.py).
 """
 
@@ -24,10 +24,11 @@ from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
 from graphviz_ad.engine.paths import PathSummary, path_count, summarize
 from graphviz_ad.errors import NumericError, UnknownNameError, UsageError
-from graphviz_ad.options import DEFAULT_TOP, MODES
+from graphviz_ad.options import DEFAULT_MAX_BOXES, DEFAULT_TOP, LARGE_PICTURE, MODES
 
 REVERSE, FORWARD = MODES
-PICTURE_OPTIONS = ("top", "edge_labels", "only_paths", "compact")
+PICTURE_OPTIONS = ("top", "edge_labels", "only_paths", "compact", "expand", "depth",
+                   "expand_all", "max_boxes")
 CHECK_NOTE = "finite differences: central, h = 1e-6·max(1, |x|)"
 
 
@@ -112,12 +113,13 @@ class Analysis:
 
     @property
     def notes(self) -> list[str]:
-        """What a user should know about the run: unused values, overflows, no inputs."""
+        """What a user should know about the run: unused values, overflows, no inputs; each
+        once (`exp(v) + exp(v)` overflows twice)."""
         notes = list(self.warnings) + [issue.message for issue in self.numeric_issues]
         if not self.graph.inputs:
             notes.append("the program has no inputs: its value is a constant, with nothing to "
                          "differentiate")
-        return notes
+        return list(dict.fromkeys(notes))
 
     def require_finite(self) -> None:
         """--strict: the first inf or nan is an error rather than a warning."""
@@ -164,10 +166,32 @@ class Analysis:
         return GradientReport(self.output_name, self.graph.values[self.graph.output], mode,
                               tuple(rows), check)
 
-    def paths(self, name: str, top: int | None = DEFAULT_TOP) -> PathSummary:
-        """The `top` paths from `name` to the output by |product| (every path when None)."""
+    def paths(self, name: str, top: int | None = DEFAULT_TOP,
+              fold: Iterable[str] = ()) -> PathSummary:
+        """The `top` paths from `name` to the output by |product| (every path when None);
+        with `fold`, through those groups folded (dotted names, `layer1.0`): a folded group's
+        edge carries its total derivative, so the products still sum to the gradient."""
         self.require_input(name)
-        return summarize(self.graph, name, top)
+        graph = self.folded(fold, name).graph if fold else self.graph
+        return summarize(graph, name, top)
+
+    def folded(self, groups: Iterable[str], keep_input: str | None = None):
+        """The annotated graph with these groups folded (engine/fold.py's `Folding`); an
+        unknown group name is an error that lists the groups."""
+        from graphviz_ad.engine.fold import dotted, fold, group_paths
+
+        known = {dotted(path): path for path in group_paths(self.graph)}
+        chosen = []
+        for name in groups:
+            if name not in known:
+                from graphviz_ad.engine.build import suggest
+
+                listed = ", ".join(list(known)[:12]) or "none"
+                raise UsageError(f"`{name}` is not a group of the program (groups: {listed})",
+                                 None, suggest(name, known) or "a group is a statement's name")
+            chosen.append(known[name])
+        keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
+        return fold(self.graph, chosen, keep)
 
     def path_count(self, name: str) -> int:
         self.require_input(name)
@@ -195,12 +219,53 @@ class Analysis:
                        for name in self.inputs})
 
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
-                edge_labels: str = "value", only_paths: bool = False, compact: bool = False):
-        """What every format draws (render/picture.py), with the paths of `wrt` coloured."""
-        from graphviz_ad.render.picture import build_picture
+                edge_labels: str = "value", only_paths: bool = False, compact: bool = False,
+                expand: Iterable[str] = (), depth: int | None = None, expand_all: bool = False,
+                max_boxes: int = DEFAULT_MAX_BOXES):
+        """What every format draws (render/picture.py), with the paths of `wrt` coloured.
 
-        summary = self.paths(wrt, top) if wrt is not None else None
-        return build_picture(self.graph, summary, edge_labels, only_paths, compact)
+        Past `max_boxes` nodes, groups fold until the picture fits (the groups on the paths
+        of `wrt` last); `expand` keeps groups open (dotted names), `depth` folds exactly the
+        groups nested deeper than it, `expand_all` folds nothing."""
+        from dataclasses import replace
+
+        from graphviz_ad.engine.fold import choose_detail, dotted, fold
+        from graphviz_ad.engine.paths import path_counts, paths_to_output
+        from graphviz_ad.render.picture import build_picture, split_fanout
+
+        # Inputs stay leaves of the picture, unless there are so many (a network's weights)
+        # that those used only inside a group fold into it; --wrt's input always stays.
+        many_inputs = len(self.graph.inputs) > max_boxes // 4
+        keep = [] if many_inputs else list(self.graph.inputs.values())
+        on_paths = []
+        if wrt is not None:
+            self.require_input(wrt)
+            keep.append(self.graph.inputs[wrt])
+            reach, back = path_counts(self.graph, keep[-1]), paths_to_output(self.graph)
+            on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
+        self.folded(expand)  # names every unknown group before anything is drawn
+        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
+        folding = fold(self.graph, detail.fold, keep) if detail.fold else None
+        graph = folding.graph if folding else self.graph
+        summary = summarize(graph, wrt, top) if wrt is not None else None
+        picture = build_picture(graph, summary, edge_labels, only_paths, compact)
+        if folding is not None:
+            picture = _members_unfolded(picture, folding.stands_for)
+        notes = []
+        if folding is not None:
+            shown = ", ".join(dotted(path) for path in folding.folded[:6])
+            more = f" and {len(folding.folded) - 6} more" if len(folding.folded) > 6 else ""
+            why = (f"to draw at most {max_boxes} boxes" if detail.automatic
+                   else f"below depth {depth}")
+            notes.append(f"folded {len(folding.folded)} group(s) {why}: {shown}{more}"
+                         + ("; inputs used only inside a group fold with it" if many_inputs
+                            else "") + "; --expand NAME opens one, --depth N or --expand-all "
+                         "more")
+        picture = replace(picture, notes=picture.notes + tuple(notes),
+                          clusters=folding is not None or bool(expand) or depth is not None)
+        if len(picture.nodes) > LARGE_PICTURE:
+            picture = split_fanout(picture)
+        return picture
 
     def draw(self, image_format: str = "svg", wrt: str | None = None, **options: Any):
         """The picture in `image_format` (a name from the format table) as a `Drawing`:
@@ -272,6 +337,15 @@ class Analysis:
         return self.evaluated
 
 
+def _members_unfolded(picture, stands_for: tuple[tuple[int, ...], ...]):
+    """The picture with each box's members as nodes of the unfolded graph, as the trace and
+    the paths of the analysis name them."""
+    return replace(picture, nodes=tuple(
+        replace(node, members=tuple(original for member in node.members
+                                    for original in stands_for[member]))
+        for node in picture.nodes))
+
+
 def natural_key(name: str) -> tuple:
     """x2 before x10, and W among the w's rather than before every lower-case name."""
     parts = [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
@@ -326,3 +400,48 @@ def load(argument: str, assignments: Iterable[str] = (), strict: bool = False) -
             error.origin = argument
         raise
     return analysis
+
+
+TORCH_INSTALL = "pip install 'graphviz-ad[torch]' (or pip install torch)"
+
+
+def _torch_source(module: str):
+    """An importer module of graphviz_ad.sources that needs PyTorch, imported only when asked."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"graphviz_ad.sources.{module}")
+    except ModuleNotFoundError as error:
+        if error.name != "torch":
+            raise
+        raise UsageError("PyTorch is not installed", None, f"install it: {TORCH_INSTALL}") \
+            from None
+
+
+def trace_torch(fn, *args: Any, **kwargs: Any) -> Analysis:
+    """Run `fn(*args, **kwargs)` (a function or an `nn.Module` returning a loss tensor) and
+    record it: every torch call a node with torch's value, grouped by the module it ran in,
+    `detach()`, `.data` and `no_grad` drawn as cuts; torch's backward pass gives the adjoints.
+    A result with more than one element is summed. Parameters' `.grad` are left untouched."""
+    imported = _torch_source("pytorch").trace(fn, args, kwargs)
+    return Analysis.from_graph(imported.graph, imported.notes)
+
+
+def from_torch(output, params: Mapping[str, Any] | None = None) -> Analysis:
+    """The backward graph of a tensor already computed (torchviz's `make_dot(y, params)`):
+    leaves named by `params` (`dict(model.named_parameters())`), values where torch saved
+    them, shapes always; torch's backward pass gives the adjoints (call it before
+    `backward()`, or after `backward(retain_graph=True)`)."""
+    imported = _torch_source("pytorch").from_output(output, params)
+    return Analysis.from_graph(imported.graph, imported.notes)
+
+
+def load_torch(target: str, assignments: Iterable[str] = ()) -> Analysis:
+    """What `gad torch` does: run `FILE.py` as Python runs a script and trace its function
+    (`FILE.py:NAME`, or the only function it defines) called with the NAME=VALUE
+    `assignments` as float64 tensors. This executes the file's code."""
+    from graphviz_ad.arguments import parse_values
+
+    values = parse_values(list(assignments))
+    imported = _torch_source("script").run(target, values)
+    return Analysis.from_graph(imported.graph, imported.notes)

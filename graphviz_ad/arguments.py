@@ -18,9 +18,10 @@ def looks_like_an_option(argument: str) -> bool:
 
 
 def looks_like_a_path(argument: str) -> bool:
-    """`samples/seed.gad`, `prog.gad`, `./x`: path characters only, with a folder or a suffix.
-    A bare `x` is an expression even when a file of that name is in the current folder."""
-    return bool(re.fullmatch(r"[\w.~/-]+", argument)) and (
+    """`samples/seed.gad`, `prog.gad`, `./x`: path characters only (a byte that is not UTF-8 is
+    one), with a folder or a suffix. A bare `x` is an expression even when a file of that name is
+    in the current folder."""
+    return bool(re.fullmatch(r"[\w.~/\udc80-\udcff-]+", argument)) and (
         "/" in argument or Path(argument).suffix[1:].isalpha())
 
 
@@ -37,6 +38,18 @@ def load_source(argument: str) -> str:
     if looks_like_a_path(argument) and is_file(path):
         return reading.read_program_file(path, argument)
     return argument
+
+
+def split_torch_target(target: str) -> tuple[str, str | None]:
+    """`model.py:loss` -> (`model.py`, `loss`); `model.py` -> (`model.py`, None)."""
+    path, colon, name = target.rpartition(":")
+    if colon and name.isidentifier() and path:
+        return path, name
+    return target, None
+
+
+def torch_file(target: str) -> str:
+    return split_torch_target(target)[0]
 
 
 def is_file(path: Path) -> bool:

@@ -10,14 +10,22 @@ import os
 import sys
 import time
 from contextlib import contextmanager, nullcontext
-from enum import Enum
 from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
 from graphviz_ad import options as choices
+from graphviz_ad.command_options import (CompactOption, DepthOption, DpiOption, DrawOutput,
+                                         EdgeLabels, EdgeLabelsOption, ExpandAllOption,
+                                         ExpandOption, Expression, FoldOption, FormatOption,
+                                         Json, MaxBoxesOption, MaxNodesOption, Mode, NoCheck,
+                                         OnlyPathsOption, Output, PathsOption, Rankdir,
+                                         RankdirOption, Renderer, RendererOption, Strict,
+                                         TimeoutOption, Top, TorchTarget, Values, View,
+                                         ViewOption, Wrt)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
+from graphviz_ad.text import for_the_terminal, printable
 from graphviz_ad.writing import StandardOutput, is_standard_output
 
 app = typer.Typer(name="gad", no_args_is_help=True, add_completion=True,
@@ -53,61 +61,10 @@ def _main(version: Annotated[bool, typer.Option(
     pass
 
 
-def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
-    """Choices come from the layer that owns them; typer shows them as an Enum."""
-    return Enum(name, {value.replace("-", "_"): value for value in values}, type=str)
-
-
-Mode = _choice("Mode", choices.MODES)
-EdgeLabels = _choice("EdgeLabels", choices.EDGE_LABELS)
-View = _choice("View", choices.VIEWS)
-Rankdir = _choice("Rankdir", choices.RANKDIRS)
-Renderer = _choice("Renderer", choices.RENDERERS)
-
-Expression = Annotated[str, typer.Argument(
-    help="An expression or program, a path to a program file, or - to read standard input.",
-    show_default=False, metavar="EXPR")]
-Values = Annotated[Optional[list[str]], typer.Argument(
-    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]].", show_default=False,
-    metavar="NAME=VALUE")]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
-Strict = Annotated[bool, typer.Option(
-    "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
-NoCheck = Annotated[bool, typer.Option("--no-check", help="Skip the finite-difference check.")]
-Top = Annotated[int, typer.Option("--top", min=1, max=choices.ENUMERATION_LIMIT,
-    help="Paths to list by largest |product|; the rest are summed in one row.")]
-Wrt = Annotated[Optional[str], typer.Option(
-    "--wrt", help="Colour each path from this input to the output, with a legend.",
-    show_default=False)]
-Output = Annotated[str, typer.Option(
-    "--output", "-o", help=f"The file to write ({choices.suffix_list()}), or - for standard "
-                           "output.", show_default=False)]
-FormatOption = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help=f"One of {choices.format_names()} (default: from the file's suffix).",
-    show_default=False)]
-EdgeLabelsOption = Annotated[EdgeLabels, typer.Option(
-    "--edge-labels", help="Label edges with the local derivative's value, its formula, or both.")]
-ViewOption = Annotated[View, typer.Option(
-    "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
-                   "gradients flow (backward).")]
-RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
-DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolution of PNG.")]
-RendererOption = Annotated[Renderer, typer.Option(
-    "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
-TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=0.1, max=choices.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
-MaxNodesOption = Annotated[int, typer.Option(
-    "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
-OnlyPathsOption = Annotated[bool, typer.Option(
-    "--only-paths", help="Keep only the nodes on paths from --wrt to the output.")]
-CompactOption = Annotated[bool, typer.Option(
-    "--compact", help="Fold chains of one-input operations (sin, exp, ...) into one node.")]
-
-
 def _console(stderr: bool = False):
-    from rich.console import Console
+    from graphviz_ad.report.layout import plain_console
 
-    return Console(stderr=stderr, highlight=False, file=None if stderr else StandardOutput())
+    return plain_console(stderr, None if stderr else StandardOutput())
 
 
 def _print_error(error: GadError) -> None:
@@ -116,12 +73,12 @@ def _print_error(error: GadError) -> None:
     from graphviz_ad.errors import excerpt
 
     message = Text.assemble(("error", "bold red"), (f"[{error.title}]", "red"), ": ",
-                            (error.reason, "bold"))
+                            (printable(error.reason), "bold"))
     if error.span is not None and error.source is not None:
         message.append("\n" + excerpt(error.source, error.span, error.origin), style="blue")
     if error.hint:
         message.append("\nhint: ", style="bold cyan")
-        message.append(error.hint)
+        message.append(printable(error.hint))
     _console(stderr=True).print(message, soft_wrap=True)
 
 
@@ -146,22 +103,26 @@ def _user_errors() -> Iterator[None]:
         from rich.text import Text
 
         _console(stderr=True).print(Text.assemble(
-            ("internal error", "bold red"), f" (a bug in graphviz-ad): {type(error).__name__}: "
-                                            f"{error}\nhint: GAD_DEBUG=1 shows the traceback; "
-                                            "please report it with the command line"))
+            ("internal error", "bold red"), printable(
+                f" (a bug in graphviz-ad): {type(error).__name__}: {error}\nhint: GAD_DEBUG=1 "
+                "shows the traceback; please report it with the command line")))
         raise typer.Exit(FAILURE_EXIT) from None
 
 
 def _load(expression: str, values: list[str] | None, strict: bool):
     """The one door in; its notes (unused values, overflows) go to standard error."""
-    from rich.text import Text
-
     from graphviz_ad.api import load
 
-    analysis = load(expression, values or (), strict=strict)
+    return _noted(load(expression, values or (), strict=strict))
+
+
+def _noted(analysis):
+    """The analysis, its notes (unused values, overflows) printed to standard error."""
+    from rich.text import Text
+
     console = _console(stderr=True)
     for note in analysis.notes:
-        console.print(Text.assemble(("warning:", "yellow"), " ", note))
+        console.print(Text.assemble(("warning:", "yellow"), " ", printable(note)))
     return analysis
 
 
@@ -198,22 +159,29 @@ def paths(expression: Expression, values: Values = None,
           every: Annotated[bool, typer.Option(
               "--all", help=f"List every path (refused above {choices.ENUMERATION_LIMIT:,} "
                             "paths).")] = False,
-          as_json: Json = False, strict: Strict = False) -> None:
+          fold: FoldOption = None, as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
-    gradient, summing to the gradient. Path counts are exact, at any scale."""
-    from graphviz_ad import records
+    gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
+    group's edges carry the total derivative through it, and the sum stays the gradient."""
+    with _user_errors():
+        _show_paths(_load(expression, values, strict), wrt, None if every else top, fold,
+                    as_json)
+
+
+def _show_paths(analysis, wrt: str | None, top: int | None, fold: list[str] | None,
+                as_json: bool) -> None:
+    """The paths of `wrt` (through the `fold` groups folded), or one row per input."""
     from graphviz_ad.report import paths as view
 
-    with _user_errors():
-        analysis = _load(expression, values, strict)
-        if wrt is None:
-            summaries = [analysis.paths(name, 1) for name in analysis.inputs]
-            _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
-                  lambda: records.inputs_json(analysis.graph, summaries))
-            return
-        summary = analysis.paths(wrt, None if every else top)
-        _show(lambda: view.paths_table(analysis.graph, summary), as_json,
-              lambda: records.summary_json(analysis.graph, summary))
+    if wrt is None:
+        summaries = [analysis.paths(name, 1) for name in analysis.inputs]
+        _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
+              lambda: view.inputs_json(analysis.graph, summaries))
+        return
+    summary = analysis.paths(wrt, top, fold or ())
+    graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
+    _show(lambda: view.paths_table(graph, summary), as_json,
+          lambda: view.summary_json(graph, summary))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -221,30 +189,37 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
           strict: Strict = False) -> None:
     """The forward trace (one line per node, in evaluation order) and the backward sweep, one
     adjoint update per line in the order the engine performs them."""
-    from graphviz_ad import records
     from graphviz_ad.report import trace as view
 
     with _user_errors():
         steps = _load(expression, values, strict).trace()
-        _show(lambda: view.trace_tables(steps), as_json, lambda: records.trace_json(steps))
+        _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
-def _draw(analysis, output: str, image_format: str, wrt: str | None, picture_options: dict,
-          draw_options: dict) -> None:
+def _picture_options(given: dict) -> dict:
+    """The picture and drawing options of `gad graph` and `gad explain`, as the facade takes
+    them, from the command's own arguments."""
+    chosen = {name: given[name] for name in ("top", "only_paths", "compact", "depth",
+                                              "expand_all", "max_boxes", "timeout", "dpi",
+                                              "max_nodes")}
+    chosen.update({name: given[name].value for name in ("edge_labels", "view", "rankdir",
+                                                        "renderer")})
+    return {**chosen, "expand": given["expand"] or ()}
+
+
+def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
     """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
-    from rich.markup import escape
-
     console = _console(stderr=True)
     started = time.perf_counter()
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
-        drawing = analysis.save(output, image_format, wrt, **picture_options, **draw_options)
-    if drawing.note:
-        console.print(f"[cyan]note:[/] {escape(drawing.note)}")
+        drawing = analysis.save(output, image_format, wrt, **options)
+    for note in drawing.notes:
+        console.print(printable(f"note: {note}"), style="cyan")
     if not is_standard_output(output):
         cost = (f" ({drawing.nodes} nodes, {drawing.renderer}, "
                 f"{time.perf_counter() - started:.2f} s)") if drawing.renderer else ""
-        console.print(escape(f"wrote {output}{cost}"), style="dim")
+        console.print(printable(f"wrote {output}{cost}"), style="dim")
 
 
 def output_format(output: str, image_format: str | None, renderer: str, program: str) -> str:
@@ -267,17 +242,17 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
           timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
           max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
           only_paths: OnlyPathsOption = False, compact: CompactOption = False,
-          strict: Strict = False) -> None:
+          expand: ExpandOption = None, depth: DepthOption = None,
+          expand_all: ExpandAllOption = False,
+          max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, strict: Strict = False) -> None:
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
-    with --wrt, each path from that input in its own colour."""
+    with --wrt, each path from that input in its own colour. A large graph folds its groups
+    (statements, runs of terms, blocks of lines) into boxes whose edges carry the total
+    derivative, until it fits --max-boxes."""
     with _user_errors():
         chosen = output_format(output, image_format, renderer.value, expression)
         analysis = _load(expression, values, strict)
-        _draw(analysis, output, chosen, wrt,
-              {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
-               "compact": compact},
-              {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
-               "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+        _draw(analysis, output, chosen, wrt, _picture_options(locals()))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -295,6 +270,9 @@ def explain(expression: Expression, values: Values = None,
             timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
             max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
             only_paths: OnlyPathsOption = False, compact: CompactOption = False,
+            expand: ExpandOption = None, depth: DepthOption = None,
+            expand_all: ExpandAllOption = False,
+            max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES,
             strict: Strict = False) -> None:
     """The whole walkthrough: the value, the checked gradients, the paths of each input, and
     the picture with -o (taking the same picture options as gad graph)."""
@@ -312,10 +290,46 @@ def explain(expression: Expression, values: Values = None,
         _console().print(walkthrough(analysis.graph, report, summaries))
         if output:
             _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None),
-                  {"top": top, "edge_labels": edge_labels.value, "only_paths": only_paths,
-                   "compact": compact},
-                  {"view": view.value, "rankdir": rankdir.value, "renderer": renderer.value,
-                   "timeout": timeout, "dpi": dpi, "max_nodes": max_nodes})
+                  _picture_options(locals()))
+
+
+@command(name="torch", context_settings=EXPRESSION_COMMAND)
+def torch_command(
+        target: TorchTarget, values: Values = None, output: DrawOutput = None,
+        image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
+        paths_table: PathsOption = False, fold: FoldOption = None, edge_labels: EdgeLabelsOption = EdgeLabels.value,
+        view: ViewOption = View.forward, rankdir: RankdirOption = Rankdir.LR,
+        dpi: DpiOption = choices.DEFAULT_DPI, renderer: RendererOption = Renderer.auto,
+        timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
+        max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
+        only_paths: OnlyPathsOption = False, compact: CompactOption = False,
+        expand: ExpandOption = None, depth: DepthOption = None,
+        expand_all: ExpandAllOption = False,
+        max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False) -> None:
+    """Trace a PyTorch function: torch's gradient of each input (its arguments, the tensors and
+    parameters it reads), with --paths the chain rule path by path, with -o the picture with a
+    group per module (layer1.0.conv1), folded to fit --max-boxes.
+
+    This command, and only this one, runs code: FILE.py runs as python FILE.py would (with
+    __name__ "__gad__", torch's default dtype float64), then NAME is called with each NAME=VALUE
+    as a float64 tensor that requires grad, and must return a tensor (a loss). Docs:
+    docs/torch.md."""
+    from graphviz_ad.api import load_torch
+    from graphviz_ad.arguments import torch_file
+    from graphviz_ad.report import grad as grad_view
+
+    with _user_errors():
+        chosen = output_format(output, image_format, renderer.value, torch_file(target)) \
+            if output else None
+        analysis = _noted(load_torch(target, values or ()))
+        if output:
+            _draw(analysis, output, chosen, wrt, _picture_options(locals()))
+        elif paths_table:
+            _show_paths(analysis, wrt, top, fold, as_json)
+        else:
+            report = analysis.gradient_report(check=False)
+            _show(lambda: grad_view.gradient_table(report), as_json,
+                  lambda: grad_view.gradient_json(report))
 
 
 @command()
@@ -329,6 +343,7 @@ def ops() -> None:
 
 def main() -> None:
     signals.stop_on_signals()
+    for_the_terminal(sys.stdout, sys.stderr, quiet=not os.environ.get("GAD_DEBUG"))
     try:
         app()
     except KeyboardInterrupt as interruption:

@@ -43,6 +43,26 @@ def value(item: Any, digits: int | None = None) -> str:
                            formatter={"float_kind": lambda element: number(element, digits)})
 
 
+MAX_SHOWN_ELEMENTS = 12  # an array with more is shown by its shape and range
+
+
+def summary(item: Any, digits: int | None = 4, limit: int = 4) -> str:
+    """A number, an array of at most `limit` elements in full on one line, else its shape and
+    range (`64×3×3×3 in [-0.19, 0.19]`)."""
+    if np.ndim(item) == 0:
+        return number(item, digits)
+    if np.size(item) <= limit:
+        return value(item, digits).replace("\n", "")
+    array = np.asarray(item)
+    return f"{shape(array)} in [{number(array.min(), 3)}, {number(array.max(), 3)}]"
+
+
+def brief(item: Any) -> str:
+    """Exact numbers, unless an array is too large to read: then its shape and range."""
+    return summary(item, None, MAX_SHOWN_ELEMENTS) if np.size(item) > MAX_SHOWN_ELEMENTS \
+        else value(item)
+
+
 def shape(item: Any) -> str:
     return "×".join(str(size) for size in np.shape(item)) or "scalar"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphviz_ad.text import printable
+
 USAGE_EXIT = 2
 FAILURE_EXIT = 1
 
@@ -130,7 +132,7 @@ def excerpt(source: str, span: Span, origin: str | None = None) -> str:
     line_end = source.find("\n", start)
     if line_end == -1:
         line_end = len(source)
-    line = source[line_start:line_end].rstrip("\r").replace("\t", " ")
+    line = source[line_start:line_end].rstrip("\r")
     line_number = source.count("\n", 0, line_start) + 1
     column = start - line_start
     width = max(1, min(span.end, line_start + len(line)) - start)
@@ -144,9 +146,9 @@ def excerpt(source: str, span: Span, origin: str | None = None) -> str:
             shown = "…" + shown[1:]
         if left + EXCERPT_WIDTH < len(line):
             shown = shown[:-1] + "…"
-    shown = "".join(char if char.isprintable() else "?" for char in shown)
+    shown = printable(shown)  # one character for one, so the carets stay under the fault
     gutter = " " * len(str(line_number))
-    where = f"{origin}, " if origin else ""
+    where = f"{printable(origin)}, " if origin else ""
     return (f"{gutter}--> {where}line {line_number}, column {column + 1}\n"
             f"{gutter} |\n"
             f"{line_number} | {shown}\n"

@@ -179,3 +179,26 @@ def test_a_notebook_shows_a_small_note_for_a_graph_past_the_budget(no_system_dot
     assert "too many to lay out inline" in shown["image/svg+xml"]
     assert "max_nodes=" in shown["image/svg+xml"]
     ElementTree.fromstring(shown["image/svg+xml"].encode())
+
+
+def test_a_missing_pytorch_is_a_message_with_the_install_command(monkeypatch):
+    import sys
+
+    for module in ("graphviz_ad.sources.pytorch", "graphviz_ad.sources.script"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setitem(sys.modules, "torch", None)  # what `import torch` finds uninstalled
+    result = gad("torch", "samples/torch_seed.py", "x1=1", "x2=1", "c=1")
+    assert result.exit_code == 2
+    assert "PyTorch is not installed" in result.stderr
+    assert "pip install 'graphviz-ad[torch]'" in result.stderr
+
+
+def test_pytorch_is_imported_only_when_asked():
+    import subprocess
+    import sys
+
+    checked = subprocess.run(
+        [sys.executable, "-c", "import sys, graphviz_ad, graphviz_ad.api, graphviz_ad.cli; "
+                               "print('torch' in sys.modules)"],
+        capture_output=True, text=True, check=True)
+    assert checked.stdout.strip() == "False"

@@ -24,11 +24,14 @@ def layer(path: Path) -> str:
     return relative.parts[0] if len(relative.parts) > 1 else relative.stem
 
 
+# The one text-cleaning step: a leaf every layer may use (it imports nothing of ours).
+SHARED = {"graphviz_ad.text"}
 FORBIDDEN = {
     "language": ("numpy", "rich", "typer", "graphviz", "graphviz_ad.engine", "graphviz_ad.api",
                  "graphviz_ad.report", "graphviz_ad.render", "graphviz_ad.cli"),
     "engine": ("rich", "typer", "graphviz", "graphviz_ad.api", "graphviz_ad.report",
                "graphviz_ad.render", "graphviz_ad.cli", "subprocess", "os", "pathlib"),
+    "text": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
     "errors": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
     "display": ("rich", "typer", "graphviz", "graphviz_ad."),
     "api": ("rich", "typer", "graphviz_ad.cli", "subprocess"),
@@ -41,13 +44,16 @@ FORBIDDEN = {
     "signals": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
     "records": ("rich", "typer", "graphviz", "graphviz_ad.report", "graphviz_ad.render",
                 "graphviz_ad.cli"),
+    # Importers make annotated graphs; the facade, the views and the CLI are above them.
+    "sources": ("rich", "typer", "graphviz", "graphviz_ad.api", "graphviz_ad.report",
+                "graphviz_ad.render", "graphviz_ad.cli", "subprocess"),
 }
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
 def test_module_imports_respect_the_pipeline(path):
     forbidden = FORBIDDEN.get(layer(path), ())
-    for name in imported(path):
+    for name in imported(path) - SHARED:
         for prefix in forbidden:
             assert not (name == prefix.rstrip(".") or name.startswith(prefix.rstrip(".") + ".")
                         or (prefix.endswith(".") and name.startswith(prefix))), \
@@ -57,8 +63,10 @@ def test_module_imports_respect_the_pipeline(path):
 @pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
 def test_only_the_cli_imports_typer_and_nothing_imports_the_cli(path):
     names = imported(path)
-    if path.stem not in ("cli",):
+    if path.stem not in ("cli", "command_options"):
         assert "typer" not in names
+    if path.stem != "cli":
+        assert "graphviz_ad.command_options" not in names
     if path.stem not in ("__main__",):
         assert "graphviz_ad.cli" not in names
 
@@ -121,4 +129,5 @@ def test_only_the_format_table_lists_formats(path):
 
 
 def test_the_command_line_stays_thin():
-    assert len((PACKAGE / "cli.py").read_text().splitlines()) <= 335
+    # 300 before `gad torch`, a command with the picture and folding options of `gad graph`.
+    assert len((PACKAGE / "cli.py").read_text().splitlines()) <= 350

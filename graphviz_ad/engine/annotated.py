@@ -15,7 +15,7 @@ from typing import Any, Iterator, Protocol
 
 import numpy as np
 
-from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
+from graphviz_ad.engine.linear import ELEMENTWISE, JACOBIAN, LinearMap
 from graphviz_ad.errors import Span
 
 INPUT = "input"
@@ -57,6 +57,7 @@ class ForeignOp:
     stops_gradient: bool = False
     operator: str | None = None
     callable: bool = True
+    backward_name: str = ""  # the framework's name for its backward function: `MulBackward0`
 
     @property
     def label(self) -> str:
@@ -71,6 +72,19 @@ class ForeignOp:
 
     def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
         return f"{self.name}({', '.join(arguments)})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupOp(ForeignOp):
+    """The operation of a folded group (engine/fold.py): its edges carry whole Jacobians, its
+    local derivatives are total derivatives through the group."""
+
+    path: tuple[str, ...]
+    members: int  # how many nodes it stands for
+    linear_map: LinearMap = JACOBIAN
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
+        return f"∂{self.name}/∂{arguments[slot]}"
 
 
 @dataclass(frozen=True)
@@ -169,7 +183,8 @@ class AnnotatedGraph(NodeTable):
                 if self.local[node][slot] is None:
                     continue
                 part = next(parts)
-                totals[argument] = part if argument not in totals else totals[argument] + part
+                with np.errstate(all="ignore"):  # inf and nan are reported by numeric_issues
+                    totals[argument] = part if argument not in totals else totals[argument] + part
                 yield SweepStep(argument, node, slot, self.adjoints[node],
                                 self.local[node][slot], part, totals[argument])
 

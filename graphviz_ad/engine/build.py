@@ -20,11 +20,16 @@ from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Exp
                                          Program, Unary, children)
 
 
-NON_FINITE = ("nan", "inf", "+inf", "-inf")
+# Names a command-line value may use beside the constants, in any case (`NaN`, `-Inf`). In a
+# program they stay ordinary names, free to be inputs; a program writes 1e999 for inf.
+NON_FINITE = {"nan": float("nan"), "inf": float("inf")}
 # A sum of this many terms or more is grouped into runs of about √(terms) terms each, so that a
 # picture of it can fold (`terms 1-13`) like a statement.
 SUM_RUN_MIN_TERMS = 16
 SUM_OPS = ("add", "sub")
+# A program of more statements than this is grouped into blocks of about √(statements)
+# consecutive statements (`lines 1-9`), one level above the statements' own groups.
+BLOCK_MIN_STATEMENTS = 24
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 
 
@@ -41,21 +46,24 @@ def suggest(name: str, candidates) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
-def literal_value(expr: Expr, depth: int = 0) -> Any | None:
-    """The value of a number, a constant, a signed one, or an array of them; None otherwise."""
+def literal_value(expr: Expr, depth: int = 0, non_finite: bool = False) -> Any | None:
+    """The value of a number, a constant, a signed one, or an array of them; None otherwise.
+    With `non_finite` (a command-line value), `nan` and `inf` are numbers too."""
     if isinstance(expr, Number):
         return np.float64(float(expr.text))
     if isinstance(expr, Unary):
-        inner = literal_value(expr.operand, depth)
+        inner = literal_value(expr.operand, depth, non_finite)
         if inner is None:
             return None
         return -inner if expr.operator == "-" else inner
     if isinstance(expr, Name) and expr.name in CONSTANTS:
         return np.float64(CONSTANTS[expr.name])
+    if isinstance(expr, Name) and non_finite and expr.name.lower() in NON_FINITE:
+        return np.float64(NON_FINITE[expr.name.lower()])
     if isinstance(expr, ArrayLiteral):
         if depth >= MAX_ARRAY_DEPTH:
             raise LimitError(f"arrays nest deeper than {MAX_ARRAY_DEPTH} levels", expr.span)
-        rows = [literal_value(element, depth + 1) for element in expr.elements]
+        rows = [literal_value(element, depth + 1, non_finite) for element in expr.elements]
         if any(row is None for row in rows):
             return None
         shapes = {np.shape(row) for row in rows}
@@ -66,10 +74,8 @@ def literal_value(expr: Expr, depth: int = 0) -> Any | None:
 
 
 def parse_value(name: str, text: str) -> Any:
-    """A command-line value (`1.5`, `-2`, `[1, 2]`, `pi`, `nan`, `-inf`) as float64; errors
+    """A command-line value (`1.5`, `-2`, `[1, 2]`, `pi`, `nan`, `[-inf, 1]`) as float64; errors
     point into `text`."""
-    if text.strip().lower() in NON_FINITE:
-        return np.float64(text.strip().lower())
     try:
         program = parse(text)
     except GadError as error:
@@ -88,7 +94,7 @@ def parse_value(name: str, text: str) -> Any:
 
 def _literal_or_error(expr: Expr, text: str) -> Any:
     try:
-        return literal_value(expr)
+        return literal_value(expr, non_finite=True)
     except GadError as error:
         raise error.with_source(text)
 
@@ -105,14 +111,43 @@ class _Evaluator:
 
     def run(self) -> int:
         node = -1
+        made: list[int] = []  # the first node each statement made
         for statement in self.program.statements:
+            made.append(len(self.builder.kinds))
             if isinstance(statement, Assign):
                 node = self.assign(statement)
             else:
-                first = len(self.builder.kinds)
                 node = self.expression(statement)
-                self.group_sums(first, ())
+                self.group_sums(made[-1], ())
+        if len(made) > BLOCK_MIN_STATEMENTS:
+            self.group_blocks(made)
         return node
+
+    def group_blocks(self, made: list[int]) -> None:
+        """Consecutive statements in blocks named by their lines (`lines 1-9`), with the inputs
+        they assign or first use (folding keeps an input outside while others use it); while
+        there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
+        statements, source = self.program.statements, self.program.source
+        builder = self.builder
+        lines, line, counted = [], 1, 0
+        for statement in statements:  # counted from the previous statement on: linear
+            line += source.count("\n", counted, statement.span.start)
+            counted = statement.span.start
+            lines.append(line)
+        # Units are (first statement, end statement) ranges: statements, then blocks of them.
+        units = [(index, index + 1) for index in range(len(statements))]
+        bounds = made + [len(builder.kinds)]
+        levels = []
+        while len(units) > BLOCK_MIN_STATEMENTS:
+            size = math.ceil(math.sqrt(len(units)))
+            units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
+                     for begin in range(0, len(units), size)]
+            levels.append(units)
+        for level in levels:  # innermost first, so outer blocks are prepended last
+            for first, end in level:
+                block = (f"lines {lines[first]}-{lines[end - 1]}",)
+                for node in range(bounds[first], bounds[end]):
+                    builder.groups[node] = block + builder.groups.get(node, ())
 
     def assign(self, statement: Assign) -> int:
         name = statement.name

@@ -3,8 +3,10 @@
 A folded group becomes one node with the group's output value and adjoint, and one edge from each
 node outside it that feeds it. That edge carries the total derivative d output / d producer
 through the group: for scalars the sum over the group's inner paths of their products, in general
-the whole Jacobian, found by a reverse sweep inside the group per element of its output. So the
-paths of the folded graph, and their products, still sum to the gradient.
+the whole Jacobian, found by a reverse sweep inside the group per element of its output. A
+Jacobian too large to store (a convolution block's) is known by its action instead: a sweep
+inside the group pulls any gradient back, and the edge shows Jᵀ·1. So the paths of the folded
+graph, and their products, still sum to the gradient.
 """
 
 from __future__ import annotations
@@ -14,43 +16,13 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import GROUP, AnnotatedGraph
-from graphviz_ad.engine.linear import JACOBIAN, LinearMap
+from graphviz_ad.engine.annotated import GROUP, INPUT, AnnotatedGraph, GroupOp
+from graphviz_ad.engine.linear import known_by_action
 
-# A folded edge stores d output / d producer whole: out.size × producer.size numbers.
+# A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
+# per output element) up to these sizes; a larger one is kept as its action.
 MAX_JACOBIAN_ELEMENTS = 1_000_000
-
-
-@dataclass(frozen=True)
-class GroupOp:
-    """The operation of a folded group, as the views see it."""
-
-    name: str
-    path: tuple[str, ...]
-    arity: int
-    members: int  # how many nodes it stands for
-    linear_map: LinearMap = JACOBIAN
-    stops_gradient: bool = False
-    operator: str | None = None
-    callable: bool = True
-
-    @property
-    def label(self) -> str:
-        return self.name
-
-    @property
-    def elementwise(self) -> bool:
-        return False
-
-    @property
-    def description(self) -> str:
-        return f"the group {'.'.join(self.path)}, folded: {self.members} nodes"
-
-    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
-        return f"∂{self.name}/∂{arguments[slot]}"
-
-    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
-        return f"{self.name}({', '.join(arguments)})"
+MAX_JACOBIAN_ROWS = 4_096
 
 
 @dataclass(frozen=True)
@@ -60,6 +32,9 @@ class Folding:
     graph: AnnotatedGraph
     folded: tuple[tuple[str, ...], ...]
     refused: dict[tuple[str, ...], str]
+    # For each node of the folded graph, the nodes of the original it stands for (a folded
+    # group's output: its region, the output last), so views can say where a node went.
+    stands_for: tuple[tuple[int, ...], ...] = ()
 
 
 def group_paths(graph: AnnotatedGraph) -> list[tuple[str, ...]]:
@@ -74,140 +49,126 @@ def group_paths(graph: AnnotatedGraph) -> list[tuple[str, ...]]:
 
 def members_of(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
                keep: Iterable[int] = ()) -> dict[tuple[str, ...], list[int]]:
-    """Each node in a group to fold, under the outermost such group; inputs in `keep` (and every
-    input of a program, which belongs to no group) stay outside."""
+    """Each node in a group to fold, under the outermost such group. An input belongs only
+    while nothing outside the group uses it (a layer's weights fold into the layer; a shared
+    input stays a leaf of the picture), and the inputs in `keep` (--wrt) always stay outside."""
     chosen = set(paths)
+    return _with_inputs(graph, _grouped(graph, keep, lambda path: [
+        next((path[:depth] for depth in range(1, len(path) + 1) if path[:depth] in chosen),
+             None)]))
+
+
+def _grouped(graph: AnnotatedGraph, keep: Iterable[int], under) -> dict[tuple[str, ...],
+                                                                         list[int]]:
+    """Nodes by the groups `under(path)` names for each node's path; inputs set aside."""
     kept = set(keep)
     members: dict[tuple[str, ...], list[int]] = {}
     for node in sorted(graph.groups):
         if node in kept:
             continue
-        path = graph.groups[node]
-        for depth in range(1, len(path) + 1):
-            if path[:depth] in chosen:
-                members.setdefault(path[:depth], []).append(node)
-                break
+        for group in under(graph.groups[node]):
+            if group is not None:
+                members.setdefault(group, []).append(node)
     return members
+
+
+def _with_inputs(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]]
+                 ) -> dict[tuple[str, ...], list[int]]:
+    consumers = graph.consumers()
+    for path, nodes in members.items():
+        inside = set(nodes)
+        nodes[:] = [node for node in nodes if graph.kinds[node] != INPUT or
+                    all(user in inside for user, _ in consumers[node])]
+    return {path: nodes for path, nodes in members.items() if nodes}
+
+
+def outputs_of(graph: AnnotatedGraph, members: list[int],
+               consumers: list[list[tuple[int, int]]]) -> list[int]:
+    """The group's nodes that something outside it uses (or that are the graph's output)."""
+    inside = set(members)
+    return [node for node in members if node == graph.output
+            or any(user not in inside for user, _ in consumers[node])]
+
+
+def regions(graph: AnnotatedGraph, members: list[int],
+            outputs: list[int]) -> dict[int, list[int]]:
+    """For each output, the group's nodes it is computed from, up to the other outputs (which
+    it takes as arguments, like any node outside). Regions may share inner nodes."""
+    inside, boundary = set(members), set(outputs)
+    found = {}
+    for output in outputs:
+        region, stack = {output}, [output]
+        while stack:
+            for argument in graph.args[stack.pop()]:
+                if argument in inside and argument not in boundary and argument not in region:
+                    region.add(argument)
+                    stack.append(argument)
+        found[output] = sorted(region)
+    return found
 
 
 def why_not_foldable(graph: AnnotatedGraph, members: list[int],
                      consumers: list[list[tuple[int, int]]]) -> str | None:
-    """None when the group folds: exactly one of its nodes is used outside it (or is the
-    output), and its total derivative is small enough to store (MAX_JACOBIAN_ELEMENTS)."""
-    inside = set(members)
-    outputs = [node for node in members if node == graph.output
-               or any(user not in inside for user, _ in consumers[node])]
-    if len(outputs) != 1:
-        return (f"{len(outputs)} of its nodes are used outside it" if outputs
-                else "nothing outside it uses it")
-    size = int(np.size(graph.values[outputs[0]]))
-    largest = max((size * int(np.size(graph.values[node]))
-                   for node in _producers(graph, members, inside)), default=0)
-    if largest > MAX_JACOBIAN_ELEMENTS:
-        return (f"its total derivative would have {largest:,} numbers (the limit is "
-                f"{MAX_JACOBIAN_ELEMENTS:,})")
-    return None
+    """None when the group folds: something outside it uses it."""
+    return None if outputs_of(graph, members, consumers) else "nothing outside it uses it"
 
 
-def _output_of(graph: AnnotatedGraph, members: list[int],
-               consumers: list[list[tuple[int, int]]]) -> int:
-    inside = set(members)
-    return next(node for node in members if node == graph.output
-                or any(user not in inside for user, _ in consumers[node]))
+def stored(graph: AnnotatedGraph, output: int, producers: list[int]) -> bool:
+    """Whether the total derivatives into `output` are small enough to store whole."""
+    size = int(np.size(graph.values[output]))
+    largest = max((size * int(np.size(graph.values[node])) for node in producers), default=0)
+    return largest <= MAX_JACOBIAN_ELEMENTS and size <= MAX_JACOBIAN_ROWS
 
 
 def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
          keep: Iterable[int] = ()) -> Folding:
-    """`graph` with each group of `paths` folded into one node, where it can be (see
-    `why_not_foldable`); inputs in `keep` stay outside their groups."""
+    """`graph` with each group of `paths` folded, where it can be (see `why_not_foldable`):
+    each of its outputs becomes one node, fed by what it is computed from outside the group
+    (other outputs included); inputs in `keep` stay outside their groups."""
     consumers = graph.consumers()
-    folds: dict[int, tuple[tuple[str, ...], list[int], list[int]]] = {}
+    folds: dict[int, tuple[tuple[str, ...], list[int], list[int], bool]] = {}
     refused: dict[tuple[str, ...], str] = {}
-    absorbed: dict[int, int] = {}
+    absorbed: set[int] = set()
+    folded = []
     for path, members in members_of(graph, paths, keep).items():
         reason = why_not_foldable(graph, members, consumers)
         if reason is not None:
             refused[path] = reason
             continue
-        output = _output_of(graph, members, consumers)
-        folds[output] = (path, members, _producers(graph, members, set(members)))
-        for node in members:
-            absorbed[node] = output
-    return Folding(_rebuild(graph, folds, absorbed), tuple(folds[node][0] for node in sorted(folds)),
-                   refused)
-
-
-@dataclass(frozen=True)
-class Detail:
-    """Which groups a picture folds, and what it says about it."""
-
-    fold: tuple[tuple[str, ...], ...]
-    boxes: int  # nodes drawn once they are folded
-    automatic: bool  # chosen to fit the budget, rather than by --depth
-
-
-def dotted(path: tuple[str, ...]) -> str:
-    return ".".join(path)
-
-
-def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
-                  depth: int | None = None, expand_all: bool = False,
-                  keep: Iterable[int] = (), on_paths: Iterable[int] = ()) -> Detail:
-    """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
-    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. `expand`
-    names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups; `depth`
-    folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
-    if expand_all:
-        return Detail((), len(graph), False)
-    consumers = graph.consumers()
-    members = _members_by_path(graph, keep)
-    counts = {path: len(nodes) for path, nodes in members.items()}
-    opened = {tuple(name.split(".")) for name in expand}
-    protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
-    if depth is not None:
-        chosen = [path for path in counts if len(path) == depth + 1 and path not in protected
-                  and why_not_foldable(graph, members[path], consumers) is None]
-        return Detail(tuple(chosen), len(graph) - sum(counts[path] - 1 for path in chosen), False)
-    on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
-    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
-    boxes = len(graph)
-    saved: dict[tuple[str, ...], int] = {}
-    for path in order:
-        if boxes <= budget:
-            break
-        if path in protected or any(path[:size] in saved for size in range(1, len(path))):
-            continue
-        inner = [folded for folded in saved if folded[:len(path)] == path]
-        saving = counts[path] - 1 - sum(saved[folded] for folded in inner)
-        if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
-            continue
-        for folded in inner:
-            del saved[folded]
-        saved[path] = counts[path] - 1
-        boxes -= saving
-    return Detail(tuple(saved), boxes, True)
-
-
-def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:
-    return [path[:size] for size in range(1, len(path) + 1)]
-
-
-def _members_by_path(graph: AnnotatedGraph, keep: Iterable[int]) -> dict[tuple[str, ...],
-                                                                          list[int]]:
-    """Every group's nodes, nested groups' included, in node order, in one pass."""
-    kept = set(keep)
-    members: dict[tuple[str, ...], list[int]] = {}
-    for node in sorted(graph.groups):
-        if node not in kept:
-            for prefix in _prefixes(graph.groups[node]):
-                members.setdefault(prefix, []).append(node)
-    return members
+        outputs = outputs_of(graph, members, consumers)
+        for output, region in regions(graph, members, outputs).items():
+            folds[output] = (path, region, _producers(graph, region, set(region)),
+                             len(outputs) > 1)
+        absorbed.update(members)
+        folded.append(path)
+    kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
+    stands_for = tuple(tuple(sorted(set(folds[node][1]) - {node})) + (node,) if node in folds
+                       else (node,) for node in kept)
+    return Folding(_rebuild(graph, folds, absorbed), tuple(folded), refused, stands_for)
 
 
 def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> list[int]:
     """The nodes outside the group that feed it, in node order."""
     return sorted({argument for node in members for argument in graph.args[node]
                    if argument not in inside})
+
+
+def _sweep_inside(graph: AnnotatedGraph, inside: set[int], output: int,
+                  seed: Any) -> dict[int, Any]:
+    """A reverse sweep inside the group from `seed` at `output`: what reaches each node."""
+    carried: dict[int, Any] = {output: seed}
+    for node in sorted(inside, reverse=True):
+        gradient = carried.pop(node, None)
+        if gradient is None or node > output:
+            continue
+        op = graph.ops[node]
+        for slot, argument in enumerate(graph.args[node]):
+            local = graph.local[node][slot]
+            if local is None:
+                continue
+            part = op.linear_map.pullback(slot, local, gradient, graph.values[argument])
+            carried[argument] = part if argument not in carried else carried[argument] + part
+    return carried
 
 
 def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
@@ -222,19 +183,7 @@ def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
         for index in np.ndindex(*out_shape):
             seed = np.zeros(out_shape)
             seed[index] = 1.0
-            carried: dict[int, Any] = {output: seed[()]}
-            for node in sorted(inside, reverse=True):
-                gradient = carried.pop(node, None)
-                if gradient is None or node > output:
-                    continue
-                op = graph.ops[node]
-                for slot, argument in enumerate(graph.args[node]):
-                    local = graph.local[node][slot]
-                    if local is None:
-                        continue
-                    part = op.linear_map.pullback(slot, local, gradient, graph.values[argument])
-                    carried[argument] = part if argument not in carried else \
-                        carried[argument] + part
+            carried = _sweep_inside(graph, inside, output, seed[()])
             for producer in producers:
                 part = carried.get(producer)
                 flows[producer] |= part is not None
@@ -244,7 +193,26 @@ def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
             if flows[producer] else None for producer in producers]
 
 
-def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: dict[int, int]) -> AnnotatedGraph:
+def _group_action(graph: AnnotatedGraph, members: list[int], output: int,
+                  producers: list[int]):
+    """The total derivatives kept as their action: a pull through the group, and each edge's
+    Jᵀ·1 (None where no gradient flows)."""
+    inside = set(members)
+
+    def pull(gradient: Any) -> list:
+        with np.errstate(all="ignore"):
+            carried = _sweep_inside(graph, inside, output, gradient)
+        return [carried.get(producer, np.zeros_like(graph.values[producer])[()])
+                for producer in producers]
+
+    with np.errstate(all="ignore"):
+        reached = _sweep_inside(graph, inside, output, np.ones_like(graph.values[output])[()])
+    scalar = np.ndim(graph.values[output]) == 0
+    return known_by_action("group", pull, scalar), [reached.get(producer)
+                                                      for producer in producers]
+
+
+def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> AnnotatedGraph:
     kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
     renumber = {old: new for new, old in enumerate(kept)}
     kinds, ops, args, labels, local, names, groups, spans, details = [], [], [], [], [], {}, {}, \
@@ -252,16 +220,27 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: dict[int, int]) -> An
     for node in kept:
         new = renumber[node]
         if node in folds:
-            path, members, producers = folds[node]
+            path, region, producers, several = folds[node]
+            # A group with several outputs shows each by its own name: `lines 1-9 → b3`.
+            label = f"{path[-1]} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
+                if several else path[-1]
             kinds.append(GROUP)
-            ops.append(GroupOp(path[-1], path, len(producers), len(members)))
+            description = f"the group {'.'.join(path)}, folded: {len(region)} nodes"
+            if stored(graph, node, producers):
+                ops.append(GroupOp(label, len(producers), description, path=path,
+                                   members=len(region)))
+                local.append(tuple(total_derivatives(graph, region, node, producers)))
+            else:
+                action, row = _group_action(graph, region, node, producers)
+                ops.append(GroupOp(label, len(producers), description, linear_map=action,
+                                   path=path, members=len(region)))
+                local.append(tuple(row))
             args.append(tuple(renumber[producer] for producer in producers))
-            labels.append(path[-1])
-            local.append(tuple(total_derivatives(graph, members, node, producers)))
+            labels.append(label)
             if path[:-1]:
                 groups[new] = path[:-1]
-            spans.append(_covering(graph, members))
-            details[new] = f"{'.'.join(path)}: {len(members)} nodes folded"
+            spans.append(_covering(graph, region))
+            details[new] = f"{'.'.join(path)}: {len(region)} nodes folded"
         else:
             kinds.append(graph.kinds[node])
             ops.append(graph.ops[node])
@@ -316,3 +295,67 @@ def _sweep_record(ops, args, values, adjoints, requires, local) -> tuple[list[in
             if used:
                 order.append(node)
     return order, carried
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Which groups a picture folds, and what it says about it."""
+
+    fold: tuple[tuple[str, ...], ...]
+    boxes: int  # nodes drawn once they are folded
+    automatic: bool  # chosen to fit the budget, rather than by --depth
+
+
+def dotted(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
+                  depth: int | None = None, expand_all: bool = False,
+                  keep: Iterable[int] = (), on_paths: Iterable[int] = ()) -> Detail:
+    """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
+    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. `expand`
+    names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups; `depth`
+    folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
+    if expand_all:
+        return Detail((), len(graph), False)
+    consumers = graph.consumers()
+    members = _members_by_path(graph, keep)
+    counts = {path: len(nodes) for path, nodes in members.items()}
+    opened = {tuple(name.split(".")) for name in expand}
+    protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
+    if depth is not None:
+        chosen = [path for path in counts if len(path) == depth + 1 and path not in protected
+                  and why_not_foldable(graph, members[path], consumers) is None]
+        return Detail(tuple(chosen), len(graph) - sum(
+            counts[path] - len(outputs_of(graph, members[path], consumers)) for path in chosen),
+            False)
+    on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
+    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
+    boxes = len(graph)
+    saved: dict[tuple[str, ...], int] = {}
+    for path in order:
+        if boxes <= budget:
+            break
+        if path in protected or any(path[:size] in saved for size in range(1, len(path))):
+            continue
+        inner = [folded for folded in saved if folded[:len(path)] == path]
+        whole = counts[path] - len(outputs_of(graph, members[path], consumers))
+        saving = whole - sum(saved[folded] for folded in inner)
+        if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
+            continue
+        for folded in inner:
+            del saved[folded]
+        saved[path] = whole
+        boxes -= saving
+    return Detail(tuple(saved), boxes, True)
+
+
+def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [path[:size] for size in range(1, len(path) + 1)]
+
+
+def _members_by_path(graph: AnnotatedGraph, keep: Iterable[int]) -> dict[tuple[str, ...],
+                                                                          list[int]]:
+    """Every group's nodes, nested groups' included, in node order, in one pass."""
+    return _with_inputs(graph, _grouped(graph, keep, _prefixes))

@@ -81,3 +81,29 @@ def _jacobian_pushforward(slot: int, local: Any, tangent: Any) -> Any:
 # A whole Jacobian d out / d argument, of shape out.shape + argument.shape: the total derivative
 # through a folded group (engine/fold.py), where no structure is known.
 JACOBIAN = LinearMap("jacobian", _jacobian_pullback, _jacobian_pushforward, array_label="J {}")
+
+
+def _no_pushforward(slot: int, local: Any, tangent: Any) -> Any:
+    from graphviz_ad.errors import UsageError
+
+    raise UsageError("forward mode through a Jacobian known only by its action is not "
+                     "available", None, "its gradients come from a backward pass")
+
+
+def known_by_action(name: str, pull: Callable[[Any], list], scalar_output: bool) -> LinearMap:
+    """A Jacobian too large to store, known by its action (an importer's backward function, a
+    large folded group): `pull(gradient)` gives the gradient of every argument. Its edges carry
+    Jᵀ·1 = d sum(out) / d argument as the local derivative, so for a scalar output the whole
+    derivative, which a gradient simply multiplies; otherwise `pull` does the work, and the
+    label says Jᵀ·1."""
+    remembered: list = [None, None]  # the last gradient pulled back, and what it gave
+
+    def pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
+        if scalar_output:
+            return gradient * local
+        if remembered[0] is not gradient:
+            remembered[:] = [gradient, pull(gradient)]
+        return remembered[1][slot]
+
+    label = "{}" if scalar_output else "Jᵀ·1 {}"
+    return LinearMap(name, pullback, _no_pushforward, scalar_label=label, array_label=label)

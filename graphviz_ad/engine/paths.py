@@ -57,7 +57,8 @@ class PathSummary:
 
     @property
     def shown_sum(self) -> Any:
-        return sum((path.product for path in self.paths), np.zeros_like(self.gradient))
+        with np.errstate(all="ignore"):
+            return sum((path.product for path in self.paths), np.zeros_like(self.gradient))
 
     @property
     def cancellation_digits(self) -> float:
@@ -113,7 +114,8 @@ def _magnitude(graph: AnnotatedGraph, edge: Edge) -> float:
     if np.ndim(local) == 0:
         size = abs(float(local))
     elif op.linear_map is MATMUL:
-        size = float(np.linalg.norm(local))
+        with np.errstate(all="ignore"):
+            size = float(np.linalg.norm(local))
     else:
         size = float(np.max(np.abs(local)))
     if math.isnan(size):
@@ -228,7 +230,8 @@ def every_path(graph: AnnotatedGraph, name: str, limit: int = ENUMERATION_LIMIT)
 
 
 def _size(product: Any) -> float:
-    size = float(np.linalg.norm(np.ravel(product)))
+    with np.errstate(all="ignore"):
+        size = float(np.linalg.norm(np.ravel(product)))
     return math.inf if math.isnan(size) else size
 
 

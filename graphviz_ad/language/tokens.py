@@ -32,7 +32,7 @@ class Token(NamedTuple):
 
 _TOKEN = re.compile(
     r"""
-    (?P<space>[ \t\r]+|\#[^\n]*)
+    (?P<space>[ \t\r]+|\#[^\n\ud800-\udfff]*)
   | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<operator>\*\*|[-+*/^@()\[\],=;])
@@ -72,6 +72,9 @@ def _foreign_character(source: str, position: int) -> ParseError:
             reason = "comparisons are not part of the language"
         return ParseError(reason, span, hint)
     code = f"U+{ord(char):04X}"
+    if "\udc80" <= char <= "\udcff":  # how Python passes on a byte that is not UTF-8 (PEP 383)
+        return ParseError(f"byte 0x{ord(char) - 0xdc00:02x} is not UTF-8 text", span,
+                          "give the program as UTF-8 text")
     if ord(char) > 127:
         name = unicodedata.name(char, "unnamed character")
         return ParseError(f"non-ASCII character {code} ({name})", span,

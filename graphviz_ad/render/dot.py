@@ -13,10 +13,12 @@ from html import escape
 
 import graphviz
 
-from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT, OPERATION
+from graphviz_ad.engine.annotated import CONSTANT, CUT, GROUP, INPUT, OPERATION
+from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
 from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
                                readable_on_white)
+from graphviz_ad.text import printable
 
 FORWARD = "forward"
 BACKWARD = "backward"
@@ -26,10 +28,7 @@ MUTED = "#6b6b6b"
 FADED = "#c4c4c4"
 GRAD_COLOUR = "#a0522d"
 MAX_EDGE_COLOURS = 4
-# Above this many nodes, cap crossing minimisation and network-simplex passes: a layout that
-# is a little less tidy, in about half the time (docs/performance.md).
-MID_SIZE_NODES = 60
-MID_SIZE_LAYOUT = {"mclimit": "0.1", "nslimit": "1", "nslimit1": "1"}
+GROUP_COLOUR = "#4a5a7a"
 
 GRAPH_STYLE = {"bgcolor": "white", "fontname": FONT, "fontsize": "10", "fontcolor": MUTED,
                "labelloc": "b", "nodesep": "0.3", "ranksep": "0.45", "pad": "0.2"}
@@ -46,44 +45,73 @@ KIND_STYLE = {
                  "height": "0.25", "width": "0.3"},
     CUT: {"style": "rounded,dashed,filled", "fillcolor": "#f3f3f3", "color": "#9e9e9e"},
     OPERATION: {},
+    GROUP: {"fillcolor": "#eef1f7", "color": GROUP_COLOUR, "penwidth": "1.6", "peripheries": "2"},
 }
+# A copy of a much-used leaf: its name only, dashed, so it reads as the same leaf again.
+COPY_STYLE = {"style": "rounded,dashed,filled", "fontsize": "10", "margin": "0.04,0.02"}
+CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#9aa5b8", "fontcolor": GROUP_COLOUR,
+                 "fontsize": "10", "labeljust": "l"}
 FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
 
 
 def _html(text: str) -> str:
-    return escape(text, quote=True)
+    """Text for an HTML-like label: no control characters (SVG is XML), `<` and `&` escaped."""
+    return escape(printable(text), quote=True)
 
 
-def _node_label(node: DrawnNode) -> str:
+def _plain(text: str) -> str:
+    """Text for a plain label: `\\N` or `\\l` in a comment is shown as typed, not expanded."""
+    return graphviz.escape(printable(text))
+
+
+def _tooltip(text: str) -> str:
+    """Graphviz unescapes a tooltip twice (as a label, then for `\\N` and `\\G`), so backslashes
+    are doubled twice."""
+    return graphviz.escape(_plain(text))
+
+
+def _node_label(node: DrawnNode, view: str) -> str:
     if node.kind == CONSTANT:
-        return node.title
+        return _plain(node.title)
+    if node.copy_of:
+        return f"<<B>{_html(node.title)}</B>>"
     colour = FADED if node.faded else TEXT
     grad_colour = FADED if node.faded else GRAD_COLOUR
-    title = f"<B>{_html(node.title)}</B>"
-    if node.name and node.kind != INPUT:
+    shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
+    title = f"<B>{_html(shown)}</B>"
+    if node.name and node.kind != INPUT and node.name != node.title:
         title = f"<I>{_html(node.name)}</I> = {title}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']
     if node.adjoint:
         rows.append(f'<TR><TD><FONT POINT-SIZE="10" COLOR="{grad_colour}">grad '
                     f'{_html(node.adjoint)}</FONT></TD></TR>')
+    if node.folded:
+        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{FADED if node.faded else MUTED}">'
+                    f'{_html(node.folded)}</FONT></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows) + "</TABLE>>")
 
 
 def _node_attributes(node: DrawnNode) -> dict[str, str]:
     attributes = dict(KIND_STYLE[node.kind])
+    if node.folded and node.kind == OUTPUT:
+        attributes["peripheries"] = "2"
+    if node.copy_of:
+        attributes.update(COPY_STYLE)
     if node.faded:
         attributes.update(FADED_STYLE)
-    # User text: never an HTML-like `<...>` string or a `\N` escape to Graphviz.
-    attributes["tooltip"] = graphviz.escape(node.tooltip)
+    attributes["tooltip"] = _tooltip(node.tooltip)
     return attributes
 
 
 def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, str]:
     attributes: dict[str, str] = {}
     if edge.label:
-        attributes["label"] = f" {edge.label} "
+        # In a large picture a label beside the edge (xlabel) rather than one that takes a rank
+        # of its own: Graphviz then lays out the fan-out sum of 500 nodes in 1.6 s, not 77 s.
+        key = "xlabel" if len(picture.nodes) > LARGE_PICTURE else "label"
+        attributes[key] = _plain(f" {edge.label} ")
     if edge.cut:
         attributes.update(style="dashed", color="#9e9e9e", fontcolor=MUTED, arrowhead="tee")
     elif edge.no_gradient:
@@ -121,13 +149,15 @@ def _sorted(attributes: dict[str, str]) -> dict[str, str]:
 
 def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> graphviz.Digraph:
     """The picture as a graphviz.Digraph: ids n0, n1, ... in creation order, sorted attributes."""
-    layout = MID_SIZE_LAYOUT if len(picture.nodes) > MID_SIZE_NODES else {}
-    digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**GRAPH_STYLE, **layout,
+    caption = _plain(picture.caption)
+    digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**GRAPH_STYLE,
                                                                    "rankdir": rankdir,
-                                                                   "label": picture.caption}),
+                                                                   "label": caption}),
                                node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
+    clusters = _clusters(picture) if picture.clusters else {}
     for node in picture.nodes:
-        digraph.node(node.id, _node_label(node), _attributes=_sorted(_node_attributes(node)))
+        _innermost(node.group, clusters, digraph).node(node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
+    _nest(digraph, clusters)
     for edge in picture.edges:
         digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,
                                                                                  view)))
@@ -137,3 +167,28 @@ def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> gr
             legend.node("legend", _legend_label(picture), shape="plain", style="",
                         tooltip="each coloured path and its product; they sum to the gradient")
     return digraph
+
+
+def _clusters(picture: Picture) -> dict[tuple[str, ...], graphviz.Digraph]:
+    """A labelled cluster for each group holding two or more drawn nodes."""
+    sizes: dict[tuple[str, ...], int] = {}
+    for node in picture.nodes:
+        for depth in range(1, len(node.group) + 1):
+            sizes[node.group[:depth]] = sizes.get(node.group[:depth], 0) + 1
+    shown = sorted(path for path, size in sizes.items() if size >= 2)
+    return {path: graphviz.Digraph(f"cluster_{index}", graph_attr=_sorted(
+        {**CLUSTER_STYLE, "label": _plain(path[-1]), "tooltip": _tooltip(".".join(path))}))
+        for index, path in enumerate(shown)}
+
+
+def _innermost(path: tuple[str, ...], clusters: dict, outside: graphviz.Digraph):
+    """The cluster of the longest prefix of `path` that has one, else `outside`."""
+    return next((clusters[path[:depth]] for depth in range(len(path), 0, -1)
+                 if path[:depth] in clusters), outside)
+
+
+def _nest(digraph: graphviz.Digraph, clusters: dict[tuple[str, ...], graphviz.Digraph]) -> None:
+    """Each cluster inside its nearest drawn parent, innermost first, once it is complete
+    (graphviz copies a subgraph's text when it is added)."""
+    for path in sorted(clusters, key=len, reverse=True):
+        _innermost(path[:-1], clusters, digraph).subgraph(clusters[path])

@@ -47,12 +47,13 @@ class DrawOptions:
 @dataclass(frozen=True)
 class Drawing:
     """A written picture: its bytes, which renderer laid it out (None for DOT and JSON), how
-    many nodes it has, and a note when it was drawn other than asked (a PNG's lower dpi)."""
+    many nodes it has, and notes where it was drawn other than asked (folded groups, copies of
+    much-used leaves, a PNG's lower dpi)."""
 
     data: bytes
     renderer: str | None
     nodes: int
-    note: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,15 @@ def dot_source(picture: Picture, options: DrawOptions) -> str:
 
 
 def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
-    return Drawing(dot_source(picture, options).encode(), None, len(picture.nodes))
+    return Drawing(dot_source(picture, options).encode(), None, len(picture.nodes),
+                   picture.notes)
 
 
 def _write_json(picture: Picture, options: DrawOptions) -> Drawing:
     from graphviz_ad.render.export import picture_json
 
     return Drawing((json.dumps(picture_json(picture)) + "\n").encode(), None,
-                   len(picture.nodes))
+                   len(picture.nodes), picture.notes)
 
 
 def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
@@ -98,7 +100,8 @@ def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
         renderer = backend.find_renderer(options.renderer, image_format)
         rendered = backend.render(dot_source(picture, options), image_format, renderer,
                                   options.timeout, options.dpi if image_format == "png" else None)
-        return Drawing(rendered.data, renderer.name, len(picture.nodes), rendered.note)
+        return Drawing(rendered.data, renderer.name, len(picture.nodes),
+                       picture.notes + ((rendered.note,) if rendered.note else ()))
     return write
 
 
@@ -107,7 +110,7 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
 
     drawing = _rendered("svg")(picture, options)
     return Drawing(page(picture, drawing.data.decode(), options.view).encode(),
-                   drawing.renderer, drawing.nodes, drawing.note)
+                   drawing.renderer, drawing.nodes, drawing.notes)
 
 
 BOTH_RENDERERS = (backend.SYSTEM_DOT, backend.PURE)

@@ -7,13 +7,14 @@ turning it into DOT is render/dot.py's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import CONSTANT, INPUT, OUTPUT, AnnotatedGraph, output_name
+from graphviz_ad.engine.annotated import (CONSTANT, CUT, GROUP, INPUT, OUTPUT, AnnotatedGraph,
+                                          output_name)
 from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
 from graphviz_ad.engine.paths import PathSummary, edge_uses, path_counts, paths_to_output
 from graphviz_ad.errors import UsageError
@@ -23,6 +24,8 @@ VALUE_LABELS = "value"
 FORMULA_LABELS = "formula"
 BOTH_LABELS = "both"
 DIGITS = 4
+# A leaf used by more edges than this is drawn as one copy per use in a large picture.
+FANOUT_LIMIT = 6
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,13 @@ class DrawnNode:
     raw_value: Any = None
     raw_adjoint: Any = None  # None where no gradient is computed
     names: tuple[str, ...] = ()
-    members: tuple[int, ...] = ()  # the graph's nodes it shows (a folded chain: all of them)
+    members: tuple[int, ...] = ()  # the graph's nodes it shows (a folded chain or group: all)
+    group: tuple[str, ...] = ()  # the group path it is drawn in (a cluster, when clusters are on)
+    folded: str = ""             # a folded group: how many nodes, its input and output shapes
+    copy_of: str = ""            # a copy of a much-used leaf: the id of the node it repeats
+    # An importer's name for the node's backward function (`MulBackward0`): the backward view
+    # shows it as the title.
+    backward_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class LegendRow:
     colour_index: int | None  # None for the row of the rest
     text: str
     product: str
+    raw_product: Any = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,8 @@ class Picture:
     legend_total: str = ""
     caption: str = ""
     path_count: int | None = None  # with wrt: how many paths lead from it to the output
+    notes: tuple[str, ...] = ()    # what was folded or split, and how to see more
+    clusters: bool = False         # draw the expanded groups as labelled clusters
     # Only for a format that steps through the sweeps (Format.steps): the facade adds them.
     sweeps: Sweeps | None = None
 
@@ -91,14 +103,7 @@ def _node_id(node: int) -> str:
 
 def summarize_array(value: Any, exact: bool = False) -> str:
     """Short text for a value: a number, a small array in full, else its shape and range."""
-    digits = None if exact else DIGITS
-    if np.ndim(value) == 0:
-        return display.number(value, digits)
-    if np.size(value) <= 4:
-        return display.value(value, digits).replace("\n", "")
-    array = np.asarray(value)
-    return (f"{display.shape(array)} in [{display.number(array.min(), 3)}, "
-            f"{display.number(array.max(), 3)}]")
+    return display.summary(value, None if exact else DIGITS)
 
 
 def local_label(linear_map: LinearMap, local: Any) -> str:
@@ -212,7 +217,9 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             graph.text(node), faded=summary is not None and from_input[node] == 0,
             raw_value=graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
-            names=graph.names.get(node, ()), members=tuple(members)))
+            names=graph.names.get(node, ()), members=tuple(members),
+            group=graph.groups.get(node, ()), folded=_folded_text(graph, node),
+            backward_title=getattr(graph.ops[node], "backward_name", "")))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):
@@ -229,6 +236,46 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                    *_legend(graph, summary, coloured, output),
                    caption=_caption(output, edge_labels),
                    path_count=summary.count if summary else None)
+
+
+def _folded_text(graph: AnnotatedGraph, node: int) -> str:
+    """`13 nodes · scalar, 2×3 → scalar` for a folded group; "" for any other node."""
+    if graph.kinds[node] != GROUP:
+        return ""
+    inputs = ", ".join(display.shape(graph.values[argument]) for argument in graph.args[node])
+    count = graph.ops[node].members
+    return (f"{count} node{'s' if count != 1 else ''} · {inputs or 'nothing'} → "
+            f"{display.shape(graph.values[node])}")
+
+
+def split_fanout(picture: Picture, limit: int = FANOUT_LIMIT) -> Picture:
+    """Each leaf used by more than `limit` edges drawn once per edge, as small copies that
+    name the leaf they repeat: the layout stays as fast as a tree's (docs/performance.md)."""
+    users: dict[str, int] = {}
+    for edge in picture.edges:
+        users[edge.tail] = users.get(edge.tail, 0) + 1
+    leaves = {node.id: node for node in picture.nodes
+              if node.kind in (INPUT, CONSTANT, CUT) and users.get(node.id, 0) > limit}
+    if not leaves:
+        return picture
+    nodes = [node for node in picture.nodes if node.id not in leaves]
+    edges, made = [], dict.fromkeys(leaves, 0)
+    for edge in picture.edges:
+        if edge.tail not in leaves:
+            edges.append(edge)
+            continue
+        made[edge.tail] += 1
+        leaf = leaves[edge.tail]
+        copy = f"{edge.tail}_{made[edge.tail]}"
+        nodes.append(replace(leaf, id=copy, copy_of=leaf.id, tooltip=(
+            f"{leaf.title}: copy {made[edge.tail]} of {users[edge.tail]}, one per use "
+            f"(value {leaf.value}" + (f", grad {leaf.adjoint})" if leaf.adjoint else ")"))))
+        edges.append(replace(edge, tail=copy))
+    names = ", ".join(leaf.title for leaf in leaves.values())
+    note = (f"{names} drawn once per use ({', '.join(str(users[id_]) for id_ in leaves)} "
+            "copies): a much-used leaf would tangle the layout")
+    return replace(picture, nodes=tuple(nodes), edges=tuple(edges),
+                   notes=picture.notes + (note,))
 
 
 def _chain_label(graph: AnnotatedGraph, chain: list[int], mode: str,
@@ -254,13 +301,13 @@ def _legend(graph: AnnotatedGraph, summary: PathSummary | None, coloured: tuple,
     """One row per coloured path, one for all the rest, and the sum equal to the gradient."""
     if summary is None:
         return (), ""
-    rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product))
-            for index, path in enumerate(coloured)]
+    rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product),
+                      path.product) for index, path in enumerate(coloured)]
     rest_count = summary.count - len(coloured)
     if rest_count:
         rest = summary.gradient - sum((path.product for path in coloured),
                                       np.zeros_like(summary.gradient))
-        rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest)))
+        rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest), rest))
     return tuple(rows), (f"sum = d{output_name}/d{summary.name} = "
                          f"{summarize_array(summary.gradient, exact=True)}")
 

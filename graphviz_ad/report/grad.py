@@ -10,27 +10,35 @@ from rich.text import Text
 
 from graphviz_ad import display
 from graphviz_ad.api import GradientReport
+from graphviz_ad.report.layout import Fitted, cell
+from graphviz_ad.text import printable
+
+FINITE_DIFFERENCE = "finite difference"
+VALUE = "value"
 
 
 def gradient_table(report: GradientReport) -> Group:
-    table = Table(title=Text.assemble((f"{report.output_name} = ", "bold"),
+    table = Table(title=Text.assemble((printable(f"{report.output_name} = "), "bold"),
                                       (display.number(report.value), "bold cyan")),
                   title_justify="left")
     table.add_column("input", style="green")
-    table.add_column("value", justify="right")
+    table.add_column(VALUE, justify="right")
     table.add_column("gradient", justify="right", style="bold")
     if report.checked:
-        table.add_column("finite difference", justify="right")
+        table.add_column(FINITE_DIFFERENCE, justify="right")
         table.add_column("difference", justify="right")
     for row in report.rows:
-        cells: list[Any] = [row.name, display.value(row.value), display.value(row.gradient)]
+        cells = [cell(row.name), cell(display.brief(row.value)),
+                 cell(display.brief(row.gradient))]
         if row.check is not None:
             check = row.check
-            cells += [display.value(check.finite_difference, 12),
-                      Text(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
-                           style="green" if check.agrees else "bold red")]
+            cells += [cell(display.value(check.finite_difference, 12)),
+                      cell(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
+                           "green" if check.agrees else "bold red")]
         table.add_row(*cells)
-    return Group(table, Text(report.note, style="dim"))
+    # On a narrow terminal the check's own digits go first, then the input's value.
+    return Group(Fitted(table, optional=[FINITE_DIFFERENCE, VALUE]),
+                 Text(report.note, style="dim"))
 
 
 def gradient_json(report: GradientReport) -> dict[str, Any]:

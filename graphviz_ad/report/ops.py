@@ -7,6 +7,7 @@ from rich.text import Text
 
 from graphviz_ad.language.parser import CANONICAL
 from graphviz_ad.engine.ops import CONSTANTS, NO_GRAD, NO_GRAD_DESCRIPTION, TABLE, Op
+from graphviz_ad.report.layout import Fitted
 
 
 def _written(op: Op) -> list[str]:
@@ -29,20 +30,20 @@ def _entry(written: str, description: str) -> Text:
     return Text.assemble((written, "bold green"), "\n", (description, "dim"))
 
 
-def ops_table() -> Table:
+def ops_table() -> Fitted:
     table = Table(title="Functions and operators", title_justify="left",
                   caption=Text("constants: " + ", ".join(f"{name} = {value!r}"
                                                          for name, value in CONSTANTS.items())),
                   caption_justify="left", show_lines=True)
-    table.add_column("written / meaning", ratio=3)
-    table.add_column("local derivatives", ratio=2, no_wrap=True)
-    table.add_column("domain", ratio=2)
+    table.add_column("written / meaning")
+    table.add_column("local derivatives", no_wrap=True)
+    table.add_column("domain")
     for op in TABLE:
         table.add_row(_entry(", ".join(_written(op)), op.description), Text(_partials(op)),
                       Text(op.domain_in_xy))
     table.add_row(_entry(f"{NO_GRAD}(x)", NO_GRAD_DESCRIPTION), Text("none (a constant)"),
                   Text("all x"))
-    return table
+    return Fitted(table)
 
 
 def ops_markdown() -> str:

@@ -12,8 +12,11 @@ from rich.text import Text
 from graphviz_ad import display
 from graphviz_ad.api import Trace
 from graphviz_ad.engine.annotated import INPUT
+from graphviz_ad.records import trace_json  # noqa: F401 (--json: the record the page embeds too)
+from graphviz_ad.report.layout import Fitted, cell
 
 DIGITS = display.SHORT_DIGITS
+FROM_THE_SOURCE = "from the source"
 
 
 def trace_tables(trace: Trace) -> Group:
@@ -22,27 +25,29 @@ def trace_tables(trace: Trace) -> Group:
                        title_justify="left")
     evaluation.add_column("step", style="bold")
     evaluation.add_column("value", justify="right")
-    evaluation.add_column("from the source", style="dim")
+    evaluation.add_column(FROM_THE_SOURCE, style="dim")
     for step in trace.forward:
         expression = "" if step.kind == INPUT else f" = {step.expression}"
-        evaluation.add_row(Text(f"{step.name}{expression}"),
-                           display.value(step.value, DIGITS), Text(step.source))
+        evaluation.add_row(cell(f"{step.name}{expression}"),
+                           cell(display.value(step.value, DIGITS)), cell(step.source))
     output = names[trace.output]
-    sweep = Table(title=Text(f"backward: adjoints from the output down, adj({output}) = 1",
-                             style="bold"), title_justify="left")
+    sweep = Table(title=cell(f"backward: adjoints from the output down, adj({output}) = 1",
+                             "bold"), title_justify="left")
     sweep.add_column("update", style="bold")
     sweep.add_column("adjoint · local", justify="right")
     sweep.add_column("adds", justify="right")
     sweep.add_column("total", justify="right")
     for step in trace.backward:
-        sweep.add_row(Text(f"adj({names[step.target]}) += adj({names[step.via]}) · {step.formula}"),
-                      f"{display.value(step.adjoint, DIGITS)} · {display.value(step.local, DIGITS)}",
-                      display.value(step.contribution, DIGITS),
-                      display.value(step.total, DIGITS))
-    result = Text("gradient: " + (", ".join(
+        update = f"adj({names[step.target]}) += adj({names[step.via]}) · {step.formula}"
+        sweep.add_row(cell(update),
+                      cell(f"{display.value(step.adjoint, DIGITS)} · "
+                           f"{display.value(step.local, DIGITS)}"),
+                      cell(display.value(step.contribution, DIGITS)),
+                      cell(display.value(step.total, DIGITS)))
+    result = cell("gradient: " + (", ".join(
         f"d{trace.output_name}/d{name} = {_exact_if_scalar(gradient)}"
-        for name, gradient in trace.gradients.items()) or "none (no inputs)"), style="bold")
-    return Group(evaluation, sweep, result)
+        for name, gradient in trace.gradients.items()) or "none (no inputs)"), "bold")
+    return Group(Fitted(evaluation, optional=[FROM_THE_SOURCE]), Fitted(sweep), result)
 
 
 def _exact_if_scalar(value: Any) -> str:

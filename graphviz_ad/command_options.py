@@ -1,0 +1,87 @@
+"""The command line's options and arguments, declared once for typer and shared by the commands.
+
+Choices and defaults come from the layers that own them (graphviz_ad/options.py, the format
+table); only this module and cli.py import typer.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from graphviz_ad import options as choices
+
+
+def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """Choices come from the layer that owns them; typer shows them as an Enum."""
+    return Enum(name, {value.replace("-", "_"): value for value in values}, type=str)
+
+
+Mode = _choice("Mode", choices.MODES)
+EdgeLabels = _choice("EdgeLabels", choices.EDGE_LABELS)
+View = _choice("View", choices.VIEWS)
+Rankdir = _choice("Rankdir", choices.RANKDIRS)
+Renderer = _choice("Renderer", choices.RENDERERS)
+
+Expression = Annotated[str, typer.Argument(
+    help="An expression or program, a path to a program file, or - to read standard input.",
+    show_default=False, metavar="EXPR")]
+Values = Annotated[Optional[list[str]], typer.Argument(
+    help="Input values as NAME=VALUE: x1=1.5, x=[1,2], W=[[1,2],[3,4]].", show_default=False,
+    metavar="NAME=VALUE")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON and nothing else.")]
+Strict = Annotated[bool, typer.Option(
+    "--strict", help="Treat inf and nan (overflow, 0·inf, ...) as errors, exit status 1.")]
+NoCheck = Annotated[bool, typer.Option("--no-check", help="Skip the finite-difference check.")]
+Top = Annotated[int, typer.Option(
+    "--top", min=1, max=choices.ENUMERATION_LIMIT,
+    help="Paths to list by largest |product|; the rest are summed in one row.")]
+Wrt = Annotated[Optional[str], typer.Option(
+    "--wrt", help="Colour each path from this input to the output, with a legend.",
+    show_default=False)]
+Output = Annotated[str, typer.Option(
+    "--output", "-o", help=f"The file to write ({choices.suffix_list()}), or - for standard "
+                           "output.", show_default=False)]
+FormatOption = Annotated[Optional[str], typer.Option(
+    "--format", "-f", help=f"One of {choices.format_names()} (default: from the file's suffix).",
+    show_default=False)]
+EdgeLabelsOption = Annotated[EdgeLabels, typer.Option(
+    "--edge-labels", help="Label edges with the local derivative's value, its formula, or both.")]
+ViewOption = Annotated[View, typer.Option(
+    "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
+                   "gradients flow (backward).")]
+RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
+DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolution of PNG.")]
+RendererOption = Annotated[Renderer, typer.Option(
+    "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
+TimeoutOption = Annotated[float, typer.Option(
+    "--timeout", min=0.1, max=choices.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
+MaxNodesOption = Annotated[int, typer.Option(
+    "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
+OnlyPathsOption = Annotated[bool, typer.Option(
+    "--only-paths", help="Keep only the nodes on paths from --wrt to the output.")]
+CompactOption = Annotated[bool, typer.Option(
+    "--compact", help="Fold chains of one-input operations (sin, exp, ...) into one node.")]
+ExpandOption = Annotated[Optional[list[str]], typer.Option(
+    "--expand", help="Keep this group open (a statement's name, `terms 1-13`, `lines 1-9`, or "
+                     "dotted for nested groups); repeatable.", show_default=False)]
+DepthOption = Annotated[Optional[int], typer.Option(
+    "--depth", min=0, help="Fold every group nested deeper than N (0 folds all top-level "
+                           "groups), instead of folding to fit --max-boxes.", show_default=False)]
+ExpandAllOption = Annotated[bool, typer.Option("--expand-all", help="Fold nothing.")]
+MaxBoxesOption = Annotated[int, typer.Option(
+    "--max-boxes", min=1, help="Past this many boxes, fold groups (deepest and largest first, "
+                               "those on the --wrt paths last) until the picture fits.")]
+FoldOption = Annotated[Optional[list[str]], typer.Option(
+    "--fold", help="List the paths through this group folded: its edges carry the total "
+                   "derivative through it (repeatable).", show_default=False)]
+TorchTarget = Annotated[str, typer.Argument(
+    help="A Python file and its function to trace: model.py:loss (or its only one).",
+    metavar="FILE.py[:NAME]")]
+DrawOutput = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="Draw the picture to this file, or - for standard output.",
+    show_default=False)]
+PathsOption = Annotated[bool, typer.Option(
+    "--paths", help="Print the paths of --wrt (else one row per input).")]

@@ -1,0 +1,1 @@
+"""Importers: other frameworks' computations as annotated graphs, each imported only when asked."""

@@ -1,0 +1,697 @@
+"""PyTorch computations as annotated graphs, with torch's own values, adjoints and local derivatives.
+
+Two ways in. `trace(fn, args, kwargs)` runs `fn` under a recorder (a `TorchFunctionMode`): each
+call of a torch function becomes a node holding its value, in the module it ran in (global module
+hooks give the group paths, `layer1.0.conv1`); `detach()` and `.data` are cut edges, and a value
+made under `torch.no_grad()` enters as a cut value, as our language draws them. `from_output`
+walks a finished output's backward graph (torchviz's `make_dot(y, params)`), iteratively.
+Either way the adjoints are torch's: one backward pass through torch's autograd gives them all.
+
+Local derivatives: an op our table knows (add, mul, sin, matmul, sum, relu, ...) gets the table's
+local derivatives on torch's values, so its edges read as `gad` draws them and path products
+agree with `gad paths`. Any other op (conv2d, linear, batch_norm) is a `ForeignOp` whose edges
+carry Jᵀ·1 = d sum(out) / d argument (for a scalar edge the exact local derivative, for a scalar
+output the whole derivative) and pull gradients back through torch's own backward function.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+from torch.autograd.graph import GradientEdge, get_gradient_edge
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten
+
+from graphviz_ad import display
+from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
+                                          ForeignOp, NodeOp)
+from graphviz_ad.engine.linear import known_by_action
+from graphviz_ad.engine.ops import OPS, Op
+from graphviz_ad.errors import UsageError
+
+# torch's names for our ops, called with the arguments in our order; in-place forms (`add_`,
+# `__iadd__`) are the same op on a new version of the tensor.
+SAME_ORDER = {
+    **{name: name for name in ("add", "sub", "mul", "div", "pow", "matmul", "neg", "sin", "cos",
+                               "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp",
+                               "log", "log2", "log10", "sqrt", "abs", "sigmoid", "relu", "sum",
+                               "mean")},
+    "subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
+    "mm": "matmul", "mv": "matmul", "negative": "neg", "absolute": "abs", "arcsin": "asin",
+    "arccos": "acos", "arctan": "atan", "maximum": "max", "minimum": "min", "clamp": "clip",
+    "clip": "clip",
+}
+# torch's reflected operators: `3 - x` calls `x.__rsub__(3)`.
+REVERSED = {"radd": "add", "rsub": "sub", "rmul": "mul", "rdiv": "div", "rtruediv": "div",
+            "rpow": "pow", "rmatmul": "matmul"}
+CUTS = ("detach", "data")  # a value passed on without its history
+DATA = ForeignOp("data", 1, "x.data: the value of x without its history, so no gradient "
+                            "flows back through it", stops_gradient=True)
+NO_GRAD_LABEL = "no_grad"
+MAX_TEXT = 40  # characters of an argument's own text inside its consumer's text
+LEAF_PREFIX = "leaf"  # an unnamed tensor that requires grad: leaf1, leaf2, ...
+
+
+@dataclass(frozen=True)
+class TorchOp:
+    """One of our ops as torch ran it: our table's label, formulas and linear map, and the name
+    of torch's backward function for the backward view."""
+
+    op: Op
+    backward_name: str
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute == "op" or attribute.startswith("__"):  # not yet set (copy, pickle)
+            raise AttributeError(attribute)
+        return getattr(self.op, attribute)
+
+    def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
+        return self.op.formula(slot, arguments)
+
+    def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
+        return self.op.written(arguments, as_operator)
+
+
+def _is_float_tensor(item: Any) -> bool:
+    return isinstance(item, torch.Tensor) and item.is_floating_point()
+
+
+def _numpy(tensor: torch.Tensor) -> Any:
+    """A copy of the tensor's value as numpy (float32 for the half types numpy lacks); a 0-d
+    tensor becomes a numpy scalar, as our engine's scalars are."""
+    value = tensor.detach()
+    if value.dtype in (torch.bfloat16, torch.float16):
+        value = value.float()
+    return np.array(value.cpu().numpy())[()]
+
+
+def _number_text(value: Any) -> str:
+    return display.shortest(value) if np.ndim(value) == 0 else display.shape(value)
+
+
+def _function_name(func: Callable) -> str:
+    """`mul`, `__rsub__`, `relu_`; a property read (`x.data`, `x.T`) is named by the property."""
+    name = getattr(func, "__name__", "")
+    if name == "__get__":
+        return getattr(getattr(func, "__self__", None), "__name__", name)
+    return name or type(func).__name__
+
+
+def _base_name(name: str) -> tuple[str, bool, bool]:
+    """torch's name without its in-place or reflected form: (base, in place, reflected)."""
+    if name.startswith("__") and name.endswith("__"):
+        inner = name[2:-2]
+        if inner in REVERSED:
+            return REVERSED[inner], False, True
+        if inner.startswith("i") and inner[1:] in SAME_ORDER:
+            return inner[1:], True, False
+        return inner, False, False
+    if name.endswith("_") and not name.startswith("_"):
+        return name[:-1], True, False
+    return name, False, False
+
+
+def _our_op(base: str, reflected: bool, args: tuple, kwargs: dict) -> tuple[Op, list] | None:
+    """Our op and its operands in slot order, when torch's call is exactly one of our ops."""
+    name = SAME_ORDER.get(base)
+    if name is None or set(kwargs) - {"inplace"}:
+        return None
+    op = OPS[name]
+    operands = [item for item in args if not isinstance(item, bool)]
+    if reflected:
+        operands.reverse()
+    if len(operands) != op.arity:
+        return None
+    if not all(_is_float_tensor(item) or isinstance(item, (int, float)) for item in operands):
+        return None
+    if name == "matmul" and not all(isinstance(item, torch.Tensor) and item.dim() in (1, 2)
+                                    for item in operands):
+        return None
+    return op, operands
+
+
+def _edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],
+               arg_values: list[Any], dtype: torch.dtype) -> Callable[[Any], list]:
+    """torch's backward from one output to its arguments only: a gradient of the output in, the
+    gradient of each argument out (None for an argument no gradient reaches). An argument given
+    twice gets the whole of its gradient at its first slot."""
+    wanted: list[tuple[int, GradientEdge]] = []
+    for slot, edge in enumerate(arg_edges):
+        if edge is not None and all(edge != seen for _, seen in wanted):
+            wanted.append((slot, edge))
+
+    def pull(gradient: Any) -> list:
+        grads = torch.autograd.grad(
+            [out_edge], [edge for _, edge in wanted],
+            grad_outputs=[torch.as_tensor(np.asarray(gradient), dtype=dtype)],
+            retain_graph=True, allow_unused=True)
+        parts: list[Any] = [None] * len(arg_edges)
+        for (slot, _), grad in zip(wanted, grads):
+            parts[slot] = np.zeros_like(arg_values[slot]) if grad is None else _numpy(grad)
+        return parts
+
+    return pull
+
+
+class _Nodes:
+    """The graph as it is built: parallel lists, one entry per node; for each node also the
+    edge torch's autograd reaches it by, and for a foreign op the pull of its backward."""
+
+    def __init__(self):
+        self.kinds: list[str] = []
+        self.ops: list[NodeOp | None] = []
+        self.args: list[tuple[int, ...]] = []
+        self.values: list[Any] = []
+        self.labels: list[str] = []
+        self.requires: list[bool] = []
+        self.edges: list[GradientEdge | None] = []
+        self.pulls: list[Callable | None] = []
+        self.inputs: dict[str, int] = {}
+        self.groups: dict[int, tuple[str, ...]] = {}
+        self.details: dict[int, str] = {}
+        self.names: dict[int, tuple[str, ...]] = {}
+
+    def add(self, kind: str, op: NodeOp | None, args: tuple[int, ...], value: Any, label: str,
+            requires: bool, edge: GradientEdge | None = None, group: tuple[str, ...] = (),
+            detail: str = "", pull: Callable | None = None) -> int:
+        node = len(self.kinds)
+        self.kinds.append(kind)
+        self.ops.append(op)
+        self.args.append(args)
+        self.values.append(value)
+        self.labels.append(label)
+        self.requires.append(requires)
+        self.edges.append(edge)
+        self.pulls.append(pull)
+        if group:
+            self.groups[node] = group
+        if detail:
+            self.details[node] = detail
+        if kind == INPUT:
+            self.inputs[label] = node
+        return node
+
+
+class _Names:
+    """Names for tensors and module paths: the function's arguments, the globals and closure
+    variables it reads, and each module's parameters and buffers by torch's own names."""
+
+    def __init__(self):
+        self.tensors: dict[int, tuple[str, tuple[str, ...], bool]] = {}  # name, group, buffer
+        self.modules: dict[int, tuple[str, ...]] = {}
+        self.kept: list = []  # every named object stays alive, so its id stays its own
+        self.roots = 0
+
+    def add_tensor(self, name: str, tensor: torch.Tensor) -> None:
+        if id(tensor) not in self.tensors:
+            self.tensors[id(tensor)] = (name, (), False)
+            self.kept.append(tensor)
+
+    def add_module(self, prefix: tuple[str, ...], module: torch.nn.Module) -> None:
+        self.kept.append(module)
+        for name, sub in module.named_modules():
+            self.modules.setdefault(id(sub), prefix + tuple(name.split(".")) if name else prefix)
+        for buffer, named in ((False, module.named_parameters()), (True, module.named_buffers())):
+            for name, tensor in named:
+                path = prefix + tuple(name.split("."))
+                if id(tensor) not in self.tensors:
+                    self.tensors[id(tensor)] = (".".join(path), path[:-1], buffer)
+
+    def add(self, name: str, item: Any) -> None:
+        if isinstance(item, torch.Tensor):
+            self.add_tensor(name, item)
+        elif isinstance(item, torch.nn.Module) and id(item) not in self.modules:
+            self.add_module((name,), item)
+
+    def module_path(self, module: torch.nn.Module) -> tuple[str, ...]:
+        """A module met first when it runs is a root of its own, named by its class."""
+        if id(module) not in self.modules:
+            self.roots += 1
+            self.add_module((f"{type(module).__name__}{self.roots}",), module)
+        return self.modules[id(module)]
+
+
+def _names_for(fn: Callable, args: tuple, kwargs: dict) -> _Names:
+    names = _Names()
+    owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
+    if isinstance(owner, torch.nn.Module):
+        names.add_module((), owner)
+    target = owner.forward if isinstance(fn, torch.nn.Module) else fn
+    try:
+        bound = inspect.signature(target).bind_partial(*args, **kwargs)
+        for name, item in bound.arguments.items():
+            for index, leaf in enumerate(tree_flatten(item)[0]):
+                names.add(name if isinstance(item, (torch.Tensor, torch.nn.Module))
+                          else f"{name}[{index}]", leaf)
+    except (TypeError, ValueError):
+        pass  # a builtin or a signature inspect cannot read: arguments stay unnamed
+    function = getattr(target, "__func__", target)
+    code = getattr(function, "__code__", None)
+    if code is not None:
+        scope = getattr(function, "__globals__", {})
+        for name in code.co_names:
+            if name in scope:
+                names.add(name, scope[name])
+        for name, cell in zip(code.co_freevars, getattr(function, "__closure__", None) or ()):
+            try:
+                names.add(name, cell.cell_contents)
+            except ValueError:  # a closure variable not yet assigned
+                continue
+    return names
+
+
+class _Recorder(TorchFunctionMode):
+    """Each torch call that touches a recorded value or one that requires grad becomes a node."""
+
+    def __init__(self, names: _Names):
+        super().__init__()
+        self.names = names
+        self.nodes = _Nodes()
+        self.node_of: dict[int, int] = {}  # id(tensor) -> the node of its current version
+        self.alive: list = []
+        self.cut_values: dict[int, tuple[torch.Tensor, str]] = {}  # made under no_grad
+        self.stack: list[tuple[str, ...]] = [()]
+        self.leaves = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        outputs = [item for item in tree_flatten(result)[0] if _is_float_tensor(item)]
+        if not outputs:
+            return result
+        tensors = [item for item in tree_flatten((args, kwargs))[0] if _is_float_tensor(item)]
+        if not any(self._tracked(tensor) for tensor in tensors):
+            return result
+        name = _function_name(func)
+        if not torch.is_grad_enabled():
+            for tensor in outputs:
+                self.cut_values[id(tensor)] = (tensor, name)
+                self.alive.append(tensor)
+            return result
+        self._record(name, args, kwargs, tensors, outputs)
+        return result
+
+    def _tracked(self, tensor: torch.Tensor) -> bool:
+        key = id(tensor)
+        return key in self.node_of or key in self.cut_values or tensor.requires_grad
+
+    def _record(self, name: str, args: tuple, kwargs: dict, tensors: list,
+                outputs: list) -> None:
+        base, in_place, reflected = _base_name(name)
+        in_place = in_place or kwargs.get("inplace") is True
+        if not in_place and all(any(out is tensor for tensor in tensors) for out in outputs):
+            return  # `x.to(x.dtype)`, `x.contiguous()`: the same version, nothing to draw
+        group = self.stack[-1]
+        if base in CUTS:
+            self._cut(base, tensors[0], outputs[0], group)
+            return
+        ours = _our_op(base, reflected, args, kwargs)
+        if ours is not None and len(outputs) == 1:
+            op, operands = ours
+            arguments = tuple(self._operand(item) for item in operands)
+            self._operation(TorchOp(op, _backward_name(outputs[0])), arguments, outputs[0],
+                            group, op.label, op.written(self._texts(arguments)))
+            return
+        included = [tensor for tensor in tensors if self._included(tensor)]
+        arguments = tuple(self._operand(tensor) for tensor in included)
+        texts = self._texts(arguments)
+        omitted = len(tensors) - len(included)
+        if omitted:
+            texts.append(f"{omitted} constant tensor{'s' if omitted > 1 else ''}")
+        texts += [f"{key}={_short(value)}" for key, value in kwargs.items()
+                  if not isinstance(value, torch.Tensor)]
+        detail = f"{base}({', '.join(texts)})"
+        for index, out in enumerate(outputs):
+            label = base if len(outputs) == 1 else f"{base}[{index}]"
+            backward = _backward_name(out)
+            description = f"{detail}, differentiated by torch's {backward or 'nothing'}"
+            if not out.requires_grad:
+                self._operation(ForeignOp(label, len(arguments), description), arguments, out,
+                                group, label, detail)
+                continue
+            pull = _edge_pull(get_gradient_edge(out),
+                              [self.nodes.edges[node] for node in arguments],
+                              [self.nodes.values[node] for node in arguments], out.dtype)
+            op = ForeignOp(label, len(arguments), description, backward_name=backward,
+                           linear_map=known_by_action("torch", pull, out.dim() == 0))
+            self._operation(op, arguments, out, group, label, detail, pull)
+
+    def _operation(self, op: NodeOp, arguments: tuple[int, ...], out: torch.Tensor,
+                   group: tuple[str, ...], label: str, detail: str,
+                   pull: Callable | None = None) -> None:
+        requires = out.requires_grad
+        node = self.nodes.add(OPERATION, op, arguments, _numpy(out), label, requires,
+                              get_gradient_edge(out) if requires else None, group, detail, pull)
+        self.node_of[id(out)] = node
+        self.alive.append(out)
+
+    def _texts(self, arguments: tuple[int, ...]) -> list[str]:
+        """How a node's text names its arguments: a leaf by its label, an operation by its own
+        text while that is short (a deep model's would grow without end)."""
+        texts = []
+        for node in arguments:
+            text = self.nodes.details.get(node, self.nodes.labels[node])
+            if self.nodes.kinds[node] != OPERATION:
+                text = self.nodes.labels[node]
+            elif len(text) > MAX_TEXT:
+                text = self.nodes.labels[node]
+            texts.append(display.atom(text) if self.nodes.kinds[node] == OPERATION else text)
+        return texts
+
+    def _cut(self, base: str, source: torch.Tensor, out: torch.Tensor,
+             group: tuple[str, ...]) -> None:
+        argument = self._operand(source)
+        op = OPS["detach"] if base == "detach" else DATA
+        text = self.nodes.labels[argument]
+        written = f"{text}.detach()" if base == "detach" else f"{text}.data"
+        node = self.nodes.add(OPERATION, op, (argument,), _numpy(out), op.label, False,
+                              None, group, f"{written}: the value without its history")
+        self.node_of[id(out)] = node
+        self.alive.append(out)
+
+    def _included(self, tensor: torch.Tensor) -> bool:
+        """A foreign op's argument is drawn when it is recorded, named (buffers aside), cut or
+        differentiable; other constants (a target, a running mean) are named in its text."""
+        key = id(tensor)
+        if key in self.node_of or key in self.cut_values or tensor.requires_grad:
+            return True
+        named = self.names.tensors.get(key)
+        return named is not None and not named[2]
+
+    def _operand(self, item: Any) -> int:
+        """The node of an argument: its current version, else a new leaf."""
+        if not isinstance(item, torch.Tensor):
+            value = np.float64(item)
+            return self.nodes.add(CONSTANT, None, (), value, _number_text(value), False,
+                                  detail=display.shortest(value))
+        node = self.node_of.get(id(item))
+        if node is not None:
+            return node
+        value = _numpy(item)
+        cut = self.cut_values.get(id(item))
+        named = self.names.tensors.get(id(item))
+        if cut is not None:
+            node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
+                                  detail=f"{cut[1]} under torch.no_grad(): a value without "
+                                         "its history")
+        elif named is not None:
+            name, group, _ = named
+            kind = INPUT if item.requires_grad else CONSTANT  # a target, data, a buffer
+            node = self.nodes.add(kind, None, (), value, name, item.requires_grad,
+                                  get_gradient_edge(item) if item.requires_grad else None,
+                                  group, f"{name} = {display.summary(value)}")
+        elif item.requires_grad:
+            self.leaves += 1
+            name = f"{LEAF_PREFIX}{self.leaves}"
+            node = self.nodes.add(INPUT, None, (), value, name, True, get_gradient_edge(item),
+                                  detail=f"{name} = {display.summary(value)}")
+        else:
+            node = self.nodes.add(CONSTANT, None, (), value, _number_text(value), False,
+                                  detail=display.summary(value))
+        self.node_of[id(item)] = node
+        self.alive.append(item)
+        return node
+
+
+def _short(item: Any) -> str:
+    text = repr(item)
+    return text if len(text) <= 24 else text[:23] + "…"
+
+
+def _backward_name(tensor: torch.Tensor) -> str:
+    return tensor.grad_fn.name() if tensor.grad_fn is not None else ""
+
+
+@dataclass(frozen=True)
+class Imported:
+    """An imported graph, and what a user should know about how it was made."""
+
+    graph: AnnotatedGraph
+    notes: tuple[str, ...]
+
+
+def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = None) -> Imported:
+    """Run `fn(*args, **kwargs)` under the recorder, then torch's backward pass from its result.
+
+    The result must be a floating tensor; one with more than one element is summed (a `sum`
+    node is drawn), so the gradient is that of its sum. The parameters' `.grad` are left as
+    they were: the gradients are taken with `torch.autograd.grad`.
+    """
+    kwargs = dict(kwargs or {})
+    recorder = _Recorder(_names_for(fn, args, kwargs))
+
+    def enter(module, inputs):
+        recorder.stack.append(recorder.names.module_path(module))
+
+    def leave(module, inputs, output):
+        recorder.stack.pop()
+
+    hooks = [torch.nn.modules.module.register_module_forward_pre_hook(enter),
+             torch.nn.modules.module.register_module_forward_hook(leave)]
+    try:
+        with recorder:
+            result = fn(*args, **kwargs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not _is_float_tensor(result):
+        raise UsageError(f"the function returned {_kind_of(result)}; it must return a "
+                         "floating-point tensor (a loss)", None,
+                         "return the tensor to differentiate, e.g. the loss")
+    notes = []
+    if result.dim() > 0:
+        notes.append(f"the result has shape {display.shape(np.empty(tuple(result.shape)))}: "
+                     "the gradients are those of its sum")
+        with recorder:
+            result = result.sum()
+    output = recorder._operand(result)
+    label = getattr(fn, "__name__", "")
+    nodes = recorder.nodes
+    if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
+        nodes.names[output] = (label,)
+    return Imported(_finish(nodes, output, result), tuple(notes))
+
+
+def _kind_of(item: Any) -> str:
+    if isinstance(item, torch.Tensor):
+        return f"a tensor of {item.dtype}"
+    return f"a {type(item).__name__}"
+
+
+def _finish(nodes: _Nodes, output: int, result: torch.Tensor) -> AnnotatedGraph:
+    """torch's backward pass from `result`: every node's adjoint, then each edge's local
+    derivative and what it carried back."""
+    reached = [node for node in range(len(nodes.kinds)) if nodes.edges[node] is not None]
+    grads: tuple = ()
+    if reached and result.requires_grad:
+        grads = torch.autograd.grad([result], [nodes.edges[node] for node in reached],
+                                    retain_graph=True, allow_unused=True)
+    gradient_of = {node: grad for node, grad in zip(reached, grads) if grad is not None}
+    adjoints = [_numpy(gradient_of[node]) if node in gradient_of
+                else np.zeros_like(nodes.values[node])[()] for node in range(len(nodes.kinds))]
+    local: list[tuple] = [(None,) * len(arguments) for arguments in nodes.args]
+    uses = _uses(nodes, gradient_of)
+    order: list[int] = []
+    carried: list[Any] = []
+    with np.errstate(all="ignore"):
+        for node in range(output, -1, -1):
+            op = nodes.ops[node]
+            if op is None or node not in gradient_of or op.stops_gradient:
+                continue
+            row, parts = _edge_derivatives(nodes, node, adjoints, uses)
+            local[node] = row
+            if parts:
+                order.append(node)
+                carried.extend(parts)
+    return AnnotatedGraph(
+        kinds=tuple(nodes.kinds), ops=tuple(nodes.ops), args=tuple(nodes.args),
+        values=tuple(nodes.values), labels=tuple(nodes.labels),
+        requires_grad=tuple(nodes.requires), inputs=dict(nodes.inputs), output=output,
+        adjoints=tuple(adjoints), local=tuple(local), carried=tuple(carried),
+        sweep_order=tuple(order), names=dict(nodes.names), groups=dict(nodes.groups),
+        details=dict(nodes.details))
+
+
+def _uses(nodes: _Nodes, reached: Mapping[int, Any]) -> list[int]:
+    """How many edges carry a gradient back into each node."""
+    uses = [0] * len(nodes.kinds)
+    for node, arguments in enumerate(nodes.args):
+        op = nodes.ops[node]
+        if node in reached and op is not None and not op.stops_gradient:
+            for argument in arguments:
+                uses[argument] += nodes.requires[argument]
+    return uses
+
+
+def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
+                      uses: list[int]) -> tuple[tuple, list]:
+    """The local derivative on each argument slot of `node` (None where no gradient flows) and
+    what each carried back, in slot order. Into an argument that no other edge feeds, torch's
+    backward pass carried exactly that argument's adjoint: it is not pulled back again."""
+    op = nodes.ops[node]
+    arguments = nodes.args[node]
+    values = [nodes.values[argument] for argument in arguments]
+    flows = [nodes.requires[argument] for argument in arguments]
+    out, adjoint = nodes.values[node], adjoints[node]
+    if isinstance(op, TorchOp):
+        row = tuple(op.op.rules[slot](*values, out) if flows[slot] else None
+                    for slot in range(len(arguments)))
+        parts = [op.linear_map.pullback(slot, row[slot], adjoint, values[slot])
+                 for slot in range(len(arguments)) if row[slot] is not None]
+        return row, parts
+    pull = nodes.pulls[node]
+    row = tuple(part if flows[slot] else None for slot, part in enumerate(pull(np.ones_like(out))))
+    slots = [slot for slot in range(len(arguments)) if row[slot] is not None]
+    if np.ndim(out) == 0:
+        return row, [adjoint * row[slot] for slot in slots]
+    if all(uses[arguments[slot]] == 1 for slot in slots):
+        return row, [adjoints[arguments[slot]] for slot in slots]
+    pulled = pull(adjoint)
+    return row, [pulled[slot] for slot in slots]
+
+
+# --- a finished output's backward graph ------------------------------------------------------
+
+SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}
+
+
+def forward_name(backward_name: str) -> str:
+    """`MulBackward0` -> `mul`, `NativeBatchNormBackward0` -> `native_batch_norm`."""
+    stem = re.sub(r"Backward\d*$", "", backward_name) or backward_name
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", stem).lower()
+
+
+def _node_pull(function: Any, output_nr: int, metadata: list) -> Callable[[Any], list]:
+    """Call torch's backward function itself: the gradient of one of its outputs in (zeros
+    for the others), the gradient of each of its inputs out."""
+    def pull(gradient: Any) -> list:
+        grads = []
+        for index, meta in enumerate(metadata):
+            if index == output_nr:
+                grads.append(torch.as_tensor(np.asarray(gradient), dtype=meta.dtype))
+            else:
+                grads.append(torch.zeros(tuple(meta.shape), dtype=meta.dtype))
+        with torch.no_grad():
+            result = function(*grads)
+        result = result if isinstance(result, tuple) else (result,)
+        present = [grad for (next_function, _), grad in zip(function.next_functions, result)
+                   if next_function is not None]
+        return [None if grad is None else _numpy(grad) for grad in present]
+
+    return pull
+
+
+def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None = None
+                ) -> Imported:
+    """The backward graph of `output` (a tensor computed with autograd), walked from its
+    `grad_fn` without recursion; leaves named by `params` (name -> tensor, as make_dot takes).
+
+    Values are those torch saved for its backward pass (and, for our ops, recomputed from
+    their arguments'); a value torch did not keep is drawn as nan, with its shape."""
+    if not _is_float_tensor(output) or output.grad_fn is None:
+        raise UsageError("the output has no backward graph", None,
+                         "compute it from tensors with requires_grad=True, outside no_grad")
+    notes = []
+    if output.dim() > 0:
+        notes.append(f"the output has shape {display.shape(_numpy(output))}: the gradients "
+                     "are those of its sum")
+        output = output.sum()
+    leaf_names = {id(tensor): name for name, tensor in (params or {}).items()}
+    order = _topological(output.grad_fn)
+    nodes = _Nodes()
+    node_of: dict[tuple[int, int], int] = {}
+    unknown: list[int] = []
+    leaves = 0
+    for function, output_nr in order:
+        if hasattr(function, "variable"):
+            variable = function.variable
+            name = leaf_names.get(id(variable))
+            if name is None:
+                leaves += 1
+                name = f"{LEAF_PREFIX}{leaves}"
+            node_of[(id(function), output_nr)] = nodes.add(
+                INPUT, None, (), _numpy(variable), name, True, GradientEdge(function, 0),
+                detail=f"{name} = {display.summary(_numpy(variable))}")
+            continue
+        metadata = list(function._input_metadata)
+        arguments = tuple(node_of[(id(next_function), number)]
+                          for next_function, number in function.next_functions
+                          if next_function is not None)
+        name = forward_name(function.name())
+        value = _saved_value(function, output_nr, metadata, nodes, arguments)
+        if value is None:
+            unknown.append(len(nodes.kinds))
+            value = np.full(tuple(metadata[output_nr].shape), np.nan)[()]
+        pull = _node_pull(function, output_nr, metadata)
+        scalar = len(metadata[output_nr].shape) == 0
+        op = ForeignOp(name, len(arguments), f"{name}: torch's {function.name()}",
+                       known_by_action("torch", pull, scalar), backward_name=function.name())
+        node_of[(id(function), output_nr)] = nodes.add(
+            OPERATION, op, arguments, value, name, True, GradientEdge(function, output_nr),
+            detail=f"{name}({', '.join(nodes.labels[argument] for argument in arguments)}) · "
+                   f"{function.name()}", pull=pull)
+    output_node = node_of[(id(output.grad_fn), 0)]
+    nodes.values[output_node] = _numpy(output)
+    if output_node in unknown:
+        unknown.remove(output_node)
+    if unknown:
+        notes.append(f"torch did not keep the values of {len(unknown)} of {len(nodes.kinds)} "
+                     "nodes: they are drawn as nan, with their shapes")
+    try:
+        return Imported(_finish(nodes, output_node, output), tuple(notes))
+    except RuntimeError as error:
+        raise UsageError(f"torch could not run the backward pass again: {error}", None,
+                         "draw the graph before calling backward(), or call "
+                         "backward(retain_graph=True)") from None
+
+
+def _topological(root: Any) -> list[tuple[Any, int]]:
+    """Each (backward function, output number) reached from `root`, arguments first, by an
+    iterative depth-first walk."""
+    order: list[tuple[Any, int]] = []
+    done: set[tuple[int, int]] = set()
+    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
+    while stack:
+        function, number, expanded = stack.pop()
+        key = (id(function), number)
+        if key in done:
+            continue
+        if expanded:
+            done.add(key)
+            order.append((function, number))
+            continue
+        stack.append((function, number, True))
+        for next_function, next_number in reversed(function.next_functions):
+            if next_function is not None and (id(next_function), next_number) not in done:
+                stack.append((next_function, next_number, False))
+    return order
+
+
+def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
+                 arguments: tuple[int, ...]) -> Any:
+    """The node's value where torch kept it (its saved result), or recomputed by our op of
+    the same name from its arguments' values."""
+    shape = tuple(metadata[output_nr].shape)
+    saved = getattr(function, "_saved_result", None)
+    if isinstance(saved, torch.Tensor) and tuple(saved.shape) == shape:
+        return _numpy(saved)
+    for attribute, slot in SAVED_SLOTS.items():
+        if slot < len(arguments) and np.isnan(np.sum(nodes.values[arguments[slot]])):
+            kept = getattr(function, attribute, None)
+            if isinstance(kept, torch.Tensor) and \
+                    tuple(kept.shape) == np.shape(nodes.values[arguments[slot]]):
+                nodes.values[arguments[slot]] = _numpy(kept)
+    op = OPS.get(forward_name(function.name()))
+    values = [nodes.values[argument] for argument in arguments]
+    if op is None or op.arity != len(arguments) or any(np.isnan(np.sum(value))
+                                                        for value in values):
+        return None
+    with np.errstate(all="ignore"):
+        value = op.value(*values)
+    return value if np.shape(value) == shape else None
+

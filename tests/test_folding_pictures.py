@@ -1,0 +1,135 @@
+"""Pictures at scale: a level of detail that folds groups to a box budget and keeps the chain rule
+exact on the folded picture, much-used leaves drawn once per use, options named by group."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from graphviz_ad import analyze
+from graphviz_ad.cli import app
+from graphviz_ad.render.picture import FANOUT_LIMIT
+from tests.test_paths import as_program, program_statements
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from shapes import SHAPES  # noqa: E402
+
+runner = CliRunner()
+
+
+def gad(*arguments):
+    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "200"})
+
+
+def folded_names(picture) -> list[str]:
+    return [".".join(node.group + (node.title,)) for node in picture.nodes if node.folded]
+
+
+def sum_of_all_paths(analysis, name, fold) -> float:
+    return sum(float(path.product) for path in analysis.paths(name, None, fold).paths)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_benchmark_shape_folds_to_a_drawable_picture(shape):
+    analysis = analyze(SHAPES[shape](500))
+    picture = analysis.picture()
+    assert len(picture.nodes) <= 150  # the default --max-nodes: drawn, never refused
+    assert any("folded" in note for note in picture.notes)
+
+
+def test_a_sum_of_500_nodes_folds_into_runs_of_terms_that_keep_the_gradient():
+    analysis = analyze(SHAPES["fan-out sum"](500))
+    picture = analysis.picture("x", top=10_000)
+    assert len(picture.nodes) <= 60
+    folded = [node for node in picture.nodes if node.folded]
+    assert folded[0].title == "terms 1-13" and folded[0].folded.startswith("38 nodes")
+    x = next(node for node in picture.nodes if node.title == "x")
+    gradient = float(analysis.gradient("x"))
+    assert x.raw_adjoint == gradient == sum(range(1, 167))
+    assert picture.path_count == 22  # 166 terms through 13 runs
+    assert sum_of_all_paths(analysis, "x", folded_names(picture)) == \
+        pytest.approx(gradient, rel=1e-12)
+
+
+@given(program_statements, st.floats(-1.2, 1.2), st.floats(-1.2, 1.2), st.integers(1, 12))
+def test_the_paths_of_a_folded_picture_still_sum_to_the_gradient(statements, x, y, budget):
+    analysis = analyze(as_program(statements), {"x": x, "y": y, "z": 0.3})
+    assume(not analysis.numeric_issues)
+    for name in analysis.inputs:
+        picture = analysis.picture(name, max_boxes=budget)
+        products = [abs(float(path.product)) for path in analysis.paths(name, None).paths]
+        total = sum_of_all_paths(analysis, name, folded_names(picture))
+        assert abs(total - float(analysis.gradient(name))) <= 1e-12 * max(1.0, sum(products))
+
+
+def test_groups_on_the_paths_of_wrt_fold_last():
+    source = "\n".join([f"a{index} = sin(y) * {index} + cos(y)" for index in range(4)]
+                       + ["b = exp(x) * 2 + x", "b + a0 + a1 + a2 + a3"])
+    analysis = analyze(source, x=0.1, y=0.2)
+    picture = analysis.picture("x", max_boxes=20)
+    folded = {node.title for node in picture.nodes if node.folded}
+    assert folded == {"a0", "a1", "a2"}  # b's statement, on x's paths, would fold last
+
+
+def test_expand_keeps_a_group_open_and_depth_zero_folds_every_statement():
+    analysis = analyze(open("samples/seed.gad").read())
+    kept = analysis.picture(max_boxes=3, expand=["n"])
+    assert "sin" in {node.title for node in kept.nodes}
+    assert any(node.group == ("n",) for node in kept.nodes) and kept.clusters
+    shallow = analysis.picture(depth=0)
+    assert [node.title for node in shallow.nodes if node.folded] == ["n", "d", "f"]
+    assert {node.title for node in analysis.picture(max_boxes=3, expand_all=True).nodes} >= \
+        {"sin", "exp", "/"}
+
+
+def test_an_unknown_group_is_named_with_the_groups_there_are():
+    result = gad("graph", "samples/seed.gad", "--expand", "nn")
+    assert result.exit_code == 2
+    assert "`nn` is not a group of the program (groups: n, d, f)" in result.stderr
+    assert "did you mean `n`?" in result.stderr
+
+
+def test_a_much_used_leaf_is_drawn_once_per_use_in_a_large_picture():
+    analysis = analyze(SHAPES["fan-out sum"](150))
+    picture = analysis.picture("x", expand_all=True)
+    copies = [node for node in picture.nodes if node.copy_of == "n0"]
+    assert len(copies) == 50 > FANOUT_LIMIT
+    assert all(edge.tail != "n0" for edge in picture.edges)
+    assert "copy 1 of 50" in copies[0].tooltip and copies[0].title == "x"
+    assert any("drawn once per use" in note for note in picture.notes)
+    assert sum(float(row.raw_product) for row in picture.legend[:-1]) == \
+        sum(range(50, 43, -1))  # the seven largest paths, coloured through the copies
+
+
+def test_a_large_picture_puts_edge_labels_beside_the_edges():
+    analysis = analyze(SHAPES["chain"](100))
+    source = analysis.digraph(expand_all=True).source
+    assert "xlabel=" in source and ' label=" ' not in source
+    small = analyze("sin(x) * 2", x=1.0).digraph().source
+    assert 'label=" ' in small and "xlabel" not in small
+
+
+def test_the_path_table_through_folded_groups(tmp_path):
+    result = gad("paths", "samples/seed.gad", "--wrt", "x2", "--fold", "n", "--fold", "d",
+                 "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [path["nodes"] for path in data["paths"]] == [
+        ["x2", "*", "+"], ["x2", "n", "/", "+"], ["x2", "d", "/", "+"]]
+    assert [path["factors"] for path in data["paths"]][1] == [0.8775825618903728,
+                                                             0.20073512936690338, 1.0]
+    assert sum(path["product"] for path in data["paths"]) == pytest.approx(1.6165488003791766,
+                                                                           rel=1e-15)
+
+
+def test_explain_takes_the_picture_options(tmp_path):
+    out = tmp_path / "seed.svg"
+    result = gad("explain", "samples/seed.gad", "--wrt", "x2", "-o", out, "--rankdir", "TB",
+                 "--edge-labels", "both", "--depth", "0", "--no-check")
+    assert result.exit_code == 0, result.stderr
+    assert "folded 3 group(s) below depth 0" in result.stderr
+    assert "∂n/∂x2 = 0.8776" in out.read_text()

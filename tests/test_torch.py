@@ -1,0 +1,385 @@
+"""PyTorch graphs drawn our way: the document's cases, with torch's own values and gradients."""
+
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch tests skip")
+nn = torch.nn
+
+from graphviz_ad import api  # noqa: E402 (after the skip)
+from graphviz_ad.cli import app  # noqa: E402
+from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT  # noqa: E402
+
+from conftest import ROOT  # noqa: E402
+
+runner = CliRunner()
+WORKED = "(sin(x2)+c)/(x2+exp(x1))+x1*x2"
+POINT = {"x1": 1.5, "x2": 0.5, "c": 1.0}
+
+
+def gad(*arguments):
+    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "120"})
+
+
+def leaf(value):
+    return torch.tensor(value, dtype=torch.float64, requires_grad=True)
+
+
+def worked(x1, x2, c):
+    return (torch.sin(x2) + c) / (x2 + torch.exp(x1)) + x1 * x2
+
+
+def test_the_worked_example_has_torchs_gradients_identical_to_gad_grad():
+    leaves = {name: leaf(value) for name, value in POINT.items()}
+    traced = api.trace_torch(worked, **leaves)
+    ours = api.analyze(WORKED, POINT)
+    worked(**leaves).backward()
+    for name, expected in (("x1", 0.2328), ("x2", 1.6165), ("c", 0.2007)):
+        assert round(float(traced.gradient(name)), 4) == expected
+        assert traced.gradient(name) == ours.gradient(name) == leaves[name].grad.item()
+    assert traced.value == ours.value
+
+
+def test_path_products_of_the_traced_example_equal_gad_paths():
+    traced = api.trace_torch(worked, **{name: leaf(value) for name, value in POINT.items()})
+    ours = api.analyze(WORKED, POINT)
+    for name in POINT:
+        assert [path.product for path in traced.paths(name).paths] == \
+            [path.product for path in ours.paths(name).paths]
+        assert [traced.graph.labels[node] for node in traced.paths(name).paths[0].nodes] == \
+            [ours.graph.labels[node] for node in ours.paths(name).paths[0].nodes]
+
+
+def test_gad_torch_prints_what_gad_grad_and_gad_paths_print():
+    values = [f"{name}={value}" for name, value in POINT.items()]
+    traced = gad("torch", "samples/torch_seed.py", *values, "--json")
+    assert traced.exit_code == 0, traced.stderr
+    ours = gad("grad", WORKED, *values, "--json", "--no-check")
+    assert json.loads(traced.stdout) == json.loads(ours.stdout)
+    traced_paths = json.loads(gad("torch", "samples/torch_seed.py", *values, "--paths",
+                                  "--wrt", "x2", "--json").stdout)
+    our_paths = json.loads(gad("paths", WORKED, *values, "--wrt", "x2", "--json").stdout)
+    assert [path["product"] for path in traced_paths["paths"]] == \
+        [path["product"] for path in our_paths["paths"]]
+
+
+def test_torch_checks_its_own_gradient_of_the_examples():
+    leaves = tuple(leaf(value) for value in POINT.values())
+    assert torch.autograd.gradcheck(worked, leaves)
+
+
+@pytest.mark.parametrize("function, gradient", [
+    ("plain", [3.0, 3.0]), ("with_detach", [2.0, 2.0]), ("with_data", [2.0, 2.0]),
+    ("with_no_grad", [1.0, 1.0]),
+])
+def test_detach_data_and_no_grad_cut_the_gradient_as_in_torch(function, gradient):
+    result = gad("torch", f"samples/torch_detach.py:{function}", "x=[1,1]", "--json")
+    assert json.loads(result.stdout)["gradient"] == {"x": gradient}
+
+
+@pytest.mark.parametrize("function, cut_label", [("with_detach", "detach"), ("with_data", "data")])
+def test_a_detached_branch_is_drawn_as_a_cut_edge(function, cut_label):
+    picture = json.loads(gad("torch", f"samples/torch_detach.py:{function}", "x=[1,1]",
+                             "-o", "-", "-f", "json").stdout)
+    labels = {node["id"]: node["label"] for node in picture["nodes"]}
+    cut = [edge for edge in picture["edges"] if edge["detached"]]
+    assert [(labels[edge["source"]], labels[edge["target"]]) for edge in cut] == \
+        [("x", cut_label)]
+    dot = gad("torch", f"samples/torch_detach.py:{function}", "x=[1,1]", "-o", "-").stdout
+    assert 'arrowhead=tee' in dot and 'label=" cut "' in dot
+
+
+def test_a_value_made_under_no_grad_enters_as_a_cut_value():
+    def loss(x):
+        with torch.no_grad():
+            y = x * 2
+        return (y + x).sum()
+
+    graph = api.trace_torch(loss, leaf([1.0, 1.0])).graph
+    cut = [node for node in range(len(graph)) if graph.kinds[node] == CUT]
+    assert len(cut) == 1 and graph.args[cut[0]] == ()
+    assert np.array_equal(graph.values[cut[0]], [2.0, 2.0])
+    assert "under torch.no_grad()" in graph.details[cut[0]]
+
+
+def mlp_loss(model, inputs, targets):
+    return nn.functional.mse_loss(model(inputs), targets)
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: [nn.Linear(2, 3), nn.Linear(3, 1)],
+    lambda: [nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 1)],
+], ids=["two layers", "deeper"])
+def test_every_parameter_gradient_of_an_mlp_is_torchs_grouped_by_layer(layers):
+    torch.manual_seed(0)
+    model = nn.Sequential(*layers()).double()
+    inputs, targets = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 1,
+                                                                          dtype=torch.float64)
+    analysis = api.trace_torch(mlp_loss, model, inputs, targets)
+    mlp_loss(model, inputs, targets).backward()
+    graph = analysis.graph
+    for name, parameter in model.named_parameters():
+        node = graph.inputs[f"model.{name}"]
+        assert np.array_equal(graph.adjoints[node], parameter.grad.numpy()), name
+        assert graph.groups[node] == ("model", name.split(".")[0])
+    linear = [node for node in range(len(graph)) if graph.labels[node] == "linear"]
+    assert [graph.groups[node] for node in linear] == \
+        [("model", str(index)) for index, layer in enumerate(model) if isinstance(layer,
+                                                                                nn.Linear)]
+    assert graph.kinds[graph.labels.index("inputs")] == CONSTANT  # data needs no gradient
+
+
+def test_paths_through_torchs_own_backward_functions_sum_to_the_gradient():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    inputs = torch.randn(4, 2, dtype=torch.float64)
+    analysis = api.trace_torch(lambda x: model(x).pow(2).mean(), inputs)
+    summary = analysis.paths("model.0.weight", None)
+    assert summary.count == 1
+    assert np.allclose(summary.paths[0].product, analysis.gradient("model.0.weight"), rtol=1e-12)
+    data = json.loads(analysis.render("json", "model.0.weight"))
+    assert data["path_count"] == 1
+
+
+def test_a_folded_layer_carries_its_total_derivative_through_torchs_backward_functions():
+    from graphviz_ad.engine.fold import fold
+    from graphviz_ad.engine.paths import summarize
+
+    analysis = api.load_torch("samples/torch_mlp.py:deep")
+    graph = analysis.graph
+    weight = graph.inputs["deeper.0.weight"]
+    folding = fold(graph, [("deeper", "2"), ("deeper", "3")], keep=[weight])
+    assert folding.folded == (("deeper", "2"), ("deeper", "3")) and not folding.refused
+    summary = summarize(folding.graph, "deeper.0.weight", None)
+    assert np.allclose(sum(path.product for path in summary.paths),
+                       analysis.gradient("deeper.0.weight"), rtol=1e-12, atol=0)
+
+
+def test_a_scalar_edge_of_an_op_our_table_lacks_carries_its_exact_local_derivative():
+    y, x = leaf(0.5), leaf(2.0)
+    graph = api.trace_torch(lambda y, x: torch.atan2(y, x), y, x).graph
+    node = graph.labels.index("atan2")
+    dy, dx = graph.local[node]
+    assert math.isclose(dy, 2.0 / 4.25, rel_tol=1e-15)
+    assert math.isclose(dx, -0.5 / 4.25, rel_tol=1e-15)
+    assert graph.ops[node].backward_name == "Atan2Backward0"
+
+
+def test_the_backward_view_shows_torchs_names():
+    dot = gad("torch", "samples/torch_seed.py", "x1=1.5", "x2=0.5", "c=1", "--view",
+              "backward", "-o", "-").stdout
+    for name in ("SinBackward0", "ExpBackward0", "DivBackward0", "MulBackward0"):
+        assert f"<B>{name}</B>" in dot
+    forward = gad("torch", "samples/torch_seed.py", "x1=1.5", "x2=0.5", "c=1", "-o", "-").stdout
+    assert "Backward0" not in forward and "<B>sin</B>" in forward
+
+
+class BasicBlock(nn.Module):
+    """torchvision's ResNet block: two 3×3 convolutions, batch norms, an in-place ReLU and
+    the identity added in place."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += x
+        return self.relu(out)
+
+
+class SmallResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = nn.Sequential(BasicBlock(8), BasicBlock(8))
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.layer1(self.relu(self.bn1(self.conv1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    torch.manual_seed(0)
+    model = SmallResNet()
+    image = torch.zeros(1, 3, 32, 32)
+    return model, image, api.trace_torch(model, image)
+
+
+def test_a_resnet_block_is_traced_with_torchs_gradients_grouped_by_module(resnet):
+    model, image, analysis = resnet
+    model.zero_grad()
+    model(image).sum().backward()
+    graph = analysis.graph
+    for name, parameter in model.named_parameters():
+        assert np.array_equal(graph.gradient(name), parameter.grad.numpy()), name
+    assert "the result has shape 1×10: the gradients are those of its sum" in analysis.notes
+    groups = set(graph.groups.values())
+    assert {("layer1", "0", "conv1"), ("layer1", "1", "bn2"), ("fc",)} <= groups
+    additions = [node for node in range(len(graph)) if graph.labels[node] == "+"]
+    assert [graph.groups[node] for node in additions] == [("layer1", "0"), ("layer1", "1")]
+    # relu_ and += make new versions of one tensor: each version is its own node
+    consumers = graph.consumers()
+    for node in additions:
+        assert [graph.labels[argument] for argument in graph.args[node]] == ["batch_norm",
+                                                                             "relu"]
+        assert [graph.labels[user] for user, _ in consumers[node]] == ["relu"]
+
+
+def test_a_resnet_block_is_drawn(resnet):
+    _, _, analysis = resnet
+    dot = analysis.render("dot", max_nodes=500).decode()
+    assert dot.count("<B>conv2d</B>") == 5 and dot.count("<B>batch_norm</B>") == 5
+    assert 'tooltip="conv2d(' in dot
+
+
+def test_resnet_blocks_fold_into_boxes_whose_edges_keep_the_chain_rule(resnet):
+    from graphviz_ad.engine.fold import fold
+    from graphviz_ad.engine.paths import summarize
+
+    _, _, analysis = resnet
+    graph = analysis.graph
+    weight = graph.inputs["conv1.weight"]
+    folding = fold(graph, [("layer1", "0"), ("layer1", "1")], keep=[weight])
+    assert folding.folded == (("layer1", "0"), ("layer1", "1")) and not folding.refused
+    folded = folding.graph
+    assert [folded.labels[node] for node in range(len(folded))
+            if folded.kinds[node] == "group"] == ["0", "1"]
+    summary = summarize(folded, "conv1.weight", None)
+    assert summary.count == 1
+    np.testing.assert_allclose(summary.paths[0].product, analysis.gradient("conv1.weight"),
+                               rtol=1e-4, atol=1e-6)
+    picture = analysis.picture(depth=1)
+    assert {node.title for node in picture.nodes if node.folded} >= {"0", "1"}
+
+
+@pytest.mark.system_dot
+def test_a_resnet_block_is_drawn_as_svg(resnet, tmp_path):
+    _, _, analysis = resnet
+    analysis.save(str(tmp_path / "resnet.svg"), renderer="dot", max_nodes=500)
+    assert (tmp_path / "resnet.svg").read_text().count("conv2d") >= 5
+
+
+def test_from_torch_walks_a_finished_output_with_named_parameters():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    loss = model(torch.randn(4, 2, dtype=torch.float64)).pow(2).mean()
+    analysis = api.from_torch(loss, dict(model.named_parameters()))
+    loss.backward()
+    for name, parameter in model.named_parameters():
+        assert np.array_equal(analysis.gradient(name), parameter.grad.numpy()), name
+    assert analysis.value == loss.item()
+    assert {"addmm", "tanh", "t", "pow", "mean"} <= set(analysis.graph.labels)
+
+
+def test_from_torch_gives_the_worked_examples_values_and_gradients():
+    leaves = {name: leaf(value) for name, value in POINT.items()}
+    output = worked(**leaves)
+    analysis = api.from_torch(output, leaves)
+    ours = api.analyze(WORKED, POINT)
+    assert analysis.notes == []  # every value is known: saved by torch or recomputed
+    sine = analysis.graph.labels.index("sin")  # recomputed: SinBackward0 keeps only x2
+    assert analysis.graph.values[sine] == math.sin(0.5)
+    assert analysis.value == ours.value
+    for name in POINT:
+        assert analysis.gradient(name) == ours.gradient(name)
+
+
+def test_from_torch_walks_a_deep_graph_without_recursion():
+    x = leaf(0.5)
+    y = x
+    for _ in range(3 * sys.getrecursionlimit()):
+        y = torch.sin(y)
+    analysis = api.from_torch(y, {"x": x})
+    assert len(analysis.graph) == 3 * sys.getrecursionlimit() + 1
+    assert analysis.gradient("x") == torch.autograd.grad(y, x)[0].item()
+
+
+def test_from_torch_after_backward_says_how_to_keep_the_graph():
+    x = leaf(0.5)
+    y = torch.sin(x) * x
+    y.backward()
+    from graphviz_ad.errors import UsageError
+
+    with pytest.raises(UsageError, match="retain_graph=True"):
+        api.from_torch(y, {"x": x})
+
+
+def write(tmp_path, text, name="model.py"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, arguments, fragment", [
+    ("import torch\ndef f(x):\n    return x * 2 +\n", ["x=1"], "raised SyntaxError"),
+    ("import torch\ndef f(x):\n    raise ValueError('no')\n", ["x=1"],
+     "raised ValueError in f: no"),
+    ("import torch\ndef f(x):\n    return 1.0\n", ["x=1"], "it must return a floating-point"),
+    ("import torch\ndef f(x):\n    return x\ndef g(x):\n    return x\n", ["x=1"],
+     "defines 2 functions (f, g); which one?"),
+    ("import torch\ndef f(x):\n    return x\n", ["y=1"], "`y` is not a parameter of f"),
+    ("import torch\ndef f(x, w):\n    return x * w\n", ["x=1"], "f needs a value for w"),
+])
+def test_mistakes_in_the_users_file_are_messages_with_exit_2(tmp_path, text, arguments,
+                                                             fragment):
+    path = write(tmp_path, text)
+    result = gad("torch", path, *arguments)
+    assert result.exit_code == 2 and fragment in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_exception_in_the_users_code_points_at_its_line(tmp_path):
+    path = write(tmp_path, "import torch\n\n\ndef f(x):\n    return torch.log(x) @ x\n")
+    result = gad("torch", path, "x=1")
+    assert result.exit_code == 2
+    assert "line 5, column 5" in result.stderr and "return torch.log(x) @ x" in result.stderr
+
+
+def test_the_file_runs_as_a_script_from_its_folder_without_its_main_block(tmp_path):
+    write(tmp_path, "SCALE = 3.0\n", "helper.py")
+    path = write(tmp_path, "import torch\nfrom helper import SCALE\n\n"
+                           "def f(x):\n    return SCALE * x\n\n"
+                           "if __name__ == '__main__':\n    raise SystemExit('ran main')\n")
+    result = gad("torch", f"{path}:f", "x=2", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {"value": 6.0, "gradient": {"x": 3.0}, "check": None}
+    assert str(tmp_path) not in sys.path
+
+
+def test_the_file_runs_with_float64_as_torchs_default_dtype(tmp_path):
+    path = write(tmp_path, "import torch\nW = torch.tensor([0.1, 0.2])\n\n"
+                           "def f(x):\n    return (W * x).sum()\n")
+    result = gad("torch", path, "x=[1,1]", "--json")
+    assert json.loads(result.stdout)["value"] == 0.1 + 0.2
+    assert torch.get_default_dtype() == torch.float32
+
+
+def test_the_picture_of_an_mlp_sample_is_written(tmp_path):
+    result = gad("torch", "samples/torch_mlp.py:loss", "-o", tmp_path / "mlp.dot")
+    assert result.exit_code == 0, result.stderr
+    text = (tmp_path / "mlp.dot").read_text()
+    assert "model.0.weight" in text and "<B>mse_loss</B>" in text
+
+
+def test_inputs_the_file_reads_are_named_and_those_without_gradient_are_constants():
+    graph = api.load_torch("samples/torch_mlp.py:loss").graph
+    assert set(graph.inputs) == {"model.0.weight", "model.0.bias", "model.1.weight",
+                                 "model.1.bias"}
+    assert graph.kinds[graph.labels.index("X")] == CONSTANT
+    assert all(graph.kinds[node] == INPUT for node in graph.inputs.values())

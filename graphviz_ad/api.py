@@ -205,18 +205,30 @@ class Analysis:
                      self.graph.output, self.output_name,
                      {name: self.graph.gradient(name) for name in self.inputs})
 
-    def sweeps(self, top: int = DEFAULT_TOP):
-        """The trace and each input's `top` paths as the rows of their table, for a page that
-        steps through them (render/picture.Sweeps); arrays past PAGE_ELEMENTS numbers are
-        summarised."""
+    def sweeps(self, picture, wrt: str | None = None, **picture_options: Any):
+        """What a page steps through beside `picture` (render/picture.Sweeps): the trace, each
+        input's paths as the rows of their table (arrays past PAGE_ELEMENTS numbers
+        summarised), and for the first PAGE_EXPANSIONS groups `picture` folded, the picture
+        drawn with the options given and that group expanded."""
         from graphviz_ad import records
-        from graphviz_ad.render.page import PAGE_ELEMENTS
+        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS
         from graphviz_ad.render.picture import Sweeps
 
-        return Sweeps(records.trace_json(self.trace(), PAGE_ELEMENTS),
-                      {name: records.path_rows_json(self.graph, self.paths(name, top),
-                                                    PAGE_ELEMENTS)
-                       for name in self.inputs})
+        top = picture_options.get("top", DEFAULT_TOP)
+        expand = tuple(picture_options.pop("expand", ()))
+        budget = picture_options.pop("max_boxes", DEFAULT_MAX_BOXES)
+        folded: dict[str, int] = {}  # each folded group, and how many nodes it holds
+        for node in picture.nodes:
+            if node.opens:
+                folded[node.opens] = folded.get(node.opens, 0) + len(node.members)
+        # Room for the opened group's nodes, so that nothing else folds instead.
+        return Sweeps(
+            records.trace_json(self.trace(), PAGE_ELEMENTS),
+            {name: records.path_rows_json(self.graph, self.paths(name, top), PAGE_ELEMENTS)
+             for name in self.inputs},
+            {name: self.picture(wrt, **picture_options, expand=expand + (name,),
+                                max_boxes=budget + size)
+             for name, size in list(folded.items())[:PAGE_EXPANSIONS]})
 
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
                 edge_labels: str = "value", only_paths: bool = False, compact: bool = False,
@@ -281,7 +293,7 @@ class Analysis:
         draw_options = DrawOptions(**options)
         picture = self.picture(wrt, **picture_options)
         if entry.steps:
-            picture = replace(picture, sweeps=self.sweeps(picture_options.get("top", DEFAULT_TOP)))
+            picture = replace(picture, sweeps=self.sweeps(picture, wrt, **picture_options))
         return entry.write(picture, draw_options)
 
     def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:

@@ -94,10 +94,11 @@ def test_the_page_embeds_the_records_of_gad_trace_and_gad_paths(tmp_path):
             [(path["ids"], path["slots"], path["product"]) for path in listed["paths"]]
         for row in rows["paths"]:
             assert f"{row['chain']} " in table and f"{row['factors']} " in table
-    assert data["wrt"] == "x2" and data["output"] == "n9"
-    assert [node["members"] for node in data["nodes"]] == [[node] for node in range(10)]
-    assert data["edges"] == json.loads(gad("graph", SEED, "--wrt", "x2", "-o", "-", "--format",
-                                           "json").stdout)["edges"]
+    drawing = data["drawings"][0]
+    assert data["wrt"] == "x2" and drawing["output"] == "n9" and len(data["drawings"]) == 1
+    assert [node["members"] for node in drawing["nodes"]] == [[node] for node in range(10)]
+    assert drawing["edges"] == json.loads(gad("graph", SEED, "--wrt", "x2", "-o", "-",
+                                              "--format", "json").stdout)["edges"]
 
 
 def test_the_worked_examples_page_is_small_and_fetches_nothing(tmp_path):
@@ -123,7 +124,7 @@ def test_hostile_names_stay_text_in_the_file(renderer, tmp_path):
     assert len(re.findall("<script", html, re.IGNORECASE)) == 2
     assert "<img" not in html and "</script><script>" not in html.replace(
         '</script>\n<script>', "")
-    assert embedded(html)["nodes"][2]["label"] == ATTACK
+    assert embedded(html)["drawings"][0]["nodes"][2]["label"] == ATTACK
 
 
 def test_large_arrays_are_embedded_as_their_shape_and_range(tmp_path):
@@ -131,7 +132,8 @@ def test_large_arrays_are_embedded_as_their_shape_and_range(tmp_path):
     analysis = api.analyze("sum(W @ v)", W=np.arange(100.0).reshape(10, 10), v=np.ones(10))
     analysis.save(str(page))
     data = embedded(page.read_text())
-    assert data["nodes"][0]["value"] == {"shape": [10, 10], "min": 0.0, "max": 99.0}
+    assert data["drawings"][0]["nodes"][0]["value"] == {"shape": [10, 10], "min": 0.0,
+                                                        "max": 99.0}
     assert data["trace"]["gradient"]["v"] == [float(x) for x in np.arange(100.0).reshape(10, 10).sum(0)]
     assert data["trace"]["gradient"]["W"] == {"shape": [10, 10], "min": 1.0, "max": 1.0}
     assert PAGE_ELEMENTS < 100
@@ -357,3 +359,31 @@ def test_hostile_names_stay_text_in_the_browser(open_page, tmp_path):
     assert page.text_content("#headline") == f"f = {ATTACK}{MARKUP} = 6"
     page.click(f"#inputs button:text-is('{MARKUP}')")
     assert page.text_content("#details .node-title") == MARKUP
+
+
+def test_a_folded_group_shows_its_total_derivative_and_opens_in_place(open_page, tmp_path):
+    path = tmp_path / "folded.html"
+    api.load(SEED).save(str(path), wrt="x2", max_boxes=8)  # folds n = 1 + sin(x2)
+    page = open_page(path)
+    group = "#stage svg g.node:has(> title:text-is('n2'))"
+    page.click(group)
+    assert page.text_content("#details .kind") == "folded group"
+    totals = page.eval_on_selector_all(
+        "#details table.locals tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    assert totals == [["∂n/∂x2", "0.8776"]]  # d(1 + sin x2)/dx2 = cos(0.5)
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")  # v1.grad += n.grad × 1: inside the folded group
+    assert page.text_content("#numbers") == "v1.grad += 0.2007 × 1 = 0.2007"
+    assert titles(page, "g.node.current") == ["n2"] and titles(page, "g.edge.current") == []
+    page.keyboard.press("ArrowRight")  # x2.grad += v1.grad × cos(x2): into the group
+    assert titles(page, "g.node.current") == ["n1"] and titles(page, "g.node.source") == ["n2"]
+    assert titles(page, "g.edge.current") == ["n1->n2"]
+    page.click("#details button.open-group")
+    assert page.evaluate("gadPage.drawing") == 1 and page.is_visible("#fold-bar")
+    assert titles(page, "g.node.current") == ["n1"] and titles(page, "g.node.source") == ["n3"]
+    assert titles(page, "g.edge.current") == ["n1->n3"]  # now the edge into sin itself
+    assert page.text_content("#fold-name") == "n"
+    page.click("#fold-back")
+    assert page.evaluate("gadPage.drawing") == 0 and not page.is_visible("#fold-bar")
+    assert titles(page, "g.node.current") == ["n1"]

@@ -106,10 +106,20 @@ def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
 
 
 def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
-    from graphviz_ad.render.page import page
+    """The page: the picture laid out as for SVG, and each expansion of a folded group too,
+    while their SVG stays within PAGE_EXPANSION_BYTES."""
+    from graphviz_ad.render.page import PAGE_EXPANSION_BYTES, page
 
-    drawing = _rendered("svg")(picture, options)
-    return Drawing(page(picture, drawing.data.decode(), options.view).encode(),
+    svg = _rendered("svg")
+    drawing = svg(picture, options)
+    expanded, size = [], 0
+    for name, other in (picture.sweeps.expansions if picture.sweeps else {}).items():
+        laid_out = svg(other, options).data.decode()
+        size += len(laid_out)
+        if size > PAGE_EXPANSION_BYTES:
+            break
+        expanded.append((name, other, laid_out))
+    return Drawing(page(picture, drawing.data.decode(), options.view, expanded).encode(),
                    drawing.renderer, drawing.nodes, drawing.notes)
 
 

@@ -7,7 +7,7 @@ turning it into DOT is render/dot.py's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,7 @@ class DrawnNode:
     # An importer's name for the node's backward function (`MulBackward0`): the backward view
     # shows it as the title.
     backward_title: str = ""
+    opens: str = ""              # a folded group: its dotted name, which --expand takes
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class Sweeps:
 
     trace: dict[str, Any]
     paths: dict[str, dict[str, Any]]  # by input name
+    # The picture with one folded group expanded, by the group's dotted name: the page swaps
+    # it in when that group is opened.
+    expansions: dict[str, Picture] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,8 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
             names=graph.names.get(node, ()), members=tuple(members),
             group=graph.groups.get(node, ()), folded=_folded_text(graph, node),
-            backward_title=getattr(graph.ops[node], "backward_name", "")))
+            backward_title=getattr(graph.ops[node], "backward_name", ""),
+            opens=".".join(graph.ops[node].path) if graph.kinds[node] == GROUP else ""))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):

@@ -6,7 +6,6 @@
   const data = JSON.parse(document.getElementById("gad-data").textContent);
   const byId = (id) => document.getElementById(id);
   const stage = byId("stage");
-  const svg = stage.querySelector("svg");
   const trace = data.trace || { forward: [], backward: [], gradient: {} };
   const forward = trace.forward;
   const backward = trace.backward;
@@ -87,36 +86,87 @@
     return made;
   }
 
-  /* ---------- the drawing: boxes and edges by the ids of our DOT ---------- */
+  /* ---------- names and the timeline, the same in every drawing ---------- */
 
-  const nodes = data.nodes;
-  const edges = data.edges;
-  const boxElement = new Map();  // drawn id (n3) -> <g class="node">, by its <title>
-  for (const group of svg.querySelectorAll("g.node")) {
-    const title = group.querySelector("title");
-    if (title) boxElement.set(title.textContent, group);
+  const nameOf = new Map();
+  forward.forEach((step) => nameOf.set(step.id, step.name));
+  const F = forward.length;
+  const B = backward.length;
+  const SEED = F + 1;
+  const DONE = data.trace ? F + B + 2 : 0;
+  const forwardIndex = new Map(forward.map((step, index) => [step.id, index]));
+  const outputBoxInfo = data.drawings[0].nodes.find((node) => node.output);
+  const outputNode = outputBoxInfo ? outputBoxInfo.members[outputBoxInfo.members.length - 1] : null;
+
+  function phaseOf(position) {
+    if (position === 0) return "overview";
+    if (position <= F) return "forward";
+    if (position === SEED) return "seed";
+    if (position < DONE) return "backward";
+    return "done";
   }
-  const boxes = nodes.map((node) => boxElement.get(node.id) || null);
-  const edgeElements = matchEdges();
-  const boxOf = new Map();  // graph node -> index of the box that shows it
-  nodes.forEach((node, index) => node.members.forEach((member) => boxOf.set(member, index)));
-  const boxIndex = new Map(nodes.map((node, index) => [node.id, index]));
-  const edgeByKey = new Map();
-  edges.forEach((edge, index) => {
-    for (const key of [`${edge.source}>${edge.target}#${edge.slot}`, `${edge.source}>${edge.target}`]) {
-      if (!edgeByKey.has(key)) edgeByKey.set(key, index);
+
+  /* ---------- a drawing: one SVG laid out by Graphviz, its boxes found by the ids of our DOT ---------- */
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  function makeDrawing(info, svg) {
+    const nodes = info.nodes;
+    const edges = info.edges;
+    const boxElement = new Map();  // drawn id (n3) -> <g class="node">, by its <title>
+    for (const group of svg.querySelectorAll("g.node")) {
+      const title = group.querySelector("title");
+      if (title) boxElement.set(title.textContent, group);
     }
-  });
-  const outputBox = nodes.findIndex((node) => node.output);
+    const drawing = { info, svg, nodes, edges, boxes: nodes.map((node) => boxElement.get(node.id) || null) };
+    drawing.edgeElements = matchEdges(svg, edges);
+    drawing.boxesOf = new Map();  // graph node -> the boxes that show it (copies of a leaf: several)
+    nodes.forEach((node, index) => node.members.forEach((member) => {
+      if (!drawing.boxesOf.has(member)) drawing.boxesOf.set(member, []);
+      drawing.boxesOf.get(member).push(index);
+    }));
+    drawing.boxIndex = new Map(nodes.map((node, index) => [node.id, index]));
+    drawing.edgeByKey = new Map();
+    edges.forEach((edge, index) => {
+      for (const key of [`${edge.source}>${edge.target}#${edge.slot}`, `${edge.source}>${edge.target}`]) {
+        if (!drawing.edgeByKey.has(key)) drawing.edgeByKey.set(key, index);
+      }
+    });
+    drawing.outputBox = nodes.findIndex((node) => node.output);
+    drawing.evaluatedAt = nodes.map((node) => {
+      const last = node.members[node.members.length - 1];
+      return forwardIndex.has(last) ? forwardIndex.get(last) + 1 : 0;
+    });
+    drawing.stepEdge = backward.map((step) => drawnEdge(drawing, step.target_id, step.via_id, step.slot));
+    drawing.inEdges = nodes.map(() => []);
+    edges.forEach((edge, index) => {
+      if (drawing.boxIndex.has(edge.target)) drawing.inEdges[drawing.boxIndex.get(edge.target)].push(index);
+    });
+    drawing.gradText = classifyTexts(drawing);
+    tagTraceNames(drawing);
+    drawing.shownClass = nodes.map(() => "");
+    drawing.shownGrad = nodes.map(() => null);
+    drawing.shownEdge = edges.map(() => "");
+    const full = svg.viewBox.baseVal;
+    drawing.whole = { x: full.x, y: full.y, w: full.width, h: full.height };
+    /* The drawing keeps its own size in pixels (never a percentage, which would make Chromium
+       lay out every text again whenever anything else on the page changes). */
+    drawing.base = Math.min(1, 16000 / Math.max(drawing.whole.w, drawing.whole.h, 1));
+    svg.setAttribute("width", String(drawing.whole.w * drawing.base));
+    svg.setAttribute("height", String(drawing.whole.h * drawing.base));
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    drawing.graphGroup = svg.querySelector("g.graph");
+    return drawing;
+  }
 
   /* Graphviz numbers edges edge1, edge2, ... in the order our DOT lists them (both renderers);
      each <title> says tail->head, which is checked, else edges are matched by title in order. */
-  function matchEdges() {
+  function matchEdges(svg, edges) {
     const drawn = Array.from(svg.querySelectorAll("g.edge"));
     const title = (group) => (group.querySelector("title") || {}).textContent;
     const byNumber = edges.map((edge, index) => {
-      const group = document.getElementById(`edge${index + 1}`);
-      return group && title(group) === `${edge.source}->${edge.target}` ? group : null;
+      const group = drawn[index];
+      return group && group.id === `edge${index + 1}` && title(group) === `${edge.source}->${edge.target}` ? group : null;
     });
     if (byNumber.every(Boolean)) return byNumber;
     const queues = new Map();
@@ -128,39 +178,67 @@
   }
 
   /* The drawn edge that shows the graph's edge producer -> consumer (argument `slot`), or -1
-     when both ends are in one box (a folded chain). */
-  function drawnEdge(producer, consumer, slot) {
-    const tail = boxOf.get(producer);
-    const head = boxOf.get(consumer);
-    if (tail === undefined || head === undefined || tail === head) return -1;
-    const key = `${nodes[tail].id}>${nodes[head].id}`;
-    const found = edgeByKey.get(`${key}#${slot}`);
-    return found !== undefined ? found : (edgeByKey.has(key) ? edgeByKey.get(key) : -1);
+     when both ends are in one box (a folded chain or group). */
+  function drawnEdge(drawing, producer, consumer, slot) {
+    const tails = drawing.boxesOf.get(producer) || [];
+    const heads = drawing.boxesOf.get(consumer) || [];
+    let loose = -1;
+    for (const tail of tails) {
+      for (const head of heads) {
+        if (tail === head) continue;
+        const key = `${drawing.nodes[tail].id}>${drawing.nodes[head].id}`;
+        if (drawing.edgeByKey.has(`${key}#${slot}`)) return drawing.edgeByKey.get(`${key}#${slot}`);
+        if (loose < 0 && drawing.edgeByKey.has(key)) loose = drawing.edgeByKey.get(key);
+      }
+    }
+    return loose;  // into a folded group the slot is the producer's place among its inputs
   }
 
-  /* Each node's rows of text: the first row (the title) stays; value rows are `v`, the grad
+  /* Each box's rows of text: the first row (the title) stays; value rows are `v`, the grad
      row `g`, so that the sweeps can hide what is not computed yet. */
-  const gradText = nodes.map(() => null);
-  boxes.forEach((box, index) => {
-    if (!box) return;
-    const texts = Array.from(box.querySelectorAll("text"));
-    if (texts.length === 0) return;
-    const top = Math.min(...texts.map((text) => Number(text.getAttribute("y"))));
-    for (const text of texts) {
-      if (Number(text.getAttribute("y")) === top) continue;
-      const isGrad = text.textContent.startsWith("grad ");
-      text.classList.add(isGrad ? "g" : "v");
-      if (isGrad) gradText[index] = { text, original: text.textContent, centred: false };
-    }
-  });
+  function classifyTexts(drawing) {
+    return drawing.boxes.map((box) => {
+      if (!box) return null;
+      const texts = Array.from(box.querySelectorAll("text"));
+      if (texts.length === 0) return null;
+      const top = Math.min(...texts.map((text) => Number(text.getAttribute("y"))));
+      let grad = null;
+      for (const text of texts) {
+        if (Number(text.getAttribute("y")) === top) continue;
+        const isGrad = text.textContent.startsWith("grad ");
+        text.classList.add(isGrad ? "g" : "v");
+        if (isGrad) grad = { text, original: text.textContent, centred: false };
+      }
+      return grad;
+    });
+  }
 
-  function setGrad(index, shownText) {
-    const entry = gradText[index];
+  /* The steps call an unnamed operation v1, v2, ...: a small tag over its box says which. */
+  function tagTraceNames(drawing) {
+    drawing.nodes.forEach((node, index) => {
+      const last = node.members[node.members.length - 1];
+      const box = drawing.boxes[index];
+      if (!box || node.names.length || node.opens || ["input", "constant"].includes(node.kind)
+        || !nameOf.has(last)) return;
+      const shape = box.querySelector("path, polygon, ellipse");
+      if (!shape) return;
+      const bounds = shape.getBBox();
+      const tag = document.createElementNS(SVG_NS, "text");
+      tag.setAttribute("x", bounds.x + 3);
+      tag.setAttribute("y", bounds.y - 3);
+      tag.setAttribute("class", "trace-name");
+      tag.textContent = nameOf.get(last);
+      box.append(tag);
+    });
+  }
+
+  function setGrad(drawing, index, shownText) {
+    const entry = drawing.gradText[index];
     if (!entry) return;
     const wanted = shownText === null ? entry.original : `grad ${shownText}`;
     if (entry.text.textContent === wanted) return;
     if (!entry.centred) {  // centred once, so a longer or shorter total stays in the middle
-      const shape = boxes[index].querySelector("path, polygon, ellipse");
+      const shape = drawing.boxes[index].querySelector("path, polygon, ellipse");
       if (shape) {
         const bounds = shape.getBBox();
         entry.text.setAttribute("x", bounds.x + bounds.width / 2);
@@ -171,127 +249,80 @@
     entry.text.textContent = wanted;
   }
 
-  /* ---------- names and the timeline ---------- */
-
-  const nameOf = new Map();
-  forward.forEach((step) => nameOf.set(step.id, step.name));
-
-  /* The steps call an unnamed operation v1, v2, ...: a small tag over its box says which. */
-  const SVG_NS = "http://www.w3.org/2000/svg";
-  nodes.forEach((node, index) => {
-    const last = node.members[node.members.length - 1];
-    if (!boxes[index] || node.names.length || node.kind === "input" || node.kind === "constant"
-      || !nameOf.has(last)) return;
-    const shape = boxes[index].querySelector("path, polygon, ellipse");
-    if (!shape) return;
-    const bounds = shape.getBBox();
-    const tag = document.createElementNS(SVG_NS, "text");
-    tag.setAttribute("x", bounds.x + 3);
-    tag.setAttribute("y", bounds.y - 3);
-    tag.setAttribute("class", "trace-name");
-    tag.textContent = nameOf.get(last);
-    boxes[index].append(tag);
-  });
+  const drawings = data.drawings.map(() => null);
+  drawings[0] = makeDrawing(data.drawings[0], stage.querySelector("svg"));
+  let view = drawings[0];
+  const representative = (index) => view.nodes[index].members[view.nodes[index].members.length - 1];
   const graphName = (node) => nameOf.has(node) ? nameOf.get(node)
-    : (boxOf.has(node) ? nodes[boxOf.get(node)].label : `node ${node}`);
-  const representative = (index) => nodes[index].members[nodes[index].members.length - 1];
+    : (view.boxesOf.has(node) ? view.nodes[view.boxesOf.get(node)[0]].label : `node ${node}`);
 
-  const F = forward.length;
-  const B = backward.length;
-  const SEED = F + 1;
-  const DONE = data.trace ? F + B + 2 : 0;
-  const evaluatedAt = nodes.map(() => 0);  // position from which a box's value is known
-  forward.forEach((step, index) => {
-    const box = boxOf.get(step.id);
-    if (box !== undefined && representative(box) === step.id) evaluatedAt[box] = index + 1;
-  });
-  const stepEdge = backward.map((step) => drawnEdge(step.target_id, step.via_id, step.slot));
-  const inEdges = nodes.map(() => []);
-  edges.forEach((edge, index) => {
-    if (boxIndex.has(edge.target)) inEdges[boxIndex.get(edge.target)].push(index);
-  });
+  /* ---------- what the drawing shows at a position ---------- */
 
-  function phaseOf(position) {
-    if (position === 0) return "overview";
-    if (position <= F) return "forward";
-    if (position === SEED) return "seed";
-    if (position < DONE) return "backward";
-    return "done";
-  }
-
-  /* What every box and edge looks like at `position`: O(boxes + edges + steps), no DOM. */
+  /* Every box's and edge's look at `position`: O(boxes + edges + steps), no DOM. */
   function stateAt(position) {
+    const { nodes, edges } = view;
     const phase = phaseOf(position);
     const boxClass = nodes.map(() => "");
     const boxGrad = nodes.map(() => null);  // null: the drawing's own text
     const edgeClass = edges.map(() => "");
+    const mark = (node, name) => (view.boxesOf.get(node) || []).forEach((box) => { boxClass[box] += ` ${name}`; });
     if (phase === "forward") {
-      nodes.forEach((node, index) => {
-        if (evaluatedAt[index] > position) boxClass[index] = "pending";
-        else boxClass[index] = "nograd";
-      });
+      nodes.forEach((node, index) => { boxClass[index] = view.evaluatedAt[index] > position ? "pending" : "nograd"; });
       edges.forEach((edge, index) => {
-        const head = boxIndex.get(edge.target);
-        if (head !== undefined && evaluatedAt[head] > position) edgeClass[index] = "dim";
+        const head = view.boxIndex.get(edge.target);
+        if (head !== undefined && view.evaluatedAt[head] > position) edgeClass[index] = "dim";
       });
-      const current = boxOf.get(forward[position - 1].id);
-      if (current !== undefined) {
-        boxClass[current] += " current";
-        for (const index of inEdges[current]) edgeClass[index] = "feeding";
+      const current = forward[position - 1].id;
+      mark(current, "current");
+      for (const box of view.boxesOf.get(current) || []) {
+        for (const index of view.inEdges[box]) edgeClass[index] = "feeding";
       }
     } else if (phase === "seed" || phase === "backward") {
       const applied = phase === "seed" ? 0 : position - SEED;
       const totals = new Map();
       for (let index = 0; index < applied; index++) totals.set(backward[index].target_id, backward[index].total);
       nodes.forEach((node, index) => {
-        if (index === outputBox) boxGrad[index] = "1";
-        else if (totals.has(representative(index))) boxGrad[index] = shown(totals.get(representative(index)));
+        const last = representative(index);
+        if (last === outputNode) boxGrad[index] = "1";
+        else if (totals.has(last)) boxGrad[index] = shown(totals.get(last));
         else boxClass[index] = "nograd";
       });
-      const used = new Set(stepEdge.slice(0, applied));
+      const used = new Set(view.stepEdge.slice(0, applied));
       edges.forEach((edge, index) => { if (!used.has(index)) edgeClass[index] = "dim"; });
       if (phase === "seed") {
-        if (outputBox >= 0) boxClass[outputBox] += " current";
+        mark(outputNode, "current");
       } else {
         const step = backward[applied - 1];
-        const target = boxOf.get(step.target_id);
-        const via = boxOf.get(step.via_id);
-        if (via !== undefined) boxClass[via] += " source";
-        if (target !== undefined) boxClass[target] += " current";
-        if (stepEdge[applied - 1] >= 0) edgeClass[stepEdge[applied - 1]] = "current";
+        mark(step.via_id, "source");
+        mark(step.target_id, "current");
+        if (view.stepEdge[applied - 1] >= 0) edgeClass[view.stepEdge[applied - 1]] = "current";
       }
     }
-    return { phase, boxClass, boxGrad, edgeClass };
+    return { phase, boxClass: boxClass.map((name) => name.trim()), boxGrad, edgeClass };
   }
-
-  /* ---------- applying a state: only what changed touches the DOM ---------- */
-
-  const drawnBoxClass = nodes.map(() => "");
-  const drawnBoxGrad = nodes.map(() => null);
-  const drawnEdgeClass = edges.map(() => "");
 
   function setClass(target, base, extra) {
     if (target) target.setAttribute("class", extra ? `${base} ${extra}` : base);
   }
 
+  /* Only what changed touches the DOM. */
   function applyState(state) {
-    nodes.forEach((node, index) => {
-      if (state.boxClass[index] !== drawnBoxClass[index]) {
-        setClass(boxes[index], "node", state.boxClass[index] + (index === selected ? " selected" : ""));
-        drawnBoxClass[index] = state.boxClass[index];
+    view.nodes.forEach((node, index) => {
+      if (state.boxClass[index] !== view.shownClass[index]) {
+        setClass(view.boxes[index], "node", state.boxClass[index] + (index === selected ? " selected" : ""));
+        view.shownClass[index] = state.boxClass[index];
       }
-      if (state.boxGrad[index] !== drawnBoxGrad[index]) {
-        setGrad(index, state.boxGrad[index]);
-        drawnBoxGrad[index] = state.boxGrad[index];
-      }
-    });
-    edges.forEach((edge, index) => {
-      if (state.edgeClass[index] !== drawnEdgeClass[index]) {
-        setClass(edgeElements[index], "edge", state.edgeClass[index]);
-        drawnEdgeClass[index] = state.edgeClass[index];
+      if (state.boxGrad[index] !== view.shownGrad[index]) {
+        setGrad(view, index, state.boxGrad[index]);
+        view.shownGrad[index] = state.boxGrad[index];
       }
     });
-    svg.setAttribute("class", `sweep-${state.phase}`);
+    view.edges.forEach((edge, index) => {
+      if (state.edgeClass[index] !== view.shownEdge[index]) {
+        setClass(view.edgeElements[index], "edge", state.edgeClass[index]);
+        view.shownEdge[index] = state.edgeClass[index];
+      }
+    });
   }
 
   /* ---------- the step's text ---------- */
@@ -315,9 +346,9 @@
     const phase = phaseOf(position);
     const output = data.output_name;
     if (phase === "overview") {
-      const value = outputBox >= 0 ? shown(nodes[outputBox].value) : "";
+      const box = view.outputBox >= 0 ? view.nodes[view.outputBox] : null;
       return [data.trace ? "the whole computation" : "the computation", "",
-        `${output} = ${value}`,
+        `${output} = ${box ? shown(box.value) : ""}`,
         data.trace ? "Press → or ▶ to evaluate it node by node, then to run the backward sweep edge by edge." : ""];
     }
     if (phase === "forward") {
@@ -333,7 +364,7 @@
         `from the source: ${step.source}`];
     }
     if (phase === "seed") {
-      return ["backward · the seed", `${nameOf.get(representative(outputBox)) || output}.grad = 1`,
+      return ["backward · the seed", `${nameOf.get(outputNode) || output}.grad = 1`,
         `d${output}/d${output} = 1: the sweep starts at the output`,
         "then each node passes its grad back along its edges, times the local derivative"];
     }
@@ -402,27 +433,20 @@
 
   /* ---------- pan and zoom: one transform on the drawing, no work per node ---------- */
 
-  /* The drawing keeps its own size in pixels (never a percentage, which would make Chromium lay
-     out every text again whenever anything else on the page changes) and sits in its own
-     composited layer: panning and zooming change only that layer's transform, so they cost the
-     same at 20 nodes and at 2,000. After a zoom settles, the layer is drawn again at the new
-     scale, sharp. */
-  const full = svg.viewBox.baseVal;
-  const whole = { x: full.x, y: full.y, w: full.width, h: full.height };
-  const BASE = Math.min(1, 16000 / Math.max(whole.w, whole.h, 1));  // pixels per drawing unit
-  svg.setAttribute("width", String(whole.w * BASE));
-  svg.setAttribute("height", String(whole.h * BASE));
+  /* The drawing sits in its own composited layer: panning and zooming change only that
+     layer's transform, so they cost the same at 20 nodes and at 2,000. After a zoom settles,
+     the layer is drawn again at the new scale, sharp. */
   const MAX_SCALE = 8;
-  const camera = { x: whole.x, y: whole.y, scale: 1 };  // the drawing's point at the stage's corner
+  const camera = { x: 0, y: 0, scale: 1 };  // the drawing's point at the stage's corner
   let frame = null;
   let glide = null;
   let settle = null;
 
   function draw() {
     frame = null;
-    const dx = -(camera.x - whole.x) * camera.scale;
-    const dy = -(camera.y - whole.y) * camera.scale;
-    svg.style.transform = `translate(${dx}px, ${dy}px) scale(${camera.scale / BASE})`;
+    const dx = -(camera.x - view.whole.x) * camera.scale;
+    const dy = -(camera.y - view.whole.y) * camera.scale;
+    view.svg.style.transform = `translate(${dx}px, ${dy}px) scale(${camera.scale / view.base})`;
   }
 
   function schedule() {
@@ -432,6 +456,7 @@
   function sharpen() {
     clearTimeout(settle);
     settle = setTimeout(() => {
+      const svg = view.svg;
       svg.style.willChange = "auto";
       requestAnimationFrame(() => { svg.style.willChange = "transform"; });
     }, 200);
@@ -444,8 +469,8 @@
 
   function fit() {
     const size = stageSize();
-    const margin = 1.06;
-    const scale = Math.min(size.width / (whole.w * margin), size.height / (whole.h * margin), 2.2);
+    const { whole } = view;
+    const scale = Math.min(size.width / (whole.w * 1.06), size.height / (whole.h * 1.06), 2.2);
     Object.assign(camera, { scale, x: whole.x + whole.w / 2 - size.width / scale / 2,
       y: whole.y + whole.h / 2 - size.height / scale / 2 });
     stopGlide();
@@ -456,7 +481,7 @@
   /* Zoom by `factor` (above 1: out) about the stage's point (left, top) in pixels. */
   function zoomAt(factor, left, top) {
     const size = stageSize();
-    const least = Math.min(size.width / whole.w, size.height / whole.h) / 4;
+    const least = Math.min(size.width / view.whole.w, size.height / view.whole.h) / 4;
     const scale = Math.min(MAX_SCALE, Math.max(least, camera.scale / factor));
     camera.x += left / camera.scale - left / scale;
     camera.y += top / camera.scale - top / scale;
@@ -477,25 +502,26 @@
   }
 
   /* The drawing's coordinates of an element: its box through the graph's own transform. */
-  const graphGroup = svg.querySelector("g.graph");
   function boundsOf(target) {
     const box = target.getBBox();
-    const matrix = graphGroup && graphGroup.transform.baseVal.consolidate();
-    const m = matrix ? matrix.matrix : { a: 1, b: 0, c: 0, d: 1, e: 0, f: 0 };
+    const matrix = view.graphGroup && view.graphGroup.transform.baseVal.consolidate();
+    const m = matrix ? matrix.matrix : { a: 1, d: 1, e: 0, f: 0 };
     return { x: m.a * box.x + m.e, y: m.d * box.y + m.f, w: m.a * box.width, h: m.d * box.height };
   }
 
-  /* Glide so that the current node (and edge) are in view, when they are not. */
+  function around(targets) {
+    const all = targets.map(boundsOf);
+    return { left: Math.min(...all.map((b) => b.x)), top: Math.min(...all.map((b) => b.y)),
+      right: Math.max(...all.map((b) => b.x + b.w)), bottom: Math.max(...all.map((b) => b.y + b.h)) };
+  }
+
+  /* Glide so that the current boxes (and edge) are in view, when they are not. */
   function followCurrent(state) {
     const targets = [];
-    state.boxClass.forEach((name, index) => { if (/current|source/.test(name) && boxes[index]) targets.push(boxes[index]); });
-    state.edgeClass.forEach((name, index) => { if (name === "current" && edgeElements[index]) targets.push(edgeElements[index]); });
+    state.boxClass.forEach((name, index) => { if (/current|source/.test(name) && view.boxes[index]) targets.push(view.boxes[index]); });
+    state.edgeClass.forEach((name, index) => { if (name === "current" && view.edgeElements[index]) targets.push(view.edgeElements[index]); });
     if (targets.length === 0) return;
-    const all = targets.map(boundsOf);
-    const left = Math.min(...all.map((b) => b.x));
-    const top = Math.min(...all.map((b) => b.y));
-    const right = Math.max(...all.map((b) => b.x + b.w));
-    const bottom = Math.max(...all.map((b) => b.y + b.h));
+    const { left, top, right, bottom } = around(targets);
     const size = stageSize();
     const width = size.width / camera.scale;
     const height = size.height / camera.scale;
@@ -520,7 +546,7 @@
 
   let press = null;
   stage.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0 || event.target.closest("#zoom")) return;
+    if (event.button !== 0 || event.target.closest("#zoom, #fold-bar")) return;
     press = { x: event.clientX, y: event.clientY, camera: { ...camera }, moved: false,
       box: event.target.closest ? event.target.closest("g.node") : null };
     stage.setPointerCapture(event.pointerId);
@@ -537,12 +563,11 @@
     stopGlide();
     schedule();
   });
-  const release = () => {
+  stage.addEventListener("pointerup", () => {
     if (press && !press.moved) selectBox(press.box);
     press = null;
     stage.classList.remove("dragging");
-  };
-  stage.addEventListener("pointerup", release);
+  });
   stage.addEventListener("pointercancel", () => { press = null; stage.classList.remove("dragging"); });
   stage.addEventListener("wheel", (event) => {
     event.preventDefault();
@@ -550,6 +575,90 @@
     const size = stageSize();
     zoomAt(Math.exp(event.deltaY * unit), event.clientX - size.left, event.clientY - size.top);
   }, { passive: false });
+
+  /* ---------- folded groups: each opens in place, its expansion laid out beforehand ---------- */
+
+  /* Show drawing `index` in place of this one, so that the boxes of `members` (graph nodes)
+     stay where they were on the screen. */
+  function swapTo(index, members) {
+    const before = view;
+    const anchorBefore = anchorOf(before, members);
+    if (!drawings[index]) {
+      const template = byId(`drawing-${index}`);
+      const svg = document.importNode(template.content.querySelector("svg"), true);
+      stage.insertBefore(svg, byId("zoom"));
+      drawings[index] = makeDrawing(data.drawings[index], svg);
+    } else {
+      stage.insertBefore(drawings[index].svg, byId("zoom"));
+    }
+    selectBox(null);
+    before.svg.remove();
+    view = drawings[index];
+    view.shownClass = view.nodes.map(() => "#");  // every box and edge is drawn anew
+    view.shownGrad = view.nodes.map(() => "#");
+    view.shownEdge = view.edges.map(() => "#");
+    const anchorAfter = anchorOf(view, members);
+    if (anchorBefore && anchorAfter) {
+      const screenX = (anchorBefore.x - camera.x) * camera.scale;
+      const screenY = (anchorBefore.y - camera.y) * camera.scale;
+      camera.x = anchorAfter.x - screenX / camera.scale;
+      camera.y = anchorAfter.y - screenY / camera.scale;
+      schedule();
+      sharpen();
+    } else fit();
+    go(position, false);
+    if (index > 0) showOpened(members);
+    byId("fold-bar").hidden = index === 0;
+    byId("fold-name").textContent = data.drawings[index].expands || "";
+  }
+
+  /* The centre of the boxes that show any of `members` in `drawing`. */
+  function anchorOf(drawing, members) {
+    const targets = [];
+    for (const member of members) {
+      for (const box of drawing.boxesOf.get(member) || []) if (drawing.boxes[box]) targets.push(drawing.boxes[box]);
+    }
+    if (targets.length === 0) return null;
+    const previous = view;
+    view = drawing;
+    const { left, top, right, bottom } = around(targets);
+    view = previous;
+    return { x: (left + right) / 2, y: (top + bottom) / 2 };
+  }
+
+  /* A halo that fades around the boxes of an opened group, brought into view. */
+  function showOpened(members) {
+    const targets = [];
+    for (const member of members) {
+      for (const box of view.boxesOf.get(member) || []) if (view.boxes[box]) targets.push(view.boxes[box]);
+    }
+    if (targets.length === 0) return;
+    const { left, top, right, bottom } = around(targets);
+    const halo = document.createElementNS(SVG_NS, "rect");
+    const pad = 8;
+    for (const [name, value] of Object.entries({ x: left - pad, y: top - pad, width: right - left + 2 * pad,
+      height: bottom - top + 2 * pad, rx: 10, class: "opened-halo" })) halo.setAttribute(name, String(value));
+    view.svg.append(halo);
+    halo.addEventListener("animationend", () => halo.remove());
+    const size = stageSize();
+    const scale = Math.min(camera.scale, size.width / ((right - left) * 1.2), size.height / ((bottom - top) * 1.2));
+    if (scale < camera.scale || left < camera.x || top < camera.y
+      || right > camera.x + size.width / camera.scale || bottom > camera.y + size.height / camera.scale) {
+      Object.assign(camera, { scale, x: (left + right) / 2 - size.width / scale / 2, y: (top + bottom) / 2 - size.height / scale / 2 });
+      schedule();
+      sharpen();
+    }
+  }
+
+  function expand(name, members) {
+    const index = data.drawings.findIndex((info) => info.expands === name);
+    if (index > 0) swapTo(index, members);
+  }
+
+  function foldBack() {
+    const members = data.drawings[drawings.indexOf(view)].nodes.flatMap((node) => node.members);
+    swapTo(0, members);
+  }
 
   /* ---------- details: a node's chain-rule sum, an input's paths ---------- */
 
@@ -570,10 +679,10 @@
   }
 
   function selectBox(box) {
-    const index = box ? nodes.findIndex((node, at) => boxes[at] === box) : -1;
-    if (selected >= 0 && boxes[selected]) setClass(boxes[selected], "node", drawnBoxClass[selected]);
+    const index = box ? view.boxes.indexOf(box) : -1;
+    if (selected >= 0 && view.boxes[selected]) setClass(view.boxes[selected], "node", view.shownClass[selected]);
     selected = index;
-    if (index >= 0) setClass(boxes[index], "node", `${drawnBoxClass[index]} selected`);
+    if (index >= 0) setClass(view.boxes[index], "node", `${view.shownClass[index]} selected`);
     showDetails();
   }
 
@@ -585,21 +694,23 @@
       else showHelp();
       return;
     }
-    const node = nodes[selected];
+    const node = view.nodes[selected];
     const last = representative(selected);
     const head = element("div", "node-head");
-    head.append(element("span", `kind kind-${node.kind}`, node.kind));
+    head.append(element("span", `kind kind-${node.kind}`, node.opens ? "folded group" : node.kind));
     head.append(element("span", "node-title", node.label));
     details.append(head);
     const facts = element("table", "facts");
     if (nameOf.has(last)) row(facts, [["name in the trace", "key"], [nameOf.get(last), "mono"]]);
     if (node.names.length) row(facts, [["named", "key"], [node.names.join(", "), "mono"]]);
     row(facts, [["source", "key"], [node.source, "mono"]]);
+    if (node.folded) row(facts, [["folds", "key"], [node.folded, "mono"]]);
     row(facts, [["value", "key"], [shown(node.value), "mono"]]);
     row(facts, [["grad", "key"], [node.adjoint === null ? "none: nothing to differentiate" : shown(node.adjoint), "mono grad"]]);
     details.append(facts);
-    showSum(selected, last);
-    showLocals(last);
+    if (node.opens) showGroup(node, selected);
+    showSum(last);
+    if (!node.opens) showLocals(last);
     const inputName = node.kind === "input" ? (node.names[0] || node.label) : null;
     if (inputName && data.paths[inputName]) showPaths(inputName, true);
     markDetailSteps();
@@ -610,14 +721,39 @@
     for (const text of [
       "Each box shows its value and its grad, the derivative of the output with respect to it; each edge its local derivative.",
       "The forward sweep evaluates the boxes in order; the backward sweep adds, edge by edge, grad × local derivative into the grad of the box the edge comes from.",
-      "Click a box for its chain-rule sum; click an input (or its name above) for its paths.",
+      "Click a box for its chain-rule sum; click an input (or its name above) for its paths; a double box is a folded group: click it to open it.",
     ]) part.append(element("p", "", text));
+    for (const note of data.notes) part.append(element("p", "note", note));
+  }
+
+  /* A folded group: the total derivative through it along each edge in, and the button that
+     opens it in place. */
+  function showGroup(node, index) {
+    const part = section("total derivatives through the group");
+    const table = element("table", "locals");
+    for (const edgeIndex of view.inEdges[index]) {
+      const edge = view.edges[edgeIndex];
+      const tail = view.nodes[view.boxIndex.get(edge.source)];
+      const producer = tail ? (tail.names[0] || tail.label) : edge.source;
+      row(table, [[`∂${node.label}/∂${producer}`, "mono"], [edge.label.trim() || shown(edge.local_derivative), "mono num"]]);
+    }
+    part.append(table);
+    part.append(element("p", "note", "Each is the sum over the paths inside the group of their products, so the paths through the folded box still sum to the gradient."));
+    const available = data.drawings.some((info) => info.expands === node.opens);
+    if (available) {
+      const button = element("button", "open-group", `open ${node.opens} in place`);
+      button.type = "button";
+      button.addEventListener("click", () => expand(node.opens, node.members));
+      part.append(button);
+    } else {
+      part.append(element("p", "note", `gad graph … --expand ${node.opens} draws it open`));
+    }
   }
 
   /* The adjoint as the sum over the node's consumers, one backward step each. */
-  function showSum(index, last) {
+  function showSum(last) {
     const name = graphName(last);
-    if (index === outputBox) {
+    if (last === outputNode) {
       section(`${name}.grad`).append(element("p", "", `= 1: d${data.output_name}/d${data.output_name}, the seed of the backward sweep`));
       return;
     }
@@ -653,11 +789,12 @@
   }
 
   function markDetailSteps() {
-    const applied = position > SEED && position < DONE ? position - SEED : (position >= DONE ? B : 0);
+    const phase = phaseOf(position);
+    const applied = phase === "backward" ? position - SEED : (phase === "done" ? B : 0);
     for (const line of details.querySelectorAll("tr.step-row")) {
       const at = Number(line.dataset.step);
-      line.classList.toggle("future", phaseOf(position) !== "overview" && at >= applied);
-      line.classList.toggle("now", at === applied - 1 && phaseOf(position) === "backward");
+      line.classList.toggle("future", phase !== "overview" && at >= applied);
+      line.classList.toggle("now", phase === "backward" && at === applied - 1);
     }
   }
 
@@ -714,31 +851,30 @@
   let focused = [];
   function focusPath(path, colour) {
     clearFocus();
-    const marked = [];
+    const marked = new Set();
     for (const node of path.ids) {
-      const box = boxOf.get(node);
-      if (box !== undefined && boxes[box]) marked.push(boxes[box]);
+      for (const box of view.boxesOf.get(node) || []) if (view.boxes[box]) marked.add(view.boxes[box]);
     }
     path.slots.forEach((slot, index) => {
-      const found = drawnEdge(path.ids[index], path.ids[index + 1], slot);
-      if (found >= 0 && edgeElements[found]) marked.push(edgeElements[found]);
+      const found = drawnEdge(view, path.ids[index], path.ids[index + 1], slot);
+      if (found >= 0 && view.edgeElements[found]) marked.add(view.edgeElements[found]);
     });
     for (const target of marked) target.classList.add("on-path");
-    focused = marked;
-    svg.style.setProperty("--focus", colour);
-    svg.classList.add("focus");
+    focused = [...marked];
+    view.svg.style.setProperty("--focus", colour);
+    view.svg.classList.add("focus");
   }
 
   function clearFocus() {
     for (const target of focused) target.classList.remove("on-path");
     focused = [];
-    svg.classList.remove("focus");
+    view.svg.classList.remove("focus");
   }
 
   /* ---------- the page around the drawing ---------- */
 
   function header() {
-    const output = outputBox >= 0 ? nodes[outputBox] : null;
+    const output = view.outputBox >= 0 ? view.nodes[view.outputBox] : null;
     const headline = byId("headline");
     headline.append(element("span", "output-name", data.output_name));
     headline.append(element("span", "", output ? ` = ${output.source}` : ""));
@@ -750,8 +886,8 @@
       const chip = element("button", "chip", name);
       chip.type = "button";
       chip.addEventListener("click", () => {
-        const box = nodes.findIndex((node) => node.kind === "input" && (node.names[0] || node.label) === name);
-        if (box >= 0) selectBox(boxes[box]);
+        const box = view.nodes.findIndex((node) => node.kind === "input" && (node.names[0] || node.label) === name);
+        if (box >= 0) selectBox(view.boxes[box]);
         else { selectBox(null); details.replaceChildren(); showPaths(name); }
         chip.blur();
       });
@@ -761,10 +897,11 @@
 
   function controls() {
     const actions = { first: () => go(0), back: () => go(position - 1), next: () => go(position + 1),
-      last: () => go(DONE), play: togglePlay, fit, "zoom-in": () => zoomCentre(1 / 1.3), "zoom-out": () => zoomCentre(1.3) };
+      last: () => go(DONE), play: togglePlay, fit, "zoom-in": () => zoomCentre(1 / 1.3),
+      "zoom-out": () => zoomCentre(1.3), "fold-back": foldBack };
     for (const [id, action] of Object.entries(actions)) {
       byId(id).addEventListener("click", (event) => {
-        if (id !== "play" && !id.startsWith("zoom") && id !== "fit") setPlaying(false);
+        if (["first", "back", "next", "last"].includes(id)) setPlaying(false);
         action();
         event.currentTarget.blur();
       });
@@ -794,7 +931,6 @@
   fit();
   go(0, false);
   showDetails();
-  document.body.classList.add("ready");
 
   /* For tests and benchmarks: where the page is, and a way to move it. */
   window.gadPage = {
@@ -803,6 +939,7 @@
     seed: SEED,
     go: (target) => { setPlaying(false); go(target); },
     get camera() { return { ...camera }; },
+    get drawing() { return drawings.indexOf(view); },
     number, shown,
   };
 })();

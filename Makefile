@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/pictures.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/page.py 500
 	$(BIN)/python bench/pytorch.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
@@ -53,6 +54,7 @@ samples: $(STAMP)
 	$(BIN)/gad graph samples/sum150.gad --wrt x -o docs/pictures/sum150.png
 	$(call picture,mlp300,--wrt x1)
 	$(call picture,program2000,--depth 0)
+	$(BIN)/python docs/page_pictures.py  # the page of the worked example, and three screenshots
 
 # The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch==2.13.0).
 TORCH_SEED := samples/torch_seed.py x1=1.5 x2=0.5 c=1

@@ -208,10 +208,11 @@ class Analysis:
     def sweeps(self, picture, wrt: str | None = None, **picture_options: Any):
         """What a page steps through beside `picture` (render/picture.Sweeps): the trace, each
         input's paths as the rows of their table (arrays past PAGE_ELEMENTS numbers
-        summarised), and for the first PAGE_EXPANSIONS groups `picture` folded, the picture
-        drawn with the options given and that group expanded."""
+        summarised, source texts clipped to PAGE_TEXT characters), and for the first
+        PAGE_EXPANSIONS groups `picture` folded, the picture drawn with the options given and
+        that group expanded."""
         from graphviz_ad import records
-        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS
+        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS, PAGE_TEXT
         from graphviz_ad.render.picture import Sweeps
 
         top = picture_options.get("top", DEFAULT_TOP)
@@ -223,7 +224,7 @@ class Analysis:
                 folded[node.opens] = folded.get(node.opens, 0) + len(node.members)
         # Room for the opened group's nodes, so that nothing else folds instead.
         return Sweeps(
-            records.trace_json(self.trace(), PAGE_ELEMENTS),
+            records.trace_json(self.trace(), PAGE_ELEMENTS, PAGE_TEXT),
             {name: records.path_rows_json(self.graph, self.paths(name, top), PAGE_ELEMENTS)
              for name in self.inputs},
             {name: self.picture(wrt, **picture_options, expand=expand + (name,),

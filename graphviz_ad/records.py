@@ -1,4 +1,4 @@
-"""The trace and the paths as JSON-ready records: `gad trace --json`, `gad paths --json` and the page.
+"""The trace and the paths as JSON-ready records: for `gad trace --json`, `gad paths --json`, pages.
 
 No rich here, so the HTML page (render/page.py, through the facade) embeds the very records the
 command line prints. Node ids are the annotated graph's indices (`n3` in DOT and SVG is node 3).
@@ -17,7 +17,18 @@ if TYPE_CHECKING:
     from graphviz_ad.api import Trace
 
 
-def trace_json(trace: Trace, max_elements: int | None = None) -> dict[str, Any]:
+def clipped(text: str, limit: int | None) -> str:
+    """`text`, or its start and end around `…` when longer than `limit` characters (the source
+    of each partial sum of a long sum is a prefix of it: whole, they grow as its square)."""
+    if limit is None or len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return f"{text[:head]} … {text[len(text) - (limit - head):]}"
+
+
+def trace_json(trace: Trace, max_elements: int | None = None,
+               max_text: int | None = None) -> dict[str, Any]:
+    """`max_text`: each step's source text clipped to that many characters."""
     names = trace.names
 
     def number(item: Any) -> Any:
@@ -25,7 +36,8 @@ def trace_json(trace: Trace, max_elements: int | None = None) -> dict[str, Any]:
 
     return {
         "forward": [{"name": step.name, "id": step.node, "expression": step.expression,
-                     "kind": step.kind, "value": number(step.value), "source": step.source}
+                     "kind": step.kind, "value": number(step.value),
+                     "source": clipped(step.source, max_text)}
                     for step in trace.forward],
         "backward": [{"target": names[step.target], "via": names[step.via],
                       "target_id": step.target, "via_id": step.via, "slot": step.slot,

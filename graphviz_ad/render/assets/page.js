@@ -525,11 +525,16 @@
     const size = stageSize();
     const width = size.width / camera.scale;
     const height = size.height / camera.scale;
-    const marginX = width * 0.06;
-    const marginY = height * 0.06;
-    if (left >= camera.x + marginX && right <= camera.x + width - marginX
-      && top >= camera.y + marginY && bottom <= camera.y + height - marginY) return;
-    const goal = { x: (left + right) / 2 - width / 2, y: (top + bottom) / 2 - height / 2 };
+    /* the least move that brings them in, with a margin; centred if they cannot all fit */
+    const shift = (low, high, start, length) => {
+      const margin = Math.min(length * 0.08, 40 / camera.scale);
+      if (high - low > length - 2 * margin) return (low + high) / 2 - length / 2;
+      if (low < start + margin) return low - margin;
+      if (high > start + length - margin) return high + margin - length;
+      return start;
+    };
+    const goal = { x: shift(left, right, camera.x, width), y: shift(top, bottom, camera.y, height) };
+    if (goal.x === camera.x && goal.y === camera.y) return;
     const start = { x: camera.x, y: camera.y };
     const began = performance.now();
     stopGlide();

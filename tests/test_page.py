@@ -399,3 +399,30 @@ def test_long_sources_are_clipped_in_the_page_only():
     assert whole == source
     assert len(clipped) == 163 and clipped.startswith(source[:106] + " … ")
     assert clipped.endswith(source[-54:])
+
+
+@pytest.mark.parametrize("options", [["--view", "backward", "--edge-labels", "both"],
+                                     ["--compact", "--wrt", "x"], ["--only-paths", "--wrt", "w"],
+                                     ["--max-boxes", "5"]])
+def test_every_step_lights_up_the_boxes_that_show_its_nodes(open_page, tmp_path, options):
+    program = tmp_path / "program.gad"
+    program.write_text("x = 0.3\nw = 2\ny = tanh(exp(sin(x))) * w\nz = y + x * x\nz * 2\n")
+    path = tmp_path / "page.html"
+    gad("graph", program, "-o", path, *options)
+    data = embedded(path.read_text())
+    boxes: dict[int, set[str]] = {}
+    for node in data["drawings"][0]["nodes"]:
+        for member in node["members"]:
+            boxes.setdefault(member, set()).add(node["id"])
+    page = open_page(path)
+    for step in data["trace"]["forward"]:
+        page.keyboard.press("ArrowRight")
+        assert set(titles(page, "g.node.current")) == boxes.get(step["id"], set())
+    page.keyboard.press("ArrowRight")
+    for step in data["trace"]["backward"]:
+        page.keyboard.press("ArrowRight")
+        target, via = boxes.get(step["target_id"], set()), boxes.get(step["via_id"], set())
+        assert set(titles(page, "g.node.current")) == target
+        assert set(titles(page, "g.node.source")) == via
+        crossing = bool(target and via and target != via)
+        assert len(titles(page, "g.edge.current")) == crossing

@@ -119,7 +119,7 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
         if size > PAGE_EXPANSION_BYTES:
             break
         expanded.append((name, other, laid_out))
-    return Drawing(page(picture, drawing.data.decode(), options.view, expanded).encode(),
+    return Drawing(page(picture, drawing.data.decode(), expanded).encode(),
                    drawing.renderer, drawing.nodes, drawing.notes)
 
 

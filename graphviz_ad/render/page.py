@@ -19,7 +19,7 @@ from typing import Any
 
 from graphviz_ad.render.export import picture_json
 from graphviz_ad.render.picture import OUTPUT, Picture
-from graphviz_ad.style import INPUT_COLOUR, OUTPUT_COLOUR, PATH_COLOURS, REST_COLOUR
+from graphviz_ad.style import PATH_COLOURS, REST_COLOUR
 
 # Arrays with more numbers than this are embedded as their shape, least and greatest; the
 # source text of a step, longer than PAGE_TEXT characters, as its start and end.
@@ -63,26 +63,22 @@ def drawing_json(picture: Picture, expands: str | None) -> dict[str, Any]:
     return data
 
 
-def page_data(picture: Picture, view: str, expanded: list[tuple[str, Picture, str]]
-              ) -> dict[str, Any]:
+def page_data(picture: Picture, expanded: list[tuple[str, Picture, str]]) -> dict[str, Any]:
     """What the script reads: the drawings (the picture, then each expansion), and the sweeps
     as `gad trace --json` and the rows of `gad paths` give them."""
     sweeps = picture.sweeps
     return {"drawings": [drawing_json(picture, None)] + [drawing_json(other, name)
                                                           for name, other, _ in expanded],
-            "output_name": picture.output_name, "wrt": picture.wrt, "view": view,
-            "caption": picture.caption, "notes": list(picture.notes),
+            "output_name": picture.output_name, "wrt": picture.wrt, "notes": list(picture.notes),
             "trace": sweeps.trace if sweeps else None, "paths": sweeps.paths if sweeps else {},
-            "colours": {"paths": list(PATH_COLOURS), "rest": REST_COLOUR,
-                        "input": INPUT_COLOUR, "output": OUTPUT_COLOUR}}
+            "colours": {"paths": list(PATH_COLOURS), "rest": REST_COLOUR}}
 
 
 def _hash(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
-def page(picture: Picture, svg: str, view: str,
-         expanded: list[tuple[str, Picture, str]] = ()) -> str:
+def page(picture: Picture, svg: str, expanded: list[tuple[str, Picture, str]] = ()) -> str:
     """The page of `picture` laid out as `svg`; `expanded` are (group, picture, svg) of the
     expansions of its folded groups, kept in inert templates until opened."""
     script = _asset("page.js")
@@ -100,5 +96,5 @@ def page(picture: Picture, svg: str, view: str,
         _asset("page.html").replace("<!--drawing-->", inline_svg(svg)),
         templates,
         '<script type="application/json" id="gad-data">',
-        script_json(page_data(picture, view, list(expanded))), "</script>\n",
+        script_json(page_data(picture, list(expanded))), "</script>\n",
         f"<script>{script}</script>\n</body>\n</html>\n"))

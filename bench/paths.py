@@ -37,6 +37,7 @@ import time
 from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.graph import Graph, GraphBuilder
 from graphviz_ad.engine.paths import path_count, summarize
+from graphviz_ad.errors import LimitError
 
 TOP = 20
 REPEATS = 3
@@ -153,6 +154,8 @@ def _timed_top(grads, connection) -> None:
         connection.send((seconds, summary.count, len(summary.paths)))
     except MemoryError:
         connection.send("out of memory")
+    except LimitError as error:
+        connection.send(f"refused: {error.reason}")
 
 
 def guarded_top(grads) -> tuple[float | None, str]:
@@ -177,7 +180,8 @@ def guarded_top(grads) -> tuple[float | None, str]:
             child.kill()
         child.join()
     if isinstance(answer, str):
-        return None, f"{answer} (> {GUARD_BYTES >> 30} GB)"
+        return None, answer if answer.startswith("refused") else \
+            f"{answer} (> {GUARD_BYTES >> 30} GB)"
     seconds, count, shown = answer
     assert count == path_count(grads, "x") and shown == min(TOP, count)
     return seconds, ""
@@ -230,11 +234,12 @@ def main() -> int:
             start = graph.inputs["x"]
             control_seconds, _ = best_time(lambda: fixed_width_counts(grads, start))
             top_seconds, failure = guarded_top(grads)
-            bits = count.bit_length() - 1  # floor(log2(count))
+            # floor(log2(count)); past the exact-counting budgets the count is an estimate
+            bits = count.bit_length() - 1 if isinstance(count, int) else math.floor(count.log2)
             per_edge = count_seconds / edges * 1e6
             control = control_seconds / edges * 1e6
-            rows[shape, size] = (bits, per_edge, top_seconds, failure, count > TOP_MIN_PATHS,
-                                 control)
+            rows[shape, size] = (bits, per_edge, top_seconds, failure,
+                                 bits > math.log2(TOP_MIN_PATHS), control)
             top = f"{top_seconds * 1e3:>10.1f}" if failure == "" else f"  {failure}"
             print(f"{shape:9} {size:>7,} {len(graph):>7,} {edges:>7,} {bits:>10,} "
                   f"{count_seconds * 1e3:>9.2f} {per_edge:>8.3f} {control:>8.3f} {top}",

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Iterator
 
 DOCS = Path(__file__).resolve().parent
 
@@ -22,9 +25,27 @@ ERROR_EXAMPLES = [
     ("LimitError", ["grad", "(" * 201 + "x" + ")" * 201, "x=1"]),
     ("UsageError", ["grad", "sin + x", "x=1"]),
     ("NumericError", ["grad", "exp(x) * 2", "x=710", "--strict"]),
-    ("WriteError", ["graph", "x * 2", "x=1", "-o", "/proc/gad.dot"]),
+    ("WriteError", ["graph", "x * 2", "x=1", "-o", "graph.dot"]),  # on a full disk, below
     ("RenderError", ["graph", "x * 2", "x=1", "-o", "x.pdf", "--renderer", "dot"]),
 ]
+
+
+@contextmanager
+def _full_disk() -> Iterator[None]:
+    """Every file write fails as on a full disk, the same on every system (a real full device
+    such as Linux's /dev/full exists only on some)."""
+    import errno
+    from unittest import mock
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    with tempfile.TemporaryDirectory() as folder, mock.patch("tempfile.mkstemp",
+                                                             side_effect=full):
+        previous = os.getcwd()
+        os.chdir(folder)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
 
 
 def error_examples() -> str:
@@ -43,7 +64,8 @@ def error_examples() -> str:
         error = getattr(errors, name)
         # The render example must fail the same way everywhere: no `dot` on PATH.
         env = {"PATH": os.devnull} if name == "RenderError" else None
-        result = runner.invoke(app, arguments, env=env, catch_exceptions=False)
+        with _full_disk() if name == "WriteError" else nullcontext():
+            result = runner.invoke(app, arguments, env=env, catch_exceptions=False)
         shown = " ".join(shlex.quote(argument) for argument in arguments)
         if len(shown) > 90:
             shown = shown[:60] + " …"
@@ -51,6 +73,111 @@ def error_examples() -> str:
         blocks.append(f"### {name}\n\n{doc} Exit status {result.exit_code}.\n\n"
                       f"```\n$ gad {shown}\n{result.stderr.rstrip()}\n```")
     return "\n\n".join(blocks)
+
+
+# Every limit and budget: where its constant lives, what it bounds, and what happens past it
+# (a test checks that every MAX_*, *_LIMIT, *_BUDGET and EXACT_COUNT_* constant is named in
+# docs/errors.md: here, or in its hand-written table of input, output and renderer limits).
+LIMITS = [
+    ("graphviz_ad.language.tokens", "MAX_SOURCE_CHARS", "characters of program text (from a "
+     "file or standard input: `MAX_PROGRAM_BYTES` bytes, above)", "refused", 2),
+    ("graphviz_ad.language.tokens", "MAX_NUMBER_CHARS", "characters of one number literal",
+     "refused", 2),
+    ("graphviz_ad.language.parser", "MAX_NESTING",
+     "levels of nested brackets, unary minus and powers", "refused", 2),
+    ("graphviz_ad.engine.build", "MAX_ARRAY_DEPTH", "levels of nesting of an array literal",
+     "refused", 2),
+    ("graphviz_ad.engine.graph", "MAX_NODES", "nodes of a graph", "refused", 2),
+    ("graphviz_ad.engine.graph", "MAX_ELEMENTS",
+     "elements of one array, checked before it is made", "refused", 2),
+    ("graphviz_ad.engine.graph", "MAX_HELD_ELEMENTS",
+     "elements of all arrays of a graph together (200 MB of float64), checked before each is "
+     "made; the backward pass holds at most as much again in adjoints and again in local "
+     "derivatives, so a run at the budget peaks near 700 MB", "refused", 2),
+    ("graphviz_ad.engine.check", "WORK_BUDGET",
+     "element evaluations of the finite-difference check, all inputs together: two replays "
+     "per input element, each replay costing the elements of the operations after the input "
+     "(OPERATION_COST at least per operation); about 2 s",
+     "that input's check is skipped: `skipped` in the table with a note, "
+     "`\"check\": {\"x\": {\"skipped\": \"reason\"}}` in JSON; later inputs that still fit "
+     "are checked", 0),
+    ("graphviz_ad.engine.check", "WORK_BUDGET",
+     "element evaluations of `--mode forward` for one input: one tangent sweep per element",
+     "refused", 2),
+    ("graphviz_ad.options", "ENUMERATION_LIMIT",
+     "paths listed by `--all`, and the largest `--top` (paths, graph, explain)",
+     "refused", 2),
+    ("graphviz_ad.engine.paths", "MAX_LISTED_EDGES",
+     "edges of the paths listed at once, bounded before listing by (paths) × (longest path); "
+     "an edge counts 1 + (elements of the largest array) / ARRAY_EDGE_ELEMENTS",
+     "refused, naming the largest `--top` that fits", 2),
+    ("graphviz_ad.engine.paths", "MAX_SUMMARY_VISITS",
+     "node visits to summarize every input's paths (`gad paths` and `gad explain` without "
+     "`--wrt`): the nodes after each input, summed", "refused", 2),
+    ("graphviz_ad.engine.paths", "EXACT_COUNT_BITS",
+     "bits of exact path counts held at once while counting", "the count is estimated", 0),
+    ("graphviz_ad.engine.paths", "EXACT_COUNT_WORK",
+     "bits of all exact path counts made while counting",
+     "the count is estimated: `≈ 9.990e+30102` in tables, `\"~9.99001e+30102\"` in JSON", 0),
+    ("graphviz_ad.options", "DEFAULT_MAX_BOXES",
+     "boxes of a picture before its groups fold (`--max-boxes`)",
+     "groups fold, deepest and largest first, with a note", 0),
+    ("graphviz_ad.engine.fold", "MAX_JACOBIAN_ELEMENTS",
+     "numbers of a folded group's total derivative stored whole (output size × producer "
+     "size)", "kept as its action, a sweep inside the group (labelled Jᵀ·1)", 0),
+    ("graphviz_ad.engine.fold", "MAX_JACOBIAN_ROWS",
+     "output elements of a folded group whose total derivative is stored whole (one sweep "
+     "each)", "kept as its action", 0),
+    ("graphviz_ad.options", "DEFAULT_MAX_NODES",
+     "nodes laid out by `gad graph` and `gad explain -o` (the default of `--max-nodes`), "
+     "counted after folding, `--compact` and `--only-paths` before the picture is built",
+     "refused, the hint naming only options that would draw fewer", 2),
+    ("graphviz_ad.options", "LARGE_PICTURE",
+     "nodes of a picture drawn plainly", "edge labels go beside the edges (xlabel), and "
+     "leaves used more than `FANOUT_LIMIT` times are drawn once per use", 0),
+    ("graphviz_ad.render.picture", "FANOUT_LIMIT", "uses of one leaf in a large picture",
+     "one copy of the leaf per use, with a note", 0),
+    ("graphviz_ad.render.picture", "MAX_EXPORT_NODES",
+     "nodes written as DOT or JSON by `gad graph` (no layout; about 450 bytes a node), "
+     "counted before the picture is built", "refused", 2),
+    ("graphviz_ad.report.trace", "MAX_TRACE_ROWS", "rows of `gad trace`'s tables", "refused",
+     2),
+    ("graphviz_ad.report.trace", "MAX_TRACE_STEPS", "steps of `gad trace --json`", "refused",
+     2),
+    ("graphviz_ad.display", "MAX_SOURCE_TEXT",
+     "characters of a node's source text in tooltips, the trace, JSON and messages",
+     "the middle is cut: `x + x + …+ x`", 0),
+    ("graphviz_ad.display", "MAX_TITLE",
+     "characters of a drawn node title and of a literal's or `no_grad(...)`'s label",
+     "the middle is cut", 0),
+    ("graphviz_ad.engine.graph", "MAX_ELEMENTS_SHOWN",
+     "elements of an array named by a domain error", "the rest are counted", 0),
+    ("graphviz_ad.display", "MAX_SHOWN_ELEMENTS", "elements of an array shown in full in a table",
+     "its shape and range instead", 0),
+    ("graphviz_ad.sources.pytorch", "MAX_TEXT",
+     "characters of an argument's text inside its consumer's text (`gad torch`)",
+     "the argument's label instead", 0),
+    ("graphviz_ad.display", "MAX_CHAIN_ITEMS", "steps of a path shown in a table or legend",
+     "repeats are folded (`1 ×60`), then the middle is cut", 0),
+    ("graphviz_ad.render.dot", "MAX_EDGE_COLOURS", "path colours drawn on one edge",
+     "one grey stands for the rest", 0),
+]
+
+
+def limits_table() -> str:
+    """The limits as a Markdown table, values read from the code's own text (nothing is
+    imported: `graphviz_ad.sources.pytorch` needs torch)."""
+    import ast
+    import importlib.util
+
+    lines = ["| limit | value | bounds | past it | exit status |", "|---|---|---|---|---|"]
+    for module, name, bounds, past, status in LIMITS:
+        tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
+        value = next(ast.literal_eval(node.value) for node in tree.body
+                     if isinstance(node, ast.Assign) and len(node.targets) == 1
+                     and getattr(node.targets[0], "id", None) == name)
+        lines.append(f"| `{name}` | {value:,} | {bounds} | {past} | {status} |")
+    return "\n".join(lines)
 
 
 # Files whose ```-blocks that start with `$ gad ...` show real output, regenerated by running
@@ -95,7 +222,8 @@ def generated_sections() -> dict[str, tuple[Path, str]]:
 
     return {"ops": (DOCS / "language.md", ops_markdown()),
             "errors": (DOCS / "errors.md", error_examples()),
-            "formats": (DOCS / "pictures.md", formats_markdown())}
+            "formats": (DOCS / "pictures.md", formats_markdown()),
+            "limits": (DOCS / "errors.md", limits_table())}
 
 
 def synced(text: str, name: str, body: str) -> str:

@@ -18,12 +18,13 @@ import numpy as np
 
 from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import finite_difference
+from graphviz_ad.engine.check import WORK_BUDGET, check_work, finite_difference, sweep_works
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
-from graphviz_ad.engine.paths import PathSummary, path_count, summarize
-from graphviz_ad.errors import NumericError, UnknownNameError, UsageError
+from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_input, path_count,
+                                      summarize)
+from graphviz_ad.errors import LimitError, NumericError, UnknownNameError, UsageError
 from graphviz_ad.options import DEFAULT_MAX_BOXES, DEFAULT_TOP, LARGE_PICTURE, MODES
 
 REVERSE, FORWARD = MODES
@@ -34,10 +35,12 @@ CHECK_NOTE = "finite differences: central, h = 1e-6·max(1, |x|)"
 
 @dataclass(frozen=True)
 class Check:
-    """A gradient beside its central finite difference."""
+    """A gradient beside its central finite difference, or the reason the check was skipped
+    (then `finite_difference` is None)."""
 
     gradient: Any
     finite_difference: Any
+    skipped: str = ""
 
     @property
     def difference(self) -> float:
@@ -72,6 +75,16 @@ class GradientReport:
     @property
     def note(self) -> str:
         return f"{self.mode} mode" + (f"; {CHECK_NOTE}" if self.checked else "")
+
+
+@dataclass(frozen=True)
+class Walkthrough:
+    """What `gad explain` shows: the gradient report, each input's paths, and which input's
+    paths its picture colours."""
+
+    report: GradientReport
+    summaries: list[PathSummary]
+    picture_wrt: str | None
 
 
 @dataclass(frozen=True)
@@ -151,15 +164,39 @@ class Analysis:
         return self.graph.gradient(name)
 
     def check(self, name: str, mode: str = REVERSE) -> Check:
-        gradient = self.gradient(name, mode)
-        return Check(gradient, finite_difference(self._replayable("the check"), name))
+        return self.checks([name], mode)[name]
+
+    def checks(self, names: Iterable[str], mode: str = REVERSE) -> dict[str, Check]:
+        """Each input's gradient beside finite differences, in order, while their work fits
+        one WORK_BUDGET in all; an input whose check would not fit what is left is skipped,
+        its reason said, and later (smaller) ones may still be checked."""
+        names = list(names)
+        for name in names:
+            self.require_input(name)
+        evaluated = self._replayable("the check") if names else None
+        works = sweep_works(evaluated) if names else []
+        left = WORK_BUDGET
+        checks = {}
+        for name in names:
+            gradient = self.gradient(name, mode)
+            work = check_work(evaluated, name, works)
+            if work > left:
+                spent = "" if left == WORK_BUDGET else f" ({left:,} left)"
+                checks[name] = Check(gradient, None, f"checking {name} needs {work:,} element "
+                                                     f"evaluations; the budget is "
+                                                     f"{WORK_BUDGET:,}{spent}")
+                continue
+            left -= work
+            checks[name] = Check(gradient, finite_difference(evaluated, name))
+        return checks
 
     def gradient_report(self, names: Iterable[str] | None = None, mode: str = REVERSE,
                         check: bool = True) -> GradientReport:
         chosen = self.selected(names)
+        checks = self.checks(chosen, mode) if check else {}
         rows = []
         for name in chosen:
-            checked = self.check(name, mode) if check else None
+            checked = checks.get(name)
             rows.append(GradientRow(name, self.graph.values[self.graph.inputs[name]],
                                     checked.gradient if checked else self.gradient(name, mode),
                                     checked))
@@ -193,13 +230,37 @@ class Analysis:
         keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
         return fold(self.graph, chosen, keep)
 
-    def path_count(self, name: str) -> int:
+    def walkthrough(self, wrt: str | None = None, check: bool = True,
+                    image_format: str | None = None, **options: Any) -> Walkthrough:
+        """The gradients and the `top` paths (an option, as for `draw`) of `wrt`, of every
+        input when None; with `image_format`, a picture too large for it is refused first."""
+        top = options.get("top", DEFAULT_TOP)
+        names = self.selected([wrt] if wrt else None)
+        picture_wrt = wrt or (names[0] if len(names) == 1 else None)
+        if image_format is not None:
+            self.refuse_oversized(image_format, picture_wrt, **options)
+        summaries = self.every_input_paths(names, top)
+        return Walkthrough(self.gradient_report(names, check=check), summaries, picture_wrt)
+
+    def every_input_paths(self, names: Iterable[str], top: int = DEFAULT_TOP) -> list[PathSummary]:
+        """`paths` for each of `names`, refused first when together they are too much work."""
+        names = self.selected(names)
+        check_every_input(self.graph, names)
+        return [summarize(self.graph, name, top) for name in names]
+
+    def path_count(self, name: str) -> int | CountEstimate:
         self.require_input(name)
         return path_count(self.graph, name)
 
-    def trace(self) -> Trace:
-        from graphviz_ad.engine.trace import backward_steps, forward_steps, trace_names
+    def trace(self, max_steps: int | None = None, hint: str | None = None) -> Trace:
+        """The steps of the evaluation and of the backward sweep; more than `max_steps` are
+        refused (a LimitError with `hint`) before any is made."""
+        from graphviz_ad.engine.trace import backward_steps, forward_steps, step_count, trace_names
 
+        steps = step_count(self.graph)
+        if max_steps is not None and steps > max_steps:
+            raise LimitError(f"the trace has {steps:,} steps; the limit is {max_steps:,}", None,
+                             hint)
         names = trace_names(self.graph)
         return Trace(names, forward_steps(self.graph), backward_steps(self.graph),
                      self.graph.output, self.output_name,
@@ -208,11 +269,10 @@ class Analysis:
     def sweeps(self, picture, wrt: str | None = None, **picture_options: Any):
         """What a page steps through beside `picture` (render/picture.Sweeps): the trace, each
         input's paths as the rows of their table (arrays past PAGE_ELEMENTS numbers
-        summarised, source texts clipped to PAGE_TEXT characters), and for the first
-        PAGE_EXPANSIONS groups `picture` folded, the picture drawn with the options given and
-        that group expanded."""
+        summarised), and for the first PAGE_EXPANSIONS groups `picture` folded, the picture
+        drawn with the options given and that group expanded."""
         from graphviz_ad import records
-        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS, PAGE_TEXT
+        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS
         from graphviz_ad.render.picture import Sweeps
 
         top = picture_options.get("top", DEFAULT_TOP)
@@ -224,7 +284,7 @@ class Analysis:
                 folded[node.opens] = folded.get(node.opens, 0) + len(node.members)
         # Room for the opened group's nodes, so that nothing else folds instead.
         return Sweeps(
-            records.trace_json(self.trace(), PAGE_ELEMENTS, PAGE_TEXT),
+            records.trace_json(self.trace(), PAGE_ELEMENTS),
             {name: records.path_rows_json(self.graph, self.paths(name, top), PAGE_ELEMENTS)
              for name in self.inputs},
             {name: self.picture(wrt, **picture_options, expand=expand + (name,),
@@ -234,32 +294,23 @@ class Analysis:
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
                 edge_labels: str = "value", only_paths: bool = False, compact: bool = False,
                 expand: Iterable[str] = (), depth: int | None = None, expand_all: bool = False,
-                max_boxes: int = DEFAULT_MAX_BOXES):
+                max_boxes: int = DEFAULT_MAX_BOXES, max_nodes: int | None = None,
+                export: str | None = None):
         """What every format draws (render/picture.py), with the paths of `wrt` coloured.
 
         Past `max_boxes` nodes, groups fold until the picture fits (the groups on the paths
         of `wrt` last); `expand` keeps groups open (dotted names), `depth` folds exactly the
-        groups nested deeper than it, `expand_all` folds nothing."""
+        groups nested deeper than it, `expand_all` folds nothing. A picture of more than
+        `max_nodes` nodes (to lay out), or for `export` ("DOT", "JSON") of more than
+        MAX_EXPORT_NODES, is refused before it is built."""
         from dataclasses import replace
 
-        from graphviz_ad.engine.fold import choose_detail, dotted, fold
-        from graphviz_ad.engine.paths import path_counts, paths_to_output
+        from graphviz_ad.engine.fold import dotted
         from graphviz_ad.render.picture import build_picture, split_fanout
 
-        # Inputs stay leaves of the picture, unless there are so many (a network's weights)
-        # that those used only inside a group fold into it; --wrt's input always stays.
-        many_inputs = len(self.graph.inputs) > max_boxes // 4
-        keep = [] if many_inputs else list(self.graph.inputs.values())
-        on_paths = []
-        if wrt is not None:
-            self.require_input(wrt)
-            keep.append(self.graph.inputs[wrt])
-            reach, back = path_counts(self.graph, keep[-1]), paths_to_output(self.graph)
-            on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
-        self.folded(expand)  # names every unknown group before anything is drawn
-        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
-        folding = fold(self.graph, detail.fold, keep) if detail.fold else None
-        graph = folding.graph if folding else self.graph
+        graph, folding, detail, many_inputs = self._picture_graph(wrt, expand, depth,
+                                                                  expand_all, max_boxes)
+        self._refuse_oversized(graph, wrt, only_paths, compact, max_nodes, export)
         summary = summarize(graph, wrt, top) if wrt is not None else None
         picture = build_picture(graph, summary, edge_labels, only_paths, compact)
         if folding is not None:
@@ -280,22 +331,74 @@ class Analysis:
             picture = split_fanout(picture)
         return picture
 
+    def _picture_graph(self, wrt: str | None, expand: Iterable[str] = (),
+                       depth: int | None = None, expand_all: bool = False,
+                       max_boxes: int = DEFAULT_MAX_BOXES):
+        """The graph a picture draws, its groups folded to fit `max_boxes` (as `picture`
+        says): the graph, the `Folding` (or None), the chosen detail, and whether inputs fold."""
+        from graphviz_ad.engine.fold import choose_detail, fold
+        from graphviz_ad.engine.paths import path_counts, paths_to_output
+
+        # Inputs stay leaves of the picture, unless there are so many (a network's weights)
+        # that those used only inside a group fold into it; --wrt's input always stays.
+        many_inputs = len(self.graph.inputs) > max_boxes // 4
+        keep = [] if many_inputs else list(self.graph.inputs.values())
+        on_paths = []
+        if wrt is not None:
+            self.require_input(wrt)
+            keep.append(self.graph.inputs[wrt])
+            reach, back = path_counts(self.graph, keep[-1], 1), paths_to_output(self.graph, 1)
+            on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
+        self.folded(expand)  # names every unknown group before anything is drawn
+        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
+        folding = fold(self.graph, detail.fold, keep) if detail.fold else None
+        return (folding.graph if folding else self.graph), folding, detail, many_inputs
+
+    @staticmethod
+    def _refuse_oversized(graph: AnnotatedGraph, wrt: str | None, only_paths: bool,
+                          compact: bool, max_nodes: int | None, export: str | None) -> None:
+        """Refuse a picture of `graph` past its budget, counting its nodes in linear time:
+        the export limit for `export`, else `max_nodes`, the hint sized for what would help."""
+        from graphviz_ad.render.picture import drawn_nodes, refuse_large_export, refuse_layout
+
+        if max_nodes is None and export is None:
+            return
+        nodes = drawn_nodes(graph, wrt, only_paths, compact)
+        if export is not None:
+            refuse_large_export(nodes, export)
+            return
+        if nodes <= max_nodes:
+            return
+        alternatives = []
+        if not compact:
+            alternatives.append((drawn_nodes(graph, wrt, only_paths, True), "--compact"))
+        if wrt is not None and not only_paths:
+            alternatives.append((drawn_nodes(graph, wrt, True, compact), "--only-paths"))
+        refuse_layout(nodes, max_nodes, alternatives)
+
     def draw(self, image_format: str = "svg", wrt: str | None = None, **options: Any):
         """The picture in `image_format` (a name from the format table) as a `Drawing`:
         options as for `picture`, and as `render.formats.DrawOptions` (view, rankdir, renderer,
-        timeout, dpi, max_nodes)."""
-        from graphviz_ad.render.formats import FORMATS, DrawOptions, name_list
-
-        entry = FORMATS.get(image_format)
-        if entry is None:
-            raise UsageError(f"unknown format `{image_format}`", None,
-                             f"choose one of {name_list()}")
-        picture_options = {key: options.pop(key) for key in PICTURE_OPTIONS if key in options}
-        draw_options = DrawOptions(**options)
-        picture = self.picture(wrt, **picture_options)
+        timeout, dpi, max_nodes). Its size is refused before the picture is built."""
+        entry, picture_options, draw_options = _split_options(image_format, options)
+        max_nodes, export = _budget(entry, draw_options)
+        picture = self.picture(wrt, **picture_options, max_nodes=max_nodes, export=export)
         if entry.steps:
-            picture = replace(picture, sweeps=self.sweeps(picture, wrt, **picture_options))
+            picture = replace(picture, sweeps=self.sweeps(picture, wrt, **picture_options,
+                                                          max_nodes=max_nodes, export=export))
         return entry.write(picture, draw_options)
+
+    def refuse_oversized(self, image_format: str, wrt: str | None = None,
+                         **options: Any) -> None:
+        """What `draw` refuses for its size, refused without drawing anything (options as for
+        `draw`): `gad explain` asks before it prints its tables."""
+        entry, picture_options, draw_options = _split_options(image_format, options)
+        folding = {key: value for key, value in picture_options.items()
+                   if key in ("expand", "depth", "expand_all", "max_boxes")}
+        self._refuse_oversized(self._picture_graph(wrt, **folding)[0], wrt,
+                               picture_options.get("only_paths", False),
+                               picture_options.get("compact", False),
+                               *_budget(entry, draw_options))
 
     def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:
         """The picture's bytes in `image_format` (options as for `draw`)."""
@@ -357,6 +460,27 @@ def _members_unfolded(picture, stands_for: tuple[tuple[int, ...], ...]):
         replace(node, members=tuple(original for member in node.members
                                     for original in stands_for[member]))
         for node in picture.nodes))
+
+
+def _split_options(image_format: str, options: dict[str, Any]):
+    """The format table's entry for `image_format`, and `options` split into the picture's and
+    the drawing's (render.formats.DrawOptions)."""
+    from graphviz_ad.render.formats import FORMATS, DrawOptions, name_list
+
+    entry = FORMATS.get(image_format)
+    if entry is None:
+        raise UsageError(f"unknown format `{image_format}`", None, f"choose one of {name_list()}")
+    options = dict(options)
+    picture_options = {key: options.pop(key) for key in PICTURE_OPTIONS if key in options}
+    return entry, picture_options, DrawOptions(**options)
+
+
+def _budget(entry, draw_options) -> tuple[int | None, str | None]:
+    """What bounds a picture in this format: --max-nodes for a layout, else the export limit
+    (for DOT and JSON, named)."""
+    if entry.needs_layout:
+        return draw_options.max_nodes, None
+    return None, entry.name.upper()
 
 
 def natural_key(name: str) -> tuple:

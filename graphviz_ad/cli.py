@@ -15,14 +15,15 @@ from typing import Annotated, Callable, Iterator, Optional
 import typer
 
 from graphviz_ad import options as choices
-from graphviz_ad.command_options import (CompactOption, DepthOption, DpiOption, DrawOutput,
-                                         EdgeLabels, EdgeLabelsOption, ExpandAllOption,
-                                         ExpandOption, Expression, FoldOption, FormatOption,
-                                         Json, MaxBoxesOption, MaxNodesOption, Mode, NoCheck,
-                                         OnlyPathsOption, Output, PathsOption, Rankdir,
-                                         RankdirOption, Renderer, RendererOption, Strict,
+from graphviz_ad.command_options import (AllPaths, CompactOption, DepthOption, DpiOption,
+                                         DrawOutput, EdgeLabels, EdgeLabelsOption,
+                                         ExpandAllOption, ExpandOption, ExplainOutput, ExplainWrt,
+                                         Expression, FoldOption, FormatOption, Json,
+                                         MaxBoxesOption, MaxNodesOption, Mode, ModeOption,
+                                         NoCheck, OnlyPathsOption, Output, PathsOption, PathsWrt,
+                                         Rankdir, RankdirOption, Renderer, RendererOption, Strict,
                                          TimeoutOption, Top, TorchTarget, Values, View,
-                                         ViewOption, Wrt)
+                                         ViewOption, Wrt, WrtInputs)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.text import for_the_terminal, printable
@@ -135,12 +136,7 @@ def _show(renderable, as_json: bool, data: Callable[[], dict]) -> None:
 
 @command(context_settings=EXPRESSION_COMMAND)
 def grad(expression: Expression, values: Values = None,
-         wrt: Annotated[Optional[list[str]], typer.Option(
-             "--wrt", help="Only this input (repeatable).", show_default=False)] = None,
-         no_check: NoCheck = False,
-         mode: Annotated[Mode, typer.Option(
-             help="Reverse mode (one backward sweep) or forward mode (one tangent sweep per "
-                  "input element).")] = Mode.reverse,
+         wrt: WrtInputs = None, no_check: NoCheck = False, mode: ModeOption = Mode.reverse,
          as_json: Json = False, strict: Strict = False) -> None:
     """The output value and the gradient of every input, checked by finite differences."""
     from graphviz_ad.report import grad as view
@@ -152,13 +148,7 @@ def grad(expression: Expression, values: Values = None,
 
 @command(context_settings=EXPRESSION_COMMAND)
 def paths(expression: Expression, values: Values = None,
-          wrt: Annotated[Optional[str], typer.Option(
-              "--wrt", help="The input whose paths to list; without it, one row per input.",
-              show_default=False)] = None,
-          top: Top = choices.DEFAULT_TOP,
-          every: Annotated[bool, typer.Option(
-              "--all", help=f"List every path (refused above {choices.ENUMERATION_LIMIT:,} "
-                            "paths).")] = False,
+          wrt: PathsWrt = None, top: Top = choices.DEFAULT_TOP, every: AllPaths = False,
           fold: FoldOption = None, as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
@@ -174,7 +164,7 @@ def _show_paths(analysis, wrt: str | None, top: int | None, fold: list[str] | No
     from graphviz_ad.report import paths as view
 
     if wrt is None:
-        summaries = [analysis.paths(name, 1) for name in analysis.inputs]
+        summaries = analysis.every_input_paths(analysis.inputs, 1)
         _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
               lambda: view.inputs_json(analysis.graph, summaries))
         return
@@ -192,7 +182,7 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
     from graphviz_ad.report import trace as view
 
     with _user_errors():
-        steps = _load(expression, values, strict).trace()
+        steps = _load(expression, values, strict).trace(*view.trace_limit(as_json))
         _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
@@ -257,12 +247,7 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
 
 @command(context_settings=EXPRESSION_COMMAND)
 def explain(expression: Expression, values: Values = None,
-            wrt: Annotated[Optional[str], typer.Option(
-                "--wrt", help="Explain this input only (and colour its paths in the picture).",
-                show_default=False)] = None,
-            output: Annotated[Optional[str], typer.Option(
-                "--output", "-o", help="Also draw the picture to this file.",
-                show_default=False)] = None,
+            wrt: ExplainWrt = None, output: ExplainOutput = None,
             top: Top = choices.DEFAULT_TOP, no_check: NoCheck = False,
             edge_labels: EdgeLabelsOption = EdgeLabels.value, view: ViewOption = View.forward,
             rankdir: RankdirOption = Rankdir.LR, dpi: DpiOption = choices.DEFAULT_DPI,
@@ -284,13 +269,10 @@ def explain(expression: Expression, values: Values = None,
                              None, "gad graph EXPR -o - writes the picture alone")
         chosen = output_format(output, None, renderer.value, expression) if output else None
         analysis = _load(expression, values, strict)
-        names = analysis.selected([wrt] if wrt else None)
-        report = analysis.gradient_report(names, check=not no_check)
-        summaries = [analysis.paths(name, top) for name in names]
-        _console().print(walkthrough(analysis.graph, report, summaries))
+        tour = analysis.walkthrough(wrt, not no_check, chosen, **_picture_options(locals()))
+        _console().print(walkthrough(analysis.graph, tour.report, tour.summaries))
         if output:
-            _draw(analysis, output, chosen, wrt or (names[0] if len(names) == 1 else None),
-                  _picture_options(locals()))
+            _draw(analysis, output, chosen, tour.picture_wrt, _picture_options(locals()))
 
 
 @command(name="torch", context_settings=EXPRESSION_COMMAND)

@@ -85,3 +85,18 @@ DrawOutput = Annotated[Optional[str], typer.Option(
     show_default=False)]
 PathsOption = Annotated[bool, typer.Option(
     "--paths", help="Print the paths of --wrt (else one row per input).")]
+WrtInputs = Annotated[Optional[list[str]], typer.Option(
+    "--wrt", help="Only this input (repeatable).", show_default=False)]
+ModeOption = Annotated[Mode, typer.Option(
+    "--mode", help="Reverse mode (one backward sweep) or forward mode (one tangent sweep per "
+                   "input element).")]
+PathsWrt = Annotated[Optional[str], typer.Option(
+    "--wrt", help="The input whose paths to list; without it, one row per input.",
+    show_default=False)]
+AllPaths = Annotated[bool, typer.Option(
+    "--all", help=f"List every path (refused above {choices.ENUMERATION_LIMIT:,} paths).")]
+ExplainWrt = Annotated[Optional[str], typer.Option(
+    "--wrt", help="Explain this input only (and colour its paths in the picture).",
+    show_default=False)]
+ExplainOutput = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="Also draw the picture to this file.", show_default=False)]

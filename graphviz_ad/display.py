@@ -1,7 +1,8 @@
-"""The one number formatter (exact or short, scalars and arrays, JSON) and path texts."""
+"""The one number formatter (exact or short, scalars and arrays, JSON, counts) and path texts."""
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from typing import Any
@@ -123,8 +124,78 @@ def factor(local: Any) -> str:
     return f"[{shape(local)}]"
 
 
-def other_paths(count: int) -> str:
-    return f"the other {count:,} path" + ("s" if count != 1 else "")
+# Counts below 10^20 print in full (2^60 = 1,152,921,504,606,846,976); larger ones in short form.
+FULL_COUNT_DIGITS = 20
+# JSON numbers above 2^53 lose digits in many parsers (JavaScript's among them): larger counts
+# are written as strings of decimal digits.
+JSON_SAFE_INTEGER = 2 ** 53 - 1
+_LOG10_2 = math.log10(2.0)
+
+
+def count(value: Any) -> str:
+    """A path count for tables: exact with commas when short, `2^14286` for a power of two,
+    else `≈ 1.235e+4300`; an estimate (anything with a `log2` instead of an int) is `≈ ...`.
+
+    Never converts a huge int to decimal (Python refuses above 4,300 digits, and the
+    conversion is quadratic): the short form needs only the leading bits."""
+    if not isinstance(value, int):
+        return "≈ " + _scientific(value.log2, 4)
+    if value < 10 ** FULL_COUNT_DIGITS:
+        return f"{value:,}"
+    if value & (value - 1) == 0:
+        return f"2^{value.bit_length() - 1}"
+    return "≈ " + _scientific(_log2(value), 4)
+
+
+def count_json(value: Any) -> int | str:
+    """A path count for JSON: an integer up to 2^53 - 1, else its exact decimal digits as a
+    string; an estimate as `~1.23457e+30102`."""
+    if not isinstance(value, int):
+        return "~" + _scientific(value.log2, 6)
+    if value <= JSON_SAFE_INTEGER:
+        return value
+    # decimal converts exactly, in close to linear time, and is not bound by the int digit limit.
+    return format(decimal.Decimal(value), "f")
+
+
+def _log2(value: int) -> float:
+    """log2 of a positive int of any size, from its leading 64 bits."""
+    shift = max(0, value.bit_length() - 64)
+    return math.log2(value >> shift) + shift
+
+
+def _scientific(log2: float, digits: int) -> str:
+    """2^log2 as `1.235e+4300`, with `digits` significant digits, for numbers beyond float."""
+    if math.isinf(log2):
+        return "inf" if log2 > 0 else "0"
+    exponent = math.floor(log2 * _LOG10_2)
+    mantissa = 10 ** (log2 * _LOG10_2 - exponent)
+    text = f"{mantissa:.{digits - 1}f}"
+    if text.startswith("10"):  # 9.9996 rounds up to the next power of ten
+        exponent += 1
+        text = f"{mantissa / 10:.{digits - 1}f}"
+    return f"{text}e{exponent:+d}"
+
+
+def other_paths(value: Any) -> str:
+    return f"the other {count(value)} path" + ("s" if value != 1 else "")
+
+
+# Source text shown for a node (tooltips, the trace, JSON, messages) and drawn titles are cut in
+# the middle past these lengths, so output stays linear in the size of the graph.
+MAX_SOURCE_TEXT = 100
+MAX_TITLE = 32
+
+
+def abbreviate(text: str, limit: int = MAX_SOURCE_TEXT, start: int = 0,
+               end: int | None = None) -> str:
+    """`text[start:end]` when it has at most `limit` characters, else its beginning and end
+    around a `…`; only the characters shown are copied, however long the text."""
+    end = len(text) if end is None else end
+    if end - start <= limit:
+        return text[start:end]
+    head = (limit - 1) // 2
+    return text[start:start + head] + "…" + text[end - (limit - 1 - head):end]
 
 
 def path_factors(path) -> str:

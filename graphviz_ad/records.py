@@ -17,18 +17,7 @@ if TYPE_CHECKING:
     from graphviz_ad.api import Trace
 
 
-def clipped(text: str, limit: int | None) -> str:
-    """`text`, or its start and end around `…` when longer than `limit` characters (the source
-    of each partial sum of a long sum is a prefix of it: whole, they grow as its square)."""
-    if limit is None or len(text) <= limit:
-        return text
-    head = limit * 2 // 3
-    return f"{text[:head]} … {text[len(text) - (limit - head):]}"
-
-
-def trace_json(trace: Trace, max_elements: int | None = None,
-               max_text: int | None = None) -> dict[str, Any]:
-    """`max_text`: each step's source text clipped to that many characters."""
+def trace_json(trace: Trace, max_elements: int | None = None) -> dict[str, Any]:
     names = trace.names
 
     def number(item: Any) -> Any:
@@ -36,8 +25,7 @@ def trace_json(trace: Trace, max_elements: int | None = None,
 
     return {
         "forward": [{"name": step.name, "id": step.node, "expression": step.expression,
-                     "kind": step.kind, "value": number(step.value),
-                     "source": clipped(step.source, max_text)}
+                     "kind": step.kind, "value": number(step.value), "source": step.source}
                     for step in trace.forward],
         "backward": [{"target": names[step.target], "via": names[step.via],
                       "target_id": step.target, "via_id": step.via, "slot": step.slot,
@@ -74,7 +62,7 @@ def path_rows_json(graph: AnnotatedGraph, summary: PathSummary,
 
 def inputs_json(graph: AnnotatedGraph, summaries: list[PathSummary]) -> dict[str, Any]:
     """`gad paths --json` without --wrt: each input's path count, gradient and largest path."""
-    return {"inputs": [{"name": summary.name, "path_count": summary.count,
+    return {"inputs": [{"name": summary.name, "path_count": display.count_json(summary.count),
                         "gradient": display.jsonable(summary.gradient),
                         "largest": path_json(graph, summary.paths[0]) if summary.paths
                         else None}
@@ -85,7 +73,7 @@ def summary_json(graph: AnnotatedGraph, summary: PathSummary,
                  max_elements: int | None = None) -> dict[str, Any]:
     return {"wrt": summary.name,
             "gradient": display.jsonable(summary.gradient, max_elements),
-            "path_count": summary.count,
+            "path_count": display.count_json(summary.count),
             "paths": [path_json(graph, path, max_elements) for path in summary.paths],
-            "rest": {"count": summary.rest_count,
+            "rest": {"count": display.count_json(summary.rest_count),
                      "sum": display.jsonable(summary.rest_sum, max_elements)}}

@@ -8,7 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", ["ops", "errors"])
+@pytest.mark.parametrize("name", ["ops", "errors", "limits"])
 def test_generated_doc_sections_are_current(name):
     import sys
 

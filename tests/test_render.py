@@ -183,7 +183,7 @@ def test_renderer_faults_exit_1_and_leave_files_untouched(tmp_path, script, imag
     (["-o", "{tmp}/g.txt"], "cannot tell the format"),
     (["-o", "{tmp}/g.svg", "--format", "gif"], "unknown format `gif`"),
     (["-o", "{tmp}/g.svg", "--only-paths"], "--only-paths needs --wrt"),
-    (["-o", "{tmp}/g.svg", "--max-nodes", "5"], "the picture has 10 nodes"),
+    (["-o", "{tmp}/g.svg", "--max-nodes", "5"], "the picture would have 10 nodes"),
     (["-o", "{tmp}/g.svg", "--wrt", "x3"], "`x3` is not an input"),
 ])
 def test_output_mistakes_exit_2_and_write_nothing(tmp_path, arguments, message):

@@ -15,6 +15,7 @@ from typing import Any, Iterator, Protocol
 
 import numpy as np
 
+from graphviz_ad import display
 from graphviz_ad.engine.linear import ELEMENTWISE, JACOBIAN, LinearMap
 from graphviz_ad.errors import Span
 
@@ -108,11 +109,13 @@ class NodeTable:
         return len(self.kinds)
 
     def text(self, node: int) -> str:
-        """The source text a node came from, else its details, else its label."""
+        """The source text a node came from, else its details, else its label; past
+        display.MAX_SOURCE_TEXT characters, its beginning and end around a `…`, copied without
+        the middle (so the texts of all nodes of `x + x + ... + x` stay linear in its length)."""
         span = self.span(node)
         if span is None or not self.source:
-            return self.details.get(node, self.labels[node])
-        return self.source[span.start:span.end]
+            return display.abbreviate(self.details.get(node, self.labels[node]))
+        return display.abbreviate(self.source, display.MAX_SOURCE_TEXT, span.start, span.end)
 
     def span(self, node: int) -> Span | None:
         return self.spans[node] if self.spans else None
@@ -194,7 +197,10 @@ def written_as_operator(graph: AnnotatedGraph, node: int) -> bool:
     op = graph.ops[node]
     if op is None or not op.operator:
         return False
-    return not op.callable or not graph.text(node).startswith(f"{op.name}(")
+    span = graph.span(node)
+    if span is None or not graph.source:
+        return not op.callable or not graph.text(node).startswith(f"{op.name}(")
+    return not op.callable or not graph.source.startswith(f"{op.name}(", span.start)
 
 
 OUTPUT_NAMES = ("f", "g", "h")  # the output's name when the program gives it none

@@ -132,7 +132,7 @@ def _annotated(graph: Graph, adjoints: list, local: list, carried: list,
         return no_edges[count] if count < 3 else (None,) * count
 
     finished_adjoints = tuple(
-        adjoint if adjoint is not None else np.zeros_like(value)[()]
+        adjoint if adjoint is not None else np.zeros(np.shape(value))[()]
         for adjoint, value in zip(adjoints, graph.values))
     finished_local = tuple(row if len(row) == len(arguments) else none_row(arguments)
                            for row, arguments in zip(local, graph.args))

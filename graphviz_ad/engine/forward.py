@@ -7,13 +7,23 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad.engine.backward import local_derivatives
+from graphviz_ad.engine.check import WORK_BUDGET, sweep_works
 from graphviz_ad.engine.graph import Graph
+from graphviz_ad.errors import LimitError
 
 
 def forward_gradient(graph: Graph, name: str) -> Any:
-    """d output / d input `name`, one forward sweep for each element of the input."""
+    """d output / d input `name`, one forward sweep for each element of the input; refused
+    before any sweep when they would take more than WORK_BUDGET element evaluations."""
     start = graph.inputs[name]
     shape = graph.shape(start)
+    sweeps = graph.values[start].size
+    work = sweeps * sweep_works(graph)[start]
+    if work > WORK_BUDGET:
+        raise LimitError(f"forward mode for {name} needs {sweeps:,} tangent sweeps, "
+                         f"{work:,} element evaluations; the limit is {WORK_BUDGET:,}", None,
+                         "reverse mode gives every gradient in one backward sweep: drop --mode "
+                         "forward")
     local = [()] * len(graph)
     with np.errstate(all="ignore"):
         for node in range(start, graph.output + 1):

@@ -14,12 +14,16 @@ import numpy as np
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT, OPERATION, NodeTable
-from graphviz_ad.engine.ops import MATMUL, OPS, Op
+from graphviz_ad.engine.ops import MATMUL, OPS, REDUCE, Op
 from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
 
 MAX_NODES = 2_000_000
-MAX_ELEMENTS = 10_000_000
+MAX_ELEMENTS = 10_000_000  # in one array
+# The values of all arrays together: 200 MB of float64, checked before each array is made. The
+# backward pass holds at most as much again in adjoints and again in local derivatives, so a
+# run stays under about 700 MB (docs/errors.md). Scalars are bounded by MAX_NODES instead.
+MAX_HELD_ELEMENTS = 25_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,9 +52,12 @@ def _shapes_text(values) -> str:
 class GraphBuilder:
     """Appends nodes, evaluating each operation as it is added and checking its domain."""
 
-    def __init__(self, source: str = "", max_nodes: int = MAX_NODES):
+    def __init__(self, source: str = "", max_nodes: int = MAX_NODES,
+                 max_held: int = MAX_HELD_ELEMENTS):
         self.source = source
         self.max_nodes = max_nodes
+        self.max_held = max_held
+        self.held = 0  # elements of the arrays made so far
         self.kinds: list[str] = []
         self.ops: list[Op | None] = []
         self.args: list[tuple[int, ...]] = []
@@ -66,6 +73,8 @@ class GraphBuilder:
         node = len(self.kinds)
         if node >= self.max_nodes:
             raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
+        if type(value) is np.ndarray:
+            self._hold(value.size, label, span)
         self.kinds.append(kind)
         self.ops.append(op)
         self.args.append(arguments)
@@ -82,7 +91,10 @@ class GraphBuilder:
 
     def constant(self, value: Any, label: str, span: Span | None = None,
                  kind: str = CONSTANT) -> int:
-        return self._append(kind, None, (), as_value(value), span, label, False)
+        """A literal or a no_grad result, labelled with its text (cut short: a 20×5 matrix
+        would otherwise be a node thousands of pixels wide)."""
+        return self._append(kind, None, (), as_value(value), span,
+                            display.abbreviate(label, display.MAX_TITLE), False)
 
     def apply(self, op: Op | str, arguments: tuple[int, ...], span: Span | None = None,
               written: tuple[Span, ...] | None = None) -> int:
@@ -104,10 +116,9 @@ class GraphBuilder:
         else:
             operands = tuple(values[argument] for argument in arguments)
             requires = any(requires_grad[argument] for argument in arguments)
-        if op.linear_map is MATMUL or len(operands) > 2 or (
-                len(operands) == 2 and type(operands[0]) is np.ndarray
-                and type(operands[1]) is np.ndarray):
-            self._check_array_operands(op, operands, span)
+        if op.linear_map is MATMUL or len(operands) > 2 or type(operands[0]) is np.ndarray \
+                or type(operands[-1]) is np.ndarray:
+            self._hold(self._array_size(op, operands, span), op.label, span)
         try:
             value = op.value(*operands)
         except (ValueError, TypeError):
@@ -130,8 +141,9 @@ class GraphBuilder:
         requires_grad.append(requires and not op.stops_gradient)
         return node
 
-    def _check_array_operands(self, op: Op, operands: tuple, span: Span | None) -> None:
-        """Shapes that fit, and a result of at most MAX_ELEMENTS, checked before computing it."""
+    def _array_size(self, op: Op, operands: tuple, span: Span | None) -> int:
+        """The elements of the array an operation would make (0 for a reduction's scalar):
+        shapes that fit, and at most MAX_ELEMENTS, checked before computing it."""
         shapes = [np.shape(value) for value in operands]
         if op.linear_map is MATMUL:
             if any(len(shape) not in (1, 2) for shape in shapes):
@@ -139,6 +151,8 @@ class GraphBuilder:
                                  f"{_shapes_text(operands)}", span)
             size = (shapes[0][0] if len(shapes[0]) == 2 else 1) * \
                 (shapes[1][-1] if len(shapes[1]) == 2 else 1)
+        elif op.linear_map is REDUCE:
+            size = 0
         else:
             try:
                 size = int(np.prod(np.broadcast_shapes(*shapes)))
@@ -147,6 +161,18 @@ class GraphBuilder:
         if size > MAX_ELEMENTS:
             raise LimitError(f"{op.label} would make an array of {size:,} elements; the limit is "
                              f"{MAX_ELEMENTS:,}", span)
+        return size
+
+    def _hold(self, size: int, what: str, span: Span | None) -> None:
+        """Count an array about to be made against MAX_HELD_ELEMENTS."""
+        held = self.held + size
+        if held > self.max_held:
+            raise LimitError(
+                f"{display.abbreviate(what, display.MAX_TITLE)} would bring the elements of "
+                f"the graph's arrays to {held:,}; the limit is {self.max_held:,}", span,
+                f"arrays are limited to {self.max_held * 8 // 1_000_000:,} MB of float64 in "
+                "all: use smaller ones, or reduce them with sum(...) sooner")
+        self.held = held
 
     def _domain_reason(self, op: Op, arguments: tuple[int, ...], span: Span | None,
                        written: tuple[Span, ...] | None) -> str:

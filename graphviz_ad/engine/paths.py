@@ -15,11 +15,39 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from graphviz_ad import display
 from graphviz_ad.engine.annotated import AnnotatedGraph
 from graphviz_ad.engine.linear import MATMUL
 from graphviz_ad.errors import LimitError
+from graphviz_ad.options import ENUMERATION_LIMIT
 
-ENUMERATION_LIMIT = 10_000
+# Edges of all the paths listed at once, bounded before listing by (paths) x (the longest path);
+# an edge between arrays counts once per ARRAY_EDGE_ELEMENTS elements of the largest array, as
+# its vector-Jacobian product does that much more work. About 2.5 s and 40 MB: the top 20 of a
+# 100,000-node chain.
+MAX_LISTED_EDGES = 2_000_000
+ARRAY_EDGE_ELEMENTS = 64
+# Summarizing each input's paths (`gad paths` and `gad explain` without --wrt) visits the nodes
+# after each input: about 4 µs a visit, so a few seconds in all.
+MAX_SUMMARY_VISITS = 1_000_000
+# Exact path counts are integers of up to one bit per node on the way; adding them costs their
+# length. Counting stays exact while the counts held at once fit EXACT_COUNT_BITS (32 MB) and
+# all the counts made fit EXACT_COUNT_WORK (about a second); past either, the count is
+# estimated. A 100,000-line doubling chain (2^100000 paths) is exact.
+EXACT_COUNT_BITS = 256_000_000
+EXACT_COUNT_WORK = 16_000_000_000
+
+
+@dataclass(frozen=True)
+class CountEstimate:
+    """A path count too large to count exactly within the budgets: its base-2 logarithm."""
+
+    log2: float
+
+
+def fewer(count: int | CountEstimate, shown: int) -> int | CountEstimate:
+    """The paths left after `shown` of them; an estimate stays the same estimate."""
+    return count - shown if isinstance(count, int) else count
 
 
 @dataclass(frozen=True)
@@ -49,9 +77,9 @@ class PathSummary:
 
     name: str
     gradient: Any
-    count: int
+    count: int | CountEstimate
     paths: tuple[Path, ...]
-    rest_count: int
+    rest_count: int | CountEstimate
     rest_sum: Any
     exact_order: bool  # False for array graphs too large to enumerate: ordered by a bound
 
@@ -64,9 +92,13 @@ class PathSummary:
     def cancellation_digits(self) -> float:
         """Digits lost to cancellation: log10(largest |term| / |sum|); 0 when there is none,
         and 0 when the terms cancel to exactly 0 (as `x - x` does: nothing was lost)."""
-        largest = max((float(np.max(np.abs(path.product))) for path in self.paths), default=0.0)
-        total = float(np.max(np.abs(self.gradient))) if np.size(self.gradient) else 0.0
-        if largest == 0.0 or total == 0.0 or not math.isfinite(largest):
+        with np.errstate(all="ignore"):
+            largest = max((float(np.max(np.abs(path.product))) for path in self.paths),
+                          default=0.0)
+            total = float(np.max(np.abs(self.gradient))) if np.size(self.gradient) else 0.0
+        # inf or nan on either side (1e308 + 1e308 is inf) is overflow, not cancellation.
+        if not (math.isfinite(largest) and math.isfinite(total)) or largest == 0.0 \
+                or total == 0.0:
             return 0.0
         return max(0.0, math.log10(largest / total))
 
@@ -75,10 +107,9 @@ def flows(graph: AnnotatedGraph, consumer: int, slot: int) -> bool:
     return graph.local[consumer][slot] is not None
 
 
-def path_counts(graph: AnnotatedGraph, start: int) -> list[int]:
-    """Number of paths from `start` to every node: exact integers, linear in the edges."""
-    counts = [0] * len(graph)
-    counts[start] = 1
+def _sums(graph: AnnotatedGraph, start: int, counts: list[int]) -> Iterator[tuple[int, int]]:
+    """Each node after `start` in creation order, with the sum of `counts` over the arguments
+    a gradient flows from; the caller stores the node's count before the next is summed."""
     local, args = graph.local, graph.args
     for node in range(start + 1, graph.output + 1):
         row = local[node]
@@ -86,12 +117,22 @@ def path_counts(graph: AnnotatedGraph, start: int) -> list[int]:
         for slot, argument in enumerate(args[node]):
             if row[slot] is not None:
                 total += counts[argument]
-        counts[node] = total
+        yield node, total
+
+
+def path_counts(graph: AnnotatedGraph, start: int, cap: int) -> list[int]:
+    """Number of paths from `start` to every node, linear in the edges; a count above `cap`
+    is held as `cap` (exact below it, and never a huge integer)."""
+    counts = [0] * len(graph)
+    counts[start] = 1
+    for node, total in _sums(graph, start, counts):
+        counts[node] = total if total < cap else cap
     return counts
 
 
-def paths_to_output(graph: AnnotatedGraph) -> list[int]:
-    """Number of paths from every node to the output: the same dynamic program, backwards."""
+def paths_to_output(graph: AnnotatedGraph, cap: int) -> list[int]:
+    """Number of paths from every node to the output, held at most `cap`: the same dynamic
+    program, backwards."""
     counts = [0] * len(graph)
     counts[graph.output] = 1
     for node in range(graph.output, -1, -1):
@@ -99,12 +140,64 @@ def paths_to_output(graph: AnnotatedGraph) -> list[int]:
             continue
         for slot, argument in enumerate(graph.args[node]):
             if graph.local[node][slot] is not None:
-                counts[argument] += counts[node]
+                counts[argument] = min(cap, counts[argument] + counts[node])
     return counts
 
 
-def path_count(graph: AnnotatedGraph, name: str) -> int:
-    return path_counts(graph, graph.inputs[name])[graph.output]
+def path_count(graph: AnnotatedGraph, name: str) -> int | CountEstimate:
+    """The exact number of paths from `name` to the output, or an estimate when counting
+    exactly would pass EXACT_COUNT_BITS or EXACT_COUNT_WORK. A count is dropped after its
+    last use, so a chain holds only a few counts at a time."""
+    start = graph.inputs[name]
+    local, args = graph.local, graph.args
+    last_use = [0] * len(graph)
+    for node in range(start + 1, graph.output + 1):
+        for slot, argument in enumerate(args[node]):
+            if local[node][slot] is not None:
+                last_use[argument] = node
+    counts = [0] * len(graph)
+    counts[start] = 1
+    held = made = 0
+    for node, total in _sums(graph, start, counts):
+        counts[node] = total
+        bits = total.bit_length()
+        held += bits
+        made += bits
+        for argument in args[node]:
+            if last_use[argument] == node and counts[argument]:
+                held -= counts[argument].bit_length()
+                counts[argument] = 0
+        if held > EXACT_COUNT_BITS or made > EXACT_COUNT_WORK:
+            return CountEstimate(_log2_count(graph, start))
+    return counts[graph.output]
+
+
+def _log2_count(graph: AnnotatedGraph, start: int) -> float:
+    """log2 of the number of paths from `start` to the output, in floating point."""
+    logs = [-math.inf] * len(graph)
+    logs[start] = 0.0
+    local, args = graph.local, graph.args
+    for node in range(start + 1, graph.output + 1):
+        terms = [logs[argument] for slot, argument in enumerate(args[node])
+                 if local[node][slot] is not None and logs[argument] > -math.inf]
+        if terms:
+            top = max(terms)
+            logs[node] = top + math.log2(sum(2.0 ** (term - top) for term in terms))
+    return logs[graph.output]
+
+
+def longest_path(graph: AnnotatedGraph, start: int) -> int:
+    """Edges on the longest path from `start` to the output (0 when there is none)."""
+    longest: list[int | None] = [None] * len(graph)
+    longest[start] = 0
+    local, args = graph.local, graph.args
+    for node in range(start + 1, graph.output + 1):
+        for slot, argument in enumerate(args[node]):
+            if local[node][slot] is not None and longest[argument] is not None:
+                candidate = longest[argument] + 1
+                if longest[node] is None or candidate > longest[node]:
+                    longest[node] = candidate
+    return longest[graph.output] or 0
 
 
 def _magnitude(graph: AnnotatedGraph, edge: Edge) -> float:
@@ -210,12 +303,9 @@ def edge_uses(paths) -> dict[tuple[int, int], list[int]]:
 def every_path(graph: AnnotatedGraph, name: str, limit: int = ENUMERATION_LIMIT) -> list[Path]:
     """All paths, by an iterative depth-first walk; refuses when there are more than `limit`."""
     start = graph.inputs[name]
-    counts = path_counts(graph, start)
-    count = counts[graph.output]
-    if count > limit:
-        raise LimitError(f"{name} has {count:,} paths to the output; listing all of them is "
-                         f"limited to {limit:,}", None,
-                         "use --top K to see the K largest and the sum of the rest")
+    counts = path_counts(graph, start, limit + 1)
+    if counts[graph.output] > limit:
+        raise _too_many(name, path_count(graph, name), limit)
     reachable = [True if total else None for total in counts]
     found: list[Path] = []
     stack: list[tuple[int, tuple[Edge, ...]]] = [(graph.output, ())]
@@ -229,28 +319,98 @@ def every_path(graph: AnnotatedGraph, name: str, limit: int = ENUMERATION_LIMIT)
     return found
 
 
+def _too_many(name: str, count: int | CountEstimate, limit: int) -> LimitError:
+    return LimitError(f"{name} has {display.count(count)} paths to the output; listing all of "
+                      f"them is limited to {limit:,}", None,
+                      "use --top K to see the K largest and the sum of the rest")
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """What listing one path may cost: its edges, each weighed by the largest array."""
+
+    longest: int
+    largest: int
+
+    @property
+    def edge_weight(self) -> int:
+        return 1 + self.largest // ARRAY_EDGE_ELEMENTS
+
+    def edges(self, paths: int) -> int:
+        return paths * self.longest * self.edge_weight
+
+    def refuse_beyond_budget(self, paths: int) -> None:
+        edges = self.edges(paths)
+        if edges <= MAX_LISTED_EDGES:
+            return
+        weighed = f" (each counts {self.edge_weight:,}: the graph has arrays of " \
+                  f"{self.largest:,} elements)" if self.edge_weight > 1 else ""
+        most = MAX_LISTED_EDGES // max(1, self.longest * self.edge_weight)
+        raise LimitError(f"listing {paths:,} paths of up to {self.longest:,} edges is "
+                         f"{edges:,} edges{weighed}; the limit is {MAX_LISTED_EDGES:,}", None,
+                         f"use --top {most} or fewer" if most else None)
+
+
+def _listing(graph: AnnotatedGraph, name: str) -> _Listing:
+    largest = max((value.size for value in graph.values if type(value) is np.ndarray),
+                  default=1)
+    return _Listing(longest_path(graph, graph.inputs[name]), largest)
+
+
 def _size(product: Any) -> float:
     with np.errstate(all="ignore"):
         size = float(np.linalg.norm(np.ravel(product)))
     return math.inf if math.isnan(size) else size
 
 
+def check_every_input(graph: AnnotatedGraph, names: list[str]) -> None:
+    """Refuse to summarize the paths of every one of `names` when together they would visit
+    more than MAX_SUMMARY_VISITS nodes (many inputs over a long graph), before any is made."""
+    visits = sum(graph.output - graph.inputs[name] + 1 for name in names)
+    if visits > MAX_SUMMARY_VISITS:
+        raise LimitError(f"the paths of {len(names):,} inputs would take {visits:,} node "
+                         f"visits; the limit is {MAX_SUMMARY_VISITS:,}", None,
+                         "give --wrt NAME for one input's paths")
+
+
+def check_top(top: int | None) -> None:
+    """Refuse a --top past ENUMERATION_LIMIT (the commands check it before any work)."""
+    if top is not None and top > ENUMERATION_LIMIT:
+        raise LimitError(f"--top {top:,} is more than the {ENUMERATION_LIMIT:,} paths that can "
+                         "be listed", None,
+                         f"use --top {ENUMERATION_LIMIT} or fewer: the rest are summed in one row")
+
+
 def summarize(graph: AnnotatedGraph, name: str, top: int | None) -> PathSummary:
-    """The `top` paths of largest |contribution| (all when `top` is None) and the rest's sum."""
+    """The `top` paths of largest |contribution| (all when `top` is None) and the rest's sum.
+
+    Refused before any path is made past ENUMERATION_LIMIT paths or MAX_LISTED_EDGES edges.
+    Array programs list every path and sort them by size when that fits the edge budget, and
+    otherwise search by a bound on the size, as scalar programs always do (exactly there).
+    """
+    check_top(top)
     count = path_count(graph, name)
+    enumerable = isinstance(count, int) and count <= ENUMERATION_LIMIT
+    listing = _listing(graph, name)
     gradient = graph.gradient(name)
     scalar = all(np.ndim(value) == 0 for value in graph.values)
+    if top is None and not enumerable:
+        raise _too_many(name, count, ENUMERATION_LIMIT)
     exact = True
-    if top is None or (not scalar and count <= ENUMERATION_LIMIT):
+    if top is None or (not scalar and enumerable
+                       and listing.edges(count) <= MAX_LISTED_EDGES):
+        listing.refuse_beyond_budget(count)
         paths = every_path(graph, name)
         paths.sort(key=lambda path: -_size(path.product))
         paths = paths if top is None else paths[:top]
     else:
+        listing.refuse_beyond_budget(min(top, count) if isinstance(count, int) else top)
         iterator = best_first(graph, name, top)
         paths = [path for _, path in zip(range(top), iterator)]
         exact = scalar
     shown = tuple(paths)
     with np.errstate(all="ignore"):
         rest_sum = gradient - sum((path.product for path in shown), np.zeros_like(gradient))
-    return PathSummary(name, gradient, count, shown, count - len(shown),
-                       rest_sum if count > len(shown) else np.zeros_like(gradient)[()], exact)
+    rest_count = fewer(count, len(shown))
+    return PathSummary(name, gradient, count, shown, rest_count,
+                       rest_sum if rest_count else np.zeros_like(gradient)[()], exact)

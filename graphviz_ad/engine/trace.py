@@ -63,6 +63,13 @@ def trace_names(graph: AnnotatedGraph) -> list[str]:
     return names
 
 
+def step_count(graph: AnnotatedGraph) -> int:
+    """How many steps `forward_steps` and `backward_steps` make together, without making them."""
+    forward = sum(1 for kind in graph.kinds if kind != CONSTANT)
+    backward = sum(1 for row in graph.local for local in row if local is not None)
+    return forward + backward
+
+
 def forward_steps(graph: AnnotatedGraph) -> list[ForwardStep]:
     """One step per input, no_grad result and operation, in evaluation order."""
     names = trace_names(graph)

@@ -29,5 +29,5 @@ def picture_json(picture: Picture, max_elements: int | None = None) -> dict[str,
     data: dict[str, Any] = {"output": output, "nodes": nodes, "edges": edges}
     if picture.wrt is not None:
         data["wrt"] = picture.wrt
-        data["path_count"] = picture.path_count
+        data["path_count"] = display.count_json(picture.path_count)
     return data

@@ -91,12 +91,10 @@ def _write_json(picture: Picture, options: DrawOptions) -> Drawing:
 
 def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
     def write(picture: Picture, options: DrawOptions) -> Drawing:
-        if len(picture.nodes) > options.max_nodes:
-            raise UsageError(
-                f"the picture has {len(picture.nodes):,} nodes; laying out more than "
-                f"{options.max_nodes:,} takes Graphviz minutes", None,
-                "draw less with --only-paths (with --wrt) or --compact, write --format dot, "
-                "or raise --max-nodes")
+        from graphviz_ad.render.picture import refuse_layout
+
+        # Analysis.draw refuses before building, with hints; a picture made elsewhere, here.
+        refuse_layout(len(picture.nodes), options.max_nodes, [])
         renderer = backend.find_renderer(options.renderer, image_format)
         rendered = backend.render(dot_source(picture, options), image_format, renderer,
                                   options.timeout, options.dpi if image_format == "png" else None)

@@ -21,10 +21,8 @@ from graphviz_ad.render.export import picture_json
 from graphviz_ad.render.picture import OUTPUT, Picture
 from graphviz_ad.style import PATH_COLOURS, REST_COLOUR
 
-# Arrays with more numbers than this are embedded as their shape, least and greatest; the
-# source text of a step, longer than PAGE_TEXT characters, as its start and end.
+# Arrays with more numbers than this are embedded as their shape, least and greatest.
 PAGE_ELEMENTS = 64
-PAGE_TEXT = 160
 # A page carries, for at most this many folded groups, the picture with that group expanded,
 # and stops adding them once their SVG passes this many bytes (the page stays under 2 MB).
 PAGE_EXPANSIONS = 8

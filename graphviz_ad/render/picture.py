@@ -16,8 +16,10 @@ from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, GROUP, INPUT, OUTPUT, AnnotatedGraph,
                                           output_name)
 from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
-from graphviz_ad.engine.paths import PathSummary, edge_uses, path_counts, paths_to_output
-from graphviz_ad.errors import UsageError
+from graphviz_ad.engine.paths import (CountEstimate, PathSummary, edge_uses, fewer, path_counts,
+                                      paths_to_output)
+from graphviz_ad.errors import LimitError, UsageError
+from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.style import PATH_COLOURS
 
 VALUE_LABELS = "value"
@@ -26,6 +28,12 @@ BOTH_LABELS = "both"
 DIGITS = 4
 # A leaf used by more edges than this is drawn as one copy per use in a large picture.
 FANOUT_LIMIT = 6
+# Path counts on the picture are compared with the coloured paths only (is an edge on a path
+# beyond them?), so they are held at most this: small integers, whatever the graph.
+COUNT_CAP = len(PATH_COLOURS) + 1
+# DOT and JSON need no layout, but grow about 450 bytes a node: 45 MB, a few seconds.
+MAX_EXPORT_NODES = 100_000
+ONLY_PATHS_NEED_WRT = "--only-paths needs --wrt NAME: the paths from which input?"
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,8 @@ class Picture:
     legend: tuple[LegendRow, ...] = ()
     legend_total: str = ""
     caption: str = ""
-    path_count: int | None = None  # with wrt: how many paths lead from it to the output
+    # With wrt: how many paths lead from it to the output (an estimate past the budgets).
+    path_count: int | CountEstimate | None = None
     notes: tuple[str, ...] = ()    # what was folded or split, and how to see more
     clusters: bool = False         # draw the expanded groups as labelled clusters
     # Only for a format that steps through the sweeps (Format.steps): the facade adds them.
@@ -174,6 +183,52 @@ def _fold_chains(graph: AnnotatedGraph) -> dict[int, int]:
     return into
 
 
+def drawn_nodes(graph: AnnotatedGraph, wrt: str | None = None, only_paths: bool = False,
+                compact: bool = False) -> int:
+    """How many nodes `build_picture` draws, with `split_fanout`'s copies in a large picture,
+    counted in linear time without drawing any, so that a budget can refuse a picture first."""
+    if only_paths and wrt is None:
+        raise UsageError(ONLY_PATHS_NEED_WRT)
+    folded = _fold_chains(graph) if compact else {}
+    from_input = path_counts(graph, graph.inputs[wrt], 1) if only_paths else None
+
+    def keep(node: int) -> bool:
+        return from_input is None or from_input[node] > 0
+
+    count = sum(1 for node in range(len(graph)) if node not in folded and keep(node))
+    if count <= LARGE_PICTURE:
+        return count
+    uses = [0] * len(graph)  # drawn edges from each node; into a folded chain, to its end
+    for consumer, _, producer in graph.edges():
+        if producer not in folded and keep(producer) and keep(folded.get(consumer, consumer)):
+            uses[producer] += 1
+    leaves = (node for node in range(len(graph)) if node != graph.output
+              and graph.kinds[node] in (INPUT, CONSTANT, CUT) and uses[node] > FANOUT_LIMIT)
+    return count + sum(uses[node] - 1 for node in leaves)
+
+
+def refuse_layout(nodes: int, max_nodes: int, alternatives: list[tuple[int, str]]) -> None:
+    """Refuse to lay out a picture of `nodes` nodes past `max_nodes`, before it is built; the
+    hint names only what would draw fewer: the `alternatives` (a count and the options that
+    give it) that do, DOT (no layout), or a larger --max-nodes."""
+    if nodes <= max_nodes:
+        return
+    hints = [f"{flags} draws {count:,}" for count, flags in sorted(alternatives)
+             if count < nodes][:2]
+    if nodes <= MAX_EXPORT_NODES:
+        hints.append("DOT (-o FILE.dot) needs no layout")
+    hints.append(f"--max-nodes {nodes} lays it out anyway, which can take Graphviz minutes")
+    raise UsageError(f"the picture would have {nodes:,} nodes, more than --max-nodes "
+                     f"{max_nodes:,}", None, "; ".join(hints))
+
+
+def refuse_large_export(nodes: int, what: str) -> None:
+    """Refuse DOT or JSON of more than MAX_EXPORT_NODES nodes, before any is written."""
+    if nodes > MAX_EXPORT_NODES:
+        raise LimitError(f"the {what} would have {nodes:,} nodes; {what} output is limited to "
+                         f"{MAX_EXPORT_NODES:,}")
+
+
 def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
                   compact: bool = False) -> Picture:
@@ -181,13 +236,13 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
         raise UsageError(f"unknown edge labels `{edge_labels}`", None,
                          f"use {VALUE_LABELS}, {FORMULA_LABELS} or {BOTH_LABELS}")
     if only_paths and summary is None:
-        raise UsageError("--only-paths needs --wrt NAME: the paths from which input?")
-    names = argument_names(graph)
+        raise UsageError(ONLY_PATHS_NEED_WRT)
+    names = argument_names(graph) if edge_labels != VALUE_LABELS else []
     output = output_name(graph)
     coloured = summary.paths[:len(PATH_COLOURS)] if summary else ()
     uses = edge_uses(coloured)
-    from_input = path_counts(graph, graph.inputs[summary.name]) if summary else None
-    to_output = paths_to_output(graph) if summary else None
+    from_input = path_counts(graph, graph.inputs[summary.name], COUNT_CAP) if summary else None
+    to_output = paths_to_output(graph, COUNT_CAP) if summary else None
     folded = _fold_chains(graph) if compact else {}
     chains: dict[int, list[int]] = {}
     for node in sorted(folded):
@@ -215,8 +270,10 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
         members = chains.get(node, []) + [node]
         nodes.append(DrawnNode(
             _node_id(node), OUTPUT if node == graph.output else graph.kinds[node],
-            " → ".join(graph.labels[member] for member in members),
-            ", ".join(graph.names.get(node, ())), summarize_array(graph.values[node]),
+            display.runs([display.abbreviate(graph.labels[member], display.MAX_TITLE)
+                          for member in members], " → "),
+            display.abbreviate(", ".join(graph.names.get(node, ())), display.MAX_TITLE),
+            summarize_array(graph.values[node]),
             summarize_array(graph.adjoints[node]) if graph.requires_grad[node] else "",
             graph.text(node), faded=summary is not None and from_input[node] == 0,
             raw_value=graph.values[node],
@@ -308,7 +365,7 @@ def _legend(graph: AnnotatedGraph, summary: PathSummary | None, coloured: tuple,
         return (), ""
     rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product),
                       path.product) for index, path in enumerate(coloured)]
-    rest_count = summary.count - len(coloured)
+    rest_count = fewer(summary.count, len(coloured))
     if rest_count:
         rest = summary.gradient - sum((path.product for path in coloured),
                                       np.zeros_like(summary.gradient))

@@ -30,15 +30,23 @@ def gradient_table(report: GradientReport) -> Group:
     for row in report.rows:
         cells = [cell(row.name), cell(display.brief(row.value)),
                  cell(display.brief(row.gradient))]
-        if row.check is not None:
+        if row.check is not None and row.check.skipped:
+            cells += [cell("skipped", "yellow"), cell("skipped", "yellow")]
+        elif row.check is not None:
             check = row.check
             cells += [cell(display.value(check.finite_difference, 12)),
                       cell(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
                            "green" if check.agrees else "bold red")]
         table.add_row(*cells)
+    notes = [Text(report.note, style="dim")]
+    skipped = [row.check.skipped for row in report.rows if row.check and row.check.skipped]
+    if skipped:
+        others = len(skipped) - 1
+        more = f"; and {others:,} more input" + ("s" if others > 1 else "") if others else ""
+        notes.append(Text(printable(f"finite differences skipped past their work budget: "
+                                    f"{skipped[0]}{more} (docs/errors.md)"), style="yellow"))
     # On a narrow terminal the check's own digits go first, then the input's value.
-    return Group(Fitted(table, optional=[FINITE_DIFFERENCE, VALUE]),
-                 Text(report.note, style="dim"))
+    return Group(Fitted(table, optional=[FINITE_DIFFERENCE, VALUE]), *notes)
 
 
 def gradient_json(report: GradientReport) -> dict[str, Any]:
@@ -46,8 +54,9 @@ def gradient_json(report: GradientReport) -> dict[str, Any]:
         "value": display.jsonable(report.value),
         "gradient": {row.name: display.jsonable(row.gradient) for row in report.rows},
         "check": None if not report.checked else {
-            row.name: {"finite_difference": display.jsonable(row.check.finite_difference),
-                       "difference": display.jsonable(row.check.difference),
-                       "agrees": row.check.agrees}
+            row.name: {"skipped": row.check.skipped} if row.check.skipped else
+            {"finite_difference": display.jsonable(row.check.finite_difference),
+             "difference": display.jsonable(row.check.difference),
+             "agrees": row.check.agrees}
             for row in report.rows},
     }

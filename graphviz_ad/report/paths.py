@@ -31,7 +31,9 @@ def chain(graph: AnnotatedGraph, path: Path) -> str:
 
 
 def _share(product: Any, gradient: Any) -> str:
-    if np.ndim(product) or float(gradient) == 0.0:
+    """A path's part of the gradient; none of an infinite or nan one (inf/inf says nothing)."""
+    if np.ndim(product) or float(gradient) == 0.0 or not np.isfinite(gradient) \
+            or not np.isfinite(product):
         return ""
     ratio = float(product) / float(gradient)
     return f"{100 * ratio:.1f}%" if abs(ratio) < 100 else f"{ratio:.2g}×"
@@ -45,7 +47,7 @@ def paths_table(graph: AnnotatedGraph, summary: PathSummary) -> Group:
     """
     title = Text.assemble(("paths from ", "bold"), (printable(summary.name), "bold green"),
                           (printable(f" to {output_name(graph)}: "), "bold"),
-                          (f"{summary.count:,}", "bold cyan"))
+                          (display.count(summary.count), "bold cyan"))
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("path")
@@ -97,7 +99,7 @@ def inputs_table(graph: AnnotatedGraph, summaries: list[PathSummary]) -> Fitted:
     table.add_column(ITS_PRODUCT, justify="right")
     for summary in summaries:
         largest = summary.paths[0] if summary.paths else None
-        table.add_row(cell(summary.name), cell(f"{summary.count:,}"),
+        table.add_row(cell(summary.name), cell(display.count(summary.count)),
                       cell(display.value(summary.gradient)),
                       cell(chain(graph, largest)) if largest else cell("none", "dim"),
                       cell(display.value(largest.product, PRODUCT_DIGITS) if largest else ""))

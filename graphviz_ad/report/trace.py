@@ -17,6 +17,16 @@ from graphviz_ad.report.layout import Fitted, cell
 
 DIGITS = display.SHORT_DIGITS
 FROM_THE_SOURCE = "from the source"
+# A terminal table takes about half a millisecond a row to lay out; JSON is ten times cheaper.
+MAX_TRACE_ROWS = 10_000
+MAX_TRACE_STEPS = 100_000
+
+
+def trace_limit(as_json: bool) -> tuple[int, str | None]:
+    """The most steps a trace may have, as tables or as JSON, and the hint past it."""
+    if as_json:
+        return MAX_TRACE_STEPS, None
+    return MAX_TRACE_ROWS, f"--json prints up to {MAX_TRACE_STEPS:,} steps"
 
 
 def trace_tables(trace: Trace) -> Group:

@@ -812,7 +812,7 @@
       head.append(element("span", "node-title", name));
       details.append(head);
     }
-    const part = section(`paths from ${name} to ${data.output_name}: ${summary.path_count.toLocaleString("en")}`);
+    const part = section(`paths from ${name} to ${data.output_name}: ${counted(summary.path_count)}`);
     part.classList.add("paths");
     const table = element("table", "path-table");
     const header = element("tr");
@@ -831,11 +831,11 @@
       line.addEventListener("mouseleave", clearFocus);
       table.append(line);
     });
-    if (summary.rest.count > 0) {
+    if (summary.rest.count !== 0) {
       const line = element("tr", "path-row rest");
       const swatch = element("td", "swatch", "");
       swatch.style.setProperty("--colour", data.colours.rest);
-      line.append(swatch, element("td", "chain", `the other ${summary.rest.count.toLocaleString("en")} path${summary.rest.count === 1 ? "" : "s"}`),
+      line.append(swatch, element("td", "chain", `the other ${counted(summary.rest.count)} path${summary.rest.count === 1 ? "" : "s"}`),
         element("td", "mono num", shown(summary.rest.sum, 10)),
         element("td", "mono num", share(summary.rest.sum, summary.gradient)));
       table.append(line);
@@ -846,6 +846,9 @@
     table.append(sum);
     part.append(table);
   }
+
+  /* A path count: an integer, or past 2^53 its digits or an estimate, as a string. */
+  const counted = (count) => (typeof count === "number" ? count.toLocaleString("en") : count);
 
   function share(product, gradient) {
     if (!isScalar(product) || !isScalar(gradient) || toNumber(gradient) === 0) return "";

@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pictures.py
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/page.py 500
 	$(BIN)/python bench/pytorch.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
@@ -56,6 +57,7 @@ samples: $(STAMP)
 	$(call picture,program2000,--depth 0)
 	$(BIN)/gad graph samples/softmax_step.gad X=@samples/data/X.npy y=@samples/data/y.npy --wrt W -o docs/pictures/softmax-step.png
 	$(BIN)/gad graph samples/layer_norm.gad --wrt x --rankdir TB -o docs/pictures/layer-norm.png
+	$(BIN)/python docs/page_pictures.py  # the page of the worked example, and three screenshots
 
 # The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch==2.13.0).
 TORCH_SEED := samples/torch_seed.py x1=1.5 x2=0.5 c=1

@@ -410,6 +410,31 @@ class Analysis:
                      self.graph.output, self.output_name,
                      {name: self.graph.gradient(name) for name in self.inputs})
 
+    def sweeps(self, picture, wrt: str | None = None, **picture_options: Any):
+        """What a page steps through beside `picture` (render/picture.Sweeps): the trace, each
+        input's paths as the rows of their table (arrays past PAGE_ELEMENTS numbers
+        summarised), and for the first PAGE_EXPANSIONS groups `picture` folded, the picture
+        drawn with the options given and that group expanded."""
+        from graphviz_ad import records
+        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS
+        from graphviz_ad.render.picture import Sweeps
+
+        top = picture_options.get("top", DEFAULT_TOP)
+        expand = tuple(picture_options.pop("expand", ()))
+        budget = picture_options.pop("max_boxes", DEFAULT_MAX_BOXES)
+        folded: dict[str, int] = {}  # each folded group, and how many nodes it holds
+        for node in picture.nodes:
+            if node.opens:
+                folded[node.opens] = folded.get(node.opens, 0) + len(node.members)
+        # Room for the opened group's nodes, so that nothing else folds instead.
+        return Sweeps(
+            records.trace_json(self.trace(), PAGE_ELEMENTS),
+            {name: records.path_rows_json(self.graph, self.paths(name, top), PAGE_ELEMENTS)
+             for name in self.inputs},
+            {name: self.picture(wrt, **picture_options, expand=expand + (name,),
+                                max_boxes=budget + size)
+             for name, size in list(folded.items())[:PAGE_EXPANSIONS]})
+
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
                 edge_labels: str = "value", only_paths: bool = False, compact: bool = False,
                 expand: Iterable[str] = (), depth: int | None = None, expand_all: bool = False,
@@ -431,6 +456,8 @@ class Analysis:
         self._refuse_oversized(graph, wrt, only_paths, compact, max_nodes, export)
         summary = summarize(graph, wrt, top) if wrt is not None else None
         picture = build_picture(graph, summary, edge_labels, only_paths, compact)
+        if folding is not None:
+            picture = _members_unfolded(picture, folding.stands_for)
         notes = []
         if folding is not None:
             shown = ", ".join(dotted(path) for path in folding.folded[:6])
@@ -498,8 +525,11 @@ class Analysis:
         timeout, dpi, max_nodes). Its size is refused before the picture is built."""
         entry, picture_options, draw_options = _split_options(image_format, options)
         max_nodes, export = _budget(entry, draw_options)
-        return entry.write(self.picture(wrt, **picture_options, max_nodes=max_nodes,
-                                        export=export), draw_options)
+        picture = self.picture(wrt, **picture_options, max_nodes=max_nodes, export=export)
+        if entry.steps:
+            picture = replace(picture, sweeps=self.sweeps(picture, wrt, **picture_options,
+                                                          max_nodes=max_nodes, export=export))
+        return entry.write(picture, draw_options)
 
     def refuse_oversized(self, image_format: str, wrt: str | None = None,
                          **options: Any) -> None:
@@ -567,6 +597,15 @@ class Analysis:
             raise UsageError(f"{what} needs a graph the engine evaluated", None,
                              "this analysis came from an annotated graph alone")
         return self.evaluated
+
+
+def _members_unfolded(picture, stands_for: tuple[tuple[int, ...], ...]):
+    """The picture with each box's members as nodes of the unfolded graph, as the trace and
+    the paths of the analysis name them."""
+    return replace(picture, nodes=tuple(
+        replace(node, members=tuple(original for member in node.members
+                                    for original in stands_for[member]))
+        for node in picture.nodes))
 
 
 def _split_options(image_format: str, options: dict[str, Any]):

@@ -68,12 +68,17 @@ def shape(item: Any) -> str:
     return "×".join(str(size) for size in np.shape(item)) or "scalar"
 
 
-def jsonable(item: Any) -> Any:
-    """Floats and nested lists; non-finite numbers as the strings "nan", "inf", "-inf"."""
+def jsonable(item: Any, max_elements: int | None = None) -> Any:
+    """Floats and nested lists; non-finite numbers as the strings "nan", "inf", "-inf". An
+    array of more than `max_elements` numbers becomes its shape, least and greatest."""
     if np.ndim(item) == 0:
         element = float(item) + 0.0  # no -0.0
         return element if math.isfinite(element) else str(element)
-    return [jsonable(element) for element in np.asarray(item)]
+    array = np.asarray(item)
+    if max_elements is not None and array.size > max_elements:
+        return {"shape": list(array.shape), "min": jsonable(array.min()),
+                "max": jsonable(array.max())}
+    return [jsonable(element) for element in array]
 
 
 MAX_CHAIN_ITEMS = 11

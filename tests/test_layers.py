@@ -44,6 +44,8 @@ FORBIDDEN = {
     "value_files": ("rich", "typer", "graphviz", "graphviz_ad.api", "graphviz_ad.report",
                     "graphviz_ad.render", "graphviz_ad.cli"),
     "signals": ("numpy", "rich", "typer", "graphviz", "graphviz_ad."),
+    "records": ("rich", "typer", "graphviz", "graphviz_ad.report", "graphviz_ad.render",
+                "graphviz_ad.cli"),
     # Importers make annotated graphs; the facade, the views and the CLI are above them.
     "sources": ("rich", "typer", "graphviz", "graphviz_ad.api", "graphviz_ad.report",
                 "graphviz_ad.render", "graphviz_ad.cli", "subprocess"),

@@ -63,8 +63,11 @@ def test_trace_command():
     assert "adj(x2) += adj(v1) · cos(x2)" in result.stdout
     assert "df/dx2 = 1.6165488003791766" in result.stdout
     data = json.loads(runner.invoke(app, ["trace", "samples/seed.gad", "--json"]).stdout)
-    assert data["forward"][2] == {"name": "v1", "expression": "sin(x2)", "kind": "operation",
-                                  "value": 0.479425538604203, "source": "sin(x2)"}
+    assert data["forward"][2] == {"name": "v1", "id": 3, "expression": "sin(x2)",
+                                  "kind": "operation", "value": 0.479425538604203,
+                                  "source": "sin(x2)"}
+    assert {key: data["backward"][-1][key] for key in ("target", "via", "target_id", "via_id")} \
+        == {"target": "x2", "via": "v1", "target_id": 1, "via_id": 3}
     assert data["backward"][-1]["total"] == 1.6165488003791766
     assert data["gradient"] == {"x1": 0.23283374747559749, "x2": 1.6165488003791766}
 

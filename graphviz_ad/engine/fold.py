@@ -32,6 +32,9 @@ class Folding:
     graph: AnnotatedGraph
     folded: tuple[tuple[str, ...], ...]
     refused: dict[tuple[str, ...], str]
+    # For each node of the folded graph, the nodes of the original it stands for (a folded
+    # group's output: its region, the output last), so views can say where a node went.
+    stands_for: tuple[tuple[int, ...], ...] = ()
 
 
 def group_paths(graph: AnnotatedGraph) -> list[tuple[str, ...]]:
@@ -138,7 +141,10 @@ def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
                              len(outputs) > 1)
         absorbed.update(members)
         folded.append(path)
-    return Folding(_rebuild(graph, folds, absorbed), tuple(folded), refused)
+    kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
+    stands_for = tuple(tuple(sorted(set(folds[node][1]) - {node})) + (node,) if node in folds
+                       else (node,) for node in kept)
+    return Folding(_rebuild(graph, folds, absorbed), tuple(folded), refused, stands_for)
 
 
 def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> list[int]:

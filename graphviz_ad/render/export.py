@@ -11,15 +11,18 @@ from graphviz_ad import display
 from graphviz_ad.render.picture import OUTPUT, Picture
 
 
-def picture_json(picture: Picture) -> dict[str, Any]:
+def picture_json(picture: Picture, max_elements: int | None = None) -> dict[str, Any]:
+    """`max_elements`: arrays with more numbers become their shape, least and greatest."""
+    def number(item: Any) -> Any:
+        return None if item is None else display.jsonable(item, max_elements)
+
     nodes = [{"id": node.id, "kind": node.kind, "label": node.title, "names": list(node.names),
-              "value": display.jsonable(node.raw_value),
-              "adjoint": None if node.raw_adjoint is None else display.jsonable(node.raw_adjoint),
-              "source": node.tooltip, "output": node.kind == OUTPUT}
+              "value": number(node.raw_value), "adjoint": number(node.raw_adjoint),
+              "source": node.tooltip, "output": node.kind == OUTPUT,
+              "members": list(node.members)}
              for node in picture.nodes]
     edges = [{"source": edge.tail, "target": edge.head, "slot": edge.slot,
-              "local_derivative": None if edge.raw_local is None
-              else display.jsonable(edge.raw_local),
+              "local_derivative": number(edge.raw_local),
               "label": edge.label, "detached": edge.cut, "paths": list(edge.paths)}
              for edge in picture.edges]
     output = next((node.id for node in picture.nodes if node.kind == OUTPUT), None)

@@ -64,6 +64,7 @@ class Format:
     renderers: tuple[str, ...]  # which renderers can write it; () when no layout is needed
     description: str
     write: Callable[[Picture, DrawOptions], Drawing]
+    steps: bool = False  # steps through the sweeps: the facade adds them to the picture
 
     @property
     def needs_layout(self) -> bool:
@@ -102,6 +103,24 @@ def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
     return write
 
 
+def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
+    """The page: the picture laid out as for SVG, and each expansion of a folded group too,
+    while their SVG stays within PAGE_EXPANSION_BYTES."""
+    from graphviz_ad.render.page import PAGE_EXPANSION_BYTES, page
+
+    svg = _rendered("svg")
+    drawing = svg(picture, options)
+    expanded, size = [], 0
+    for name, other in (picture.sweeps.expansions if picture.sweeps else {}).items():
+        laid_out = svg(other, options).data.decode()
+        size += len(laid_out)
+        if size > PAGE_EXPANSION_BYTES:
+            break
+        expanded.append((name, other, laid_out))
+    return Drawing(page(picture, drawing.data.decode(), expanded).encode(),
+                   drawing.renderer, drawing.nodes, drawing.notes)
+
+
 BOTH_RENDERERS = (backend.SYSTEM_DOT, backend.PURE)
 TABLE: tuple[Format, ...] = (
     Format("dot", ("dot", "gv"), False, (), "Graphviz source, laid out by nobody yet",
@@ -113,6 +132,9 @@ TABLE: tuple[Format, ...] = (
            _rendered("pdf")),
     Format("json", ("json",), False, (), "the drawn nodes and edges with exact numbers",
            _write_json),
+    Format("html", ("html", "htm"), False, BOTH_RENDERERS,
+           "a page that steps through both sweeps, with pan and zoom (docs/pictures.md)",
+           _write_html, steps=True),
 )
 FORMATS: dict[str, Format] = {entry.name: entry for entry in TABLE}
 SUFFIXES: dict[str, Format] = {suffix: entry for entry in TABLE for suffix in entry.suffixes}

@@ -7,7 +7,7 @@ turning it into DOT is render/dot.py's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,12 +50,14 @@ class DrawnNode:
     raw_value: Any = None
     raw_adjoint: Any = None  # None where no gradient is computed
     names: tuple[str, ...] = ()
+    members: tuple[int, ...] = ()  # the graph's nodes it shows (a folded chain or group: all)
     group: tuple[str, ...] = ()  # the group path it is drawn in (a cluster, when clusters are on)
     folded: str = ""             # a folded group: how many nodes, its input and output shapes
     copy_of: str = ""            # a copy of a much-used leaf: the id of the node it repeats
     # An importer's name for the node's backward function (`MulBackward0`): the backward view
     # shows it as the title.
     backward_title: str = ""
+    opens: str = ""              # a folded group: its dotted name, which --expand takes
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,18 @@ class LegendRow:
 
 
 @dataclass(frozen=True)
+class Sweeps:
+    """What a page steps through beside the drawing, as the JSON-ready records of records.py:
+    the trace as `gad trace --json` gives it, and each input's paths as the rows of `gad paths`."""
+
+    trace: dict[str, Any]
+    paths: dict[str, dict[str, Any]]  # by input name
+    # The picture with one folded group expanded, by the group's dotted name: the page swaps
+    # it in when that group is opened.
+    expansions: dict[str, Picture] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Picture:
     nodes: tuple[DrawnNode, ...]
     edges: tuple[DrawnEdge, ...]
@@ -92,6 +106,8 @@ class Picture:
     path_count: int | CountEstimate | None = None
     notes: tuple[str, ...] = ()    # what was folded or split, and how to see more
     clusters: bool = False         # draw the expanded groups as labelled clusters
+    # Only for a format that steps through the sweeps (Format.steps): the facade adds them.
+    sweeps: Sweeps | None = None
 
 
 def _node_id(node: int) -> str:
@@ -262,9 +278,10 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             graph.text(node), faded=summary is not None and from_input[node] == 0,
             raw_value=graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
-            names=graph.names.get(node, ()), group=graph.groups.get(node, ()),
-            folded=_folded_text(graph, node),
-            backward_title=getattr(graph.ops[node], "backward_name", "")))
+            names=graph.names.get(node, ()), members=tuple(members),
+            group=graph.groups.get(node, ()), folded=_folded_text(graph, node),
+            backward_title=getattr(graph.ops[node], "backward_name", ""),
+            opens=".".join(graph.ops[node].path) if graph.kinds[node] == GROUP else ""))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):

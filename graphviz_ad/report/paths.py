@@ -12,6 +12,7 @@ from rich.text import Text
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.paths import Path, PathSummary
+from graphviz_ad.records import inputs_json, summary_json  # noqa: F401 (--json, as the page)
 from graphviz_ad.report.layout import Fitted, cell
 from graphviz_ad.text import printable
 from graphviz_ad.style import REST_COLOUR, path_colour
@@ -104,28 +105,3 @@ def inputs_table(graph: AnnotatedGraph, summaries: list[PathSummary]) -> Fitted:
                       cell(display.value(largest.product, PRODUCT_DIGITS) if largest else ""))
     return Fitted(table, optional=[LARGEST_PATH, ITS_PRODUCT])
 
-
-def path_json(graph: AnnotatedGraph, path: Path) -> dict[str, Any]:
-    return {"nodes": [graph.labels[node] for node in path.nodes],
-            "ids": list(path.nodes),
-            "slots": [edge.slot for edge in path.edges],
-            "factors": [display.jsonable(factor) for factor in path.factors],
-            "product": display.jsonable(path.product)}
-
-
-def inputs_json(graph: AnnotatedGraph, summaries: list[PathSummary]) -> dict[str, Any]:
-    """`gad paths --json` without --wrt: each input's path count, gradient and largest path."""
-    return {"inputs": [{"name": summary.name, "path_count": display.count_json(summary.count),
-                        "gradient": display.jsonable(summary.gradient),
-                        "largest": path_json(graph, summary.paths[0]) if summary.paths
-                        else None}
-                       for summary in summaries]}
-
-
-def summary_json(graph: AnnotatedGraph, summary: PathSummary) -> dict[str, Any]:
-    return {"wrt": summary.name,
-            "gradient": display.jsonable(summary.gradient),
-            "path_count": display.count_json(summary.count),
-            "paths": [path_json(graph, path) for path in summary.paths],
-            "rest": {"count": display.count_json(summary.rest_count),
-                     "sum": display.jsonable(summary.rest_sum)}}

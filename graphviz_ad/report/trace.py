@@ -12,6 +12,7 @@ from rich.text import Text
 from graphviz_ad import display
 from graphviz_ad.api import Trace
 from graphviz_ad.engine.annotated import DATA, INPUT
+from graphviz_ad.records import trace_json  # noqa: F401 (--json: the record the page embeds too)
 from graphviz_ad.report.layout import Fitted, cell
 
 DIGITS = display.SHORT_DIGITS
@@ -62,18 +63,3 @@ def trace_tables(trace: Trace) -> Group:
 def _exact_if_scalar(value: Any) -> str:
     return display.value(value, None if np.ndim(value) == 0 else DIGITS)
 
-
-def trace_json(trace: Trace) -> dict[str, Any]:
-    names = trace.names
-    return {
-        "forward": [{"name": step.name, "expression": step.expression, "kind": step.kind,
-                     "value": display.jsonable(step.value), "source": step.source}
-                    for step in trace.forward],
-        "backward": [{"target": names[step.target], "via": names[step.via], "slot": step.slot,
-                      "formula": step.formula, "adjoint": display.jsonable(step.adjoint),
-                      "local": display.jsonable(step.local),
-                      "contribution": display.jsonable(step.contribution),
-                      "total": display.jsonable(step.total)}
-                     for step in trace.backward],
-        "gradient": {name: display.jsonable(gradient) for name, gradient in trace.gradients.items()},
-    }

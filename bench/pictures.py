@@ -7,7 +7,7 @@ would run it, once per renderer (the system `dot` where installed, and graphviz-
 table prints seconds and the drawn node count. Beside it, in the same run, the time of
 `gad graph --expand-all --format dot` (no layout) shows what the layout costs. Where torch and
 torchviz are installed, torchviz's make_dot + `dot -Tsvg` on an MLP of the same node count is
-timed too, for the ratio the issue asks for (skipped otherwise).
+timed too, also as a whole process, for the ratio the issue asks for (skipped otherwise).
 """
 
 from __future__ import annotations
@@ -44,19 +44,32 @@ def renderers() -> list[str]:
     return found
 
 
-def torchviz_seconds(nodes: int) -> float | None:
+TORCHVIZ = """
+import subprocess, sys, torch
+from torchviz import make_dot
+layers = max(1, int(sys.argv[1]) // 8)
+model = torch.nn.Sequential(*[torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh())
+                              for _ in range(layers)])
+output = model(torch.ones(1, 4)).sum()
+source = make_dot(output, params=dict(model.named_parameters())).source
+subprocess.run(["dot", "-Tsvg", "-o", sys.argv[2]], input=source, text=True, check=True)
+"""
+
+
+def torchviz_seconds(nodes: int, folder: str) -> float | str | None:
+    """torchviz's make_dot + `dot -Tsvg` on an MLP of about `nodes` nodes, as a whole process
+    like ours (Python start-up and imports included); None where torch or torchviz is missing,
+    the last line of its error where it fails."""
     try:
-        import torch
-        from torchviz import make_dot
+        import torch  # noqa: F401
+        import torchviz  # noqa: F401
     except ImportError:
         return None
-    layers = max(1, nodes // 8)
-    model = torch.nn.Sequential(*[torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh())
-                                  for _ in range(layers)])
     started = time.perf_counter()
-    output = model(torch.ones(1, 4)).sum()
-    source = make_dot(output, params=dict(model.named_parameters())).source
-    subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True, check=True)
+    finished = subprocess.run([sys.executable, "-c", TORCHVIZ, str(nodes),
+                               str(Path(folder) / "tv.svg")], capture_output=True, text=True)
+    if finished.returncode != 0:
+        return finished.stderr.strip().splitlines()[-1][:70]
     return time.perf_counter() - started
 
 
@@ -76,8 +89,10 @@ def main(sizes: list[int]) -> None:
                                            str(Path(folder) / "out.svg"), "--renderer", renderer])
                     worst[size] = max(worst.get(size, 0.0), seconds)
                     print(f"{name:<14} {size:>6} {renderer:<14} {seconds:>8.2f}  {note}")
-            peer = torchviz_seconds(size)
-            if peer is not None:
+            peer = torchviz_seconds(size, folder)
+            if isinstance(peer, str):
+                print(f"{'torchviz MLP':<14} {size:>6} failed: {peer}")
+            elif peer is not None:
                 print(f"{'torchviz MLP':<14} {size:>6} {'dot':<14} {peer:>8.2f}  "
                       f"ratio ours/torchviz at worst: {worst[size] / peer:.2f}")
     for size, seconds in sorted(worst.items()):

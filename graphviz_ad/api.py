@@ -2,8 +2,9 @@
 
 In: `load` (an expression, a program file or `-`, and NAME=VALUE assignments), `analyze` (source
 text and values), `Analysis.from_graph` (an annotated graph from any source) and the PyTorch
-importer's `trace_torch`, `from_torch` and `load_torch` all give an `Analysis`. Out: `Analysis.picture` is what every format draws, `Analysis.render` and
-`Analysis.save` write it through the one format table (render/formats.py).
+importer's `trace_torch`, `from_torch` and `load_torch` all give an `Analysis`. Out:
+`Analysis.picture` is what every format draws, `Analysis.render` and `Analysis.save` write it
+through the one format table (render/formats.py).
 """
 
 from __future__ import annotations

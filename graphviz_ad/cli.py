@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager, nullcontext
-from typing import Annotated, Callable, Iterator, Optional
+from typing import Annotated, Callable, Iterator
 
 import typer
 
@@ -283,7 +283,8 @@ def explain(expression: Expression, values: Values = None,
 def torch_command(
         target: TorchTarget, values: Values = None, output: DrawOutput = None,
         image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
-        paths_table: PathsOption = False, fold: FoldOption = None, edge_labels: EdgeLabelsOption = EdgeLabels.value,
+        paths_table: PathsOption = False, fold: FoldOption = None,
+        edge_labels: EdgeLabelsOption = EdgeLabels.value,
         view: ViewOption = View.forward, rankdir: RankdirOption = Rankdir.LR,
         dpi: DpiOption = choices.DEFAULT_DPI, renderer: RendererOption = Renderer.auto,
         timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,

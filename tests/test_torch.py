@@ -15,7 +15,6 @@ from graphviz_ad import api  # noqa: E402 (after the skip)
 from graphviz_ad.cli import app  # noqa: E402
 from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT  # noqa: E402
 
-from conftest import ROOT  # noqa: E402
 
 runner = CliRunner()
 WORKED = "(sin(x2)+c)/(x2+exp(x1))+x1*x2"

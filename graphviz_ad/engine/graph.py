@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import CONSTANT, CUT, DATA, INPUT, OPERATION, NodeTable
+from graphviz_ad.engine.annotated import CONSTANT, DATA, INPUT, OPERATION, NodeTable
 from graphviz_ad.engine.ops import MATMUL, OPS, REDUCE, Op
 from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
@@ -43,7 +43,8 @@ class Graph(NodeTable):
     names: dict[int, tuple[str, ...]] = field(default_factory=dict)
     # The statement that made each node (`n` for `n = 1 + sin(x2)`), for nodes made by one.
     groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    details: dict[int, str] = field(default_factory=dict)  # nothing: spans say where nodes came from
+    # Nothing: spans say where a program's nodes came from (an importer fills its own).
+    details: dict[int, str] = field(default_factory=dict)
 
 
 def _shapes_text(values) -> str:

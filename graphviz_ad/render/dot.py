@@ -4,7 +4,8 @@ The colour legend: inputs green, data blue-grey and square, the output brown, co
 grey, every other node neutral; each node shows its value and its grad (d output / d node). Each
 edge is one argument slot, labelled with its local derivative. With --wrt, path k is drawn in
 PATH_COLOURS[k] (the row colours of `gad paths`), paths past the palette in one grey, and nodes
-that do not depend on the input are faded. Dashed edges with a bar are cut (detach); dotted ones carry no gradient.
+that do not depend on the input are faded. Dashed edges with a bar are cut (detach); dotted
+ones carry no gradient.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> gr
                                node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
     clusters = _clusters(picture) if picture.clusters else {}
     for node in picture.nodes:
-        _innermost(node.group, clusters, digraph).node(node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
+        _innermost(node.group, clusters, digraph).node(
+            node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
     _nest(digraph, clusters)
     for edge in picture.edges:
         digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,

@@ -1,4 +1,4 @@
-"""PyTorch computations as annotated graphs, with torch's own values, adjoints and local derivatives.
+"""PyTorch computations as annotated graphs, with torch's values, adjoints and local derivatives.
 
 Two ways in. `trace(fn, args, kwargs)` runs `fn` under a recorder (a `TorchFunctionMode`): each
 call of a torch function becomes a node holding its value, in the module it ran in (global module

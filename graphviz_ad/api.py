@@ -350,19 +350,33 @@ class Analysis:
         """The `top` paths from `name` to the output by |product| (every path when None);
         with `fold`, through those groups folded (dotted names, `layer1.0`): a folded group's
         edge carries its total derivative, so the products still sum to the gradient."""
+        return self.paths_drawn(name, top, fold)[1]
+
+    def paths_drawn(self, name: str, top: int | None = DEFAULT_TOP,
+                    fold: Iterable[str] = ()) -> tuple[AnnotatedGraph, PathSummary]:
+        """As `paths`, with the graph the paths run through (folded when `fold` names
+        groups), which a table needs to name their nodes."""
         self.require_input(name)
         self.require_scalar_output("a path's product")
         graph = self.folded(fold, name).graph if fold else self.graph
-        return summarize(graph, name, top)
+        return graph, summarize(graph, name, top)
 
     def folded(self, groups: Iterable[str], keep_input: str | None = None):
         """The annotated graph with these groups folded (engine/fold.py's `Folding`); an
         unknown group name is an error that lists the groups."""
-        from graphviz_ad.engine.fold import dotted, fold, group_paths
+        from graphviz_ad.engine.fold import fold
+
+        keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
+        return fold(self.graph, self.groups_named(groups), keep)
+
+    def groups_named(self, names: Iterable[str]) -> list[tuple[str, ...]]:
+        """The group paths of dotted names (`layer1.0`); an unknown name is an error that
+        lists the groups."""
+        from graphviz_ad.engine.fold import dotted, group_paths
 
         known = {dotted(path): path for path in group_paths(self.graph)}
         chosen = []
-        for name in groups:
+        for name in names:
             if name not in known:
                 from graphviz_ad.engine.build import suggest
 
@@ -370,8 +384,7 @@ class Analysis:
                 raise UsageError(f"`{name}` is not a group of the program (groups: {listed})",
                                  None, suggest(name, known) or "a group is a statement's name")
             chosen.append(known[name])
-        keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
-        return fold(self.graph, chosen, keep)
+        return chosen
 
     def walkthrough(self, wrt: str | None = None, check: bool = True,
                     image_format: str | None = None, **options: Any) -> Walkthrough:
@@ -457,10 +470,9 @@ class Analysis:
         self._refuse_oversized(graph, wrt, only_paths, compact, max_nodes, export)
         summary = summarize(graph, wrt, top) if wrt is not None else None
         picture = build_picture(graph, summary, edge_labels, only_paths, compact)
-        if folding is not None:
-            picture = _members_unfolded(picture, folding.stands_for)
         notes = []
         if folding is not None:
+            picture = _members_unfolded(picture, folding.stands_for)
             shown = ", ".join(dotted(path) for path in folding.folded[:6])
             more = f" and {len(folding.folded) - 6} more" if len(folding.folded) > 6 else ""
             why = (f"to draw at most {max_boxes} boxes" if detail.automatic
@@ -493,7 +505,7 @@ class Analysis:
             keep.append(self.graph.inputs[wrt])
             reach, back = path_counts(self.graph, keep[-1], 1), paths_to_output(self.graph, 1)
             on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
-        self.folded(expand)  # names every unknown group before anything is drawn
+        self.groups_named(expand)  # names every unknown group before anything is drawn
         detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
         folding = fold(self.graph, detail.fold, keep) if detail.fold else None
         return (folding.graph if folding else self.graph), folding, detail, many_inputs

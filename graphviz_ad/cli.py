@@ -172,8 +172,7 @@ def _show_paths(analysis, wrt: str | None, top: int | None, fold: list[str] | No
         _show(lambda: view.inputs_table(analysis.graph, summaries), as_json,
               lambda: view.inputs_json(analysis.graph, summaries))
         return
-    summary = analysis.paths(wrt, top, fold or ())
-    graph = analysis.folded(fold, wrt).graph if fold else analysis.graph
+    graph, summary = analysis.paths_drawn(wrt, top, fold or ())
     _show(lambda: view.paths_table(graph, summary), as_json,
           lambda: view.summary_json(graph, summary))
 

@@ -123,6 +123,10 @@ LIMITS = [
     ("graphviz_ad.options", "DEFAULT_MAX_BOXES",
      "boxes of a picture before its groups fold (`--max-boxes`)",
      "groups fold, deepest and largest first, with a note", 0),
+    ("graphviz_ad.options", "MAX_CHAIN",
+     "boxes in a row (the longest chain) of a picture that had to fold",
+     "every group below one depth folds, the deepest depth that fits both budgets, with a "
+     "note", 0),
     ("graphviz_ad.engine.fold", "MAX_JACOBIAN_ELEMENTS",
      "numbers of a folded group's total derivative stored whole (output size × producer "
      "size)", "kept as its action, a sweep inside the group (labelled Jᵀ·1)", 0),

@@ -30,7 +30,8 @@ from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_in
 from graphviz_ad.errors import (CheckError, LimitError, NumericError, ShapeError,
                                  UnknownNameError, UsageError)
 from graphviz_ad.options import (DEFAULT_ATOL, DEFAULT_MAX_BOXES, DEFAULT_RTOL, DEFAULT_TOP,
-                                 FD_CENTRAL, FD_METHODS, FD_STEPS, LARGE_PICTURE, MODES)
+                                 FD_CENTRAL, FD_METHODS, FD_STEPS, LARGE_PICTURE, MAX_CHAIN,
+                                 MODES)
 
 AUTO, REVERSE, FORWARD = MODES
 PICTURE_OPTIONS = ("top", "edge_labels", "only_paths", "compact", "expand", "depth",
@@ -475,8 +476,9 @@ class Analysis:
             picture = _members_unfolded(picture, folding.stands_for)
             shown = ", ".join(dotted(path) for path in folding.folded[:6])
             more = f" and {len(folding.folded) - 6} more" if len(folding.folded) > 6 else ""
-            why = (f"to draw at most {max_boxes} boxes" if detail.automatic
-                   else f"below depth {depth}")
+            why = (f"below depth {depth}" if not detail.automatic
+                   else f"to draw at most {max_boxes} boxes, {MAX_CHAIN} in a row"
+                   if detail.chain_folded else f"to draw at most {max_boxes} boxes")
             notes.append(f"folded {len(folding.folded)} group(s) {why}: {shown}{more}"
                          + ("; inputs used only inside a group fold with it" if many_inputs
                             else "") + "; --expand NAME opens one, --depth N or --expand-all "
@@ -506,7 +508,8 @@ class Analysis:
             reach, back = path_counts(self.graph, keep[-1], 1), paths_to_output(self.graph, 1)
             on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
         self.groups_named(expand)  # names every unknown group before anything is drawn
-        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths)
+        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths,
+                               MAX_CHAIN)
         folding = fold(self.graph, detail.fold, keep) if detail.fold else None
         return (folding.graph if folding else self.graph), folding, detail, many_inputs
 

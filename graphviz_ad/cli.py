@@ -284,7 +284,7 @@ def torch_command(
         image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
         paths_table: PathsOption = False, fold: FoldOption = None,
         edge_labels: EdgeLabelsOption = EdgeLabels.value,
-        view: ViewOption = View.forward, rankdir: RankdirOption = Rankdir.LR,
+        view: ViewOption = View.forward, rankdir: RankdirOption = Rankdir.TB,
         dpi: DpiOption = choices.DEFAULT_DPI, renderer: RendererOption = Renderer.auto,
         timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
         max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
@@ -294,7 +294,8 @@ def torch_command(
         max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False) -> None:
     """Trace a PyTorch function: torch's gradient of each input (its arguments, the tensors and
     parameters it reads), with --paths the chain rule path by path, with -o the picture with a
-    group per module (layer1.0.conv1), folded to fit --max-boxes.
+    group per module (layer1.0.conv1), folded to fit --max-boxes, top to bottom as networks
+    are drawn.
 
     This command, and only this one, runs code: FILE.py runs as python FILE.py would (with
     __name__ "__gad__", torch's default dtype float64), then NAME is called with each NAME=VALUE

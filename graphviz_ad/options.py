@@ -25,6 +25,9 @@ DEFAULT_MAX_NODES = 150
 # Past this many boxes a picture folds its groups, deepest and largest first, until it fits:
 # about what a screen shows readably at once.
 DEFAULT_MAX_BOXES = 60
+# A picture that had to fold, and still has a longer chain of boxes than this, folds by whole
+# levels until it does not: a deep network's 60 boxes in a row are a strip no screen shows.
+MAX_CHAIN = 20
 # A picture larger than this puts edge labels beside the edges (xlabel) and draws much-used
 # leaves once per use: both keep Graphviz's layout from growing quadratically.
 LARGE_PICTURE = 80

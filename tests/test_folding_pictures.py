@@ -50,7 +50,10 @@ def test_a_sum_of_500_nodes_folds_into_runs_of_terms_that_keep_the_gradient():
     x = next(node for node in picture.nodes if node.title == "x")
     gradient = float(analysis.gradient("x"))
     assert x.raw_adjoint == gradient == sum(range(1, 167))
-    assert picture.path_count == 22  # 166 terms through 13 runs
+    # The 166 terms chain through their runs: past 20 boxes in a row, every run folds.
+    assert [node.title for node in folded] == [f"terms {start}-{min(start + 12, 166)}"
+                                               for start in range(1, 167, 13)]
+    assert picture.path_count == 13
     assert sum_of_all_paths(analysis, "x", folded_names(picture)) == \
         pytest.approx(gradient, rel=1e-12)
 
@@ -133,3 +136,21 @@ def test_explain_takes_the_picture_options(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "folded 3 group(s) below depth 0" in result.stderr
     assert "∂n/∂x2 = 0.8776" in out.read_text()
+
+
+def test_a_long_chain_of_statements_folds_by_whole_levels_to_at_most_20_in_a_row():
+    from graphviz_ad.engine.fold import _members_by_path, longest_chain
+
+    source = "\n".join(["a0 = sin(x) * 2"] + [f"a{index} = sin(a{index - 1}) * 2 + x"
+                                              for index in range(1, 30)] + ["a29 * 3"])
+    analysis = analyze(source, {"x": 0.3})
+    members = _members_by_path(analysis.graph, ())
+    statements = [path for path in members if len(path) == 2]
+    # x and the 31 statements, each folded, are still 32 boxes in a row: blocks of lines fold.
+    assert longest_chain(analysis.graph, members, statements) == 32
+    picture = analysis.picture()
+    assert [node.title for node in picture.nodes if node.folded] == \
+        ["lines 1-6", "lines 7-12", "lines 13-18", "lines 19-24", "lines 25-30", "lines 31-31"]
+    assert "20 in a row" in picture.notes[0]
+    assert sum_of_all_paths(analysis, "x", folded_names(picture)) == \
+        pytest.approx(float(analysis.gradient("x")), rel=1e-12)

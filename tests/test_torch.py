@@ -258,13 +258,13 @@ def test_resnet_blocks_fold_into_boxes_whose_edges_keep_the_chain_rule(resnet):
     assert folding.folded == (("layer1", "0"), ("layer1", "1")) and not folding.refused
     folded = folding.graph
     assert [folded.labels[node] for node in range(len(folded))
-            if folded.kinds[node] == "group"] == ["0", "1"]
+            if folded.kinds[node] == "group"] == ["layer1.0", "layer1.1"]
     summary = summarize(folded, "conv1.weight", None)
     assert summary.count == 1
     np.testing.assert_allclose(summary.paths[0].product, analysis.gradient("conv1.weight"),
                                rtol=1e-4, atol=1e-6)
     picture = analysis.picture(depth=1)
-    assert {node.title for node in picture.nodes if node.folded} >= {"0", "1"}
+    assert {node.title for node in picture.nodes if node.folded} >= {"layer1.0", "layer1.1"}
 
 
 @pytest.mark.system_dot
@@ -383,3 +383,35 @@ def test_inputs_the_file_reads_are_named_and_those_without_gradient_are_constant
                                  "model.1.bias"}
     assert graph.kinds[graph.labels.index("X")] == CONSTANT
     assert all(graph.kinds[node] == INPUT for node in graph.inputs.values())
+
+
+def resnet18_layout(widths):
+    """samples/torch_resnet.py's ResNet: torchvision's resnet18 layout at the given widths."""
+    import runpy
+
+    sample = runpy.run_path("samples/torch_resnet.py")
+    torch.manual_seed(0)
+    return sample["ResNet"](widths, 2, 10)
+
+
+def test_the_resnet18_layout_folds_by_default_into_its_eight_blocks():
+    from graphviz_ad.engine.fold import _members_by_path, longest_chain
+
+    model = resnet18_layout((4, 8, 8, 8)).double()
+    analysis = api.trace_torch(model, torch.rand(1, 3, 32, 32, dtype=torch.float64))
+    assert len(analysis.graph) > 100  # past the budget of 60 boxes: it has to fold
+    picture = analysis.picture()
+    blocks = [f"layer{stage}.{block}" for stage in range(1, 5) for block in (0, 1)]
+    assert [node.title for node in picture.nodes if node.folded] == blocks
+    assert len(picture.nodes) <= 30
+    assert any("folded 8 group(s) to draw at most 60 boxes, 20 in a row: layer1.0, layer1.1"
+               in note for note in picture.notes)
+    folded = tuple(("layer" + name[5], name[-1]) for name in blocks)
+    members = _members_by_path(analysis.graph, ())
+    assert longest_chain(analysis.graph, members, folded) <= 20 < \
+        longest_chain(analysis.graph, members, ())
+    # each folded block's edge is the block's total derivative: the chain rule still holds
+    gradient = analysis.gradient("conv1.weight")
+    np.testing.assert_allclose(sum(np.asarray(path.product) for path in
+                                   analysis.paths("conv1.weight", None, blocks).paths),
+                               gradient, rtol=1e-10, atol=1e-12)

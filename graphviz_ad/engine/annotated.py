@@ -227,3 +227,9 @@ def output_name(graph) -> str:
     while f"f{number}" in taken:
         number += 1
     return f"f{number}"
+
+
+def short_name(path: tuple[str, ...]) -> str:
+    """A group's name in its box or cluster: its last part, with its parent's when that part is
+    a bare index (`layer1.0` for a block of an nn.Sequential, not `0`)."""
+    return ".".join(path[-2:]) if path[-1].isdigit() and len(path) > 1 else path[-1]

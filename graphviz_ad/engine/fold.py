@@ -11,12 +11,12 @@ graph, and their products, still sum to the gradient.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import GROUP, INPUT, AnnotatedGraph, GroupOp
+from graphviz_ad.engine.annotated import GROUP, INPUT, AnnotatedGraph, GroupOp, short_name
 from graphviz_ad.engine.linear import known_by_action
 
 # A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
@@ -222,8 +222,8 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> Annotate
         if node in folds:
             path, region, producers, several = folds[node]
             # A group with several outputs shows each by its own name: `lines 1-9 → b3`.
-            label = f"{path[-1]} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
-                if several else path[-1]
+            label = f"{short_name(path)} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
+                if several else short_name(path)
             kinds.append(GROUP)
             description = f"the group {'.'.join(path)}, folded: {len(region)} nodes"
             if stored(graph, node, producers):
@@ -304,6 +304,7 @@ class Detail:
     fold: tuple[tuple[str, ...], ...]
     boxes: int  # nodes drawn once they are folded
     automatic: bool  # chosen to fit the budget, rather than by --depth
+    chain_folded: bool = False  # folded further to shorten the longest chain
 
 
 def dotted(path: tuple[str, ...]) -> str:
@@ -312,11 +313,14 @@ def dotted(path: tuple[str, ...]) -> str:
 
 def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
                   depth: int | None = None, expand_all: bool = False,
-                  keep: Iterable[int] = (), on_paths: Iterable[int] = ()) -> Detail:
+                  keep: Iterable[int] = (), on_paths: Iterable[int] = (),
+                  rank_budget: int | None = None) -> Detail:
     """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
-    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. `expand`
-    names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups; `depth`
-    folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
+    the largest, and those holding a node of `on_paths` (the paths of --wrt) last. When that
+    still leaves a chain of more than `rank_budget` boxes in a row (a deep network drawn as one
+    long strip), every group below one depth folds instead, the deepest depth that fits both.
+    `expand` names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups;
+    `depth` folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
     if expand_all:
         return Detail((), len(graph), False)
     consumers = graph.consumers()
@@ -325,11 +329,7 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
     opened = {tuple(name.split(".")) for name in expand}
     protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
     if depth is not None:
-        chosen = [path for path in counts if len(path) == depth + 1 and path not in protected
-                  and why_not_foldable(graph, members[path], consumers) is None]
-        return Detail(tuple(chosen), len(graph) - sum(
-            counts[path] - len(outputs_of(graph, members[path], consumers)) for path in chosen),
-            False)
+        return _at_depth(graph, members, consumers, depth, protected)
     on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
     order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
     boxes = len(graph)
@@ -348,7 +348,45 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
             del saved[folded]
         saved[path] = whole
         boxes -= saving
-    return Detail(tuple(saved), boxes, True)
+    chosen = Detail(tuple(saved), boxes, True)
+    if not saved or rank_budget is None or longest_chain(graph, members, saved) <= rank_budget:
+        return chosen
+    for level in range(max(map(len, counts)) - 1, -1, -1):
+        uniform = _at_depth(graph, members, consumers, level, protected)
+        if uniform.boxes <= budget and \
+                longest_chain(graph, members, uniform.fold) <= rank_budget:
+            return replace(uniform, automatic=True, chain_folded=True)
+    return replace(_at_depth(graph, members, consumers, 0, protected), automatic=True,
+                   chain_folded=True)
+
+
+def _at_depth(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
+              consumers: list[list[tuple[int, int]]], depth: int,
+              protected: set[tuple[str, ...]]) -> Detail:
+    """Every foldable group nested exactly `depth` deep folded (those inside it with it)."""
+    chosen = [path for path in members if len(path) == depth + 1 and path not in protected
+              and why_not_foldable(graph, members[path], consumers) is None]
+    return Detail(tuple(chosen), len(graph) - sum(
+        len(members[path]) - len(outputs_of(graph, members[path], consumers))
+        for path in chosen), False)
+
+
+def longest_chain(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
+                  folded: Iterable[tuple[str, ...]]) -> int:
+    """About how many boxes the longest chain of the picture has with `folded` folded, each
+    group counted as one box: one pass in node order, so a group's depth is that of the
+    producers of its nodes seen so far."""
+    box = {node: path for path in folded for node in members[path]}
+    level: dict[Any, int] = {}
+    for node in range(len(graph)):
+        key = box.get(node, node)
+        here = level.get(key, 1)
+        for argument in graph.args[node]:
+            source = box.get(argument, argument)
+            if source != key:
+                here = max(here, level[source] + 1)
+        level[key] = here
+    return max(level.values(), default=0)
 
 
 def _prefixes(path: tuple[str, ...]) -> list[tuple[str, ...]]:

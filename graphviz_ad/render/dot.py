@@ -14,7 +14,8 @@ from html import escape
 
 import graphviz
 
-from graphviz_ad.engine.annotated import CONSTANT, CUT, DATA, GROUP, INPUT, OPERATION
+from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, GROUP, INPUT, OPERATION,
+                                          short_name)
 from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
 from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
@@ -180,7 +181,7 @@ def _clusters(picture: Picture) -> dict[tuple[str, ...], graphviz.Digraph]:
             sizes[node.group[:depth]] = sizes.get(node.group[:depth], 0) + 1
     shown = sorted(path for path, size in sizes.items() if size >= 2)
     return {path: graphviz.Digraph(f"cluster_{index}", graph_attr=_sorted(
-        {**CLUSTER_STYLE, "label": _plain(path[-1]), "tooltip": _tooltip(".".join(path))}))
+        {**CLUSTER_STYLE, "label": _plain(short_name(path)), "tooltip": _tooltip(".".join(path))}))
         for index, path in enumerate(shown)}
 
 

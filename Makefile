@@ -68,8 +68,9 @@ torch-samples: $(STAMP)
 	$(BIN)/gad torch samples/torch_detach.py:with_data x=[1,1] --wrt x -o docs/pictures/torch-data.png
 	$(BIN)/gad torch samples/torch_detach.py:with_no_grad x=[1,1] --wrt x -o docs/pictures/torch-no-grad.png
 	$(BIN)/gad torch samples/torch_mlp.py:loss --wrt model.0.weight -o docs/pictures/torch-mlp.png
-	$(BIN)/gad torch samples/torch_resnet.py:loss --rankdir TB -o docs/pictures/torch-resnet.png
-	$(BIN)/gad torch samples/torch_resnet.py:loss --depth 2 --rankdir TB -o docs/pictures/torch-resnet-folded.png
+	$(BIN)/gad torch samples/torch_resnet.py:loss -o docs/pictures/torch-resnet.png
+	$(BIN)/gad torch samples/torch_resnet.py:loss --depth 2 -o docs/pictures/torch-resnet-folded.png
+	$(BIN)/gad torch samples/torch_resnet18.py -o docs/pictures/torch-resnet18.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info

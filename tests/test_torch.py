@@ -415,3 +415,90 @@ def test_the_resnet18_layout_folds_by_default_into_its_eight_blocks():
     np.testing.assert_allclose(sum(np.asarray(path.product) for path in
                                    analysis.paths("conv1.weight", None, blocks).paths),
                                gradient, rtol=1e-10, atol=1e-12)
+
+
+def deferred_rows(graph):
+    from graphviz_ad.engine.annotated import DeferredRow
+
+    rows = [row for row in graph.local if isinstance(row, DeferredRow)]
+    return rows, sum(row.computed for row in rows)
+
+
+def test_torchs_local_derivatives_are_computed_only_for_the_edges_a_picture_draws():
+    model = resnet18_layout((4, 8, 8, 8)).double()
+    analysis = api.trace_torch(model, torch.rand(1, 3, 32, 32, dtype=torch.float64))
+    rows, traced = deferred_rows(analysis.graph)
+    # at the trace: the scalar outputs' (their derivative is what they carried back) and the
+    # additions whose identity input is shared with a convolution, of 69 ops
+    assert len(rows) == 69 and traced == 5
+    picture = analysis.picture()
+    _, computed = deferred_rows(analysis.graph)
+    # the stem's and the head's drawn edges; the eight folded blocks' insides are not read
+    assert computed - traced == 7
+    assert all(edge.raw_local is not None for edge in picture.edges if not edge.no_gradient)
+    analysis.picture(expand_all=True)
+    assert deferred_rows(analysis.graph)[1] == len(rows)
+
+
+def test_a_group_pulled_through_by_torch_in_one_call_equals_our_sweep_through_it():
+    from dataclasses import replace
+
+    from graphviz_ad.engine.fold import fold
+
+    model = resnet18_layout((4, 8, 8, 8)).double()
+    analysis = api.trace_torch(model, torch.rand(1, 3, 32, 32, dtype=torch.float64))
+    blocks = [("layer1", "0"), ("layer2", "0"), ("layer4", "1")]
+    by_torch = fold(analysis.graph, blocks).graph
+    by_sweep = fold(replace(analysis.graph, pull_through=None), blocks).graph
+    groups = [node for node in range(len(by_torch)) if by_torch.kinds[node] == "group"]
+    assert len(groups) == 3
+    for node in groups:
+        for slot in range(len(by_torch.args[node])):
+            if by_torch.flows(node, slot):
+                np.testing.assert_allclose(by_torch.local[node][slot],
+                                           by_sweep.local[node][slot], rtol=1e-10, atol=1e-12)
+    for ours, theirs in zip(by_torch.carried, by_sweep.carried):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+class AddsItsInputs(nn.Module):
+    def forward(self, a, b):
+        return a * 1.0 + b
+
+
+def test_a_group_whose_inputs_depend_on_each_other_is_summed_inside_the_group_only():
+    from graphviz_ad.engine.fold import fold
+
+    adds = AddsItsInputs()
+
+    def loss(x):
+        return adds(x, x * 2).sum()
+
+    # 5,000 elements: past MAX_JACOBIAN_ROWS, the group is known by its action, Jᵀ·1
+    x = torch.ones(5000, dtype=torch.float64, requires_grad=True)
+    analysis = api.trace_torch(loss, x)
+    np.testing.assert_array_equal(analysis.gradient("x"), np.full(5000, 3.0))
+    folded = fold(analysis.graph, [("adds",)]).graph
+    group = next(node for node in range(len(folded)) if folded.kinds[node] == "group")
+    producers = [folded.labels[argument] for argument in folded.args[group]]
+    assert producers == ["x", "*", "1"]
+    # through the group alone x counts once; torch's pull from the group's output would also
+    # count the path through x * 2, which runs outside the group
+    np.testing.assert_array_equal(folded.local[group][0], np.ones(5000))
+    np.testing.assert_array_equal(folded.local[group][1], np.ones(5000))
+    steps = list(folded.sweep())
+    np.testing.assert_array_equal(steps[-1].total, np.full(5000, 3.0))
+
+
+def test_a_model_changed_in_place_after_its_trace_is_a_typed_error_when_drawn():
+    from graphviz_ad.errors import UsageError
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    analysis = api.trace_torch(model, torch.ones(4, 2, dtype=torch.float64))
+    with torch.no_grad():
+        model[2].weight.add_(1.0)  # an optimizer step, say
+    with pytest.raises(UsageError, match="torch cannot run the backward pass again: one of "
+                                         "the variables needed for gradient computation has "
+                                         "been modified by an inplace operation") as caught:
+        analysis.picture(expand_all=True)
+    assert "draw the picture before the model changes" in caught.value.hint

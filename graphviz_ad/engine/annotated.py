@@ -10,8 +10,9 @@ trace, pictures, JSON and tables read only this.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -89,6 +90,45 @@ class GroupOp(ForeignOp):
         return f"∂{self.name}/∂{arguments[slot]}"
 
 
+class DeferredRow(Sequence):
+    """The local derivatives of one node's argument slots, computed when first read: an
+    importer's op whose derivatives cost a backward pass through its framework (torch's Jᵀ·1)
+    pays it only for the edges a view shows. Whether a slot carries a gradient is known at
+    once (`AnnotatedGraph.flows`), and a slot that carries none reads None."""
+
+    def __init__(self, flows: Sequence[bool], compute: Callable[[], Sequence[Any]]):
+        self._flows = tuple(flows)
+        self._compute: Callable[[], Sequence[Any]] | None = compute
+        self._row: tuple[Any, ...] = ()
+
+    @property
+    def computed(self) -> bool:
+        return self._compute is None
+
+    def flows(self, slot: int) -> bool:
+        return self._flows[slot]
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def __getitem__(self, slot):
+        if not isinstance(slot, int):
+            return tuple(self)[slot]
+        if not self._flows[slot]:
+            return None
+        if self._compute is not None:
+            computed = self._compute()
+            self._row = tuple(part if flows else None for part, flows in zip(computed,
+                                                                               self._flows))
+            self._compute = None
+        return self._row[slot]
+
+
+def flows_in(row: Sequence[Any], slot: int) -> bool:
+    """Whether a gradient flows through `slot` of a row of local derivatives."""
+    return row.flows(slot) if isinstance(row, DeferredRow) else row[slot] is not None
+
+
 @dataclass(frozen=True)
 class SweepStep:
     """One adjoint update of the backward sweep: adj(target) += the pullback of adj(via)."""
@@ -152,7 +192,11 @@ class AnnotatedGraph(NodeTable):
     """Nodes in a topological order (arguments before their consumers), as parallel tuples.
 
     `local[node][slot]` is the local derivative d node / d argument on that edge, None where no
-    gradient flows (into constants, across a cut). The backward sweep's record: `sweep_order`
+    gradient flows (into constants, across a cut); `flows(node, slot)` says which without
+    computing a `DeferredRow`. `pull_through`, when the source has its own engine (torch's
+    autograd), pulls a gradient of one node back to several at once along every path between
+    them: `pull_through(node, producers, gradient)` -> a gradient per producer, None where no
+    gradient reaches it. The backward sweep's record: `sweep_order`
     lists the nodes whose edges it used, in the order it used them, and `carried` what it pulled
     back along each of their edges that carries a gradient, in the same order (slots left to
     right), as the sweep appended them.
@@ -178,6 +222,11 @@ class AnnotatedGraph(NodeTable):
     source: str = ""
     spans: tuple[Span | None, ...] = ()
     details: dict[int, str] = field(default_factory=dict)
+    pull_through: Callable[[int, Sequence[int], Any], list] | None = None
+
+    def flows(self, node: int, slot: int) -> bool:
+        """Whether a gradient flows along the edge into `node`'s argument `slot`."""
+        return flows_in(self.local[node], slot)
 
     def gradient(self, name: str) -> Any:
         return self.adjoints[self.inputs[name]]
@@ -189,7 +238,7 @@ class AnnotatedGraph(NodeTable):
         parts = iter(self.carried)
         for node in self.sweep_order:
             for slot, argument in enumerate(self.args[node]):
-                if self.local[node][slot] is None:
+                if not self.flows(node, slot):
                     continue
                 part = next(parts)
                 with np.errstate(all="ignore"):  # inf and nan are reported by numeric_issues

@@ -12,11 +12,12 @@ graph, and their products, still sum to the gradient.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import GROUP, INPUT, AnnotatedGraph, GroupOp, short_name
+from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, GroupOp, flows_in,
+                                          short_name)
 from graphviz_ad.engine.linear import known_by_action
 
 # A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
@@ -163,19 +164,36 @@ def _sweep_inside(graph: AnnotatedGraph, inside: set[int], output: int,
             continue
         op = graph.ops[node]
         for slot, argument in enumerate(graph.args[node]):
-            local = graph.local[node][slot]
-            if local is None:
+            if not graph.flows(node, slot):
                 continue
-            part = op.linear_map.pullback(slot, local, gradient, graph.values[argument])
+            part = op.linear_map.pullback(slot, graph.local[node][slot], gradient,
+                                          graph.values[argument])
             carried[argument] = part if argument not in carried else carried[argument] + part
     return carried
+
+
+def _puller(graph: AnnotatedGraph, members: list[int], output: int,
+            producers: list[int]) -> Callable[[Any], list]:
+    """A pull of a gradient of `output` back through the group to each producer (None where
+    no gradient reaches it). The source's own engine does it in one call where every path
+    between the producers and the output stays inside the group; else our sweep, edge by edge."""
+    through = graph.pull_through
+    if through is not None and not _nested(graph, producers):
+        return lambda gradient: through(output, producers, gradient)
+    inside = set(members)
+
+    def sweep(gradient: Any) -> list:
+        carried = _sweep_inside(graph, inside, output, gradient)
+        return [carried.get(producer) for producer in producers]
+
+    return sweep
 
 
 def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
                       producers: list[int]) -> list[Any]:
     """d output / d producer through the group only, of shape output.shape + producer.shape;
-    None where no gradient flows. One reverse sweep inside the group per output element."""
-    inside = set(members)
+    None where no gradient flows. One pull through the group per output element."""
+    pull = _puller(graph, members, output, producers)
     out_shape = np.shape(graph.values[output])
     rows: dict[int, list[Any]] = {producer: [] for producer in producers}
     flows = {producer: False for producer in producers}
@@ -183,9 +201,7 @@ def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
         for index in np.ndindex(*out_shape):
             seed = np.zeros(out_shape)
             seed[index] = 1.0
-            carried = _sweep_inside(graph, inside, output, seed[()])
-            for producer in producers:
-                part = carried.get(producer)
+            for producer, part in zip(producers, pull(seed[()])):
                 flows[producer] |= part is not None
                 rows[producer].append(np.zeros(np.shape(graph.values[producer]))
                                       if part is None else np.asarray(part, dtype=np.float64))
@@ -197,19 +213,37 @@ def _group_action(graph: AnnotatedGraph, members: list[int], output: int,
                   producers: list[int]):
     """The total derivatives kept as their action: a pull through the group, and each edge's
     Jᵀ·1 (None where no gradient flows)."""
-    inside = set(members)
+    pull_some = _puller(graph, members, output, producers)
 
     def pull(gradient: Any) -> list:
         with np.errstate(all="ignore"):
-            carried = _sweep_inside(graph, inside, output, gradient)
-        return [carried.get(producer, np.zeros_like(graph.values[producer])[()])
-                for producer in producers]
+            parts = pull_some(gradient)
+        return [np.zeros_like(graph.values[producer])[()] if part is None else part
+                for producer, part in zip(producers, parts)]
 
-    with np.errstate(all="ignore"):
-        reached = _sweep_inside(graph, inside, output, np.ones_like(graph.values[output])[()])
     scalar = np.ndim(graph.values[output]) == 0
-    return known_by_action("group", pull, scalar), [reached.get(producer)
-                                                      for producer in producers]
+    with np.errstate(all="ignore"):
+        row = pull_some(np.ones_like(graph.values[output])[()])
+    return known_by_action("group", pull, scalar), row
+
+
+def _nested(graph: AnnotatedGraph, producers: list[int]) -> bool:
+    """Whether one producer is an ancestor of another: then a path from the first to the
+    group's output may leave the group, which a pull through the whole graph would count."""
+    if len(producers) < 2:
+        return False
+    floor, targets = min(producers), set(producers)
+    seen: set[int] = set()
+    stack = [argument for producer in producers for argument in graph.args[producer]]
+    while stack:
+        node = stack.pop()
+        if node < floor or node in seen:
+            continue
+        if node in targets:
+            return True
+        seen.add(node)
+        stack.extend(graph.args[node])
+    return False
 
 
 def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> AnnotatedGraph:
@@ -278,22 +312,26 @@ def _covering(graph: AnnotatedGraph, members: list[int]):
 
 
 def _sweep_record(ops, args, values, adjoints, requires, local) -> tuple[list[int], list[Any]]:
-    """The backward sweep's record over the folded graph: what each edge carries back."""
+    """The backward sweep's record over the folded graph: what each edge carries back. Into a
+    node that only one edge carries a gradient to, that edge carried its whole adjoint, so
+    nothing is pulled back again (a folded group's pull is a sweep through it)."""
+    flowing = [[slot for slot in range(len(args[node])) if flows_in(local[node], slot)]
+               if op is not None and requires[node] else [] for node, op in enumerate(ops)]
+    feeds = [0] * len(ops)
+    for node, slots in enumerate(flowing):
+        for slot in slots:
+            feeds[args[node][slot]] += 1
     order, carried = [], []
     with np.errstate(all="ignore"):
         for node in range(len(ops) - 1, -1, -1):
-            op = ops[node]
-            if op is None or not requires[node]:
+            if not flowing[node]:
                 continue
-            used = False
-            for slot, argument in enumerate(args[node]):
-                if local[node][slot] is None:
-                    continue
-                used = True
-                carried.append(op.linear_map.pullback(slot, local[node][slot], adjoints[node],
-                                                      values[argument]))
-            if used:
-                order.append(node)
+            for slot in flowing[node]:
+                argument = args[node][slot]
+                carried.append(adjoints[argument] if feeds[argument] == 1 else
+                               ops[node].linear_map.pullback(slot, local[node][slot],
+                                                             adjoints[node], values[argument]))
+            order.append(node)
     return order, carried
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import DATA, INPUT, AnnotatedGraph
+from graphviz_ad.engine.annotated import DATA, INPUT, AnnotatedGraph, DeferredRow
 from graphviz_ad.errors import Span
 
 
@@ -52,7 +52,10 @@ def numeric_issues(graph: AnnotatedGraph) -> list[NumericIssue]:
             issues.append(NumericIssue(node, graph.span(node),
                                        f"`{text}` {cause} {result}"))
     for consumer, slot, producer in graph.edges():
-        local = graph.local[consumer][slot]
+        row = graph.local[consumer]
+        if isinstance(row, DeferredRow) and not row.computed:
+            continue  # an importer's op, checked through the adjoints rather than computed
+        local = row[slot]
         if local is None or _finite(local) or not finite[consumer]:
             continue
         issues.append(NumericIssue(

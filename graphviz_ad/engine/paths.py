@@ -103,19 +103,14 @@ class PathSummary:
         return max(0.0, math.log10(largest / total))
 
 
-def flows(graph: AnnotatedGraph, consumer: int, slot: int) -> bool:
-    return graph.local[consumer][slot] is not None
-
-
 def _sums(graph: AnnotatedGraph, start: int, counts: list[int]) -> Iterator[tuple[int, int]]:
     """Each node after `start` in creation order, with the sum of `counts` over the arguments
     a gradient flows from; the caller stores the node's count before the next is summed."""
-    local, args = graph.local, graph.args
+    flows, args = graph.flows, graph.args
     for node in range(start + 1, graph.output + 1):
-        row = local[node]
         total = 0
         for slot, argument in enumerate(args[node]):
-            if row[slot] is not None:
+            if flows(node, slot):
                 total += counts[argument]
         yield node, total
 
@@ -139,7 +134,7 @@ def paths_to_output(graph: AnnotatedGraph, cap: int) -> list[int]:
         if not counts[node]:
             continue
         for slot, argument in enumerate(graph.args[node]):
-            if graph.local[node][slot] is not None:
+            if graph.flows(node, slot):
                 counts[argument] = min(cap, counts[argument] + counts[node])
     return counts
 
@@ -149,11 +144,11 @@ def path_count(graph: AnnotatedGraph, name: str) -> int | CountEstimate:
     exactly would pass EXACT_COUNT_BITS or EXACT_COUNT_WORK. A count is dropped after its
     last use, so a chain holds only a few counts at a time."""
     start = graph.inputs[name]
-    local, args = graph.local, graph.args
+    flows, args = graph.flows, graph.args
     last_use = [0] * len(graph)
     for node in range(start + 1, graph.output + 1):
         for slot, argument in enumerate(args[node]):
-            if local[node][slot] is not None:
+            if flows(node, slot):
                 last_use[argument] = node
     counts = [0] * len(graph)
     counts[start] = 1
@@ -176,10 +171,10 @@ def _log2_count(graph: AnnotatedGraph, start: int) -> float:
     """log2 of the number of paths from `start` to the output, in floating point."""
     logs = [-math.inf] * len(graph)
     logs[start] = 0.0
-    local, args = graph.local, graph.args
+    flows, args = graph.flows, graph.args
     for node in range(start + 1, graph.output + 1):
         terms = [logs[argument] for slot, argument in enumerate(args[node])
-                 if local[node][slot] is not None and logs[argument] > -math.inf]
+                 if flows(node, slot) and logs[argument] > -math.inf]
         if terms:
             top = max(terms)
             logs[node] = top + math.log2(sum(2.0 ** (term - top) for term in terms))
@@ -190,10 +185,10 @@ def longest_path(graph: AnnotatedGraph, start: int) -> int:
     """Edges on the longest path from `start` to the output (0 when there is none)."""
     longest: list[int | None] = [None] * len(graph)
     longest[start] = 0
-    local, args = graph.local, graph.args
+    flows, args = graph.flows, graph.args
     for node in range(start + 1, graph.output + 1):
         for slot, argument in enumerate(args[node]):
-            if local[node][slot] is not None and longest[argument] is not None:
+            if flows(node, slot) and longest[argument] is not None:
                 candidate = longest[argument] + 1
                 if longest[node] is None or candidate > longest[node]:
                     longest[node] = candidate
@@ -234,7 +229,7 @@ def _make_path(graph: AnnotatedGraph, start: int, edges: tuple[Edge, ...]) -> Pa
 
 def _edges_in(graph: AnnotatedGraph, node: int, reachable: list) -> Iterator[Edge]:
     for slot, argument in enumerate(graph.args[node]):
-        if reachable[argument] is not None and flows(graph, node, slot):
+        if reachable[argument] is not None and graph.flows(node, slot):
             yield Edge(argument, node, slot)
 
 

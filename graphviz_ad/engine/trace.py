@@ -66,7 +66,8 @@ def trace_names(graph: AnnotatedGraph) -> list[str]:
 def step_count(graph: AnnotatedGraph) -> int:
     """How many steps `forward_steps` and `backward_steps` make together, without making them."""
     forward = sum(1 for kind in graph.kinds if kind != CONSTANT)
-    backward = sum(1 for row in graph.local for local in row if local is not None)
+    backward = sum(1 for node, arguments in enumerate(graph.args)
+                   for slot in range(len(arguments)) if graph.flows(node, slot))
     return forward + backward
 
 

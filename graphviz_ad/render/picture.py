@@ -254,13 +254,12 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
     def edge(producer: int, consumer: int, slot: int, label: str, key: tuple[int, int],
              raw_local: Any):
         on_rest = False
-        if from_input is not None and graph.local[key[0]][key[1]] is not None:
+        if from_input is not None and graph.flows(*key):
             through = from_input[producer] * to_output[consumer]
             on_rest = through > len(uses.get(key, ()))
         return DrawnEdge(_node_id(producer), _node_id(consumer), slot, label,
                          cut=graph.is_cut(key[0]),
-                         no_gradient=graph.local[key[0]][key[1]] is None
-                         and not graph.is_cut(key[0]),
+                         no_gradient=not graph.flows(*key) and not graph.is_cut(key[0]),
                          paths=tuple(uses.get(key, ())), on_rest=on_rest, raw_local=raw_local)
 
     nodes = []

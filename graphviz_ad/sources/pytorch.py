@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from torch.utils._pytree import tree_flatten
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
-                                          ForeignOp, NodeOp)
+                                          DeferredRow, ForeignOp, NodeOp)
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import UsageError
@@ -49,6 +50,7 @@ SAME_ORDER = {
 # torch's reflected operators: `3 - x` calls `x.__rsub__(3)`.
 REVERSED = {"radd": "add", "rsub": "sub", "rmul": "mul", "rdiv": "div", "rtruediv": "div",
             "rpow": "pow", "rmatmul": "matmul"}
+DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64}
 CUTS = ("detach", "data")  # a value passed on without its history
 DATA = ForeignOp("data", 1, "x.data: the value of x without its history, so no gradient "
                             "flows back through it", stops_gradient=True)
@@ -88,6 +90,37 @@ def _numpy(tensor: torch.Tensor) -> Any:
     if value.dtype in (torch.bfloat16, torch.float16):
         value = value.float()
     return np.array(value.cpu().numpy())[()]
+
+
+def _numpy_owned(tensor: torch.Tensor) -> Any:
+    """A tensor nothing else holds or changes (a gradient torch.autograd.grad returned) as
+    numpy without a copy, read-only."""
+    if tensor.dtype in (torch.bfloat16, torch.float16):
+        return _numpy(tensor)
+    value = tensor.detach().cpu().numpy()
+    value.flags.writeable = False
+    return value[()]
+
+
+def _again(backward: Callable[[], Any]) -> Any:
+    """Run torch's backward machinery after the trace (a local derivative or a folded group
+    is computed when a view first reads it): a typed error if the graph changed since."""
+    try:
+        return backward()
+    except RuntimeError as error:
+        reason = str(error).split(".")[0].split("\n")[0]
+        raise UsageError(f"torch cannot run the backward pass again: {reason}", None,
+                         "draw the picture before the model changes (an optimizer step, an "
+                         "in-place update) or backward() frees its graph, or trace it "
+                         "again") from None
+
+
+def _tensor(gradient: Any, dtype: torch.dtype) -> torch.Tensor:
+    """A gradient to seed torch's backward with, sharing memory with a read-only array (torch
+    warns that it could write to it; its backward functions do not write to a gradient)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return torch.as_tensor(np.asarray(gradient), dtype=dtype)
 
 
 def _number_text(value: Any) -> str:
@@ -136,7 +169,7 @@ def _our_op(base: str, reflected: bool, args: tuple, kwargs: dict) -> tuple[Op, 
 
 
 def _edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],
-               arg_values: list[Any], dtype: torch.dtype) -> Callable[[Any], list]:
+               arg_values: list[Any], dtype: torch.dtype) -> Callable[..., list]:
     """torch's backward from one output to its arguments only: a gradient of the output in, the
     gradient of each argument out (None for an argument no gradient reaches). An argument given
     twice gets the whole of its gradient at its first slot."""
@@ -145,15 +178,18 @@ def _edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],
         if edge is not None and all(edge != seen for _, seen in wanted):
             wanted.append((slot, edge))
 
-    def pull(gradient: Any) -> list:
-        grads = torch.autograd.grad(
-            [out_edge], [edge for _, edge in wanted],
-            grad_outputs=[torch.as_tensor(np.asarray(gradient), dtype=dtype)],
-            retain_graph=True, allow_unused=True)
+    def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
+        """Each argument's gradient in slot order, or, given `slots`, only theirs."""
+        chosen = wanted if slots is None else [(slot, edge) for slot, edge in wanted
+                                               if slot in slots]
+        grads = _again(lambda: torch.autograd.grad(
+            [out_edge], [edge for _, edge in chosen], grad_outputs=[_tensor(gradient, dtype)],
+            retain_graph=True, allow_unused=True))
         parts: list[Any] = [None] * len(arg_edges)
-        for (slot, _), grad in zip(wanted, grads):
-            parts[slot] = np.zeros_like(arg_values[slot]) if grad is None else _numpy(grad)
-        return parts
+        for (slot, _), grad in zip(chosen, grads):
+            parts[slot] = np.zeros_like(arg_values[slot]) if grad is None else \
+                _numpy_owned(grad)
+        return parts if slots is None else [parts[slot] for slot in slots]
 
     return pull
 
@@ -485,16 +521,17 @@ def _kind_of(item: Any) -> str:
 
 def _finish(nodes: _Nodes, output: int, result: torch.Tensor) -> AnnotatedGraph:
     """torch's backward pass from `result`: every node's adjoint, then each edge's local
-    derivative and what it carried back."""
+    derivative and what it carried back. A foreign op's local derivatives (Jᵀ·1, a backward
+    pass through it) are computed when a view first reads them."""
     reached = [node for node in range(len(nodes.kinds)) if nodes.edges[node] is not None]
     grads: tuple = ()
     if reached and result.requires_grad:
         grads = torch.autograd.grad([result], [nodes.edges[node] for node in reached],
                                     retain_graph=True, allow_unused=True)
     gradient_of = {node: grad for node, grad in zip(reached, grads) if grad is not None}
-    adjoints = [_numpy(gradient_of[node]) if node in gradient_of
+    adjoints = [_numpy_owned(gradient_of[node]) if node in gradient_of
                 else np.zeros_like(nodes.values[node])[()] for node in range(len(nodes.kinds))]
-    local: list[tuple] = [(None,) * len(arguments) for arguments in nodes.args]
+    local: list[Sequence] = [(None,) * len(arguments) for arguments in nodes.args]
     uses = _uses(nodes, gradient_of)
     order: list[int] = []
     carried: list[Any] = []
@@ -514,7 +551,24 @@ def _finish(nodes: _Nodes, output: int, result: torch.Tensor) -> AnnotatedGraph:
         requires_grad=tuple(nodes.requires), inputs=dict(nodes.inputs), output=output,
         adjoints=tuple(adjoints), local=tuple(local), carried=tuple(carried),
         sweep_order=tuple(order), names=dict(nodes.names), groups=dict(nodes.groups),
-        details=dict(nodes.details))
+        details=dict(nodes.details), pull_through=_pull_through(nodes))
+
+
+def _pull_through(nodes: _Nodes) -> Callable[[int, Sequence[int], Any], list]:
+    """torch's backward from one node to several, along every path between them, in one call."""
+    def pull(output: int, producers: Sequence[int], gradient: Any) -> list:
+        wanted = [producer for producer in producers if nodes.edges[producer] is not None]
+        grads: Sequence = ()
+        if wanted and nodes.edges[output] is not None:
+            seed = _tensor(gradient, DTYPES[np.result_type(nodes.values[output]).name])
+            grads = _again(lambda: torch.autograd.grad(
+                [nodes.edges[output]], [nodes.edges[producer] for producer in wanted],
+                grad_outputs=[seed], retain_graph=True, allow_unused=True))
+        found = {producer: _numpy_owned(grad) for producer, grad in zip(wanted, grads)
+                 if grad is not None}
+        return [found.get(producer) for producer in producers]
+
+    return pull
 
 
 def _uses(nodes: _Nodes, reached: Mapping[int, Any]) -> list[int]:
@@ -529,30 +583,40 @@ def _uses(nodes: _Nodes, reached: Mapping[int, Any]) -> list[int]:
 
 
 def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
-                      uses: list[int]) -> tuple[tuple, list]:
-    """The local derivative on each argument slot of `node` (None where no gradient flows) and
-    what each carried back, in slot order. Into an argument that no other edge feeds, torch's
-    backward pass carried exactly that argument's adjoint: it is not pulled back again."""
+                      uses: list[int]) -> tuple[Sequence, list]:
+    """The local derivative on each argument slot of `node` (None where no gradient flows),
+    computed when first read, and what each carried back, in slot order. Into an argument that
+    no other edge feeds, torch's backward pass carried exactly that argument's adjoint: it is
+    not pulled back again; the others are pulled back through torch's backward function (or
+    our op's linear map), for those slots only."""
     op = nodes.ops[node]
     arguments = nodes.args[node]
     values = [nodes.values[argument] for argument in arguments]
-    flows = [nodes.requires[argument] for argument in arguments]
     out, adjoint = nodes.values[node], adjoints[node]
+    # An argument given twice gets its whole gradient at its first slot (see _edge_pull).
+    flows = [nodes.requires[argument] and argument not in arguments[:slot]
+             for slot, argument in enumerate(arguments)]
     if isinstance(op, TorchOp):
-        row = tuple(op.op.rules[slot](*values, out) if flows[slot] else None
-                    for slot in range(len(arguments)))
-        parts = [op.linear_map.pullback(slot, row[slot], adjoint, values[slot])
-                 for slot in range(len(arguments)) if row[slot] is not None]
-        return row, parts
-    pull = nodes.pulls[node]
-    row = tuple(part if flows[slot] else None for slot, part in enumerate(pull(np.ones_like(out))))
-    slots = [slot for slot in range(len(arguments)) if row[slot] is not None]
-    if np.ndim(out) == 0:
-        return row, [adjoint * row[slot] for slot in slots]
-    if all(uses[arguments[slot]] == 1 for slot in slots):
-        return row, [adjoints[arguments[slot]] for slot in slots]
-    pulled = pull(adjoint)
-    return row, [pulled[slot] for slot in slots]
+        def local_derivatives() -> list:
+            return [op.op.rules[slot](*values, out) if flows[slot] else None
+                    for slot in range(len(arguments))]
+    else:
+        def local_derivatives() -> list:
+            return [np.zeros_like(values[slot])[()] if part is None else part
+                    for slot, part in enumerate(nodes.pulls[node](np.ones_like(out)))]
+    row = DeferredRow(flows, local_derivatives)
+    slots = [slot for slot in range(len(arguments)) if flows[slot]]
+    shared = [slot for slot in slots if uses[arguments[slot]] > 1]
+    pulled: dict[int, Any] = {}
+    if shared and isinstance(op, TorchOp):
+        pulled = {slot: op.linear_map.pullback(slot, row[slot], adjoint, values[slot])
+                  for slot in shared}
+    elif shared and np.ndim(out) == 0:
+        pulled = {slot: adjoint * row[slot] for slot in shared}
+    elif shared:
+        pulled = dict(zip(shared, nodes.pulls[node](adjoint, shared)))
+    return row, [pulled[slot] if slot in pulled else adjoints[arguments[slot]]
+                 for slot in slots]
 
 
 # --- a finished output's backward graph ------------------------------------------------------
@@ -566,22 +630,23 @@ def forward_name(backward_name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", stem).lower()
 
 
-def _node_pull(function: Any, output_nr: int, metadata: list) -> Callable[[Any], list]:
+def _node_pull(function: Any, output_nr: int, metadata: list) -> Callable[..., list]:
     """Call torch's backward function itself: the gradient of one of its outputs in (zeros
-    for the others), the gradient of each of its inputs out."""
-    def pull(gradient: Any) -> list:
+    for the others), the gradient of each of its inputs out (given `slots`, of those)."""
+    def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
         grads = []
         for index, meta in enumerate(metadata):
             if index == output_nr:
-                grads.append(torch.as_tensor(np.asarray(gradient), dtype=meta.dtype))
+                grads.append(_tensor(gradient, meta.dtype))
             else:
                 grads.append(torch.zeros(tuple(meta.shape), dtype=meta.dtype))
         with torch.no_grad():
-            result = function(*grads)
+            result = _again(lambda: function(*grads))
         result = result if isinstance(result, tuple) else (result,)
         present = [grad for (next_function, _), grad in zip(function.next_functions, result)
                    if next_function is not None]
-        return [None if grad is None else _numpy(grad) for grad in present]
+        parts = [None if grad is None else _numpy_owned(grad) for grad in present]
+        return parts if slots is None else [parts[slot] for slot in slots]
 
     return pull
 

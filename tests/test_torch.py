@@ -502,3 +502,26 @@ def test_a_model_changed_in_place_after_its_trace_is_a_typed_error_when_drawn():
                                          "been modified by an inplace operation") as caught:
         analysis.picture(expand_all=True)
     assert "draw the picture before the model changes" in caught.value.hint
+
+
+def test_a_foreign_op_given_one_tensor_twice_carries_a_gradient_along_each_use():
+    def loss(x):
+        return torch.cat([x, x * 2, x]).pow(2).sum()
+
+    analysis = api.trace_torch(loss, torch.tensor([1.0, 2.0], dtype=torch.float64,
+                                                  requires_grad=True))
+    graph = analysis.graph
+    cat = graph.labels.index("cat")
+    x = graph.inputs["x"]
+    assert graph.args[cat][0] == graph.args[cat][2] == x
+    assert all(graph.flows(cat, slot) for slot in range(3))
+    np.testing.assert_array_equal(graph.gradient("x"), [12.0, 24.0])  # 2x + 8x + 2x
+    paths = analysis.paths("x", None).paths
+    assert len(paths) == 3
+    np.testing.assert_array_equal(sum(np.asarray(path.product) for path in paths), [12.0, 24.0])
+    picture = analysis.picture("x")
+    into_cat = [edge for edge in picture.edges if edge.head == f"n{cat}"]
+    assert [edge.label for edge in into_cat] == ["Jᵀ·1 [1, 1]"] * 3
+    assert not any(edge.no_gradient for edge in into_cat)
+    steps = [step for step in graph.sweep() if step.target == x]
+    np.testing.assert_array_equal(steps[-1].total, [12.0, 24.0])

@@ -168,6 +168,45 @@ def _our_op(base: str, reflected: bool, args: tuple, kwargs: dict) -> tuple[Op, 
     return op, operands
 
 
+def _function_pull(out: torch.Tensor, arg_edges: list[GradientEdge | None],
+                   arg_values: list[Any]) -> Callable[..., list] | None:
+    """torch's backward function of `out`, called directly, when its inputs are exactly the
+    arguments' edges (cat, mse_loss; not linear, whose weight passes through a transpose): so
+    an argument given twice (`torch.cat([x, x])`) gets its own gradient at each slot, which
+    torch's engine, asked for the gradient of one tensor, sums. None when the op is made of
+    several backward functions."""
+    function = out.grad_fn
+    if function is None:
+        return None
+    entries = list(function.next_functions)
+    taken: set[int] = set()
+    positions: list[int | None] = []
+    for edge in arg_edges:
+        if edge is None:
+            positions.append(None)
+            continue
+        index = next((index for index, (node, number) in enumerate(entries)
+                      if index not in taken and node is edge.node
+                      and number == edge.output_nr), None)
+        if index is None:
+            return None
+        taken.add(index)
+        positions.append(index)
+    if any(node is not None and index not in taken for index, (node, _) in enumerate(entries)):
+        return None
+    call = _node_pull(function, get_gradient_edge(out).output_nr,
+                      list(function._input_metadata), every_input=True)
+
+    def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
+        grads = call(gradient)
+        parts = [None if index is None else
+                 np.zeros_like(arg_values[slot])[()] if grads[index] is None else grads[index]
+                 for slot, index in enumerate(positions)]
+        return parts if slots is None else [parts[slot] for slot in slots]
+
+    return pull
+
+
 def _edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],
                arg_values: list[Any], dtype: torch.dtype) -> Callable[..., list]:
     """torch's backward from one output to its arguments only: a gradient of the output in, the
@@ -207,6 +246,8 @@ class _Nodes:
         self.requires: list[bool] = []
         self.edges: list[GradientEdge | None] = []
         self.pulls: list[Callable | None] = []
+        # foreign ops whose pull gives an argument used twice its gradient at each slot
+        self.separated: set[int] = set()
         self.inputs: dict[str, int] = {}
         self.groups: dict[int, tuple[str, ...]] = {}
         self.details: dict[int, str] = {}
@@ -370,21 +411,30 @@ class _Recorder(TorchFunctionMode):
                 self._operation(ForeignOp(label, len(arguments), description), arguments, out,
                                 group, label, detail)
                 continue
-            pull = _edge_pull(get_gradient_edge(out),
-                              [self.nodes.edges[node] for node in arguments],
-                              [self.nodes.values[node] for node in arguments], out.dtype)
+            edges = [self.nodes.edges[node] for node in arguments]
+            values = [self.nodes.values[node] for node in arguments]
+            # torch's engine pulls back to the slots asked for only; an argument given twice
+            # needs the backward function called directly to have a gradient at each slot
+            repeated = len(set(arguments)) < len(arguments)
+            pull = _function_pull(out, edges, values) if repeated else None
+            separated = pull is not None
+            if pull is None:
+                pull = _edge_pull(get_gradient_edge(out), edges, values, out.dtype)
             op = ForeignOp(label, len(arguments), description, backward_name=backward,
                            linear_map=known_by_action("torch", pull, out.dim() == 0))
-            self._operation(op, arguments, out, group, label, detail, pull)
+            node = self._operation(op, arguments, out, group, label, detail, pull)
+            if separated:
+                self.nodes.separated.add(node)
 
     def _operation(self, op: NodeOp, arguments: tuple[int, ...], out: torch.Tensor,
                    group: tuple[str, ...], label: str, detail: str,
-                   pull: Callable | None = None) -> None:
+                   pull: Callable | None = None) -> int:
         requires = out.requires_grad
         node = self.nodes.add(OPERATION, op, arguments, _numpy(out), label, requires,
                               get_gradient_edge(out) if requires else None, group, detail, pull)
         self.node_of[id(out)] = node
         self.alive.append(out)
+        return node
 
     def _texts(self, arguments: tuple[int, ...]) -> list[str]:
         """How a node's text names its arguments: a leaf by its label, an operation by its own
@@ -593,8 +643,10 @@ def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
     arguments = nodes.args[node]
     values = [nodes.values[argument] for argument in arguments]
     out, adjoint = nodes.values[node], adjoints[node]
-    # An argument given twice gets its whole gradient at its first slot (see _edge_pull).
-    flows = [nodes.requires[argument] and argument not in arguments[:slot]
+    # An argument given twice gets its gradient at each slot from torch's backward function
+    # called directly, else its whole gradient at its first slot (see _edge_pull).
+    flows = [nodes.requires[argument] and (node in nodes.separated
+                                           or argument not in arguments[:slot])
              for slot, argument in enumerate(arguments)]
     if isinstance(op, TorchOp):
         def local_derivatives() -> list:
@@ -630,9 +682,11 @@ def forward_name(backward_name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", stem).lower()
 
 
-def _node_pull(function: Any, output_nr: int, metadata: list) -> Callable[..., list]:
+def _node_pull(function: Any, output_nr: int, metadata: list,
+               every_input: bool = False) -> Callable[..., list]:
     """Call torch's backward function itself: the gradient of one of its outputs in (zeros
-    for the others), the gradient of each of its inputs out (given `slots`, of those)."""
+    for the others), the gradient of each of its inputs that has a next function out (given
+    `slots`, of those; with `every_input`, of every input, None for those without)."""
     def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
         grads = []
         for index, meta in enumerate(metadata):
@@ -644,7 +698,7 @@ def _node_pull(function: Any, output_nr: int, metadata: list) -> Callable[..., l
             result = _again(lambda: function(*grads))
         result = result if isinstance(result, tuple) else (result,)
         present = [grad for (next_function, _), grad in zip(function.next_functions, result)
-                   if next_function is not None]
+                   if every_input or next_function is not None]
         parts = [None if grad is None else _numpy_owned(grad) for grad in present]
         return parts if slots is None else [parts[slot] for slot in slots]
 
@@ -700,6 +754,7 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
             OPERATION, op, arguments, value, name, True, GradientEdge(function, output_nr),
             detail=f"{name}({', '.join(nodes.labels[argument] for argument in arguments)}) · "
                    f"{function.name()}", pull=pull)
+        nodes.separated.add(node_of[(id(function), output_nr)])
     output_node = node_of[(id(output.grad_fn), 0)]
     nodes.values[output_node] = _numpy(output)
     if output_node in unknown:

@@ -525,3 +525,25 @@ def test_a_foreign_op_given_one_tensor_twice_carries_a_gradient_along_each_use()
     assert not any(edge.no_gradient for edge in into_cat)
     steps = [step for step in graph.sweep() if step.target == x]
     np.testing.assert_array_equal(steps[-1].total, [12.0, 24.0])
+
+
+def test_from_torch_draws_the_values_torch_did_not_keep_as_not_kept_never_as_overflows():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
+    out = model(torch.rand(5, 3))
+    analysis = api.from_torch(out.pow(2).mean(), dict(model.named_parameters()))
+    graph = analysis.graph
+    # torch keeps no batch norm output; t(weight) and x.pow(2) are recomputed by our ops
+    norm = graph.labels.index("native_batch_norm")
+    assert graph.unknown_values == {norm}
+    assert np.isnan(graph.values[norm]).all() and graph.values[norm].shape == (5, 4)
+    np.testing.assert_allclose(graph.values[graph.labels.index("pow")],
+                               out.detach().numpy() ** 2, rtol=1e-6)
+    assert analysis.notes == ["torch did not keep the values of 1 of 14 nodes: they are drawn "
+                              "with their shapes, as `value not kept`"]
+    drawn = next(node for node in analysis.picture().nodes if node.title == "native_batch_norm")
+    assert drawn.value == "5×4 · value not kept" and drawn.raw_value is None
+    assert drawn.adjoint.startswith("5×4 in [")
+    data = json.loads(analysis.render("json"))
+    exported = next(node for node in data["nodes"] if node["label"] == "native_batch_norm")
+    assert exported["value"] is None and exported["adjoint"] is not None

@@ -223,6 +223,9 @@ class AnnotatedGraph(NodeTable):
     spans: tuple[Span | None, ...] = ()
     details: dict[int, str] = field(default_factory=dict)
     pull_through: Callable[[int, Sequence[int], Any], list] | None = None
+    # Nodes whose value the source could not give (what torch did not keep for its backward
+    # pass): their values are nan of the right shape, drawn as `not kept`, never reported.
+    unknown_values: frozenset[int] = frozenset()
 
     def flows(self, node: int, slot: int) -> bool:
         """Whether a gradient flows along the edge into `node`'s argument `slot`."""

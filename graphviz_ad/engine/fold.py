@@ -298,7 +298,9 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> Annotate
         inputs={name: renumber[node] for name, node in graph.inputs.items() if node in renumber},
         output=renumber[graph.output], adjoints=adjoints, local=tuple(local),
         carried=tuple(carried), sweep_order=tuple(order), names=names, groups=groups,
-        source=graph.source, spans=tuple(spans) if graph.spans else (), details=details)
+        source=graph.source, spans=tuple(spans) if graph.spans else (), details=details,
+        unknown_values=frozenset(renumber[node] for node in graph.unknown_values
+                                 if node in renumber))
 
 
 def _covering(graph: AnnotatedGraph, members: list[int]):

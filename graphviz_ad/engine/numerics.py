@@ -39,7 +39,7 @@ def numeric_issues(graph: AnnotatedGraph) -> list[NumericIssue]:
     values = graph.values
     finite = [_finite(value) for value in values]
     for node in range(len(graph)):
-        if finite[node]:
+        if finite[node] or node in graph.unknown_values:
             continue
         text = graph.text(node)
         if graph.kinds[node] in (INPUT, DATA):

@@ -119,6 +119,14 @@ def summarize_array(value: Any, exact: bool = False) -> str:
     return display.summary(value, None if exact else DIGITS)
 
 
+def _value_text(graph: AnnotatedGraph, node: int) -> str:
+    """A node's value as drawn; one its source did not keep says so, with its shape."""
+    value = graph.values[node]
+    if node not in graph.unknown_values:
+        return summarize_array(value)
+    return f"{display.shape(value)} · value not kept" if np.ndim(value) else "value not kept"
+
+
 def local_label(linear_map: LinearMap, local: Any) -> str:
     """An edge's local derivative, summarised as its kind of Jacobian says: a diagonal for
     elementwise arrays, the transposed other operand for @, a broadcast factor for reductions."""
@@ -272,10 +280,10 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             display.runs([display.abbreviate(graph.labels[member], display.MAX_TITLE)
                           for member in members], " → "),
             display.abbreviate(", ".join(graph.names.get(node, ())), display.MAX_TITLE),
-            summarize_array(graph.values[node]),
+            _value_text(graph, node),
             summarize_array(graph.adjoints[node]) if graph.requires_grad[node] else "",
             graph.text(node), faded=summary is not None and from_input[node] == 0,
-            raw_value=graph.values[node],
+            raw_value=None if node in graph.unknown_values else graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
             names=graph.names.get(node, ()), members=tuple(members),
             group=graph.groups.get(node, ()), folded=_folded_text(graph, node),

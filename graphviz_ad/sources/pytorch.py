@@ -569,7 +569,8 @@ def _kind_of(item: Any) -> str:
     return f"a {type(item).__name__}"
 
 
-def _finish(nodes: _Nodes, output: int, result: torch.Tensor) -> AnnotatedGraph:
+def _finish(nodes: _Nodes, output: int, result: torch.Tensor,
+            unknown: Sequence[int] = ()) -> AnnotatedGraph:
     """torch's backward pass from `result`: every node's adjoint, then each edge's local
     derivative and what it carried back. A foreign op's local derivatives (Jᵀ·1, a backward
     pass through it) are computed when a view first reads them."""
@@ -601,7 +602,8 @@ def _finish(nodes: _Nodes, output: int, result: torch.Tensor) -> AnnotatedGraph:
         requires_grad=tuple(nodes.requires), inputs=dict(nodes.inputs), output=output,
         adjoints=tuple(adjoints), local=tuple(local), carried=tuple(carried),
         sweep_order=tuple(order), names=dict(nodes.names), groups=dict(nodes.groups),
-        details=dict(nodes.details), pull_through=_pull_through(nodes))
+        details=dict(nodes.details), pull_through=_pull_through(nodes),
+        unknown_values=frozenset(unknown))
 
 
 def _pull_through(nodes: _Nodes) -> Callable[[int, Sequence[int], Any], list]:
@@ -674,6 +676,7 @@ def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
 # --- a finished output's backward graph ------------------------------------------------------
 
 SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}
+FORWARD_ALIASES = {"t": "transpose"}  # torch's forward names for our ops, where they differ
 
 
 def forward_name(backward_name: str) -> str:
@@ -711,7 +714,8 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
     `grad_fn` without recursion; leaves named by `params` (name -> tensor, as make_dot takes).
 
     Values are those torch saved for its backward pass (and, for our ops, recomputed from
-    their arguments'); a value torch did not keep is drawn as nan, with its shape."""
+    their arguments'); a value torch did not keep is held as nan of its shape and drawn as
+    `value not kept` (`unknown_values`)."""
     if not _is_float_tensor(output) or output.grad_fn is None:
         raise UsageError("the output has no backward graph", None,
                          "compute it from tensors with requires_grad=True, outside no_grad")
@@ -757,13 +761,13 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
         nodes.separated.add(node_of[(id(function), output_nr)])
     output_node = node_of[(id(output.grad_fn), 0)]
     nodes.values[output_node] = _numpy(output)
-    if output_node in unknown:
-        unknown.remove(output_node)
+    # a later node's saved input, or the output itself, may have given a value since
+    unknown = [node for node in unknown if np.isnan(np.sum(nodes.values[node]))]
     if unknown:
         notes.append(f"torch did not keep the values of {len(unknown)} of {len(nodes.kinds)} "
-                     "nodes: they are drawn as nan, with their shapes")
+                     "nodes: they are drawn with their shapes, as `value not kept`")
     try:
-        return Imported(_finish(nodes, output_node, output), tuple(notes))
+        return Imported(_finish(nodes, output_node, output, unknown), tuple(notes))
     except RuntimeError as error:
         raise UsageError(f"torch could not run the backward pass again: {error}", None,
                          "draw the graph before calling backward(), or call "
@@ -806,10 +810,14 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
             if isinstance(kept, torch.Tensor) and \
                     tuple(kept.shape) == np.shape(nodes.values[arguments[slot]]):
                 nodes.values[arguments[slot]] = _numpy(kept)
-    op = OPS.get(forward_name(function.name()))
+    op = OPS.get(FORWARD_ALIASES.get(forward_name(function.name()),
+                                      forward_name(function.name())))
     values = [nodes.values[argument] for argument in arguments]
-    if op is None or op.arity != len(arguments) or any(np.isnan(np.sum(value))
-                                                        for value in values):
+    exponent = getattr(function, "_saved_exponent", None)  # x.pow(2): the 2 is no argument
+    if op is not None and op.arity == len(arguments) + 1 and isinstance(exponent, (int, float)):
+        values.append(np.float64(exponent))
+    if op is None or op.arity != len(values) or any(np.isnan(np.sum(value))
+                                                     for value in values):
         return None
     with np.errstate(all="ignore"):
         value = op.value(*values)

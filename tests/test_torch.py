@@ -529,21 +529,49 @@ def test_a_foreign_op_given_one_tensor_twice_carries_a_gradient_along_each_use()
 
 def test_from_torch_draws_the_values_torch_did_not_keep_as_not_kept_never_as_overflows():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
-    out = model(torch.rand(5, 3))
-    analysis = api.from_torch(out.pow(2).mean(), dict(model.named_parameters()))
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    data = torch.rand(5, 3)
+    out = model(data)
+    analysis = api.from_torch(out.sum(dim=1).exp().mean(), dict(model.named_parameters()))
     graph = analysis.graph
-    # torch keeps no batch norm output; t(weight) and x.pow(2) are recomputed by our ops
-    norm = graph.labels.index("native_batch_norm")
-    assert graph.unknown_values == {norm}
-    assert np.isnan(graph.values[norm]).all() and graph.values[norm].shape == (5, 4)
-    np.testing.assert_allclose(graph.values[graph.labels.index("pow")],
-                               out.detach().numpy() ** 2, rtol=1e-6)
-    assert analysis.notes == ["torch did not keep the values of 1 of 14 nodes: they are drawn "
+    # torch keeps neither a batch norm's output (recomputed from its saved input and batch
+    # statistics), nor a linear layer's (from its saved matrices), nor t(weight) (our
+    # transpose); of a sum along an axis, only its input's shape
+    with torch.no_grad():
+        normed = model[1](model[0](data))
+    np.testing.assert_allclose(graph.values[graph.labels.index("native_batch_norm")],
+                               normed.numpy(), rtol=1e-6, atol=1e-6)
+    last = max(node for node in range(len(graph)) if graph.labels[node] == "addmm")
+    np.testing.assert_allclose(graph.values[last], out.detach().numpy(), rtol=1e-6, atol=1e-6)
+    summed = graph.labels.index("sum")
+    assert graph.unknown_values == {summed}
+    assert np.isnan(graph.values[summed]).all() and graph.values[summed].shape == (5,)
+    assert analysis.notes == ["torch did not keep the values of 1 of 15 nodes: they are drawn "
                               "with their shapes, as `value not kept`"]
-    drawn = next(node for node in analysis.picture().nodes if node.title == "native_batch_norm")
-    assert drawn.value == "5×4 · value not kept" and drawn.raw_value is None
-    assert drawn.adjoint.startswith("5×4 in [")
+    drawn = next(node for node in analysis.picture().nodes if node.title == "sum")
+    assert drawn.value == "5 · value not kept" and drawn.raw_value is None
+    assert drawn.adjoint.startswith("5 in [")
     data = json.loads(analysis.render("json"))
-    exported = next(node for node in data["nodes"] if node["label"] == "native_batch_norm")
+    exported = next(node for node in data["nodes"] if node["label"] == "sum")
     assert exported["value"] is None and exported["adjoint"] is not None
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_from_torch_recomputes_a_batch_norms_output_in_training_and_in_eval(training, affine):
+    torch.manual_seed(1)
+    norm = nn.BatchNorm2d(3, affine=affine)
+    with torch.no_grad():
+        norm.running_mean.uniform_(-1, 1)
+        norm.running_var.uniform_(0.5, 2)
+        if affine:
+            norm.weight.uniform_(-1, 1)
+            norm.bias.uniform_(-1, 1)
+    norm.train(training)
+    x = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    y = norm.double()(x * 2)
+    analysis = api.from_torch((y * 1.5).sum(), {"x": x})
+    graph = analysis.graph
+    node = graph.labels.index("native_batch_norm")
+    assert node not in graph.unknown_values
+    np.testing.assert_allclose(graph.values[node], y.detach().numpy(), rtol=1e-12, atol=1e-12)

@@ -810,9 +810,12 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
             if isinstance(kept, torch.Tensor) and \
                     tuple(kept.shape) == np.shape(nodes.values[arguments[slot]]):
                 nodes.values[arguments[slot]] = _numpy(kept)
+    values = [nodes.values[argument] for argument in arguments]
+    if function.name() in RECOMPUTED:
+        value = RECOMPUTED[function.name()](function, values)
+        return value if np.shape(value) == shape else None
     op = OPS.get(FORWARD_ALIASES.get(forward_name(function.name()),
                                       forward_name(function.name())))
-    values = [nodes.values[argument] for argument in arguments]
     exponent = getattr(function, "_saved_exponent", None)  # x.pow(2): the 2 is no argument
     if op is not None and op.arity == len(arguments) + 1 and isinstance(exponent, (int, float)):
         values.append(np.float64(exponent))
@@ -823,3 +826,39 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
         value = op.value(*values)
     return value if np.shape(value) == shape else None
 
+
+def _addmm_value(function: Any, values: list) -> Any:
+    """A linear layer's output, which torch does not keep, from the matrices it does: the bias
+    (the node's first argument, when it has a gradient) + mat1 @ mat2."""
+    mat1, mat2 = getattr(function, "_saved_mat1", None), getattr(function, "_saved_mat2", None)
+    if function.next_functions[0][0] is None or not isinstance(mat1, torch.Tensor) \
+            or not isinstance(mat2, torch.Tensor) or np.isnan(np.sum(values[0])):
+        return None
+    return function._saved_beta * values[0] + \
+        function._saved_alpha * (_numpy(mat1) @ _numpy(mat2))
+
+
+def _batch_norm_value(function: Any, values: list) -> Any:
+    """A batch norm's output, which torch does not keep, from what it does: its input, and the
+    batch's mean and inverse standard deviation (in training) or the running ones; the weight
+    and bias are the node's other arguments, when it has them."""
+    data = getattr(function, "_saved_input", None)
+    if not isinstance(data, torch.Tensor) or data.dim() < 2:
+        return None
+    if function._saved_training:
+        mean, scale = _numpy(function._saved_result1), _numpy(function._saved_result2)
+    else:
+        mean = _numpy(function._saved_running_mean)
+        scale = 1.0 / np.sqrt(_numpy(function._saved_running_var) + function._saved_eps)
+    channels = (1, -1) + (1,) * (data.dim() - 2)
+    with np.errstate(all="ignore"):
+        value = (_numpy(data) - mean.reshape(channels)) * scale.reshape(channels)
+        if len(values) == 3 and not any(np.isnan(np.sum(item)) for item in values[1:]):
+            value = value * np.reshape(values[1], channels) + np.reshape(values[2], channels)
+        elif len(values) != 1:
+            return None
+    return value
+
+
+# Values torch does not keep, recomputed from what its backward functions save.
+RECOMPUTED = {"NativeBatchNormBackward0": _batch_norm_value, "AddmmBackward0": _addmm_value}

@@ -532,27 +532,27 @@ def test_from_torch_draws_the_values_torch_did_not_keep_as_not_kept_never_as_ove
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
     data = torch.rand(5, 3)
     out = model(data)
-    analysis = api.from_torch(out.sum(dim=1).exp().mean(), dict(model.named_parameters()))
+    analysis = api.from_torch(out.cumsum(dim=1).exp().mean(), dict(model.named_parameters()))
     graph = analysis.graph
     # torch keeps neither a batch norm's output (recomputed from its saved input and batch
     # statistics), nor a linear layer's (from its saved matrices), nor t(weight) (our
-    # transpose); of a sum along an axis, only its input's shape
+    # transpose); of a cumulative sum, only its axis
     with torch.no_grad():
         normed = model[1](model[0](data))
     np.testing.assert_allclose(graph.values[graph.labels.index("native_batch_norm")],
                                normed.numpy(), rtol=1e-6, atol=1e-6)
     last = max(node for node in range(len(graph)) if graph.labels[node] == "addmm")
     np.testing.assert_allclose(graph.values[last], out.detach().numpy(), rtol=1e-6, atol=1e-6)
-    summed = graph.labels.index("sum")
+    summed = graph.labels.index("cumsum")
     assert graph.unknown_values == {summed}
-    assert np.isnan(graph.values[summed]).all() and graph.values[summed].shape == (5,)
+    assert np.isnan(graph.values[summed]).all() and graph.values[summed].shape == (5, 2)
     assert analysis.notes == ["torch did not keep the values of 1 of 15 nodes: they are drawn "
                               "with their shapes, as `value not kept`"]
-    drawn = next(node for node in analysis.picture().nodes if node.title == "sum")
-    assert drawn.value == "5 · value not kept" and drawn.raw_value is None
-    assert drawn.adjoint.startswith("5 in [")
+    drawn = next(node for node in analysis.picture().nodes if node.title == "cumsum")
+    assert drawn.value == "5×2 · value not kept" and drawn.raw_value is None
+    assert drawn.adjoint.startswith("5×2 in [")
     data = json.loads(analysis.render("json"))
-    exported = next(node for node in data["nodes"] if node["label"] == "sum")
+    exported = next(node for node in data["nodes"] if node["label"] == "cumsum")
     assert exported["value"] is None and exported["adjoint"] is not None
 
 
@@ -575,3 +575,17 @@ def test_from_torch_recomputes_a_batch_norms_output_in_training_and_in_eval(trai
     node = graph.labels.index("native_batch_norm")
     assert node not in graph.unknown_values
     np.testing.assert_allclose(graph.values[node], y.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_from_torch_recomputes_pooled_means_views_and_sums_along_axes():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    pooled = nn.functional.adaptive_avg_pool2d(torch.relu(x), 1)
+    flat = torch.flatten(pooled, 1)
+    rows = (flat * 2).sum(dim=-1)
+    analysis = api.from_torch(rows.exp().mean(), {"x": x})
+    graph = analysis.graph
+    assert not graph.unknown_values and analysis.notes == []
+    for label, expected in (("mean", pooled), ("view", flat), ("mul", flat * 2), ("sum", rows)):
+        np.testing.assert_allclose(graph.values[graph.labels.index(label)],
+                                   expected.detach().numpy(), rtol=1e-15)  # numpy's sums

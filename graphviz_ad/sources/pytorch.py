@@ -675,7 +675,7 @@ def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
 
 # --- a finished output's backward graph ------------------------------------------------------
 
-SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}
+SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}  # torch's input position
 FORWARD_ALIASES = {"t": "transpose"}  # torch's forward names for our ops, where they differ
 
 
@@ -801,24 +801,35 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
     """The node's value where torch kept it (its saved result), or recomputed by our op of
     the same name from its arguments' values."""
     shape = tuple(metadata[output_nr].shape)
-    saved = getattr(function, "_saved_result", None)
+    saved = _saved(function, "_saved_result")
     if isinstance(saved, torch.Tensor) and tuple(saved.shape) == shape:
         return _numpy(saved)
-    for attribute, slot in SAVED_SLOTS.items():
-        if slot < len(arguments) and np.isnan(np.sum(nodes.values[arguments[slot]])):
-            kept = getattr(function, attribute, None)
+    # torch's inputs by position (self, other), and the argument each is, if it is a node
+    slot_of = {}
+    for position, (next_function, _) in enumerate(function.next_functions):
+        if next_function is not None:
+            slot_of[position] = len(slot_of)
+    for attribute, position in SAVED_SLOTS.items():
+        slot = slot_of.get(position)
+        if slot is not None and not _known(nodes.values[arguments[slot]]):
+            kept = _saved(function, attribute)
             if isinstance(kept, torch.Tensor) and \
                     tuple(kept.shape) == np.shape(nodes.values[arguments[slot]]):
                 nodes.values[arguments[slot]] = _numpy(kept)
     values = [nodes.values[argument] for argument in arguments]
     if function.name() in RECOMPUTED:
-        value = RECOMPUTED[function.name()](function, values)
-        return value if np.shape(value) == shape else None
+        with np.errstate(all="ignore"):
+            value = RECOMPUTED[function.name()](function, values, shape)
+        return value if value is not None and np.shape(value) == shape else None
     op = OPS.get(FORWARD_ALIASES.get(forward_name(function.name()),
                                       forward_name(function.name())))
-    exponent = getattr(function, "_saved_exponent", None)  # x.pow(2): the 2 is no argument
-    if op is not None and op.arity == len(arguments) + 1 and isinstance(exponent, (int, float)):
-        values.append(np.float64(exponent))
+    # x.pow(2), x * 2: the number is no argument, but torch saved it
+    exponent, other = _saved(function, "_saved_exponent"), _saved(function, "_saved_other")
+    if op is not None and op.arity == len(arguments) + 1:
+        if isinstance(exponent, (int, float)):
+            values.append(np.float64(exponent))
+        elif isinstance(other, torch.Tensor) and other.dim() == 0 and slot_of == {0: 0}:
+            values.append(np.float64(other.item()))
     if op is None or op.arity != len(values) or any(np.isnan(np.sum(value))
                                                      for value in values):
         return None
@@ -827,22 +838,53 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
     return value if np.shape(value) == shape else None
 
 
-def _addmm_value(function: Any, values: list) -> Any:
+def _saved(function: Any, attribute: str) -> Any:
+    """What a backward function saved, None if it saved no such thing or has freed it (after
+    `backward()`: the backward pass itself then says so)."""
+    try:
+        return getattr(function, attribute, None)
+    except RuntimeError:
+        return None
+
+
+def _known(value: Any) -> bool:
+    return not np.isnan(np.sum(value))
+
+
+def _axes(function: Any) -> tuple[int, ...]:
+    """torch's saved reduction axes, which it gives as unsigned 64-bit numbers (-1 is 2⁶⁴-1)."""
+    return tuple(axis - 2 ** 64 if axis >= 2 ** 63 else axis for axis in function._saved_dim)
+
+
+def _reduced_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
+    """A sum or mean along axes (`x.mean(dim=(2, 3))`, an adaptive average pool to 1×1)."""
+    if len(values) != 1 or not _known(values[0]):
+        return None
+    reduce = np.mean if function.name().startswith("Mean") else np.sum
+    return reduce(values[0], axis=_axes(function), keepdims=function._saved_keepdim)
+
+
+def _view_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
+    """A view or reshape: its argument's value in the output's shape."""
+    return np.reshape(values[0], shape) if len(values) == 1 and _known(values[0]) else None
+
+
+def _addmm_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
     """A linear layer's output, which torch does not keep, from the matrices it does: the bias
     (the node's first argument, when it has a gradient) + mat1 @ mat2."""
-    mat1, mat2 = getattr(function, "_saved_mat1", None), getattr(function, "_saved_mat2", None)
+    mat1, mat2 = _saved(function, "_saved_mat1"), _saved(function, "_saved_mat2")
     if function.next_functions[0][0] is None or not isinstance(mat1, torch.Tensor) \
-            or not isinstance(mat2, torch.Tensor) or np.isnan(np.sum(values[0])):
+            or not isinstance(mat2, torch.Tensor) or not _known(values[0]):
         return None
     return function._saved_beta * values[0] + \
         function._saved_alpha * (_numpy(mat1) @ _numpy(mat2))
 
 
-def _batch_norm_value(function: Any, values: list) -> Any:
+def _batch_norm_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
     """A batch norm's output, which torch does not keep, from what it does: its input, and the
     batch's mean and inverse standard deviation (in training) or the running ones; the weight
     and bias are the node's other arguments, when it has them."""
-    data = getattr(function, "_saved_input", None)
+    data = _saved(function, "_saved_input")
     if not isinstance(data, torch.Tensor) or data.dim() < 2:
         return None
     if function._saved_training:
@@ -851,14 +893,14 @@ def _batch_norm_value(function: Any, values: list) -> Any:
         mean = _numpy(function._saved_running_mean)
         scale = 1.0 / np.sqrt(_numpy(function._saved_running_var) + function._saved_eps)
     channels = (1, -1) + (1,) * (data.dim() - 2)
-    with np.errstate(all="ignore"):
-        value = (_numpy(data) - mean.reshape(channels)) * scale.reshape(channels)
-        if len(values) == 3 and not any(np.isnan(np.sum(item)) for item in values[1:]):
-            value = value * np.reshape(values[1], channels) + np.reshape(values[2], channels)
-        elif len(values) != 1:
-            return None
-    return value
+    value = (_numpy(data) - mean.reshape(channels)) * scale.reshape(channels)
+    if len(values) == 3 and _known(values[1]) and _known(values[2]):
+        return value * np.reshape(values[1], channels) + np.reshape(values[2], channels)
+    return value if len(values) == 1 else None
 
 
 # Values torch does not keep, recomputed from what its backward functions save.
-RECOMPUTED = {"NativeBatchNormBackward0": _batch_norm_value, "AddmmBackward0": _addmm_value}
+RECOMPUTED = {"NativeBatchNormBackward0": _batch_norm_value, "AddmmBackward0": _addmm_value,
+              "MeanBackward1": _reduced_value, "SumBackward1": _reduced_value,
+              "ViewBackward0": _view_value, "ReshapeAliasBackward0": _view_value,
+              "UnsafeViewBackward0": _view_value}

@@ -120,6 +120,9 @@ LIMITS = [
     ("graphviz_ad.engine.paths", "EXACT_COUNT_WORK",
      "bits of all exact path counts made while counting",
      "the count is estimated: `≈ 9.990e+30102` in tables, `\"~9.99001e+30102\"` in JSON", 0),
+    ("graphviz_ad.options", "MAX_CHECK_RUNS",
+     "runs of a traced PyTorch function by `gad torch --check` (two per number, central "
+     "differences)", "that input's check is skipped, and `--check` fails saying so", 0),
     ("graphviz_ad.options", "DEFAULT_MAX_BOXES",
      "boxes of a picture before its groups fold (`--max-boxes`)",
      "groups fold, deepest and largest first, with a note", 0),

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -30,8 +30,8 @@ from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_in
 from graphviz_ad.errors import (CheckError, LimitError, NumericError, ShapeError,
                                  UnknownNameError, UsageError)
 from graphviz_ad.options import (DEFAULT_ATOL, DEFAULT_MAX_BOXES, DEFAULT_RTOL, DEFAULT_TOP,
-                                 FD_CENTRAL, FD_METHODS, FD_STEPS, LARGE_PICTURE, MAX_CHAIN,
-                                 MODES)
+                                 FD_CENTRAL, FD_COMPLEX, FD_METHODS, FD_STEPS, LARGE_PICTURE,
+                                 MAX_CHAIN, MAX_CHECK_RUNS, MODES)
 
 AUTO, REVERSE, FORWARD = MODES
 PICTURE_OPTIONS = ("top", "edge_labels", "only_paths", "compact", "expand", "depth",
@@ -114,6 +114,7 @@ class GradientReport:
     checked: bool
     settings: CheckSettings = CheckSettings()
     sweeps: int = 1  # backward sweeps, or tangent sweeps in forward mode
+    rerun: bool = False  # checked by running the source again (a traced PyTorch function)
 
     @property
     def jacobian(self) -> bool:
@@ -156,6 +157,9 @@ class GradientReport:
             f"the gradient of {names} disagrees with finite differences (difference "
             f"{first.difference:.1e}, tolerance {first.tolerance:.1e})", None,
             "; ".join(first.kinks) if first.kinks else
+            "torch's backward disagrees with the function's own values: look at the backward "
+            "of a custom autograd.Function, or at randomness not drawn from torch's generator"
+            if self.rerun else
             "a smaller --fd-step or --fd-method complex tells a truncation error from a wrong "
             "gradient; --rtol and --atol set the tolerance")
 
@@ -187,15 +191,21 @@ class Analysis:
     record that finite differences and forward mode replay."""
 
     def __init__(self, graph: AnnotatedGraph, evaluated: Graph | None = None,
-                 warnings: Iterable[str] = ()):
+                 warnings: Iterable[str] = (), rerun: Callable[[str, str, float], Any] |
+                 None = None):
         self.graph = graph
         self.evaluated = evaluated
         self.warnings = tuple(warnings)
+        # A source that can run its computation again: finite differences of an input's
+        # gradient, `rerun(name, method, step)` (a traced PyTorch function).
+        self.rerun = rerun
 
     @classmethod
-    def from_graph(cls, graph: AnnotatedGraph, warnings: Iterable[str] = ()) -> Analysis:
-        """An analysis of an annotated graph from any source (an importer, a test)."""
-        return cls(graph, None, warnings)
+    def from_graph(cls, graph: AnnotatedGraph, warnings: Iterable[str] = (),
+                   rerun: Callable[[str, str, float], Any] | None = None) -> Analysis:
+        """An analysis of an annotated graph from any source (an importer, a test); `rerun`
+        gives the finite differences the check compares with, where the source can."""
+        return cls(graph, None, warnings, rerun)
 
     @classmethod
     def from_evaluated(cls, evaluated: Graph, warnings: Iterable[str] = ()) -> Analysis:
@@ -295,31 +305,63 @@ class Analysis:
     def checks(self, names: Iterable[str], mode: str = AUTO,
                settings: CheckSettings = CheckSettings()) -> dict[str, Check]:
         """Each input's gradient beside finite differences, in order, while their work fits
-        one WORK_BUDGET in all; an input whose check would not fit what is left is skipped,
-        its reason said, and later (smaller) ones may still be checked."""
+        one budget in all (WORK_BUDGET element evaluations replaying our engine, MAX_CHECK_RUNS
+        runs of a traced function); an input whose check would not fit what is left is
+        skipped, its reason said, and later (smaller) ones may still be checked."""
         names = list(names)
         for name in names:
             self.require_input(name)
-        evaluated = self._replayable("the check") if names else None
-        works = sweep_works(evaluated) if names else []
-        left = WORK_BUDGET
+        if self.evaluated is None and self.rerun is not None:
+            cost, measure, budget, unit = self._rerun_check(settings)
+        else:
+            cost, measure = self._engine_check(names, mode, settings)
+            budget, unit = WORK_BUDGET, "element evaluations"
+        left = budget
         checks = {}
         for name in names:
-            gradient = self.gradient(name, mode)
-            work = check_work(evaluated, name, works, settings.method)
+            work = cost(name)
             if work > left:
-                spent = "" if left == WORK_BUDGET else f" ({left:,} left)"
-                checks[name] = Check(gradient, None, f"checking {name} needs {work:,} element "
-                                                     f"evaluations; the budget is "
-                                                     f"{WORK_BUDGET:,}{spent}")
+                spent = "" if left == budget else f" ({left:,} left)"
+                checks[name] = Check(self.gradient(name, mode), None,
+                                     f"checking {name} needs {work:,} {unit}; the budget is "
+                                     f"{budget:,}{spent}")
                 continue
             left -= work
-            checked = Check(gradient, finite_difference(evaluated, name, settings.method,
-                                                        settings.step),
-                            rtol=settings.rtol, atol=settings.atol)
-            checks[name] = checked if checked.agrees else replace(
-                checked, kinks=kinks(evaluated, name))
+            checks[name] = measure(name)
         return checks
+
+    def _engine_check(self, names: list[str], mode: str, settings: CheckSettings):
+        """Finite differences by replaying our engine's record: the work of each input's, and
+        its check (with the kinks on its paths where it fails)."""
+        evaluated = self._replayable("the check") if names else None
+        works = sweep_works(evaluated) if names else []
+
+        def measure(name: str) -> Check:
+            checked = Check(self.gradient(name, mode),
+                            finite_difference(evaluated, name, settings.method, settings.step),
+                            rtol=settings.rtol, atol=settings.atol)
+            return checked if checked.agrees else replace(checked,
+                                                          kinks=kinks(evaluated, name))
+
+        return (lambda name: check_work(evaluated, name, works, settings.method)), measure
+
+    def _rerun_check(self, settings: CheckSettings):
+        """Finite differences by running the source again (a traced PyTorch function), at
+        most MAX_CHECK_RUNS runs in all."""
+        if settings.method == FD_COMPLEX:
+            raise UsageError("the complex step needs a graph our engine evaluated", None,
+                             "check a PyTorch function by central or forward differences")
+        step = FD_STEPS[settings.method] if settings.step is None else settings.step
+
+        def cost(name: str) -> int:
+            numbers = int(np.size(self.graph.gradient(name)))
+            return numbers * 2 if settings.method == FD_CENTRAL else numbers + 1
+
+        def measure(name: str) -> Check:
+            return Check(self.graph.gradient(name), self.rerun(name, settings.method, step),
+                         rtol=settings.rtol, atol=settings.atol)
+
+        return cost, measure, MAX_CHECK_RUNS, "runs of the function"
 
     def gradient_report(self, names: Iterable[str] | None = None, mode: str = AUTO,
                         check: bool = True,
@@ -336,7 +378,7 @@ class Analysis:
         sweeps = np.size(self.output_value) if mode == REVERSE else sum(
             np.size(row.value) for row in rows)
         return GradientReport(self.output_name, self.output_value, mode, tuple(rows), check,
-                              settings, int(sweeps))
+                              settings, int(sweeps), check and self.evaluated is None)
 
     def require_scalar_output(self, what: str) -> None:
         """Paths, traces and pictures follow one gradient: the output must be a number."""
@@ -726,7 +768,7 @@ def trace_torch(fn, *args: Any, **kwargs: Any) -> Analysis:
     `detach()`, `.data` and `no_grad` drawn as cuts; torch's backward pass gives the adjoints.
     A result with more than one element is summed. Parameters' `.grad` are left untouched."""
     imported = _torch_source("pytorch").trace(fn, args, kwargs)
-    return Analysis.from_graph(imported.graph, imported.notes)
+    return Analysis.from_graph(imported.graph, imported.notes, imported.finite_difference)
 
 
 def from_torch(output, params: Mapping[str, Any] | None = None) -> Analysis:
@@ -746,4 +788,4 @@ def load_torch(target: str, assignments: Iterable[str] = ()) -> Analysis:
 
     values = parse_values(list(assignments))
     imported = _torch_source("script").run(target, values)
-    return Analysis.from_graph(imported.graph, imported.notes)
+    return Analysis.from_graph(imported.graph, imported.notes, imported.finite_difference)

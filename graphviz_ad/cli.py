@@ -23,8 +23,8 @@ from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, Comp
                                          Json, MaxBoxesOption, MaxNodesOption, Mode, ModeOption,
                                          NoCheck, OnlyPathsOption, Output, PathsOption, PathsWrt,
                                          Rankdir, RankdirOption, Renderer, RendererOption,
-                                         RtolOption, Strict, TimeoutOption, Top, TorchTarget,
-                                         Values, View, ViewOption, Wrt, WrtInputs)
+                                         RtolOption, Strict, TimeoutOption, Top, TorchCheck,
+                                         TorchTarget, Values, View, ViewOption, Wrt, WrtInputs)
 from graphviz_ad import signals
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.text import for_the_terminal, printable
@@ -291,7 +291,8 @@ def torch_command(
         only_paths: OnlyPathsOption = False, compact: CompactOption = False,
         expand: ExpandOption = None, depth: DepthOption = None,
         expand_all: ExpandAllOption = False,
-        max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False) -> None:
+        max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False,
+        check: TorchCheck = False) -> None:
     """Trace a PyTorch function: torch's gradient of each input (its arguments, the tensors and
     parameters it reads), with --paths the chain rule path by path, with -o the picture with a
     group per module (layer1.0.conv1), folded to fit --max-boxes, top to bottom as networks
@@ -314,9 +315,11 @@ def torch_command(
         elif paths_table:
             _show_paths(analysis, wrt, top, fold, as_json)
         else:
-            report = analysis.gradient_report(check=False)
+            report = analysis.gradient_report([wrt] if wrt else None, check=check)
             _show(lambda: grad_view.gradient_table(report), as_json,
                   lambda: grad_view.gradient_json(report))
+            if check:
+                report.require_agreement()
 
 
 @command()

@@ -13,6 +13,9 @@ FD_STEPS = {FD_CENTRAL: 1e-6, FD_FORWARD: 1e-8, FD_COMPLEX: 1e-20}
 # A gradient agrees with its finite difference when max|g - fd| <= max(atol, rtol·max|g|).
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-5
+# Runs of a traced PyTorch function that `gad torch --check` may make (two per number checked
+# by central differences): a check where it is cheap.
+MAX_CHECK_RUNS = 2_000
 EDGE_LABELS = ("value", "formula", "both")
 VIEWS = ("forward", "backward")
 RANKDIRS = ("LR", "RL", "TB", "BT")

@@ -589,3 +589,105 @@ def test_from_torch_recomputes_pooled_means_views_and_sums_along_axes():
     for label, expected in (("mean", pooled), ("view", flat), ("mul", flat * 2), ("sum", rows)):
         np.testing.assert_allclose(graph.values[graph.labels.index(label)],
                                    expected.detach().numpy(), rtol=1e-15)  # numpy's sums
+
+
+def test_gad_torch_check_compares_torchs_gradients_with_finite_differences():
+    result = gad("torch", "samples/torch_seed.py", "x1=1.5", "x2=0.5", "c=1", "--check",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["gradient"]["x2"] == 1.6165488003791766
+    assert abs(data["check"]["x2"]["finite_difference"] - 1.6165488003791766) < 1e-9
+    assert all(check["agrees"] for check in data["check"].values())
+    assert set(data["check"]) == {"x1", "x2", "c"}
+
+
+WRONG_BACKWARD = '''
+import torch
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x  # should be 2 x
+
+
+def loss(x):
+    return Square.apply(x).sum()
+'''
+
+
+def test_gad_torch_check_finds_a_wrong_backward_and_exits_1(tmp_path):
+    source = tmp_path / "wrong.py"
+    source.write_text(WRONG_BACKWARD)
+    result = gad("torch", source, "x=[1, 2]", "--check")
+    assert result.exit_code == 1
+    assert "[3.0, 6.0]" in result.stdout and "✗" in result.stdout
+    assert "error[check]: the gradient of x disagrees with finite differences (difference " \
+           "2.0e+00" in result.stderr
+    assert "look at the backward of a custom autograd.Function" in result.stderr
+    # the custom Function is drawn as one op of its own, not as a no_grad value
+    picture = json.loads(gad("torch", source, "x=[1, 2]", "-o", "-", "-f", "json").stdout)
+    assert [node["label"] for node in picture["nodes"]] == ["x", "Square", "sum"]
+    assert gad("torch", source, "x=[1, 2]").exit_code == 0  # unchecked, torch's word is taken
+
+
+def test_the_check_runs_the_function_as_it_was_traced_dropout_masks_and_batch_statistics():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(8, 1)).double()
+    data = torch.rand(6, 3, dtype=torch.float64)
+    analysis = api.trace_torch(model, data)
+    traced_mean = model[1].running_mean.clone()
+    checks = analysis.checks(["0.weight", "4.bias", "1.weight"])
+    for name, check in checks.items():
+        assert check.agrees, (name, check.difference)
+    # the running statistics are as the traced call left them, and torch's graph still works
+    assert torch.equal(model[1].running_mean, traced_mean)
+    analysis.picture(expand_all=True)
+
+
+def test_the_check_of_a_torch_function_says_what_it_cannot_do():
+    from graphviz_ad.api import CheckSettings
+    from graphviz_ad.errors import UsageError
+
+    model = nn.Linear(60, 40)  # float32, and 2,400 weights: 4,800 runs
+    analysis = api.trace_torch(model, torch.rand(2, 60))
+    with pytest.raises(UsageError, match="checking bias by finite differences needs float64; "
+                                         "it is float32"):
+        analysis.checks(["bias"])
+    skipped = analysis.checks(["weight"])["weight"]
+    assert skipped.skipped == "checking weight needs 4,800 runs of the function; the budget " \
+                              "is 2,000"
+    with pytest.raises(UsageError, match="the complex step needs a graph our engine"):
+        analysis.checks(["bias"], settings=CheckSettings("complex"))
+
+
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x ** 2
+
+
+def test_a_custom_autograd_function_inside_a_graph_is_one_node_with_torchs_derivatives():
+    x = leaf([1.0, 2.0])
+    analysis = api.trace_torch(lambda x: Cube.apply(x * 2).sum(), x)
+    graph = analysis.graph
+    cube = graph.labels.index("Cube")
+    assert [graph.labels[argument] for argument in graph.args[cube]] == ["*"]
+    assert graph.kinds[cube] == "operation" and graph.requires_grad[cube]
+    np.testing.assert_array_equal(graph.gradient("x"), [24.0, 96.0])  # 3 (2x)² · 2
+    np.testing.assert_array_equal(graph.local[cube][0], [12.0, 48.0])  # Jᵀ·1 = 3 (2x)²
+    assert analysis.checks(["x"])["x"].agrees

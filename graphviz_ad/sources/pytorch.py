@@ -246,6 +246,7 @@ class _Nodes:
         self.requires: list[bool] = []
         self.edges: list[GradientEdge | None] = []
         self.pulls: list[Callable | None] = []
+        self.leaf_tensors: dict[int, torch.Tensor] = {}  # each input's tensor
         # foreign ops whose pull gives an argument used twice its gradient at each slot
         self.separated: set[int] = set()
         self.inputs: dict[str, int] = {}
@@ -271,6 +272,14 @@ class _Nodes:
             self.details[node] = detail
         if kind == INPUT:
             self.inputs[label] = node
+        return node
+
+    def add_input(self, tensor: torch.Tensor, value: Any, label: str,
+                  group: tuple[str, ...] = ()) -> int:
+        """A leaf that requires grad: an input, with its tensor kept for the check."""
+        node = self.add(INPUT, None, (), value, label, True, get_gradient_edge(tensor), group,
+                        f"{label} = {display.summary(value)}")
+        self.leaf_tensors[node] = tensor
         return node
 
 
@@ -351,7 +360,8 @@ class _Recorder(TorchFunctionMode):
         self.nodes = _Nodes()
         self.node_of: dict[int, int] = {}  # id(tensor) -> the node of its current version
         self.alive: list = []
-        self.cut_values: dict[int, tuple[torch.Tensor, str]] = {}  # made under no_grad
+        # made under no_grad: the tensor, the call that made it, and the group it ran in
+        self.cut_values: dict[int, tuple[torch.Tensor, str, tuple[str, ...]]] = {}
         self.stack: list[tuple[str, ...]] = [()]
         self.leaves = 0
 
@@ -367,7 +377,7 @@ class _Recorder(TorchFunctionMode):
         name = _function_name(func)
         if not torch.is_grad_enabled():
             for tensor in outputs:
-                self.cut_values[id(tensor)] = (tensor, name)
+                self.cut_values[id(tensor)] = (tensor, name, self.stack[-1])
                 self.alive.append(tensor)
             return result
         self._record(name, args, kwargs, tensors, outputs)
@@ -460,6 +470,34 @@ class _Recorder(TorchFunctionMode):
         self.node_of[id(out)] = node
         self.alive.append(out)
 
+    def _custom_function(self, out: torch.Tensor, group: tuple[str, ...]) -> int | None:
+        """The output of a custom `torch.autograd.Function`: its forward ran without grad (so
+        its inside looked like a no_grad value), then autograd gave the result its backward
+        function. A node of its own, its arguments found from that function's inputs; None
+        when one of them is no node of ours."""
+        function = out.grad_fn
+        arguments = []
+        for next_function, number in function.next_functions:
+            if next_function is None:
+                continue
+            variable = getattr(next_function, "variable", None)
+            node = self._operand(variable) if variable is not None else next(
+                (node for node, edge in enumerate(self.nodes.edges) if edge is not None
+                 and edge.node is next_function and edge.output_nr == number), None)
+            if node is None:
+                return None
+            arguments.append(node)
+        name = re.sub(r"Backward\d*$", "", type(function).__name__) or "function"
+        pull = _edge_pull(get_gradient_edge(out), [self.nodes.edges[node] for node in arguments],
+                          [self.nodes.values[node] for node in arguments], out.dtype)
+        texts = ", ".join(self._texts(tuple(arguments)))
+        op = ForeignOp(name, len(arguments), f"{name}.apply({texts}): a custom "
+                       f"torch.autograd.Function, differentiated by its own backward",
+                       backward_name=function.name(),
+                       linear_map=known_by_action("torch", pull, out.dim() == 0))
+        return self._operation(op, tuple(arguments), out, group, name,
+                               f"{name}.apply({texts})", pull)
+
     def _included(self, tensor: torch.Tensor) -> bool:
         """A foreign op's argument is drawn when it is recorded, named (buffers aside), cut or
         differentiable; other constants (a target, a running mean) are named in its text."""
@@ -478,24 +516,25 @@ class _Recorder(TorchFunctionMode):
         node = self.node_of.get(id(item))
         if node is not None:
             return node
-        value = _numpy(item)
         cut = self.cut_values.get(id(item))
+        if cut is not None and item.grad_fn is not None:
+            node = self._custom_function(item, cut[2])
+            if node is not None:
+                return node
+        value = _numpy(item)
         named = self.names.tensors.get(id(item))
         if cut is not None:
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
                                   detail=f"{cut[1]} under torch.no_grad(): a value without "
                                          "its history")
-        elif named is not None:
-            name, group, _ = named
-            kind = INPUT if item.requires_grad else CONSTANT  # a target, data, a buffer
-            node = self.nodes.add(kind, None, (), value, name, item.requires_grad,
-                                  get_gradient_edge(item) if item.requires_grad else None,
-                                  group, f"{name} = {display.summary(value)}")
+        elif named is not None and item.requires_grad:
+            node = self.nodes.add_input(item, value, named[0], named[1])
+        elif named is not None:  # a target, data, a buffer
+            node = self.nodes.add(CONSTANT, None, (), value, named[0], False, None, named[1],
+                                  f"{named[0]} = {display.summary(value)}")
         elif item.requires_grad:
             self.leaves += 1
-            name = f"{LEAF_PREFIX}{self.leaves}"
-            node = self.nodes.add(INPUT, None, (), value, name, True, get_gradient_edge(item),
-                                  detail=f"{name} = {display.summary(value)}")
+            node = self.nodes.add_input(item, value, f"{LEAF_PREFIX}{self.leaves}")
         else:
             node = self.nodes.add(CONSTANT, None, (), value, _number_text(value), False,
                                   detail=display.summary(value))
@@ -515,10 +554,13 @@ def _backward_name(tensor: torch.Tensor) -> str:
 
 @dataclass(frozen=True)
 class Imported:
-    """An imported graph, and what a user should know about how it was made."""
+    """An imported graph, what a user should know about how it was made, and, for a traced
+    call, finite differences of an input's gradient by calling the function again:
+    `finite_difference(name, method, step)`."""
 
     graph: AnnotatedGraph
     notes: tuple[str, ...]
+    finite_difference: Callable[[str, str, float], Any] | None = None
 
 
 def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = None) -> Imported:
@@ -539,6 +581,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
 
     hooks = [torch.nn.modules.module.register_module_forward_pre_hook(enter),
              torch.nn.modules.module.register_module_forward_hook(leave)]
+    rerun = _Rerun(fn, args, kwargs, recorder.names)
     try:
         with recorder:
             result = fn(*args, **kwargs)
@@ -560,7 +603,67 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     nodes = recorder.nodes
     if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
-    return Imported(_finish(nodes, output, result), tuple(notes))
+    rerun.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}
+    return Imported(_finish(nodes, output, result), tuple(notes), rerun.finite_difference)
+
+
+class _Rerun:
+    """The traced function called again for finite differences, as it ran when traced: under
+    no_grad, from the same random state (the same dropout masks) and the same buffers (batch
+    norms' running statistics, put back after each call). An input is moved through `.data`,
+    so torch's graph, which holds the original values, stays valid: they are put back exactly."""
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: Mapping[str, Any], names: _Names):
+        self.call = lambda: fn(*args, **kwargs)
+        self.random_state = torch.random.get_rng_state()
+        modules = {id(sub): sub for item in names.kept if isinstance(item, torch.nn.Module)
+                   for sub in item.modules()}
+        self.buffers = [(module, name, buffer.detach().clone())
+                        for module in modules.values()
+                        for name, buffer in module._buffers.items() if buffer is not None]
+        self.leaves: dict[str, torch.Tensor] = {}
+
+    def value(self) -> float:
+        """The function's result (summed) at the inputs' present values."""
+        kept = [(module, name, module._buffers[name]) for module, name, _ in self.buffers]
+        for module, name, saved in self.buffers:  # a fresh copy, which the call may update
+            module._buffers[name] = saved.clone()
+        torch.random.set_rng_state(self.random_state)
+        try:
+            with torch.no_grad():
+                return float(self.call().sum())
+        finally:
+            for module, name, buffer in kept:
+                module._buffers[name] = buffer
+
+    def finite_difference(self, name: str, method: str, step: float) -> Any:
+        """d result / d input `name` by central (`central`) or forward differences, one element
+        at a time, h = step·max(1, |x|)."""
+        tensor = self.leaves[name]
+        if tensor.dtype != torch.float64:
+            raise UsageError(f"checking {name} by finite differences needs float64; it is "
+                             f"{str(tensor.dtype).replace('torch.', '')}", None,
+                             "make the model float64 (model.double()), as gad torch does for "
+                             "the models its file makes")
+        after = torch.random.get_rng_state()
+        data = tensor.data
+        found = np.empty(tuple(tensor.shape))
+        base = self.value() if method != "central" else 0.0
+        try:
+            for index in np.ndindex(*found.shape):
+                original = float(data[index])
+                h = step * max(1.0, abs(original))
+                data[index] = original + h
+                up = self.value()
+                if method == "central":
+                    data[index] = original - h
+                    found[index] = (up - self.value()) / (2 * h)
+                else:
+                    found[index] = (up - base) / h
+                data[index] = original
+        finally:
+            torch.random.set_rng_state(after)
+        return found[()]
 
 
 def _kind_of(item: Any) -> str:

@@ -13,6 +13,7 @@ import runpy
 import sys
 import traceback
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -123,12 +124,26 @@ def run(target: str, values: Mapping[str, Any]) -> Imported:
             raise _raised(path, shown, error, "while it ran", _line_of(path, error)) from None
         function = _choose(namespace, path, shown, name)
         arguments = _arguments(function, values, shown)
-        try:
-            return trace(function, (), arguments)
-        except GadError:
-            raise
-        except Exception as error:
-            number = _line_of(path, error)
-            if number is None:
-                raise  # not the user's code: a bug of ours, reported as one
-            raise _raised(path, shown, error, f"in {function.__name__}", number) from None
+        with _users_code(path, shown, function):
+            imported = trace(function, (), arguments)
+
+    def finite_difference(*asked: Any) -> Any:
+        """The check runs the function again as it was traced: inside the script's setting."""
+        with _as_a_script(path), _users_code(path, shown, function):
+            return imported.finite_difference(*asked)
+
+    return replace(imported, finite_difference=finite_difference)
+
+
+@contextmanager
+def _users_code(path: Path, shown: str, function: Callable) -> Iterator[None]:
+    """An exception raised in the user's file, shown at its line."""
+    try:
+        yield
+    except GadError:
+        raise
+    except Exception as error:
+        number = _line_of(path, error)
+        if number is None:
+            raise  # not the user's code: a bug of ours, reported as one
+        raise _raised(path, shown, error, f"in {function.__name__}", number) from None

@@ -691,3 +691,21 @@ def test_a_custom_autograd_function_inside_a_graph_is_one_node_with_torchs_deriv
     np.testing.assert_array_equal(graph.gradient("x"), [24.0, 96.0])  # 3 (2x)² · 2
     np.testing.assert_array_equal(graph.local[cube][0], [12.0, 48.0])  # Jᵀ·1 = 3 (2x)²
     assert analysis.checks(["x"])["x"].agrees
+
+
+def test_the_unused_outputs_of_a_many_output_op_are_not_drawn_the_used_one_is():
+    torch.manual_seed(0)
+    lstm = nn.LSTM(3, 4, batch_first=True).double()
+    data = torch.rand(2, 5, 3, dtype=torch.float64)
+
+    def loss():
+        return lstm(data)[0].pow(2).sum()
+
+    analysis = api.trace_torch(loss)
+    graph = analysis.graph
+    assert [label for label in graph.labels if label.startswith("lstm[")] == ["lstm[0]"]
+    lstm.zero_grad()
+    loss().backward()
+    for name, parameter in lstm.named_parameters():
+        np.testing.assert_array_equal(graph.gradient(f"lstm.{name}"), parameter.grad.numpy())
+    assert analysis.checks(["lstm.bias_hh_l0"])["lstm.bias_hh_l0"].agrees

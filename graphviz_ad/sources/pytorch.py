@@ -249,10 +249,33 @@ class _Nodes:
         self.leaf_tensors: dict[int, torch.Tensor] = {}  # each input's tensor
         # foreign ops whose pull gives an argument used twice its gradient at each slot
         self.separated: set[int] = set()
+        self.siblings: list[list[int]] = []  # the outputs of each op with several
         self.inputs: dict[str, int] = {}
         self.groups: dict[int, tuple[str, ...]] = {}
         self.details: dict[int, str] = {}
         self.names: dict[int, tuple[str, ...]] = {}
+
+    def without_unused_siblings(self, output: int) -> tuple[_Nodes, int]:
+        """These nodes without the outputs of a many-output op that nothing uses while another
+        of them is used (an LSTM's final states beside its outputs, the unused chunks of a
+        split), renumbered; and the output's new number."""
+        used = {argument for arguments in self.args for argument in arguments} | {output}
+        dropped = {node for siblings in self.siblings if used.intersection(siblings)
+                   for node in siblings if node not in used}
+        if not dropped:
+            return self, output
+        kept = [node for node in range(len(self.kinds)) if node not in dropped]
+        number = {old: new for new, old in enumerate(kept)}
+        nodes = _Nodes()
+        for field in ("kinds", "ops", "values", "labels", "requires", "edges", "pulls"):
+            setattr(nodes, field, [getattr(self, field)[node] for node in kept])
+        nodes.args = [tuple(number[argument] for argument in self.args[node]) for node in kept]
+        for field in ("leaf_tensors", "groups", "details", "names"):
+            setattr(nodes, field, {number[node]: item for node, item in getattr(self, field).items()
+                                   if node in number})
+        nodes.separated = {number[node] for node in self.separated if node in number}
+        nodes.inputs = {label: number[node] for label, node in self.inputs.items()}
+        return nodes, number[output]
 
     def add(self, kind: str, op: NodeOp | None, args: tuple[int, ...], value: Any, label: str,
             requires: bool, edge: GradientEdge | None = None, group: tuple[str, ...] = (),
@@ -413,13 +436,14 @@ class _Recorder(TorchFunctionMode):
         texts += [f"{key}={_short(value)}" for key, value in kwargs.items()
                   if not isinstance(value, torch.Tensor)]
         detail = f"{base}({', '.join(texts)})"
+        siblings = []
         for index, out in enumerate(outputs):
             label = base if len(outputs) == 1 else f"{base}[{index}]"
             backward = _backward_name(out)
             description = f"{detail}, differentiated by torch's {backward or 'nothing'}"
             if not out.requires_grad:
-                self._operation(ForeignOp(label, len(arguments), description), arguments, out,
-                                group, label, detail)
+                siblings.append(self._operation(ForeignOp(label, len(arguments), description),
+                                                arguments, out, group, label, detail))
                 continue
             edges = [self.nodes.edges[node] for node in arguments]
             values = [self.nodes.values[node] for node in arguments]
@@ -433,8 +457,11 @@ class _Recorder(TorchFunctionMode):
             op = ForeignOp(label, len(arguments), description, backward_name=backward,
                            linear_map=known_by_action("torch", pull, out.dim() == 0))
             node = self._operation(op, arguments, out, group, label, detail, pull)
+            siblings.append(node)
             if separated:
                 self.nodes.separated.add(node)
+        if len(siblings) > 1:
+            self.nodes.siblings.append(siblings)
 
     def _operation(self, op: NodeOp, arguments: tuple[int, ...], out: torch.Tensor,
                    group: tuple[str, ...], label: str, detail: str,
@@ -598,9 +625,8 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
                      "the gradients are those of its sum")
         with recorder:
             result = result.sum()
-    output = recorder._operand(result)
+    nodes, output = recorder.nodes.without_unused_siblings(recorder._operand(result))
     label = getattr(fn, "__name__", "")
-    nodes = recorder.nodes
     if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
     rerun.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}

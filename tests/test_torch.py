@@ -709,3 +709,13 @@ def test_the_unused_outputs_of_a_many_output_op_are_not_drawn_the_used_one_is():
     for name, parameter in lstm.named_parameters():
         np.testing.assert_array_equal(graph.gradient(f"lstm.{name}"), parameter.grad.numpy())
     assert analysis.checks(["lstm.bias_hh_l0"])["lstm.bias_hh_l0"].agrees
+
+
+@pytest.mark.parametrize("function", ["with_detach", "with_data", "with_no_grad"])
+def test_the_check_holds_detached_and_no_grad_values_as_the_gradient_does(function):
+    result = gad("torch", f"samples/torch_detach.py:{function}", "x=[1,1]", "--check",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    check = json.loads(result.stdout)["check"]["x"]
+    # perturbing x moves the cut value too, unless the check holds it: [3, 3] against [2, 2]
+    assert check["agrees"] and check["difference"] < 1e-8

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.autograd.graph import GradientEdge, get_gradient_edge
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten
+from torch.utils._pytree import tree_flatten, tree_map
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
@@ -387,6 +387,9 @@ class _Recorder(TorchFunctionMode):
         self.cut_values: dict[int, tuple[torch.Tensor, str, tuple[str, ...]]] = {}
         self.stack: list[tuple[str, ...]] = [()]
         self.leaves = 0
+        # the values the check holds fixed, in the order they were met: detach() and .data
+        # results, and no_grad values where they were first used
+        self.frozen: dict[str, list[torch.Tensor]] = {"cut": [], "no_grad": []}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -494,6 +497,7 @@ class _Recorder(TorchFunctionMode):
         written = f"{text}.detach()" if base == "detach" else f"{text}.data"
         node = self.nodes.add(OPERATION, op, (argument,), _numpy(out), op.label, False,
                               None, group, f"{written}: the value without its history")
+        self.frozen["cut"].append(out.detach().clone())
         self.node_of[id(out)] = node
         self.alive.append(out)
 
@@ -554,6 +558,7 @@ class _Recorder(TorchFunctionMode):
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
                                   detail=f"{cut[1]} under torch.no_grad(): a value without "
                                          "its history")
+            self.frozen["no_grad"].append(item.detach().clone())
         elif named is not None and item.requires_grad:
             node = self.nodes.add_input(item, value, named[0], named[1])
         elif named is not None:  # a target, data, a buffer
@@ -630,17 +635,21 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
     rerun.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}
+    rerun.frozen = recorder.frozen
     return Imported(_finish(nodes, output, result), tuple(notes), rerun.finite_difference)
 
 
 class _Rerun:
-    """The traced function called again for finite differences, as it ran when traced: under
-    no_grad, from the same random state (the same dropout masks) and the same buffers (batch
-    norms' running statistics, put back after each call). An input is moved through `.data`,
-    so torch's graph, which holds the original values, stays valid: they are put back exactly."""
+    """The traced function called again for finite differences, as it ran when traced: from the
+    same random state (the same dropout masks) and the same buffers (batch norms' running
+    statistics, put back after each call), with the values the gradient treats as constants
+    (detach(), .data, no_grad results) held at their traced values, as `gad grad`'s check holds
+    its cuts. An input is moved through `.data`, so torch's graph, which holds the original
+    values, stays valid: they are put back exactly."""
 
     def __init__(self, fn: Callable, args: tuple, kwargs: Mapping[str, Any], names: _Names):
         self.call = lambda: fn(*args, **kwargs)
+        self.frozen: dict[str, list[torch.Tensor]] = {}  # the recorder's, once it has run
         self.random_state = torch.random.get_rng_state()
         modules = {id(sub): sub for item in names.kept if isinstance(item, torch.nn.Module)
                    for sub in item.modules()}
@@ -656,8 +665,9 @@ class _Rerun:
             module._buffers[name] = saved.clone()
         torch.random.set_rng_state(self.random_state)
         try:
-            with torch.no_grad():
-                return float(self.call().sum())
+            with _Replay(self.frozen):
+                result = self.call()
+            return float(result.detach().sum())
         finally:
             for module, name, buffer in kept:
                 module._buffers[name] = buffer
@@ -690,6 +700,57 @@ class _Rerun:
         finally:
             torch.random.set_rng_state(after)
         return found[()]
+
+
+class _Replay(TorchFunctionMode):
+    """The function run again with the values the trace cut held as traced: each detach() or
+    .data result, and each no_grad value where a differentiable call first uses it (as the
+    recorder met them, in the same order), is replaced by its traced value."""
+
+    def __init__(self, frozen: Mapping[str, list[torch.Tensor]]):
+        super().__init__()
+        self.queues = {kind: iter(values) for kind, values in frozen.items()}
+        self.tracked: dict[int, torch.Tensor] = {}  # outputs of calls on tracked values
+        self.made_without_grad: dict[int, torch.Tensor] = {}
+        self.replaced: dict[int, torch.Tensor] = {}  # a no_grad value -> its traced value
+
+    def _next(self, kind: str, like: torch.Tensor) -> torch.Tensor:
+        value = next(self.queues[kind], None)
+        if value is None or value.shape != like.shape:
+            raise UsageError("the function took another path when called again, so its "
+                             "finite differences cannot hold its cut values", None,
+                             "check a function that makes the same calls each time")
+        return value
+
+    def _is_tracked(self, tensor: torch.Tensor) -> bool:
+        return tensor.requires_grad or id(tensor) in self.tracked \
+            or id(tensor) in self.made_without_grad
+
+    def _thawed(self, item: Any) -> Any:
+        if not isinstance(item, torch.Tensor) or id(item) not in self.made_without_grad \
+                or item.grad_fn is not None:  # a custom autograd.Function's result stays
+            return item
+        if id(item) not in self.replaced:
+            self.replaced[id(item)] = self._next("no_grad", item)
+        return self.replaced[id(item)]
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        tensors = [item for item in tree_flatten((args, kwargs))[0] if _is_float_tensor(item)]
+        if not any(self._is_tracked(tensor) for tensor in tensors):
+            return func(*args, **kwargs)
+        if torch.is_grad_enabled():
+            args, kwargs = tree_map(self._thawed, (args, kwargs))
+        result = func(*args, **kwargs)
+        outputs = [item for item in tree_flatten(result)[0] if _is_float_tensor(item)]
+        base = _base_name(_function_name(func))[0]
+        if torch.is_grad_enabled() and base in CUTS and outputs:
+            result = self._next("cut", outputs[0])
+            outputs = [result]
+        kept = self.made_without_grad if not torch.is_grad_enabled() else self.tracked
+        for tensor in outputs:
+            kept[id(tensor)] = tensor
+        return result
 
 
 def _kind_of(item: Any) -> str:

@@ -776,7 +776,7 @@ def from_torch(output, params: Mapping[str, Any] | None = None) -> Analysis:
     leaves named by `params` (`dict(model.named_parameters())`), values where torch saved
     them, shapes always; torch's backward pass gives the adjoints (call it before
     `backward()`, or after `backward(retain_graph=True)`)."""
-    imported = _torch_source("pytorch").from_output(output, params)
+    imported = _torch_source("torch_output").from_output(output, params)
     return Analysis.from_graph(imported.graph, imported.notes)
 
 

@@ -184,7 +184,8 @@ def test_a_notebook_shows_a_small_note_for_a_graph_past_the_budget(no_system_dot
 def test_a_missing_pytorch_is_a_message_with_the_install_command(monkeypatch):
     import sys
 
-    for module in ("graphviz_ad.sources.pytorch", "graphviz_ad.sources.script"):
+    for module in ("graphviz_ad.sources.pytorch", "graphviz_ad.sources.torch_output",
+                   "graphviz_ad.sources.script"):
         monkeypatch.delitem(sys.modules, module, raising=False)
     monkeypatch.setitem(sys.modules, "torch", None)  # what `import torch` finds uninstalled
     result = gad("torch", "samples/torch_seed.py", "x1=1", "x2=1", "c=1")

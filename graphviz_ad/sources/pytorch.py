@@ -3,15 +3,17 @@
 Two ways in. `trace(fn, args, kwargs)` runs `fn` under a recorder (a `TorchFunctionMode`): each
 call of a torch function becomes a node holding its value, in the module it ran in (global module
 hooks give the group paths, `layer1.0.conv1`); `detach()` and `.data` are cut edges, and a value
-made under `torch.no_grad()` enters as a cut value, as our language draws them. `from_output`
-walks a finished output's backward graph (torchviz's `make_dot(y, params)`), iteratively.
-Either way the adjoints are torch's: one backward pass through torch's autograd gives them all.
+made under `torch.no_grad()` enters as a cut value, as our language draws them. The other way,
+a finished output's backward graph (torchviz's `make_dot(y, params)`), is torch_output.py, which
+shares this module's graph building. Either way the adjoints are torch's: one backward pass
+through torch's autograd gives them all.
 
 Local derivatives: an op our table knows (add, mul, sin, matmul, sum, relu, ...) gets the table's
 local derivatives on torch's values, so its edges read as `gad` draws them and path products
 agree with `gad paths`. Any other op (conv2d, linear, batch_norm) is a `ForeignOp` whose edges
 carry Jᵀ·1 = d sum(out) / d argument (for a scalar edge the exact local derivative, for a scalar
-output the whole derivative) and pull gradients back through torch's own backward function.
+output the whole derivative), computed when a view reads it, and pull gradients back through
+torch's own backward function. The check (`_Rerun`) calls the traced function again.
 """
 
 from __future__ import annotations
@@ -863,18 +865,6 @@ def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
                  for slot in slots]
 
 
-# --- a finished output's backward graph ------------------------------------------------------
-
-SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}  # torch's input position
-FORWARD_ALIASES = {"t": "transpose"}  # torch's forward names for our ops, where they differ
-
-
-def forward_name(backward_name: str) -> str:
-    """`MulBackward0` -> `mul`, `NativeBatchNormBackward0` -> `native_batch_norm`."""
-    stem = re.sub(r"Backward\d*$", "", backward_name) or backward_name
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", stem).lower()
-
-
 def _node_pull(function: Any, output_nr: int, metadata: list,
                every_input: bool = False) -> Callable[..., list]:
     """Call torch's backward function itself: the gradient of one of its outputs in (zeros
@@ -896,201 +886,3 @@ def _node_pull(function: Any, output_nr: int, metadata: list,
         return parts if slots is None else [parts[slot] for slot in slots]
 
     return pull
-
-
-def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None = None
-                ) -> Imported:
-    """The backward graph of `output` (a tensor computed with autograd), walked from its
-    `grad_fn` without recursion; leaves named by `params` (name -> tensor, as make_dot takes).
-
-    Values are those torch saved for its backward pass (and, for our ops, recomputed from
-    their arguments'); a value torch did not keep is held as nan of its shape and drawn as
-    `value not kept` (`unknown_values`)."""
-    if not _is_float_tensor(output) or output.grad_fn is None:
-        raise UsageError("the output has no backward graph", None,
-                         "compute it from tensors with requires_grad=True, outside no_grad")
-    notes = []
-    if output.dim() > 0:
-        notes.append(f"the output has shape {display.shape(_numpy(output))}: the gradients "
-                     "are those of its sum")
-        output = output.sum()
-    leaf_names = {id(tensor): name for name, tensor in (params or {}).items()}
-    order = _topological(output.grad_fn)
-    nodes = _Nodes()
-    node_of: dict[tuple[int, int], int] = {}
-    unknown: list[int] = []
-    leaves = 0
-    for function, output_nr in order:
-        if hasattr(function, "variable"):
-            variable = function.variable
-            name = leaf_names.get(id(variable))
-            if name is None:
-                leaves += 1
-                name = f"{LEAF_PREFIX}{leaves}"
-            node_of[(id(function), output_nr)] = nodes.add(
-                INPUT, None, (), _numpy(variable), name, True, GradientEdge(function, 0),
-                detail=f"{name} = {display.summary(_numpy(variable))}")
-            continue
-        metadata = list(function._input_metadata)
-        arguments = tuple(node_of[(id(next_function), number)]
-                          for next_function, number in function.next_functions
-                          if next_function is not None)
-        name = forward_name(function.name())
-        value = _saved_value(function, output_nr, metadata, nodes, arguments)
-        if value is None:
-            unknown.append(len(nodes.kinds))
-            value = np.full(tuple(metadata[output_nr].shape), np.nan)[()]
-        pull = _node_pull(function, output_nr, metadata)
-        scalar = len(metadata[output_nr].shape) == 0
-        op = ForeignOp(name, len(arguments), f"{name}: torch's {function.name()}",
-                       known_by_action("torch", pull, scalar), backward_name=function.name())
-        node_of[(id(function), output_nr)] = nodes.add(
-            OPERATION, op, arguments, value, name, True, GradientEdge(function, output_nr),
-            detail=f"{name}({', '.join(nodes.labels[argument] for argument in arguments)}) · "
-                   f"{function.name()}", pull=pull)
-        nodes.separated.add(node_of[(id(function), output_nr)])
-    output_node = node_of[(id(output.grad_fn), 0)]
-    nodes.values[output_node] = _numpy(output)
-    # a later node's saved input, or the output itself, may have given a value since
-    unknown = [node for node in unknown if np.isnan(np.sum(nodes.values[node]))]
-    if unknown:
-        notes.append(f"torch did not keep the values of {len(unknown)} of {len(nodes.kinds)} "
-                     "nodes: they are drawn with their shapes, as `value not kept`")
-    try:
-        return Imported(_finish(nodes, output_node, output, unknown), tuple(notes))
-    except RuntimeError as error:
-        raise UsageError(f"torch could not run the backward pass again: {error}", None,
-                         "draw the graph before calling backward(), or call "
-                         "backward(retain_graph=True)") from None
-
-
-def _topological(root: Any) -> list[tuple[Any, int]]:
-    """Each (backward function, output number) reached from `root`, arguments first, by an
-    iterative depth-first walk."""
-    order: list[tuple[Any, int]] = []
-    done: set[tuple[int, int]] = set()
-    stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
-    while stack:
-        function, number, expanded = stack.pop()
-        key = (id(function), number)
-        if key in done:
-            continue
-        if expanded:
-            done.add(key)
-            order.append((function, number))
-            continue
-        stack.append((function, number, True))
-        for next_function, next_number in reversed(function.next_functions):
-            if next_function is not None and (id(next_function), next_number) not in done:
-                stack.append((next_function, next_number, False))
-    return order
-
-
-def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
-                 arguments: tuple[int, ...]) -> Any:
-    """The node's value where torch kept it (its saved result), or recomputed by our op of
-    the same name from its arguments' values."""
-    shape = tuple(metadata[output_nr].shape)
-    saved = _saved(function, "_saved_result")
-    if isinstance(saved, torch.Tensor) and tuple(saved.shape) == shape:
-        return _numpy(saved)
-    # torch's inputs by position (self, other), and the argument each is, if it is a node
-    slot_of = {}
-    for position, (next_function, _) in enumerate(function.next_functions):
-        if next_function is not None:
-            slot_of[position] = len(slot_of)
-    for attribute, position in SAVED_SLOTS.items():
-        slot = slot_of.get(position)
-        if slot is not None and not _known(nodes.values[arguments[slot]]):
-            kept = _saved(function, attribute)
-            if isinstance(kept, torch.Tensor) and \
-                    tuple(kept.shape) == np.shape(nodes.values[arguments[slot]]):
-                nodes.values[arguments[slot]] = _numpy(kept)
-    values = [nodes.values[argument] for argument in arguments]
-    if function.name() in RECOMPUTED:
-        with np.errstate(all="ignore"):
-            value = RECOMPUTED[function.name()](function, values, shape)
-        return value if value is not None and np.shape(value) == shape else None
-    op = OPS.get(FORWARD_ALIASES.get(forward_name(function.name()),
-                                      forward_name(function.name())))
-    # x.pow(2), x * 2: the number is no argument, but torch saved it
-    exponent, other = _saved(function, "_saved_exponent"), _saved(function, "_saved_other")
-    if op is not None and op.arity == len(arguments) + 1:
-        if isinstance(exponent, (int, float)):
-            values.append(np.float64(exponent))
-        elif isinstance(other, torch.Tensor) and other.dim() == 0 and slot_of == {0: 0}:
-            values.append(np.float64(other.item()))
-    if op is None or op.arity != len(values) or any(np.isnan(np.sum(value))
-                                                     for value in values):
-        return None
-    with np.errstate(all="ignore"):
-        value = op.value(*values)
-    return value if np.shape(value) == shape else None
-
-
-def _saved(function: Any, attribute: str) -> Any:
-    """What a backward function saved, None if it saved no such thing or has freed it (after
-    `backward()`: the backward pass itself then says so)."""
-    try:
-        return getattr(function, attribute, None)
-    except RuntimeError:
-        return None
-
-
-def _known(value: Any) -> bool:
-    return not np.isnan(np.sum(value))
-
-
-def _axes(function: Any) -> tuple[int, ...]:
-    """torch's saved reduction axes, which it gives as unsigned 64-bit numbers (-1 is 2⁶⁴-1)."""
-    return tuple(axis - 2 ** 64 if axis >= 2 ** 63 else axis for axis in function._saved_dim)
-
-
-def _reduced_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
-    """A sum or mean along axes (`x.mean(dim=(2, 3))`, an adaptive average pool to 1×1)."""
-    if len(values) != 1 or not _known(values[0]):
-        return None
-    reduce = np.mean if function.name().startswith("Mean") else np.sum
-    return reduce(values[0], axis=_axes(function), keepdims=function._saved_keepdim)
-
-
-def _view_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
-    """A view or reshape: its argument's value in the output's shape."""
-    return np.reshape(values[0], shape) if len(values) == 1 and _known(values[0]) else None
-
-
-def _addmm_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
-    """A linear layer's output, which torch does not keep, from the matrices it does: the bias
-    (the node's first argument, when it has a gradient) + mat1 @ mat2."""
-    mat1, mat2 = _saved(function, "_saved_mat1"), _saved(function, "_saved_mat2")
-    if function.next_functions[0][0] is None or not isinstance(mat1, torch.Tensor) \
-            or not isinstance(mat2, torch.Tensor) or not _known(values[0]):
-        return None
-    return function._saved_beta * values[0] + \
-        function._saved_alpha * (_numpy(mat1) @ _numpy(mat2))
-
-
-def _batch_norm_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
-    """A batch norm's output, which torch does not keep, from what it does: its input, and the
-    batch's mean and inverse standard deviation (in training) or the running ones; the weight
-    and bias are the node's other arguments, when it has them."""
-    data = _saved(function, "_saved_input")
-    if not isinstance(data, torch.Tensor) or data.dim() < 2:
-        return None
-    if function._saved_training:
-        mean, scale = _numpy(function._saved_result1), _numpy(function._saved_result2)
-    else:
-        mean = _numpy(function._saved_running_mean)
-        scale = 1.0 / np.sqrt(_numpy(function._saved_running_var) + function._saved_eps)
-    channels = (1, -1) + (1,) * (data.dim() - 2)
-    value = (_numpy(data) - mean.reshape(channels)) * scale.reshape(channels)
-    if len(values) == 3 and _known(values[1]) and _known(values[2]):
-        return value * np.reshape(values[1], channels) + np.reshape(values[2], channels)
-    return value if len(values) == 1 else None
-
-
-# Values torch does not keep, recomputed from what its backward functions save.
-RECOMPUTED = {"NativeBatchNormBackward0": _batch_norm_value, "AddmmBackward0": _addmm_value,
-              "MeanBackward1": _reduced_value, "SumBackward1": _reduced_value,
-              "ViewBackward0": _view_value, "ReshapeAliasBackward0": _view_value,
-              "UnsafeViewBackward0": _view_value}

@@ -124,6 +124,27 @@ class DeferredRow(Sequence):
         return self._row[slot]
 
 
+def one_feeds_another(args: Sequence[tuple[int, ...]], nodes: Sequence[int]) -> bool:
+    """Whether one of `nodes` is an ancestor of another (`args`: each node's arguments, in a
+    topological order): then a pull from something they all feed back to each of them, along
+    every path, counts the paths through the other too. Walks back no further than the
+    earliest of them."""
+    if len(nodes) < 2:
+        return False
+    floor, targets = min(nodes), set(nodes)
+    seen: set[int] = set()
+    stack = [argument for node in nodes for argument in args[node]]
+    while stack:
+        node = stack.pop()
+        if node < floor or node in seen:
+            continue
+        if node in targets:
+            return True
+        seen.add(node)
+        stack.extend(args[node])
+    return False
+
+
 def flows_in(row: Sequence[Any], slot: int) -> bool:
     """Whether a gradient flows through `slot` of a row of local derivatives."""
     return row.flows(slot) if isinstance(row, DeferredRow) else row[slot] is not None

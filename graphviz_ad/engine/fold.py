@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, GroupOp, flows_in,
-                                          short_name)
+                                          one_feeds_another, short_name)
 from graphviz_ad.engine.linear import known_by_action
 
 # A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
@@ -178,7 +178,7 @@ def _puller(graph: AnnotatedGraph, members: list[int], output: int,
     no gradient reaches it). The source's own engine does it in one call where every path
     between the producers and the output stays inside the group; else our sweep, edge by edge."""
     through = graph.pull_through
-    if through is not None and not _nested(graph, producers):
+    if through is not None and not one_feeds_another(graph.args, producers):
         return lambda gradient: through(output, producers, gradient)
     inside = set(members)
 
@@ -225,25 +225,6 @@ def _group_action(graph: AnnotatedGraph, members: list[int], output: int,
     with np.errstate(all="ignore"):
         row = pull_some(np.ones_like(graph.values[output])[()])
     return known_by_action("group", pull, scalar), row
-
-
-def _nested(graph: AnnotatedGraph, producers: list[int]) -> bool:
-    """Whether one producer is an ancestor of another: then a path from the first to the
-    group's output may leave the group, which a pull through the whole graph would count."""
-    if len(producers) < 2:
-        return False
-    floor, targets = min(producers), set(producers)
-    seen: set[int] = set()
-    stack = [argument for producer in producers for argument in graph.args[producer]]
-    while stack:
-        node = stack.pop()
-        if node < floor or node in seen:
-            continue
-        if node in targets:
-            return True
-        seen.add(node)
-        stack.extend(graph.args[node])
-    return False
 
 
 def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> AnnotatedGraph:

@@ -32,7 +32,8 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
-                                          DeferredRow, ForeignOp, NodeOp)
+                                          DeferredRow, ForeignOp, NodeOp, flows_in,
+                                          one_feeds_another)
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import UsageError
@@ -452,10 +453,13 @@ class _Recorder(TorchFunctionMode):
                 continue
             edges = [self.nodes.edges[node] for node in arguments]
             values = [self.nodes.values[node] for node in arguments]
-            # torch's engine pulls back to the slots asked for only; an argument given twice
-            # needs the backward function called directly to have a gradient at each slot
-            repeated = len(set(arguments)) < len(arguments)
-            pull = _function_pull(out, edges, values) if repeated else None
+            # torch's engine, asked for the gradients of several tensors, sums every path to
+            # each: one given twice, or one computed from another (torch.cat([x, f(x)])),
+            # needs the backward function called directly for each slot's own derivative;
+            # else the engine's pull, to the slots asked for only, is cheaper
+            entangled = len(set(arguments)) < len(arguments) or \
+                one_feeds_another(self.nodes.args, arguments)
+            pull = _function_pull(out, edges, values) if entangled else None
             separated = pull is not None
             if pull is None:
                 pull = _edge_pull(get_gradient_edge(out), edges, values, out.dtype)
@@ -828,30 +832,29 @@ def _uses(nodes: _Nodes, reached: Mapping[int, Any]) -> list[int]:
 
 def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
                       uses: list[int]) -> tuple[Sequence, list]:
-    """The local derivative on each argument slot of `node` (None where no gradient flows),
-    computed when first read, and what each carried back, in slot order. Into an argument that
-    no other edge feeds, torch's backward pass carried exactly that argument's adjoint: it is
-    not pulled back again; the others are pulled back through torch's backward function (or
-    our op's linear map), for those slots only."""
+    """The local derivative on each argument slot of `node` (None where no gradient flows) and
+    what each carried back, in slot order. Our op's are its table's formulas; a foreign op's,
+    Jᵀ·1 through torch's backward, are computed when first read. Into an argument that no
+    other edge feeds, torch's backward pass carried exactly that argument's adjoint: it is not
+    pulled back again; the others are pulled back through our op's linear map or torch's
+    backward function, for those slots only."""
     op = nodes.ops[node]
     arguments = nodes.args[node]
     values = [nodes.values[argument] for argument in arguments]
     out, adjoint = nodes.values[node], adjoints[node]
-    # An argument given twice gets its gradient at each slot from torch's backward function
-    # called directly, else its whole gradient at its first slot (see _edge_pull).
-    flows = [nodes.requires[argument] and (node in nodes.separated
-                                           or argument not in arguments[:slot])
-             for slot, argument in enumerate(arguments)]
     if isinstance(op, TorchOp):
-        def local_derivatives() -> list:
-            return [op.op.rules[slot](*values, out) if flows[slot] else None
-                    for slot in range(len(arguments))]
+        row: Sequence = tuple(op.op.rules[slot](*values, out) if nodes.requires[argument]
+                              else None for slot, argument in enumerate(arguments))
     else:
-        def local_derivatives() -> list:
-            return [np.zeros_like(values[slot])[()] if part is None else part
-                    for slot, part in enumerate(nodes.pulls[node](np.ones_like(out)))]
-    row = DeferredRow(flows, local_derivatives)
-    slots = [slot for slot in range(len(arguments)) if flows[slot]]
+        # A foreign op given one tensor twice has a gradient at each slot when torch's
+        # backward function is called directly, else all of it at the first (see _edge_pull).
+        carries = [nodes.requires[argument] and (node in nodes.separated
+                                                 or argument not in arguments[:slot])
+                   for slot, argument in enumerate(arguments)]
+        row = DeferredRow(carries, lambda: [
+            np.zeros_like(values[slot])[()] if part is None else part
+            for slot, part in enumerate(nodes.pulls[node](np.ones_like(out)))])
+    slots = [slot for slot in range(len(arguments)) if flows_in(row, slot)]
     shared = [slot for slot in slots if uses[arguments[slot]] > 1]
     pulled: dict[int, Any] = {}
     if shared and isinstance(op, TorchOp):

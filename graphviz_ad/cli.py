@@ -310,16 +310,16 @@ def torch_command(
         chosen = output_format(output, image_format, renderer.value, torch_file(target)) \
             if output else None
         analysis = _noted(load_torch(target, values or ()))
+        report = analysis.gradient_report([wrt] if wrt else None, check=check)
         if output:
             _draw(analysis, output, chosen, wrt, _picture_options(locals()))
         elif paths_table:
             _show_paths(analysis, wrt, top, fold, as_json)
         else:
-            report = analysis.gradient_report([wrt] if wrt else None, check=check)
             _show(lambda: grad_view.gradient_table(report), as_json,
                   lambda: grad_view.gradient_json(report))
-            if check:
-                report.require_agreement()
+        if check:
+            report.require_agreement()
 
 
 @command()

@@ -40,9 +40,9 @@ CheckOption = Annotated[Optional[bool], typer.Option(
     "--check/--no-check", help="Exit with status 1 if a gradient fails the finite-difference "
                                "check / skip the check.", show_default=False)]
 TorchCheck = Annotated[bool, typer.Option(
-    "--check", help="Check the table's gradients (--wrt's alone, if given) against central "
-                    "finite differences, calling the function again (float64 inputs, at most "
-                    "2,000 calls); exit with status 1 if one fails or cannot be checked.")]
+    "--check", help="Check the gradients (--wrt's alone, if given) against central finite "
+                    "differences, calling the function again (float64 inputs, at most 2,000 "
+                    "calls); exit with status 1 if one fails or cannot be checked.")]
 FdMethodOption = Annotated[FdMethod, typer.Option(
     "--fd-method", help="Central or forward differences, or the complex step (exact, where every "
                         "operation takes complex numbers).")]

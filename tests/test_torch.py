@@ -636,6 +636,9 @@ def test_gad_torch_check_finds_a_wrong_backward_and_exits_1(tmp_path):
     picture = json.loads(gad("torch", source, "x=[1, 2]", "-o", "-", "-f", "json").stdout)
     assert [node["label"] for node in picture["nodes"]] == ["x", "Square", "sum"]
     assert gad("torch", source, "x=[1, 2]").exit_code == 0  # unchecked, torch's word is taken
+    for drawn in (["-o", tmp_path / "wrong.svg"], ["--paths", "--wrt", "x"]):
+        checked = gad("torch", source, "x=[1, 2]", "--check", *drawn)
+        assert checked.exit_code == 1 and "error[check]" in checked.stderr
 
 
 def test_the_check_runs_the_function_as_it_was_traced_dropout_masks_and_batch_statistics():
@@ -659,9 +662,9 @@ def test_the_check_of_a_torch_function_says_what_it_cannot_do():
 
     model = nn.Linear(60, 40)  # float32, and 2,400 weights: 4,800 runs
     analysis = api.trace_torch(model, torch.rand(2, 60))
-    with pytest.raises(UsageError, match="checking bias by finite differences needs float64; "
-                                         "it is float32"):
-        analysis.checks(["bias"])
+    assert analysis.checks(["bias"])["bias"].skipped == \
+        "checking bias needs float64, and it is float32: make the model float64 " \
+        "(model.double())"
     skipped = analysis.checks(["weight"])["weight"]
     assert skipped.skipped == "checking weight needs 4,800 runs of the function; the budget " \
                               "is 2,000"
@@ -736,3 +739,69 @@ def test_path_products_and_the_recorded_sweep_sum_to_torchs_gradient(function, e
     products = sum(np.asarray(path.product) for path in analysis.paths("x", None).paths)
     np.testing.assert_allclose(products, gradient, atol=1e-14)
     np.testing.assert_allclose(list(analysis.graph.sweep())[-1].total, gradient, atol=1e-14)
+
+
+def standardized_cube(x):
+    with torch.no_grad():  # statistics held as constants: the gradient goes around them
+        mean, spread = x.mean(0), x.std(0)
+    count = spread.size(0)  # a call on a no_grad value that makes no number
+    keep = x > mean
+    scale = torch.ones(3, dtype=torch.float64) * 2  # a constant, then detached
+    return ((((x - mean) / spread) ** 3) * keep * scale.detach()).sum() / count \
+        + (x.detach() * x).sum()
+
+
+def test_the_check_holds_each_cut_value_whatever_calls_come_between():
+    x = leaf([[1.0, 2.0, 0.5], [3.0, 1.0, 2.5]])
+    analysis = api.trace_torch(standardized_cube, x)
+    x.grad = None
+    standardized_cube(x).backward()
+    np.testing.assert_array_equal(analysis.gradient("x"), x.grad.numpy())
+    check = analysis.checks(["x"])["x"]
+    assert check.agrees and check.difference < 1e-8
+    np.testing.assert_array_equal(x.detach().numpy(), [[1.0, 2.0, 0.5], [3.0, 1.0, 2.5]])
+
+
+def test_the_check_puts_back_the_buffers_of_a_model_it_reached_only_by_running():
+    torch.manual_seed(0)
+    models = {"net": nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1)).double()}
+    data = torch.rand(4, 2, dtype=torch.float64)
+
+    def loss():
+        return models["net"](data).pow(2).sum()
+
+    analysis = api.trace_torch(loss)
+    norm = models["net"][1]
+    traced = (norm.running_mean.clone(), int(norm.num_batches_tracked))
+    assert all(check.agrees for check in analysis.checks(list(analysis.inputs)).values())
+    assert torch.equal(norm.running_mean, traced[0])
+    assert int(norm.num_batches_tracked) == traced[1] == 1
+
+
+def test_an_input_is_put_back_when_a_run_of_the_check_fails():
+    calls = []
+
+    def loss(x):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("only once")
+        return (x * 2).sum()
+
+    x = leaf([1.0, 2.0, 3.0])
+    analysis = api.trace_torch(loss, x)
+    with pytest.raises(RuntimeError, match="only once"):
+        analysis.checks(["x"])
+    np.testing.assert_array_equal(x.detach().numpy(), [1.0, 2.0, 3.0])
+
+
+def test_from_torch_leaves_unknown_what_our_op_of_the_same_name_would_compute_otherwise():
+    a, b = leaf(np.ones((2, 2, 2))), leaf(np.full((2, 2, 2), 2.0))
+    # our add has no alpha, our transpose swaps the last two axes: neither recomputes these,
+    # nor anything computed from them
+    for output, labels in ((torch.add(a, b, alpha=2), {"add"}),
+                           (a.transpose(0, 1) * 1, {"transpose", "mul"}),
+                           (torch.add(a, b), set())):
+        graph = api.from_torch(output.sum(), {"a": a, "b": b}).graph
+        assert {graph.labels[node] for node in graph.unknown_values} == labels
+    graph = api.from_torch(torch.add(a, b).sum(), {"a": a, "b": b}).graph
+    np.testing.assert_array_equal(graph.values[graph.labels.index("add")], np.full((2, 2, 2), 3))

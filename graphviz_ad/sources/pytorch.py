@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.autograd.graph import GradientEdge, get_gradient_edge
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
@@ -386,16 +386,22 @@ class _Recorder(TorchFunctionMode):
         self.nodes = _Nodes()
         self.node_of: dict[int, int] = {}  # id(tensor) -> the node of its current version
         self.alive: list = []
-        # made under no_grad: the tensor, the call that made it, and the group it ran in
-        self.cut_values: dict[int, tuple[torch.Tensor, str, tuple[str, ...]]] = {}
+        # made under no_grad: the tensor, the name of the call that made it, the group it ran
+        # in, and the call's number and the output's position (see `frozen`)
+        self.cut_values: dict[int, tuple[torch.Tensor, str, tuple[str, ...], int, int]] = {}
         self.stack: list[tuple[str, ...]] = [()]
         self.leaves = 0
-        # the values the check holds fixed, in the order they were met: detach() and .data
-        # results, and no_grad values where they were first used
-        self.frozen: dict[str, list[torch.Tensor]] = {"cut": [], "no_grad": []}
+        # What the check holds fixed, by the number of the call that made it (calls counted
+        # from 0, as _Replay counts them): its name, and its outputs' values by position among
+        # the call's floating-point outputs (a detach() or .data result, a no_grad value that
+        # became a cut node, at its first use).
+        self.frozen: dict[int, tuple[str, dict[int, torch.Tensor]]] = {}
+        self.calls = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        call = self.current_call = self.calls
+        self.calls += 1
         result = func(*args, **kwargs)
         outputs = [item for item in tree_flatten(result)[0] if _is_float_tensor(item)]
         if not outputs:
@@ -405,8 +411,8 @@ class _Recorder(TorchFunctionMode):
             return result
         name = _function_name(func)
         if not torch.is_grad_enabled():
-            for tensor in outputs:
-                self.cut_values[id(tensor)] = (tensor, name, self.stack[-1])
+            for position, tensor in enumerate(outputs):
+                self.cut_values[id(tensor)] = (tensor, name, self.stack[-1], call, position)
                 self.alive.append(tensor)
             return result
         self._record(name, args, kwargs, tensors, outputs)
@@ -424,7 +430,7 @@ class _Recorder(TorchFunctionMode):
             return  # `x.to(x.dtype)`, `x.contiguous()`: the same version, nothing to draw
         group = self.stack[-1]
         if base in CUTS:
-            self._cut(base, tensors[0], outputs[0], group)
+            self._cut(base, name, tensors[0], outputs[0], group)
             return
         ours = _our_op(base, reflected, args, kwargs)
         if ours is not None and len(outputs) == 1:
@@ -495,7 +501,7 @@ class _Recorder(TorchFunctionMode):
             texts.append(display.atom(text) if self.nodes.kinds[node] == OPERATION else text)
         return texts
 
-    def _cut(self, base: str, source: torch.Tensor, out: torch.Tensor,
+    def _cut(self, base: str, name: str, source: torch.Tensor, out: torch.Tensor,
              group: tuple[str, ...]) -> None:
         argument = self._operand(source)
         op = OPS["detach"] if base == "detach" else DATA
@@ -503,7 +509,7 @@ class _Recorder(TorchFunctionMode):
         written = f"{text}.detach()" if base == "detach" else f"{text}.data"
         node = self.nodes.add(OPERATION, op, (argument,), _numpy(out), op.label, False,
                               None, group, f"{written}: the value without its history")
-        self.frozen["cut"].append(out.detach().clone())
+        self.frozen[self.current_call] = (name, {0: out.detach().clone()})
         self.node_of[id(out)] = node
         self.alive.append(out)
 
@@ -564,7 +570,7 @@ class _Recorder(TorchFunctionMode):
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
                                   detail=f"{cut[1]} under torch.no_grad(): a value without "
                                          "its history")
-            self.frozen["no_grad"].append(item.detach().clone())
+            self.frozen.setdefault(cut[3], (cut[1], {}))[1][cut[4]] = item.detach().clone()
         elif named is not None and item.requires_grad:
             node = self.nodes.add_input(item, value, named[0], named[1])
         elif named is not None:  # a target, data, a buffer
@@ -611,7 +617,10 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     kwargs = dict(kwargs or {})
     recorder = _Recorder(_names_for(fn, args, kwargs))
 
+    rerun = _Rerun(fn, args, kwargs, recorder.names)
+
     def enter(module, inputs):
+        rerun.remember(module)
         recorder.stack.append(recorder.names.module_path(module))
 
     def leave(module, inputs, output):
@@ -619,7 +628,6 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
 
     hooks = [torch.nn.modules.module.register_module_forward_pre_hook(enter),
              torch.nn.modules.module.register_module_forward_hook(leave)]
-    rerun = _Rerun(fn, args, kwargs, recorder.names)
     try:
         with recorder:
             result = fn(*args, **kwargs)
@@ -647,28 +655,37 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
 
 class _Rerun:
     """The traced function called again for finite differences, as it ran when traced: from the
-    same random state (the same dropout masks) and the same buffers (batch norms' running
-    statistics, put back after each call), with the values the gradient treats as constants
-    (detach(), .data, no_grad results) held at their traced values, as `gad grad`'s check holds
-    its cuts. An input is moved through `.data`, so torch's graph, which holds the original
-    values, stays valid: they are put back exactly."""
+    same random state (the same dropout masks), with the buffers of every module it ran as they
+    were before (batch norms' running statistics; put back as the trace left them after each
+    call), and with what the gradient treats as constants (detach(), .data and no_grad values)
+    held at their traced values, as `gad grad`'s check holds its cuts. An input is moved through
+    `.data`, so torch's graph, which holds the original values, stays valid: each is put back
+    exactly, whatever happens."""
 
     def __init__(self, fn: Callable, args: tuple, kwargs: Mapping[str, Any], names: _Names):
         self.call = lambda: fn(*args, **kwargs)
-        self.frozen: dict[str, list[torch.Tensor]] = {}  # the recorder's, once it has run
         self.random_state = torch.random.get_rng_state()
-        modules = {id(sub): sub for item in names.kept if isinstance(item, torch.nn.Module)
-                   for sub in item.modules()}
-        self.buffers = [(module, name, buffer.detach().clone())
-                        for module in modules.values()
-                        for name, buffer in module._buffers.items() if buffer is not None]
+        self.buffers: dict[int, tuple[torch.nn.Module, dict[str, torch.Tensor]]] = {}
+        for item in names.kept:
+            if isinstance(item, torch.nn.Module):
+                for module in item.modules():
+                    self.remember(module)
         self.leaves: dict[str, torch.Tensor] = {}
+        self.frozen: dict[int, tuple[str, dict[int, torch.Tensor]]] = {}  # the recorder's
+
+    def remember(self, module: torch.nn.Module) -> None:
+        """A module's buffers before the traced call first runs it."""
+        if id(module) not in self.buffers:
+            self.buffers[id(module)] = (module, {name: buffer.detach().clone() for name, buffer
+                                                 in module._buffers.items()
+                                                 if buffer is not None})
 
     def value(self) -> float:
         """The function's result (summed) at the inputs' present values."""
-        kept = [(module, name, module._buffers[name]) for module, name, _ in self.buffers]
-        for module, name, saved in self.buffers:  # a fresh copy, which the call may update
-            module._buffers[name] = saved.clone()
+        kept = [(module, name, module._buffers[name])
+                for module, saved in self.buffers.values() for name in saved]
+        for module, saved in self.buffers.values():  # fresh copies, which the call may update
+            module._buffers.update({name: buffer.clone() for name, buffer in saved.items()})
         torch.random.set_rng_state(self.random_state)
         try:
             with _Replay(self.frozen):
@@ -680,83 +697,63 @@ class _Rerun:
 
     def finite_difference(self, name: str, method: str, step: float) -> Any:
         """d result / d input `name` by central (`central`) or forward differences, one element
-        at a time, h = step·max(1, |x|)."""
+        at a time, h = step·max(1, |x|); or why it cannot be had (a float32 input)."""
         tensor = self.leaves[name]
         if tensor.dtype != torch.float64:
-            raise UsageError(f"checking {name} by finite differences needs float64; it is "
-                             f"{str(tensor.dtype).replace('torch.', '')}", None,
-                             "make the model float64 (model.double()), as gad torch does for "
-                             "the models its file makes")
+            return (f"checking {name} needs float64, and it is "
+                    f"{str(tensor.dtype).replace('torch.', '')}: make the model float64 "
+                    "(model.double())")
         after = torch.random.get_rng_state()
         data = tensor.data
         found = np.empty(tuple(tensor.shape))
-        base = self.value() if method != "central" else 0.0
         try:
+            base = self.value() if method != "central" else 0.0
             for index in np.ndindex(*found.shape):
                 original = float(data[index])
                 h = step * max(1.0, abs(original))
-                data[index] = original + h
-                up = self.value()
-                if method == "central":
-                    data[index] = original - h
-                    found[index] = (up - self.value()) / (2 * h)
-                else:
-                    found[index] = (up - base) / h
-                data[index] = original
+                try:
+                    data[index] = original + h
+                    up = self.value()
+                    if method == "central":
+                        data[index] = original - h
+                        found[index] = (up - self.value()) / (2 * h)
+                    else:
+                        found[index] = (up - base) / h
+                finally:
+                    data[index] = original
         finally:
             torch.random.set_rng_state(after)
         return found[()]
 
 
 class _Replay(TorchFunctionMode):
-    """The function run again with the values the trace cut held as traced: each detach() or
-    .data result, and each no_grad value where a differentiable call first uses it (as the
-    recorder met them, in the same order), is replaced by its traced value."""
+    """The function run again with what the trace cut held as traced: the calls are counted as
+    the recorder counted them, and the outputs it froze (a detach() or .data result, a no_grad
+    value that became a cut node) are replaced by fresh copies of their traced values."""
 
-    def __init__(self, frozen: Mapping[str, list[torch.Tensor]]):
+    def __init__(self, frozen: Mapping[int, tuple[str, dict[int, torch.Tensor]]]):
         super().__init__()
-        self.queues = {kind: iter(values) for kind, values in frozen.items()}
-        self.tracked: dict[int, torch.Tensor] = {}  # outputs of calls on tracked values
-        self.made_without_grad: dict[int, torch.Tensor] = {}
-        self.replaced: dict[int, torch.Tensor] = {}  # a no_grad value -> its traced value
-
-    def _next(self, kind: str, like: torch.Tensor) -> torch.Tensor:
-        value = next(self.queues[kind], None)
-        if value is None or value.shape != like.shape:
-            raise UsageError("the function took another path when called again, so its "
-                             "finite differences cannot hold its cut values", None,
-                             "check a function that makes the same calls each time")
-        return value
-
-    def _is_tracked(self, tensor: torch.Tensor) -> bool:
-        return tensor.requires_grad or id(tensor) in self.tracked \
-            or id(tensor) in self.made_without_grad
-
-    def _thawed(self, item: Any) -> Any:
-        if not isinstance(item, torch.Tensor) or id(item) not in self.made_without_grad \
-                or item.grad_fn is not None:  # a custom autograd.Function's result stays
-            return item
-        if id(item) not in self.replaced:
-            self.replaced[id(item)] = self._next("no_grad", item)
-        return self.replaced[id(item)]
+        self.frozen = frozen
+        self.calls = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        tensors = [item for item in tree_flatten((args, kwargs))[0] if _is_float_tensor(item)]
-        if not any(self._is_tracked(tensor) for tensor in tensors):
-            return func(*args, **kwargs)
-        if torch.is_grad_enabled():
-            args, kwargs = tree_map(self._thawed, (args, kwargs))
-        result = func(*args, **kwargs)
-        outputs = [item for item in tree_flatten(result)[0] if _is_float_tensor(item)]
-        base = _base_name(_function_name(func))[0]
-        if torch.is_grad_enabled() and base in CUTS and outputs:
-            result = self._next("cut", outputs[0])
-            outputs = [result]
-        kept = self.made_without_grad if not torch.is_grad_enabled() else self.tracked
-        for tensor in outputs:
-            kept[id(tensor)] = tensor
-        return result
+        call = self.calls
+        self.calls += 1
+        result = func(*args, **(kwargs or {}))
+        if call not in self.frozen:
+            return result
+        name, held = self.frozen[call]
+        items, spec = tree_flatten(result)
+        places = [place for place, item in enumerate(items) if _is_float_tensor(item)]
+        if _function_name(func) != name or max(held) >= len(places) or any(
+                items[places[position]].shape != value.shape
+                for position, value in held.items()):
+            raise UsageError("the function made other calls when called again, so its finite "
+                             "differences cannot hold its cut values as traced", None,
+                             "check a function that makes the same calls each time")
+        for position, value in held.items():
+            items[places[position]] = value.clone()
+        return tree_unflatten(items, spec)
 
 
 def _kind_of(item: Any) -> str:

@@ -149,6 +149,8 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
         return value if value is not None and np.shape(value) == shape else None
     op = OPS.get(FORWARD_ALIASES.get(forward_name(function.name()),
                                       forward_name(function.name())))
+    if op is not None and not _only_plain_settings(function):
+        return None  # torch.add(a, b, alpha=2), x.transpose(0, 1): not what our op computes
     # x.pow(2), x * 2: the number is no argument, but torch saved it
     exponent, other = _saved(function, "_saved_exponent"), _saved(function, "_saved_other")
     if op is not None and op.arity == len(arguments) + 1:
@@ -162,6 +164,23 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
     with np.errstate(all="ignore"):
         value = op.value(*values)
     return value if np.shape(value) == shape else None
+
+
+PLAIN_SAVED = ("_saved_self", "_saved_other", "_saved_result", "_saved_exponent")
+SHAPES_SAVED = ("_sym_sizes", "_sym_numel", "_sym_strides")
+
+
+def _only_plain_settings(function: Any) -> bool:
+    """Whether torch's call had no setting our op of the same name lacks: it saved only its
+    operands, result, exponent, shapes, and an alpha of 1."""
+    for attribute in dir(function):
+        if not attribute.startswith("_saved_") or attribute in PLAIN_SAVED \
+                or attribute.endswith(SHAPES_SAVED):
+            continue
+        if attribute == "_saved_alpha" and _saved(function, attribute) == 1:
+            continue
+        return False
+    return True
 
 
 def _saved(function: Any, attribute: str) -> Any:

@@ -522,8 +522,11 @@ class Analysis:
             shown = ", ".join(dotted(path) for path in folding.folded[:6])
             more = f" and {len(folding.folded) - 6} more" if len(folding.folded) > 6 else ""
             why = (f"below depth {depth}" if not detail.automatic
+                   else f"to draw at most {max_boxes} boxes" if detail.chain is None
                    else f"to draw at most {max_boxes} boxes, {MAX_CHAIN} in a row"
-                   if detail.chain_folded else f"to draw at most {max_boxes} boxes")
+                   if detail.chain <= MAX_CHAIN else
+                   f"to draw at most {max_boxes} boxes, by whole levels ({detail.chain} in a "
+                   "row)")
             notes.append(f"folded {len(folding.folded)} group(s) {why}: {shown}{more}"
                          + ("; inputs used only inside a group fold with it" if many_inputs
                             else "") + "; --expand NAME opens one, --depth N or --expand-all "
@@ -554,7 +557,7 @@ class Analysis:
             on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
         self.groups_named(expand)  # names every unknown group before anything is drawn
         detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths,
-                               MAX_CHAIN)
+                               MAX_CHAIN, self.graph.inputs[wrt] if wrt is not None else None)
         folding = fold(self.graph, detail.fold, keep) if detail.fold else None
         return (folding.graph if folding else self.graph), folding, detail, many_inputs
 

@@ -154,3 +154,22 @@ def test_a_long_chain_of_statements_folds_by_whole_levels_to_at_most_20_in_a_row
     assert "20 in a row" in picture.notes[0]
     assert sum_of_all_paths(analysis, "x", folded_names(picture)) == \
         pytest.approx(float(analysis.gradient("x")), rel=1e-12)
+
+
+def test_a_chain_that_no_level_brings_within_20_folds_to_its_shortest_and_says_so():
+    source = "\n".join(["a0 = sin(x) * 2"] + [f"a{index} = sin(a{index - 1}) * 2 + x"
+                                              for index in range(1, 23)] + ["a22 * 3"])
+    picture = analyze(source, {"x": 0.3}).picture()
+    assert len([node for node in picture.nodes if node.folded]) == 23  # every statement
+    assert "to draw at most 60 boxes, by whole levels (25 in a row)" in picture.notes[0]
+
+
+def test_the_block_where_wrt_is_first_used_stays_open_when_the_chain_still_fits():
+    source = "\n".join(["a0 = sin(x) * 2"] + [f"a{index} = sin(a{index - 1}) * 2"
+                                              for index in range(1, 26)] + ["a25 * 3"])
+    analysis = analyze(source, {"x": 0.3})
+    blocks = ["lines 1-6", "lines 7-12", "lines 13-18", "lines 19-24", "lines 25-27"]
+    assert [node.title for node in analysis.picture().nodes if node.folded] == blocks
+    picture = analysis.picture("x")
+    assert [node.title for node in picture.nodes if node.folded] == blocks[1:]
+    assert {"a0", "a5"} <= {name for node in picture.nodes for name in node.names}

@@ -325,7 +325,7 @@ class Detail:
     fold: tuple[tuple[str, ...], ...]
     boxes: int  # nodes drawn once they are folded
     automatic: bool  # chosen to fit the budget, rather than by --depth
-    chain_folded: bool = False  # folded further to shorten the longest chain
+    chain: int | None = None  # the longest chain, where whole levels folded to shorten it
 
 
 def dotted(path: tuple[str, ...]) -> str:
@@ -335,11 +335,12 @@ def dotted(path: tuple[str, ...]) -> str:
 def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
                   depth: int | None = None, expand_all: bool = False,
                   keep: Iterable[int] = (), on_paths: Iterable[int] = (),
-                  rank_budget: int | None = None) -> Detail:
+                  rank_budget: int | None = None, wrt: int | None = None) -> Detail:
     """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
     the largest, and those holding a node of `on_paths` (the paths of --wrt) last. When that
     still leaves a chain of more than `rank_budget` boxes in a row (a deep network drawn as one
-    long strip), every group below one depth folds instead, the deepest depth that fits both.
+    long strip), every group below one depth folds instead, the deepest depth that fits both
+    (or has the shortest chain), except the groups where the input `wrt` is first used.
     `expand` names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups;
     `depth` folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
     if expand_all:
@@ -370,15 +371,28 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
         saved[path] = whole
         boxes -= saving
     chosen = Detail(tuple(saved), boxes, True)
-    if not saved or rank_budget is None or longest_chain(graph, members, saved) <= rank_budget:
+    if not saved or rank_budget is None or \
+            longest_chain(graph, members, saved) <= rank_budget:
         return chosen
-    for level in range(max(map(len, counts)) - 1, -1, -1):
-        uniform = _at_depth(graph, members, consumers, level, protected)
-        if uniform.boxes <= budget and \
-                longest_chain(graph, members, uniform.fold) <= rank_budget:
-            return replace(uniform, automatic=True, chain_folded=True)
-    return replace(_at_depth(graph, members, consumers, 0, protected), automatic=True,
-                   chain_folded=True)
+    # Whole levels, deepest first, keeping open the groups of the first use of --wrt's input
+    # (its paths start in detail) while that fits: the first level within both budgets, else
+    # the one with the shortest chain.
+    first_use = min((user for user, _ in consumers[wrt]), default=None) \
+        if wrt is not None else None
+    openings = [protected | set(_prefixes(graph.groups.get(first_use, ()))), protected]
+    shortest = None
+    for kept_open in openings if openings[0] != openings[1] else openings[1:]:
+        for level in range(max(map(len, counts)) - 1, -1, -1):
+            uniform = _at_depth(graph, members, consumers, level, kept_open)
+            if uniform.boxes > budget:
+                continue
+            uniform = replace(uniform, automatic=True,
+                              chain=longest_chain(graph, members, uniform.fold))
+            if uniform.chain <= rank_budget:
+                return uniform
+            if shortest is None or uniform.chain < shortest.chain:
+                shortest = uniform
+    return shortest or chosen
 
 
 def _at_depth(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],

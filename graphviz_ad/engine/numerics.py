@@ -54,7 +54,7 @@ def numeric_issues(graph: AnnotatedGraph) -> list[NumericIssue]:
     for consumer, slot, producer in graph.edges():
         row = graph.local[consumer]
         if isinstance(row, DeferredRow) and not row.computed:
-            continue  # an importer's op, checked through the adjoints rather than computed
+            continue  # an importer's op's, not computed yet: checking would compute them all
         local = row[slot]
         if local is None or _finite(local) or not finite[consumer]:
             continue

@@ -311,11 +311,9 @@ class Analysis:
         names = list(names)
         for name in names:
             self.require_input(name)
-        if self.evaluated is None and self.rerun is not None:
-            cost, measure, budget, unit = self._rerun_check(settings)
-        else:
-            cost, measure = self._engine_check(names, mode, settings)
-            budget, unit = WORK_BUDGET, "element evaluations"
+        cost, measure, budget, unit = self._rerun_check(settings) \
+            if self.evaluated is None and self.rerun is not None \
+            else self._engine_check(names, mode, settings)
         left = budget
         checks = {}
         for name in names:
@@ -331,8 +329,8 @@ class Analysis:
         return checks
 
     def _engine_check(self, names: list[str], mode: str, settings: CheckSettings):
-        """Finite differences by replaying our engine's record: the work of each input's, and
-        its check (with the kinks on its paths where it fails)."""
+        """Finite differences by replaying our engine's record: the work of each input's, its
+        check (with the kinks on its paths where it fails), the budget and its unit."""
         evaluated = self._replayable("the check") if names else None
         works = sweep_works(evaluated) if names else []
 
@@ -343,11 +341,12 @@ class Analysis:
             return checked if checked.agrees else replace(checked,
                                                           kinks=kinks(evaluated, name))
 
-        return (lambda name: check_work(evaluated, name, works, settings.method)), measure
+        return (lambda name: check_work(evaluated, name, works, settings.method)), measure, \
+            WORK_BUDGET, "element evaluations"
 
     def _rerun_check(self, settings: CheckSettings):
-        """Finite differences by running the source again (a traced PyTorch function), at
-        most MAX_CHECK_RUNS runs in all."""
+        """Finite differences by running the source again (a traced PyTorch function): the
+        runs of each input's, its check, the budget (MAX_CHECK_RUNS) and its unit."""
         if settings.method == FD_COMPLEX:
             raise UsageError("the complex step needs a graph our engine evaluated", None,
                              "check a PyTorch function by central or forward differences")

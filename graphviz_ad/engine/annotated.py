@@ -112,7 +112,7 @@ class DeferredRow(Sequence):
         return len(self._flows)
 
     def __getitem__(self, slot):
-        if not isinstance(slot, int):
+        if isinstance(slot, slice):
             return tuple(self)[slot]
         if not self._flows[slot]:
             return None

@@ -82,11 +82,11 @@ class TorchOp:
         return self.op.written(arguments, as_operator)
 
 
-def _is_float_tensor(item: Any) -> bool:
+def is_float_tensor(item: Any) -> bool:
     return isinstance(item, torch.Tensor) and item.is_floating_point()
 
 
-def _numpy(tensor: torch.Tensor) -> Any:
+def to_numpy(tensor: torch.Tensor) -> Any:
     """A copy of the tensor's value as numpy (float32 for the half types numpy lacks); a 0-d
     tensor becomes a numpy scalar, as our engine's scalars are."""
     value = tensor.detach()
@@ -99,7 +99,7 @@ def _numpy_owned(tensor: torch.Tensor) -> Any:
     """A tensor nothing else holds or changes (a gradient torch.autograd.grad returned) as
     numpy without a copy, read-only."""
     if tensor.dtype in (torch.bfloat16, torch.float16):
-        return _numpy(tensor)
+        return to_numpy(tensor)
     value = tensor.detach().cpu().numpy()
     value.flags.writeable = False
     return value[()]
@@ -163,7 +163,7 @@ def _our_op(base: str, reflected: bool, args: tuple, kwargs: dict) -> tuple[Op, 
         operands.reverse()
     if len(operands) != op.arity:
         return None
-    if not all(_is_float_tensor(item) or isinstance(item, (int, float)) for item in operands):
+    if not all(is_float_tensor(item) or isinstance(item, (int, float)) for item in operands):
         return None
     if name == "matmul" and not all(isinstance(item, torch.Tensor) and item.dim() in (1, 2)
                                     for item in operands):
@@ -197,7 +197,7 @@ def _function_pull(out: torch.Tensor, arg_edges: list[GradientEdge | None],
         positions.append(index)
     if any(node is not None and index not in taken for index, (node, _) in enumerate(entries)):
         return None
-    call = _node_pull(function, get_gradient_edge(out).output_nr,
+    call = node_pull(function, get_gradient_edge(out).output_nr,
                       list(function._input_metadata), every_input=True)
 
     def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
@@ -236,7 +236,7 @@ def _edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],
     return pull
 
 
-class _Nodes:
+class Nodes:
     """The graph as it is built: parallel lists, one entry per node; for each node also the
     edge torch's autograd reaches it by, and for a foreign op the pull of its backward."""
 
@@ -258,7 +258,7 @@ class _Nodes:
         self.details: dict[int, str] = {}
         self.names: dict[int, tuple[str, ...]] = {}
 
-    def without_unused_siblings(self, output: int) -> tuple[_Nodes, int]:
+    def without_unused_siblings(self, output: int) -> tuple[Nodes, int]:
         """These nodes without the outputs of a many-output op that nothing uses while another
         of them is used (an LSTM's final states beside its outputs, the unused chunks of a
         split), renumbered; and the output's new number."""
@@ -269,15 +269,21 @@ class _Nodes:
             return self, output
         kept = [node for node in range(len(self.kinds)) if node not in dropped]
         number = {old: new for new, old in enumerate(kept)}
-        nodes = _Nodes()
-        for field in ("kinds", "ops", "values", "labels", "requires", "edges", "pulls"):
-            setattr(nodes, field, [getattr(self, field)[node] for node in kept])
-        nodes.args = [tuple(number[argument] for argument in self.args[node]) for node in kept]
-        for field in ("leaf_tensors", "groups", "details", "names"):
-            setattr(nodes, field, {number[node]: item for node, item in getattr(self, field).items()
-                                   if node in number})
-        nodes.separated = {number[node] for node in self.separated if node in number}
-        nodes.inputs = {label: number[node] for label, node in self.inputs.items()}
+        nodes = Nodes()
+        for field, value in vars(self).items():  # every field: one per node, or keyed by node
+            if field == "args":
+                value = [tuple(number[argument] for argument in value[node]) for node in kept]
+            elif field == "inputs":
+                value = {label: number[node] for label, node in value.items()}
+            elif field == "siblings":
+                value = [[number[node] for node in group if node in number] for group in value]
+            elif isinstance(value, list):
+                value = [value[node] for node in kept]
+            elif isinstance(value, dict):
+                value = {number[node]: item for node, item in value.items() if node in number}
+            else:
+                value = {number[node] for node in value if node in number}
+            setattr(nodes, field, value)
         return nodes, number[output]
 
     def add(self, kind: str, op: NodeOp | None, args: tuple[int, ...], value: Any, label: str,
@@ -383,7 +389,7 @@ class _Recorder(TorchFunctionMode):
     def __init__(self, names: _Names):
         super().__init__()
         self.names = names
-        self.nodes = _Nodes()
+        self.nodes = Nodes()
         self.node_of: dict[int, int] = {}  # id(tensor) -> the node of its current version
         self.alive: list = []
         # made under no_grad: the tensor, the name of the call that made it, the group it ran
@@ -403,10 +409,10 @@ class _Recorder(TorchFunctionMode):
         call = self.current_call = self.calls
         self.calls += 1
         result = func(*args, **kwargs)
-        outputs = [item for item in tree_flatten(result)[0] if _is_float_tensor(item)]
+        outputs = [item for item in tree_flatten(result)[0] if is_float_tensor(item)]
         if not outputs:
             return result
-        tensors = [item for item in tree_flatten((args, kwargs))[0] if _is_float_tensor(item)]
+        tensors = [item for item in tree_flatten((args, kwargs))[0] if is_float_tensor(item)]
         if not any(self._tracked(tensor) for tensor in tensors):
             return result
         name = _function_name(func)
@@ -482,7 +488,7 @@ class _Recorder(TorchFunctionMode):
                    group: tuple[str, ...], label: str, detail: str,
                    pull: Callable | None = None) -> int:
         requires = out.requires_grad
-        node = self.nodes.add(OPERATION, op, arguments, _numpy(out), label, requires,
+        node = self.nodes.add(OPERATION, op, arguments, to_numpy(out), label, requires,
                               get_gradient_edge(out) if requires else None, group, detail, pull)
         self.node_of[id(out)] = node
         self.alive.append(out)
@@ -507,7 +513,7 @@ class _Recorder(TorchFunctionMode):
         op = OPS["detach"] if base == "detach" else DATA
         text = self.nodes.labels[argument]
         written = f"{text}.detach()" if base == "detach" else f"{text}.data"
-        node = self.nodes.add(OPERATION, op, (argument,), _numpy(out), op.label, False,
+        node = self.nodes.add(OPERATION, op, (argument,), to_numpy(out), op.label, False,
                               None, group, f"{written}: the value without its history")
         self.frozen[self.current_call] = (name, {0: out.detach().clone()})
         self.node_of[id(out)] = node
@@ -564,7 +570,7 @@ class _Recorder(TorchFunctionMode):
             node = self._custom_function(item, cut[2])
             if node is not None:
                 return node
-        value = _numpy(item)
+        value = to_numpy(item)
         named = self.names.tensors.get(id(item))
         if cut is not None:
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
@@ -634,7 +640,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     finally:
         for hook in hooks:
             hook.remove()
-    if not _is_float_tensor(result):
+    if not is_float_tensor(result):
         raise UsageError(f"the function returned {_kind_of(result)}; it must return a "
                          "floating-point tensor (a loss)", None,
                          "return the tensor to differentiate, e.g. the loss")
@@ -650,7 +656,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
         nodes.names[output] = (label,)
     rerun.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}
     rerun.frozen = recorder.frozen
-    return Imported(_finish(nodes, output, result), tuple(notes), rerun.finite_difference)
+    return Imported(finish(nodes, output, result), tuple(notes), rerun.finite_difference)
 
 
 class _Rerun:
@@ -744,7 +750,7 @@ class _Replay(TorchFunctionMode):
             return result
         name, held = self.frozen[call]
         items, spec = tree_flatten(result)
-        places = [place for place, item in enumerate(items) if _is_float_tensor(item)]
+        places = [place for place, item in enumerate(items) if is_float_tensor(item)]
         if _function_name(func) != name or max(held) >= len(places) or any(
                 items[places[position]].shape != value.shape
                 for position, value in held.items()):
@@ -762,7 +768,7 @@ def _kind_of(item: Any) -> str:
     return f"a {type(item).__name__}"
 
 
-def _finish(nodes: _Nodes, output: int, result: torch.Tensor,
+def finish(nodes: Nodes, output: int, result: torch.Tensor,
             unknown: Sequence[int] = ()) -> AnnotatedGraph:
     """torch's backward pass from `result`: every node's adjoint, then each edge's local
     derivative and what it carried back. A foreign op's local derivatives (Jᵀ·1, a backward
@@ -799,7 +805,7 @@ def _finish(nodes: _Nodes, output: int, result: torch.Tensor,
         unknown_values=frozenset(unknown))
 
 
-def _pull_through(nodes: _Nodes) -> Callable[[int, Sequence[int], Any], list]:
+def _pull_through(nodes: Nodes) -> Callable[[int, Sequence[int], Any], list]:
     """torch's backward from one node to several, along every path between them, in one call."""
     def pull(output: int, producers: Sequence[int], gradient: Any) -> list:
         wanted = [producer for producer in producers if nodes.edges[producer] is not None]
@@ -816,7 +822,7 @@ def _pull_through(nodes: _Nodes) -> Callable[[int, Sequence[int], Any], list]:
     return pull
 
 
-def _uses(nodes: _Nodes, reached: Mapping[int, Any]) -> list[int]:
+def _uses(nodes: Nodes, reached: Mapping[int, Any]) -> list[int]:
     """How many edges carry a gradient back into each node."""
     uses = [0] * len(nodes.kinds)
     for node, arguments in enumerate(nodes.args):
@@ -827,7 +833,7 @@ def _uses(nodes: _Nodes, reached: Mapping[int, Any]) -> list[int]:
     return uses
 
 
-def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
+def _edge_derivatives(nodes: Nodes, node: int, adjoints: list,
                       uses: list[int]) -> tuple[Sequence, list]:
     """The local derivative on each argument slot of `node` (None where no gradient flows) and
     what each carried back, in slot order. Our op's are its table's formulas; a foreign op's,
@@ -865,7 +871,7 @@ def _edge_derivatives(nodes: _Nodes, node: int, adjoints: list,
                  for slot in slots]
 
 
-def _node_pull(function: Any, output_nr: int, metadata: list,
+def node_pull(function: Any, output_nr: int, metadata: list,
                every_input: bool = False) -> Callable[..., list]:
     """Call torch's backward function itself: the gradient of one of its outputs in (zeros
     for the others), the gradient of each of its inputs that has a next function out (given

@@ -21,8 +21,8 @@ from graphviz_ad.engine.annotated import INPUT, OPERATION, ForeignOp
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import UsageError
-from graphviz_ad.sources.pytorch import (LEAF_PREFIX, Imported, _finish, _is_float_tensor,
-                                         _node_pull, _Nodes, _numpy)
+from graphviz_ad.sources.pytorch import (LEAF_PREFIX, Imported, Nodes, finish, is_float_tensor,
+                                         node_pull, to_numpy)
 
 SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}  # torch's input position
 FORWARD_ALIASES = {"t": "transpose"}  # torch's forward names for our ops, where they differ
@@ -42,17 +42,17 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
     Values are those torch saved for its backward pass (and, for our ops, recomputed from
     their arguments'); a value torch did not keep is held as nan of its shape and drawn as
     `value not kept` (`unknown_values`)."""
-    if not _is_float_tensor(output) or output.grad_fn is None:
+    if not is_float_tensor(output) or output.grad_fn is None:
         raise UsageError("the output has no backward graph", None,
                          "compute it from tensors with requires_grad=True, outside no_grad")
     notes = []
     if output.dim() > 0:
-        notes.append(f"the output has shape {display.shape(_numpy(output))}: the gradients "
+        notes.append(f"the output has shape {display.shape(to_numpy(output))}: the gradients "
                      "are those of its sum")
         output = output.sum()
     leaf_names = {id(tensor): name for name, tensor in (params or {}).items()}
     order = _topological(output.grad_fn)
-    nodes = _Nodes()
+    nodes = Nodes()
     node_of: dict[tuple[int, int], int] = {}
     unknown: list[int] = []
     leaves = 0
@@ -64,8 +64,8 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
                 leaves += 1
                 name = f"{LEAF_PREFIX}{leaves}"
             node_of[(id(function), output_nr)] = nodes.add(
-                INPUT, None, (), _numpy(variable), name, True, GradientEdge(function, 0),
-                detail=f"{name} = {display.summary(_numpy(variable))}")
+                INPUT, None, (), to_numpy(variable), name, True, GradientEdge(function, 0),
+                detail=f"{name} = {display.summary(to_numpy(variable))}")
             continue
         metadata = list(function._input_metadata)
         arguments = tuple(node_of[(id(next_function), number)]
@@ -76,7 +76,7 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
         if value is None:
             unknown.append(len(nodes.kinds))
             value = np.full(tuple(metadata[output_nr].shape), np.nan)[()]
-        pull = _node_pull(function, output_nr, metadata)
+        pull = node_pull(function, output_nr, metadata)
         scalar = len(metadata[output_nr].shape) == 0
         op = ForeignOp(name, len(arguments), f"{name}: torch's {function.name()}",
                        known_by_action("torch", pull, scalar), backward_name=function.name())
@@ -86,14 +86,14 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
                    f"{function.name()}", pull=pull)
         nodes.separated.add(node_of[(id(function), output_nr)])
     output_node = node_of[(id(output.grad_fn), 0)]
-    nodes.values[output_node] = _numpy(output)
+    nodes.values[output_node] = to_numpy(output)
     # a later node's saved input, or the output itself, may have given a value since
     unknown = [node for node in unknown if np.isnan(np.sum(nodes.values[node]))]
     if unknown:
         notes.append(f"torch did not keep the values of {len(unknown)} of {len(nodes.kinds)} "
                      "nodes: they are drawn with their shapes, as `value not kept`")
     try:
-        return Imported(_finish(nodes, output_node, output, unknown), tuple(notes))
+        return Imported(finish(nodes, output_node, output, unknown), tuple(notes))
     except RuntimeError as error:
         raise UsageError(f"torch could not run the backward pass again: {error}", None,
                          "draw the graph before calling backward(), or call "
@@ -122,14 +122,14 @@ def _topological(root: Any) -> list[tuple[Any, int]]:
     return order
 
 
-def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
+def _saved_value(function: Any, output_nr: int, metadata: list, nodes: Nodes,
                  arguments: tuple[int, ...]) -> Any:
     """The node's value where torch kept it (its saved result), or recomputed by our op of
     the same name from its arguments' values."""
     shape = tuple(metadata[output_nr].shape)
     saved = _saved(function, "_saved_result")
     if isinstance(saved, torch.Tensor) and tuple(saved.shape) == shape:
-        return _numpy(saved)
+        return to_numpy(saved)
     # torch's inputs by position (self, other), and the argument each is, if it is a node
     slot_of = {}
     for position, (next_function, _) in enumerate(function.next_functions):
@@ -141,7 +141,7 @@ def _saved_value(function: Any, output_nr: int, metadata: list, nodes: _Nodes,
             kept = _saved(function, attribute)
             if isinstance(kept, torch.Tensor) and \
                     tuple(kept.shape) == np.shape(nodes.values[arguments[slot]]):
-                nodes.values[arguments[slot]] = _numpy(kept)
+                nodes.values[arguments[slot]] = to_numpy(kept)
     values = [nodes.values[argument] for argument in arguments]
     if function.name() in RECOMPUTED:
         with np.errstate(all="ignore"):
@@ -222,7 +222,7 @@ def _addmm_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
             or not isinstance(mat2, torch.Tensor) or not _known(values[0]):
         return None
     return function._saved_beta * values[0] + \
-        function._saved_alpha * (_numpy(mat1) @ _numpy(mat2))
+        function._saved_alpha * (to_numpy(mat1) @ to_numpy(mat2))
 
 
 def _batch_norm_value(function: Any, values: list, shape: tuple[int, ...]) -> Any:
@@ -233,12 +233,12 @@ def _batch_norm_value(function: Any, values: list, shape: tuple[int, ...]) -> An
     if not isinstance(data, torch.Tensor) or data.dim() < 2:
         return None
     if function._saved_training:
-        mean, scale = _numpy(function._saved_result1), _numpy(function._saved_result2)
+        mean, scale = to_numpy(function._saved_result1), to_numpy(function._saved_result2)
     else:
-        mean = _numpy(function._saved_running_mean)
-        scale = 1.0 / np.sqrt(_numpy(function._saved_running_var) + function._saved_eps)
+        mean = to_numpy(function._saved_running_mean)
+        scale = 1.0 / np.sqrt(to_numpy(function._saved_running_var) + function._saved_eps)
     channels = (1, -1) + (1,) * (data.dim() - 2)
-    value = (_numpy(data) - mean.reshape(channels)) * scale.reshape(channels)
+    value = (to_numpy(data) - mean.reshape(channels)) * scale.reshape(channels)
     if len(values) == 3 and _known(values[1]) and _known(values[2]):
         return value * np.reshape(values[1], channels) + np.reshape(values[2], channels)
     return value if len(values) == 1 else None

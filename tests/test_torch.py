@@ -805,3 +805,9 @@ def test_from_torch_leaves_unknown_what_our_op_of_the_same_name_would_compute_ot
         assert {graph.labels[node] for node in graph.unknown_values} == labels
     graph = api.from_torch(torch.add(a, b).sum(), {"a": a, "b": b}).graph
     np.testing.assert_array_equal(graph.values[graph.labels.index("add")], np.full((2, 2, 2), 3))
+
+
+def test_an_infinite_local_derivative_of_our_op_is_a_warning_before_any_picture():
+    analysis = api.trace_torch(lambda x: torch.sqrt(x).sum(), leaf([0.0, 1.0]))
+    assert analysis.notes == ["the local derivative of `sqrt(x)` with respect to `x = [0, 1]` "
+                              "is inf"]

@@ -811,3 +811,61 @@ def test_an_infinite_local_derivative_of_our_op_is_a_warning_before_any_picture(
     analysis = api.trace_torch(lambda x: torch.sqrt(x).sum(), leaf([0.0, 1.0]))
     assert analysis.notes == ["the local derivative of `sqrt(x)` with respect to `x = [0, 1]` "
                               "is inf"]
+
+
+def test_a_tensor_handed_back_or_updated_in_place_under_no_grad_stays_an_input():
+    linear = nn.Linear(2, 1).double()
+
+    def loss(x):
+        with torch.no_grad():
+            x.contiguous()  # hands x back
+            linear.weight.clamp_(-1, 1)  # a parameter updated in place
+        return (linear(x) * x).sum()
+
+    analysis = api.trace_torch(loss, leaf([[1.0, 2.0]]))
+    assert set(analysis.inputs) == {"x", "linear.weight", "linear.bias"}
+
+
+class Scale(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b, grad * a
+
+
+@pytest.mark.parametrize("function", [
+    lambda x: torch.atan2(x, x[0]).sum(),  # an argument broadcast, computed from another
+    lambda x: torch.atan2(x, x.sin().sum()).sum(),
+    lambda x: Scale.apply(x, x.sin()).sum(),  # a custom Function, entangled arguments
+    lambda x: Scale.apply(x, x).sum(),
+])
+def test_entangled_arguments_of_foreign_ops_keep_paths_and_sweep_equal_to_the_gradient(
+        function):
+    x = leaf([0.3, 0.7])
+    analysis = api.trace_torch(function, x)
+    function(x).backward()
+    np.testing.assert_allclose(analysis.gradient("x"), x.grad.numpy(), rtol=1e-14)
+    products = sum(np.asarray(path.product) for path in analysis.paths("x", None).paths)
+    np.testing.assert_allclose(products, x.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(list(analysis.graph.sweep())[-1].total, x.grad.numpy(),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("function", [lambda a, b: a.sum(0) + b,
+                                      lambda a, b: a.mean(0) + b,
+                                      lambda a, b: a[1] + b,
+                                      lambda a, b: a.max(0).values + b])
+def test_from_torch_sums_a_broadcast_arguments_gradient_back_to_its_shape(function):
+    a, b = leaf([[1.0, 2.0], [3.0, 4.0]]), leaf([0.5, 0.25])
+    output = function(a, b).sum()
+    analysis = api.from_torch(output, {"a": a, "b": b})
+    products = {name: sum(np.asarray(path.product) for path in analysis.paths(name, None).paths)
+                for name in "ab"}
+    output.backward()
+    for name, tensor in (("a", a), ("b", b)):
+        np.testing.assert_allclose(products[name], tensor.grad.numpy(), rtol=1e-14)

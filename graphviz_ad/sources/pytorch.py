@@ -34,7 +34,7 @@ from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
                                           DeferredRow, ForeignOp, NodeOp, flows_in,
                                           one_feeds_another)
-from graphviz_ad.engine.linear import known_by_action
+from graphviz_ad.engine.linear import known_by_action, unbroadcast
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import UsageError
 
@@ -202,8 +202,11 @@ def _function_pull(out: torch.Tensor, arg_edges: list[GradientEdge | None],
 
     def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
         grads = call(gradient)
+        # the engine sums a broadcast argument's gradient back to its shape; called
+        # directly, the backward function leaves that to its caller
         parts = [None if index is None else
-                 np.zeros_like(arg_values[slot])[()] if grads[index] is None else grads[index]
+                 np.zeros_like(arg_values[slot])[()] if grads[index] is None else
+                 unbroadcast(grads[index], np.shape(arg_values[slot]))[()]
                  for slot, index in enumerate(positions)]
         return parts if slots is None else [parts[slot] for slot in slots]
 
@@ -418,6 +421,11 @@ class _Recorder(TorchFunctionMode):
         name = _function_name(func)
         if not torch.is_grad_enabled():
             for position, tensor in enumerate(outputs):
+                # a parameter updated in place, or a tensor handed back (x.contiguous()), keeps
+                # what it was; anything else made here from tracked values is a cut value
+                if tensor.requires_grad or any(tensor is item and self._tracked(item)
+                                               for item in tensors):
+                    continue
                 self.cut_values[id(tensor)] = (tensor, name, self.stack[-1], call, position)
                 self.alive.append(tensor)
             return result
@@ -463,33 +471,37 @@ class _Recorder(TorchFunctionMode):
                 siblings.append(self._operation(ForeignOp(label, len(arguments), description),
                                                 arguments, out, group, label, detail))
                 continue
-            edges = [self.nodes.edges[node] for node in arguments]
-            values = [self.nodes.values[node] for node in arguments]
-            # torch's engine, asked for the gradients of several tensors, sums every path to
-            # each: one given twice, or one computed from another (torch.cat([x, f(x)])),
-            # needs the backward function called directly for each slot's own derivative;
-            # else the engine's pull, to the slots asked for only, is cheaper
-            entangled = len(set(arguments)) < len(arguments) or \
-                one_feeds_another(self.nodes.args, arguments)
-            pull = _function_pull(out, edges, values) if entangled else None
-            separated = pull is not None
-            if pull is None:
-                pull = _edge_pull(get_gradient_edge(out), edges, values, out.dtype)
+            pull, separated = self._pull(out, arguments)
             op = ForeignOp(label, len(arguments), description, backward_name=backward,
                            linear_map=known_by_action("torch", pull, out.dim() == 0))
-            node = self._operation(op, arguments, out, group, label, detail, pull)
-            siblings.append(node)
-            if separated:
-                self.nodes.separated.add(node)
+            siblings.append(self._operation(op, arguments, out, group, label, detail, pull,
+                                            separated))
         if len(siblings) > 1:
             self.nodes.siblings.append(siblings)
 
+    def _pull(self, out: torch.Tensor,
+              arguments: tuple[int, ...]) -> tuple[Callable[..., list], bool]:
+        """How a foreign op's gradient is pulled back to its arguments, and whether each slot
+        gets its own. torch's engine, asked for the gradients of several tensors, sums every
+        path to each: one given twice, or one computed from another (torch.cat([x, f(x)])),
+        needs the backward function called directly for each slot's own derivative; else the
+        engine's pull, to the slots asked for only, is cheaper."""
+        edges = [self.nodes.edges[node] for node in arguments]
+        values = [self.nodes.values[node] for node in arguments]
+        if len(set(arguments)) < len(arguments) or one_feeds_another(self.nodes.args, arguments):
+            pull = _function_pull(out, edges, values)
+            if pull is not None:
+                return pull, True
+        return _edge_pull(get_gradient_edge(out), edges, values, out.dtype), False
+
     def _operation(self, op: NodeOp, arguments: tuple[int, ...], out: torch.Tensor,
                    group: tuple[str, ...], label: str, detail: str,
-                   pull: Callable | None = None) -> int:
+                   pull: Callable | None = None, separated: bool = False) -> int:
         requires = out.requires_grad
         node = self.nodes.add(OPERATION, op, arguments, to_numpy(out), label, requires,
                               get_gradient_edge(out) if requires else None, group, detail, pull)
+        if separated:
+            self.nodes.separated.add(node)
         self.node_of[id(out)] = node
         self.alive.append(out)
         return node
@@ -537,15 +549,14 @@ class _Recorder(TorchFunctionMode):
                 return None
             arguments.append(node)
         name = re.sub(r"Backward\d*$", "", type(function).__name__) or "function"
-        pull = _edge_pull(get_gradient_edge(out), [self.nodes.edges[node] for node in arguments],
-                          [self.nodes.values[node] for node in arguments], out.dtype)
+        pull, separated = self._pull(out, tuple(arguments))
         texts = ", ".join(self._texts(tuple(arguments)))
         op = ForeignOp(name, len(arguments), f"{name}.apply({texts}): a custom "
                        f"torch.autograd.Function, differentiated by its own backward",
                        backward_name=function.name(),
                        linear_map=known_by_action("torch", pull, out.dim() == 0))
         return self._operation(op, tuple(arguments), out, group, name,
-                               f"{name}.apply({texts})", pull)
+                               f"{name}.apply({texts})", pull, separated)
 
     def _included(self, tensor: torch.Tensor) -> bool:
         """A foreign op's argument is drawn when it is recorded, named (buffers aside), cut or
@@ -871,11 +882,12 @@ def _edge_derivatives(nodes: Nodes, node: int, adjoints: list,
                  for slot in slots]
 
 
-def node_pull(function: Any, output_nr: int, metadata: list,
-               every_input: bool = False) -> Callable[..., list]:
+def node_pull(function: Any, output_nr: int, metadata: list, every_input: bool = False,
+              shapes: Sequence[tuple[int, ...]] | None = None) -> Callable[..., list]:
     """Call torch's backward function itself: the gradient of one of its outputs in (zeros
     for the others), the gradient of each of its inputs that has a next function out (given
-    `slots`, of those; with `every_input`, of every input, None for those without)."""
+    `slots`, of those; with `every_input`, of every input, None for those without), summed
+    back to `shapes` where the input was broadcast (which torch's engine does after it)."""
     def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
         grads = []
         for index, meta in enumerate(metadata):
@@ -884,11 +896,16 @@ def node_pull(function: Any, output_nr: int, metadata: list,
             else:
                 grads.append(torch.zeros(tuple(meta.shape), dtype=meta.dtype))
         with torch.no_grad():
-            result = _again(lambda: function(*grads))
+            # a custom autograd.Function's backward node is called through its apply
+            call = function if callable(function) else function.apply
+            result = _again(lambda: call(*grads))
         result = result if isinstance(result, tuple) else (result,)
         present = [grad for (next_function, _), grad in zip(function.next_functions, result)
                    if every_input or next_function is not None]
         parts = [None if grad is None else _numpy_owned(grad) for grad in present]
+        if shapes is not None:
+            parts = [part if part is None else unbroadcast(part, shape)[()]
+                     for part, shape in zip(parts, shapes)]
         return parts if slots is None else [parts[slot] for slot in slots]
 
     return pull

@@ -76,7 +76,8 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
         if value is None:
             unknown.append(len(nodes.kinds))
             value = np.full(tuple(metadata[output_nr].shape), np.nan)[()]
-        pull = node_pull(function, output_nr, metadata)
+        pull = node_pull(function, output_nr, metadata,
+                         shapes=[np.shape(nodes.values[argument]) for argument in arguments])
         scalar = len(metadata[output_nr].shape) == 0
         op = ForeignOp(name, len(arguments), f"{name}: torch's {function.name()}",
                        known_by_action("torch", pull, scalar), backward_name=function.name())

@@ -162,6 +162,9 @@ LIMITS = [
      "elements of an array named by a domain error", "the rest are counted", 0),
     ("graphviz_ad.display", "MAX_SHOWN_ELEMENTS", "elements of an array shown in full in a table",
      "its shape and range instead", 0),
+    ("graphviz_ad.sources.pytorch", "MAX_NAMED_ITEMS",
+     "things in a list, tuple or dict that a traced function takes or reads, looked into for "
+     "tensors and modules to name (`models['net']`)", "the container is not looked into", 0),
     ("graphviz_ad.sources.pytorch", "MAX_TEXT",
      "characters of an argument's text inside its consumer's text (`gad torch`)",
      "the argument's label instead", 0),

@@ -663,7 +663,7 @@ def test_the_check_of_a_torch_function_says_what_it_cannot_do():
     model = nn.Linear(60, 40)  # float32, and 2,400 weights: 4,800 runs
     analysis = api.trace_torch(model, torch.rand(2, 60))
     assert analysis.checks(["bias"])["bias"].skipped == \
-        "checking bias needs float64, and it is float32: make the model float64 " \
+        "checking bias needs float64 throughout, and it is float32: make the model float64 " \
         "(model.double())"
     skipped = analysis.checks(["weight"])["weight"]
     assert skipped.skipped == "checking weight needs 4,800 runs of the function; the budget " \
@@ -869,3 +869,81 @@ def test_from_torch_sums_a_broadcast_arguments_gradient_back_to_its_shape(functi
     output.backward()
     for name, tensor in (("a", a), ("b", b)):
         np.testing.assert_allclose(products[name], tensor.grad.numpy(), rtol=1e-14)
+
+
+def added_in_place(x):
+    with torch.no_grad():
+        y = x * 2
+        y.add_(1)
+    return (y * x).sum()
+
+
+def copied_into_a_buffer(x):
+    buffer = torch.zeros(2, dtype=torch.float64)
+    with torch.no_grad():
+        buffer.copy_(x)
+    return (buffer * x).sum()
+
+
+def multiplied_in_a_second_block(x):
+    with torch.no_grad():
+        y = x * 2
+    with torch.no_grad():
+        y.mul_(x)
+    return (y * x).sum()
+
+
+def through_a_number(x):
+    scale = x.sum().item()  # a Python number: a constant to the gradient
+    return (x * scale).sum()
+
+
+@pytest.mark.parametrize("function", [added_in_place, copied_into_a_buffer,
+                                      multiplied_in_a_second_block, through_a_number])
+def test_the_check_holds_values_changed_in_place_under_no_grad_and_numbers_from_item(function):
+    x = leaf([1.0, 2.0])
+    analysis = api.trace_torch(function, x)
+    function(x).backward()
+    np.testing.assert_array_equal(analysis.gradient("x"), x.grad.numpy())
+    check = analysis.checks(["x"])["x"]
+    assert check.agrees and check.difference < 1e-8, check.finite_difference
+
+
+def test_a_function_that_makes_other_calls_when_run_again_is_refused_by_the_check():
+    from graphviz_ad.errors import UsageError
+
+    cache = {}
+
+    def loss(x):
+        if "scale" not in cache:  # filled on the first call only
+            cache["scale"] = torch.ones(2, dtype=torch.float64) * 2
+        return (x * x.detach() * cache["scale"]).sum()
+
+    analysis = api.trace_torch(loss, leaf([1.0, 2.0]))
+    with pytest.raises(UsageError, match="the function made other torch calls when called "
+                                         "again"):
+        analysis.checks(["x"])
+
+
+def test_the_check_skips_a_float64_input_that_passes_through_float32():
+    analysis = api.trace_torch(lambda x: (x.sin() * x).float().sum(), leaf([1.0, 2.0]))
+    check = analysis.checks(["x"])["x"]
+    assert check.skipped.startswith("checking x needs float64 throughout, and `")
+
+
+def test_the_check_replays_a_named_generator_and_puts_every_input_back():
+    generator = torch.Generator().manual_seed(3)
+    embedding = nn.Embedding(4, 3, max_norm=1.0).double()
+    with torch.no_grad():
+        embedding.weight.mul_(3)  # rows longer than max_norm: each forward renormalises them
+
+    def loss(x):
+        mask = (torch.rand(2, generator=generator) > 0.3).double()
+        return (embedding(torch.tensor([1, 2])).sum(1) * x * mask).sum()
+
+    analysis = api.trace_torch(loss, leaf([1.0, 2.0]))
+    state, weight = generator.get_state(), embedding.weight.detach().clone()
+    checks = analysis.checks(["x", "embedding.weight"])
+    assert checks["x"].agrees
+    assert torch.equal(generator.get_state(), state)
+    assert torch.equal(embedding.weight.detach(), weight)

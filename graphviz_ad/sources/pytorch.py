@@ -21,14 +21,15 @@ from __future__ import annotations
 import inspect
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch.autograd.graph import GradientEdge, get_gradient_edge
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten, tree_unflatten
+from torch.utils._pytree import (keystr, tree_flatten, tree_flatten_with_path, tree_map,
+                                 tree_unflatten)
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
@@ -59,6 +60,7 @@ DATA = ForeignOp("data", 1, "x.data: the value of x without its history, so no g
                             "flows back through it", stops_gradient=True)
 NO_GRAD_LABEL = "no_grad"
 MAX_TEXT = 40  # characters of an argument's own text inside its consumer's text
+MAX_NAMED_ITEMS = 1_000  # things in a list, tuple or dict the function reads, looked into
 LEAF_PREFIX = "leaf"  # an unnamed tensor that requires grad: leaf1, leaf2, ...
 
 
@@ -273,12 +275,12 @@ class Nodes:
         kept = [node for node in range(len(self.kinds)) if node not in dropped]
         number = {old: new for new, old in enumerate(kept)}
         nodes = Nodes()
-        for field, value in vars(self).items():  # every field: one per node, or keyed by node
-            if field == "args":
+        for name, value in vars(self).items():  # every field: one per node, or keyed by node
+            if name == "args":
                 value = [tuple(number[argument] for argument in value[node]) for node in kept]
-            elif field == "inputs":
+            elif name == "inputs":
                 value = {label: number[node] for label, node in value.items()}
-            elif field == "siblings":
+            elif name == "siblings":
                 value = [[number[node] for node in group if node in number] for group in value]
             elif isinstance(value, list):
                 value = [value[node] for node in kept]
@@ -286,7 +288,7 @@ class Nodes:
                 value = {number[node]: item for node, item in value.items() if node in number}
             else:
                 value = {number[node] for node in value if node in number}
-            setattr(nodes, field, value)
+            setattr(nodes, name, value)
         return nodes, number[output]
 
     def add(self, kind: str, op: NodeOp | None, args: tuple[int, ...], value: Any, label: str,
@@ -349,6 +351,14 @@ class _Names:
         elif isinstance(item, torch.nn.Module) and id(item) not in self.modules:
             self.add_module((name,), item)
 
+    def add_each(self, name: str, item: Any) -> None:
+        """A tensor or module, or each in a list, tuple or dict of them (`models['net']`); a
+        container of more than MAX_NAMED_ITEMS things (a data set, say) is not looked into."""
+        if isinstance(item, (list, tuple, dict)) and len(item) > MAX_NAMED_ITEMS:
+            return
+        for path, leaf in tree_flatten_with_path(item)[0]:
+            self.add(name + keystr(path), leaf)
+
     def module_path(self, module: torch.nn.Module) -> tuple[str, ...]:
         """A module met first when it runs is a root of its own, named by its class."""
         if id(module) not in self.modules:
@@ -366,9 +376,7 @@ def _names_for(fn: Callable, args: tuple, kwargs: dict) -> _Names:
     try:
         bound = inspect.signature(target).bind_partial(*args, **kwargs)
         for name, item in bound.arguments.items():
-            for index, leaf in enumerate(tree_flatten(item)[0]):
-                names.add(name if isinstance(item, (torch.Tensor, torch.nn.Module))
-                          else f"{name}[{index}]", leaf)
+            names.add_each(name, item)
     except (TypeError, ValueError):
         pass  # a builtin or a signature inspect cannot read: arguments stay unnamed
     function = getattr(target, "__func__", target)
@@ -377,10 +385,10 @@ def _names_for(fn: Callable, args: tuple, kwargs: dict) -> _Names:
         scope = getattr(function, "__globals__", {})
         for name in code.co_names:
             if name in scope:
-                names.add(name, scope[name])
+                names.add_each(name, scope[name])
         for name, cell in zip(code.co_freevars, getattr(function, "__closure__", None) or ()):
             try:
-                names.add(name, cell.cell_contents)
+                names.add_each(name, cell.cell_contents)
             except ValueError:  # a closure variable not yet assigned
                 continue
     return names
@@ -395,42 +403,55 @@ class _Recorder(TorchFunctionMode):
         self.nodes = Nodes()
         self.node_of: dict[int, int] = {}  # id(tensor) -> the node of its current version
         self.alive: list = []
-        # made under no_grad: the tensor, the name of the call that made it, the group it ran
-        # in, and the call's number and the output's position (see `frozen`)
-        self.cut_values: dict[int, tuple[torch.Tensor, str, tuple[str, ...], int, int]] = {}
+        # made under no_grad: the tensor, the name of the call that made it, the group it ran in
+        self.cut_values: dict[int, tuple[torch.Tensor, str, tuple[str, ...]]] = {}
         self.stack: list[tuple[str, ...]] = [()]
         self.leaves = 0
-        # What the check holds fixed, by the number of the call that made it (calls counted
-        # from 0, as _Replay counts them): its name, and its outputs' values by position among
-        # the call's floating-point outputs (a detach() or .data result, a no_grad value that
-        # became a cut node, at its first use).
-        self.frozen: dict[int, tuple[str, dict[int, torch.Tensor]]] = {}
-        self.calls = 0
+        # Every torch call by name, in order, and what the check holds fixed at some of them,
+        # by the call's number (see _Replay).
+        self.call_names: list[str] = []
+        self.held: dict[int, _Held] = {}
+        self.current_tensors: list[torch.Tensor] = []
+        self.paused = False
+        # each random generator the function names, and its state before its first use
+        self.generators: dict[int, tuple[torch.Generator, torch.Tensor]] = {}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        call = self.current_call = self.calls
-        self.calls += 1
+        if self.paused:  # our own calls, in a module hook: not the function's
+            return func(*args, **kwargs)
+        generator = kwargs.get("generator")
+        if isinstance(generator, torch.Generator) and id(generator) not in self.generators:
+            self.generators[id(generator)] = (generator, generator.get_state())
+        name = _function_name(func)
+        call = self.current_call = len(self.call_names)
+        self.call_names.append(name)
         result = func(*args, **kwargs)
-        outputs = [item for item in tree_flatten(result)[0] if is_float_tensor(item)]
-        if not outputs:
-            return result
-        tensors = [item for item in tree_flatten((args, kwargs))[0] if is_float_tensor(item)]
+        tensors = self.current_tensors = [item for item in tree_flatten((args, kwargs))[0]
+                                          if is_float_tensor(item)]
         if not any(self._tracked(tensor) for tensor in tensors):
             return result
-        name = _function_name(func)
+        outputs = [item for item in tree_flatten(result)[0] if is_float_tensor(item)]
+        if not outputs:  # a number (x.item()), a mask, an index: a constant to the gradient
+            self._hold(call).result = (_copied(result),)
+            return result
         if not torch.is_grad_enabled():
-            for position, tensor in enumerate(outputs):
+            for tensor in outputs:
                 # a parameter updated in place, or a tensor handed back (x.contiguous()), keeps
                 # what it was; anything else made here from tracked values is a cut value
                 if tensor.requires_grad or any(tensor is item and self._tracked(item)
                                                for item in tensors):
                     continue
-                self.cut_values[id(tensor)] = (tensor, name, self.stack[-1], call, position)
+                self.cut_values[id(tensor)] = (tensor, name, self.stack[-1])
                 self.alive.append(tensor)
             return result
         self._record(name, args, kwargs, tensors, outputs)
         return result
+
+    def _hold(self, call: int) -> _Held:
+        if call not in self.held:
+            self.held[call] = _Held()
+        return self.held[call]
 
     def _tracked(self, tensor: torch.Tensor) -> bool:
         key = id(tensor)
@@ -444,7 +465,7 @@ class _Recorder(TorchFunctionMode):
             return  # `x.to(x.dtype)`, `x.contiguous()`: the same version, nothing to draw
         group = self.stack[-1]
         if base in CUTS:
-            self._cut(base, name, tensors[0], outputs[0], group)
+            self._cut(base, tensors[0], outputs[0], group)
             return
         ours = _our_op(base, reflected, args, kwargs)
         if ours is not None and len(outputs) == 1:
@@ -519,7 +540,7 @@ class _Recorder(TorchFunctionMode):
             texts.append(display.atom(text) if self.nodes.kinds[node] == OPERATION else text)
         return texts
 
-    def _cut(self, base: str, name: str, source: torch.Tensor, out: torch.Tensor,
+    def _cut(self, base: str, source: torch.Tensor, out: torch.Tensor,
              group: tuple[str, ...]) -> None:
         argument = self._operand(source)
         op = OPS["detach"] if base == "detach" else DATA
@@ -527,7 +548,7 @@ class _Recorder(TorchFunctionMode):
         written = f"{text}.detach()" if base == "detach" else f"{text}.data"
         node = self.nodes.add(OPERATION, op, (argument,), to_numpy(out), op.label, False,
                               None, group, f"{written}: the value without its history")
-        self.frozen[self.current_call] = (name, {0: out.detach().clone()})
+        self._hold(self.current_call).outputs[0] = out.detach().clone()
         self.node_of[id(out)] = node
         self.alive.append(out)
 
@@ -587,7 +608,10 @@ class _Recorder(TorchFunctionMode):
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
                                   detail=f"{cut[1]} under torch.no_grad(): a value without "
                                          "its history")
-            self.frozen.setdefault(cut[3], (cut[1], {}))[1][cut[4]] = item.detach().clone()
+            position = next((position for position, tensor in enumerate(self.current_tensors)
+                             if tensor is item), None)
+            if position is not None:  # held where it is first used, as the node shows it
+                self._hold(self.current_call).arguments[position] = item.detach().clone()
         elif named is not None and item.requires_grad:
             node = self.nodes.add_input(item, value, named[0], named[1])
         elif named is not None:  # a target, data, a buffer
@@ -637,7 +661,11 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     rerun = _Rerun(fn, args, kwargs, recorder.names)
 
     def enter(module, inputs):
-        rerun.remember(module)
+        recorder.paused = True
+        try:
+            rerun.remember(module)
+        finally:
+            recorder.paused = False
         recorder.stack.append(recorder.names.module_path(module))
 
     def leave(module, inputs, output):
@@ -651,6 +679,8 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     finally:
         for hook in hooks:
             hook.remove()
+    rerun.call_names = list(recorder.call_names)
+    rerun.generators = list(recorder.generators.values())
     if not is_float_tensor(result):
         raise UsageError(f"the function returned {_kind_of(result)}; it must return a "
                          "floating-point tensor (a loss)", None,
@@ -666,18 +696,21 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
     rerun.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}
-    rerun.frozen = recorder.frozen
+    rerun.single = next((nodes.labels[node] for node, value in enumerate(nodes.values)
+                         if np.result_type(value) != np.float64), None)
+    rerun.held = recorder.held
     return Imported(finish(nodes, output, result), tuple(notes), rerun.finite_difference)
 
 
 class _Rerun:
     """The traced function called again for finite differences, as it ran when traced: from the
-    same random state (the same dropout masks), with the buffers of every module it ran as they
-    were before (batch norms' running statistics; put back as the trace left them after each
-    call), and with what the gradient treats as constants (detach(), .data and no_grad values)
-    held at their traced values, as `gad grad`'s check holds its cuts. An input is moved through
-    `.data`, so torch's graph, which holds the original values, stays valid: each is put back
-    exactly, whatever happens."""
+    same random states (torch's and each generator it names: the same dropout masks), with the
+    buffers of every module it ran as they were before (batch norms' running statistics; put
+    back as the trace left them after each call), and with what the gradient treats as
+    constants (detach(), .data and no_grad values, numbers from .item()) held at their traced
+    values, as `gad grad`'s check holds its cuts. An input is moved through `.data`, so torch's
+    graph, which holds the original values, stays valid: every input is put back exactly,
+    whatever happens."""
 
     def __init__(self, fn: Callable, args: tuple, kwargs: Mapping[str, Any], names: _Names):
         self.call = lambda: fn(*args, **kwargs)
@@ -688,7 +721,10 @@ class _Rerun:
                 for module in item.modules():
                     self.remember(module)
         self.leaves: dict[str, torch.Tensor] = {}
-        self.frozen: dict[int, tuple[str, dict[int, torch.Tensor]]] = {}  # the recorder's
+        self.call_names: list[str] = []  # the recorder's, and what it held
+        self.held: dict[int, _Held] = {}
+        self.generators: list[tuple[torch.Generator, torch.Tensor]] = []
+        self.single: str | None = None  # a node whose value is not float64, if any
 
     def remember(self, module: torch.nn.Module) -> None:
         """A module's buffers before the traced call first runs it."""
@@ -704,9 +740,13 @@ class _Rerun:
         for module, saved in self.buffers.values():  # fresh copies, which the call may update
             module._buffers.update({name: buffer.clone() for name, buffer in saved.items()})
         torch.random.set_rng_state(self.random_state)
+        for generator, state in self.generators:
+            generator.set_state(state)
         try:
-            with _Replay(self.frozen):
+            replay = _Replay(self.call_names, self.held)
+            with replay:
                 result = self.call()
+            replay.require_every_call()
             return float(result.detach().sum())
         finally:
             for module, name, buffer in kept:
@@ -716,11 +756,15 @@ class _Rerun:
         """d result / d input `name` by central (`central`) or forward differences, one element
         at a time, h = step·max(1, |x|); or why it cannot be had (a float32 input)."""
         tensor = self.leaves[name]
-        if tensor.dtype != torch.float64:
-            return (f"checking {name} needs float64, and it is "
-                    f"{str(tensor.dtype).replace('torch.', '')}: make the model float64 "
-                    "(model.double())")
+        if tensor.dtype != torch.float64 or self.single is not None:
+            return (f"checking {name} needs float64 throughout, and "
+                    + (f"it is {str(tensor.dtype).replace('torch.', '')}"
+                       if tensor.dtype != torch.float64 else f"`{self.single}` is not")
+                    + ": make the model float64 (model.double())")
         after = torch.random.get_rng_state()
+        generators = [(generator, generator.get_state()) for generator, _ in self.generators]
+        # every input as it is: a run may change one (an embedding's max_norm renormalises)
+        inputs = [(leaf, leaf.data.clone()) for leaf in self.leaves.values()]
         data = tensor.data
         found = np.empty(tuple(tensor.shape))
         try:
@@ -740,37 +784,82 @@ class _Rerun:
                     data[index] = original
         finally:
             torch.random.set_rng_state(after)
+            for generator, state in generators:
+                generator.set_state(state)
+            for leaf, value in inputs:
+                leaf.data.copy_(value)
         return found[()]
 
 
-class _Replay(TorchFunctionMode):
-    """The function run again with what the trace cut held as traced: the calls are counted as
-    the recorder counted them, and the outputs it froze (a detach() or .data result, a no_grad
-    value that became a cut node) are replaced by fresh copies of their traced values."""
+@dataclass
+class _Held:
+    """What the check holds at one torch call of the traced function: float tensor arguments
+    by position (a no_grad value where it is first used, as its cut node shows it), float
+    outputs by position (a detach() or .data result), or the whole result of a call that made
+    no float tensor from tracked values (a number from .item(), a mask, an index), in a 1-tuple."""
 
-    def __init__(self, frozen: Mapping[int, tuple[str, dict[int, torch.Tensor]]]):
+    arguments: dict[int, torch.Tensor] = field(default_factory=dict)
+    outputs: dict[int, torch.Tensor] = field(default_factory=dict)
+    result: tuple | None = None
+
+
+def _copied(item: Any) -> Any:
+    return tree_map(lambda leaf: leaf.clone() if isinstance(leaf, torch.Tensor) else leaf, item)
+
+
+class _Replay(TorchFunctionMode):
+    """The function run again with what the trace held as traced: the calls are counted and
+    named as the recorder counted them, and at each held call its arguments, outputs or result
+    are fresh copies of their traced values; an argument replaced stays replaced in later calls,
+    so an in-place update of it acts on the copy. A run that makes other calls is refused."""
+
+    def __init__(self, call_names: list[str], held: Mapping[int, _Held]):
         super().__init__()
-        self.frozen = frozen
+        self.call_names, self.held = call_names, held
         self.calls = 0
+        self.swapped: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> it, its copy
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
         call = self.calls
         self.calls += 1
-        result = func(*args, **(kwargs or {}))
-        if call not in self.frozen:
+        name = _function_name(func)
+        if call >= len(self.call_names) or self.call_names[call] != name:
+            self._refuse(f"its call {call + 1} is `{name}`")
+        plan = self.held.get(call)
+        if self.swapped or (plan is not None and plan.arguments):
+            args, kwargs = self._swap(call, (args, kwargs), plan)
+        result = func(*args, **kwargs)
+        if plan is None:
             return result
-        name, held = self.frozen[call]
+        if plan.result is not None:
+            return _copied(plan.result[0])
         items, spec = tree_flatten(result)
         places = [place for place, item in enumerate(items) if is_float_tensor(item)]
-        if _function_name(func) != name or max(held) >= len(places) or any(
-                items[places[position]].shape != value.shape
-                for position, value in held.items()):
-            raise UsageError("the function made other calls when called again, so its finite "
-                             "differences cannot hold its cut values as traced", None,
-                             "check a function that makes the same calls each time")
-        for position, value in held.items():
+        for position, value in plan.outputs.items():
             items[places[position]] = value.clone()
         return tree_unflatten(items, spec)
+
+    def _swap(self, call: int, arguments: Any, plan: _Held | None) -> Any:
+        items, spec = tree_flatten(arguments)
+        places = [place for place, item in enumerate(items) if is_float_tensor(item)]
+        for position, place in enumerate(places):
+            item = items[place]
+            if plan is not None and position in plan.arguments:
+                self.swapped[id(item)] = (item, plan.arguments[position].clone())
+            if id(item) in self.swapped:
+                items[place] = self.swapped[id(item)][1]
+        return tree_unflatten(items, spec)
+
+    def require_every_call(self) -> None:
+        if self.calls != len(self.call_names):
+            self._refuse(f"it makes {self.calls} torch calls, the trace {len(self.call_names)}")
+
+    def _refuse(self, difference: str) -> None:
+        raise UsageError(f"the function made other torch calls when called again ({difference}),"
+                         " so its finite differences cannot hold its constants as traced", None,
+                         "check a function that makes the same calls each time (no cache "
+                         "filled on its first call)")
 
 
 def _kind_of(item: Any) -> str:

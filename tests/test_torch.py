@@ -947,3 +947,20 @@ def test_the_check_replays_a_named_generator_and_puts_every_input_back():
     assert checks["x"].agrees
     assert torch.equal(generator.get_state(), state)
     assert torch.equal(embedding.weight.detach(), weight)
+
+
+def test_the_check_keeps_statistics_handed_to_functional_call_as_they_were():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1)).double()
+    parameters = dict(net.named_parameters())
+    buffers = {name: buffer.clone() for name, buffer in net.named_buffers()}
+    data = torch.rand(4, 2, dtype=torch.float64)
+
+    def loss():
+        return torch.func.functional_call(net, {**parameters, **buffers}, (data,)).pow(2).sum()
+
+    analysis = api.trace_torch(loss)
+    traced = {name: buffer.clone() for name, buffer in buffers.items()}
+    assert analysis.checks(["net.2.bias"])["net.2.bias"].agrees
+    for name, buffer in buffers.items():
+        assert torch.equal(buffer, traced[name]), name

@@ -720,6 +720,10 @@ class _Rerun:
             if isinstance(item, torch.nn.Module):
                 for module in item.modules():
                     self.remember(module)
+        # the tensors without a gradient it takes or reads (data, buffers handed to
+        # torch.func.functional_call), as they were: a call may update them in place
+        self.constants = [(item, item.detach().clone()) for item in names.kept
+                          if isinstance(item, torch.Tensor) and not item.requires_grad]
         self.leaves: dict[str, torch.Tensor] = {}
         self.call_names: list[str] = []  # the recorder's, and what it held
         self.held: dict[int, _Held] = {}
@@ -739,6 +743,8 @@ class _Rerun:
                 for module, saved in self.buffers.values() for name in saved]
         for module, saved in self.buffers.values():  # fresh copies, which the call may update
             module._buffers.update({name: buffer.clone() for name, buffer in saved.items()})
+        for constant, value in self.constants:
+            constant.data.copy_(value)
         torch.random.set_rng_state(self.random_state)
         for generator, state in self.generators:
             generator.set_state(state)
@@ -763,8 +769,10 @@ class _Rerun:
                     + ": make the model float64 (model.double())")
         after = torch.random.get_rng_state()
         generators = [(generator, generator.get_state()) for generator, _ in self.generators]
-        # every input as it is: a run may change one (an embedding's max_norm renormalises)
-        inputs = [(leaf, leaf.data.clone()) for leaf in self.leaves.values()]
+        # every input and constant as it is: a run may change one (an embedding's max_norm
+        # renormalises its weight, a batch norm the statistics handed to it)
+        inputs = [(leaf, leaf.data.clone()) for leaf in self.leaves.values()] + \
+            [(constant, constant.data.clone()) for constant, _ in self.constants]
         data = tensor.data
         found = np.empty(tuple(tensor.shape))
         try:

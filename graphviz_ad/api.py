@@ -354,7 +354,7 @@ class Analysis:
 
         def cost(name: str) -> int:
             numbers = int(np.size(self.graph.gradient(name)))
-            return numbers * 2 if settings.method == FD_CENTRAL else numbers + 1
+            return (numbers * 2 if settings.method == FD_CENTRAL else numbers) + 1  # and a base run
 
         def measure(name: str) -> Check:
             found = self.rerun(name, settings.method, step)

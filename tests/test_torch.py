@@ -660,13 +660,13 @@ def test_the_check_of_a_torch_function_says_what_it_cannot_do():
     from graphviz_ad.api import CheckSettings
     from graphviz_ad.errors import UsageError
 
-    model = nn.Linear(60, 40)  # float32, and 2,400 weights: 4,800 runs
+    model = nn.Linear(60, 40)  # float32, and 2,400 weights: 4,801 runs with the base run
     analysis = api.trace_torch(model, torch.rand(2, 60))
     assert analysis.checks(["bias"])["bias"].skipped == \
         "checking bias needs float64 throughout, and it is float32: make the model float64 " \
         "(model.double())"
     skipped = analysis.checks(["weight"])["weight"]
-    assert skipped.skipped == "checking weight needs 4,800 runs of the function; the budget " \
+    assert skipped.skipped == "checking weight needs 4,801 runs of the function; the budget " \
                               "is 2,000"
     with pytest.raises(UsageError, match="the complex step needs a graph our engine"):
         analysis.checks(["bias"], settings=CheckSettings("complex"))
@@ -964,3 +964,130 @@ def test_the_check_keeps_statistics_handed_to_functional_call_as_they_were():
     assert analysis.checks(["net.2.bias"])["net.2.bias"].agrees
     for name, buffer in buffers.items():
         assert torch.equal(buffer, traced[name]), name
+
+
+class ScaledByItsSum(torch.autograd.Function):
+    """x · sum(x), whose backward forgets that the sum depends on x: wrong."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.total = x.sum().item()
+        return x * ctx.total
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.total
+
+
+class SquaredTimes(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.save_for_backward(x, c)
+        return x * x * c
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, c = ctx.saved_tensors
+        return grad * 2 * x * c, None
+
+
+class ImplicitSine(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        with torch.enable_grad():  # an implicit layer's inner solve, say
+            y = torch.sin(x.detach().requires_grad_())
+        ctx.save_for_backward(x)
+        return y.detach()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * torch.cos(x)
+
+
+def no_grad_into_a_custom_function(x):
+    with torch.no_grad():
+        c = x.abs() + 1
+    return SquaredTimes.apply(x, c).sum()
+
+
+def through_numpy(x):
+    return (x * torch.from_numpy(x.detach().numpy() * 2)).sum()
+
+
+def detached_in_place(x):
+    y = x * 2
+    y.detach_()
+    return (y * x).sum()
+
+
+def changed_in_place_after_use(x):
+    with torch.no_grad():
+        m = x * 2
+    y = x + m
+    with torch.no_grad():
+        m.add_(x)
+    return (y + x * m).sum()
+
+
+@pytest.mark.parametrize("function", [
+    no_grad_into_a_custom_function, lambda x: ImplicitSine.apply(x).sum(), through_numpy,
+    detached_in_place, changed_in_place_after_use])
+def test_the_check_agrees_where_torchs_gradient_holds_values_the_function_made(function):
+    x = leaf([1.0, 2.0, -0.5])
+    analysis = api.trace_torch(function, x)
+    function(x).backward()
+    np.testing.assert_allclose(analysis.gradient("x"), x.grad.numpy(), rtol=1e-14)
+    check = analysis.checks(["x"])["x"]
+    assert check.agrees and check.difference < 1e-8, check.finite_difference
+
+
+def test_the_check_finds_a_custom_backward_that_forgets_a_number_its_forward_took():
+    analysis = api.trace_torch(lambda x: ScaledByItsSum.apply(x).sum(), leaf([1.0, 2.0]))
+    check = analysis.checks(["x"])["x"]
+    assert not check.agrees and abs(check.difference - 3.0) < 1e-6
+
+
+def test_the_check_skips_what_it_cannot_measure_and_leaves_grads_and_models_as_they_were():
+    weight = leaf([1.0, 2.0])
+    teacher = nn.Linear(1, 1, bias=False).double().requires_grad_(False)
+    student = nn.Linear(1, 1, bias=False).double()
+    state = {"scale": torch.tensor(1.5, dtype=torch.float64)}
+
+    def loss(x):
+        with torch.no_grad():
+            weight.mul_(0.5)  # changed in place each call
+            teacher.weight.mul_(0.5).add_(0.5 * student.weight)  # an EMA teacher
+        state["scale"] = state["scale"] * 1.5  # state kept between calls
+        total = (weight * x).sum() + (student(x[:1]) + teacher(x[:1])).sum()
+        total.backward(retain_graph=True)  # the function runs a backward pass of its own
+        return total * state["scale"]
+
+    x = leaf([1.0, 2.0])
+    analysis = api.trace_torch(loss, x)
+    kept = (x.grad.clone(), teacher.weight.clone(), weight.detach().clone())
+    checks = analysis.checks(["x", "weight"])
+    assert checks["x"].skipped.startswith("the function gives ")
+    assert checks["x"].skipped.endswith("when called again, not its traced "
+                                        f"{float(analysis.output_value)!r}: it keeps state "
+                                        "between calls")
+    assert checks["weight"].skipped.startswith("the function gives ")
+    assert torch.equal(x.grad, kept[0]) and torch.equal(teacher.weight, kept[1])
+    assert torch.equal(weight.detach(), kept[2])
+
+
+def test_a_function_that_steps_an_optimizer_is_a_typed_error():
+    from graphviz_ad.errors import UsageError
+
+    model = nn.Linear(2, 1).double()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        loss = model(x).pow(2).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    with pytest.raises(UsageError, match="torch could not run the backward pass after the "
+                                         "function"):
+        api.trace_torch(step, torch.ones(3, 2, dtype=torch.float64))

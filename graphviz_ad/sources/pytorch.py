@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -411,7 +412,8 @@ class _Recorder(TorchFunctionMode):
         # by the call's number (see _Replay).
         self.call_names: list[str] = []
         self.held: dict[int, _Held] = {}
-        self.current_tensors: list[torch.Tensor] = []
+        # each tensor changed in place without grad, and its value before the first change
+        self.mutated: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.paused = False
         # each random generator the function names, and its state before its first use
         self.generators: dict[int, tuple[torch.Generator, torch.Tensor]] = {}
@@ -426,22 +428,32 @@ class _Recorder(TorchFunctionMode):
         name = _function_name(func)
         call = self.current_call = len(self.call_names)
         self.call_names.append(name)
+        tensors = [item for item in tree_flatten((args, kwargs))[0] if is_float_tensor(item)]
+        if not torch.is_grad_enabled() and _base_name(name)[1] and tensors \
+                and id(tensors[0]) not in self.mutated:  # a tensor about to change in place
+            self.mutated[id(tensors[0])] = (tensors[0], tensors[0].detach().clone())
         result = func(*args, **kwargs)
-        tensors = self.current_tensors = [item for item in tree_flatten((args, kwargs))[0]
-                                          if is_float_tensor(item)]
         if not any(self._tracked(tensor) for tensor in tensors):
             return result
         outputs = [item for item in tree_flatten(result)[0] if is_float_tensor(item)]
+        # what the gradient takes as a constant, the check holds as traced; not inside a
+        # custom autograd.Function's forward, which runs without grad but is differentiated
+        holding = not torch.is_grad_enabled() and not _inside_custom_forward()
         if not outputs:  # a number (x.item()), a mask, an index: a constant to the gradient
-            self._hold(call).result = (_copied(result),)
+            if torch.is_grad_enabled() or holding:
+                self._hold(call).result = (_copied(result),)
             return result
         if not torch.is_grad_enabled():
-            for tensor in outputs:
-                # a parameter updated in place, or a tensor handed back (x.contiguous()), keeps
-                # what it was; anything else made here from tracked values is a cut value
-                if tensor.requires_grad or any(tensor is item and self._tracked(item)
-                                               for item in tensors):
+            for position, tensor in enumerate(outputs):
+                if tensor.requires_grad:  # a parameter updated in place stays an input
                     continue
+                if holding:
+                    changed = any(tensor is item for item in tensors)  # in place, handed back
+                    held = self._hold(call)
+                    (held.written if changed else held.outputs)[position] = \
+                        tensor.detach().clone()
+                if any(tensor is item and self._tracked(item) for item in tensors):
+                    continue  # still what it was: a cut value, a node
                 self.cut_values[id(tensor)] = (tensor, name, self.stack[-1])
                 self.alive.append(tensor)
             return result
@@ -548,7 +560,9 @@ class _Recorder(TorchFunctionMode):
         written = f"{text}.detach()" if base == "detach" else f"{text}.data"
         node = self.nodes.add(OPERATION, op, (argument,), to_numpy(out), op.label, False,
                               None, group, f"{written}: the value without its history")
-        self._hold(self.current_call).outputs[0] = out.detach().clone()
+        if not _inside_custom_forward():
+            held = self._hold(self.current_call)
+            (held.written if out is source else held.outputs)[0] = out.detach().clone()
         self.node_of[id(out)] = node
         self.alive.append(out)
 
@@ -608,10 +622,6 @@ class _Recorder(TorchFunctionMode):
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
                                   detail=f"{cut[1]} under torch.no_grad(): a value without "
                                          "its history")
-            position = next((position for position, tensor in enumerate(self.current_tensors)
-                             if tensor is item), None)
-            if position is not None:  # held where it is first used, as the node shows it
-                self._hold(self.current_call).arguments[position] = item.detach().clone()
         elif named is not None and item.requires_grad:
             node = self.nodes.add_input(item, value, named[0], named[1])
         elif named is not None:  # a target, data, a buffer
@@ -681,6 +691,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
             hook.remove()
     rerun.call_names = list(recorder.call_names)
     rerun.generators = list(recorder.generators.values())
+    rerun.mutated = list(recorder.mutated.values())
     if not is_float_tensor(result):
         raise UsageError(f"the function returned {_kind_of(result)}; it must return a "
                          "floating-point tensor (a loss)", None,
@@ -699,18 +710,26 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     rerun.single = next((nodes.labels[node] for node, value in enumerate(nodes.values)
                          if np.result_type(value) != np.float64), None)
     rerun.held = recorder.held
-    return Imported(finish(nodes, output, result), tuple(notes), rerun.finite_difference)
+    rerun.traced_value = float(result.detach())
+    try:
+        graph = finish(nodes, output, result)
+    except RuntimeError as error:
+        raise UsageError(f"torch could not run the backward pass after the function: "
+                         f"{str(error).split(chr(10))[0]}", None,
+                         "return the loss without calling backward() or an optimizer's step() "
+                         "in the function: gad torch runs the backward pass itself") from None
+    return Imported(graph, tuple(notes), rerun.finite_difference)
 
 
 class _Rerun:
     """The traced function called again for finite differences, as it ran when traced: from the
     same random states (torch's and each generator it names: the same dropout masks), with the
-    buffers of every module it ran as they were before (batch norms' running statistics; put
-    back as the trace left them after each call), and with what the gradient treats as
-    constants (detach(), .data and no_grad values, numbers from .item()) held at their traced
-    values, as `gad grad`'s check holds its cuts. An input is moved through `.data`, so torch's
-    graph, which holds the original values, stays valid: every input is put back exactly,
-    whatever happens."""
+    buffers of every module it ran, the tensors without a gradient it takes or reads, and every
+    tensor it changes in place without grad, as they were before the trace; and with what the
+    gradient treats as constants held at their traced values (_Replay), as `gad grad`'s check
+    holds its cuts. An input is moved through `.data`, so torch's graph, which holds the
+    original values, stays valid; afterwards every input, constant, buffer, generator and the
+    inputs' `.grad` and hooks are as the trace left them."""
 
     def __init__(self, fn: Callable, args: tuple, kwargs: Mapping[str, Any], names: _Names):
         self.call = lambda: fn(*args, **kwargs)
@@ -720,15 +739,16 @@ class _Rerun:
             if isinstance(item, torch.nn.Module):
                 for module in item.modules():
                     self.remember(module)
-        # the tensors without a gradient it takes or reads (data, buffers handed to
-        # torch.func.functional_call), as they were: a call may update them in place
         self.constants = [(item, item.detach().clone()) for item in names.kept
                           if isinstance(item, torch.Tensor) and not item.requires_grad]
+        # filled in by trace() once the recorder has run
         self.leaves: dict[str, torch.Tensor] = {}
-        self.call_names: list[str] = []  # the recorder's, and what it held
+        self.call_names: list[str] = []
         self.held: dict[int, _Held] = {}
         self.generators: list[tuple[torch.Generator, torch.Tensor]] = []
+        self.mutated: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.single: str | None = None  # a node whose value is not float64, if any
+        self.traced_value = 0.0
 
     def remember(self, module: torch.nn.Module) -> None:
         """A module's buffers before the traced call first runs it."""
@@ -737,14 +757,18 @@ class _Rerun:
                                                  in module._buffers.items()
                                                  if buffer is not None})
 
-    def value(self) -> float:
-        """The function's result (summed) at the inputs' present values."""
+    def value(self, moved: tuple[torch.Tensor, tuple[int, ...], float] | None = None
+              ) -> tuple[float, _Replay]:
+        """The function's result (summed) with the input `moved` (tensor, index, number) moved,
+        and the replay that ran it."""
         kept = [(module, name, module._buffers[name])
                 for module, saved in self.buffers.values() for name in saved]
         for module, saved in self.buffers.values():  # fresh copies, which the call may update
             module._buffers.update({name: buffer.clone() for name, buffer in saved.items()})
-        for constant, value in self.constants:
-            constant.data.copy_(value)
+        for tensor, before in self.constants + self.mutated:
+            tensor.data.copy_(before)
+        if moved is not None:
+            moved[0].data[moved[1]] = moved[2]
         torch.random.set_rng_state(self.random_state)
         for generator, state in self.generators:
             generator.set_state(state)
@@ -753,14 +777,14 @@ class _Rerun:
             with replay:
                 result = self.call()
             replay.require_every_call()
-            return float(result.detach().sum())
+            return float(result.detach().sum()), replay
         finally:
             for module, name, buffer in kept:
                 module._buffers[name] = buffer
 
     def finite_difference(self, name: str, method: str, step: float) -> Any:
         """d result / d input `name` by central (`central`) or forward differences, one element
-        at a time, h = step·max(1, |x|); or why it cannot be had (a float32 input)."""
+        at a time, h = step·max(1, |x|); or why it cannot be had."""
         tensor = self.leaves[name]
         if tensor.dtype != torch.float64 or self.single is not None:
             return (f"checking {name} needs float64 throughout, and "
@@ -769,63 +793,82 @@ class _Rerun:
                     + ": make the model float64 (model.double())")
         after = torch.random.get_rng_state()
         generators = [(generator, generator.get_state()) for generator, _ in self.generators]
-        # every input and constant as it is: a run may change one (an embedding's max_norm
-        # renormalises its weight, a batch norm the statistics handed to it)
-        inputs = [(leaf, leaf.data.clone()) for leaf in self.leaves.values()] + \
-            [(constant, constant.data.clone()) for constant, _ in self.constants]
-        data = tensor.data
+        leaves = list(self.leaves.values())
+        states = [(item, item.data.clone()) for item in leaves] + \
+            [(item, item.data.clone()) for item, _ in self.constants + self.mutated]
+        grads = [(leaf, None if leaf.grad is None else leaf.grad.clone()) for leaf in leaves]
+        hooks = [(leaf, set(leaf._backward_hooks or {})) for leaf in leaves]
         found = np.empty(tuple(tensor.shape))
         try:
-            base = self.value() if method != "central" else 0.0
+            base, replay = self.value()
+            if not np.isclose(base, self.traced_value, rtol=1e-12, atol=1e-300):
+                return (f"the function gives {base!r} when called again, not its traced "
+                        f"{self.traced_value!r}: it keeps state between calls")
+            if id(tensor) not in replay.seen:
+                return f"{name} is made anew by each call of the function"
+            if any(tensor is changed for changed, _ in self.mutated):
+                return f"the function changes {name} in place before using it"
             for index in np.ndindex(*found.shape):
-                original = float(data[index])
+                original = float(tensor.data[index])
                 h = step * max(1.0, abs(original))
-                try:
-                    data[index] = original + h
-                    up = self.value()
-                    if method == "central":
-                        data[index] = original - h
-                        found[index] = (up - self.value()) / (2 * h)
-                    else:
-                        found[index] = (up - base) / h
-                finally:
-                    data[index] = original
+                up = self.value((tensor, index, original + h))[0]
+                found[index] = (up - self.value((tensor, index, original - h))[0]) / (2 * h) \
+                    if method == "central" else (up - base) / h
         finally:
             torch.random.set_rng_state(after)
             for generator, state in generators:
                 generator.set_state(state)
-            for leaf, value in inputs:
-                leaf.data.copy_(value)
+            for item, value in states:
+                item.data.copy_(value)
+            for leaf, grad in grads:
+                leaf.grad = grad
+            for leaf, keys in hooks:
+                for key in set(leaf._backward_hooks or {}) - keys:
+                    del leaf._backward_hooks[key]
         return found[()]
+
+
+_FUNCTION_APPLY = torch.autograd.function.Function.apply.__func__.__code__
+
+
+def _inside_custom_forward() -> bool:
+    """Whether torch is running a custom autograd.Function's forward (from its apply)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is _FUNCTION_APPLY:
+            return True
+        frame = frame.f_back
+    return False
 
 
 @dataclass
 class _Held:
-    """What the check holds at one torch call of the traced function: float tensor arguments
-    by position (a no_grad value where it is first used, as its cut node shows it), float
-    outputs by position (a detach() or .data result), or the whole result of a call that made
-    no float tensor from tracked values (a number from .item(), a mask, an index), in a 1-tuple."""
+    """What the check holds at one torch call of the traced function, as traced: float outputs
+    by position, replaced by copies (a detach() or .data result, a no_grad value), or copied
+    into the tensor the call changed in place (`written`: y.detach_(), buf.copy_(x) under
+    no_grad), or the whole result of a call that made no float tensor from tracked values (a
+    number from .item(), a mask, an index), in a 1-tuple."""
 
-    arguments: dict[int, torch.Tensor] = field(default_factory=dict)
     outputs: dict[int, torch.Tensor] = field(default_factory=dict)
+    written: dict[int, torch.Tensor] = field(default_factory=dict)
     result: tuple | None = None
 
 
 def _copied(item: Any) -> Any:
-    return tree_map(lambda leaf: leaf.clone() if isinstance(leaf, torch.Tensor) else leaf, item)
+    return tree_map(lambda leaf: leaf.clone() if isinstance(leaf, torch.Tensor)
+                    else np.array(leaf) if isinstance(leaf, np.ndarray) else leaf, item)
 
 
 class _Replay(TorchFunctionMode):
-    """The function run again with what the trace held as traced: the calls are counted and
-    named as the recorder counted them, and at each held call its arguments, outputs or result
-    are fresh copies of their traced values; an argument replaced stays replaced in later calls,
-    so an in-place update of it acts on the copy. A run that makes other calls is refused."""
+    """The function run again with what the trace held as traced (`_Held`): the calls are
+    counted and named as the recorder counted them, and a run that makes other calls is
+    refused. Records which tensors the calls were given (`seen`)."""
 
     def __init__(self, call_names: list[str], held: Mapping[int, _Held]):
         super().__init__()
         self.call_names, self.held = call_names, held
         self.calls = 0
-        self.swapped: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> it, its copy
+        self.seen: set[int] = set()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -834,29 +877,20 @@ class _Replay(TorchFunctionMode):
         name = _function_name(func)
         if call >= len(self.call_names) or self.call_names[call] != name:
             self._refuse(f"its call {call + 1} is `{name}`")
-        plan = self.held.get(call)
-        if self.swapped or (plan is not None and plan.arguments):
-            args, kwargs = self._swap(call, (args, kwargs), plan)
+        self.seen.update(id(item) for item in tree_flatten((args, kwargs))[0]
+                         if isinstance(item, torch.Tensor))
         result = func(*args, **kwargs)
+        plan = self.held.get(call)
         if plan is None:
             return result
         if plan.result is not None:
             return _copied(plan.result[0])
         items, spec = tree_flatten(result)
         places = [place for place, item in enumerate(items) if is_float_tensor(item)]
+        for position, value in plan.written.items():
+            items[places[position]].data.copy_(value)
         for position, value in plan.outputs.items():
             items[places[position]] = value.clone()
-        return tree_unflatten(items, spec)
-
-    def _swap(self, call: int, arguments: Any, plan: _Held | None) -> Any:
-        items, spec = tree_flatten(arguments)
-        places = [place for place, item in enumerate(items) if is_float_tensor(item)]
-        for position, place in enumerate(places):
-            item = items[place]
-            if plan is not None and position in plan.arguments:
-                self.swapped[id(item)] = (item, plan.arguments[position].clone())
-            if id(item) in self.swapped:
-                items[place] = self.swapped[id(item)][1]
         return tree_unflatten(items, spec)
 
     def require_every_call(self) -> None:

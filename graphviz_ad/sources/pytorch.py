@@ -667,7 +667,6 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     """
     kwargs = dict(kwargs or {})
     recorder = _Recorder(_names_for(fn, args, kwargs))
-
     rerun = _Rerun(fn, args, kwargs, recorder.names)
 
     def enter(module, inputs):
@@ -689,9 +688,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     finally:
         for hook in hooks:
             hook.remove()
-    rerun.call_names = list(recorder.call_names)
-    rerun.generators = list(recorder.generators.values())
-    rerun.mutated = list(recorder.mutated.values())
+    calls = len(recorder.call_names)  # the function's own, before we sum an array result
     if not is_float_tensor(result):
         raise UsageError(f"the function returned {_kind_of(result)}; it must return a "
                          "floating-point tensor (a loss)", None,
@@ -706,11 +703,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     label = getattr(fn, "__name__", "")
     if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
-    rerun.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}
-    rerun.single = next((nodes.labels[node] for node, value in enumerate(nodes.values)
-                         if np.result_type(value) != np.float64), None)
-    rerun.held = recorder.held
-    rerun.traced_value = float(result.detach())
+    rerun.learn(recorder, calls, nodes, result)
     try:
         graph = finish(nodes, output, result)
     except RuntimeError as error:
@@ -741,7 +734,7 @@ class _Rerun:
                     self.remember(module)
         self.constants = [(item, item.detach().clone()) for item in names.kept
                           if isinstance(item, torch.Tensor) and not item.requires_grad]
-        # filled in by trace() once the recorder has run
+        # what the trace learns (`learn`)
         self.leaves: dict[str, torch.Tensor] = {}
         self.call_names: list[str] = []
         self.held: dict[int, _Held] = {}
@@ -749,6 +742,19 @@ class _Rerun:
         self.mutated: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.single: str | None = None  # a node whose value is not float64, if any
         self.traced_value = 0.0
+
+    def learn(self, recorder: _Recorder, calls: int, nodes: Nodes,
+              result: torch.Tensor) -> None:
+        """What the traced call did: its `calls` torch calls and what to hold at them, the
+        generators and tensors it changed, its inputs by name, and its value."""
+        self.call_names = recorder.call_names[:calls]
+        self.held = recorder.held
+        self.generators = list(recorder.generators.values())
+        self.mutated = list(recorder.mutated.values())
+        self.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}
+        self.single = next((nodes.labels[node] for node, value in enumerate(nodes.values)
+                            if np.result_type(value) != np.float64), None)
+        self.traced_value = float(result.detach())
 
     def remember(self, module: torch.nn.Module) -> None:
         """A module's buffers before the traced call first runs it."""

@@ -335,10 +335,10 @@ def dotted(path: tuple[str, ...]) -> str:
 def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
                   depth: int | None = None, expand_all: bool = False,
                   keep: Iterable[int] = (), on_paths: Iterable[int] = (),
-                  rank_budget: int | None = None, wrt: int | None = None) -> Detail:
+                  chain_budget: int | None = None, wrt: int | None = None) -> Detail:
     """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
     the largest, and those holding a node of `on_paths` (the paths of --wrt) last. When that
-    still leaves a chain of more than `rank_budget` boxes in a row (a deep network drawn as one
+    still leaves a chain of more than `chain_budget` boxes in a row (a deep network drawn as one
     long strip), every group below one depth folds instead, the deepest depth that fits both
     (or has the shortest chain), except the groups where the input `wrt` is first used.
     `expand` names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups;
@@ -371,8 +371,8 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
         saved[path] = whole
         boxes -= saving
     chosen = Detail(tuple(saved), boxes, True)
-    if not saved or rank_budget is None or \
-            longest_chain(graph, members, saved) <= rank_budget:
+    if not saved or chain_budget is None or \
+            longest_chain(graph, members, saved) <= chain_budget:
         return chosen
     # Whole levels, deepest first, keeping open the groups of the first use of --wrt's input
     # (its paths start in detail) while that fits: the first level within both budgets, else
@@ -388,7 +388,7 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
                 continue
             uniform = replace(uniform, automatic=True,
                               chain=longest_chain(graph, members, uniform.fold))
-            if uniform.chain <= rank_budget:
+            if uniform.chain <= chain_budget:
                 return uniform
             if shortest is None or uniform.chain < shortest.chain:
                 shortest = uniform

@@ -602,30 +602,8 @@ def test_gad_torch_check_compares_torchs_gradients_with_finite_differences():
     assert set(data["check"]) == {"x1", "x2", "c"}
 
 
-WRONG_BACKWARD = '''
-import torch
-
-
-class Square(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * 3 * x  # should be 2 x
-
-
-def loss(x):
-    return Square.apply(x).sum()
-'''
-
-
 def test_gad_torch_check_finds_a_wrong_backward_and_exits_1(tmp_path):
-    source = tmp_path / "wrong.py"
-    source.write_text(WRONG_BACKWARD)
+    source = "samples/torch_custom.py:wrong"  # its backward says 3 x where x² has 2 x
     result = gad("torch", source, "x=[1, 2]", "--check")
     assert result.exit_code == 1
     assert "[3.0, 6.0]" in result.stdout and "✗" in result.stdout
@@ -636,6 +614,7 @@ def test_gad_torch_check_finds_a_wrong_backward_and_exits_1(tmp_path):
     picture = json.loads(gad("torch", source, "x=[1, 2]", "-o", "-", "-f", "json").stdout)
     assert [node["label"] for node in picture["nodes"]] == ["x", "Square", "sum"]
     assert gad("torch", source, "x=[1, 2]").exit_code == 0  # unchecked, torch's word is taken
+    assert gad("torch", "samples/torch_custom.py:right", "x=[1, 2]", "--check").exit_code == 0
     for drawn in (["-o", tmp_path / "wrong.svg"], ["--paths", "--wrt", "x"]):
         checked = gad("torch", source, "x=[1, 2]", "--check", *drawn)
         assert checked.exit_code == 1 and "error[check]" in checked.stderr

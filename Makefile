@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz bench golden docs samples torch-samples clean
+.PHONY: demo test test-torch-oldest fuzz bench golden docs samples torch-samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,23 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The torch tests on the oldest torch we support (docs/torch.md), with the torchvision of its
+# release, in a virtualenv of their own; CI runs this beside `make test` on the newest torch.
+OLDEST_TORCH := 2.5.1
+OLDEST_TORCHVISION := 0.20.1
+OLDEST := .venv-torch-$(OLDEST_TORCH)
+TORCH_TESTS := tests/test_torch.py tests/test_samples_torch.py tests/test_ops_torch.py \
+	tests/test_torch_scripts.py tests/test_torch_compat.py
+
+$(OLDEST)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLDEST)
+	PIP_CONFIG_FILE=/dev/null $(OLDEST)/bin/python -m pip install --quiet --no-cache-dir \
+		-e '.[test]' torch==$(OLDEST_TORCH) torchvision==$(OLDEST_TORCHVISION)
+	touch $@
+
+test-torch-oldest: $(OLDEST)/.installed
+	$(OLDEST)/bin/python -m pytest -q $(TORCH_TESTS)
 
 # The same properties as `make test`, with 50x the examples.
 fuzz: $(STAMP)
@@ -59,7 +76,7 @@ samples: $(STAMP)
 	$(BIN)/gad graph samples/layer_norm.gad --wrt x --rankdir TB -o docs/pictures/layer-norm.png
 	$(BIN)/python docs/page_pictures.py  # the page of the worked example, and three screenshots
 
-# The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch==2.13.0).
+# The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch).
 TORCH_SEED := samples/torch_seed.py x1=1.5 x2=0.5 c=1
 torch-samples: $(STAMP)
 	$(BIN)/gad torch $(TORCH_SEED) --wrt x2 -o docs/pictures/torch-seed.png
@@ -73,7 +90,7 @@ torch-samples: $(STAMP)
 	$(BIN)/gad torch samples/torch_resnet18.py -o docs/pictures/torch-resnet18.png
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(OLDEST) build *.egg-info
 
 golden: $(STAMP)
 	GAD_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_render.py -k golden

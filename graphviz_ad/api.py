@@ -759,6 +759,7 @@ def _torch_source(module: str):
     import importlib
 
     try:
+        importlib.import_module("graphviz_ad.sources.torch_compat").require_supported()
         return importlib.import_module(f"graphviz_ad.sources.{module}")
     except ModuleNotFoundError as error:
         if error.name != "torch":

@@ -13,6 +13,8 @@ from test_ops import bound, cases, sample_points
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+from graphviz_ad.sources.torch_compat import CLAMP_IS_OURS  # noqa: E402 (after the skip)
+
 
 def _reduced(function):
     """A torch reduction called as ours is: over everything when the axis is None."""
@@ -102,6 +104,9 @@ def test_ops_match_torch_float64(entry, settings):
     ("matmul", {}, [np.arange(3.0), np.ones((2, 3, 5))]),
 ])
 def test_kinks_ties_and_extremes_match_torch(name, settings, operands):
+    if name == "clip" and not CLAMP_IS_OURS:
+        pytest.skip("this torch's clamp has another rule at a bound (docs/numerics.md); "
+                    "test_torch_compat.py checks that the importer then uses torch's")
     compare(OPS[name], settings, operands)
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -29,8 +28,6 @@ import numpy as np
 import torch
 from torch.autograd.graph import GradientEdge, get_gradient_edge
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import (keystr, tree_flatten, tree_flatten_with_path, tree_map,
-                                 tree_unflatten)
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, AnnotatedGraph,
@@ -39,6 +36,11 @@ from graphviz_ad.engine.annotated import (CONSTANT, CUT, INPUT, OPERATION, Annot
 from graphviz_ad.engine.linear import known_by_action, unbroadcast
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import UsageError
+from graphviz_ad.sources.torch_compat import (CLAMP_IS_OURS, backward_hook_keys,
+                                              inside_custom_forward, input_metadata, keystr,
+                                              module_buffers, remove_backward_hooks,
+                                              tree_flatten, tree_flatten_with_path, tree_map,
+                                              tree_unflatten)
 
 # torch's names for our ops, called with the arguments in our order; in-place forms (`add_`,
 # `__iadd__`) are the same op on a new version of the tensor.
@@ -158,7 +160,7 @@ def _base_name(name: str) -> tuple[str, bool, bool]:
 def _our_op(base: str, reflected: bool, args: tuple, kwargs: dict) -> tuple[Op, list] | None:
     """Our op and its operands in slot order, when torch's call is exactly one of our ops."""
     name = SAME_ORDER.get(base)
-    if name is None or set(kwargs) - {"inplace"}:
+    if name is None or set(kwargs) - {"inplace"} or (name == "clip" and not CLAMP_IS_OURS):
         return None
     op = OPS[name]
     operands = [item for item in args if not isinstance(item, bool)]
@@ -201,7 +203,7 @@ def _function_pull(out: torch.Tensor, arg_edges: list[GradientEdge | None],
     if any(node is not None and index not in taken for index, (node, _) in enumerate(entries)):
         return None
     call = node_pull(function, get_gradient_edge(out).output_nr,
-                      list(function._input_metadata), every_input=True)
+                      input_metadata(function), every_input=True)
 
     def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
         grads = call(gradient)
@@ -438,7 +440,7 @@ class _Recorder(TorchFunctionMode):
         outputs = [item for item in tree_flatten(result)[0] if is_float_tensor(item)]
         # what the gradient takes as a constant, the check holds as traced; not inside a
         # custom autograd.Function's forward, which runs without grad but is differentiated
-        holding = not torch.is_grad_enabled() and not _inside_custom_forward()
+        holding = not torch.is_grad_enabled() and not inside_custom_forward()
         if not outputs:  # a number (x.item()), a mask, an index: a constant to the gradient
             if torch.is_grad_enabled() or holding:
                 self._hold(call).result = (_copied(result),)
@@ -560,7 +562,7 @@ class _Recorder(TorchFunctionMode):
         written = f"{text}.detach()" if base == "detach" else f"{text}.data"
         node = self.nodes.add(OPERATION, op, (argument,), to_numpy(out), op.label, False,
                               None, group, f"{written}: the value without its history")
-        if not _inside_custom_forward():
+        if not inside_custom_forward():
             held = self._hold(self.current_call)
             (held.written if out is source else held.outputs)[0] = out.detach().clone()
         self.node_of[id(out)] = node
@@ -760,17 +762,17 @@ class _Rerun:
         """A module's buffers before the traced call first runs it."""
         if id(module) not in self.buffers:
             self.buffers[id(module)] = (module, {name: buffer.detach().clone() for name, buffer
-                                                 in module._buffers.items()
-                                                 if buffer is not None})
+                                                 in module_buffers(module).items()})
 
     def value(self, moved: tuple[torch.Tensor, tuple[int, ...], float] | None = None
               ) -> tuple[float, _Replay]:
         """The function's result (summed) with the input `moved` (tensor, index, number) moved,
         and the replay that ran it."""
-        kept = [(module, name, module._buffers[name])
+        kept = [(module, name, module_buffers(module)[name])
                 for module, saved in self.buffers.values() for name in saved]
         for module, saved in self.buffers.values():  # fresh copies, which the call may update
-            module._buffers.update({name: buffer.clone() for name, buffer in saved.items()})
+            for name, buffer in saved.items():
+                setattr(module, name, buffer.clone())
         for tensor, before in self.constants + self.mutated:
             tensor.data.copy_(before)
         if moved is not None:
@@ -786,7 +788,7 @@ class _Rerun:
             return float(result.detach().sum()), replay
         finally:
             for module, name, buffer in kept:
-                module._buffers[name] = buffer
+                setattr(module, name, buffer)
 
     def finite_difference(self, name: str, method: str, step: float) -> Any:
         """d result / d input `name` by central (`central`) or forward differences, one element
@@ -803,7 +805,7 @@ class _Rerun:
         states = [(item, item.data.clone()) for item in leaves] + \
             [(item, item.data.clone()) for item, _ in self.constants + self.mutated]
         grads = [(leaf, None if leaf.grad is None else leaf.grad.clone()) for leaf in leaves]
-        hooks = [(leaf, set(leaf._backward_hooks or {})) for leaf in leaves]
+        hooks = [(leaf, backward_hook_keys(leaf)) for leaf in leaves]
         found = np.empty(tuple(tensor.shape))
         try:
             base, replay = self.value()
@@ -829,22 +831,8 @@ class _Rerun:
             for leaf, grad in grads:
                 leaf.grad = grad
             for leaf, keys in hooks:
-                for key in set(leaf._backward_hooks or {}) - keys:
-                    del leaf._backward_hooks[key]
+                remove_backward_hooks(leaf, keys)
         return found[()]
-
-
-_FUNCTION_APPLY = torch.autograd.function.Function.apply.__func__.__code__
-
-
-def _inside_custom_forward() -> bool:
-    """Whether torch is running a custom autograd.Function's forward (from its apply)."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code is _FUNCTION_APPLY:
-            return True
-        frame = frame.f_back
-    return False
 
 
 @dataclass

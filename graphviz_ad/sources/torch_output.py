@@ -21,6 +21,7 @@ from graphviz_ad.engine.annotated import INPUT, OPERATION, ForeignOp
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import UsageError
+from graphviz_ad.sources.torch_compat import input_metadata
 from graphviz_ad.sources.pytorch import (LEAF_PREFIX, Imported, Nodes, finish, is_float_tensor,
                                          node_pull, to_numpy)
 
@@ -67,7 +68,7 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
                 INPUT, None, (), to_numpy(variable), name, True, GradientEdge(function, 0),
                 detail=f"{name} = {display.summary(to_numpy(variable))}")
             continue
-        metadata = list(function._input_metadata)
+        metadata = input_metadata(function)
         arguments = tuple(node_of[(id(next_function), number)]
                           for next_function, number in function.next_functions
                           if next_function is not None)

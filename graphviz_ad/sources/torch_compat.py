@@ -1,0 +1,145 @@
+"""What the importer needs from torch that differs between releases, with feature tests.
+
+Each difference has a feature test and a fallback: this is the one place to look when a new torch
+release breaks the importer. Supported: torch OLDEST_TORCH and newer (docs/torch.md lists the releases CI tests). What lies
+outside torch's public API is reached only here: the pytree helpers, a backward function's
+input metadata and a tensor's backward hooks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any, NamedTuple
+
+import torch
+
+from graphviz_ad.errors import UsageError
+
+OLDEST_TORCH = (2, 5)
+
+try:  # a public pytree module, should torch publish one; the private one has been there since 1.x
+    from torch.utils.pytree import (keystr, tree_flatten, tree_flatten_with_path,  # type: ignore
+                                    tree_map, tree_unflatten)
+except ImportError:
+    from torch.utils._pytree import (keystr, tree_flatten, tree_flatten_with_path, tree_map,
+                                     tree_unflatten)
+
+__all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "require_supported", "inside_custom_forward", "input_metadata",
+           "backward_hook_keys", "remove_backward_hooks", "module_buffers", "keystr",
+           "tree_flatten", "tree_flatten_with_path", "tree_map", "tree_unflatten"]
+
+
+def release(version: str) -> tuple[int, int]:
+    """`2.15.0+cu132` -> (2, 15); a version torch might print in another shape -> (0, 0)."""
+    found = re.match(r"(\d+)\.(\d+)", version)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+def require_supported() -> None:
+    """A torch older than the oldest supported is refused with the command that fixes it, rather
+    than failing later somewhere inside the importer."""
+    found = release(torch.__version__)
+    if found != (0, 0) and found < OLDEST_TORCH:
+        oldest = ".".join(map(str, OLDEST_TORCH))
+        raise UsageError(f"graphviz-ad needs torch {oldest} or newer; this is torch "
+                         f"{torch.__version__}", None,
+                         f"upgrade it: pip install --upgrade 'torch>={oldest}'")
+
+
+class Metadata(NamedTuple):
+    """The shape and dtype of one output of a backward function's forward call."""
+
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+
+
+def input_metadata(function: Any) -> list[Metadata]:
+    """The shape and dtype of each gradient a backward function takes (its forward call's
+    outputs). torch keeps them in `_input_metadata` (2.0 to 2.15 at least); without it the
+    importer cannot call backward functions one by one, and says so."""
+    found = getattr(function, "_input_metadata", None)
+    if found is None:
+        raise UsageError(f"this torch ({torch.__version__}) does not tell the shapes of "
+                         f"{function.name()}'s gradients, which graphviz-ad needs", None,
+                         "report it with your torch version; docs/torch.md lists the torch "
+                         "releases tested")
+    return [Metadata(tuple(meta.shape), meta.dtype) for meta in found]
+
+
+def backward_hook_keys(tensor: torch.Tensor) -> set:
+    """The keys of a tensor's backward hooks (torch keeps them in `_backward_hooks`), so that
+    those the check's calls of the user's function add can be removed; empty where torch does
+    not tell, and then nothing is removed."""
+    return set(getattr(tensor, "_backward_hooks", None) or {})
+
+
+def remove_backward_hooks(tensor: torch.Tensor, keep: set) -> None:
+    """Remove the backward hooks added since `backward_hook_keys` gave `keep`."""
+    hooks = getattr(tensor, "_backward_hooks", None) or {}
+    for key in set(hooks) - keep:
+        del hooks[key]
+
+
+def module_buffers(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A module's own buffers (not its children's), by name."""
+    return dict(module.named_buffers(recurse=False))
+
+
+# The forward of a custom autograd.Function runs without grad, like code under no_grad, but is
+# differentiated by its own backward. torch up to 2.13 ran it from Python (`Function.apply`);
+# since 2.14 `apply` is C, so the forward is told by its code object instead: that of the
+# `forward` of a subclass of torch.autograd.Function, found by walking the subclasses (public
+# Python) the first time a frame's code is met.
+_FORWARD_CODES: dict[Any, bool] = {}
+
+
+def _custom_forward_codes() -> set:
+    codes = set()
+    pending = list(torch.autograd.Function.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        forward = inspect.getattr_static(cls, "forward", None)
+        forward = getattr(forward, "__func__", forward)
+        code = getattr(forward, "__code__", None)
+        if code is not None:
+            codes.add(code)
+    return codes
+
+
+def _is_custom_forward(code: Any) -> bool:
+    known = _FORWARD_CODES.get(code)
+    if known is None:
+        codes = _custom_forward_codes()
+        for each in codes:
+            _FORWARD_CODES[each] = True
+        known = _FORWARD_CODES.setdefault(code, code in codes)
+    return known
+
+
+def inside_custom_forward() -> bool:
+    """Whether torch is running a custom autograd.Function's forward (anywhere up the stack)."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "forward" and _is_custom_forward(code):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _clamp_is_ours() -> bool:
+    """Whether this torch's clamp passes the whole gradient to x at a bound, as our `clip` does
+    (torch 2.13 and older). torch 2.15 gives 0 there with number bounds and splits it with
+    tensor bounds; where they differ, the importer draws clamp as torch's own op, differentiated
+    by its backward, so path products still sum to torch's gradient (docs/numerics.md)."""
+    with torch.enable_grad():
+        x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        low = torch.tensor(1.0, dtype=torch.float64)
+        clamped = torch.clamp(x, 1.0, 2.0).sum() + torch.clamp(x, low, low + 1).sum()
+        (grad,) = torch.autograd.grad(clamped, [x])
+    return grad.tolist() == [2.0, 2.0]
+
+
+CLAMP_IS_OURS = _clamp_is_ours()

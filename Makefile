@@ -25,7 +25,8 @@ OLDEST_TORCH := 2.5.1
 OLDEST_TORCHVISION := 0.20.1
 OLDEST := .venv-torch-$(OLDEST_TORCH)
 TORCH_TESTS := tests/test_torch.py tests/test_samples_torch.py tests/test_ops_torch.py \
-	tests/test_torch_scripts.py tests/test_torch_compat.py
+	tests/test_torch_scripts.py tests/test_torch_compat.py tests/test_torch_sums.py \
+	tests/test_torch_names.py tests/test_torch_page.py
 
 $(OLDEST)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(OLDEST)
@@ -86,7 +87,7 @@ torch-samples: $(STAMP)
 	$(BIN)/gad torch samples/torch_detach.py:with_no_grad x=[1,1] --wrt x -o docs/pictures/torch-no-grad.png
 	$(BIN)/gad torch samples/torch_mlp.py:loss --wrt model.0.weight -o docs/pictures/torch-mlp.png
 	$(BIN)/gad torch samples/torch_resnet.py:loss -o docs/pictures/torch-resnet.png
-	$(BIN)/gad torch samples/torch_resnet.py:loss --depth 2 -o docs/pictures/torch-resnet-folded.png
+	$(BIN)/gad torch samples/torch_resnet.py:loss --depth 1 -o docs/pictures/torch-resnet-folded.png
 	$(BIN)/gad torch samples/torch_resnet18.py -o docs/pictures/torch-resnet18.png
 
 clean:

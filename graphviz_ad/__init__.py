@@ -1,11 +1,15 @@
 """graphviz-ad: see reverse-mode automatic differentiation, edge by edge and path by path."""
 
-__all__ = ["Analysis", "analyze", "from_torch", "load", "trace_torch"]
+__all__ = ["Analysis", "analyze", "from_torch", "load", "make_dot", "trace_torch"]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
     # Lazy, so `gad --help` does not pay for numpy.
+    if name == "make_dot":
+        from graphviz_ad.torchviz_dot import make_dot
+
+        return make_dot
     if name in __all__:
         from graphviz_ad import api
 

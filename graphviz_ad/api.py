@@ -415,20 +415,28 @@ class Analysis:
         return fold(self.graph, self.groups_named(groups), keep)
 
     def groups_named(self, names: Iterable[str]) -> list[tuple[str, ...]]:
-        """The group paths of dotted names (`layer1.0`); an unknown name is an error that
-        lists the groups."""
+        """The group paths of dotted names: a group's whole name (`model.layer2.0`) or its
+        last parts, as boxes and clusters show it (`layer2.0`, `h.3`), when only one group
+        ends so. An unknown name is an error that lists the groups, an ambiguous one an error
+        that lists those it could be."""
         from graphviz_ad.engine.fold import dotted, group_paths
 
         known = {dotted(path): path for path in group_paths(self.graph)}
         chosen = []
         for name in names:
-            if name not in known:
+            candidates = [name] if name in known else \
+                [whole for whole in known if whole.endswith("." + name)]
+            if len(candidates) > 1:
+                listed = ", ".join(candidates[:12]) + (", ..." if len(candidates) > 12 else "")
+                raise UsageError(f"`{name}` names {len(candidates)} groups: {listed}", None,
+                                 "give more of its name: one of those listed")
+            if not candidates:
                 from graphviz_ad.engine.build import suggest
 
                 listed = ", ".join(list(known)[:12]) or "none"
                 raise UsageError(f"`{name}` is not a group of the program (groups: {listed})",
                                  None, suggest(name, known) or "a group is a statement's name")
-            chosen.append(known[name])
+            chosen.append(known[candidates[0]])
         return chosen
 
     def walkthrough(self, wrt: str | None = None, check: bool = True,
@@ -471,11 +479,11 @@ class Analysis:
 
     def sweeps(self, picture, wrt: str | None = None, **picture_options: Any):
         """What a page steps through beside `picture` (render/picture.Sweeps): the trace, each
-        input's paths as the rows of their table (arrays past PAGE_ELEMENTS numbers
-        summarised), and for the first PAGE_EXPANSIONS groups `picture` folded, the picture
-        drawn with the options given and that group expanded."""
+        input's paths as the rows of their table (render/page.path_rows: over arrays
+        summarised, within the page's budget), and for the first PAGE_EXPANSIONS groups
+        `picture` folded, the picture drawn with the options given and that group expanded."""
         from graphviz_ad import records
-        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS
+        from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS, path_rows
         from graphviz_ad.render.picture import Sweeps
 
         top = picture_options.get("top", DEFAULT_TOP)
@@ -488,8 +496,7 @@ class Analysis:
         # Room for the opened group's nodes, so that nothing else folds instead.
         return Sweeps(
             records.trace_json(self.trace(), PAGE_ELEMENTS),
-            {name: records.path_rows_json(self.graph, self.paths(name, top), PAGE_ELEMENTS)
-             for name in self.inputs},
+            path_rows(self.graph, list(self.inputs), wrt, top),
             {name: self.picture(wrt, **picture_options, expand=expand + (name,),
                                 max_boxes=budget + size)
              for name, size in list(folded.items())[:PAGE_EXPANSIONS]})
@@ -554,9 +561,9 @@ class Analysis:
             keep.append(self.graph.inputs[wrt])
             reach, back = path_counts(self.graph, keep[-1], 1), paths_to_output(self.graph, 1)
             on_paths = [node for node in range(len(self.graph)) if reach[node] and back[node]]
-        self.groups_named(expand)  # names every unknown group before anything is drawn
-        detail = choose_detail(self.graph, max_boxes, expand, depth, expand_all, keep, on_paths,
-                               MAX_CHAIN, self.graph.inputs[wrt] if wrt is not None else None)
+        detail = choose_detail(self.graph, max_boxes, self.groups_named(expand), depth,
+                               expand_all, keep, on_paths, MAX_CHAIN,
+                               self.graph.inputs[wrt] if wrt is not None else None)
         folding = fold(self.graph, detail.fold, keep) if detail.fold else None
         return (folding.graph if folding else self.graph), folding, detail, many_inputs
 

@@ -293,15 +293,14 @@ def torch_command(
         expand_all: ExpandAllOption = False,
         max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False,
         check: TorchCheck = False) -> None:
-    """Trace a PyTorch function: torch's gradient of each input (its arguments, the tensors and
-    parameters it reads), with --paths the chain rule path by path, with -o the picture with a
-    group per module (layer1.0.conv1), folded to fit --max-boxes, top to bottom as networks
-    are drawn.
+    """Trace a PyTorch function or script: torch's gradient of each input, with --paths the
+    chain rule path by path, with -o the picture too, a group per module (layer1.0.conv1).
 
-    This command, and only this one, runs code: FILE.py runs as python FILE.py would (with
-    __name__ "__gad__", torch's default dtype float64), then NAME is called with each NAME=VALUE
-    as a float64 tensor that requires grad, and must return a tensor (a loss). Docs:
-    docs/torch.md."""
+    This command, and only this one, runs code, as python FILE.py would (__name__ "__gad__";
+    its prints to standard error). A file of functions runs in float64, then NAME is called with
+    each NAME=VALUE as a float64 tensor and returns a tensor (a loss). A script calling
+    y.backward() or make_dot(y) runs as written; the last such tensor is drawn (FILE.py:NAME
+    draws the tensor NAME). Docs: docs/torch.md."""
     from graphviz_ad.api import load_torch
     from graphviz_ad.arguments import torch_file
     from graphviz_ad.report import grad as grad_view
@@ -313,11 +312,12 @@ def torch_command(
         report = analysis.gradient_report([wrt] if wrt else None, check=check)
         if output:
             _draw(analysis, output, chosen, wrt, _picture_options(locals()))
-        elif paths_table:
-            _show_paths(analysis, wrt, top, fold, as_json)
-        else:
-            _show(lambda: grad_view.gradient_table(report), as_json,
-                  lambda: grad_view.gradient_json(report))
+        if not (output and is_standard_output(output)):  # there the picture stands alone
+            if paths_table:
+                _show_paths(analysis, wrt, top, fold, as_json)
+            else:
+                _show(lambda: grad_view.gradient_table(report), as_json,
+                      lambda: grad_view.gradient_json(report))
         if check:
             report.require_agreement()
 

@@ -97,7 +97,9 @@ FoldOption = Annotated[Optional[list[str]], typer.Option(
     "--fold", help="List the paths through this group folded: its edges carry the total "
                    "derivative through it (repeatable).", show_default=False)]
 TorchTarget = Annotated[str, typer.Argument(
-    help="A Python file and its function to trace: model.py:loss (or its only one).",
+    help="A Python file and its function to trace (model.py:loss, or its only one); or a "
+         "script that calls y.backward() or make_dot(y), drawn as it runs (script.py:NAME "
+         "draws the tensor NAME instead).",
     metavar="FILE.py[:NAME]")]
 DrawOutput = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="Draw the picture to this file, or - for standard output.",

@@ -332,7 +332,20 @@ def dotted(path: tuple[str, ...]) -> str:
     return ".".join(path)
 
 
-def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = (),
+def frames(paths: Iterable[tuple[str, ...]]) -> int:
+    """How many outer levels are frames rather than levels: a group alone at its level that
+    holds other groups (the one module a traced function reads, `model`) wraps the picture, so
+    it is left out of `--depth`'s count as it may be left out of a group's name."""
+    paths = list(paths)
+    level = 0
+    while True:
+        here = {path for path in paths if len(path) == level + 1}
+        if len(here) != 1 or not any(len(path) > level + 1 for path in paths):
+            return level
+        level += 1
+
+
+def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[tuple[str, ...]] = (),
                   depth: int | None = None, expand_all: bool = False,
                   keep: Iterable[int] = (), on_paths: Iterable[int] = (),
                   chain_budget: int | None = None, wrt: int | None = None) -> Detail:
@@ -341,28 +354,63 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
     still leaves a chain of more than `chain_budget` boxes in a row (a deep network drawn as one
     long strip), every group below one depth folds instead, the deepest depth that fits both
     (or has the shortest chain), except the groups where the input `wrt` is first used.
-    `expand` names groups (dotted, `y.terms 1-5`) never folded, with their enclosing groups;
-    `depth` folds exactly the groups nested deeper than it instead; `expand_all` folds nothing."""
+    `depth` folds exactly the groups nested deeper than it instead, not counting the frames
+    (see `frames`); `expand_all` folds nothing. Then each group of `expand` (paths) opens, with
+    the folded groups around it and inside it (see `_opened`)."""
     if expand_all:
         return Detail((), len(graph), False)
     consumers = graph.consumers()
     members = _members_by_path(graph, keep)
-    counts = {path: len(nodes) for path, nodes in members.items()}
-    opened = {tuple(name.split(".")) for name in expand}
-    protected = {path[:depth] for path in opened for depth in range(1, len(path) + 1)}
-    if depth is not None:
-        return _at_depth(graph, members, consumers, depth, protected)
     on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
-    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
-    boxes = len(graph)
-    saved: dict[tuple[str, ...], int] = {}
+    if depth is not None:
+        chosen = _at_depth(graph, members, consumers, depth + frames(group_paths(graph)),
+                           set())
+    else:
+        chosen = _fitted(graph, members, consumers, budget, on_path, chain_budget, wrt)
+    return _opened(graph, members, consumers, chosen, set(expand), budget, on_path)
+
+
+def _opened(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
+            consumers: list[list[tuple[int, int]]], chosen: Detail,
+            opened: set[tuple[str, ...]], budget: int, on_path: set[tuple[str, ...]]) -> Detail:
+    """`chosen` with each group of `opened` drawn open, and so shown in more detail than
+    without it: the folded groups around it and inside it open, and what they hold folds again
+    only as far as `budget` needs (the deepest first), never those groups themselves nor the
+    path to an opened group. The rest of the picture stays as it was."""
+    reopened = {path for path in chosen.fold for group in opened
+                if path[:len(group)] == group or group[:len(path)] == path}
+    if not reopened:
+        return chosen
+    protected = {group[:size] for group in opened for size in range(1, len(group) + 1)}
+    inside = [path for path in members if path not in protected and any(
+        len(path) > len(outer) and path[:len(outer)] == outer for outer in reopened)]
+    saved = {path: _saving(graph, members, consumers, path) for path in chosen.fold
+             if path not in reopened}
+    boxes = _fold_to(graph, members, consumers, budget, saved, len(graph) - sum(saved.values()),
+                     sorted(inside, key=lambda path: (path in on_path, -len(path),
+                                                      -len(members[path]))))
+    return Detail(tuple(saved), boxes, chosen.automatic)
+
+
+def _saving(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
+            consumers: list[list[tuple[int, int]]], path: tuple[str, ...]) -> int:
+    """How many fewer boxes the picture has with `path` folded (nothing inside it folded)."""
+    return len(members[path]) - len(outputs_of(graph, members[path], consumers))
+
+
+def _fold_to(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
+             consumers: list[list[tuple[int, int]]], budget: int,
+             saved: dict[tuple[str, ...], int], boxes: int,
+             order: Iterable[tuple[str, ...]]) -> int:
+    """Fold the groups of `order`, in that order, until at most `budget` boxes are drawn; each
+    folds with what `saved` already folds inside it, into `saved`. Returns the boxes drawn."""
     for path in order:
         if boxes <= budget:
             break
-        if path in protected or any(path[:size] in saved for size in range(1, len(path))):
+        if any(path[:size] in saved for size in range(1, len(path))):
             continue
         inner = [folded for folded in saved if folded[:len(path)] == path]
-        whole = counts[path] - len(outputs_of(graph, members[path], consumers))
+        whole = _saving(graph, members, consumers, path)
         saving = whole - sum(saved[folded] for folded in inner)
         if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
             continue
@@ -370,6 +418,17 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
             del saved[folded]
         saved[path] = whole
         boxes -= saving
+    return boxes
+
+
+def _fitted(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
+            consumers: list[list[tuple[int, int]]], budget: int, on_path: set[tuple[str, ...]],
+            chain_budget: int | None, wrt: int | None) -> Detail:
+    """The groups to fold to fit `budget` boxes and `chain_budget` in a row (`choose_detail`)."""
+    counts = {path: len(nodes) for path, nodes in members.items()}
+    order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
+    saved: dict[tuple[str, ...], int] = {}
+    boxes = _fold_to(graph, members, consumers, budget, saved, len(graph), order)
     chosen = Detail(tuple(saved), boxes, True)
     if not saved or chain_budget is None or \
             longest_chain(graph, members, saved) <= chain_budget:
@@ -379,7 +438,7 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[str] = ()
     # the one with the shortest chain.
     first_use = min((user for user, _ in consumers[wrt]), default=None) \
         if wrt is not None else None
-    openings = [protected | set(_prefixes(graph.groups.get(first_use, ()))), protected]
+    openings = [set(_prefixes(graph.groups.get(first_use, ()))), set()]
     shortest = None
     for kept_open in openings if openings[0] != openings[1] else openings[1:]:
         for level in range(max(map(len, counts)) - 1, -1, -1):
@@ -402,8 +461,7 @@ def _at_depth(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
     chosen = [path for path in members if len(path) == depth + 1 and path not in protected
               and why_not_foldable(graph, members[path], consumers) is None]
     return Detail(tuple(chosen), len(graph) - sum(
-        len(members[path]) - len(outputs_of(graph, members[path], consumers))
-        for path in chosen), False)
+        _saving(graph, members, consumers, path) for path in chosen), False)
 
 
 def longest_chain(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],

@@ -149,6 +149,8 @@ def _base_name(name: str) -> tuple[str, bool, bool]:
         inner = name[2:-2]
         if inner in REVERSED:
             return REVERSED[inner], False, True
+        if inner == "setitem":  # `z[0] = y` writes into z
+            return inner, True, False
         if inner.startswith("i") and inner[1:] in SAME_ORDER:
             return inner[1:], True, False
         return inner, False, False
@@ -244,6 +246,38 @@ def _edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],
     return pull
 
 
+def _partial_pull(total: Callable[..., list], arg_edges: list[GradientEdge | None],
+                  arguments: tuple[int, ...], arg_values: list[Any]) -> Callable[..., list]:
+    """A foreign op's pull when one argument is computed from another and torch's backward
+    function cannot be called alone (`torch.autograd.grad(tanh(x), x)` inside the function,
+    `linear(x, W)` with W made from x): the engine's pull `total` gives each argument every
+    path, the ones through the other arguments too. An argument's own derivative is its total
+    less what reaches it through the arguments made after it (creation order is topological),
+    each pulled back by torch from its own derivative, the latest first; so the path products
+    sum to the gradient."""
+    slots = [slot for slot, edge in enumerate(arg_edges)
+             if edge is not None and all(edge != arg_edges[seen] for seen in range(slot))]
+    latest_first = sorted(slots, key=lambda slot: -arguments[slot])
+
+    def pull(gradient: Any, asked: Sequence[int] | None = None) -> list:
+        parts = total(gradient)
+        done: list[int] = []
+        for slot in latest_first:
+            if done:
+                seeds = [_tensor(parts[later], DTYPES.get(np.result_type(parts[later]).name,
+                                                          torch.float64)) for later in done]
+                (through,) = _again(lambda: torch.autograd.grad(
+                    [arg_edges[later] for later in done], [arg_edges[slot]], grad_outputs=seeds,
+                    retain_graph=True, allow_unused=True))
+                if through is not None:
+                    parts[slot] = unbroadcast(parts[slot] - _numpy_owned(through),
+                                              np.shape(arg_values[slot]))[()]
+            done.append(slot)
+        return parts if asked is None else [parts[slot] for slot in asked]
+
+    return pull
+
+
 class Nodes:
     """The graph as it is built: parallel lists, one entry per node; for each node also the
     edge torch's autograd reaches it by, and for a foreign op the pull of its backward."""
@@ -266,13 +300,23 @@ class Nodes:
         self.details: dict[int, str] = {}
         self.names: dict[int, tuple[str, ...]] = {}
 
-    def without_unused_siblings(self, output: int) -> tuple[Nodes, int]:
+    def without_unused_siblings(self, output: int, only_what_reaches: bool = False
+                                ) -> tuple[Nodes, int]:
         """These nodes without the outputs of a many-output op that nothing uses while another
         of them is used (an LSTM's final states beside its outputs, the unused chunks of a
-        split), renumbered; and the output's new number."""
+        split), and with `only_what_reaches`, without every node the output does not depend
+        on; renumbered, with the output's new number."""
         used = {argument for arguments in self.args for argument in arguments} | {output}
         dropped = {node for siblings in self.siblings if used.intersection(siblings)
                    for node in siblings if node not in used}
+        if only_what_reaches:
+            reaches = [False] * len(self.kinds)
+            reaches[output] = True
+            for node in range(output, -1, -1):  # creation order is a topological order
+                if reaches[node]:
+                    for argument in self.args[node]:
+                        reaches[argument] = True
+            dropped |= {node for node, kept in enumerate(reaches) if not kept}
         if not dropped:
             return self, output
         kept = [node for node in range(len(self.kinds)) if node not in dropped]
@@ -282,7 +326,8 @@ class Nodes:
             if name == "args":
                 value = [tuple(number[argument] for argument in value[node]) for node in kept]
             elif name == "inputs":
-                value = {label: number[node] for label, node in value.items()}
+                value = {label: number[node] for label, node in value.items()
+                         if node in number}
             elif name == "siblings":
                 value = [[number[node] for node in group if node in number] for group in value]
             elif isinstance(value, list):
@@ -327,11 +372,33 @@ class _Names:
     """Names for tensors and module paths: the function's arguments, the globals and closure
     variables it reads, and each module's parameters and buffers by torch's own names."""
 
-    def __init__(self):
+    def __init__(self, scope: Callable[[], Mapping[str, Any]] | None = None):
         self.tensors: dict[int, tuple[str, tuple[str, ...], bool]] = {}  # name, group, buffer
         self.modules: dict[int, tuple[str, ...]] = {}
         self.kept: list = []  # every named object stays alive, so its id stays its own
         self.roots = 0
+        # a script's globals, which fill as it runs: looked into when a name is missing
+        self.scope = scope
+        self.looked: dict[str, int] = {}  # each global looked into, by the id of its value
+
+    def tensor(self, item: torch.Tensor) -> tuple[str, tuple[str, ...], bool] | None:
+        """The name, group and buffer flag of a named tensor, else None."""
+        found = self.tensors.get(id(item))
+        if found is None and self._look_in_scope():
+            found = self.tensors.get(id(item))
+        return found
+
+    def _look_in_scope(self) -> bool:
+        """Name what the script's globals hold that was not there at the last look; whether
+        anything new was named."""
+        if self.scope is None:
+            return False
+        before = len(self.tensors) + len(self.modules)
+        for name, item in list(self.scope().items()):
+            if not name.startswith("__") and self.looked.get(name) != id(item):
+                self.looked[name] = id(item)
+                self.add_each(name, item)
+        return len(self.tensors) + len(self.modules) != before
 
     def add_tensor(self, name: str, tensor: torch.Tensor) -> None:
         if id(tensor) not in self.tensors:
@@ -365,13 +432,16 @@ class _Names:
     def module_path(self, module: torch.nn.Module) -> tuple[str, ...]:
         """A module met first when it runs is a root of its own, named by its class."""
         if id(module) not in self.modules:
+            self._look_in_scope()
+        if id(module) not in self.modules:
             self.roots += 1
             self.add_module((f"{type(module).__name__}{self.roots}",), module)
         return self.modules[id(module)]
 
 
-def _names_for(fn: Callable, args: tuple, kwargs: dict) -> _Names:
-    names = _Names()
+def _names_for(fn: Callable, args: tuple, kwargs: dict,
+               scope: Callable[[], Mapping[str, Any]] | None) -> _Names:
+    names = _Names(scope)
     owner = fn if isinstance(fn, torch.nn.Module) else getattr(fn, "__self__", None)
     if isinstance(owner, torch.nn.Module):
         names.add_module((), owner)
@@ -431,13 +501,24 @@ class _Recorder(TorchFunctionMode):
         call = self.current_call = len(self.call_names)
         self.call_names.append(name)
         tensors = [item for item in tree_flatten((args, kwargs))[0] if is_float_tensor(item)]
-        if not torch.is_grad_enabled() and _base_name(name)[1] and tensors \
+        in_place = _base_name(name)[1] or kwargs.get("inplace") is True
+        if not torch.is_grad_enabled() and in_place and tensors \
                 and id(tensors[0]) not in self.mutated:  # a tensor about to change in place
             self.mutated[id(tensors[0])] = (tensors[0], tensors[0].detach().clone())
+        written = args[0] if in_place and args and is_float_tensor(args[0]) else None
+        if torch.is_grad_enabled() and written is not None and not self._tracked(written) \
+                and any(self._tracked(tensor) for tensor in tensors if tensor is not written):
+            # `z = torch.zeros(3); z[0] = y` or `z.add_(x)`: z requires grad once written, so
+            # its version before the write is taken now, as the constant it is
+            self._operand(written)
         result = func(*args, **kwargs)
+        if torch.is_grad_enabled():
+            _refuse_complex(name, result)
         if not any(self._tracked(tensor) for tensor in tensors):
             return result
         outputs = [item for item in tree_flatten(result)[0] if is_float_tensor(item)]
+        if name == "__setitem__" and written is not None and torch.is_grad_enabled():
+            outputs = [written]  # `z[0] = y` returns None: z is the new version
         # what the gradient takes as a constant, the check holds as traced; not inside a
         # custom autograd.Function's forward, which runs without grad but is differentiated
         holding = not torch.is_grad_enabled() and not inside_custom_forward()
@@ -455,10 +536,15 @@ class _Recorder(TorchFunctionMode):
                     (held.written if changed else held.outputs)[position] = \
                         tensor.detach().clone()
                 if any(tensor is item and self._tracked(item) for item in tensors):
-                    continue  # still what it was: a cut value, a node
+                    if in_place:  # changed: its uses from now on read a new cut value
+                        self.node_of.pop(id(tensor), None)
+                        self.cut_values[id(tensor)] = (tensor, name, self.stack[-1])
+                    continue  # else still what it was: a cut value, a node
                 self.cut_values[id(tensor)] = (tensor, name, self.stack[-1])
                 self.alive.append(tensor)
             return result
+        if all(tensor.is_leaf and tensor.requires_grad for tensor in outputs):
+            return result  # a parameter set in place under an inner no_grad (nn.init): a leaf
         self._record(name, args, kwargs, tensors, outputs)
         return result
 
@@ -523,11 +609,13 @@ class _Recorder(TorchFunctionMode):
         engine's pull, to the slots asked for only, is cheaper."""
         edges = [self.nodes.edges[node] for node in arguments]
         values = [self.nodes.values[node] for node in arguments]
-        if len(set(arguments)) < len(arguments) or one_feeds_another(self.nodes.args, arguments):
+        chained = one_feeds_another(self.nodes.args, arguments)
+        if len(set(arguments)) < len(arguments) or chained:
             pull = _function_pull(out, edges, values)
             if pull is not None:
                 return pull, True
-        return _edge_pull(get_gradient_edge(out), edges, values, out.dtype), False
+        pull = _edge_pull(get_gradient_edge(out), edges, values, out.dtype)
+        return (_partial_pull(pull, edges, arguments, values) if chained else pull), False
 
     def _operation(self, op: NodeOp, arguments: tuple[int, ...], out: torch.Tensor,
                    group: tuple[str, ...], label: str, detail: str,
@@ -571,29 +659,47 @@ class _Recorder(TorchFunctionMode):
     def _custom_function(self, out: torch.Tensor, group: tuple[str, ...]) -> int | None:
         """The output of a custom `torch.autograd.Function`: its forward ran without grad (so
         its inside looked like a no_grad value), then autograd gave the result its backward
-        function. A node of its own, its arguments found from that function's inputs; None
-        when one of them is no node of ours."""
+        function. A node of its own, its arguments found from that function's inputs, and an
+        argument that is another custom Function's output (`Square.apply(Square.apply(x))`)
+        made a node first, without recursion; None when an argument is no value of ours."""
+        pending = [(out, group)]
+        while pending:
+            tensor, its_group = pending[-1]
+            arguments: list[int] = []
+            for next_function, number in tensor.grad_fn.next_functions:
+                if next_function is None:
+                    continue
+                variable = getattr(next_function, "variable", None)
+                node = self._operand(variable) if variable is not None else next(
+                    (node for node, edge in enumerate(self.nodes.edges) if edge is not None
+                     and edge.node is next_function and edge.output_nr == number), None)
+                if node is None:
+                    inner = next(((item, made_in) for item, _, made_in in self.cut_values.values()
+                                  if item.grad_fn is next_function
+                                  and get_gradient_edge(item).output_nr == number), None)
+                    if inner is None or any(inner[0] is item for item, _ in pending):
+                        return None
+                    pending.append(inner)
+                    break
+                arguments.append(node)
+            else:
+                pending.pop()
+                self._custom_node(tensor, tuple(arguments), its_group)
+        return self.node_of[id(out)]
+
+    def _custom_node(self, out: torch.Tensor, arguments: tuple[int, ...],
+                     group: tuple[str, ...]) -> int:
+        """The node of a custom Function's output, its arguments' nodes made."""
         function = out.grad_fn
-        arguments = []
-        for next_function, number in function.next_functions:
-            if next_function is None:
-                continue
-            variable = getattr(next_function, "variable", None)
-            node = self._operand(variable) if variable is not None else next(
-                (node for node, edge in enumerate(self.nodes.edges) if edge is not None
-                 and edge.node is next_function and edge.output_nr == number), None)
-            if node is None:
-                return None
-            arguments.append(node)
         name = re.sub(r"Backward\d*$", "", type(function).__name__) or "function"
-        pull, separated = self._pull(out, tuple(arguments))
-        texts = ", ".join(self._texts(tuple(arguments)))
+        pull, separated = self._pull(out, arguments)
+        texts = ", ".join(self._texts(arguments))
         op = ForeignOp(name, len(arguments), f"{name}.apply({texts}): a custom "
                        f"torch.autograd.Function, differentiated by its own backward",
                        backward_name=function.name(),
                        linear_map=known_by_action("torch", pull, out.dim() == 0))
-        return self._operation(op, tuple(arguments), out, group, name,
-                               f"{name}.apply({texts})", pull, separated)
+        return self._operation(op, arguments, out, group, name, f"{name}.apply({texts})", pull,
+                               separated)
 
     def _included(self, tensor: torch.Tensor) -> bool:
         """A foreign op's argument is drawn when it is recorded, named (buffers aside), cut or
@@ -601,7 +707,7 @@ class _Recorder(TorchFunctionMode):
         key = id(tensor)
         if key in self.node_of or key in self.cut_values or tensor.requires_grad:
             return True
-        named = self.names.tensors.get(key)
+        named = self.names.tensor(tensor)
         return named is not None and not named[2]
 
     def _operand(self, item: Any) -> int:
@@ -619,7 +725,7 @@ class _Recorder(TorchFunctionMode):
             if node is not None:
                 return node
         value = to_numpy(item)
-        named = self.names.tensors.get(id(item))
+        named = self.names.tensor(item)
         if cut is not None:
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
                                   detail=f"{cut[1]} under torch.no_grad(): a value without "
@@ -638,6 +744,19 @@ class _Recorder(TorchFunctionMode):
         self.node_of[id(item)] = node
         self.alive.append(item)
         return node
+
+
+def _refuse_complex(name: str, result: Any) -> None:
+    """A complex tensor with a history is refused where it is made: the graph holds real
+    values, one local derivative per edge, and torch's gradient through complex values (a
+    conjugate, Wirtinger derivative) is no sum of such products."""
+    if any(isinstance(item, torch.Tensor) and item.is_complex() and item.requires_grad
+           for item in tree_flatten(result)[0]):
+        raise UsageError(f"`{name}` made a complex tensor that requires grad; graphviz-ad draws "
+                         "real floating-point tensors only, and torch's gradient through "
+                         "complex values is not a sum of real path products", None,
+                         "compute with real tensors (|a + bi| is sqrt(a² + b²)), or take "
+                         "torch's gradient directly with loss.backward()")
 
 
 def _short(item: Any) -> str:
@@ -660,15 +779,21 @@ class Imported:
     finite_difference: Callable[[str, str, float], Any] | None = None
 
 
-def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = None) -> Imported:
+def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = None,
+          scope: Callable[[], Mapping[str, Any]] | None = None,
+          only_what_reaches: bool = False) -> Imported:
     """Run `fn(*args, **kwargs)` under the recorder, then torch's backward pass from its result.
+
+    `scope` gives names the function's own do not (a script's globals, as they fill);
+    with `only_what_reaches`, calls whose results do not reach the result are left out (a
+    script computes more than the tensor drawn).
 
     The result must be a floating tensor; one with more than one element is summed (a `sum`
     node is drawn), so the gradient is that of its sum. The parameters' `.grad` are left as
     they were: the gradients are taken with `torch.autograd.grad`.
     """
     kwargs = dict(kwargs or {})
-    recorder = _Recorder(_names_for(fn, args, kwargs))
+    recorder = _Recorder(_names_for(fn, args, kwargs, scope))
     rerun = _Rerun(fn, args, kwargs, recorder.names)
 
     def enter(module, inputs):
@@ -701,7 +826,8 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
                      "the gradients are those of its sum")
         with recorder:
             result = result.sum()
-    nodes, output = recorder.nodes.without_unused_siblings(recorder._operand(result))
+    nodes, output = recorder.nodes.without_unused_siblings(recorder._operand(result),
+                                                           only_what_reaches)
     label = getattr(fn, "__name__", "")
     if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
@@ -908,7 +1034,9 @@ def finish(nodes: Nodes, output: int, result: torch.Tensor,
             unknown: Sequence[int] = ()) -> AnnotatedGraph:
     """torch's backward pass from `result`: every node's adjoint, then each edge's local
     derivative and what it carried back. A foreign op's local derivatives (Jᵀ·1, a backward
-    pass through it) are computed when a view first reads them."""
+    pass through it) are computed when a view first reads them. A graph whose path products
+    would not sum to torch's gradients is refused (`_require_sums`)."""
+    _require_seen_history(nodes)
     reached = [node for node in range(len(nodes.kinds)) if nodes.edges[node] is not None]
     grads: tuple = ()
     if reached and result.requires_grad:
@@ -931,6 +1059,7 @@ def finish(nodes: Nodes, output: int, result: torch.Tensor,
             if parts:
                 order.append(node)
                 carried.extend(parts)
+        _require_sums(nodes, output, gradient_of, adjoints, local, uses, order, carried)
     return AnnotatedGraph(
         kinds=tuple(nodes.kinds), ops=tuple(nodes.ops), args=tuple(nodes.args),
         values=tuple(nodes.values), labels=tuple(nodes.labels),
@@ -939,6 +1068,84 @@ def finish(nodes: Nodes, output: int, result: torch.Tensor,
         sweep_order=tuple(order), names=dict(nodes.names), groups=dict(nodes.groups),
         details=dict(nodes.details), pull_through=_pull_through(nodes),
         unknown_values=frozenset(unknown))
+
+
+# How far the gradients the drawn edges carry into a node may differ from torch's adjoint, in
+# units of their magnitudes: rounding, never a path missing or counted twice.
+SUM_TOLERANCE = {np.dtype(np.float64): 1e-9}
+LOW_PRECISION_TOLERANCE = 1e-3
+
+
+def _require_seen_history(nodes: Nodes) -> None:
+    """Refuse an input that torch computed from another node of the graph by calls the
+    recorder did not see (before the call, or in a way it cannot draw): torch's gradient of
+    that node counts the way through the input, which no drawn path takes. Walks torch's
+    graph back from each such input without recursion."""
+    owners = {id(edge.node): node for node, edge in enumerate(nodes.edges) if edge is not None}
+    for node, tensor in nodes.leaf_tensors.items():
+        if tensor.grad_fn is None:
+            continue
+        pending, seen = [tensor.grad_fn], {id(tensor.grad_fn)}
+        while pending:
+            for function, _ in pending.pop().next_functions:
+                if function is None or id(function) in seen:
+                    continue
+                seen.add(id(function))
+                source = owners.get(id(function))
+                if source is not None and source != node:
+                    raise UsageError(
+                        f"`{nodes.labels[node]}` was computed from `{nodes.labels[source]}` by "
+                        "torch calls the trace did not record (a write into a view of it, such "
+                        "as z[0:2].copy_(y), or a computation before the call), so the paths of "
+                        f"`{nodes.labels[source]}` would miss the way through it and not sum "
+                        "to its gradient", None,
+                        "write into the tensor itself (z[0:2] = y), compute it inside the "
+                        "traced function, or pass it in detached (.detach()) if it is a "
+                        "constant")
+                pending.append(function)
+
+
+def _require_sums(nodes: Nodes, output: int, gradient_of: Mapping[int, Any], adjoints: list,
+                  local: list, uses: list[int], order: list[int], carried: list) -> None:
+    """The chain rule's own check, before any path is listed: what the drawn edges carry back
+    into each node must sum to torch's adjoint of it. It fails where torch's gradient reached
+    a node by a way the graph does not draw (an op the recorder did not see), or where a
+    drawn edge's derivative is not torch's (our table's rule, read as torch's backward would,
+    into an argument used once; else what the backward sweep pulled). Its cost is one pullback
+    per edge of our ops, the foreign ops' being torch's and already summed."""
+    into: list[list] = [[] for _ in nodes.kinds]
+    parts = iter(carried)
+    for node in order:
+        op, row = nodes.ops[node], local[node]
+        for slot, argument in enumerate(nodes.args[node]):
+            if not flows_in(row, slot):
+                continue
+            part = next(parts)
+            if isinstance(op, TorchOp) and uses[argument] == 1:
+                part = op.linear_map.pullback(slot, row[slot], adjoints[node],
+                                              nodes.values[argument])
+            into[argument].append(part)
+    for node in range(output):
+        if node not in gradient_of:
+            continue
+        adjoint, drawn = adjoints[node], into[node]
+        if len(drawn) == 1 and drawn[0] is adjoint:  # torch's own pull, into its one use
+            continue
+        total = sum(drawn, np.zeros_like(adjoint))
+        scale = sum((np.abs(part) for part in drawn), np.abs(adjoint))
+        tolerance = SUM_TOLERANCE.get(np.result_type(adjoint), LOW_PRECISION_TOLERANCE)
+        wrong = np.isfinite(scale) & (np.abs(total - adjoint) > tolerance * scale)
+        if not np.any(wrong):
+            continue
+        where = nodes.details.get(node, nodes.labels[node])
+        how = ("torch's gradient reaches it by a way the trace did not record" if not drawn
+               else "the derivatives drawn on the edges out of it are not torch's")
+        raise UsageError(
+            f"the paths through `{nodes.labels[node]}` ({where}) would not sum to torch's "
+            f"gradient: {how} (they carry {display.summary(total)}, torch "
+            f"{display.summary(adjoint)})", None,
+            "torch's gradient itself is right (loss.backward()); graphviz-ad cannot draw this "
+            "function path by path: please report it with the function")
 
 
 def _pull_through(nodes: Nodes) -> Callable[[int, Sequence[int], Any], list]:

@@ -1,45 +1,71 @@
-"""A user's PyTorch file, run as Python runs a script, and the call of one of its functions traced.
+"""A user's PyTorch file, run as Python runs a script: a function's call traced, or the script.
 
-This is the one place graphviz-ad executes code: `gad torch FILE.py[:CALLABLE] NAME=VALUE ...`
-runs FILE.py with `runpy` (its folder first on `sys.path`, `__name__` set to `__gad__`, so a block
-under `if __name__ == "__main__":` does not run), with torch's default dtype float64, then calls
-CALLABLE with each NAME=VALUE as a float64 tensor that requires grad, and traces that call.
+This is the one place graphviz-ad executes code. `gad torch FILE.py[:NAME] NAME=VALUE ...` runs
+FILE.py with `runpy` (its folder first on `sys.path`, `__name__` set to `__gad__`, so a block
+under `if __name__ == "__main__":` does not run). Two shapes of file:
+- a file of functions: with torch's default dtype float64 it runs, then the function NAME (or the
+  only one) is called with each NAME=VALUE as a float64 tensor that requires grad, and traced;
+- a script, as documents write them (top-level code that calls `y.backward()` or torchviz's
+  `make_dot(y)`): it runs as written, dtypes and all, under the recorder, and the tensor of the
+  last such call is drawn (`FILE.py:NAME` draws the tensor the script leaves in NAME instead).
+The user's prints go to standard error, their warnings become notes naming the line, and an
+exception, `sys.exit` included, becomes a typed error at its line.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 import runpy
 import sys
 import traceback
-from contextlib import contextmanager
+import types
+import warnings
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from graphviz_ad.arguments import is_file, split_torch_target
 from graphviz_ad.errors import GadError, InputValueError, MissingInputError, Span, UsageError
+from graphviz_ad.torchviz_dot import collecting, make_dot
 from graphviz_ad.sources.pytorch import Imported, trace
 
 RUN_NAME = "__gad__"
 
 
+THE_SCRIPTS_CALLS = ("backward", "make_dot")  # the calls whose tensor a script draws
+NOTHING_TO_DRAW_HINT = ("end the script with make_dot(y) or y.backward(), name a tensor it "
+                        "makes (gad torch FILE.py:y), or put the computation in a function")
+
+
 @contextmanager
-def _as_a_script(path: Path) -> Iterator[None]:
+def _as_a_script(path: Path, dtype: torch.dtype | None) -> Iterator[None]:
     """What `python FILE.py` sets up: the file's folder first on sys.path, argv naming the file;
-    and float64 as torch's default dtype. All restored afterwards."""
+    torch's default dtype `dtype` (None: torch's own); torchviz's `make_dot` is ours. All
+    restored afterwards."""
     saved_path, saved_argv, saved_dtype = list(sys.path), list(sys.argv), torch.get_default_dtype()
+    saved_torchviz = sys.modules.get("torchviz")
     sys.path.insert(0, str(path.resolve().parent))
     sys.argv = [str(path)]
-    torch.set_default_dtype(torch.float64)
+    torchviz = types.ModuleType("torchviz", "torchviz's make_dot, drawn by graphviz-ad")
+    torchviz.make_dot = make_dot
+    sys.modules["torchviz"] = torchviz
+    if dtype is not None:
+        torch.set_default_dtype(dtype)
     try:
         yield
     finally:
         sys.path[:], sys.argv[:] = saved_path, saved_argv
         torch.set_default_dtype(saved_dtype)
+        if saved_torchviz is None:
+            sys.modules.pop("torchviz", None)
+        else:
+            sys.modules["torchviz"] = saved_torchviz
 
 
 def _line_of(path: Path, error: BaseException) -> int | None:
@@ -52,11 +78,8 @@ def _line_of(path: Path, error: BaseException) -> int | None:
     return lines[-1] if lines else None
 
 
-def _raised(path: Path, shown: str, error: BaseException, doing: str,
-            number: int | None) -> UsageError:
-    """The user's exception as a message pointing at that line of their file."""
-    reason = f"{shown} raised {type(error).__name__} {doing}: {error}".rstrip(": ")
-    hint = "gad torch runs the file as Python does; fix it there (python FILE.py shows more)"
+def _at_line(path: Path, shown: str, reason: str, hint: str, number: int | None) -> UsageError:
+    """A message pointing at a line of the user's file."""
     source = path.read_text(encoding="utf-8", errors="replace")
     lines = source.splitlines(keepends=True)
     if number is None or not 1 <= number <= len(lines):
@@ -71,6 +94,79 @@ def _raised(path: Path, shown: str, error: BaseException, doing: str,
     return problem
 
 
+def _raised(path: Path, shown: str, error: BaseException, doing: str) -> UsageError:
+    """The user's exception (`sys.exit` too) as a message pointing at that line of their file."""
+    if isinstance(error, SystemExit):
+        reason = f"{shown} called sys.exit({'' if error.code is None else error.code!r}) {doing}"
+        hint = "gad torch needs the script to run to its end: leave sys.exit out of it"
+    else:
+        reason = f"{shown} raised {type(error).__name__} {doing}: {error}".rstrip(": ")
+        hint = "gad torch runs the file as Python does; fix it there (python FILE.py shows more)"
+    return _at_line(path, shown, reason, hint, _line_of(path, error))
+
+
+@contextmanager
+def _users_code(path: Path, shown: str, doing: str, warned: list[str]) -> Iterator[None]:
+    """The user's code, kept apart from ours: its prints go to standard error (so they never mix
+    with a table or JSON), each warning it raises becomes a note in `warned` naming its line,
+    and an exception from its file (`sys.exit`, any BaseException but an interrupt) is shown
+    at its line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            with redirect_stdout(sys.stderr):
+                yield
+        except (GadError, KeyboardInterrupt):
+            raise
+        except BaseException as error:
+            if not isinstance(error, (SystemExit, GeneratorExit)) \
+                    and _line_of(path, error) is None:
+                raise  # not the user's code: a bug of ours, reported as one
+            raise _raised(path, shown, error, doing) from None
+        finally:
+            warned.extend(f"{Path(warning.filename).name}:{warning.lineno}: "
+                          f"{warning.category.__name__}: {warning.message}"
+                          for warning in caught)
+
+
+def _run_file(path: Path, shown: str, warned: list[str]) -> dict[str, Any]:
+    with _users_code(path, shown, "while it ran", warned):
+        return runpy.run_path(str(path), run_name=RUN_NAME)
+
+
+def _read(path: Path, shown: str) -> tuple[set[str], bool]:
+    """The names of the file's top-level functions, and whether its top-level code (outside
+    functions, classes and a `__main__` block) calls `.backward()` or `make_dot()`. Read with
+    `ast`, without running anything."""
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        tree = ast.parse(source, str(path))
+    except SyntaxError as error:
+        raise _raised(path, shown, error, "when read") from None
+    functions = {statement.name for statement in tree.body
+                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)) \
+                or _is_main_block(item):
+            continue
+        if isinstance(item, ast.Call):
+            called = item.func
+            name = called.attr if isinstance(called, ast.Attribute) else \
+                called.id if isinstance(called, ast.Name) else None
+            if name in THE_SCRIPTS_CALLS:
+                return functions, True
+        pending.extend(ast.iter_child_nodes(item))
+    return functions, False
+
+
+def _is_main_block(item: ast.AST) -> bool:
+    """`if __name__ == "__main__":`, which does not run under gad torch."""
+    return isinstance(item, ast.If) and isinstance(item.test, ast.Compare) \
+        and isinstance(item.test.left, ast.Name) and item.test.left.id == "__name__"
+
+
 def _choose(namespace: Mapping[str, Any], path: Path, shown: str,
             name: str | None) -> Callable:
     defined = sorted(key for key, value in namespace.items()
@@ -82,6 +178,9 @@ def _choose(namespace: Mapping[str, Any], path: Path, shown: str,
             raise UsageError(f"{shown} defines no function `{name}` (functions: {listed})",
                              None, f"name one of them: {shown}:NAME")
         return namespace[name]
+    if not defined:
+        raise UsageError(f"{shown} calls neither .backward() nor make_dot() and defines no "
+                         "function: nothing to differentiate", None, NOTHING_TO_DRAW_HINT)
     if len(defined) != 1:
         raise UsageError(f"{shown} defines {len(defined)} functions ({listed}); which one?",
                          None, f"name it: gad torch {shown}:NAME")
@@ -111,39 +210,110 @@ def _arguments(function: Callable, values: Mapping[str, Any], shown: str) -> dic
 
 
 def run(target: str, values: Mapping[str, Any]) -> Imported:
-    """Run the file of `target` (`FILE.py[:CALLABLE]`) and trace the call of its function."""
+    """Run the file of `target` (`FILE.py[:NAME]`): trace the call of its function NAME, or run
+    the script as written and draw the tensor it calls `.backward()` on or hands to
+    `make_dot`, the last such (or the tensor it leaves in NAME)."""
     shown, name = split_torch_target(target)
     path = Path(shown)
     if not is_file(path):
         raise UsageError(f"no such file: {shown}", None, "give a Python file: gad torch "
                                                          "model.py:loss x=1")
-    with _as_a_script(path):
-        try:
-            namespace = runpy.run_path(str(path), run_name=RUN_NAME)
-        except (Exception, SystemExit) as error:
-            raise _raised(path, shown, error, "while it ran", _line_of(path, error)) from None
+    functions, draws_itself = _read(path, shown)
+    if name in functions or (name is None and not draws_itself):
+        return _run_function(path, shown, name, values)
+    if values:
+        raise InputValueError(f"{shown} runs as a script, whose top-level code takes no "
+                              f"NAME=VALUE ({', '.join(values)})", None,
+                              "set the values in the script, or put the computation in a "
+                              "function and name it: gad torch FILE.py:NAME x=1")
+    return _run_script(path, shown, name)
+
+
+def _run_function(path: Path, shown: str, name: str | None,
+                  values: Mapping[str, Any]) -> Imported:
+    warned: list[str] = []
+    with _as_a_script(path, torch.float64):
+        namespace = _run_file(path, shown, warned)
         function = _choose(namespace, path, shown, name)
         arguments = _arguments(function, values, shown)
-        with _users_code(path, shown, function):
+        with _users_code(path, shown, f"in {function.__name__}", warned):
             imported = trace(function, (), arguments)
 
     def finite_difference(*asked: Any) -> Any:
-        """The check runs the function again as it was traced: inside the script's setting."""
-        with _as_a_script(path), _users_code(path, shown, function):
+        """The check runs the function again as it was traced: inside the script's setting;
+        what it warns again was said at the trace."""
+        with _as_a_script(path, torch.float64), \
+                _users_code(path, shown, f"in {function.__name__}", []):
             return imported.finite_difference(*asked)
 
-    return replace(imported, finite_difference=finite_difference)
+    return replace(imported, notes=imported.notes + tuple(warned),
+                   finite_difference=finite_difference)
 
 
-@contextmanager
-def _users_code(path: Path, shown: str, function: Callable) -> Iterator[None]:
-    """An exception raised in the user's file, shown at its line."""
-    try:
-        yield
-    except GadError:
-        raise
-    except Exception as error:
-        number = _line_of(path, error)
-        if number is None:
-            raise  # not the user's code: a bug of ours, reported as one
-        raise _raised(path, shown, error, f"in {function.__name__}", number) from None
+class _Backwards(TorchFunctionMode):
+    """Each `y.backward()` of the script, listed beside its make_dot calls; the graph is kept
+    (retain_graph) so that it can be drawn afterwards."""
+
+    def __init__(self, found: list):
+        super().__init__()
+        self.found = found
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func is torch.Tensor.backward and args:
+            self.found.append((args[0], None))
+            kwargs["retain_graph"] = True
+        return func(*args, **kwargs)
+
+
+def _live_globals() -> Mapping[str, Any]:
+    """The running script's globals: runpy puts its module in sys.modules while it runs."""
+    module = sys.modules.get(RUN_NAME)
+    return vars(module) if module is not None else {}
+
+
+def _run_script(path: Path, shown: str, name: str | None) -> Imported:
+    warned: list[str] = []
+
+    def script() -> torch.Tensor:
+        with collecting() as found, _Backwards(found):
+            namespace = _run_file(path, shown, warned)
+        chosen, script.__name__ = _drawn(namespace, found, shown, name)
+        return chosen
+
+    with _as_a_script(path, None):
+        imported = trace(script, scope=_live_globals, only_what_reaches=True)
+    reason = (f"{shown} runs as a script, which is not called again: put its computation in a "
+              "function to check it (gad torch FILE.py:NAME --check)")
+    return replace(imported, notes=imported.notes + tuple(warned),
+                   finite_difference=lambda *asked: reason)
+
+
+def _drawn(namespace: Mapping[str, Any], found: list, shown: str,
+           name: str | None) -> tuple[torch.Tensor, str]:
+    """The tensor a script draws and its name: NAME's, else the last one it called
+    `.backward()` on or gave `make_dot`."""
+    if name is not None:
+        chosen = namespace.get(name)
+        if not isinstance(chosen, torch.Tensor):
+            tensors = sorted(key for key, value in namespace.items()
+                             if isinstance(value, torch.Tensor) and not key.startswith("_"))
+            raise UsageError(f"{shown} leaves no tensor or function named `{name}` (tensors: "
+                             f"{', '.join(tensors) or 'none'})", None,
+                             f"name a tensor the script makes: gad torch {shown}:NAME")
+    elif found:
+        chosen = found[-1][0]
+    else:
+        raise UsageError(f"{shown} ran, but called neither .backward() nor make_dot()",
+                         None, NOTHING_TO_DRAW_HINT)
+    label = next((key for key, value in namespace.items()
+                  if value is chosen and not key.startswith("_")), name or "")
+    if not isinstance(chosen, torch.Tensor) or not chosen.is_floating_point():
+        raise UsageError(f"the tensor to draw is a {type(chosen).__name__}, not a "
+                         "floating-point tensor", None, NOTHING_TO_DRAW_HINT)
+    if chosen.grad_fn is None and not chosen.requires_grad:
+        raise UsageError(f"`{label or 'the tensor'}` has no gradient history: it was computed "
+                         "under torch.no_grad(), or from tensors that do not require grad",
+                         None, "compute it outside no_grad from a tensor made with "
+                               "requires_grad=True")
+    return chosen, label

@@ -97,9 +97,14 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
     try:
         return Imported(finish(nodes, output_node, output, unknown), tuple(notes))
     except RuntimeError as error:
-        raise UsageError(f"torch could not run the backward pass again: {error}", None,
-                         "draw the graph before calling backward(), or call "
-                         "backward(retain_graph=True)") from None
+        freed = "backward through the graph a second time" in str(error)
+        reason = ("backward() has freed the graph torch kept for this tensor, and with it its "
+                  "values and local derivatives" if freed else
+                  "torch could not run the backward pass again: "
+                  + str(error).split("\n")[0].split(". ")[0])
+        raise UsageError(reason, None, "draw it before calling backward(), or call "
+                         "backward(retain_graph=True); gad torch FILE.py runs a script "
+                         "keeping the graph") from None
 
 
 def _topological(root: Any) -> list[tuple[Any, int]]:

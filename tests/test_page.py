@@ -148,62 +148,6 @@ def test_records_keep_every_number_unless_told():
 
 # ---------- in a browser ----------
 
-LAUNCH_ARGUMENTS = ["--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--no-first-run"]
-
-
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[test]')")
-    executable = chromium()
-    if executable is None:
-        pytest.skip("no Chromium on PATH (Debian: apt-get install chromium); browsers are never "
-                    "downloaded at run time")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=LAUNCH_ARGUMENTS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_page(browser):
-    """Opens a page file; afterwards, fails on any console error, script error, dialog, or
-    request for anything but the file."""
-    opened = []
-
-    def open_file(path: Path, width: int = 1400, height: int = 820):
-        problems: list[str] = []
-        page = browser.new_page(viewport={"width": width, "height": height})
-        url = path.resolve().as_uri()
-        page.on("console", lambda message: message.type in ("error", "warning")
-                and problems.append(f"console {message.type}: {message.text}"))
-        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"),
-                                          dialog.dismiss()))
-        page.on("request", lambda request: request.url != url
-                and problems.append(f"request: {request.url}"))
-        page.goto(url)
-        assert page.evaluate("window.gadPage !== undefined"), problems
-        opened.append((page, problems))
-        return page
-
-    yield open_file
-    for page, problems in opened:
-        page.close()
-        assert problems == []
-
-
 def seed_page(tmp_path, *options) -> Path:
     page = tmp_path / "seed.html"
     gad("graph", SEED, "-o", page, *options)

@@ -27,6 +27,9 @@ from graphviz_ad.options import ENUMERATION_LIMIT
 # 100,000-node chain.
 MAX_LISTED_EDGES = 2_000_000
 ARRAY_EDGE_ELEMENTS = 64
+# A pullback costs about a call to a backward function besides its elements (a traced model's
+# foreign op: about 1 ms, as much as 10,000 elements); listing_work counts it so.
+EDGE_WORK = 10_000
 # Summarizing each input's paths (`gad paths` and `gad explain` without --wrt) visits the nodes
 # after each input: about 4 µs a visit, so a few seconds in all.
 MAX_SUMMARY_VISITS = 1_000_000
@@ -376,6 +379,45 @@ def check_top(top: int | None) -> None:
                          f"use --top {ENUMERATION_LIMIT} or fewer: the rest are summed in one row")
 
 
+def _listed(graph: AnnotatedGraph, top: int | None, count: int | CountEstimate,
+            listing: _Listing) -> tuple[bool, int]:
+    """Whether `summarize` lists every path (array programs, to sort them by size, when that
+    fits the edge budget), and how many paths it lists."""
+    scalar = all(np.ndim(value) == 0 for value in graph.values)
+    enumerable = isinstance(count, int) and count <= ENUMERATION_LIMIT
+    if top is None or (not scalar and enumerable and listing.edges(count) <= MAX_LISTED_EDGES):
+        return True, count
+    return False, min(top, count) if isinstance(count, int) else top
+
+
+def heaviest_path(graph: AnnotatedGraph, start: int) -> int:
+    """The most work any path from `start` to the output costs to pull back along, in array
+    elements: on each edge, its producer's and its consumer's, and EDGE_WORK for the call
+    (0 when there is no path)."""
+    heaviest: list[int | None] = [None] * len(graph)
+    heaviest[start] = 0
+    sizes = [int(np.size(value)) for value in graph.values]
+    flows, args = graph.flows, graph.args
+    for node in range(start + 1, graph.output + 1):
+        for slot, argument in enumerate(args[node]):
+            if flows(node, slot) and heaviest[argument] is not None:
+                candidate = heaviest[argument] + sizes[argument] + sizes[node] + EDGE_WORK
+                if heaviest[node] is None or candidate > heaviest[node]:
+                    heaviest[node] = candidate
+    return heaviest[graph.output] or 0
+
+
+def listing_work(graph: AnnotatedGraph, name: str, top: int) -> int | None:
+    """A bound, before any path is made, on the work of `summarize(graph, name, top)` pulling
+    back its paths' products, in elements: (paths listed) x (the heaviest path's work);
+    None where `summarize` would refuse them."""
+    listing = _listing(graph, name)
+    listed = _listed(graph, top, path_count(graph, name), listing)[1]
+    if listing.edges(listed) > MAX_LISTED_EDGES:
+        return None
+    return listed * heaviest_path(graph, graph.inputs[name])
+
+
 def summarize(graph: AnnotatedGraph, name: str, top: int | None) -> PathSummary:
     """The `top` paths of largest |contribution| (all when `top` is None) and the rest's sum.
 
@@ -392,14 +434,13 @@ def summarize(graph: AnnotatedGraph, name: str, top: int | None) -> PathSummary:
     if top is None and not enumerable:
         raise _too_many(name, count, ENUMERATION_LIMIT)
     exact = True
-    if top is None or (not scalar and enumerable
-                       and listing.edges(count) <= MAX_LISTED_EDGES):
-        listing.refuse_beyond_budget(count)
+    every, listed = _listed(graph, top, count, listing)
+    listing.refuse_beyond_budget(listed)
+    if every:
         paths = every_path(graph, name)
         paths.sort(key=lambda path: -_size(path.product))
         paths = paths if top is None else paths[:top]
     else:
-        listing.refuse_beyond_budget(min(top, count) if isinstance(count, int) else top)
         iterator = best_first(graph, name, top)
         paths = [path for _, path in zip(range(top), iterator)]
         exact = scalar

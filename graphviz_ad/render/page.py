@@ -17,12 +17,24 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
+from graphviz_ad import display, records
+from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.engine.paths import listing_work, path_count, summarize
 from graphviz_ad.render.export import picture_json
 from graphviz_ad.render.picture import OUTPUT, Picture
 from graphviz_ad.style import PATH_COLOURS, REST_COLOUR
 
 # Arrays with more numbers than this are embedded as their shape, least and greatest.
 PAGE_ELEMENTS = 64
+# A path's product over arrays is pulled back through every edge on it (through torch's backward
+# functions, for a traced model: about 100 ns an element, 1 ms a call). A page lists the paths
+# of the inputs whose listings fit this much work together (engine/paths.listing_work), --wrt's
+# first, then the cheapest: about 2 s.
+PAGE_PATH_ELEMENTS = 16_000_000
+# A path row's array product is its shape, range, norm and this many of its first numbers.
+FIRST_NUMBERS = 3
 # A page carries, for at most this many folded groups, the picture with that group expanded,
 # and stops adding them once their SVG passes this many bytes (the page stays under 2 MB).
 PAGE_EXPANSIONS = 8
@@ -59,6 +71,67 @@ def drawing_json(picture: Picture, expands: str | None) -> dict[str, Any]:
         record.update(folded=node.folded, opens=node.opens)
     data["expands"] = expands
     return data
+
+
+def array_summary(item: Any) -> Any:
+    """What a path row shows of a value: a number, or a small array as its list; a larger one
+    as its shape, least, greatest, norm and first numbers, never element by element."""
+    if np.size(item) <= FIRST_NUMBERS + 1:
+        return display.jsonable(item)
+    array = np.asarray(item)
+    with np.errstate(all="ignore"):
+        norm = np.linalg.norm(array.ravel())
+    return {"shape": list(array.shape), "min": display.jsonable(array.min()),
+            "max": display.jsonable(array.max()), "norm": display.jsonable(norm),
+            "first": display.jsonable(array.ravel()[:FIRST_NUMBERS])}
+
+
+def path_rows(graph: AnnotatedGraph, names: list[str], wrt: str | None,
+              top: int) -> dict[str, dict[str, Any]]:
+    """Each input's paths as the rows of `gad paths` (records.path_rows_json). Over arrays,
+    products are summarised (`array_summary`), and an input whose listing would pass what is
+    left of PAGE_PATH_ELEMENTS (or the listing limit) gets its count and gradient, no rows,
+    and a hint that says how to list them."""
+    if all(np.ndim(value) == 0 for value in graph.values):
+        return {name: records.path_rows_json(graph, summarize(graph, name, top), PAGE_ELEMENTS)
+                for name in names}
+    work = {name: listing_work(graph, name, top) for name in names}
+    left = PAGE_PATH_ELEMENTS
+    rows = {}
+    for name in sorted(names, key=lambda name: (name != wrt, work[name] is None,
+                                                work[name] or 0)):
+        cost = work[name]
+        if cost is not None and cost <= left:
+            left -= cost
+            rows[name] = _summarised_rows(graph, summarize(graph, name, top))
+        else:
+            rows[name] = _unlisted(graph, name, top, cost)
+    return {name: rows[name] for name in names}
+
+
+def _summarised_rows(graph: AnnotatedGraph, summary) -> dict[str, Any]:
+    record = records.path_rows_json(graph, summary, PAGE_ELEMENTS)
+    for row, path in zip(record["paths"], summary.paths):
+        row["product"] = array_summary(path.product)
+    record["gradient"] = array_summary(summary.gradient)
+    record["rest"]["sum"] = array_summary(summary.rest_sum)
+    return record
+
+
+def _unlisted(graph: AnnotatedGraph, name: str, top: int, cost: int | None) -> dict[str, Any]:
+    """An input whose paths the page does not list: all of them are `the rest`, whose sum is
+    the gradient."""
+    count = display.count_json(path_count(graph, name))
+    gradient = array_summary(graph.gradient(name))
+    why = (f"pulling their products back along them is up to {cost:,} elements' work, past "
+           f"what is left of the page's {PAGE_PATH_ELEMENTS:,}"
+           if cost is not None else f"listing {top} of them is past the listing limit")
+    return {"wrt": name, "gradient": gradient, "path_count": count, "paths": [],
+            "rest": {"count": count, "sum": gradient},
+            "unlisted": f"Not listed: {why}. The command line lists them: `gad paths FILE "
+                        f"--wrt {name} --top K`, `gad torch FILE.py --paths --wrt {name} --top "
+                        "K` (a small K for a large model), or through a module folded with "
+                        "`--fold GROUP`."}
 
 
 def page_data(picture: Picture, expanded: list[tuple[str, Picture, str]]) -> dict[str, Any]:

@@ -33,7 +33,8 @@ from torch.overrides import TorchFunctionMode
 from graphviz_ad.arguments import is_file, split_torch_target
 from graphviz_ad.errors import GadError, InputValueError, MissingInputError, Span, UsageError
 from graphviz_ad.torchviz_dot import collecting, make_dot
-from graphviz_ad.sources.pytorch import Imported, trace
+from graphviz_ad.sources.pytorch import trace
+from graphviz_ad.sources.torch_graph import Imported
 
 RUN_NAME = "__gad__"
 

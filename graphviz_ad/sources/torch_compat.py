@@ -1,9 +1,9 @@
 """What the importer needs from torch that differs between releases, with feature tests.
 
 Each difference has a feature test and a fallback: this is the one place to look when a new torch
-release breaks the importer. Supported: torch OLDEST_TORCH and newer (docs/torch.md lists the releases CI tests). What lies
-outside torch's public API is reached only here: the pytree helpers, a backward function's
-input metadata and a tensor's backward hooks.
+release breaks the importer. Supported: torch OLDEST_TORCH and newer (docs/torch.md lists the
+releases CI tests). What lies outside torch's public API is reached only here: the pytree
+helpers, a backward function's input metadata and a tensor's backward hooks.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ except ImportError:
     from torch.utils._pytree import (keystr, tree_flatten, tree_flatten_with_path, tree_map,
                                      tree_unflatten)
 
-__all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "require_supported", "inside_custom_forward", "input_metadata",
-           "backward_hook_keys", "remove_backward_hooks", "module_buffers", "keystr",
-           "tree_flatten", "tree_flatten_with_path", "tree_map", "tree_unflatten"]
+__all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "require_supported", "inside_custom_forward",
+           "input_metadata", "backward_hook_keys", "remove_backward_hooks", "module_buffers",
+           "keystr", "tree_flatten", "tree_flatten_with_path", "tree_map", "tree_unflatten"]
 
 
 def release(version: str) -> tuple[int, int]:

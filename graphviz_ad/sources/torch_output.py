@@ -22,8 +22,9 @@ from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import UsageError
 from graphviz_ad.sources.torch_compat import input_metadata
-from graphviz_ad.sources.pytorch import (LEAF_PREFIX, Imported, Nodes, finish, is_float_tensor,
-                                         node_pull, to_numpy)
+from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
+from graphviz_ad.sources.torch_ops import is_float_tensor, to_numpy
+from graphviz_ad.sources.torch_pulls import node_pull
 
 SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}  # torch's input position
 FORWARD_ALIASES = {"t": "transpose"}  # torch's forward names for our ops, where they differ

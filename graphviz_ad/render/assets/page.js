@@ -68,7 +68,8 @@
   function shown(item, digits = DIGITS) {
     if (item === null || item === undefined) return "";
     if (!Array.isArray(item) && typeof item === "object") {
-      return `${item.shape.join("×")} in [${number(item.min, 3)}, ${number(item.max, 3)}]`;
+      const range = `${item.shape.join("×")} in [${number(item.min, 3)}, ${number(item.max, 3)}]`;
+      return item.norm === undefined ? range : `${range}, norm ${number(item.norm, 3)}`;
     }
     if (!Array.isArray(item)) return number(item, digits);
     const flat = item.flat(Infinity).map(toNumber);
@@ -825,7 +826,7 @@
       swatch.style.setProperty("--colour", colour);
       const chain = element("td", "chain", path.chain);
       chain.append(element("div", "factors", path.factors));
-      line.append(swatch, chain, element("td", "mono num", shown(path.product, 10)),
+      line.append(swatch, chain, product(path.product),
         element("td", "mono num", share(path.product, summary.gradient)));
       line.addEventListener("mouseenter", () => focusPath(path, colour));
       line.addEventListener("mouseleave", clearFocus);
@@ -835,8 +836,8 @@
       const line = element("tr", "path-row rest");
       const swatch = element("td", "swatch", "");
       swatch.style.setProperty("--colour", data.colours.rest);
-      line.append(swatch, element("td", "chain", `the other ${counted(summary.rest.count)} path${summary.rest.count === 1 ? "" : "s"}`),
-        element("td", "mono num", shown(summary.rest.sum, 10)),
+      line.append(swatch, element("td", "chain", `${summary.paths.length ? "the other" : "all"} ${counted(summary.rest.count)} path${summary.rest.count === 1 ? "" : "s"}`),
+        product(summary.rest.sum),
         element("td", "mono num", share(summary.rest.sum, summary.gradient)));
       table.append(line);
     }
@@ -845,6 +846,14 @@
       element("td", "mono num strong", shown(summary.gradient, 10)), element("td"));
     table.append(sum);
     part.append(table);
+    if (summary.unlisted) part.append(element("p", "note", summary.unlisted));
+  }
+
+  /* A product's cell; an array summarised by path_rows names its first numbers on hover. */
+  function product(item) {
+    const cell = element("td", "mono num", shown(item, 10));
+    if (item && item.first) cell.title = `first numbers: ${item.first.map((value) => number(value, 4)).join(", ")}, …`;
+    return cell;
   }
 
   /* A path count: an integer, or past 2^53 its digits or an estimate, as a string. */

@@ -1,0 +1,310 @@
+"""The graph an import builds (`Nodes`), and torch's backward pass that annotates it (`finish`).
+
+Both importers build `Nodes` (the recorder, pytorch.py; a finished output's walk,
+torch_output.py); `finish` takes torch's adjoints, each edge's local derivative and what it
+carried back, and refuses a graph whose drawn edges would not sum to torch's gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.autograd.graph import GradientEdge, get_gradient_edge
+
+from graphviz_ad import display
+from graphviz_ad.engine.annotated import INPUT, AnnotatedGraph, DeferredRow, NodeOp, flows_in
+from graphviz_ad.errors import UsageError
+from graphviz_ad.sources.torch_ops import DTYPES, TorchOp, numpy_owned, seed_tensor
+from graphviz_ad.sources.torch_pulls import again
+
+LEAF_PREFIX = "leaf"  # an unnamed tensor that requires grad: leaf1, leaf2, ...
+
+
+class Nodes:
+    """The graph as it is built: parallel lists, one entry per node; for each node also the
+    edge torch's autograd reaches it by, and for a foreign op the pull of its backward."""
+
+    def __init__(self):
+        self.kinds: list[str] = []
+        self.ops: list[NodeOp | None] = []
+        self.args: list[tuple[int, ...]] = []
+        self.values: list[Any] = []
+        self.labels: list[str] = []
+        self.requires: list[bool] = []
+        self.edges: list[GradientEdge | None] = []
+        self.pulls: list[Callable | None] = []
+        self.leaf_tensors: dict[int, torch.Tensor] = {}  # each input's tensor
+        # foreign ops whose pull gives an argument used twice its gradient at each slot
+        self.separated: set[int] = set()
+        self.siblings: list[list[int]] = []  # the outputs of each op with several
+        self.inputs: dict[str, int] = {}
+        self.groups: dict[int, tuple[str, ...]] = {}
+        self.details: dict[int, str] = {}
+        self.names: dict[int, tuple[str, ...]] = {}
+
+    def without_unused_siblings(self, output: int, only_what_reaches: bool = False
+                                ) -> tuple[Nodes, int]:
+        """These nodes without the outputs of a many-output op that nothing uses while another
+        of them is used (an LSTM's final states beside its outputs, the unused chunks of a
+        split), and with `only_what_reaches`, without every node the output does not depend
+        on; renumbered, with the output's new number."""
+        used = {argument for arguments in self.args for argument in arguments} | {output}
+        dropped = {node for siblings in self.siblings if used.intersection(siblings)
+                   for node in siblings if node not in used}
+        if only_what_reaches:
+            reaches = [False] * len(self.kinds)
+            reaches[output] = True
+            for node in range(output, -1, -1):  # creation order is a topological order
+                if reaches[node]:
+                    for argument in self.args[node]:
+                        reaches[argument] = True
+            dropped |= {node for node, kept in enumerate(reaches) if not kept}
+        if not dropped:
+            return self, output
+        kept = [node for node in range(len(self.kinds)) if node not in dropped]
+        number = {old: new for new, old in enumerate(kept)}
+        nodes = Nodes()
+        for name, value in vars(self).items():  # every field: one per node, or keyed by node
+            if name == "args":
+                value = [tuple(number[argument] for argument in value[node]) for node in kept]
+            elif name == "inputs":
+                value = {label: number[node] for label, node in value.items()
+                         if node in number}
+            elif name == "siblings":
+                value = [[number[node] for node in group if node in number] for group in value]
+            elif isinstance(value, list):
+                value = [value[node] for node in kept]
+            elif isinstance(value, dict):
+                value = {number[node]: item for node, item in value.items() if node in number}
+            else:
+                value = {number[node] for node in value if node in number}
+            setattr(nodes, name, value)
+        return nodes, number[output]
+
+    def add(self, kind: str, op: NodeOp | None, args: tuple[int, ...], value: Any, label: str,
+            requires: bool, edge: GradientEdge | None = None, group: tuple[str, ...] = (),
+            detail: str = "", pull: Callable | None = None) -> int:
+        node = len(self.kinds)
+        self.kinds.append(kind)
+        self.ops.append(op)
+        self.args.append(args)
+        self.values.append(value)
+        self.labels.append(label)
+        self.requires.append(requires)
+        self.edges.append(edge)
+        self.pulls.append(pull)
+        if group:
+            self.groups[node] = group
+        if detail:
+            self.details[node] = detail
+        if kind == INPUT:
+            self.inputs[label] = node
+        return node
+
+    def add_input(self, tensor: torch.Tensor, value: Any, label: str,
+                  group: tuple[str, ...] = ()) -> int:
+        """A leaf that requires grad: an input, with its tensor kept for the check."""
+        node = self.add(INPUT, None, (), value, label, True, get_gradient_edge(tensor), group,
+                        f"{label} = {display.summary(value)}")
+        self.leaf_tensors[node] = tensor
+        return node
+
+
+@dataclass(frozen=True)
+class Imported:
+    """An imported graph, what a user should know about how it was made, and, for a traced
+    call, finite differences of an input's gradient by calling the function again:
+    `finite_difference(name, method, step)`."""
+
+    graph: AnnotatedGraph
+    notes: tuple[str, ...]
+    finite_difference: Callable[[str, str, float], Any] | None = None
+
+
+def finish(nodes: Nodes, output: int, result: torch.Tensor,
+            unknown: Sequence[int] = ()) -> AnnotatedGraph:
+    """torch's backward pass from `result`: every node's adjoint, then each edge's local
+    derivative and what it carried back. A foreign op's local derivatives (Jᵀ·1, a backward
+    pass through it) are computed when a view first reads them. A graph whose path products
+    would not sum to torch's gradients is refused (`_require_sums`)."""
+    _require_seen_history(nodes)
+    reached = [node for node in range(len(nodes.kinds)) if nodes.edges[node] is not None]
+    grads: tuple = ()
+    if reached and result.requires_grad:
+        grads = torch.autograd.grad([result], [nodes.edges[node] for node in reached],
+                                    retain_graph=True, allow_unused=True)
+    gradient_of = {node: grad for node, grad in zip(reached, grads) if grad is not None}
+    adjoints = [numpy_owned(gradient_of[node]) if node in gradient_of
+                else np.zeros_like(nodes.values[node])[()] for node in range(len(nodes.kinds))]
+    local: list[Sequence] = [(None,) * len(arguments) for arguments in nodes.args]
+    uses = _uses(nodes, gradient_of)
+    order: list[int] = []
+    carried: list[Any] = []
+    with np.errstate(all="ignore"):
+        for node in range(output, -1, -1):
+            op = nodes.ops[node]
+            if op is None or node not in gradient_of or op.stops_gradient:
+                continue
+            row, parts = _edge_derivatives(nodes, node, adjoints, uses)
+            local[node] = row
+            if parts:
+                order.append(node)
+                carried.extend(parts)
+        _require_sums(nodes, output, gradient_of, adjoints, local, uses, order, carried)
+    return AnnotatedGraph(
+        kinds=tuple(nodes.kinds), ops=tuple(nodes.ops), args=tuple(nodes.args),
+        values=tuple(nodes.values), labels=tuple(nodes.labels),
+        requires_grad=tuple(nodes.requires), inputs=dict(nodes.inputs), output=output,
+        adjoints=tuple(adjoints), local=tuple(local), carried=tuple(carried),
+        sweep_order=tuple(order), names=dict(nodes.names), groups=dict(nodes.groups),
+        details=dict(nodes.details), pull_through=_pull_through(nodes),
+        unknown_values=frozenset(unknown))
+
+
+# How far the gradients the drawn edges carry into a node may differ from torch's adjoint, in
+# units of their magnitudes: rounding, never a path missing or counted twice.
+SUM_TOLERANCE = {np.dtype(np.float64): 1e-9}
+
+
+LOW_PRECISION_TOLERANCE = 1e-3
+
+
+def _require_seen_history(nodes: Nodes) -> None:
+    """Refuse an input that torch computed from another node of the graph by calls the
+    recorder did not see (before the call, or in a way it cannot draw): torch's gradient of
+    that node counts the way through the input, which no drawn path takes. Walks torch's
+    graph back from each such input without recursion."""
+    owners = {id(edge.node): node for node, edge in enumerate(nodes.edges) if edge is not None}
+    for node, tensor in nodes.leaf_tensors.items():
+        if tensor.grad_fn is None:
+            continue
+        pending, seen = [tensor.grad_fn], {id(tensor.grad_fn)}
+        while pending:
+            for function, _ in pending.pop().next_functions:
+                if function is None or id(function) in seen:
+                    continue
+                seen.add(id(function))
+                source = owners.get(id(function))
+                if source is not None and source != node:
+                    raise UsageError(
+                        f"`{nodes.labels[node]}` was computed from `{nodes.labels[source]}` by "
+                        "torch calls the trace did not record (a write into a view of it, such "
+                        "as z[0:2].copy_(y), or a computation before the call), so the paths of "
+                        f"`{nodes.labels[source]}` would miss the way through it and not sum "
+                        "to its gradient", None,
+                        "write into the tensor itself (z[0:2] = y), compute it inside the "
+                        "traced function, or pass it in detached (.detach()) if it is a "
+                        "constant")
+                pending.append(function)
+
+
+def _require_sums(nodes: Nodes, output: int, gradient_of: Mapping[int, Any], adjoints: list,
+                  local: list, uses: list[int], order: list[int], carried: list) -> None:
+    """The chain rule's own check, before any path is listed: what the drawn edges carry back
+    into each node must sum to torch's adjoint of it. It fails where torch's gradient reached
+    a node by a way the graph does not draw (an op the recorder did not see), or where a
+    drawn edge's derivative is not torch's (our table's rule, read as torch's backward would,
+    into an argument used once; else what the backward sweep pulled). Its cost is one pullback
+    per edge of our ops, the foreign ops' being torch's and already summed."""
+    into: list[list] = [[] for _ in nodes.kinds]
+    parts = iter(carried)
+    for node in order:
+        op, row = nodes.ops[node], local[node]
+        for slot, argument in enumerate(nodes.args[node]):
+            if not flows_in(row, slot):
+                continue
+            part = next(parts)
+            if isinstance(op, TorchOp) and uses[argument] == 1:
+                part = op.linear_map.pullback(slot, row[slot], adjoints[node],
+                                              nodes.values[argument])
+            into[argument].append(part)
+    for node in range(output):
+        if node not in gradient_of:
+            continue
+        adjoint, drawn = adjoints[node], into[node]
+        if len(drawn) == 1 and drawn[0] is adjoint:  # torch's own pull, into its one use
+            continue
+        total = sum(drawn, np.zeros_like(adjoint))
+        scale = sum((np.abs(part) for part in drawn), np.abs(adjoint))
+        tolerance = SUM_TOLERANCE.get(np.result_type(adjoint), LOW_PRECISION_TOLERANCE)
+        wrong = np.isfinite(scale) & (np.abs(total - adjoint) > tolerance * scale)
+        if not np.any(wrong):
+            continue
+        where = nodes.details.get(node, nodes.labels[node])
+        how = ("torch's gradient reaches it by a way the trace did not record" if not drawn
+               else "the derivatives drawn on the edges out of it are not torch's")
+        raise UsageError(
+            f"the paths through `{nodes.labels[node]}` ({where}) would not sum to torch's "
+            f"gradient: {how} (they carry {display.summary(total)}, torch "
+            f"{display.summary(adjoint)})", None,
+            "torch's gradient itself is right (loss.backward()); graphviz-ad cannot draw this "
+            "function path by path: please report it with the function")
+
+
+def _pull_through(nodes: Nodes) -> Callable[[int, Sequence[int], Any], list]:
+    """torch's backward from one node to several, along every path between them, in one call."""
+    def pull(output: int, producers: Sequence[int], gradient: Any) -> list:
+        wanted = [producer for producer in producers if nodes.edges[producer] is not None]
+        grads: Sequence = ()
+        if wanted and nodes.edges[output] is not None:
+            seed = seed_tensor(gradient, DTYPES[np.result_type(nodes.values[output]).name])
+            grads = again(lambda: torch.autograd.grad(
+                [nodes.edges[output]], [nodes.edges[producer] for producer in wanted],
+                grad_outputs=[seed], retain_graph=True, allow_unused=True))
+        found = {producer: numpy_owned(grad) for producer, grad in zip(wanted, grads)
+                 if grad is not None}
+        return [found.get(producer) for producer in producers]
+
+    return pull
+
+
+def _uses(nodes: Nodes, reached: Mapping[int, Any]) -> list[int]:
+    """How many edges carry a gradient back into each node."""
+    uses = [0] * len(nodes.kinds)
+    for node, arguments in enumerate(nodes.args):
+        op = nodes.ops[node]
+        if node in reached and op is not None and not op.stops_gradient:
+            for argument in arguments:
+                uses[argument] += nodes.requires[argument]
+    return uses
+
+
+def _edge_derivatives(nodes: Nodes, node: int, adjoints: list,
+                      uses: list[int]) -> tuple[Sequence, list]:
+    """The local derivative on each argument slot of `node` (None where no gradient flows) and
+    what each carried back, in slot order. Our op's are its table's formulas; a foreign op's,
+    Jᵀ·1 through torch's backward, are computed when first read. Into an argument that no
+    other edge feeds, torch's backward pass carried exactly that argument's adjoint: it is not
+    pulled back again; the others are pulled back through our op's linear map or torch's
+    backward function, for those slots only."""
+    op = nodes.ops[node]
+    arguments = nodes.args[node]
+    values = [nodes.values[argument] for argument in arguments]
+    out, adjoint = nodes.values[node], adjoints[node]
+    if isinstance(op, TorchOp):
+        row: Sequence = tuple(op.op.rules[slot](*values, out) if nodes.requires[argument]
+                              else None for slot, argument in enumerate(arguments))
+    else:
+        # A foreign op given one tensor twice has a gradient at each slot when torch's
+        # backward function is called directly, else all of it at the first (see edge_pull).
+        carries = [nodes.requires[argument] and (node in nodes.separated
+                                                 or argument not in arguments[:slot])
+                   for slot, argument in enumerate(arguments)]
+        row = DeferredRow(carries, lambda: [
+            np.zeros_like(values[slot])[()] if part is None else part
+            for slot, part in enumerate(nodes.pulls[node](np.ones_like(out)))])
+    slots = [slot for slot in range(len(arguments)) if flows_in(row, slot)]
+    shared = [slot for slot in slots if uses[arguments[slot]] > 1]
+    pulled: dict[int, Any] = {}
+    if shared and isinstance(op, TorchOp):
+        pulled = {slot: op.linear_map.pullback(slot, row[slot], adjoint, values[slot])
+                  for slot in shared}
+    elif shared and np.ndim(out) == 0:
+        pulled = {slot: adjoint * row[slot] for slot in shared}
+    elif shared:
+        pulled = dict(zip(shared, nodes.pulls[node](adjoint, shared)))
+    return row, [pulled[slot] if slot in pulled else adjoints[arguments[slot]]
+                 for slot in slots]

@@ -24,9 +24,7 @@ test: $(STAMP)
 OLDEST_TORCH := 2.5.1
 OLDEST_TORCHVISION := 0.20.1
 OLDEST := .venv-torch-$(OLDEST_TORCH)
-TORCH_TESTS := tests/test_torch.py tests/test_samples_torch.py tests/test_ops_torch.py \
-	tests/test_torch_scripts.py tests/test_torch_compat.py tests/test_torch_sums.py \
-	tests/test_torch_names.py tests/test_torch_page.py
+TORCH_TESTS := $(wildcard tests/test_*torch*.py)  # every file of torch tests
 
 $(OLDEST)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(OLDEST)
@@ -52,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/page.py 500
 	$(BIN)/python bench/pytorch.py
+	$(BIN)/python bench/torch_scale.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
 define picture

@@ -109,9 +109,15 @@ LIMITS = [
      "paths listed by `--all`, and the largest `--top` (paths, graph, explain)",
      "refused", 2),
     ("graphviz_ad.engine.paths", "MAX_LISTED_EDGES",
-     "edges of the paths listed at once, bounded before listing by (paths) × (longest path); "
-     "an edge counts 1 + (elements of the largest array) / ARRAY_EDGE_ELEMENTS",
+     "edges of the paths listed at once, bounded before listing by (paths) × (longest path)",
      "refused, naming the largest `--top` that fits", 2),
+    ("graphviz_ad.engine.paths", "MAX_LISTING_WORK",
+     "elements of work pulling the listed paths' products back (`gad paths`, `gad torch "
+     "--paths`, `gad graph --wrt`), bounded before listing by (paths) × (the heaviest path): "
+     "on each edge its producer's and consumer's elements and the call, EDGE_WORK for a "
+     "traced model's backward function (the page's estimate, with its own budget)",
+     "refused, naming the largest `--top` that fits, or when no path fits, groups to "
+     "`--fold`", 2),
     ("graphviz_ad.engine.paths", "MAX_SUMMARY_VISITS",
      "node visits to summarize every input's paths (`gad paths` and `gad explain` without "
      "`--wrt`): the nodes after each input, summed", "refused", 2),
@@ -165,6 +171,11 @@ LIMITS = [
     ("graphviz_ad.sources.pytorch", "MAX_NAMED_ITEMS",
      "things in a list, tuple or dict that a traced function takes or reads, looked into for "
      "tensors and modules to name (`models['net']`)", "the container is not looked into", 0),
+    ("graphviz_ad.sources.torch_graph", "MAX_TRACE_NODES",
+     "nodes of a traced or imported PyTorch computation (`gad torch`, `trace_torch`, "
+     "`from_torch`), counted as they are made: a Python loop of a million scalar steps stops "
+     "in about 1.5 s (docs/performance.md)", "refused while the function still runs, the hint "
+     "naming what to trace instead", 2),
     ("graphviz_ad.sources.pytorch", "MAX_TEXT",
      "characters of an argument's text inside its consumer's text (`gad torch`)",
      "the argument's label instead", 0),

@@ -412,7 +412,16 @@ class Analysis:
         from graphviz_ad.engine.fold import fold
 
         keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
-        return fold(self.graph, self.groups_named(groups), keep)
+        return fold(self.graph, self.groups_named(groups), keep, self._group_derivatives)
+
+    @cached_property
+    def _group_derivatives(self):
+        """The total derivatives of the groups folded so far, which every later folding of
+        this analysis reuses (a page folds the graph again for each expanded group; through a
+        traced model each costs calls of its backward functions)."""
+        from graphviz_ad.engine.fold import GroupDerivatives
+
+        return GroupDerivatives(self.graph)
 
     def groups_named(self, names: Iterable[str]) -> list[tuple[str, ...]]:
         """The group paths of dotted names: a group's whole name (`model.layer2.0`) or its
@@ -564,7 +573,8 @@ class Analysis:
         detail = choose_detail(self.graph, max_boxes, self.groups_named(expand), depth,
                                expand_all, keep, on_paths, MAX_CHAIN,
                                self.graph.inputs[wrt] if wrt is not None else None)
-        folding = fold(self.graph, detail.fold, keep) if detail.fold else None
+        folding = fold(self.graph, detail.fold, keep, self._group_derivatives) \
+            if detail.fold else None
         return (folding.graph if folding else self.graph), folding, detail, many_inputs
 
     @staticmethod

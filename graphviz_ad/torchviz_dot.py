@@ -35,8 +35,16 @@ def make_dot(var: Any, params: Mapping[str, Any] | None = None, show_attrs: bool
     `show_attrs`, `show_saved` and `max_attr_chars` are accepted for torchviz's signature: our
     nodes always show their values and gradients."""
     if _collected is not None:
-        _collected.append((var, params))
+        _collected[:] = [(var, params)]  # only the last is drawn: keep no other graph alive
     return Dot(var, params)
+
+
+def make_dot_from_trace(trace: Any) -> None:
+    """torchviz's picture of a `torch.jit.trace`, which has no gradients to draw."""
+    from graphviz_ad.errors import UsageError
+
+    raise UsageError("make_dot_from_trace draws a torch.jit trace, which carries no gradient",
+                     None, "call make_dot(y) on the output the model computes")
 
 
 class Dot:
@@ -68,6 +76,8 @@ class Dot:
 
     def save(self, filename: str | None = None, directory: str | None = None) -> str:
         """Write the DOT text to `filename` (default `Digraph.gv`); returns its path."""
+        if directory:
+            os.makedirs(directory, exist_ok=True)  # as graphviz.Digraph.save does
         path = os.path.join(directory or "", filename or "Digraph.gv")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(self.source)

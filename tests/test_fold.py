@@ -96,3 +96,47 @@ def test_folded_path_products_sum_to_the_gradient(statements, x, y, data):
                              for path in every_path(analysis.graph, name, limit=50_000)))
         assert abs(total - float(analysis.gradient(name))) <= 1e-12 * scale
         assert folded.gradient(name) == analysis.gradient(name)
+
+
+# Each group's total derivative is found once per analysis, and reused only where it is the
+# same computation: the same output, region and producers.
+
+@pytest.mark.parametrize("whole", [True, False], ids=["stored", "by action"])
+def test_cached_total_derivatives_equal_uncached_ones(monkeypatch, whole):
+    import graphviz_ad.engine.fold as fold_module
+
+    if not whole:  # every group's total derivative kept as its action
+        monkeypatch.setattr(fold_module, "MAX_JACOBIAN_ROWS", 0)
+    analysis = analyze("h = tanh(W @ x)\ng = sin(h) * h\nsum(g * g)",
+                       W=[[0.5, -1.0], [2.0, 0.3]], x=[0.7, -0.2])
+    graph = analysis.graph
+    found = []
+    original = fold_module.total_derivatives if whole else fold_module._group_action
+    monkeypatch.setattr(fold_module, "total_derivatives" if whole else "_group_action",
+                        lambda *args: found.append(args[2]) or original(*args))
+    cache = fold_module.GroupDerivatives(graph)
+    product = graph.labels.index("@")
+    # h and g found; nothing new for h alone; h again with its W @ x kept outside it (another
+    # region, other producers), g reused; nothing new at all.
+    for groups, keep, new in [([("h",), ("g",)], [], 2), ([("h",)], [], 0),
+                              ([("h",), ("g",)], [product], 1), ([("h",), ("g",)], [], 0)]:
+        del found[:]
+        cached = fold(graph, groups, keep, cache).graph
+        assert len(found) == new
+        fresh = fold(graph, groups, keep).graph
+        assert cached.labels == fresh.labels and cached.args == fresh.args
+        for node, kind in enumerate(fresh.kinds):
+            if kind == "group":
+                assert isinstance(cached.ops[node].linear_map, type(fresh.ops[node].linear_map))
+                for ours, theirs in zip(cached.local[node], fresh.local[node]):
+                    np.testing.assert_array_equal(ours, theirs)
+        for name in ("W", "x"):
+            np.testing.assert_allclose(summarize(cached, name, None).shown_sum,
+                                       analysis.gradient(name), rtol=1e-12)
+
+
+def test_total_derivatives_of_another_graph_are_refused():
+    import graphviz_ad.engine.fold as fold_module
+
+    with pytest.raises(ValueError, match="another graph"):
+        fold(seed().graph, [("n",)], (), fold_module.GroupDerivatives(seed().graph))

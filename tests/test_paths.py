@@ -178,3 +178,40 @@ def test_output_that_is_the_input_has_one_empty_path():
     (path,) = analysis.paths("x").paths
     assert path.edges == () and path.nodes == (analysis.graph.inputs["x"],)
     assert float(path.product) == 1.0 and chain(analysis.graph, path) == "x"
+
+
+# A listing is weighed, before any path is made, by the work of pulling its paths' products
+# back: on each edge its producer's and consumer's elements and the call (engine/paths.py).
+
+def test_listing_work_counts_each_paths_own_arrays():
+    from graphviz_ad.engine.fold import fold
+    from graphviz_ad.engine.paths import heaviest_path, listing_work
+
+    analysis = analyze("y = sin(x)\nsum(y * x)", x=np.ones(10))
+    graph = analysis.graph
+    # x -> sin -> * -> sum: (10 + 10 + 1) twice, then 10 + 1 + 1; x -> * -> sum is lighter.
+    assert heaviest_path(graph, graph.inputs["x"]) == 21 + 21 + 12
+    assert listing_work(graph, "x", 20) == 2 * 54 == listing_work(graph, "x", 1)  # both listed
+    # Folded, y's edge multiplies by its stored 10 x 10 Jacobian: 10 + 10 + 100.
+    folded = fold(graph, [("y",)]).graph
+    assert heaviest_path(folded, folded.inputs["x"]) == 120 + 21 + 12
+
+
+def test_a_listing_past_its_work_is_refused_naming_what_fits(monkeypatch):
+    import graphviz_ad.engine.paths as paths_module
+
+    analysis = analyze("y = sin(x)\nsum(y * x)", x=np.ones(10))
+    monkeypatch.setattr(paths_module, "MAX_LISTING_WORK", 100)
+    with pytest.raises(LimitError) as refused:
+        analysis.paths("x", 2)
+    assert refused.value.reason == "pulling the products of 2 paths back along them is up " \
+                                   "to 108 elements' work (54 on the heaviest path); the " \
+                                   "limit is 100"
+    assert refused.value.hint == "use --top 1 or fewer"
+    assert len(analysis.paths("x", 1).paths) == 1
+    monkeypatch.setattr(paths_module, "MAX_LISTING_WORK", 50)  # not even one path fits
+    with pytest.raises(LimitError) as refused:
+        analysis.paths("x", 1)
+    assert refused.value.hint.startswith("list the paths through groups folded, --fold GROUP "
+                                         "(y")
+    assert paths_module.most_listed(analysis.graph, "x") == 0

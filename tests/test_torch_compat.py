@@ -6,7 +6,6 @@ test-torch-oldest), so each feature test is exercised on both sides of a change.
 
 import re
 import runpy
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ def leaf(value):
 
 
 def test_the_oldest_torch_is_stated_once_and_agrees_everywhere():
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11 reads TOML")
     oldest = ".".join(map(str, torch_compat.OLDEST_TORCH))
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["torch"]
@@ -114,3 +114,23 @@ def test_clamp_at_a_bound_sums_to_torchs_gradient_whatever_its_rule():
     paths = analysis.paths("x", top=None)
     assert np.array_equal(paths.shown_sum, x.grad.numpy())
     assert ("clip" in analysis.graph.labels) == torch_compat.CLAMP_IS_OURS
+
+
+class Doubled(torch.autograd.Function):
+    """2x, its forward decorated as mixed-precision code decorates it."""
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cpu")
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 2
+
+
+def test_a_decorated_custom_forward_is_told_and_checked():
+    analysis = api.trace_torch(lambda x: Doubled.apply(x).sum(), leaf([1.0, 2.0]))
+    report = analysis.gradient_report(["x"], check=True)
+    assert report.rows[0].gradient.tolist() == [2.0, 2.0]
+    report.require_agreement()

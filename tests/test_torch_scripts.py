@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 from graphviz_ad import api, make_dot  # noqa: E402 (after the skip)
 from graphviz_ad.cli import app  # noqa: E402
 from graphviz_ad.errors import UsageError  # noqa: E402
+from graphviz_ad.sources.torch_compat import BACKWARD_IS_SEEN  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = "samples/document"
@@ -163,7 +164,9 @@ def test_a_script_takes_no_values_on_the_command_line():
 
 def test_a_script_is_not_checked_and_says_why():
     result = gad("torch", f"{DOCUMENT}/worked_example.py", "--check")
-    assert "not called again" in result.stdout + result.stderr
+    assert result.exit_code == 2, result.output
+    assert "runs as a script, which is not called again" in result.stderr
+    assert "gad torch FILE.py:NAME x=1 --check" in result.stderr
 
 
 @pytest.mark.parametrize("body, reason", [
@@ -199,3 +202,85 @@ def test_resnet18_as_the_document_writes_it_stays_float32(tmp_path):
     assert "float32" not in result.stderr  # no dtype mismatch
     assert "resnet18.conv1.weight" in result.stdout
     assert "layer4" in (tmp_path / "r.dot").read_text()
+
+
+@pytest.mark.parametrize("ending", [
+    "from torchviz import make_dot as draw\ndraw(second)\n",
+    "import torchviz\ntorchviz.make_dot(second)\n",
+    "torch.autograd.backward([second])\n",
+])
+def test_a_script_draws_what_it_hands_make_dot_or_backward_however_named(ending, tmp_path):
+    script = tmp_path / "named.py"
+    script.write_text("import torch\nx = torch.tensor(2.0, requires_grad=True)\n"
+                      "first = x * 3\nsecond = x ** 2\n" + ending)
+    if "autograd" in ending and not BACKWARD_IS_SEEN:  # torch 2.5 hides it: said, with the way
+        result = gad("torch", script)
+        assert result.exit_code == 2 and "does not show gad torch.autograd.backward" in \
+            result.stderr
+        assert "y.backward()" in result.stderr
+        return
+    assert as_json("torch", script)["gradient"] == {"x": 4.0}
+
+
+@pytest.mark.parametrize("target, values", [
+    ("functions.py:lam", ["x=[1,2]"]),
+    ("functions.py:imported", ["x=[1,2]"]),
+    ("functions.py:model", ["input=[[1,2]]"]),
+    ("functions.py:zero", []),
+])
+def test_a_named_callable_of_any_kind_is_called(target, values, tmp_path):
+    (tmp_path / "callables_helper.py").write_text("def imported(x):\n    return (x * 3).sum()\n")
+    (tmp_path / "functions.py").write_text(
+        "import torch\nfrom callables_helper import imported\nlam = lambda x: (x * 3).sum()\n"
+        "model = torch.nn.Linear(2, 1)\nw = torch.ones(2, requires_grad=True)\n"
+        "zero = lambda: (w * 3).sum()\n")
+    found = as_json("torch", tmp_path / target, *values)
+    expected = {"x": [3.0, 3.0]} if "x=[1,2]" in values else \
+        {"w": [3.0, 3.0]} if not values else None
+    if expected is None:
+        assert found["gradient"]["weight"] == [[1.0, 2.0]]  # d(w·x + b)/dw = x
+        assert found["gradient"]["bias"] == [1.0]
+        assert set(found["gradient"]) == {"input", "weight", "bias"}
+    else:
+        assert found["gradient"] == expected
+
+
+def test_a_backward_of_something_else_leaves_a_file_of_functions_one(tmp_path):
+    (tmp_path / "other.py").write_text(
+        "class Tape:\n    def backward(self):\n        return 0\n\n\nTape().backward()\n\n\n"
+        "def f(x):\n    return x * 5\n")
+    assert as_json("torch", tmp_path / "other.py", "x=1")["gradient"] == {"x": 5.0}
+
+
+def test_a_backward_seeded_with_other_than_ones_is_refused(tmp_path):
+    script = tmp_path / "seeded.py"
+    script.write_text("import torch\nx = torch.ones(2, requires_grad=True)\ny = x * x\n"
+                      "y.backward(torch.tensor([1.0, 0.0]))\n")
+    result = gad("torch", script)
+    assert result.exit_code == 2
+    assert "(y * v).sum().backward()" in result.stderr
+    script.write_text(script.read_text().replace("[1.0, 0.0]", "[1.0, 1.0]"))
+    assert as_json("torch", script)["gradient"] == {"x": [2.0, 2.0]}
+
+
+def test_a_run_leaves_the_process_as_it_found_it(monkeypatch):
+    sentinel = types.SimpleNamespace()
+    monkeypatch.setitem(sys.modules, "torchviz", sentinel)
+    path, dtype = list(sys.path), torch.get_default_dtype()
+    api.load_torch(f"{DOCUMENT}/worked_example.py")
+    api.load_torch("samples/torch_seed.py", ["x1=1.5", "x2=0.5", "c=1"])
+    assert sys.modules["torchviz"] is sentinel
+    assert sys.path == path and torch.get_default_dtype() == dtype
+    assert "__gad__" not in sys.modules
+
+
+def test_a_dot_renders_into_a_new_folder_and_refuses_a_jit_trace(tmp_path):
+    from graphviz_ad.torchviz_dot import make_dot_from_trace
+
+    x = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    written = make_dot(x * x, {"x": x}).render("g", directory=str(tmp_path / "new" / "dir"),
+                                               format="svg")
+    assert (tmp_path / "new" / "dir" / "g.svg").read_text().count("<svg") == 1
+    assert written == str(tmp_path / "new" / "dir" / "g.svg")
+    with pytest.raises(UsageError, match="carries no gradient"):
+        make_dot_from_trace(None)

@@ -6,7 +6,9 @@ through the group: for scalars the sum over the group's inner paths of their pro
 the whole Jacobian, found by a reverse sweep inside the group per element of its output. A
 Jacobian too large to store (a convolution block's) is known by its action instead: a sweep
 inside the group pulls any gradient back, and the edge shows Jᵀ·1. So the paths of the folded
-graph, and their products, still sum to the gradient.
+graph, and their products, still sum to the gradient. Those total derivatives cost sweeps (a
+traced model's: calls of its backward functions), so `GroupDerivatives` keeps each group's for
+later foldings of the same graph (a page folds it once per expanded group).
 """
 
 from __future__ import annotations
@@ -121,11 +123,42 @@ def stored(graph: AnnotatedGraph, output: int, producers: list[int]) -> bool:
     return largest <= MAX_JACOBIAN_ELEMENTS and size <= MAX_JACOBIAN_ROWS
 
 
+class GroupDerivatives:
+    """The total derivatives of one graph's folded groups, each found once: the local
+    derivatives of a folded group's node, and its linear map where they are kept as its action
+    (None where they are stored whole). Keyed by everything they are computed from (the group's
+    output, its region and its producers), so a folding that keeps other inputs outside or
+    opens other groups, and so has other regions or producers, finds its own."""
+
+    def __init__(self, graph: AnnotatedGraph):
+        self.graph = graph
+        self._found: dict[tuple[int, tuple[int, ...], tuple[int, ...]],
+                          tuple[Any, tuple[Any, ...]]] = {}
+
+    def of(self, output: int, region: list[int], producers: list[int]
+           ) -> tuple[Any, tuple[Any, ...]]:
+        key = (output, tuple(region), tuple(producers))
+        if key not in self._found:
+            if stored(self.graph, output, producers):
+                self._found[key] = None, tuple(total_derivatives(self.graph, region, output,
+                                                                 producers))
+            else:
+                action, row = _group_action(self.graph, region, output, producers)
+                self._found[key] = action, tuple(row)
+        return self._found[key]
+
+
 def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
-         keep: Iterable[int] = ()) -> Folding:
+         keep: Iterable[int] = (), derivatives: GroupDerivatives | None = None) -> Folding:
     """`graph` with each group of `paths` folded, where it can be (see `why_not_foldable`):
     each of its outputs becomes one node, fed by what it is computed from outside the group
-    (other outputs included); inputs in `keep` stay outside their groups."""
+    (other outputs included); inputs in `keep` stay outside their groups. `derivatives` (of
+    this graph) gives the groups' total derivatives found by earlier foldings, and keeps
+    those this one finds."""
+    if derivatives is None:
+        derivatives = GroupDerivatives(graph)
+    elif derivatives.graph is not graph:
+        raise ValueError("the total derivatives given are another graph's")
     consumers = graph.consumers()
     folds: dict[int, tuple[tuple[str, ...], list[int], list[int], bool]] = {}
     refused: dict[tuple[str, ...], str] = {}
@@ -145,7 +178,8 @@ def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
     kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
     stands_for = tuple(tuple(sorted(set(folds[node][1]) - {node})) + (node,) if node in folds
                        else (node,) for node in kept)
-    return Folding(_rebuild(graph, folds, absorbed), tuple(folded), refused, stands_for)
+    return Folding(_rebuild(graph, folds, absorbed, derivatives), tuple(folded), refused,
+                   stands_for)
 
 
 def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> list[int]:
@@ -227,7 +261,8 @@ def _group_action(graph: AnnotatedGraph, members: list[int], output: int,
     return known_by_action("group", pull, scalar), row
 
 
-def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> AnnotatedGraph:
+def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int],
+             derivatives: GroupDerivatives) -> AnnotatedGraph:
     kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
     renumber = {old: new for new, old in enumerate(kept)}
     kinds, ops, args, labels, local, names, groups, spans, details = [], [], [], [], [], {}, {}, \
@@ -241,15 +276,12 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int]) -> Annotate
                 if several else short_name(path)
             kinds.append(GROUP)
             description = f"the group {'.'.join(path)}, folded: {len(region)} nodes"
-            if stored(graph, node, producers):
-                ops.append(GroupOp(label, len(producers), description, path=path,
-                                   members=len(region)))
-                local.append(tuple(total_derivatives(graph, region, node, producers)))
-            else:
-                action, row = _group_action(graph, region, node, producers)
-                ops.append(GroupOp(label, len(producers), description, linear_map=action,
-                                   path=path, members=len(region)))
-                local.append(tuple(row))
+            action, row = derivatives.of(node, region, producers)
+            ops.append(GroupOp(label, len(producers), description, path=path,
+                               members=len(region)) if action is None else
+                       GroupOp(label, len(producers), description, linear_map=action, path=path,
+                               members=len(region)))
+            local.append(row)
             args.append(tuple(renumber[producer] for producer in producers))
             labels.append(label)
             if path[:-1]:

@@ -16,20 +16,25 @@ from typing import Any, Iterator
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import AnnotatedGraph
-from graphviz_ad.engine.linear import MATMUL
+from graphviz_ad.engine.annotated import AnnotatedGraph, ForeignOp, GroupOp
+from graphviz_ad.engine.fold import frames, group_paths
+from graphviz_ad.engine.linear import JACOBIAN, MATMUL
 from graphviz_ad.errors import LimitError
 from graphviz_ad.options import ENUMERATION_LIMIT
 
-# Edges of all the paths listed at once, bounded before listing by (paths) x (the longest path);
-# an edge between arrays counts once per ARRAY_EDGE_ELEMENTS elements of the largest array, as
-# its vector-Jacobian product does that much more work. About 2.5 s and 40 MB: the top 20 of a
-# 100,000-node chain.
+# Edges of all the paths listed at once, bounded before listing by (paths) x (the longest path):
+# each edge is held and pulled back along. About 2.5 s and 40 MB: the top 20 of a 100,000-node
+# chain.
 MAX_LISTED_EDGES = 2_000_000
-ARRAY_EDGE_ELEMENTS = 64
-# A pullback costs about a call to a backward function besides its elements (a traced model's
-# foreign op: about 1 ms, as much as 10,000 elements); listing_work counts it so.
+# Pulling a path's product back costs, on each of its edges, the elements of its producer and
+# its consumer and the call (`edge_work`): EDGE_WORK for a call of the source's backward
+# function (a traced model's foreign op: about 1 ms, as much as 10,000 elements at about
+# 100 ns each), 1 for our engine's own pullbacks. The command line and the page weigh a listing
+# by that one estimate (`listing_work`).
 EDGE_WORK = 10_000
+# A listing is refused past this much of that work, before any path is made: about 30 s, as
+# resnet18's top 6 from its first convolution take (its paths weigh 48 million elements each).
+MAX_LISTING_WORK = 300_000_000
 # Summarizing each input's paths (`gad paths` and `gad explain` without --wrt) visits the nodes
 # after each input: about 4 µs a visit, so a few seconds in all.
 MAX_SUMMARY_VISITS = 1_000_000
@@ -325,34 +330,63 @@ def _too_many(name: str, count: int | CountEstimate, limit: int) -> LimitError:
 
 @dataclass(frozen=True)
 class _Listing:
-    """What listing one path may cost: its edges, each weighed by the largest array."""
+    """What listing paths from one input costs, known before any is made: each path holds at
+    most `longest` edges, and pulling its product back along them is at most `heaviest`
+    elements of work (`heaviest_path`); `through`, the groups the heaviest path runs through."""
 
     longest: int
-    largest: int
-
-    @property
-    def edge_weight(self) -> int:
-        return 1 + self.largest // ARRAY_EDGE_ELEMENTS
+    heaviest: int
+    through: tuple[str, ...] = ()
 
     def edges(self, paths: int) -> int:
-        return paths * self.longest * self.edge_weight
+        return paths * self.longest
+
+    def work(self, paths: int) -> int:
+        return paths * self.heaviest
+
+    def fits(self, paths: int) -> bool:
+        return self.edges(paths) <= MAX_LISTED_EDGES and self.work(paths) <= MAX_LISTING_WORK
+
+    def most(self) -> int:
+        """The most paths that fit both budgets."""
+        return min(MAX_LISTED_EDGES // max(1, self.longest),
+                   MAX_LISTING_WORK // max(1, self.heaviest))
 
     def refuse_beyond_budget(self, paths: int) -> None:
-        edges = self.edges(paths)
-        if edges <= MAX_LISTED_EDGES:
+        if self.fits(paths):
             return
-        weighed = f" (each counts {self.edge_weight:,}: the graph has arrays of " \
-                  f"{self.largest:,} elements)" if self.edge_weight > 1 else ""
-        most = MAX_LISTED_EDGES // max(1, self.longest * self.edge_weight)
-        raise LimitError(f"listing {paths:,} paths of up to {self.longest:,} edges is "
-                         f"{edges:,} edges{weighed}; the limit is {MAX_LISTED_EDGES:,}", None,
-                         f"use --top {most} or fewer" if most else None)
+        edges, work, most = self.edges(paths), self.work(paths), self.most()
+        reason = (f"listing {paths:,} paths of up to {self.longest:,} edges is {edges:,} "
+                  f"edges; the limit is {MAX_LISTED_EDGES:,}" if edges > MAX_LISTED_EDGES else
+                  f"pulling the products of {paths:,} paths back along them is up to "
+                  f"{work:,} elements' work ({self.heaviest:,} on the heaviest path); the "
+                  f"limit is {MAX_LISTING_WORK:,}")
+        if most:
+            hint = f"use --top {most} or fewer"
+        else:
+            # One path is too heavy: a folded group's edge pulls back through the whole group
+            # in one step, a stored Jacobian's product when the group is small enough.
+            groups = ", ".join(self.through[:6]) + (", ..." if len(self.through) > 6 else "")
+            hint = (f"list the paths through groups folded, --fold GROUP ({groups}), or give "
+                    "--wrt an input nearer the output") if groups else \
+                "give --wrt an input nearer the output"
+        raise LimitError(reason, None, hint)
 
 
 def _listing(graph: AnnotatedGraph, name: str) -> _Listing:
-    largest = max((value.size for value in graph.values if type(value) is np.ndarray),
-                  default=1)
-    return _Listing(longest_path(graph, graph.inputs[name]), largest)
+    start = graph.inputs[name]
+    work, via = _heaviest(graph, start)
+    # Named one level below the frames (the module a traced function reads), as --fold takes
+    # them: `model.layer1`.
+    level = frames(group_paths(graph)) + 1
+    through: dict[str, None] = {}
+    node = graph.output if work[graph.output] is not None else start
+    while node != start:
+        if graph.groups.get(node):
+            through.setdefault(".".join(graph.groups[node][:level]), None)
+        node = via[node]
+    return _Listing(longest_path(graph, start), work[graph.output] or 0,
+                    tuple(reversed(through)))
 
 
 def _size(product: Any) -> float:
@@ -382,47 +416,72 @@ def check_top(top: int | None) -> None:
 def _listed(graph: AnnotatedGraph, top: int | None, count: int | CountEstimate,
             listing: _Listing) -> tuple[bool, int]:
     """Whether `summarize` lists every path (array programs, to sort them by size, when that
-    fits the edge budget), and how many paths it lists."""
+    fits the listing budgets), and how many paths it lists."""
     scalar = all(np.ndim(value) == 0 for value in graph.values)
     enumerable = isinstance(count, int) and count <= ENUMERATION_LIMIT
-    if top is None or (not scalar and enumerable and listing.edges(count) <= MAX_LISTED_EDGES):
+    if top is None or (not scalar and enumerable and listing.fits(count)):
         return True, count
     return False, min(top, count) if isinstance(count, int) else top
 
 
-def heaviest_path(graph: AnnotatedGraph, start: int) -> int:
-    """The most work any path from `start` to the output costs to pull back along, in array
-    elements: on each edge, its producer's and its consumer's, and EDGE_WORK for the call
-    (0 when there is no path)."""
+def edge_work(graph: AnnotatedGraph, node: int, argument: int, sizes: list[int]) -> int:
+    """The work, in array elements, of pulling a gradient back along the edge from `argument`
+    into `node` (`sizes`: each node's elements): their elements, and the call. A traced
+    model's op calls its backward function (EDGE_WORK); a folded group multiplies by its stored
+    Jacobian, or sweeps through its nodes where it is known by its action; our engine's own
+    pullback is numpy on those elements."""
+    op = graph.ops[node]
+    if isinstance(op, GroupOp):
+        call = sizes[argument] * sizes[node] if op.linear_map is JACOBIAN \
+            else EDGE_WORK * op.members
+    else:
+        call = EDGE_WORK if isinstance(op, ForeignOp) else 1
+    return sizes[argument] + sizes[node] + call
+
+
+def _heaviest(graph: AnnotatedGraph, start: int) -> tuple[list[int | None], list[int]]:
+    """For each node, the most work (`edge_work`) of any path from `start` to it (None where
+    there is none), and the argument that path arrives from."""
     heaviest: list[int | None] = [None] * len(graph)
     heaviest[start] = 0
+    via = list(range(len(graph)))
     sizes = [int(np.size(value)) for value in graph.values]
     flows, args = graph.flows, graph.args
     for node in range(start + 1, graph.output + 1):
         for slot, argument in enumerate(args[node]):
             if flows(node, slot) and heaviest[argument] is not None:
-                candidate = heaviest[argument] + sizes[argument] + sizes[node] + EDGE_WORK
+                candidate = heaviest[argument] + edge_work(graph, node, argument, sizes)
                 if heaviest[node] is None or candidate > heaviest[node]:
-                    heaviest[node] = candidate
-    return heaviest[graph.output] or 0
+                    heaviest[node], via[node] = candidate, argument
+    return heaviest, via
+
+
+def heaviest_path(graph: AnnotatedGraph, start: int) -> int:
+    """The most work any path from `start` to the output costs to pull back along, in array
+    elements (`edge_work`; 0 when there is no path)."""
+    return _heaviest(graph, start)[0][graph.output] or 0
 
 
 def listing_work(graph: AnnotatedGraph, name: str, top: int) -> int | None:
     """A bound, before any path is made, on the work of `summarize(graph, name, top)` pulling
     back its paths' products, in elements: (paths listed) x (the heaviest path's work);
-    None where `summarize` would refuse them."""
+    None where `summarize` would refuse them (past MAX_LISTED_EDGES or MAX_LISTING_WORK)."""
     listing = _listing(graph, name)
     listed = _listed(graph, top, path_count(graph, name), listing)[1]
-    if listing.edges(listed) > MAX_LISTED_EDGES:
-        return None
-    return listed * heaviest_path(graph, graph.inputs[name])
+    return listing.work(listed) if listing.fits(listed) else None
+
+
+def most_listed(graph: AnnotatedGraph, name: str) -> int:
+    """The largest --top whose listing `summarize` would not refuse (0: not even one path)."""
+    return min(_listing(graph, name).most(), ENUMERATION_LIMIT)
 
 
 def summarize(graph: AnnotatedGraph, name: str, top: int | None) -> PathSummary:
     """The `top` paths of largest |contribution| (all when `top` is None) and the rest's sum.
 
-    Refused before any path is made past ENUMERATION_LIMIT paths or MAX_LISTED_EDGES edges.
-    Array programs list every path and sort them by size when that fits the edge budget, and
+    Refused before any path is made past ENUMERATION_LIMIT paths, MAX_LISTED_EDGES edges or
+    MAX_LISTING_WORK elements of work (`listing_work`). Array programs list every path and
+    sort them by size when that fits those budgets, and
     otherwise search by a bound on the size, as scalar programs always do (exactly there).
     """
     check_top(top)

@@ -21,7 +21,7 @@ import numpy as np
 
 from graphviz_ad import display, records
 from graphviz_ad.engine.annotated import AnnotatedGraph
-from graphviz_ad.engine.paths import listing_work, path_count, summarize
+from graphviz_ad.engine.paths import listing_work, most_listed, path_count, summarize
 from graphviz_ad.render.export import picture_json
 from graphviz_ad.render.picture import OUTPUT, Picture
 from graphviz_ad.style import PATH_COLOURS, REST_COLOUR
@@ -126,12 +126,14 @@ def _unlisted(graph: AnnotatedGraph, name: str, top: int, cost: int | None) -> d
     why = (f"pulling their products back along them is up to {cost:,} elements' work, past "
            f"what is left of the page's {PAGE_PATH_ELEMENTS:,}"
            if cost is not None else f"listing {top} of them is past the listing limit")
+    # The command line weighs a listing by the same estimate, so the K named here fits it.
+    most = most_listed(graph, name)
+    top_k = f"--top {most}" if most else "--top K"
     return {"wrt": name, "gradient": gradient, "path_count": count, "paths": [],
             "rest": {"count": count, "sum": gradient},
             "unlisted": f"Not listed: {why}. The command line lists them: `gad paths FILE "
-                        f"--wrt {name} --top K`, `gad torch FILE.py --paths --wrt {name} --top "
-                        "K` (a small K for a large model), or through a module folded with "
-                        "`--fold GROUP`."}
+                        f"--wrt {name} {top_k}`, `gad torch FILE.py --paths --wrt {name} "
+                        f"{top_k}`, or through a module folded with `--fold GROUP`."}
 
 
 def page_data(picture: Picture, expanded: list[tuple[str, Picture, str]]) -> dict[str, Any]:

@@ -39,8 +39,8 @@ from graphviz_ad.sources.torch_compat import (inside_custom_forward, keystr, tre
                                               tree_flatten_with_path)
 from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
 from graphviz_ad.sources.torch_ops import (CUTS, DATA, NO_GRAD_LABEL, TorchOp, base_name,
-                                           function_name, is_float_tensor, number_text, our_op,
-                                           to_numpy)
+                                           function_name, is_float_tensor, is_shareable,
+                                           number_text, our_op, summary_of, to_numpy)
 from graphviz_ad.sources.torch_pulls import edge_pull, function_pull, partial_pull
 
 MAX_TEXT = 40  # characters of an argument's own text inside its consumer's text
@@ -168,6 +168,10 @@ class _Recorder(TorchFunctionMode):
         self.paused = False
         # each random generator the function names, and its state before its first use
         self.generators: dict[int, tuple[torch.Generator, torch.Tensor]] = {}
+        # Values kept as numpy views of torch's memory, not copies (a model's parameters are
+        # most of its memory), by the address of their storage: the tensor and its version,
+        # each node's; copied before a call the recorder sees writes into that storage.
+        self.shared: dict[int, list[tuple[int, torch.Tensor, int]]] = {}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -179,8 +183,10 @@ class _Recorder(TorchFunctionMode):
         name = function_name(func)
         call = self.current_call = len(self.call_names)
         self.call_names.append(name)
-        tensors = [item for item in tree_flatten((args, kwargs))[0] if is_float_tensor(item)]
+        tensors = [item for item in _leaves(args, kwargs) if is_float_tensor(item)]
         in_place = base_name(name)[1] or kwargs.get("inplace") is True
+        if self.shared and (in_place or name.endswith("_") or "out" in kwargs):
+            self._copy_before_write(tensors)  # `add_`, `_foreach_add_`, `out=`, `x[0] = y`
         if not torch.is_grad_enabled() and in_place and tensors \
                 and id(tensors[0]) not in self.mutated:  # a tensor about to change in place
             self.mutated[id(tensors[0])] = (tensors[0], tensors[0].detach().clone())
@@ -191,11 +197,12 @@ class _Recorder(TorchFunctionMode):
             # its version before the write is taken now, as the constant it is
             self._operand(written)
         result = func(*args, **kwargs)
+        made = _leaves((result,))
         if torch.is_grad_enabled():
-            _refuse_complex(name, result)
+            _refuse_complex(name, made)
         if not any(self._tracked(tensor) for tensor in tensors):
             return result
-        outputs = [item for item in tree_flatten(result)[0] if is_float_tensor(item)]
+        outputs = [item for item in made if is_float_tensor(item)]
         if name == "__setitem__" and written is not None and torch.is_grad_enabled():
             outputs = [written]  # `z[0] = y` returns None: z is the new version
         # what the gradient takes as a constant, the check holds as traced; not inside a
@@ -226,6 +233,36 @@ class _Recorder(TorchFunctionMode):
             return result  # a parameter set in place under an inner no_grad (nn.init): a leaf
         self._record(name, args, kwargs, tensors, outputs)
         return result
+
+    def _value(self, tensor: torch.Tensor, shared: bool) -> Any:
+        """The tensor's value as numpy: with `shared` (a parameter, an input or an activation
+        with a history, which only a call the recorder sees can change), a read-only view of
+        torch's memory, else a copy."""
+        if not shared or tensor.dim() == 0 or not is_shareable(tensor):
+            return to_numpy(tensor)
+        value = tensor.detach().numpy()
+        value.flags.writeable = False
+        self.shared.setdefault(tensor.untyped_storage().data_ptr(), []).append(
+            (len(self.nodes.kinds), tensor, tensor._version))
+        return value
+
+    def _copy_before_write(self, tensors: list[torch.Tensor]) -> None:
+        """Copy the shared values in the memory of tensors a call may write into."""
+        for tensor in tensors:
+            for node, _, _ in self.shared.pop(tensor.untyped_storage().data_ptr(), ()):
+                self.nodes.values[node] = np.array(self.nodes.values[node])
+
+    def require_unchanged(self) -> None:
+        """Refuse a trace whose shared values torch changed in place by a call the recorder
+        did not see (inside a kernel): the picture would show the changed values."""
+        for entries in self.shared.values():
+            for node, tensor, version in entries:
+                if tensor._version != version:
+                    raise UsageError(
+                        f"`{self.nodes.labels[node]}` was changed in place during the call by "
+                        "torch code the trace does not see, so its value as used is lost", None,
+                        "change it outside the traced function, or write a new tensor "
+                        "(y = x + 1 rather than x.add_(1))")
 
     def _hold(self, call: int) -> Held:
         if call not in self.held:
@@ -300,8 +337,9 @@ class _Recorder(TorchFunctionMode):
                    group: tuple[str, ...], label: str, detail: str,
                    pull: Callable | None = None, separated: bool = False) -> int:
         requires = out.requires_grad
-        node = self.nodes.add(OPERATION, op, arguments, to_numpy(out), label, requires,
-                              get_gradient_edge(out) if requires else None, group, detail, pull)
+        node = self.nodes.add(OPERATION, op, arguments, self._value(out, requires), label,
+                              requires, get_gradient_edge(out) if requires else None, group,
+                              detail, pull)
         if separated:
             self.nodes.separated.add(node)
         self.node_of[id(out)] = node
@@ -403,7 +441,7 @@ class _Recorder(TorchFunctionMode):
             node = self._custom_function(item, cut[2])
             if node is not None:
                 return node
-        value = to_numpy(item)
+        value = self._value(item, item.requires_grad and item.is_leaf and cut is None)
         named = self.names.tensor(item)
         if cut is not None:
             node = self.nodes.add(CUT, None, (), value, NO_GRAD_LABEL, False,
@@ -413,7 +451,7 @@ class _Recorder(TorchFunctionMode):
             node = self.nodes.add_input(item, value, named[0], named[1])
         elif named is not None:  # a target, data, a buffer
             node = self.nodes.add(CONSTANT, None, (), value, named[0], False, None, named[1],
-                                  f"{named[0]} = {display.summary(value)}")
+                                  f"{named[0]} = {summary_of(item, value)}")
         elif item.requires_grad:
             self.leaves += 1
             node = self.nodes.add_input(item, value, f"{LEAF_PREFIX}{self.leaves}")
@@ -425,12 +463,21 @@ class _Recorder(TorchFunctionMode):
         return node
 
 
-def _refuse_complex(name: str, result: Any) -> None:
+def _leaves(args: tuple, kwargs: Mapping[str, Any] | None = None) -> list:
+    """The things in a call's arguments or result, lists, tuples and dicts looked into: a
+    call on tensors and numbers alone, most of them, skips torch's pytree walk."""
+    if kwargs or any(isinstance(item, (list, tuple, dict)) or not isinstance(
+            item, (torch.Tensor, int, float, bool, str, type(None))) for item in args):
+        return tree_flatten((args, kwargs or {}))[0]
+    return list(args)
+
+
+def _refuse_complex(name: str, result: list) -> None:
     """A complex tensor with a history is refused where it is made: the graph holds real
     values, one local derivative per edge, and torch's gradient through complex values (a
     conjugate, Wirtinger derivative) is no sum of such products."""
     if any(isinstance(item, torch.Tensor) and item.is_complex() and item.requires_grad
-           for item in tree_flatten(result)[0]):
+           for item in result):
         raise UsageError(f"`{name}` made a complex tensor that requires grad; graphviz-ad draws "
                          "real floating-point tensors only, and torch's gradient through "
                          "complex values is not a sum of real path products", None,
@@ -494,6 +541,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
                      "the gradients are those of its sum")
         with recorder:
             result = result.sum()
+    recorder.require_unchanged()
     nodes, output = recorder.nodes.without_unused_siblings(recorder._operand(result),
                                                            only_what_reaches)
     label = getattr(fn, "__name__", "")

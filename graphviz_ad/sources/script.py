@@ -32,8 +32,9 @@ from torch.overrides import TorchFunctionMode
 
 from graphviz_ad.arguments import is_file, split_torch_target
 from graphviz_ad.errors import GadError, InputValueError, MissingInputError, Span, UsageError
-from graphviz_ad.torchviz_dot import collecting, make_dot
+from graphviz_ad.torchviz_dot import collecting, make_dot, make_dot_from_trace
 from graphviz_ad.sources.pytorch import trace
+from graphviz_ad.sources.torch_compat import BACKWARD_IS_SEEN
 from graphviz_ad.sources.torch_graph import Imported
 
 RUN_NAME = "__gad__"
@@ -54,7 +55,7 @@ def _as_a_script(path: Path, dtype: torch.dtype | None) -> Iterator[None]:
     sys.path.insert(0, str(path.resolve().parent))
     sys.argv = [str(path)]
     torchviz = types.ModuleType("torchviz", "torchviz's make_dot, drawn by graphviz-ad")
-    torchviz.make_dot = make_dot
+    torchviz.make_dot, torchviz.make_dot_from_trace = make_dot, make_dot_from_trace
     sys.modules["torchviz"] = torchviz
     if dtype is not None:
         torch.set_default_dtype(dtype)
@@ -146,6 +147,11 @@ def _read(path: Path, shown: str) -> tuple[set[str], bool]:
         raise _raised(path, shown, error, "when read") from None
     functions = {statement.name for statement in tree.body
                  if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    # `from torchviz import make_dot as draw` calls it `draw`
+    calls = set(THE_SCRIPTS_CALLS) | {alias.asname for item in ast.walk(tree)
+                                      if isinstance(item, ast.ImportFrom)
+                                      for alias in item.names
+                                      if alias.name in THE_SCRIPTS_CALLS and alias.asname}
     pending: list[ast.AST] = list(tree.body)
     while pending:
         item = pending.pop()
@@ -156,7 +162,7 @@ def _read(path: Path, shown: str) -> tuple[set[str], bool]:
             called = item.func
             name = called.attr if isinstance(called, ast.Attribute) else \
                 called.id if isinstance(called, ast.Name) else None
-            if name in THE_SCRIPTS_CALLS:
+            if name in calls:
                 return functions, True
         pending.extend(ast.iter_child_nodes(item))
     return functions, False
@@ -190,8 +196,9 @@ def _choose(namespace: Mapping[str, Any], path: Path, shown: str,
 
 def _arguments(function: Callable, values: Mapping[str, Any], shown: str) -> dict[str, Any]:
     """Each NAME=VALUE as a float64 tensor that requires grad, checked against the signature."""
-    parameters = inspect.signature(function).parameters
-    name = getattr(function, "__name__", "the function")
+    called = function.forward if isinstance(function, torch.nn.Module) else function
+    parameters = inspect.signature(called).parameters
+    name = getattr(function, "__name__", type(function).__name__)
     takes_any = any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters.values())
     for given in values:
         if given not in parameters and not takes_any:
@@ -220,14 +227,29 @@ def run(target: str, values: Mapping[str, Any]) -> Imported:
         raise UsageError(f"no such file: {shown}", None, "give a Python file: gad torch "
                                                          "model.py:loss x=1")
     functions, draws_itself = _read(path, shown)
-    if name in functions or (name is None and not draws_itself):
+    # NAME with values, or a def, is a function (as values and no NAME are, where the file
+    # defines functions); else a script, whose NAME may be a tensor it makes
+    if name in functions or (values and (name is not None or functions)) \
+            or (name is None and not draws_itself):
         return _run_function(path, shown, name, values)
     if values:
         raise InputValueError(f"{shown} runs as a script, whose top-level code takes no "
                               f"NAME=VALUE ({', '.join(values)})", None,
                               "set the values in the script, or put the computation in a "
                               "function and name it: gad torch FILE.py:NAME x=1")
-    return _run_script(path, shown, name)
+    try:
+        return _run_script(path, shown, name, bool(functions))
+    except _CallInstead as instead:  # NAME is a callable (a lambda, a model), or no tensor
+        return _run_function(path, shown, instead.name, values)
+
+
+class _CallInstead(Exception):
+    """The script's NAME is a callable (a lambda, a model), or the script drew nothing: the file
+    is one of functions after all."""
+
+    def __init__(self, name: str | None):
+        super().__init__(name)
+        self.name = name
 
 
 def _run_function(path: Path, shown: str, name: str | None,
@@ -237,14 +259,14 @@ def _run_function(path: Path, shown: str, name: str | None,
         namespace = _run_file(path, shown, warned)
         function = _choose(namespace, path, shown, name)
         arguments = _arguments(function, values, shown)
-        with _users_code(path, shown, f"in {function.__name__}", warned):
+        with _users_code(path, shown, f"in {getattr(function, '__name__', name)}", warned):
             imported = trace(function, (), arguments)
 
     def finite_difference(*asked: Any) -> Any:
         """The check runs the function again as it was traced: inside the script's setting;
         what it warns again was said at the trace."""
         with _as_a_script(path, torch.float64), \
-                _users_code(path, shown, f"in {function.__name__}", []):
+                _users_code(path, shown, f"in {getattr(function, '__name__', name)}", []):
             return imported.finite_difference(*asked)
 
     return replace(imported, notes=imported.notes + tuple(warned),
@@ -252,8 +274,8 @@ def _run_function(path: Path, shown: str, name: str | None,
 
 
 class _Backwards(TorchFunctionMode):
-    """Each `y.backward()` of the script, listed beside its make_dot calls; the graph is kept
-    (retain_graph) so that it can be drawn afterwards."""
+    """Each `y.backward()` (or `torch.autograd.backward(y)`) of the script, listed beside its
+    make_dot calls; the graph is kept (retain_graph) so that it can be drawn afterwards."""
 
     def __init__(self, found: list):
         super().__init__()
@@ -261,8 +283,15 @@ class _Backwards(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
-        if func is torch.Tensor.backward and args:
-            self.found.append((args[0], None))
+        if func in (torch.Tensor.backward, torch.autograd.backward):
+            given = args[0] if args else kwargs.get("tensors")
+            seed = args[1] if len(args) > 1 else kwargs.get("gradient", kwargs.get("grad_tensors"))
+            for tensor in (given,) if isinstance(given, torch.Tensor) else given or ():
+                self.found[:] = [(tensor, None)]  # only the last is drawn: keep no other graph
+                if seed is not None and not bool(torch.all(torch.as_tensor(seed) == 1)):
+                    raise UsageError("the script seeds backward() with a gradient other than "
+                                     "ones, which gad does not draw", None,
+                                     "draw the scalar it stands for: (y * v).sum().backward()")
             kwargs["retain_graph"] = True
         return func(*args, **kwargs)
 
@@ -273,29 +302,35 @@ def _live_globals() -> Mapping[str, Any]:
     return vars(module) if module is not None else {}
 
 
-def _run_script(path: Path, shown: str, name: str | None) -> Imported:
+def _run_script(path: Path, shown: str, name: str | None, has_functions: bool) -> Imported:
     warned: list[str] = []
 
     def script() -> torch.Tensor:
         with collecting() as found, _Backwards(found):
             namespace = _run_file(path, shown, warned)
-        chosen, script.__name__ = _drawn(namespace, found, shown, name)
+        chosen, script.__name__ = _drawn(namespace, found, shown, name, has_functions)
         return chosen
 
     with _as_a_script(path, None):
         imported = trace(script, scope=_live_globals, only_what_reaches=True)
-    reason = (f"{shown} runs as a script, which is not called again: put its computation in a "
-              "function to check it (gad torch FILE.py:NAME --check)")
+    def finite_difference(*asked: Any) -> Any:
+        raise UsageError(f"{shown} runs as a script, which is not called again, so its "
+                         "gradients cannot be checked by finite differences", None,
+                         "put its computation in a function and check that: gad torch "
+                         "FILE.py:NAME x=1 --check")
+
     return replace(imported, notes=imported.notes + tuple(warned),
-                   finite_difference=lambda *asked: reason)
+                   finite_difference=finite_difference)
 
 
-def _drawn(namespace: Mapping[str, Any], found: list, shown: str,
-           name: str | None) -> tuple[torch.Tensor, str]:
+def _drawn(namespace: Mapping[str, Any], found: list, shown: str, name: str | None,
+           has_functions: bool) -> tuple[torch.Tensor, str]:
     """The tensor a script draws and its name: NAME's, else the last one it called
     `.backward()` on or gave `make_dot`."""
     if name is not None:
         chosen = namespace.get(name)
+        if callable(chosen) and not isinstance(chosen, torch.Tensor):
+            raise _CallInstead(name)
         if not isinstance(chosen, torch.Tensor):
             tensors = sorted(key for key, value in namespace.items()
                              if isinstance(value, torch.Tensor) and not key.startswith("_"))
@@ -304,8 +339,12 @@ def _drawn(namespace: Mapping[str, Any], found: list, shown: str,
                              f"name a tensor the script makes: gad torch {shown}:NAME")
     elif found:
         chosen = found[-1][0]
+    elif has_functions:  # `.backward()` was another object's: a file of functions after all
+        raise _CallInstead(None)
     else:
-        raise UsageError(f"{shown} ran, but called neither .backward() nor make_dot()",
+        hidden = "" if BACKWARD_IS_SEEN else \
+            f" (torch {torch.__version__} does not show gad torch.autograd.backward(...))"
+        raise UsageError(f"{shown} ran, but gad saw no .backward() or make_dot() call{hidden}",
                          None, NOTHING_TO_DRAW_HINT)
     label = next((key for key, value in namespace.items()
                   if value is chosen and not key.startswith("_")), name or "")

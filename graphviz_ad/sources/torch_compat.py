@@ -2,8 +2,10 @@
 
 Each difference has a feature test and a fallback: this is the one place to look when a new torch
 release breaks the importer. Supported: torch OLDEST_TORCH and newer (docs/torch.md lists the
-releases CI tests). What lies outside torch's public API is reached only here: the pytree
-helpers, a backward function's input metadata and a tensor's backward hooks.
+releases CI tests). What lies outside torch's public API is reached here: the pytree helpers, a
+backward function's input metadata and a tensor's backward hooks. The one exception is the
+`_saved_*` attributes of backward functions, which torch documents for reading what a backward
+pass saved: torch_output.py reads them, each with a fallback (a value drawn as not kept).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from typing import Any, NamedTuple
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from graphviz_ad.errors import UsageError
 
@@ -25,9 +28,10 @@ except ImportError:
     from torch.utils._pytree import (keystr, tree_flatten, tree_flatten_with_path, tree_map,
                                      tree_unflatten)
 
-__all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "require_supported", "inside_custom_forward",
-           "input_metadata", "backward_hook_keys", "remove_backward_hooks", "module_buffers",
-           "keystr", "tree_flatten", "tree_flatten_with_path", "tree_map", "tree_unflatten"]
+__all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "BACKWARD_IS_SEEN", "require_supported",
+           "inside_custom_forward", "input_metadata", "pull_grad", "backward_hook_keys",
+           "remove_backward_hooks", "module_buffers", "keystr", "tree_flatten",
+           "tree_flatten_with_path", "tree_map", "tree_unflatten"]
 
 
 def release(version: str) -> tuple[int, int]:
@@ -67,6 +71,21 @@ def input_metadata(function: Any) -> list[Metadata]:
     return [Metadata(tuple(meta.shape), meta.dtype) for meta in found]
 
 
+def pull_grad(outputs: list, inputs: list, seeds: list) -> tuple:
+    """`torch.autograd.grad(outputs, inputs, grad_outputs=seeds, retain_graph=True,
+    allow_unused=True)`, less its check of the seeds' shapes: that check imports torch.fx's
+    symbolic shapes, and with them sympy, the first time a seed is a tensor (about a second and
+    60 MB in a process that only wanted a picture), while our seeds have the shapes torch's own
+    metadata gives. torch's engine is reached through `_engine_run_backward` (2.5 to 2.15 at
+    least); without it, through torch.autograd.grad."""
+    run = getattr(torch.autograd.graph, "_engine_run_backward", None)
+    if run is None:
+        return torch.autograd.grad(outputs, inputs, grad_outputs=seeds, retain_graph=True,
+                                   allow_unused=True)
+    return run(tuple(outputs), tuple(seeds), True, False, tuple(inputs), True,
+               accumulate_grad=False)
+
+
 def backward_hook_keys(tensor: torch.Tensor) -> set:
     """The keys of a tensor's backward hooks (torch keeps them in `_backward_hooks`), so that
     those the check's calls of the user's function add can be removed; empty where torch does
@@ -102,9 +121,11 @@ def _custom_forward_codes() -> set:
         pending.extend(cls.__subclasses__())
         forward = inspect.getattr_static(cls, "forward", None)
         forward = getattr(forward, "__func__", forward)
-        code = getattr(forward, "__code__", None)
-        if code is not None:
-            codes.add(code)
+        while forward is not None:  # a decorated forward (custom_fwd): each layer's code
+            code = getattr(forward, "__code__", None)
+            if code is not None:
+                codes.add(code)
+            forward = getattr(forward, "__wrapped__", None)
     return codes
 
 
@@ -122,8 +143,7 @@ def inside_custom_forward() -> bool:
     """Whether torch is running a custom autograd.Function's forward (anywhere up the stack)."""
     frame = inspect.currentframe()
     while frame is not None:
-        code = frame.f_code
-        if code.co_name == "forward" and _is_custom_forward(code):
+        if _is_custom_forward(frame.f_code):
             return True
         frame = frame.f_back
     return False
@@ -134,7 +154,7 @@ def _clamp_is_ours() -> bool:
     (torch 2.13 and older). torch 2.15 gives 0 there with number bounds and splits it with
     tensor bounds; where they differ, the importer draws clamp as torch's own op, differentiated
     by its backward, so path products still sum to torch's gradient (docs/numerics.md)."""
-    with torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():
         x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
         low = torch.tensor(1.0, dtype=torch.float64)
         clamped = torch.clamp(x, 1.0, 2.0).sum() + torch.clamp(x, low, low + 1).sum()
@@ -143,3 +163,26 @@ def _clamp_is_ours() -> bool:
 
 
 CLAMP_IS_OURS = _clamp_is_ours()
+
+
+class _Probe(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.seen: list = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.seen.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+def _backward_is_seen() -> bool:
+    """Whether `torch.autograd.backward(y)` reaches a TorchFunctionMode, as `y.backward()` does
+    (torch 2.15; not 2.5): where it does not, a script's call of it cannot be seen."""
+    with torch.inference_mode(False), torch.enable_grad():
+        y = torch.ones((), dtype=torch.float64, requires_grad=True) * 2
+        with _Probe() as probe:
+            torch.autograd.backward([y])
+    return torch.autograd.backward in probe.seen
+
+
+BACKWARD_IS_SEEN = _backward_is_seen()

@@ -14,13 +14,21 @@ import numpy as np
 import torch
 from torch.autograd.graph import GradientEdge, get_gradient_edge
 
-from graphviz_ad import display
-from graphviz_ad.engine.annotated import INPUT, AnnotatedGraph, DeferredRow, NodeOp, flows_in
-from graphviz_ad.errors import UsageError
-from graphviz_ad.sources.torch_ops import DTYPES, TorchOp, numpy_owned, seed_tensor
+from graphviz_ad import collector, display
+from graphviz_ad.engine.annotated import (INPUT, AnnotatedGraph, DeferredRow, NodeOp, flows_in,
+                                          one_feeds_another)
+from graphviz_ad.engine.linear import unbroadcast
+from graphviz_ad.errors import LimitError, UsageError
+from graphviz_ad.sources.torch_compat import input_metadata, pull_grad
+from graphviz_ad.sources.torch_ops import DTYPES, TorchOp, numpy_owned, seed_tensor, summary_of
 from graphviz_ad.sources.torch_pulls import again
 
 LEAF_PREFIX = "leaf"  # an unnamed tensor that requires grad: leaf1, leaf2, ...
+
+# Nodes of one import, refused as the one past it is made: a Python loop of a million scalar
+# steps records at about 60 µs a call, so this stops it within about 1.5 s and 100 MB, where
+# recording it all would take minutes and gigabytes (docs/performance.md).
+MAX_TRACE_NODES = 20_000
 
 
 class Nodes:
@@ -88,6 +96,14 @@ class Nodes:
             requires: bool, edge: GradientEdge | None = None, group: tuple[str, ...] = (),
             detail: str = "", pull: Callable | None = None) -> int:
         node = len(self.kinds)
+        if node >= MAX_TRACE_NODES:
+            raise LimitError(
+                f"the traced computation has more than {MAX_TRACE_NODES:,} nodes (the next is "
+                f"`{label}`{' in ' + '.'.join(group) if group else ''}): graphviz-ad stops "
+                "recording there, as annotating and drawing it would take minutes", None,
+                "trace a smaller piece: fewer loop iterations or steps, a shorter sequence, "
+                "or fewer blocks of the model (each module folds into one box, so a few blocks "
+                "show the layout)")
         self.kinds.append(kind)
         self.ops.append(op)
         self.args.append(args)
@@ -108,7 +124,7 @@ class Nodes:
                   group: tuple[str, ...] = ()) -> int:
         """A leaf that requires grad: an input, with its tensor kept for the check."""
         node = self.add(INPUT, None, (), value, label, True, get_gradient_edge(tensor), group,
-                        f"{label} = {display.summary(value)}")
+                        f"{label} = {summary_of(tensor, value)}")
         self.leaf_tensors[node] = tensor
         return node
 
@@ -130,12 +146,24 @@ def finish(nodes: Nodes, output: int, result: torch.Tensor,
     derivative and what it carried back. A foreign op's local derivatives (Jᵀ·1, a backward
     pass through it) are computed when a view first reads them. A graph whose path products
     would not sum to torch's gradients is refused (`_require_sums`)."""
+    with collector.paused():  # nothing here makes a cycle: the collector would only rescan
+        return _finish(nodes, output, result, unknown)
+
+
+def _finish(nodes: Nodes, output: int, result: torch.Tensor,
+            unknown: Sequence[int]) -> AnnotatedGraph:
     _require_seen_history(nodes)
     reached = [node for node in range(len(nodes.kinds)) if nodes.edges[node] is not None]
     grads: tuple = ()
+    caught: dict[int, dict[int, torch.Tensor]] = {}
     if reached and result.requires_grad:
-        grads = torch.autograd.grad([result], [nodes.edges[node] for node in reached],
-                                    retain_graph=True, allow_unused=True)
+        hooks = _catch_carried(nodes, caught)
+        try:
+            grads = torch.autograd.grad([result], [nodes.edges[node] for node in reached],
+                                        retain_graph=True, allow_unused=True)
+        finally:
+            for hook in hooks:
+                hook.remove()
     gradient_of = {node: grad for node, grad in zip(reached, grads) if grad is not None}
     adjoints = [numpy_owned(gradient_of[node]) if node in gradient_of
                 else np.zeros_like(nodes.values[node])[()] for node in range(len(nodes.kinds))]
@@ -148,7 +176,7 @@ def finish(nodes: Nodes, output: int, result: torch.Tensor,
             op = nodes.ops[node]
             if op is None or node not in gradient_of or op.stops_gradient:
                 continue
-            row, parts = _edge_derivatives(nodes, node, adjoints, uses)
+            row, parts = _edge_derivatives(nodes, node, adjoints, uses, caught.get(node, {}))
             local[node] = row
             if parts:
                 order.append(node)
@@ -251,9 +279,8 @@ def _pull_through(nodes: Nodes) -> Callable[[int, Sequence[int], Any], list]:
         grads: Sequence = ()
         if wanted and nodes.edges[output] is not None:
             seed = seed_tensor(gradient, DTYPES[np.result_type(nodes.values[output]).name])
-            grads = again(lambda: torch.autograd.grad(
-                [nodes.edges[output]], [nodes.edges[producer] for producer in wanted],
-                grad_outputs=[seed], retain_graph=True, allow_unused=True))
+            grads = again(lambda: pull_grad(
+                [nodes.edges[output]], [nodes.edges[producer] for producer in wanted], [seed]))
         found = {producer: numpy_owned(grad) for producer, grad in zip(wanted, grads)
                  if grad is not None}
         return [found.get(producer) for producer in producers]
@@ -272,14 +299,69 @@ def _uses(nodes: Nodes, reached: Mapping[int, Any]) -> list[int]:
     return uses
 
 
-def _edge_derivatives(nodes: Nodes, node: int, adjoints: list,
-                      uses: list[int]) -> tuple[Sequence, list]:
+def _catch_carried(nodes: Nodes, caught: dict[int, dict[int, torch.Tensor]]) -> list:
+    """Hooks that keep, in `caught`, what torch's backward pass carries along a foreign op's
+    edge into an argument another edge also feeds, as it passes: the sum check needs each such
+    part, and pulling it again would cost the op's backward once more (a convolution's, a
+    layer norm's on a residual stream). Only where that part is the op's alone: one backward
+    function of one output, whose inputs are exactly its arguments' edges, none given twice,
+    none computed from another. Other ops' parts are pulled (`_edge_derivatives`)."""
+    feeding = [0] * len(nodes.kinds)
+    for node, arguments in enumerate(nodes.args):
+        op = nodes.ops[node]
+        if op is not None and not op.stops_gradient:
+            for argument in arguments:
+                feeding[argument] += 1
+    hooks = []
+    for node, arguments in enumerate(nodes.args):
+        op, edge = nodes.ops[node], nodes.edges[node]
+        if isinstance(op, TorchOp) or op is None or op.stops_gradient or edge is None \
+                or nodes.pulls[node] is None or node in nodes.separated \
+                or len(set(arguments)) < len(arguments) \
+                or not any(nodes.requires[argument] and feeding[argument] > 1
+                           for argument in arguments):
+            continue
+        function = edge.node
+        slot_of = _slots_by_input(nodes, function, arguments)
+        if slot_of is None or len(input_metadata(function)) != 1 \
+                or one_feeds_another(nodes.args, arguments):
+            continue
+
+        def keep(grad_inputs, grad_outputs, node=node, slot_of=slot_of):
+            caught[node] = {slot: grad_inputs[index] for index, slot in slot_of.items()
+                            if grad_inputs[index] is not None}
+
+        hooks.append(function.register_hook(keep))
+    return hooks
+
+
+def _slots_by_input(nodes: Nodes, function: Any, arguments: tuple[int, ...]
+                    ) -> dict[int, int] | None:
+    """The argument slot of each input of torch's backward function, when every input it has
+    is an argument's edge; else None."""
+    slot_of = {}
+    for index, (next_function, number) in enumerate(function.next_functions):
+        if next_function is None:
+            continue
+        slot = next((slot for slot, argument in enumerate(arguments)
+                     if nodes.edges[argument] is not None
+                     and nodes.edges[argument].node is next_function
+                     and nodes.edges[argument].output_nr == number), None)
+        if slot is None:
+            return None
+        slot_of[index] = slot
+    return slot_of
+
+
+def _edge_derivatives(nodes: Nodes, node: int, adjoints: list, uses: list[int],
+                      caught: Mapping[int, torch.Tensor]) -> tuple[Sequence, list]:
     """The local derivative on each argument slot of `node` (None where no gradient flows) and
     what each carried back, in slot order. Our op's are its table's formulas; a foreign op's,
     Jᵀ·1 through torch's backward, are computed when first read. Into an argument that no
     other edge feeds, torch's backward pass carried exactly that argument's adjoint: it is not
-    pulled back again; the others are pulled back through our op's linear map or torch's
-    backward function, for those slots only."""
+    pulled back again; the others are what the backward pass was seen to carry (`caught`), or
+    pulled back through our op's linear map or torch's backward function, for those slots
+    only."""
     op = nodes.ops[node]
     arguments = nodes.args[node]
     values = [nodes.values[argument] for argument in arguments]
@@ -301,6 +383,9 @@ def _edge_derivatives(nodes: Nodes, node: int, adjoints: list,
     pulled: dict[int, Any] = {}
     if shared and isinstance(op, TorchOp):
         pulled = {slot: op.linear_map.pullback(slot, row[slot], adjoint, values[slot])
+                  for slot in shared}
+    elif shared and all(slot in caught for slot in shared):
+        pulled = {slot: unbroadcast(numpy_owned(caught[slot]), np.shape(values[slot]))[()]
                   for slot in shared}
     elif shared and np.ndim(out) == 0:
         pulled = {slot: adjoint * row[slot] for slot in shared}

@@ -83,6 +83,12 @@ def to_numpy(tensor: torch.Tensor) -> Any:
     return np.array(value.cpu().numpy())[()]
 
 
+def is_shareable(tensor: torch.Tensor) -> bool:
+    """Whether numpy can read the tensor's memory as it is (on the CPU, float32 or float64)."""
+    return tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64) \
+        and tensor.numel() > 0 and not tensor.is_sparse and not tensor.is_neg()
+
+
 def numpy_owned(tensor: torch.Tensor) -> Any:
     """A tensor nothing else holds or changes (a gradient torch.autograd.grad returned) as
     numpy without a copy, read-only."""
@@ -99,6 +105,20 @@ def seed_tensor(gradient: Any, dtype: torch.dtype) -> torch.Tensor:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "The given NumPy array is not writable")
         return torch.as_tensor(np.asarray(gradient), dtype=dtype)
+
+
+def summary_of(tensor: torch.Tensor, value: Any) -> str:
+    """`display.summary(value)` of a tensor's value, its range found by torch in one pass on
+    every thread (a large model's parameters are summarized as they are recorded)."""
+    if np.size(value) <= WHOLE_ELEMENTS or not is_shareable(tensor):
+        return display.summary(value)
+    least, greatest = torch.aminmax(tensor.detach())
+    scalar = np.result_type(value).type
+    return (f"{display.shape(value)} in [{display.number(scalar(least.item()), 3)}, "
+            f"{display.number(scalar(greatest.item()), 3)}]")
+
+
+WHOLE_ELEMENTS = 4  # display.summary's `limit`: an array of at most this many is shown whole
 
 
 def number_text(value: Any) -> str:

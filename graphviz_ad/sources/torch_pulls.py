@@ -15,7 +15,7 @@ from torch.autograd.graph import GradientEdge, get_gradient_edge
 
 from graphviz_ad.engine.linear import unbroadcast
 from graphviz_ad.errors import UsageError
-from graphviz_ad.sources.torch_compat import input_metadata
+from graphviz_ad.sources.torch_compat import input_metadata, pull_grad
 from graphviz_ad.sources.torch_ops import DTYPES, numpy_owned, seed_tensor
 
 
@@ -88,9 +88,8 @@ def edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],
         """Each argument's gradient in slot order, or, given `slots`, only theirs."""
         chosen = wanted if slots is None else [(slot, edge) for slot, edge in wanted
                                                if slot in slots]
-        grads = again(lambda: torch.autograd.grad(
-            [out_edge], [edge for _, edge in chosen], grad_outputs=[seed_tensor(gradient, dtype)],
-            retain_graph=True, allow_unused=True))
+        grads = again(lambda: pull_grad([out_edge], [edge for _, edge in chosen],
+                                        [seed_tensor(gradient, dtype)]))
         parts: list[Any] = [None] * len(arg_edges)
         for (slot, _), grad in zip(chosen, grads):
             parts[slot] = np.zeros_like(arg_values[slot]) if grad is None else \
@@ -120,9 +119,8 @@ def partial_pull(total: Callable[..., list], arg_edges: list[GradientEdge | None
             if done:
                 seeds = [seed_tensor(parts[later], DTYPES.get(np.result_type(parts[later]).name,
                                                           torch.float64)) for later in done]
-                (through,) = again(lambda: torch.autograd.grad(
-                    [arg_edges[later] for later in done], [arg_edges[slot]], grad_outputs=seeds,
-                    retain_graph=True, allow_unused=True))
+                (through,) = again(lambda: pull_grad(
+                    [arg_edges[later] for later in done], [arg_edges[slot]], seeds))
                 if through is not None:
                     parts[slot] = unbroadcast(parts[slot] - numpy_owned(through),
                                               np.shape(arg_values[slot]))[()]

@@ -1,0 +1,61 @@
+"""A traced model's pages and path listings: each group's total derivative is found once per
+analysis, and a listing is weighed by its paths' own arrays, refused with a --top that fits."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch tests skip")
+
+from graphviz_ad import Analysis  # noqa: E402
+from graphviz_ad.api import load_torch  # noqa: E402
+from graphviz_ad.engine.fold import fold  # noqa: E402
+from graphviz_ad.engine.paths import (MAX_LISTING_WORK, listing_work,  # noqa: E402
+                                      most_listed)
+from graphviz_ad.errors import LimitError  # noqa: E402
+
+
+def test_a_page_folds_each_group_through_torch_once():
+    traced = load_torch("samples/torch_resnet.py:loss").graph
+    pulls = []
+
+    def counted(node, producers, gradient):
+        pulls.append(node)
+        return traced.pull_through(node, producers, gradient)
+
+    analysis = Analysis.from_graph(replace(traced, pull_through=counted))
+    picture = analysis.picture(max_boxes=20)
+    first = len(pulls)
+    groups = [node.opens for node in picture.nodes if node.opens]
+    assert first and groups
+    analysis.picture(max_boxes=20)  # the same folding again: nothing is pulled through torch
+    assert len(pulls) == first
+    expanded = analysis.picture(expand=(groups[0],), max_boxes=20 + 8)
+    # Opening one group folds the others as before: their total derivatives are reused, and
+    # equal those of a folding that computes them all anew.
+    again = len(pulls) - first
+    assert again == 0
+    graph, folding, _, many_inputs = analysis._picture_graph(None, (groups[0],), max_boxes=28)
+    fresh = fold(analysis.graph, folding.folded,
+                 [] if many_inputs else list(analysis.graph.inputs.values()))
+    assert len(pulls) - first - again > 0  # the uncached folding pulls them all again
+    assert graph.labels == fresh.graph.labels
+    for node, kind in enumerate(graph.kinds):
+        if kind == "group":
+            for ours, theirs in zip(graph.local[node], fresh.graph.local[node]):
+                np.testing.assert_array_equal(ours, theirs)
+    assert len(expanded.nodes) > len(picture.nodes)
+
+
+def test_resnet18_paths_are_refused_with_a_top_that_fits():
+    analysis = load_torch("samples/torch_resnet18.py")
+    name = "model.conv1.weight"
+    most = most_listed(analysis.graph, name)
+    assert most == 6  # its paths weigh about 47 million elements each
+    assert listing_work(analysis.graph, name, most) <= MAX_LISTING_WORK
+    assert listing_work(analysis.graph, name, most + 1) is None
+    with pytest.raises(LimitError) as refused:
+        analysis.paths(name, 20)
+    assert refused.value.hint == "use --top 6 or fewer"
+    assert "47,340,539 on the heaviest path" in refused.value.reason

@@ -284,3 +284,41 @@ def test_a_dot_renders_into_a_new_folder_and_refuses_a_jit_trace(tmp_path):
     assert written == str(tmp_path / "new" / "dir" / "g.svg")
     with pytest.raises(UsageError, match="carries no gradient"):
         make_dot_from_trace(None)
+
+
+def test_a_training_loop_draws_its_last_loss_with_the_weights_it_used(tmp_path):
+    script = tmp_path / "loop.py"
+    script.write_text(
+        "import torch\n\ntorch.manual_seed(0)\nmodel = torch.nn.Linear(2, 1)\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=0.5)\nx = torch.tensor([[1.0, 2.0]])\n"
+        "for step in range(3):\n    opt.zero_grad()\n    used = model.weight.detach().clone()\n"
+        "    loss = (model(x) ** 2).sum()\n    loss.backward()\n    last = model.weight.grad\n"
+        "    last = last.clone()\n    opt.step()\n")
+    analysis = api.load_torch(str(script))
+    torch.manual_seed(0)
+    namespace = runpy.run_path(str(script))
+    assert np.array_equal(analysis.gradient("model.weight"), namespace["last"].numpy())
+    node = analysis.graph.inputs["model.weight"]
+    assert np.array_equal(analysis.graph.values[node], namespace["used"].numpy())
+    assert not np.array_equal(namespace["used"].numpy(), namespace["model"].weight.detach())
+
+
+def test_a_weight_used_before_and_after_an_update_is_refused_not_split(tmp_path):
+    def used_twice(w):
+        first = (w * 2).sum()
+        with torch.no_grad():
+            w.mul_(3)
+        return first + (w * w).sum()
+
+    with pytest.raises(UsageError):
+        api.trace_torch(used_twice, torch.tensor([1.0, 2.0], dtype=torch.float64,
+                                                 requires_grad=True))
+
+
+def test_a_fault_of_ours_inside_the_users_call_is_not_blamed_on_them(tmp_path):
+    script = tmp_path / "transform.py"
+    script.write_text("import torch\n\n\ndef f(x):\n"
+                      "    return torch.func.grad(lambda t: (t ** 3).sum())(x).sum()\n")
+    result = gad("torch", f"{script}:f", "x=[1,2]")
+    assert "transform.py raised" not in result.output
+    assert result.exit_code != 0 and "Traceback" not in result.output

@@ -36,7 +36,7 @@ from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import UsageError
 from graphviz_ad.sources.torch_check import Held, Rerun, copied, kind_of
 from graphviz_ad.sources.torch_compat import (inside_custom_forward, keystr, tree_flatten,
-                                              tree_flatten_with_path)
+                                              tree_flatten_with_path, version)
 from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
 from graphviz_ad.sources.torch_ops import (CUTS, DATA, NO_GRAD_LABEL, TorchOp, base_name,
                                            function_name, is_float_tensor, is_shareable,
@@ -197,6 +197,10 @@ class _Recorder(TorchFunctionMode):
             # its version before the write is taken now, as the constant it is
             self._operand(written)
         result = func(*args, **kwargs)
+        if not torch.is_grad_enabled() and name.endswith("_") and args:
+            for tensor in _leaves((args[0],)):  # a parameter updated (an optimizer's step):
+                if isinstance(tensor, torch.Tensor) and tensor.is_leaf and tensor.requires_grad:
+                    self.node_of.pop(id(tensor), None)  # its next use reads its new value
         made = _leaves((result,))
         if torch.is_grad_enabled():
             _refuse_complex(name, made)
@@ -243,7 +247,7 @@ class _Recorder(TorchFunctionMode):
         value = tensor.detach().numpy()
         value.flags.writeable = False
         self.shared.setdefault(tensor.untyped_storage().data_ptr(), []).append(
-            (len(self.nodes.kinds), tensor, tensor._version))
+            (len(self.nodes.kinds), tensor, version(tensor)))
         return value
 
     def _copy_before_write(self, tensors: list[torch.Tensor]) -> None:
@@ -256,8 +260,8 @@ class _Recorder(TorchFunctionMode):
         """Refuse a trace whose shared values torch changed in place by a call the recorder
         did not see (inside a kernel): the picture would show the changed values."""
         for entries in self.shared.values():
-            for node, tensor, version in entries:
-                if tensor._version != version:
+            for node, tensor, writes in entries:
+                if version(tensor) != writes:
                     raise UsageError(
                         f"`{self.nodes.labels[node]}` was changed in place during the call by "
                         "torch code the trace does not see, so its value as used is lost", None,
@@ -551,8 +555,14 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     try:
         graph = finish(nodes, output, result)
     except RuntimeError as error:
-        raise UsageError(f"torch could not run the backward pass after the function: "
-                         f"{str(error).split(chr(10))[0]}", None,
-                         "return the loss without calling backward() or an optimizer's step() "
-                         "in the function: gad torch runs the backward pass itself") from None
+        reason = str(error).split(chr(10))[0].split(". ")[0]
+        if only_what_reaches:  # a script, which ran its own backward passes
+            raise UsageError(f"torch could not run the backward pass of the drawn tensor again: "
+                             f"{reason}", None, "draw a tensor computed after the script's last "
+                             "optimizer step, or before it changes what the tensor needs") \
+                from None
+        raise UsageError(f"torch could not run the backward pass after the function: {reason}",
+                         None, "return the loss without calling backward() or an optimizer's "
+                         "step() in the function: gad torch runs the backward pass itself") \
+            from None
     return Imported(graph, tuple(notes), rerun.finite_difference)

@@ -122,13 +122,27 @@ def _users_code(path: Path, shown: str, doing: str, warned: list[str]) -> Iterat
             raise
         except BaseException as error:
             if not isinstance(error, (SystemExit, GeneratorExit)) \
-                    and _line_of(path, error) is None:
+                    and (_line_of(path, error) is None or _ours(error)):
                 raise  # not the user's code: a bug of ours, reported as one
             raise _raised(path, shown, error, doing) from None
         finally:
             warned.extend(f"{Path(warning.filename).name}:{warning.lineno}: "
                           f"{warning.category.__name__}: {warning.message}"
                           for warning in caught)
+
+
+PACKAGE = Path(__file__).resolve().parent.parent
+CALLS_INTO_TORCH = ("func(*args, **kwargs)", "fn(*args, **kwargs)")  # where ours hands over
+
+
+def _ours(error: BaseException) -> bool:
+    """Whether graphviz-ad's own code raised the exception, though the user's called it (the
+    recorder runs inside each of their torch calls): its deepest frame is ours, and not the
+    line where the recorder hands the call over to torch or to the user's function."""
+    frames = traceback.extract_tb(error.__traceback__)
+    deepest = frames[-1] if frames else None
+    return deepest is not None and Path(deepest.filename).resolve().is_relative_to(PACKAGE) \
+        and not any(call in (deepest.line or "") for call in CALLS_INTO_TORCH)
 
 
 def _run_file(path: Path, shown: str, warned: list[str]) -> dict[str, Any]:

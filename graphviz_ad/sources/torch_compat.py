@@ -29,7 +29,7 @@ except ImportError:
                                      tree_unflatten)
 
 __all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "BACKWARD_IS_SEEN", "require_supported",
-           "inside_custom_forward", "input_metadata", "pull_grad", "backward_hook_keys",
+           "inside_custom_forward", "input_metadata", "pull_grad", "version", "backward_hook_keys",
            "remove_backward_hooks", "module_buffers", "keystr", "tree_flatten",
            "tree_flatten_with_path", "tree_map", "tree_unflatten"]
 
@@ -84,6 +84,13 @@ def pull_grad(outputs: list, inputs: list, seeds: list) -> tuple:
                                    allow_unused=True)
     return run(tuple(outputs), tuple(seeds), True, False, tuple(inputs), True,
                accumulate_grad=False)
+
+
+def version(tensor: torch.Tensor) -> int | None:
+    """torch's count of the in-place writes to a tensor (`_version`, 1.x to 2.15 at least), by
+    which a write the recorder did not see is found; None where torch does not tell, and then
+    the recorder copies values rather than share torch's memory."""
+    return getattr(tensor, "_version", None)
 
 
 def backward_hook_keys(tensor: torch.Tensor) -> set:

@@ -16,7 +16,7 @@ import torch
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import ForeignOp
 from graphviz_ad.engine.ops import OPS, Op
-from graphviz_ad.sources.torch_compat import CLAMP_IS_OURS
+from graphviz_ad.sources.torch_compat import CLAMP_IS_OURS, version
 
 # torch's names for our ops, called with the arguments in our order; in-place forms (`add_`,
 # `__iadd__`) are the same op on a new version of the tensor.
@@ -84,9 +84,11 @@ def to_numpy(tensor: torch.Tensor) -> Any:
 
 
 def is_shareable(tensor: torch.Tensor) -> bool:
-    """Whether numpy can read the tensor's memory as it is (on the CPU, float32 or float64)."""
+    """Whether numpy can read the tensor's memory as it is (on the CPU, float32 or float64),
+    and torch counts the writes to it, so that one the recorder does not see is found."""
     return tensor.device.type == "cpu" and tensor.dtype in (torch.float32, torch.float64) \
-        and tensor.numel() > 0 and not tensor.is_sparse and not tensor.is_neg()
+        and tensor.numel() > 0 and not tensor.is_sparse and not tensor.is_neg() \
+        and version(tensor) is not None
 
 
 def numpy_owned(tensor: torch.Tensor) -> Any:

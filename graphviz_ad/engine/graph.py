@@ -51,46 +51,70 @@ def _shapes_text(values) -> str:
     return " and ".join(str(np.shape(value)) for value in values)
 
 
-class GraphBuilder:
-    """Appends nodes, evaluating each operation as it is added and checking its domain."""
+class NodeLists:
+    """A graph as it is built, by whichever builder (ours below, an importer's): one entry per
+    node in each list, in creation order (a topological order), and maps keyed by node."""
 
-    def __init__(self, source: str = "", max_nodes: int = MAX_NODES,
-                 max_held: int = MAX_HELD_ELEMENTS):
-        self.source = source
-        self.max_nodes = max_nodes
-        self.max_held = max_held
-        self.held = 0  # elements of the arrays made so far
+    def __init__(self):
         self.kinds: list[str] = []
-        self.ops: list[Op | None] = []
+        self.ops: list[Any] = []
         self.args: list[tuple[int, ...]] = []
         self.values: list[Any] = []
-        self.spans: list[Span | None] = []
         self.labels: list[str] = []
         self.requires_grad: list[bool] = []
         self.inputs: dict[str, int] = {}
-        self.data_leaves: list[int] = []
         self.names: dict[int, tuple[str, ...]] = {}
         self.groups: dict[int, tuple[str, ...]] = {}
+        self.details: dict[int, str] = {}
 
-    def _append(self, kind, op, arguments, value, span, label, requires) -> int:
+    def append(self, kind: str, op: Any, arguments: tuple[int, ...], value: Any, label: str,
+               requires: bool) -> int:
+        """A new node; an input is listed by its label."""
         node = len(self.kinds)
-        if node >= self.max_nodes:
-            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
-        if type(value) is np.ndarray:
-            self._hold(value.size, label, span)
         self.kinds.append(kind)
         self.ops.append(op)
         self.args.append(arguments)
         self.values.append(value)
-        self.spans.append(span)
         self.labels.append(label)
         self.requires_grad.append(requires)
+        if kind == INPUT:
+            self.inputs[label] = node
         return node
 
+    def reaching(self, output: int) -> list[bool]:
+        """For each node, whether `output` depends on it (itself included)."""
+        reaches = [False] * len(self.kinds)
+        reaches[output] = True
+        for node in range(output, -1, -1):
+            if reaches[node]:
+                for argument in self.args[node]:
+                    reaches[argument] = True
+        return reaches
+
+
+class GraphBuilder(NodeLists):
+    """Appends nodes, evaluating each operation as it is added and checking its domain."""
+
+    def __init__(self, source: str = "", max_nodes: int = MAX_NODES,
+                 max_held: int = MAX_HELD_ELEMENTS):
+        super().__init__()
+        self.source = source
+        self.max_nodes = max_nodes
+        self.max_held = max_held
+        self.held = 0  # elements of the arrays made so far
+        self.spans: list[Span | None] = []
+        self.data_leaves: list[int] = []
+
+    def _append(self, kind, op, arguments, value, span, label, requires) -> int:
+        if len(self.kinds) >= self.max_nodes:
+            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
+        if type(value) is np.ndarray:
+            self._hold(value.size, label, span)
+        self.spans.append(span)
+        return self.append(kind, op, arguments, value, label, requires)
+
     def input(self, name: str, value: Any, span: Span | None = None) -> int:
-        node = self._append(INPUT, None, (), as_value(value), span, name, True)
-        self.inputs[name] = node
-        return node
+        return self._append(INPUT, None, (), as_value(value), span, name, True)
 
     def data(self, name: str, value: Any, span: Span | None = None) -> int:
         node = self._append(DATA, None, (), as_value(value), span, name, False)
@@ -278,13 +302,7 @@ class GraphBuilder:
         )
 
     def _live(self, output: int) -> list[bool]:
-        live = [False] * len(self.kinds)
-        live[output] = True
-        args = self.args
-        for node in range(output, -1, -1):
-            if live[node]:
-                for argument in args[node]:
-                    live[argument] = True
+        live = self.reaching(output)
         for node in list(self.inputs.values()) + self.data_leaves:
             live[node] = True
         return live

@@ -17,6 +17,7 @@ from torch.autograd.graph import GradientEdge, get_gradient_edge
 from graphviz_ad import collector, display
 from graphviz_ad.engine.annotated import (INPUT, AnnotatedGraph, DeferredRow, NodeOp, flows_in,
                                           one_feeds_another)
+from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.engine.linear import unbroadcast
 from graphviz_ad.errors import LimitError, UsageError
 from graphviz_ad.sources.torch_compat import input_metadata, pull_grad
@@ -31,27 +32,18 @@ LEAF_PREFIX = "leaf"  # an unnamed tensor that requires grad: leaf1, leaf2, ...
 MAX_TRACE_NODES = 20_000
 
 
-class Nodes:
-    """The graph as it is built: parallel lists, one entry per node; for each node also the
-    edge torch's autograd reaches it by, and for a foreign op the pull of its backward."""
+class Nodes(NodeLists):
+    """The graph as it is built, in the engine's node lists; for each node also the edge
+    torch's autograd reaches it by, and for a foreign op the pull of its backward."""
 
     def __init__(self):
-        self.kinds: list[str] = []
-        self.ops: list[NodeOp | None] = []
-        self.args: list[tuple[int, ...]] = []
-        self.values: list[Any] = []
-        self.labels: list[str] = []
-        self.requires: list[bool] = []
+        super().__init__()
         self.edges: list[GradientEdge | None] = []
         self.pulls: list[Callable | None] = []
         self.leaf_tensors: dict[int, torch.Tensor] = {}  # each input's tensor
         # foreign ops whose pull gives an argument used twice its gradient at each slot
         self.separated: set[int] = set()
         self.siblings: list[list[int]] = []  # the outputs of each op with several
-        self.inputs: dict[str, int] = {}
-        self.groups: dict[int, tuple[str, ...]] = {}
-        self.details: dict[int, str] = {}
-        self.names: dict[int, tuple[str, ...]] = {}
 
     def without_unused_siblings(self, output: int, only_what_reaches: bool = False
                                 ) -> tuple[Nodes, int]:
@@ -63,13 +55,7 @@ class Nodes:
         dropped = {node for siblings in self.siblings if used.intersection(siblings)
                    for node in siblings if node not in used}
         if only_what_reaches:
-            reaches = [False] * len(self.kinds)
-            reaches[output] = True
-            for node in range(output, -1, -1):  # creation order is a topological order
-                if reaches[node]:
-                    for argument in self.args[node]:
-                        reaches[argument] = True
-            dropped |= {node for node, kept in enumerate(reaches) if not kept}
+            dropped |= {node for node, kept in enumerate(self.reaching(output)) if not kept}
         if not dropped:
             return self, output
         kept = [node for node in range(len(self.kinds)) if node not in dropped]
@@ -104,20 +90,13 @@ class Nodes:
                 "trace a smaller piece: fewer loop iterations or steps, a shorter sequence, "
                 "or fewer blocks of the model (each module folds into one box, so a few blocks "
                 "show the layout)")
-        self.kinds.append(kind)
-        self.ops.append(op)
-        self.args.append(args)
-        self.values.append(value)
-        self.labels.append(label)
-        self.requires.append(requires)
+        self.append(kind, op, args, value, label, requires)
         self.edges.append(edge)
         self.pulls.append(pull)
         if group:
             self.groups[node] = group
         if detail:
             self.details[node] = detail
-        if kind == INPUT:
-            self.inputs[label] = node
         return node
 
     def add_input(self, tensor: torch.Tensor, value: Any, label: str,
@@ -185,7 +164,7 @@ def _finish(nodes: Nodes, output: int, result: torch.Tensor,
     return AnnotatedGraph(
         kinds=tuple(nodes.kinds), ops=tuple(nodes.ops), args=tuple(nodes.args),
         values=tuple(nodes.values), labels=tuple(nodes.labels),
-        requires_grad=tuple(nodes.requires), inputs=dict(nodes.inputs), output=output,
+        requires_grad=tuple(nodes.requires_grad), inputs=dict(nodes.inputs), output=output,
         adjoints=tuple(adjoints), local=tuple(local), carried=tuple(carried),
         sweep_order=tuple(order), names=dict(nodes.names), groups=dict(nodes.groups),
         details=dict(nodes.details), pull_through=_pull_through(nodes),
@@ -295,7 +274,7 @@ def _uses(nodes: Nodes, reached: Mapping[int, Any]) -> list[int]:
         op = nodes.ops[node]
         if node in reached and op is not None and not op.stops_gradient:
             for argument in arguments:
-                uses[argument] += nodes.requires[argument]
+                uses[argument] += nodes.requires_grad[argument]
     return uses
 
 
@@ -318,7 +297,7 @@ def _catch_carried(nodes: Nodes, caught: dict[int, dict[int, torch.Tensor]]) -> 
         if isinstance(op, TorchOp) or op is None or op.stops_gradient or edge is None \
                 or nodes.pulls[node] is None or node in nodes.separated \
                 or len(set(arguments)) < len(arguments) \
-                or not any(nodes.requires[argument] and feeding[argument] > 1
+                or not any(nodes.requires_grad[argument] and feeding[argument] > 1
                            for argument in arguments):
             continue
         function = edge.node
@@ -367,12 +346,12 @@ def _edge_derivatives(nodes: Nodes, node: int, adjoints: list, uses: list[int],
     values = [nodes.values[argument] for argument in arguments]
     out, adjoint = nodes.values[node], adjoints[node]
     if isinstance(op, TorchOp):
-        row: Sequence = tuple(op.op.rules[slot](*values, out) if nodes.requires[argument]
+        row: Sequence = tuple(op.op.rules[slot](*values, out) if nodes.requires_grad[argument]
                               else None for slot, argument in enumerate(arguments))
     else:
         # A foreign op given one tensor twice has a gradient at each slot when torch's
         # backward function is called directly, else all of it at the first (see edge_pull).
-        carries = [nodes.requires[argument] and (node in nodes.separated
+        carries = [nodes.requires_grad[argument] and (node in nodes.separated
                                                  or argument not in arguments[:slot])
                    for slot, argument in enumerate(arguments)]
         row = DeferredRow(carries, lambda: [

@@ -17,10 +17,12 @@ import torch
 from torch.autograd.graph import GradientEdge
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import INPUT, OPERATION, ForeignOp
+from graphviz_ad.engine.annotated import INPUT, OPERATION, AnnotatedGraph, ForeignOp
+from graphviz_ad.engine.backward import backward
+from graphviz_ad.engine.graph import GraphBuilder
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS
-from graphviz_ad.errors import UsageError
+from graphviz_ad.errors import GadError, UsageError
 from graphviz_ad.sources.torch_compat import input_metadata
 from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
 from graphviz_ad.sources.torch_ops import is_float_tensor, to_numpy
@@ -28,6 +30,15 @@ from graphviz_ad.sources.torch_pulls import node_pull
 
 SAVED_SLOTS = {"_saved_self": 0, "_saved_input": 0, "_saved_other": 1}  # torch's input position
 FORWARD_ALIASES = {"t": "transpose"}  # torch's forward names for our ops, where they differ
+# torch's backward functions that are exactly one of our ops on their tensor arguments alone
+# (no number saved beside them, no axis): what our engine can compute again from the leaves
+OURS_ON_TENSORS = {"AddBackward0": "add", "SubBackward0": "sub", "MulBackward0": "mul",
+                   "DivBackward0": "div", "PowBackward1": "pow", "MmBackward0": "matmul",
+                   "NegBackward0": "neg", "SinBackward0": "sin", "CosBackward0": "cos",
+                   "TanBackward0": "tan", "ExpBackward0": "exp", "LogBackward0": "log",
+                   "SqrtBackward0": "sqrt", "TanhBackward0": "tanh",
+                   "SigmoidBackward0": "sigmoid", "ReluBackward0": "relu",
+                   "AbsBackward0": "abs", "SumBackward0": "sum", "MeanBackward0": "mean"}
 
 
 def forward_name(backward_name: str) -> str:
@@ -58,7 +69,10 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
     node_of: dict[tuple[int, int], int] = {}
     unknown: list[int] = []
     leaves = 0
+    backward_names: list[str] = []
     for function, output_nr in order:
+        backward_names.append(function.name() if _saved(function, "_saved_alpha") in (None, 1)
+                              else "")  # `torch.add(x, y, alpha=2)` is no op of ours
         if hasattr(function, "variable"):
             variable = function.variable
             name = leaf_names.get(id(variable))
@@ -99,6 +113,11 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
         return Imported(finish(nodes, output_node, output, unknown), tuple(notes))
     except RuntimeError as error:
         freed = "backward through the graph a second time" in str(error)
+        again = _our_engine_again(nodes, output_node, backward_names) if freed else None
+        if again is not None:
+            return Imported(again, tuple(notes) + (
+                "backward() had freed torch's graph: its values and gradients are recomputed "
+                "from the leaves by graphviz-ad's engine, in float64",))
         reason = ("backward() has freed the graph torch kept for this tensor, and with it its "
                   "values and local derivatives" if freed else
                   "torch could not run the backward pass again: "
@@ -106,6 +125,30 @@ def from_output(output: torch.Tensor, params: Mapping[str, torch.Tensor] | None 
         raise UsageError(reason, None, "draw it before calling backward(), or call "
                          "backward(retain_graph=True); gad torch FILE.py runs a script "
                          "keeping the graph") from None
+
+
+def _our_engine_again(nodes: Nodes, output: int,
+                      backward_names: list[str]) -> AnnotatedGraph | None:
+    """The graph computed again by our engine from its leaves' values, where every op is one of
+    ours on tensors alone (the document's worked example is) and the leaves still give torch's
+    value; None otherwise."""
+    builder = GraphBuilder()
+    try:
+        for node, kind in enumerate(nodes.kinds):
+            if kind == INPUT:
+                builder.input(nodes.labels[node], nodes.values[node])
+                continue
+            name = OURS_ON_TENSORS.get(backward_names[node])
+            if name is None or OPS[name].arity != len(nodes.args[node]):
+                return None
+            builder.apply(name, nodes.args[node])
+        graph = builder.finish(output)
+        # the leaves as they are now gave torch's value: they were not changed since (a step)
+        if not np.allclose(graph.values[graph.output], nodes.values[output], rtol=1e-5):
+            return None
+        return backward(graph)
+    except GadError:  # outside our op's domain, where torch went on: torch's numbers only
+        return None
 
 
 def _topological(root: Any) -> list[tuple[Any, int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import decimal
 import math
 import re
+import weakref
 from typing import Any
 
 import numpy as np
@@ -45,17 +46,55 @@ def value(item: Any, digits: int | None = None) -> str:
 
 
 MAX_SHOWN_ELEMENTS = 12  # an array with more is shown by its shape and range
+# A range is found a chunk of this many elements at a time, so that the maximum reads from cache
+# what the minimum has just read from memory (256 KB of float32).
+RANGE_CHUNK = 1 << 16
 
 
-def summary(item: Any, digits: int | None = 4, limit: int = 4) -> str:
+def array_range(item: Any) -> tuple[Any, Any]:
+    """The least and greatest element of a non-empty array (nan if it holds one), in one pass
+    over its memory in any layout, as `array.min()` and `array.max()` give them; never writes."""
+    array = np.asarray(item)
+    if array.size <= RANGE_CHUNK:
+        return array.min(), array.max()
+    lows, highs = [], []
+    for chunk in np.nditer(array, flags=["external_loop", "buffered"], order="K",
+                           buffersize=RANGE_CHUNK):
+        lows.append(chunk.min())
+        highs.append(chunk.max())
+    return np.min(lows), np.max(highs)
+
+
+class Ranges:
+    """Each array's range (`array_range`) found once, however many labels show it: by the
+    array's identity, forgotten when the array is (only weak references are held, so a
+    temporary is not kept alive, nor its id mistaken for a later array's). For arrays that do
+    not change while it is used: a graph's values, adjoints and local derivatives."""
+
+    def __init__(self) -> None:
+        self._found: dict[int, tuple[weakref.ref, tuple[Any, Any]]] = {}
+
+    def of(self, array: np.ndarray) -> tuple[Any, Any]:
+        key = id(array)
+        if key in self._found:
+            return self._found[key][1]
+        found = array_range(array)
+        self._found[key] = (weakref.ref(array, lambda _, found=self._found, key=key:
+                                        found.pop(key, None)), found)
+        return found
+
+
+def summary(item: Any, digits: int | None = 4, limit: int = 4,
+            ranges: Ranges | None = None) -> str:
     """A number, an array of at most `limit` elements in full on one line, else its shape and
-    range (`64×3×3×3 in [-0.19, 0.19]`)."""
+    range (`64×3×3×3 in [-0.19, 0.19]`), the range from `ranges` when given."""
     if np.ndim(item) == 0:
         return number(item, digits)
     if np.size(item) <= limit:
         return value(item, digits).replace("\n", "")
     array = np.asarray(item)
-    return f"{shape(array)} in [{number(array.min(), 3)}, {number(array.max(), 3)}]"
+    least, greatest = array_range(array) if ranges is None else ranges.of(array)
+    return f"{shape(array)} in [{number(least, 3)}, {number(greatest, 3)}]"
 
 
 def brief(item: Any) -> str:
@@ -76,8 +115,8 @@ def jsonable(item: Any, max_elements: int | None = None) -> Any:
         return element if math.isfinite(element) else str(element)
     array = np.asarray(item)
     if max_elements is not None and array.size > max_elements:
-        return {"shape": list(array.shape), "min": jsonable(array.min()),
-                "max": jsonable(array.max())}
+        least, greatest = array_range(array)
+        return {"shape": list(array.shape), "min": jsonable(least), "max": jsonable(greatest)}
     return [jsonable(element) for element in array]
 
 

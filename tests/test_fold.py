@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from graphviz_ad import analyze
+from graphviz_ad.engine.annotated import DeferredRow
 from graphviz_ad.engine.fold import MAX_JACOBIAN_ELEMENTS, fold, group_paths
 from graphviz_ad.engine.paths import every_path, path_count, summarize
 from tests.test_paths import as_program, program_statements
@@ -140,3 +141,71 @@ def test_total_derivatives_of_another_graph_are_refused():
 
     with pytest.raises(ValueError, match="another graph"):
         fold(seed().graph, [("n",)], (), fold_module.GroupDerivatives(seed().graph))
+
+
+# A total derivative kept as its action has its Jᵀ·1 pulled only when a view reads it.
+
+def _kept_as_action(monkeypatch):
+    """An analysis whose group `h` is folded with its total derivatives kept as their action
+    (with every input kept outside it: `v` feeds it only through a detach, so no gradient
+    reaches it), and a folding of it with the given total derivatives."""
+    import graphviz_ad.engine.fold as fold_module
+
+    monkeypatch.setattr(fold_module, "MAX_JACOBIAN_ROWS", 0)
+    analysis = analyze("h = tanh(W @ x) * x + detach(v)\nsum(h * h)",
+                       W=[[0.5, -1.0], [2.0, 0.3]], x=[0.7, -0.2], v=[1.5, 2.5])
+
+    def folding(cache=None):
+        return fold(analysis.graph, [("h",)], list(analysis.graph.inputs.values()), cache)
+
+    return analysis, folding
+
+
+def test_a_group_kept_as_its_action_pulls_its_jt1_only_when_read(monkeypatch):
+    import graphviz_ad.engine.fold as fold_module
+
+    analysis, folding = _kept_as_action(monkeypatch)
+    graph, result = analysis.graph, folding()
+    folded = result.graph
+    h = folded.labels.index("h")
+    row = folded.local[h]
+    assert isinstance(row, DeferredRow) and not row.computed
+    *region, output = result.stands_for[h]
+    region = sorted(region + [output])
+    producers = [result.stands_for[argument][-1] for argument in folded.args[h]]
+    assert producers == [graph.inputs[name] for name in ("W", "x", "v")]
+    # Where a gradient flows is known without a pull, as the eager pull found it.
+    eager = fold_module._puller(graph, region, output, producers)(np.ones(2))
+    assert [folded.flows(h, slot) for slot in range(3)] == [True, True, False]
+    assert [part is not None for part in eager] == [True, True, False]
+    assert not row.computed
+    # Read, its numbers are exactly the eager pull's, and the stored Jacobians' Jᵀ·1.
+    np.testing.assert_array_equal(row[0], eager[0])
+    np.testing.assert_array_equal(row[1], eager[1])
+    assert row[2] is None and row.computed
+    jacobians = fold_module.total_derivatives(graph, region, output, producers)
+    for slot in (0, 1):
+        np.testing.assert_allclose(row[slot], jacobians[slot].sum(axis=0), rtol=1e-14)
+    for name in ("W", "x"):
+        np.testing.assert_allclose(summarize(folded, name, None).shown_sum,
+                                   analysis.gradient(name), rtol=1e-13)
+
+
+def test_a_deferred_group_row_is_pulled_once_for_every_folding_that_shares_it(monkeypatch):
+    import graphviz_ad.engine.fold as fold_module
+
+    pulls = []
+    original = fold_module._puller
+
+    def counted(*args):
+        pull = original(*args)
+        return lambda gradient: pulls.append(gradient) or pull(gradient)
+
+    monkeypatch.setattr(fold_module, "_puller", counted)
+    analysis, folding = _kept_as_action(monkeypatch)
+    cache = fold_module.GroupDerivatives(analysis.graph)
+    first, second = folding(cache).graph, folding(cache).graph
+    h = first.labels.index("h")
+    assert first.local[h] is second.local[h] and not pulls
+    np.testing.assert_array_equal(second.local[h][1], first.local[h][1])
+    assert len(pulls) == 1

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 
 from graphviz_ad import Analysis  # noqa: E402
 from graphviz_ad.api import load_torch  # noqa: E402
-from graphviz_ad.engine.fold import fold  # noqa: E402
+from graphviz_ad.engine.fold import fold, group_paths  # noqa: E402
 from graphviz_ad.engine.paths import (MAX_LISTING_WORK, listing_work,  # noqa: E402
                                       most_listed)
 from graphviz_ad.errors import LimitError  # noqa: E402
@@ -39,12 +39,13 @@ def test_a_page_folds_each_group_through_torch_once():
     graph, folding, _, many_inputs = analysis._picture_graph(None, (groups[0],), max_boxes=28)
     fresh = fold(analysis.graph, folding.folded,
                  [] if many_inputs else list(analysis.graph.inputs.values()))
-    assert len(pulls) - first - again > 0  # the uncached folding pulls them all again
+    assert len(pulls) == first  # a folded group's Jᵀ·1 is pulled only when read
     assert graph.labels == fresh.graph.labels
     for node, kind in enumerate(graph.kinds):
         if kind == "group":
             for ours, theirs in zip(graph.local[node], fresh.graph.local[node]):
                 np.testing.assert_array_equal(ours, theirs)
+    assert len(pulls) > first  # reading them, the uncached folding pulled them all again
     assert len(expanded.nodes) > len(picture.nodes)
 
 
@@ -59,3 +60,29 @@ def test_resnet18_paths_are_refused_with_a_top_that_fits():
         analysis.paths(name, 20)
     assert refused.value.hint == "use --top 6 or fewer"
     assert "47,340,539 on the heaviest path" in refused.value.reason
+
+
+def test_a_folded_group_s_jt1_read_later_is_torch_s_pull_where_torch_finds_a_gradient(
+        monkeypatch):
+    import graphviz_ad.engine.fold as fold_module
+
+    monkeypatch.setattr(fold_module, "MAX_JACOBIAN_ROWS", 0)  # every group kept as its action
+    graph = load_torch("samples/torch_gpt.py:loss").graph
+    checked = 0
+    for path in group_paths(graph):
+        result = fold(graph, [path])
+        folded = result.graph
+        for node, kind in enumerate(folded.kinds):
+            if kind != "group":
+                continue
+            *region, output = result.stands_for[node]
+            producers = [result.stands_for[argument][-1] for argument in folded.args[node]]
+            eager = fold_module._puller(graph, sorted(region + [output]), output, producers)(
+                np.ones_like(graph.values[output])[()])
+            # Where the gradient flows is told from the graph before torch is asked.
+            assert [folded.flows(node, slot) for slot in range(len(producers))] == \
+                [part is not None for part in eager]
+            for ours, theirs in zip(folded.local[node], eager):
+                np.testing.assert_array_equal(ours, theirs)
+            checked += 1
+    assert checked >= 10

@@ -247,6 +247,9 @@ class AnnotatedGraph(NodeTable):
     # Nodes whose value the source could not give (what torch did not keep for its backward
     # pass): their values are nan of the right shape, drawn as `not kept`, never reported.
     unknown_values: frozenset[int] = frozenset()
+    # The ranges its views have shown of its arrays, which the graphs folded from it share:
+    # a page draws the same 38 M-element embedding in each of its pictures.
+    ranges: display.Ranges = field(default_factory=display.Ranges, repr=False)
 
     def flows(self, node: int, slot: int) -> bool:
         """Whether a gradient flows along the edge into `node`'s argument `slot`."""

@@ -13,13 +13,14 @@ later foldings of the same graph (a page folds it once per expanded group).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, GroupOp, flows_in,
-                                          one_feeds_another, short_name)
+from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, DeferredRow, GroupOp,
+                                          flows_in, one_feeds_another, short_name)
 from graphviz_ad.engine.linear import known_by_action
 
 # A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
@@ -128,23 +129,24 @@ class GroupDerivatives:
     derivatives of a folded group's node, and its linear map where they are kept as its action
     (None where they are stored whole). Keyed by everything they are computed from (the group's
     output, its region and its producers), so a folding that keeps other inputs outside or
-    opens other groups, and so has other regions or producers, finds its own."""
+    opens other groups, and so has other regions or producers, finds its own. A row kept as
+    an action is a `DeferredRow`, shared by every folding: its Jᵀ·1 is pulled once, when a
+    view of any of them first reads it."""
 
     def __init__(self, graph: AnnotatedGraph):
         self.graph = graph
         self._found: dict[tuple[int, tuple[int, ...], tuple[int, ...]],
-                          tuple[Any, tuple[Any, ...]]] = {}
+                          tuple[Any, Sequence[Any]]] = {}
 
     def of(self, output: int, region: list[int], producers: list[int]
-           ) -> tuple[Any, tuple[Any, ...]]:
+           ) -> tuple[Any, Sequence[Any]]:
         key = (output, tuple(region), tuple(producers))
         if key not in self._found:
             if stored(self.graph, output, producers):
                 self._found[key] = None, tuple(total_derivatives(self.graph, region, output,
                                                                  producers))
             else:
-                action, row = _group_action(self.graph, region, output, producers)
-                self._found[key] = action, tuple(row)
+                self._found[key] = _group_action(self.graph, region, output, producers)
         return self._found[key]
 
 
@@ -244,9 +246,10 @@ def total_derivatives(graph: AnnotatedGraph, members: list[int], output: int,
 
 
 def _group_action(graph: AnnotatedGraph, members: list[int], output: int,
-                  producers: list[int]):
+                  producers: list[int]) -> tuple[Any, DeferredRow]:
     """The total derivatives kept as their action: a pull through the group, and each edge's
-    Jᵀ·1 (None where no gradient flows)."""
+    Jᵀ·1 (None where no gradient flows), pulled when first read: through a traced model that
+    is one more backward pass through the group, which only a view that shows it needs."""
     pull_some = _puller(graph, members, output, producers)
 
     def pull(gradient: Any) -> list:
@@ -256,9 +259,22 @@ def _group_action(graph: AnnotatedGraph, members: list[int], output: int,
                 for producer, part in zip(producers, parts)]
 
     scalar = np.ndim(graph.values[output]) == 0
-    with np.errstate(all="ignore"):
-        row = pull_some(np.ones_like(graph.values[output])[()])
+    row = DeferredRow(_reached(graph, members, output, producers),
+                      lambda: pull(np.ones_like(graph.values[output])[()]))
     return known_by_action("group", pull, scalar), row
+
+
+def _reached(graph: AnnotatedGraph, members: list[int], output: int,
+             producers: list[int]) -> list[bool]:
+    """Whether a gradient of `output` reaches each producer through the group, without pulling
+    one: along the edges that carry a gradient, as `_sweep_inside` carries it."""
+    reached = {output}
+    for node in sorted(members, reverse=True):
+        if node not in reached:
+            continue
+        reached.update(argument for slot, argument in enumerate(graph.args[node])
+                       if graph.flows(node, slot))
+    return [producer in reached for producer in producers]
 
 
 def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int],
@@ -313,7 +329,7 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int],
         carried=tuple(carried), sweep_order=tuple(order), names=names, groups=groups,
         source=graph.source, spans=tuple(spans) if graph.spans else (), details=details,
         unknown_values=frozenset(renumber[node] for node in graph.unknown_values
-                                 if node in renumber))
+                                 if node in renumber), ranges=graph.ranges)
 
 
 def _covering(graph: AnnotatedGraph, members: list[int]):

@@ -114,23 +114,25 @@ def _node_id(node: int) -> str:
     return f"n{node}"
 
 
-def summarize_array(value: Any, exact: bool = False) -> str:
-    """Short text for a value: a number, a small array in full, else its shape and range."""
-    return display.summary(value, None if exact else DIGITS)
+def summarize_array(value: Any, exact: bool = False,
+                    ranges: display.Ranges | None = None) -> str:
+    """Short text for a value: a number, a small array in full, else its shape and range (from
+    `ranges` when given: a graph's, so each array's range is found once)."""
+    return display.summary(value, None if exact else DIGITS, ranges=ranges)
 
 
 def _value_text(graph: AnnotatedGraph, node: int) -> str:
     """A node's value as drawn; one its source did not keep says so, with its shape."""
     value = graph.values[node]
     if node not in graph.unknown_values:
-        return summarize_array(value)
+        return summarize_array(value, ranges=graph.ranges)
     return f"{display.shape(value)} · value not kept" if np.ndim(value) else "value not kept"
 
 
-def local_label(linear_map: LinearMap, local: Any) -> str:
+def local_label(linear_map: LinearMap, local: Any, ranges: display.Ranges | None = None) -> str:
     """An edge's local derivative, summarised as its kind of Jacobian says: a diagonal for
     elementwise arrays, the transposed other operand for @, a broadcast factor for reductions."""
-    return linear_map.label(summarize_array(local), np.ndim(local) == 0)
+    return linear_map.label(summarize_array(local, ranges=ranges), np.ndim(local) == 0)
 
 
 def argument_names(graph: AnnotatedGraph) -> list[str]:
@@ -155,7 +157,7 @@ def _edge_text(graph: AnnotatedGraph, consumer: int, slot: int, mode: str,
         return "cut"
     if local is None:
         return ""
-    number = local_label(op.linear_map, local)
+    number = local_label(op.linear_map, local, graph.ranges)
     if mode == VALUE_LABELS:
         return number
     formula = op.formula(slot, tuple(names[a] for a in graph.args[consumer]))
@@ -281,7 +283,8 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                           for member in members], " → "),
             display.abbreviate(", ".join(graph.names.get(node, ())), display.MAX_TITLE),
             _value_text(graph, node),
-            summarize_array(graph.adjoints[node]) if graph.requires_grad[node] else "",
+            summarize_array(graph.adjoints[node], ranges=graph.ranges)
+            if graph.requires_grad[node] else "",
             graph.text(node), faded=summary is not None and from_input[node] == 0,
             raw_value=None if node in graph.unknown_values else graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
@@ -370,15 +373,16 @@ def _legend(graph: AnnotatedGraph, summary: PathSummary | None, coloured: tuple,
     """One row per coloured path, one for all the rest, and the sum equal to the gradient."""
     if summary is None:
         return (), ""
-    rows = [LegendRow(index, display.path_chain(graph, path), summarize_array(path.product),
-                      path.product) for index, path in enumerate(coloured)]
+    rows = [LegendRow(index, display.path_chain(graph, path),
+                      summarize_array(path.product, ranges=graph.ranges), path.product)
+            for index, path in enumerate(coloured)]
     rest_count = fewer(summary.count, len(coloured))
     if rest_count:
         rest = summary.gradient - sum((path.product for path in coloured),
                                       np.zeros_like(summary.gradient))
         rows.append(LegendRow(None, display.other_paths(rest_count), summarize_array(rest), rest))
     return tuple(rows), (f"sum = d{output_name}/d{summary.name} = "
-                         f"{summarize_array(summary.gradient, exact=True)}")
+                         f"{summarize_array(summary.gradient, True, graph.ranges)}")
 
 
 def _caption(output_name: str, edge_labels: str) -> str:

@@ -1071,3 +1071,13 @@ def test_a_function_that_steps_an_optimizer_is_a_typed_error():
     with pytest.raises(UsageError, match="torch could not run the backward pass after the "
                                          "function"):
         api.trace_torch(step, torch.ones(3, 2, dtype=torch.float64))
+
+
+def test_a_calls_text_shows_only_the_keywords_set_to_other_than_their_defaults():
+    logits, target = leaf([[1.0, 2.0], [0.5, -1.0]]), torch.tensor([1, 0])
+    analysis = api.trace_torch(
+        lambda logits: nn.functional.cross_entropy(logits, target, label_smoothing=0.1), logits)
+    (text,) = [analysis.graph.details[node] for node in range(len(analysis.graph))
+               if analysis.graph.labels[node] == "cross_entropy"]
+    assert text.startswith("cross_entropy(logits, label_smoothing=0.1)")
+    assert "None" not in text and "reduction" not in text

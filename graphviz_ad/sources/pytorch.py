@@ -19,6 +19,7 @@ torch's own backward function.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from typing import Any, Callable, Mapping
@@ -235,7 +236,7 @@ class _Recorder(TorchFunctionMode):
             return result
         if all(tensor.is_leaf and tensor.requires_grad for tensor in outputs):
             return result  # a parameter set in place under an inner no_grad (nn.init): a leaf
-        self._record(name, args, kwargs, tensors, outputs)
+        self._record(name, args, _given(func, kwargs), tensors, outputs)
         return result
 
     def _value(self, tensor: torch.Tensor, shared: bool) -> Any:
@@ -487,6 +488,32 @@ def _refuse_complex(name: str, result: list) -> None:
                          "complex values is not a sum of real path products", None,
                          "compute with real tensors (|a + bi| is sqrt(a² + b²)), or take "
                          "torch's gradient directly with loss.backward()")
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(func: Callable) -> dict[str, Any]:
+    """A torch function's keyword defaults (none where its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {parameter.name: parameter.default for parameter in parameters
+            if parameter.default is not parameter.empty}
+
+
+def _given(func: Callable, kwargs: dict) -> dict:
+    """The keywords a call set to other than their defaults: F.cross_entropy hands torch every
+    one of its keywords, and its text should show only those the user chose."""
+    if not kwargs:
+        return kwargs
+    defaults = _defaults(func)
+    return {key: value for key, value in kwargs.items()
+            if key not in defaults or not _same(value, defaults[key])}
+
+
+def _same(value: Any, default: Any) -> bool:
+    return value is default or (type(value) is type(default) and not isinstance(
+        value, torch.Tensor) and value == default)
 
 
 def _short(item: Any) -> str:

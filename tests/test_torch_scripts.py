@@ -316,13 +316,29 @@ def test_a_weight_used_before_and_after_an_update_is_refused_not_split(tmp_path)
                                                  requires_grad=True))
 
 
-def test_a_fault_of_ours_inside_the_users_call_is_not_blamed_on_them(tmp_path):
+def test_a_torch_func_transform_inside_the_function_is_refused_with_its_reason(tmp_path):
     script = tmp_path / "transform.py"
     script.write_text("import torch\n\n\ndef f(x):\n"
                       "    return torch.func.grad(lambda t: (t ** 3).sum())(x).sum()\n")
     result = gad("torch", f"{script}:f", "x=[1,2]")
-    assert "transform.py raised" not in result.output
-    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.exit_code == 2, result.output
+    assert "inside a torch.func transform" in result.stderr
+    assert "torch.autograd.grad" in result.stderr
+
+
+def test_a_fault_of_ours_inside_the_users_call_is_not_blamed_on_them(tmp_path, monkeypatch):
+    import operator
+
+    from graphviz_ad.sources import pytorch
+
+    # a builtin given the wrong arguments fails in C: the deepest frame is the recorder's own
+    monkeypatch.setattr(pytorch.Nodes, "add", operator.neg)
+    script = tmp_path / "plain.py"
+    # (a call, not an operator: torch turns an operator's TypeError into NotImplemented)
+    script.write_text("import torch\n\n\ndef f(x):\n    return torch.sin(x).sum()\n")
+    result = gad("torch", f"{script}:f", "x=[1,2]")
+    assert result.exit_code == 1, result.output
+    assert "internal error" in result.stderr and "plain.py raised" not in result.stderr
 
 
 def test_the_worked_example_after_a_plain_backward_is_computed_again_by_our_engine():

@@ -36,7 +36,8 @@ from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import UsageError
 from graphviz_ad.sources.torch_check import Held, Rerun, copied, kind_of
-from graphviz_ad.sources.torch_compat import (inside_custom_forward, keystr, tree_flatten,
+from graphviz_ad.sources.torch_compat import (inside_custom_forward, keystr,
+                                              transforms_active, tree_flatten,
                                               tree_flatten_with_path, version)
 from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
 from graphviz_ad.sources.torch_ops import (CUTS, DATA, NO_GRAD_LABEL, TorchOp, base_name,
@@ -178,6 +179,11 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         if self.paused:  # our own calls, in a module hook: not the function's
             return func(*args, **kwargs)
+        if transforms_active():
+            raise UsageError(f"`{function_name(func)}` runs inside a torch.func transform "
+                             "(grad, vmap, jacrev), whose values graphviz-ad cannot read",
+                             None, "trace the function the transform is applied to, or "
+                                   "compute the derivative with torch.autograd.grad")
         generator = kwargs.get("generator")
         if isinstance(generator, torch.Generator) and id(generator) not in self.generators:
             self.generators[id(generator)] = (generator, generator.get_state())

@@ -29,7 +29,8 @@ except ImportError:
                                      tree_unflatten)
 
 __all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "BACKWARD_IS_SEEN", "require_supported",
-           "inside_custom_forward", "input_metadata", "pull_grad", "version", "backward_hook_keys",
+           "inside_custom_forward", "transforms_active", "input_metadata", "pull_grad",
+           "version", "backward_hook_keys",
            "remove_backward_hooks", "module_buffers", "keystr", "tree_flatten",
            "tree_flatten_with_path", "tree_map", "tree_unflatten"]
 
@@ -91,6 +92,14 @@ def version(tensor: torch.Tensor) -> int | None:
     which a write the recorder did not see is found; None where torch does not tell, and then
     the recorder copies values rather than share torch's memory."""
     return getattr(tensor, "_version", None)
+
+
+def transforms_active() -> bool:
+    """Whether a torch.func transform (grad, vmap, jacrev) is running, whose wrapped tensors
+    hold no memory of their own to read (torch 2.0 to 2.15 at least); False where torch does
+    not tell, and then such a call fails as it would."""
+    active = getattr(torch._C, "_are_functorch_transforms_active", None)
+    return bool(active()) if active is not None else False
 
 
 def backward_hook_keys(tensor: torch.Tensor) -> set:

@@ -46,6 +46,7 @@ def value(item: Any, digits: int | None = None) -> str:
 
 
 MAX_SHOWN_ELEMENTS = 12  # an array with more is shown by its shape and range
+SHOWN_WHOLE = 4  # a summary shows an array of at most this many elements whole
 # A range is found a chunk of this many elements at a time, so that the maximum reads from cache
 # what the minimum has just read from memory (256 KB of float32).
 RANGE_CHUNK = 1 << 16
@@ -84,7 +85,7 @@ class Ranges:
         return found
 
 
-def summary(item: Any, digits: int | None = 4, limit: int = 4,
+def summary(item: Any, digits: int | None = 4, limit: int = SHOWN_WHOLE,
             ranges: Ranges | None = None) -> str:
     """A number, an array of at most `limit` elements in full on one line, else its shape and
     range (`64×3×3×3 in [-0.19, 0.19]`), the range from `ranges` when given."""
@@ -93,7 +94,11 @@ def summary(item: Any, digits: int | None = 4, limit: int = 4,
     if np.size(item) <= limit:
         return value(item, digits).replace("\n", "")
     array = np.asarray(item)
-    least, greatest = array_range(array) if ranges is None else ranges.of(array)
+    return ranged(array, *(array_range(array) if ranges is None else ranges.of(array)))
+
+
+def ranged(array: Any, least: Any, greatest: Any) -> str:
+    """An array as its shape and range: `64×3×3×3 in [-0.19, 0.19]`."""
     return f"{shape(array)} in [{number(least, 3)}, {number(greatest, 3)}]"
 
 

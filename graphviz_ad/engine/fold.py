@@ -21,7 +21,7 @@ import numpy as np
 
 from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, DeferredRow, GroupOp,
                                           flows_in, one_feeds_another, short_name)
-from graphviz_ad.engine.linear import known_by_action
+from graphviz_ad.engine.linear import JACOBIAN, known_by_action
 
 # A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
 # per output element) up to these sizes; a larger one is kept as its action.
@@ -126,12 +126,12 @@ def stored(graph: AnnotatedGraph, output: int, producers: list[int]) -> bool:
 
 class GroupDerivatives:
     """The total derivatives of one graph's folded groups, each found once: the local
-    derivatives of a folded group's node, and its linear map where they are kept as its action
-    (None where they are stored whole). Keyed by everything they are computed from (the group's
-    output, its region and its producers), so a folding that keeps other inputs outside or
-    opens other groups, and so has other regions or producers, finds its own. A row kept as
-    an action is a `DeferredRow`, shared by every folding: its Jᵀ·1 is pulled once, when a
-    view of any of them first reads it."""
+    derivatives of a folded group's node, and its linear map (its action where they are kept
+    as one, JACOBIAN where they are stored whole). Keyed by everything they are computed from
+    (the group's output, its region and its producers), so a folding that keeps other inputs
+    outside or opens other groups, and so has other regions or producers, finds its own. A
+    row kept as an action is a `DeferredRow`, shared by every folding: its Jᵀ·1 is pulled once,
+    when a view of any of them first reads it."""
 
     def __init__(self, graph: AnnotatedGraph):
         self.graph = graph
@@ -143,8 +143,8 @@ class GroupDerivatives:
         key = (output, tuple(region), tuple(producers))
         if key not in self._found:
             if stored(self.graph, output, producers):
-                self._found[key] = None, tuple(total_derivatives(self.graph, region, output,
-                                                                 producers))
+                self._found[key] = JACOBIAN, tuple(total_derivatives(self.graph, region,
+                                                                     output, producers))
             else:
                 self._found[key] = _group_action(self.graph, region, output, producers)
         return self._found[key]
@@ -292,11 +292,9 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int],
                 if several else short_name(path)
             kinds.append(GROUP)
             description = f"the group {'.'.join(path)}, folded: {len(region)} nodes"
-            action, row = derivatives.of(node, region, producers)
-            ops.append(GroupOp(label, len(producers), description, path=path,
-                               members=len(region)) if action is None else
-                       GroupOp(label, len(producers), description, linear_map=action, path=path,
-                               members=len(region)))
+            linear_map, row = derivatives.of(node, region, producers)
+            ops.append(GroupOp(label, len(producers), description, linear_map=linear_map,
+                               path=path, members=len(region)))
             local.append(row)
             args.append(tuple(renumber[producer] for producer in producers))
             labels.append(label)

@@ -42,7 +42,8 @@ from graphviz_ad.sources.torch_compat import (inside_custom_forward, keystr,
 from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
 from graphviz_ad.sources.torch_ops import (CUTS, DATA, NO_GRAD_LABEL, TorchOp, base_name,
                                            function_name, is_float_tensor, is_shareable,
-                                           number_text, our_op, summary_of, to_numpy)
+                                           number_text, numpy_owned, our_op, summary_of,
+                                           to_numpy)
 from graphviz_ad.sources.torch_pulls import edge_pull, function_pull, partial_pull
 
 MAX_TEXT = 40  # characters of an argument's own text inside its consumer's text
@@ -251,8 +252,7 @@ class _Recorder(TorchFunctionMode):
         torch's memory, else a copy."""
         if not shared or tensor.dim() == 0 or not is_shareable(tensor):
             return to_numpy(tensor)
-        value = tensor.detach().numpy()
-        value.flags.writeable = False
+        value = numpy_owned(tensor)
         self.shared.setdefault(tensor.untyped_storage().data_ptr(), []).append(
             (len(self.nodes.kinds), tensor, version(tensor)))
         return value

@@ -8,7 +8,7 @@ carried back, and refuses a graph whose drawn edges would not sum to torch's gra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Container, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from graphviz_ad.engine.linear import unbroadcast
 from graphviz_ad.errors import LimitError, UsageError
 from graphviz_ad.sources.torch_compat import input_metadata, pull_grad
 from graphviz_ad.sources.torch_ops import DTYPES, TorchOp, numpy_owned, seed_tensor, summary_of
-from graphviz_ad.sources.torch_pulls import again
+from graphviz_ad.sources.torch_pulls import again, input_positions
 
 LEAF_PREFIX = "leaf"  # an unnamed tensor that requires grad: leaf1, leaf2, ...
 
@@ -267,12 +267,13 @@ def _pull_through(nodes: Nodes) -> Callable[[int, Sequence[int], Any], list]:
     return pull
 
 
-def _uses(nodes: Nodes, reached: Mapping[int, Any]) -> list[int]:
-    """How many edges carry a gradient back into each node."""
+def _uses(nodes: Nodes, reached: Container[int] | None = None) -> list[int]:
+    """How many edges carry a gradient back into each node, from the nodes `reached` by one
+    (from every node, before the backward pass tells which are)."""
     uses = [0] * len(nodes.kinds)
     for node, arguments in enumerate(nodes.args):
         op = nodes.ops[node]
-        if node in reached and op is not None and not op.stops_gradient:
+        if (reached is None or node in reached) and op is not None and not op.stops_gradient:
             for argument in arguments:
                 uses[argument] += nodes.requires_grad[argument]
     return uses
@@ -285,26 +286,21 @@ def _catch_carried(nodes: Nodes, caught: dict[int, dict[int, torch.Tensor]]) -> 
     layer norm's on a residual stream). Only where that part is the op's alone: one backward
     function of one output, whose inputs are exactly its arguments' edges, none given twice,
     none computed from another. Other ops' parts are pulled (`_edge_derivatives`)."""
-    feeding = [0] * len(nodes.kinds)
-    for node, arguments in enumerate(nodes.args):
-        op = nodes.ops[node]
-        if op is not None and not op.stops_gradient:
-            for argument in arguments:
-                feeding[argument] += 1
+    feeding = _uses(nodes)
     hooks = []
     for node, arguments in enumerate(nodes.args):
         op, edge = nodes.ops[node], nodes.edges[node]
         if isinstance(op, TorchOp) or op is None or op.stops_gradient or edge is None \
                 or nodes.pulls[node] is None or node in nodes.separated \
                 or len(set(arguments)) < len(arguments) \
-                or not any(nodes.requires_grad[argument] and feeding[argument] > 1
-                           for argument in arguments):
+                or not any(feeding[argument] > 1 for argument in arguments):
             continue
         function = edge.node
-        slot_of = _slots_by_input(nodes, function, arguments)
-        if slot_of is None or len(input_metadata(function)) != 1 \
+        positions = input_positions(function, [nodes.edges[argument] for argument in arguments])
+        if positions is None or len(input_metadata(function)) != 1 \
                 or one_feeds_another(nodes.args, arguments):
             continue
+        slot_of = {index: slot for slot, index in enumerate(positions) if index is not None}
 
         def keep(grad_inputs, grad_outputs, node=node, slot_of=slot_of):
             caught[node] = {slot: grad_inputs[index] for index, slot in slot_of.items()
@@ -312,24 +308,6 @@ def _catch_carried(nodes: Nodes, caught: dict[int, dict[int, torch.Tensor]]) -> 
 
         hooks.append(function.register_hook(keep))
     return hooks
-
-
-def _slots_by_input(nodes: Nodes, function: Any, arguments: tuple[int, ...]
-                    ) -> dict[int, int] | None:
-    """The argument slot of each input of torch's backward function, when every input it has
-    is an argument's edge; else None."""
-    slot_of = {}
-    for index, (next_function, number) in enumerate(function.next_functions):
-        if next_function is None:
-            continue
-        slot = next((slot for slot, argument in enumerate(arguments)
-                     if nodes.edges[argument] is not None
-                     and nodes.edges[argument].node is next_function
-                     and nodes.edges[argument].output_nr == number), None)
-        if slot is None:
-            return None
-        slot_of[index] = slot
-    return slot_of
 
 
 def _edge_derivatives(nodes: Nodes, node: int, adjoints: list, uses: list[int],

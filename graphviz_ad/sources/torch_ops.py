@@ -92,8 +92,8 @@ def is_shareable(tensor: torch.Tensor) -> bool:
 
 
 def numpy_owned(tensor: torch.Tensor) -> Any:
-    """A tensor nothing else holds or changes (a gradient torch.autograd.grad returned) as
-    numpy without a copy, read-only."""
+    """A tensor nothing else changes (a gradient torch.autograd.grad returned), or whose writes
+    the recorder watches, as numpy without a copy, read-only."""
     if tensor.dtype in (torch.bfloat16, torch.float16):
         return to_numpy(tensor)
     value = tensor.detach().cpu().numpy()
@@ -112,15 +112,11 @@ def seed_tensor(gradient: Any, dtype: torch.dtype) -> torch.Tensor:
 def summary_of(tensor: torch.Tensor, value: Any) -> str:
     """`display.summary(value)` of a tensor's value, its range found by torch in one pass on
     every thread (a large model's parameters are summarized as they are recorded)."""
-    if np.size(value) <= WHOLE_ELEMENTS or not is_shareable(tensor):
+    if np.size(value) <= display.SHOWN_WHOLE or not is_shareable(tensor):
         return display.summary(value)
     least, greatest = torch.aminmax(tensor.detach())
     scalar = np.result_type(value).type
-    return (f"{display.shape(value)} in [{display.number(scalar(least.item()), 3)}, "
-            f"{display.number(scalar(greatest.item()), 3)}]")
-
-
-WHOLE_ELEMENTS = 4  # display.summary's `limit`: an array of at most this many is shown whole
+    return display.ranged(value, scalar(least.item()), scalar(greatest.item()))
 
 
 def number_text(value: Any) -> str:

@@ -40,8 +40,30 @@ def function_pull(out: torch.Tensor, arg_edges: list[GradientEdge | None],
     torch's engine, asked for the gradient of one tensor, sums. None when the op is made of
     several backward functions."""
     function = out.grad_fn
-    if function is None:
+    positions = None if function is None else input_positions(function, arg_edges)
+    if positions is None:
         return None
+    call = node_pull(function, get_gradient_edge(out).output_nr,
+                      input_metadata(function), every_input=True)
+
+    def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
+        grads = call(gradient)
+        # the engine sums a broadcast argument's gradient back to its shape; called
+        # directly, the backward function leaves that to its caller
+        parts = [None if index is None else
+                 np.zeros_like(arg_values[slot])[()] if grads[index] is None else
+                 unbroadcast(grads[index], np.shape(arg_values[slot]))[()]
+                 for slot, index in enumerate(positions)]
+        return parts if slots is None else [parts[slot] for slot in slots]
+
+    return pull
+
+
+def input_positions(function: Any, arg_edges: list[GradientEdge | None]
+                    ) -> list[int | None] | None:
+    """Where each argument's edge is among the inputs of torch's backward function `function`
+    (None for an argument without one), when its inputs are exactly those edges, each once;
+    else None."""
     entries = list(function.next_functions)
     taken: set[int] = set()
     positions: list[int | None] = []
@@ -58,20 +80,7 @@ def function_pull(out: torch.Tensor, arg_edges: list[GradientEdge | None],
         positions.append(index)
     if any(node is not None and index not in taken for index, (node, _) in enumerate(entries)):
         return None
-    call = node_pull(function, get_gradient_edge(out).output_nr,
-                      input_metadata(function), every_input=True)
-
-    def pull(gradient: Any, slots: Sequence[int] | None = None) -> list:
-        grads = call(gradient)
-        # the engine sums a broadcast argument's gradient back to its shape; called
-        # directly, the backward function leaves that to its caller
-        parts = [None if index is None else
-                 np.zeros_like(arg_values[slot])[()] if grads[index] is None else
-                 unbroadcast(grads[index], np.shape(arg_values[slot]))[()]
-                 for slot, index in enumerate(positions)]
-        return parts if slots is None else [parts[slot] for slot in slots]
-
-    return pull
+    return positions
 
 
 def edge_pull(out_edge: GradientEdge, arg_edges: list[GradientEdge | None],

@@ -772,7 +772,8 @@
       const step = backward[at];
       const sign = times(step.adjoint, step.local);
       const line = row(table, [[`${step.via}.grad${sign}${formulaOf(step)}`, "mono"],
-        [`${shown(step.adjoint)}${sign}${shown(step.local)}`, "mono num"],
+        [`${shown(step.adjoint)}${sign}${shown(step.local)}`,
+          sign === " × " ? "mono num whole" : "mono num"],
         [`${shown(step.contribution)}`, "mono num"]], "step-row");
       line.dataset.step = String(at);
       line.title = "go to this step of the backward sweep";

@@ -20,8 +20,8 @@ import numpy as np
 
 from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import (WORK_BUDGET, check_work, finite_difference, kinks,
-                                      sweep_works)
+from graphviz_ad.engine.check import (WORK_BUDGET, check_work, each_index, finite_difference,
+                                      jacobian_zeros, kinks, require_step, sweep_works)
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
@@ -57,6 +57,8 @@ class CheckSettings:
             if value is not None and not (math.isfinite(value) and value >= 0) \
                     or (name == "step" and value == 0):
                 raise UsageError(f"the {name} must be a finite number above 0, got {value}")
+        if self.step is not None:
+            require_step(self.method, self.step)
 
     @property
     def note(self) -> str:
@@ -288,9 +290,9 @@ class Analysis:
                              f"{work:,} element evaluations; the limit is {WORK_BUDGET:,}",
                              None, "reduce the output with sum(...), or take fewer sweeps "
                                    "with --mode forward when the inputs are smaller")
-        rows = {name: np.zeros(shape + self.graph.shape(node))
+        rows = {name: jacobian_zeros(shape, self.graph.shape(node), name)
                 for name, node in self.graph.inputs.items()}
-        for index in np.ndindex(*shape):
+        for index in each_index(shape):
             seed = np.zeros(shape)
             seed[index] = 1.0
             swept = backward(evaluated, seed)
@@ -493,7 +495,7 @@ class Analysis:
         `picture` folded, the picture drawn with the options given and that group expanded."""
         from graphviz_ad import records
         from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS, path_rows
-        from graphviz_ad.render.picture import Sweeps
+        from graphviz_ad.render.picture import Sweeps, TooManyNodes
 
         top = picture_options.get("top", DEFAULT_TOP)
         expand = tuple(picture_options.pop("expand", ()))
@@ -502,13 +504,18 @@ class Analysis:
         for node in picture.nodes:
             if node.opens:
                 folded[node.opens] = folded.get(node.opens, 0) + len(node.members)
-        # Room for the opened group's nodes, so that nothing else folds instead.
-        return Sweeps(
-            records.trace_json(self.trace(), PAGE_ELEMENTS),
-            path_rows(self.graph, list(self.inputs), wrt, top),
-            {name: self.picture(wrt, **picture_options, expand=expand + (name,),
-                                max_boxes=budget + size)
-             for name, size in list(folded.items())[:PAGE_EXPANSIONS]})
+        expansions = {}
+        for name, size in list(folded.items())[:PAGE_EXPANSIONS]:
+            # Room for the opened group's nodes, up to a budget more: a larger group shows
+            # its own groups folded. One that still passes --max-nodes is left out, and the
+            # page says how to draw it open.
+            try:
+                expansions[name] = self.picture(wrt, **picture_options, expand=expand + (name,),
+                                                max_boxes=budget + min(size, budget))
+            except TooManyNodes:
+                continue
+        return Sweeps(records.trace_json(self.trace(), PAGE_ELEMENTS),
+                      path_rows(self.graph, list(self.inputs), wrt, top), expansions)
 
     def picture(self, wrt: str | None = None, top: int = DEFAULT_TOP,
                 edge_labels: str = "value", only_paths: bool = False, compact: bool = False,

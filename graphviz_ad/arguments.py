@@ -60,6 +60,40 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def file_reference(text: str) -> str | None:
+    """What an @file value names (`@w.npz:W1` is `w.npz:W1`); None for a number or an array."""
+    text = text.strip()
+    return text[1:] if text.startswith("@") else None
+
+
+def input_files(program: str | None, items: list[str] | None) -> list[tuple[str, str]]:
+    """The files a run reads, each with what it is, for messages: the program file (when the
+    argument is one, as load_source tells) and each NAME=@FILE value's file."""
+    from graphviz_ad.value_files import split_reference
+
+    files = [(program, "the program file")] if program is not None and \
+        looks_like_a_path(program) and is_file(Path(program)) else []
+    for item in items or []:
+        name, _, text = item.partition("=")
+        reference = file_reference(text)
+        path = split_reference(reference)[0] if reference is not None else None
+        if path is not None and not reading.is_standard_input(path):
+            files.append((path, f"the value file of {name.strip()}"))
+    return files
+
+
+def _value_hint(item: str) -> str:
+    """What a NAME=VALUE argument without its `=` likely meant: `x 1` is x=1; a lone name
+    needs a value; a lone value, the name of its input."""
+    words = item.split()
+    if len(words) == 2 and words[0].isidentifier():
+        return f"write {words[0]}={words[1]}: = between the name and the value"
+    if item.isidentifier():
+        return f"give {item} a value: {item}=1.5"
+    return (f"name the input it is for: x={item.strip()} for an input x; an expression "
+            "comes first, in quotes when it has spaces: gad grad \"x * 2\" x=1")
+
+
 def parse_values(items: list[str] | None, program_from_standard_input: bool = False) -> dict:
     """NAME=VALUE texts as values: a number, an array, or @file (value_files.py)."""
     from graphviz_ad.engine.build import parse_value
@@ -67,8 +101,8 @@ def parse_values(items: list[str] | None, program_from_standard_input: bool = Fa
     from graphviz_ad.language.tokens import NAME, tokenize
 
     values = {}
-    piped = [item for item in items or [] if reading.is_standard_input(
-        item.partition("=")[2].strip()[1:])]
+    piped = [item for item in items or []
+             if reading.is_standard_input(file_reference(item.partition("=")[2]) or "")]
     if len(piped) + program_from_standard_input > 1:
         raise UsageError("standard input can be read once: "
                          + ("the program and " if program_from_standard_input else "")
@@ -82,7 +116,7 @@ def parse_values(items: list[str] | None, program_from_standard_input: bool = Fa
                              "--help lists the options")
         if not equals:
             raise InputValueError(f"expected NAME=VALUE, got `{item}`", None,
-                                  f"write it as {item}=1.0 or similar")
+                                  _value_hint(item))
         try:
             tokens = tokenize(name)
         except GadError:
@@ -96,11 +130,17 @@ def parse_values(items: list[str] | None, program_from_standard_input: bool = Fa
             kind = "a constant" if name in CONSTANTS else "a function"
             raise InputValueError(f"`{name}` is {kind}, not an input", None,
                                   "inputs are the free names of the program")
+        if not text.strip():
+            raise InputValueError(f"the value for {name} is missing after `{name}=`",
+                                  Span(len(item), len(item) + 1),
+                                  f"write a number or an array right after the =, with no "
+                                  f"space: {name}=1.5 or \"{name}=[1, 2]\"", item)
         try:
-            if text.strip().startswith("@"):
+            reference = file_reference(text)
+            if reference is not None:
                 from graphviz_ad.value_files import read_value
 
-                values[name] = read_value(text.strip()[1:])
+                values[name] = read_value(reference)
             else:
                 values[name] = parse_value(name, text)
         except GadError as error:

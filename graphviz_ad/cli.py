@@ -5,7 +5,6 @@ Typed errors become messages and exit statuses; nothing else is decided here.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -79,9 +78,6 @@ def _user_errors() -> Iterator[None]:
 
         _console(stderr=True).print(error_message(error), soft_wrap=True)
         raise typer.Exit(error.exit_code) from None
-    except KeyboardInterrupt as interruption:
-        _console(stderr=True).print(signals.describe(interruption))
-        raise typer.Exit(signals.exit_status(interruption)) from None
     except BrokenPipeError:  # the reader of standard output left (`| head`): end quietly
         raise typer.Exit(FAILURE_EXIT) from None
     except (typer.Exit, typer.Abort):
@@ -113,7 +109,9 @@ def _noted(analysis):
 
 def _show(renderable, as_json: bool, data: Callable[[], dict]) -> None:
     if as_json:
-        print(json.dumps(data()), file=StandardOutput())
+        from graphviz_ad.display import json_text
+
+        print(json_text(data()), file=StandardOutput())
     else:
         _console().print(renderable())
 
@@ -215,11 +213,16 @@ def _draw(analysis, output: str, image_format: str, wrt: str | None, options: di
         console.print(printable(f"wrote {output}{cost}"), style="dim")
 
 
-def output_format(output: str, image_format: str | None, renderer: str, program: str) -> str:
-    """Where the picture goes and in which format, checked before anything is evaluated."""
+def output_format(output: str, image_format: str | None, renderer: str, program: str,
+                  values: list[str] | None) -> str:
+    """Where the picture goes and in which format, checked before anything is evaluated; never
+    over a file the run reads."""
     from graphviz_ad.api import check_output
+    from graphviz_ad.arguments import input_files
+    from graphviz_ad.writing import refuse_overwriting
 
     entry = check_output(output, image_format, renderer, program)
+    refuse_overwriting(output, input_files(program, values))
     if entry.binary and is_standard_output(output) and StandardOutput().isatty():
         raise UsageError(f"{entry.name.upper()} is binary and standard output is a terminal",
                          None, "write it to a file with -o FILE, or pipe it")
@@ -243,7 +246,7 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
     (statements, runs of terms, blocks of lines) into boxes whose edges carry the total
     derivative, until it fits --max-boxes."""
     with _user_errors():
-        chosen = output_format(output, image_format, renderer.value, expression)
+        chosen = output_format(output, image_format, renderer.value, expression, values)
         analysis = _load(expression, values, strict)
         _draw(analysis, output, chosen, wrt, _picture_options(locals()))
 
@@ -270,7 +273,8 @@ def explain(expression: Expression, values: Values = None,
         if output is not None and is_standard_output(output):
             raise UsageError("explain prints its tables to standard output; -o needs a file",
                              None, "gad graph EXPR -o - writes the picture alone")
-        chosen = output_format(output, None, renderer.value, expression) if output else None
+        chosen = output_format(output, None, renderer.value, expression, values) \
+            if output else None
         analysis = _load(expression, values, strict)
         tour = analysis.walkthrough(wrt, not no_check, chosen, **_picture_options(locals()))
         _console().print(walkthrough(analysis.graph, tour.report, tour.summaries))
@@ -306,8 +310,8 @@ def torch_command(
     from graphviz_ad.report import grad as grad_view
 
     with _user_errors():
-        chosen = output_format(output, image_format, renderer.value, torch_file(target)) \
-            if output else None
+        chosen = output_format(output, image_format, renderer.value, torch_file(target),
+                               values) if output else None
         analysis = _noted(load_torch(target, values or ()))
         report = analysis.gradient_report([wrt] if wrt else None, check=check)
         if output:
@@ -332,9 +336,5 @@ def ops() -> None:
 
 
 def main() -> None:
-    signals.stop_on_signals()
     for_the_terminal(sys.stdout, sys.stderr, quiet=not os.environ.get("GAD_DEBUG"))
-    try:
-        app()
-    except KeyboardInterrupt as interruption:
-        sys.exit(signals.exit_status(interruption))
+    signals.run(app, lambda message: _console(stderr=True).print(message))

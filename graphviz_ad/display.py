@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import json
 import math
 import re
 import weakref
@@ -123,6 +124,36 @@ def jsonable(item: Any, max_elements: int | None = None) -> Any:
         least, greatest = array_range(array)
         return {"shape": list(array.shape), "min": jsonable(least), "max": jsonable(greatest)}
     return [jsonable(element) for element in array]
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """`data` as strict JSON (RFC 8259 has no NaN or Infinity, and strict parsers refuse them):
+    a float that is not finite, wherever it is, is written as `jsonable` writes it."""
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError as error:
+        if not str(error).startswith("Out of range float"):
+            raise
+        return json.dumps(_finite(data), allow_nan=False, **options)
+
+
+def _finite(data: Any) -> Any:
+    """A copy of JSON-ready `data` (dicts, lists, tuples, scalars) with each float that is not
+    finite replaced by its `jsonable` string; walked with a stack, not recursion."""
+    root = [data]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, float) and not math.isfinite(item):
+            container[key] = jsonable(item)
+        elif isinstance(item, dict):
+            container[key] = copy = dict(item)
+            stack.extend((copy, name) for name in copy)
+        elif isinstance(item, (list, tuple)):
+            container[key] = copy = list(item)
+            stack.extend((copy, index) for index in range(len(copy)))
+    return root[0]
 
 
 MAX_CHAIN_ITEMS = 11

@@ -85,9 +85,17 @@ class InputValueError(GadError):
 
 
 class LimitError(GadError):
-    """A documented limit was hit: the error names it."""
+    """A documented limit was hit: the error names it.
+
+    Its hint says what to do instead; where a limit has no better one, the hint points at the
+    table of every limit (tests/test_messages.py lists the raises that still rely on it)."""
 
     title = "limit"
+    TABLE_HINT = "docs/errors.md (Limits and budgets) lists every limit and what it bounds"
+
+    def __init__(self, reason: str, span: Span | None = None, hint: str | None = None,
+                 source: str | None = None):
+        super().__init__(reason, span, hint or self.TABLE_HINT, source)
 
 
 class UsageError(GadError):

@@ -44,8 +44,17 @@ def read_program_file(path: Path, shown: str) -> str:
     return decode(read_file(path, shown, MAX_PROGRAM_BYTES), shown)
 
 
+def check_path(path: str | Path) -> None:
+    """A path holding a NUL character names no file anywhere (the system's calls end a name at
+    it); refused as such, never met as the ValueError Python raises for it."""
+    if "\0" in os.fspath(path):
+        raise UsageError(f"the path {os.fspath(path)!r} holds a NUL character, which no file name "
+                         "can", None, "check how the path was made")
+
+
 def read_file(path: Path, shown: str, limit: int) -> bytes:
     """A file's bytes, refused past `limit` before reading when its size is known."""
+    check_path(path)
     try:
         with open(path, "rb") as handle:
             status = os.fstat(handle.fileno())

@@ -2,20 +2,22 @@
 
 Each becomes an exception where the program is, so the same cleanup runs (a temporary file
 removed, the renderer's process group killed) and the exit status is 128 + the signal's number:
-130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP. The handlers are the command line's: a program
-that imports graphviz_ad keeps its own.
+130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, decided by `run` whoever caught the exception.
+The handlers are the command line's: a program that imports graphviz_ad keeps its own.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, NoReturn
 
 STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _holding = 0
 _pending: list[int] = []
+_first: list[int] = []  # the first stopping signal that came: it decides the exit status
 
 
 class Stopped(KeyboardInterrupt):
@@ -27,6 +29,8 @@ class Stopped(KeyboardInterrupt):
 
 
 def _stop(number: int, frame: object) -> None:
+    if not _first:
+        _first.append(number)
     if _holding:
         _pending.append(number)
         return
@@ -68,14 +72,31 @@ def held() -> Iterator[None]:
             _raise(number)
 
 
-def signal_number(interruption: KeyboardInterrupt) -> int:
-    return interruption.number if isinstance(interruption, Stopped) else signal.SIGINT
+def run(command: Callable[[], object], say: Callable[[str], None]) -> NoReturn:
+    """Run the command line with the stopping signals handled, and end the process: with the
+    command's status, or, when a stopping signal came, with 128 + its number and its message
+    (`say`), however late it came. typer turns an interruption it catches (one that came after
+    the command's own error handling) into status 130 and says nothing, so the status is
+    decided here, from the signal, not from what became of its exception."""
+    global _holding
+    status: object = None
+    try:
+        try:
+            stop_on_signals()
+            command()
+            status = 0
+        except SystemExit as ending:
+            status = ending.code
+        finally:
+            _holding += 1  # from here on a signal is only noted: the status is decided below
+    except KeyboardInterrupt:
+        pass
+    if _first or status is None:  # None: an interruption raised by no handler of ours
+        number = _first[0] if _first else signal.SIGINT
+        say(describe(number))
+        status = 128 + number
+    sys.exit(status)
 
 
-def exit_status(interruption: KeyboardInterrupt) -> int:
-    return 128 + signal_number(interruption)
-
-
-def describe(interruption: KeyboardInterrupt) -> str:
-    number = signal_number(interruption)
+def describe(number: int) -> str:
     return "interrupted" if number == signal.SIGINT else f"stopped by {signal.Signals(number).name}"

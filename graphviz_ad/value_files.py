@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import warnings
 import zipfile
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from graphviz_ad import reading
+from graphviz_ad import display, reading
 from graphviz_ad.engine.build import MAX_ARRAY_DEPTH
 from graphviz_ad.engine.graph import MAX_ELEMENTS
 from graphviz_ad.errors import InputValueError, LimitError
@@ -34,8 +35,7 @@ _MEMBER = re.compile(r"(?P<path>.+\.(?:npz|json)):(?P<key>[^:/\\]+)", re.IGNOREC
 def read_value(reference: str) -> Any:
     """The value `@reference` names: `file.npy`, `file.npz:key`, `file.csv`, `file.json`,
     `file.json:key`, or `-` for standard input (its format told by its first bytes)."""
-    match = _MEMBER.fullmatch(reference)
-    path, key = (match.group("path"), match.group("key")) if match else (reference, None)
+    path, key = split_reference(reference)
     if reading.is_standard_input(path):
         data = reading.read_standard_input_bytes(reading.MAX_VALUE_FILE_BYTES)
         return _parse(data, _sniff(data), key, reading.STANDARD_INPUT)
@@ -46,6 +46,12 @@ def read_value(reference: str) -> Any:
                               "save arrays with numpy.save, or write them as CSV or JSON")
     data = reading.read_file(Path(path), path, reading.MAX_VALUE_FILE_BYTES)
     return _parse(data, suffix, key, path)
+
+
+def split_reference(reference: str) -> tuple[str, str | None]:
+    """`weights.npz:W1` -> (`weights.npz`, `W1`); `batch.npy` -> (`batch.npy`, None)."""
+    match = _MEMBER.fullmatch(reference)
+    return (match.group("path"), match.group("key")) if match else (reference, None)
 
 
 def _sniff(data: bytes) -> str:
@@ -84,12 +90,15 @@ def _npy(data: bytes, shown: str) -> np.ndarray:
     except ValueError as error:
         raise InputValueError(f"{shown} is not a .npy file numpy can read: {error}") from None
     _check_dtype(dtype, shown)
+    shape = tuple(int(dimension) for dimension in shape)  # `(True,)` is a valid header
     _check_size(shape, shown)
-    count = int(np.prod(shape))
+    count = math.prod(shape)
     if len(data) - stream.tell() < count * dtype.itemsize:
         raise InputValueError(f"{shown} is cut short: its header promises {count:,} elements of "
                               f"{dtype.itemsize} bytes")
-    return np.load(io.BytesIO(data), allow_pickle=False).astype(np.float64)
+    # Made from the header already checked, not parsed a second time by np.load.
+    flat = np.frombuffer(data, dtype, count, offset=stream.tell())
+    return flat.reshape(shape, order="F" if fortran else "C").astype(np.float64)
 
 
 def _check_dtype(dtype: np.dtype, shown: str) -> None:
@@ -101,11 +110,33 @@ def _check_dtype(dtype: np.dtype, shown: str) -> None:
 
 
 def _check_size(shape: tuple[int, ...], shown: str) -> None:
+    """At most MAX_ARRAY_DEPTH dimensions, none negative, and at most MAX_ELEMENTS elements
+    counting each 0 as 1: an empty array's other dimensions are bounded as a full one's, so no
+    operation on it (a sum along its empty axis, a transpose times itself) makes more."""
     if len(shape) > MAX_ARRAY_DEPTH:
         raise LimitError(f"{shown} has {len(shape)} dimensions; the limit is {MAX_ARRAY_DEPTH}")
-    count = int(np.prod(shape, dtype=object))
+    if any(dimension < 0 for dimension in shape):
+        raise InputValueError(f"{shown} is damaged: its header gives it the shape "
+                              f"{_shape_text(shape)}, with a negative dimension", None,
+                              "save the array again with numpy.save")
+    count = math.prod(shape)
+    spread = math.prod(max(dimension, 1) for dimension in shape)
     if count > MAX_ELEMENTS:
-        raise LimitError(f"{shown} has {count:,} elements; the limit is {MAX_ELEMENTS:,}")
+        raise LimitError(f"{shown} has {display.count(count)} elements; the limit is "
+                         f"{MAX_ELEMENTS:,}")
+    if spread > MAX_ELEMENTS:
+        raise LimitError(f"{shown} has the shape {_shape_text(shape)}: no elements, but its "
+                         f"other dimensions make {display.count(spread)}; the limit is "
+                         f"{MAX_ELEMENTS:,}", None,
+                         "an empty array's dimensions are bounded as a full one's (docs/errors.md)")
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """`(0, 1000000000000)`; a dimension too long to print in full as `≈ 1.000e+5000`."""
+    parts = [str(dimension) if abs(dimension) < 10 ** display.FULL_COUNT_DIGITS
+             else ("-" if dimension < 0 else "") + display.count(abs(dimension))
+             for dimension in shape]
+    return f"({', '.join(parts)}{',' if len(parts) == 1 else ''})"
 
 
 def _npz(data: bytes, key: str | None, shown: str) -> np.ndarray:
@@ -147,15 +178,19 @@ def _member(members: dict, key: str | None, shown: str) -> str:
 
 
 def _csv(text: str, shown: str) -> np.ndarray:
-    """Comma-separated numbers, one row per line (blank lines and # comments skipped): a
-    matrix; one row or one column is a vector, one cell a number (numpy.loadtxt's shapes)."""
+    """Comma-separated numbers, one row per line (blank lines and # comments skipped): lines
+    of m cells are a matrix of that many rows and m columns, one column included, (3, 1) for
+    three lines of one number. One line is a vector and one cell a number: they broadcast as
+    (1, m) and (1, 1) do, so no number changes, where a column read as a vector would."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an empty file: said below, not warned about
             table = np.loadtxt(io.StringIO(text), delimiter=",", comments="#",
-                               dtype=np.float64, ndmin=0)
+                               dtype=np.float64, ndmin=2)
         if table.size:
             _check_size(table.shape, shown)
+            if len(table) == 1:
+                return table.reshape(-1) if table.shape[1] > 1 else table.reshape(())
             return table
     except ValueError:
         pass  # numpy's message has no file name: find the first bad cell ourselves
@@ -218,7 +253,10 @@ def _rectangular(value: Any, shown: str) -> Any:
                 raise InputValueError(f"{shown}: element {where or 'at the top'} has {found} "
                                       f"where {_count(shape[depth], 'element')} were expected",
                                       None, "every row of an array has the same length")
-            stack.extend((element, f"{where}[{index}]") for index, element in enumerate(item))
+            # Reversed, so that the first element comes off the stack first: a fault is named
+            # by the first place it occurs, as the file is read.
+            stack.extend((item[index], f"{where}[{index}]")
+                         for index in range(len(item) - 1, -1, -1))
         elif isinstance(item, bool) or not isinstance(item, (int, float)):
             raise InputValueError(f"{shown}: element {where or 'at the top'} is "
                                   f"{json.dumps(item)[:30]}, not a number")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from graphviz_ad.errors import UsageError, WriteError
+from graphviz_ad.reading import check_path
 from graphviz_ad.signals import held
 
 STANDARD_OUTPUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
@@ -33,6 +34,7 @@ def is_standard_output(target: str) -> bool:
 
 def check_target(target: str) -> None:
     """Refuse an output path that cannot work, before anything is computed."""
+    check_path(target)
     path = Path(target)
     name = os.fsencode(path.name)
     limit = _name_max(path.parent)
@@ -56,6 +58,27 @@ def check_target(target: str) -> None:
                          "write to a file, a character device, a pipe or a socket")
 
 
+def refuse_overwriting(target: str, inputs: list[tuple[str, str]]) -> None:
+    """Refuse an output that is a file the run reads (`inputs`: path and what it is): the same
+    file by device and inode, however either is named (a symbolic or hard link, `./`).
+    Standard output is written in place, never replaced."""
+    if is_standard_output(target):
+        return
+    try:
+        written = os.stat(target)
+    except (OSError, ValueError):
+        return  # not there yet, or not a file: nothing of ours to lose
+    if not stat.S_ISREG(written.st_mode):
+        return  # a device, pipe or socket is written in place, never replaced
+    for path, what in inputs:
+        try:
+            read = os.stat(path)
+        except (OSError, ValueError):
+            continue  # reading it will say why
+        if (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino):
+            raise UsageError(f"{target} is {what} itself", None, "write to another file")
+
+
 def _name_max(folder: Path) -> int:
     try:
         return os.pathconf(folder if str(folder) else ".", "PC_NAME_MAX")
@@ -72,6 +95,7 @@ def write_output(target: str, data: bytes) -> None:
     if is_standard_output(target):
         write_standard_output(data)
         return
+    check_path(target)
     try:
         try:
             status = os.stat(target)

@@ -53,7 +53,36 @@ def test_max_reduces_with_one_argument_and_splits_ties():
 
 
 def test_max_of_two_arguments_stays_elementwise():
-    assert analyze("max(x, 1)", x=0.5).value == 1.0
+    assert analyze("maximum(x, 1)", x=0.5).value == 1.0
+    assert analyze("minimum(x, -1) + max(x, 0.25) + min(x, y)", x=0.5, y=2.0).value == 0.0
+    W = [[1.0, 4.0], [3.0, 2.0]]
+    np.testing.assert_array_equal(analyze("sum(maximum(W, 2.0))", W=W).gradient("W"),
+                                  [[0.0, 1.0], [1.0, 0.5]])  # a tie splits, as torch.maximum
+
+
+@pytest.mark.parametrize("source, reason, hint", [
+    ("mean(max(W, 1))", "`max` of two arguments compares them elementwise, but numpy and "
+                        "PyTorch read max(x, 1) as a reduction along axis 1",
+     "write max(x, axis=1) to reduce along axis 1, or maximum(x, 1) to compare elementwise"),
+    ("sum(min(W, -1.0))", "`min` of two arguments compares them elementwise, but numpy and "
+                          "PyTorch read min(x, -1) as a reduction along axis -1",
+     "write min(x, axis=-1) to reduce along axis -1, or minimum(x, -1) to compare "
+     "elementwise"),
+])
+def test_max_or_min_with_a_whole_number_second_argument_names_both_readings(source, reason,
+                                                                            hint):
+    with pytest.raises(UsageError) as refused:
+        analyze(source, W=[[1.0, 4.0], [3.0, 2.0]])
+    assert (refused.value.reason, refused.value.hint) == (reason, hint)
+    assert source[refused.value.span.start:refused.value.span.end] in ("1", "-1.0")
+    assert analyze(source.replace(", ", ", axis=").replace(".0", ""),
+                   W=[[1.0, 4.0], [3.0, 2.0]]).value in (3.5, 3.0)
+
+
+def test_a_shape_may_be_given_by_name():
+    analysis = analyze("sum(reshape(x, shape=[2, 2]) @ [1, 2])", x=[1.0, 2.0, 3.0, 4.0])
+    assert analysis.value == 5 + 11
+    np.testing.assert_array_equal(analysis.gradient("x"), [1, 2, 1, 2])
 
 
 def test_softmax_is_stable_and_sums_to_one():

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import graphviz_ad.api
@@ -24,9 +26,12 @@ import graphviz_ad.render.picture
 from graphviz_ad import display
 from graphviz_ad.api import analyze
 from graphviz_ad.cli import app
+from graphviz_ad.engine.build import _refuse_many_operators
 from graphviz_ad.engine.graph import MAX_HELD_ELEMENTS, GraphBuilder
 from graphviz_ad.engine.ops import OPS
-from graphviz_ad.errors import LimitError
+from graphviz_ad.errors import GadError, LimitError
+from graphviz_ad.language import parse
+from graphviz_ad.language.syntax import Binary, children
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -70,10 +75,10 @@ def test_max_nodes_refuses_a_40000_term_sum_before_building_the_picture(monkeypa
     assert unfolded.exit_code == 2, unfolded.stderr
     # 39,999 additions, and x drawn once per use (a much-used leaf in a large picture)
     assert "the picture would have 79,999 nodes, more than --max-nodes 150" in unfolded.stderr
-    folded = gad("graph", flat_sum(40_000), "x=1", "-o", tmp_path / "f.svg")
+    # Folded to runs of runs of terms, it fits the default budget; not a smaller one.
+    folded = gad("graph", flat_sum(40_000), "x=1", "-o", tmp_path / "f.svg", "--max-nodes", 10)
     assert folded.exit_code == 2, folded.stderr
-    assert re.search(r"the picture would have [0-9,]+ nodes, more than --max-nodes 150",
-                     folded.stderr)
+    assert "the picture would have 15 nodes, more than --max-nodes 10" in folded.stderr
     assert not (tmp_path / "f.svg").exists()
 
 
@@ -443,3 +448,54 @@ def test_long_programs_find_their_block_lines_in_one_scan():
     assert CountingSource.scanned <= len(source)  # per statement from the start: 1,400x more
     # 3,001 statements in blocks of ceil(sqrt(3001)) = 55, those in blocks of 8: 440 lines
     assert groups[1][:2] == ("lines 1-440", "lines 1-55")
+
+
+# A program of more binary operators than graph nodes allowed is refused from its text, before
+# it is parsed (tests/test_complexity.py measures it); the count must never pass the nodes the
+# program makes, or a program that fits would be refused.
+
+def binary_operators(source: str) -> int:
+    """The binary operators the parser finds in `source`: each makes one node."""
+    count, stack = 0, list(parse(source).statements)
+    while stack:
+        node = stack.pop()
+        count += isinstance(node, Binary)
+        stack.extend(child for child in children(node) if child is not None)
+    return count
+
+
+@pytest.mark.parametrize("source, operators", [
+    ("x+x+x", 2),
+    ("2e-3*x - -x^2 ** 3 @ y", 5),  # an exponent's sign and a minus sign are not operators
+    ("f(a, -b)+ [1, -2][0]  # a+b*c, not counted\n  y\t-1", 2),
+    ("w = x .5E+2", 0),  # a syntax error, so never built: nothing to count
+    ("sum(x, axis=-1) / (y)\n-z", 1),  # a new statement's sign
+])
+def test_binary_operators_are_counted_from_the_text(source, operators):
+    _refuse_many_operators(source, operators + 1)
+    if operators:
+        with pytest.raises(LimitError, match=f"more than {operators:,} nodes"):
+            _refuse_many_operators(source, operators)
+
+
+spacing = st.sampled_from(["", " ", "\t", "  "])
+atoms = st.sampled_from(["x", "y2", "a2e", "e", "1", "2.5", "1e-3", "4E+2", ".5", "7.", "pi"])
+
+
+def composite(inner):
+    binary = st.tuples(inner, spacing, st.sampled_from(["+", "-", "*", "/", "^", "**", "@"]),
+                       spacing, inner).map("".join)
+    unary = st.tuples(st.sampled_from(["-", "+"]), inner).map("".join)
+    bracketed = st.tuples(st.sampled_from(["(", "sin(", "[", "max(1, "]), st.sampled_from(
+        ["", "\n", " # -1 + x\n"]), inner).map(
+        lambda parts: parts[0] + parts[1] + parts[2] + ("]" if parts[0] == "[" else ")"))
+    return binary | unary | bracketed
+
+
+@given(st.recursive(atoms, composite, max_leaves=12))
+def test_the_operators_counted_from_the_text_never_outnumber_those_parsed(source):
+    try:
+        operators = binary_operators(source)
+    except GadError:
+        return  # not a program: never built
+    _refuse_many_operators(source, operators + 1)  # a program that fits is never refused

@@ -158,3 +158,72 @@ def test_check_fails_the_run_when_a_check_was_skipped_past_its_budget(monkeypatc
 def test_the_value_of_an_array_output_says_to_use_output_value():
     with pytest.raises(ShapeError, match=r"the output has shape \(2,\); `value` needs a single"):
         analyze("x * 2", x=[1.0, 2.0]).value
+
+
+@pytest.mark.parametrize("method, step", [("central", 1e-30), ("forward", 9e-16),
+                                          ("central", 0.0)])
+def test_a_step_that_cannot_move_x_is_refused_saying_what_to_write(method, step):
+    from graphviz_ad.engine.check import finite_difference
+
+    graph = analyze("sin(x)", x=1.0).evaluated
+    with pytest.raises(UsageError) as refused:
+        finite_difference(graph, "x", method, step)
+    default = "1e-6" if method == "central" else "1e-8"
+    assert refused.value.hint == (f"write --fd-step {default} (the default) or any step from "
+                                  "1e-15 up; for a tiny step, --fd-method complex, which has "
+                                  "no rounding to fear")
+
+
+def test_the_smallest_step_still_moves_x_and_the_complex_step_has_no_floor():
+    from graphviz_ad.engine.check import SMALLEST_STEP, finite_difference
+
+    graph = analyze("x * 3", x=1.0).evaluated
+    # at |x| = 1 the step 1e-15 is about 4.5 ulp: the difference is not 0/0
+    assert abs(finite_difference(graph, "x", "central", SMALLEST_STEP) - 3.0) < 0.2
+    assert finite_difference(graph, "x", "complex", 1e-30) == 3.0
+    result = gad("grad", "sin(x)", "x=1", "--fd-step", "1e-30")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error[usage]: --fd-step 1e-30 is too small for central "
+                                    "differences")
+
+
+def test_a_jacobian_past_one_array_s_limit_is_refused_before_it_is_made(monkeypatch):
+    import graphviz_ad.engine.check as check
+    import graphviz_ad.engine.forward as forward
+
+    graph = analyze("W @ x", W=np.ones((3, 4)), x=np.ones(4)).evaluated
+    monkeypatch.setattr(check, "MAX_ELEMENTS", 3 * 3 * 4 - 1)  # d out / dW is 3 × 3 × 4
+    np.testing.assert_array_equal(forward.forward_gradient(graph, "x"), np.ones((3, 4)))
+    monkeypatch.setattr(check, "replay", lambda *arguments: pytest.fail("replayed"))
+    monkeypatch.setattr(forward, "local_derivatives", lambda *arguments: pytest.fail("swept"))
+    for compute in (forward.forward_gradient, check.finite_difference):
+        with pytest.raises(LimitError) as refused:
+            compute(graph, "W")
+        assert refused.value.reason == ("the Jacobian with respect to W would have shape "
+                                        "(3, 3, 4), 36 numbers; the limit is 35")
+        assert refused.value.hint.startswith("reduce the output to one number, with sum(...)")
+
+
+def test_an_empty_input_takes_no_sweeps_whatever_its_other_sizes():
+    from graphviz_ad.engine.check import each_index, jacobian_zeros
+
+    assert list(each_index((0, 10**12))) == []  # np.ndindex would first list 10**12 numbers
+    assert list(each_index(())) == [()]
+    assert list(each_index((2, 1))) == [(0, 0), (1, 0)]
+    source = "sum(reshape(x[1:1], [0, 1000000000000]))"
+    analysis = analyze(source, x=[1.0, 2.0])
+    np.testing.assert_array_equal(analysis.gradient("x", "forward"), [0.0, 0.0])
+    jacobian = analyze("reshape(x[1:1], [0, 1000000000000]) * 2", x=[1.0, 2.0])
+    assert jacobian.gradient("x", "forward").shape == (0, 10**12, 2)
+    with pytest.raises(LimitError, match="which numpy cannot make even empty"):
+        jacobian_zeros((0, 10**12), (0, 10**12), "x")
+
+
+def test_a_reverse_mode_jacobian_past_one_array_s_limit_is_refused(monkeypatch):
+    import graphviz_ad.engine.check as check
+
+    analysis = analyze("W @ x", W=np.ones((3, 4)), x=np.ones(4))
+    monkeypatch.setattr(check, "MAX_ELEMENTS", 3 * 3 * 4 - 1)
+    with pytest.raises(LimitError, match=r"the Jacobian with respect to W would have shape "
+                                         r"\(3, 3, 4\), 36 numbers; the limit is 35"):
+        analysis.gradient("W", "reverse")

@@ -1,10 +1,12 @@
 """The `gad` command through typer's runner: exit codes, stdout and stderr separately."""
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
 
+from graphviz_ad import display
 from graphviz_ad.cli import app
 from tests.conftest import WORKED
 
@@ -140,3 +142,65 @@ def test_shell_completion_is_offered_for_gad():
     assert result.exit_code == 0
     assert "complete -o default -F _gad_completion gad" in result.stdout
     assert "--install-completion" in CliRunner().invoke(app, ["--help"]).stdout
+
+
+def strict_json(text: str):
+    """JSON as RFC 8259 has it: NaN and Infinity, which Python writes by default, refused."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+OVERFLOWING = ("exp(x) * y", "x=710", "y=nan")
+
+
+@pytest.mark.parametrize("arguments", [
+    ["grad", *OVERFLOWING, "--json"],
+    ["grad", "exp(x)", "x=710", "--json"],  # a tolerance of inf
+    ["grad", "exp(x)", "x=[710, 1]", "--json", "--mode", "forward"],
+    ["eval", *OVERFLOWING, "--json"],
+    ["paths", *OVERFLOWING, "--json"],
+    ["paths", *OVERFLOWING, "--wrt", "x", "--json"],
+    ["trace", *OVERFLOWING, "--json"],
+    ["graph", *OVERFLOWING, "--format", "json"],
+    ["graph", *OVERFLOWING, "--wrt", "x", "--format", "json"],
+])
+def test_json_output_is_strict_json_with_inf_and_nan_as_strings(arguments):
+    result = gad(*arguments)
+    assert result.exit_code == 0, result.stderr
+    text = json.dumps(strict_json(result.stdout))
+    assert '"inf"' in text or '"nan"' in text
+
+
+def test_grad_json_writes_an_infinite_tolerance_as_a_string():
+    check = strict_json(gad("grad", "exp(x)", "x=710", "--json").stdout)["check"]["x"]
+    assert check == {"finite_difference": "nan", "difference": "nan", "tolerance": "inf",
+                     "agrees": False, "kinks": []}
+
+
+def test_the_pages_embedded_json_is_strict(tmp_path):
+    page = tmp_path / "page.html"
+    result = gad("graph", *OVERFLOWING, "-o", str(page), "--renderer", "graphviz-pure")
+    assert result.exit_code == 0, result.stderr
+    blocks = re.findall(r'<script type="application/json"[^>]*>(.*?)</script>',
+                        page.read_text(), re.DOTALL)
+    assert blocks
+    assert any('"inf"' in block for block in blocks)
+    for block in blocks:
+        strict_json(block)
+
+
+def test_torch_json_is_strict(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is not installed")
+    model = tmp_path / "model.py"
+    model.write_text("import torch\n\ndef f(x, y):\n    return torch.exp(x) * y\n")
+    for extra in ([], ["--paths"], ["--check"]):
+        result = gad("torch", str(model), "x=710", "y=2", "--json", *extra)
+        assert result.exit_code == (1 if extra == ["--check"] else 0), result.stderr
+        assert '"inf"' in json.dumps(strict_json(result.stdout))
+
+
+def test_a_float_that_escaped_jsonable_is_still_written_as_strict_json():
+    data = {"a": [1.0, float("inf"), {"b": (float("nan"), -float("inf"))}], "c": 2}
+    assert display.json_text(data) == '{"a": [1.0, "inf", {"b": ["nan", "-inf"]}], "c": 2}'
+    assert data["a"][1] == float("inf")  # the caller's data is left as it was

@@ -89,8 +89,12 @@ def test_folded_path_products_sum_to_the_gradient(statements, x, y, data):
     assume(not analysis.numeric_issues)
     groups = group_paths(analysis.graph)
     chosen = data.draw(st.lists(st.sampled_from(groups), unique=True)) if groups else []
-    folded = fold(analysis.graph, chosen).graph
-    for name in analysis.inputs:
+    # An input left out of `keep` and used only inside a chosen group folds into it.
+    kept = data.draw(st.lists(st.sampled_from(analysis.inputs), unique=True)) \
+        if analysis.inputs else []
+    folded = fold(analysis.graph, chosen, [analysis.graph.inputs[name] for name in kept]).graph
+    assert set(kept) <= set(folded.inputs)
+    for name in folded.inputs:
         everything = every_path(folded, name, limit=50_000)
         total = sum((float(path.product) for path in everything), 0.0)
         scale = max(1.0, sum(abs(float(path.product))
@@ -209,3 +213,18 @@ def test_a_deferred_group_row_is_pulled_once_for_every_folding_that_shares_it(mo
     assert first.local[h] is second.local[h] and not pulls
     np.testing.assert_array_equal(second.local[h][1], first.local[h][1])
     assert len(pulls) == 1
+
+
+def test_a_weight_assigned_on_its_own_line_folds_with_the_statement_that_uses_it():
+    analysis = analyze("w = 0.5\nb = 2\nh = tanh(w*x + b)\nh * b", x=1.0)
+    graph = analysis.graph
+    assert graph.groups[graph.inputs["w"]] == ("h",)  # the innermost group holding its uses
+    assert graph.inputs["b"] not in graph.groups  # used by h and by the last line
+    folded = fold(graph, [("h",)]).graph
+    assert set(folded.inputs) == {"b", "x"}  # w, used only inside h, folds into it
+    h = folded.labels.index("h")
+    x = folded.args[h].index(folded.inputs["x"])
+    assert float(folded.local[h][x]) == pytest.approx(0.5 * (1 - math.tanh(2.5) ** 2),
+                                                      rel=1e-15)
+    kept = fold(graph, [("h",)], keep=[graph.inputs["w"]]).graph
+    assert set(kept.inputs) == {"w", "b", "x"}

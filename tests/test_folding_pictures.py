@@ -173,3 +173,65 @@ def test_the_block_where_wrt_is_first_used_stays_open_when_the_chain_still_fits(
     picture = analysis.picture("x")
     assert [node.title for node in picture.nodes if node.folded] == blocks[1:]
     assert {"a0", "a5"} <= {name for node in picture.nodes for name in node.names}
+
+
+def statement_mlp(weights_first: bool) -> str:
+    """A scalar network written as statements: inputs x0..x3 (given on the command line), 3
+    layers of 8 tanh units and a scalar output, its 192 weights assigned as literals, all at
+    the top or each just before the unit that uses it."""
+    weights, units = [], []
+    previous = [f"x{index}" for index in range(4)]
+    for layer in range(3):
+        for unit in range(8):
+            mine = [f"w{layer}_{unit}_{index} = {(layer + unit + index) % 7 / 10 - 0.3:.1f}"
+                    for index in range(len(previous))] + [f"b{layer}_{unit} = 0.1"]
+            terms = " + ".join(f"w{layer}_{unit}_{index}*{name}"
+                               for index, name in enumerate(previous))
+            unit_line = f"h{layer}_{unit} = tanh({terms} + b{layer}_{unit})"
+            if weights_first:
+                weights += mine
+                units.append(unit_line)
+            else:
+                units += mine + [unit_line]
+        previous = [f"h{layer}_{unit}" for unit in range(8)]
+    weights += [f"v{unit} = 0.{unit + 1}" for unit in range(8)]
+    units.append(" + ".join(f"v{unit}*{name}" for unit, name in enumerate(previous)))
+    return "\n".join(weights + units)
+
+
+def test_a_sum_of_10000_terms_folds_into_runs_of_runs_and_is_drawn():
+    analysis = analyze(" + ".join(["x"] * 10_000), x=1.5)
+    graph = analysis.graph
+    # 100 runs of 100 terms are more than 24: they are in 10 runs of 10 runs
+    assert graph.groups[graph.output] == ("terms 9001-10000", "terms 9901-10000")
+    assert graph.groups[1] == ("terms 1-1000", "terms 1-100")
+    picture = analysis.picture("x")
+    folded = [node.title for node in picture.nodes if node.folded]
+    assert folded == [f"terms {start}-{start + 999}" for start in range(1, 10_000, 1000)]
+    assert "20 in a row" in picture.notes[0]
+    assert len(picture.nodes) == 11  # x, and 10 runs of runs, the last one the output
+    assert sum_of_all_paths(analysis, "x", folded) == 10_000
+
+
+@pytest.mark.parametrize("weights_first", [True, False], ids=["weights first", "interleaved"])
+@pytest.mark.parametrize("options, most", [({}, 60), ({"depth": 0}, 60), ({"max_boxes": 20}, 20)])
+def test_a_network_of_statements_with_literal_weights_folds_within_the_budget(
+        weights_first, options, most):
+    analysis = analyze(statement_mlp(weights_first), x0=0.5, x1=-1.0, x2=0.25, x3=2.0)
+    assert len(analysis.inputs) == 4 + 192
+    analysis.refuse_oversized("svg", **options)  # drawn, never refused for its size
+    picture = analysis.picture(**options)
+    # A weight folds with the unit that uses it, wherever it is written. The inputs x0..x3,
+    # used by all eight units of the first layer, stay leaves, and so do the output's weights
+    # v0..v7 until the last block of lines folds: the last line is not a statement of its own.
+    drawn = {node.title for node in picture.nodes if node.kind == "input"}
+    assert {"x0", "x1", "x2", "x3"} <= drawn <= {f"{name}{index}" for name in "xv"
+                                                 for index in range(8)}
+    if weights_first:  # the blocks of lines hold whole layers: the budget is kept
+        assert len(picture.nodes) <= most
+    else:  # 14 blocks of units with their weights, each used in the next
+        assert len(picture.nodes) <= max(most, 30)
+    folded = list(dict.fromkeys(node.opens for node in picture.nodes if node.opens))
+    for name in ("x0", "x3"):
+        assert sum_of_all_paths(analysis, name, folded) == \
+            pytest.approx(float(analysis.gradient(name)), rel=1e-12)

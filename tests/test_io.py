@@ -6,6 +6,7 @@ the machine's own /dev is never written.
 
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -21,9 +22,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from graphviz_ad import reading, signals
+from graphviz_ad import analyze, reading, signals
+from graphviz_ad.api import check_output, load
 from graphviz_ad.cli import app
-from graphviz_ad.errors import LimitError, RenderError
+from graphviz_ad.errors import LimitError, RenderError, UsageError
 from graphviz_ad.render import backend
 from graphviz_ad.render.backend import png_dimensions
 from tests.conftest import FAKE_LAYOUT, fake_dot
@@ -74,6 +76,18 @@ def png(width: int, height: int, tail: bytes = b"") -> bytes:
     return (backend.PNG_SIGNATURE
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"") + tail)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A well-formed PNG whose header claims `width` x `height` pixels over a few bytes of
+    image data: what a misbehaving renderer might print, at no cost to build."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    return (backend.PNG_SIGNATURE
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
 
 
 # Special files as outputs (issue 8, item 1)
@@ -187,6 +201,20 @@ def test_a_255_byte_name_is_written_and_a_256_byte_name_refused(tmp_path):
     assert result.exit_code == 2
     assert "has 256 bytes; the limit is 255" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == [legal.name]
+
+
+def test_a_path_with_a_nul_is_a_usage_error_not_an_internal_one(tmp_path):
+    """No argument of a command line can hold a NUL; the library's paths can."""
+    analysis = analyze("x * 2", x=1)
+    nul = "holds a NUL character, which no file name can"
+    for attempt, message in [(lambda: check_output(str(tmp_path / "a\0b.svg")), nul),
+                             (lambda: analysis.save(str(tmp_path / "a\0b.dot")), nul),
+                             (lambda: analysis.save(str(tmp_path / "a\0b.png")), nul),
+                             (lambda: load(str(tmp_path / "p\0.gad")), "no such file")]:
+        with pytest.raises(UsageError, match=message) as caught:
+            attempt()
+        assert caught.value.exit_code == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unsearchable_output_folder_is_a_usage_error(tmp_path):
@@ -340,6 +368,99 @@ def test_a_signal_stops_the_run_and_its_renderer_and_leaves_the_old_output(tmp_p
     assert wait_for(lambda: gone(renderer) and gone(its_child), 10)
 
 
+def _without_core_dumps() -> None:
+    """SIGQUIT dumps core by default: a limit of one byte makes the kernel write none, not even
+    to a core_pattern pipe (core(5)), so the test leaves nothing on the machine."""
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (1, 1))
+    except ValueError:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)  # a shell's background job ignores it
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a parent-death signal is "
+                                                                 "Linux's (prctl)")
+@pytest.mark.parametrize("number", [signal.SIGKILL, signal.SIGQUIT])
+def test_the_renderer_dies_with_gad_even_when_gad_cleans_nothing_up(tmp_path, number):
+    """SIGKILL and SIGQUIT end gad without running a handler: the kernel kills the renderer."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    pid_file = folder / "pid"
+    env = {**os.environ, **fake_dot(folder, f'echo $$ > "{pid_file}"\nexec sleep 30')}
+    process = subprocess.Popen([sys.executable, "-m", "graphviz_ad", "graph", str(SEED), "-o",
+                                str(tmp_path / "seed.svg"), "--renderer", "dot"], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                               preexec_fn=_without_core_dumps)
+    assert wait_for(lambda: pid_file.exists() and pid_file.read_text().endswith("\n"))
+    renderer = int(pid_file.read_text())
+    assert not gone(renderer)
+    process.send_signal(number)
+    assert process.wait(timeout=30) == -number
+    assert wait_for(lambda: gone(renderer), 10)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bin"]
+
+
+# A signal that comes after the command's own handling of interruptions, while typer finishes:
+# typer turns the interruption into status 130 and says nothing.
+LATE_SIGNAL = """
+import os, signal, sys
+from contextlib import contextmanager
+from graphviz_ad import cli
+
+handled = cli._user_errors
+
+
+@contextmanager
+def then_a_signal():
+    try:
+        with handled():
+            yield
+    finally:
+        os.kill(os.getpid(), signal.{name})
+
+
+cli._user_errors = then_a_signal
+sys.argv = ["gad", *sys.argv[1:]]
+cli.main()
+"""
+
+
+@pytest.mark.parametrize("number, status, said", [
+    (signal.SIGTERM, 143, b"stopped by SIGTERM"),
+    (signal.SIGHUP, 129, b"stopped by SIGHUP"),
+    (signal.SIGINT, 130, b"interrupted"),
+])
+@pytest.mark.parametrize("arguments", [["eval", "x * 2", "x=1"], ["eval", "x +* 2"]])
+def test_a_late_signal_still_ends_with_its_status_and_message(number, status, said, arguments):
+    script = LATE_SIGNAL.replace("{name}", signal.Signals(number).name)
+    result = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True,
+                            check=False, timeout=60,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert result.returncode == status, result.stderr
+    assert result.stderr.endswith(said + b"\n") and b"Traceback" not in result.stderr
+
+
+def test_a_signal_as_the_command_line_ends_decides_the_status(monkeypatch):
+    """Raised from the handler while the process is already exiting with status 0."""
+    saved = {number: signal.getsignal(number) for number in signals.STOPPING_SIGNALS}
+    said = []
+
+    def finished_then_stopped():
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(signals, "_holding", 0)
+    monkeypatch.setattr(signals, "_first", [])
+    monkeypatch.setattr(signals, "_pending", [])
+    try:
+        with pytest.raises(SystemExit) as ended:
+            signals.run(finished_then_stopped, said.append)
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+    assert ended.value.code == 143 and said == ["stopped by SIGTERM"]
+
+
 def test_a_renderer_past_its_timeout_is_killed_with_everything_it_started(tmp_path):
     folder = tmp_path / "bin"
     folder.mkdir()
@@ -427,6 +548,13 @@ def test_png_that_cannot_fit_even_at_the_lowest_dpi_is_refused(tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
+def drawn_at_its_dpi(folder) -> str:
+    """A fake renderer's drawing step: the PNG saved as `{dpi}.png` for the -Gdpi it is given."""
+    return ('cat > /dev/null\n'
+            'for given; do case $given in -Gdpi=*) dpi=${given#-Gdpi=};; esac; done\n'
+            f'cat "{folder}/$dpi.png"')
+
+
 def test_a_png_drawn_larger_than_its_layout_is_drawn_again_to_fit(tmp_path, monkeypatch):
     monkeypatch.setattr(backend, "MAX_PNG_PIXELS", 100_000)
     folder = tmp_path / "bin"
@@ -435,10 +563,7 @@ def test_a_png_drawn_larger_than_its_layout_is_drawn_again_to_fit(tmp_path, monk
     # at 144 dpi that is 576 x 288 = 165,888 pixels, so 8 square inches allow 111 dpi.
     (folder / "144.png").write_bytes(png(576, 288))
     (folder / "111.png").write_bytes(png(444, 222))
-    drawing = ('cat > /dev/null\n'
-               'for given; do case $given in -Gdpi=*) dpi=${given#-Gdpi=};; esac; done\n'
-               f'cat "{folder}/$dpi.png"')
-    env = fake_dot(folder, FAKE_LAYOUT + drawing)
+    env = fake_dot(folder, FAKE_LAYOUT + drawn_at_its_dpi(folder))
     out = tmp_path / "seed.png"
     result = gad("graph", SEED, "-o", out, "--renderer", "dot", env=env)
     assert result.exit_code == 0, result.stderr
@@ -446,15 +571,38 @@ def test_a_png_drawn_larger_than_its_layout_is_drawn_again_to_fit(tmp_path, monk
     assert png_dimensions(out.read_bytes()) == (444, 222)
 
 
-def test_a_renderer_that_draws_past_the_budget_is_refused(tmp_path):
+@pytest.mark.parametrize("width, height, drawn", [
+    (5000, 4000, "34.7 × 27.8 inches"),
+    (100_000, 100_000, "694.4 × 694.4 inches"),
+])
+def test_a_renderer_that_draws_far_larger_than_its_layout_is_a_render_error(tmp_path, width,
+                                                                            height, drawn):
+    """Laid out as 2.5 x 1.5 inches with the padding: a PNG of many times that is the
+    renderer's fault, said with the figures it gave, not a limit of ours on the picture."""
     folder = tmp_path / "bin"
     folder.mkdir()
-    (folder / "huge.png").write_bytes(png(5000, 4000))
+    (folder / "huge.png").write_bytes(png_claiming(width, height))
     env = fake_dot(folder, FAKE_LAYOUT + f'cat > /dev/null; cat "{folder}/huge.png"')
     result = gad("graph", SEED, "-o", tmp_path / "seed.png", "--renderer", "dot", env=env)
-    assert result.exit_code == 1
-    assert "the renderer drew 5,000 × 4,000 pixels at 131 dpi; the limit is 16,777,216" \
-        in result.stderr
+    assert result.exit_code == 1, result.stderr
+    assert (f"error[render]: the renderer drew {width:,} × {height:,} pixels at 144 dpi, {drawn}, "
+            "for a layout of 2.5 × 1.5 inches") in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bin"]
+
+
+def test_a_renderer_still_past_the_budget_when_drawn_again_is_a_render_error(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr(backend, "MAX_PNG_PIXELS", 100_000)
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    # 600 x 300 at 144 dpi (4.2 x 2.1 inches, within 2 inches of the layout): 180,000 pixels, so
+    # 8.7 square inches allow 107 dpi; drawn again it gives 470 x 250, still 117,500 pixels.
+    (folder / "144.png").write_bytes(png_claiming(600, 300))
+    (folder / "107.png").write_bytes(png_claiming(470, 250))
+    env = fake_dot(folder, FAKE_LAYOUT + drawn_at_its_dpi(folder))
+    result = gad("graph", SEED, "-o", tmp_path / "seed.png", "--renderer", "dot", env=env)
+    assert result.exit_code == 1, result.stderr
+    assert "the renderer drew 470 × 250 pixels at 107 dpi; the limit is 100,000" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bin"]
 
 

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from graphviz_ad.engine.ops import OPS, TABLE
+from graphviz_ad.engine.ops import FUNCTIONS, OPS, REDUCING, TABLE
 
 SAMPLES_PER_OP = 7
 
@@ -149,6 +149,11 @@ def test_pytorch_conventions_at_kinks_and_extremes(name, operands, slot, expecte
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         out = op.value(*operands)
         assert op.partials[slot].rule(*operands, out) == expected
+
+
+def test_maximum_and_minimum_are_the_elementwise_max_and_min():
+    assert FUNCTIONS["maximum"] is OPS["max"] and FUNCTIONS["minimum"] is OPS["min"]
+    assert REDUCING["max"] is OPS["amax"] and "maximum" not in REDUCING
 
 
 def test_stable_functions_stay_finite_at_large_arguments():

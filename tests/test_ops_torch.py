@@ -122,3 +122,72 @@ def test_cross_entropy_with_class_indices_matches_torch():
     local = op.partials[0].rule(logits, target, out)
     np.testing.assert_allclose(op.linear_map.pullback(0, local, np.float64(1.0), logits),
                                tensor.grad.numpy(), rtol=1e-12)
+
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("logits, target", [
+    ([[-INF, 0.0, 1.0]], [2.0]),               # a masked class that is not the target: 0.3133
+    ([[-INF, 0.0, 1.0], [0.5, -INF, 2.0]], [1.0, 0.0]),
+    ([[-INF, 0.0, 1.0]], [0.0]),               # the target masked: inf, as torch
+    ([-INF, 0.0, 1.0], 2.0),                   # one sample: logits (C,), a class index ()
+])
+def test_cross_entropy_with_masked_classes_matches_torch(logits, target):
+    logits, target = np.array(logits), np.array(target)[()]
+    op = OPS["cross_entropy"]
+    tensor = torch.tensor(logits, requires_grad=True)
+    expected = F.cross_entropy(tensor, torch.tensor(target, dtype=torch.long))
+    expected.backward()
+    with np.errstate(all="ignore"):
+        out = op.value(logits, target)
+        local = op.partials[0].rule(logits, target, out)
+    assert out == expected.item()
+    np.testing.assert_allclose(op.linear_map.pullback(0, local, np.float64(1.0), logits),
+                               tensor.grad.numpy(), rtol=1e-15, atol=0)
+
+
+def test_cross_entropy_with_masked_probabilities_is_nan_as_in_torch():
+    # 0 · log 0 is not taken as 0 by either: the value is nan, the gradients are not.
+    with np.errstate(all="ignore"):
+        compare(OPS["cross_entropy"], {}, [np.array([[-INF, 0.0, 1.0]]),
+                                           np.array([[0.0, 0.5, 0.5]])])
+
+
+@pytest.mark.parametrize("name, settings, operands", [
+    ("clip", {}, [np.array([INF, -INF, 0.5]), np.float64(-1.0), np.float64(1.0)]),
+    ("softmax", {}, [np.array([INF, 0.0])]),
+    ("softmax", {"axis": 1}, [np.array([[INF, 0.0, 1.0], [-INF, -INF, 0.0]])]),
+    ("log_softmax", {}, [np.array([INF, 0.0])]),
+    ("logsumexp", {}, [np.array([INF, 0.0])]),
+    ("logsumexp", {}, [np.array([-INF, -INF])]),
+    ("mean", {}, [np.zeros(0)]),
+    ("mean", {"axis": 1}, [np.zeros((2, 0))]),
+    ("logsumexp", {}, [np.zeros(0)]),
+    ("logsumexp", {"axis": 1}, [np.zeros((2, 0))]),
+    ("softmax", {}, [np.zeros(0)]),
+    ("log_softmax", {"axis": 0}, [np.zeros((0, 3))]),
+    ("sum", {}, [np.zeros(0)]),
+])
+def test_infinities_and_empty_arrays_match_torch(name, settings, operands):
+    with np.errstate(all="ignore"):  # inf - inf, log 0 and 0/0 are the point here
+        compare(OPS[name], settings, operands)
+
+
+def test_max_of_an_empty_array_is_refused_as_by_torch():
+    with pytest.raises(RuntimeError):
+        torch.amax(torch.zeros(0, dtype=torch.float64))
+    with pytest.raises(ValueError, match="an empty array has no largest element"):
+        OPS["amax"].value(np.zeros(0))
+    with pytest.raises(ValueError, match="an empty array has no smallest element"):
+        bound(OPS["amin"], {"axis": 0}, [np.zeros((0, 2))]).value(np.zeros((0, 2)))
+
+
+def test_sign_and_abs_at_nan_differ_from_torch_as_documented():
+    """docs/numerics.md: gad keeps sign(nan) and abs'(nan) nan; torch makes them 0."""
+    x = torch.tensor([NAN], dtype=torch.float64, requires_grad=True)
+    x.abs().sum().backward()
+    assert torch.sign(x).item() == 0.0 and x.grad.item() == 0.0
+    nan = np.float64(NAN)
+    assert np.isnan(OPS["sign"].value(nan))
+    assert np.isnan(OPS["abs"].partials[0].rule(nan, OPS["abs"].value(nan)))

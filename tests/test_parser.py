@@ -76,7 +76,8 @@ def test_golden(source, expected):
     ("(a)(b)", 3, "only functions can be called"),
     ("1 = x", 2, "only a name can be assigned to"),
     ("x = y = 1", 6, "only a name can be assigned to"),
-    ("x = ", 4, "expected a number, a name or `(`, found the end of the input"),
+    ("x = ", 4, "the value for x is missing after `x =`"),
+    ("x =; y", 3, "the value for x is missing after `x =`"),
     ("", 0, "the program is empty"),
     ("# only a comment", 0, "the program is empty"),
     ("x\u200b", 1, "non-ASCII character U+200B (ZERO WIDTH SPACE)"),
@@ -92,15 +93,29 @@ def test_error_positions(source, column, reason):
     assert caught.value.source == source
 
 
-def test_nesting_within_the_limit_parses():
-    depth = MAX_NESTING - 1
-    assert sexpr("(" * depth + "x" + ")" * depth) == "x"
+@pytest.mark.parametrize("opener, closer", [("(", ")"), ("sin(", ")"), ("[", "]"),
+                                             ("x[", "]"), ("-", ""), ("2^", "")])
+def test_nesting_is_limited_at_exactly_the_levels_it_names(opener, closer):
+    """200 nested brackets are 200 levels: allowed; the 201st is refused, at that bracket's
+    content, by a message naming the same 200."""
+    def nested(depth):
+        return opener * depth + "1" + closer * depth
+
+    assert MAX_NESTING == 200
+    parse(nested(MAX_NESTING))
+    with pytest.raises(LimitError) as refused:
+        parse(nested(MAX_NESTING + 1))
+    assert refused.value.reason == ("the expression nests deeper than 200 levels (brackets, "
+                                    "unary minus and operators' right sides add one each)")
+    assert refused.value.span.start == len(opener) * (MAX_NESTING + 1)
+    assert refused.value.hint == "split it into assignments: inner = (...), then use inner"
 
 
-def test_nesting_beyond_the_limit_is_a_limit_error():
-    depth = MAX_NESTING + 1
-    with pytest.raises(LimitError, match="deeper than"):
-        parse("(" * depth + "x" + ")" * depth)
+def test_each_operator_s_right_side_is_a_level():
+    parse("1 + (" * 100 + "1" + ")" * 100)
+    with pytest.raises(LimitError):
+        parse("1 + (" * 101 + "1" + ")" * 101)
+    parse(" + ".join(["(1)"] * 1000))  # siblings, not nested
 
 
 def test_long_flat_sum_parses_without_recursion():

@@ -202,6 +202,41 @@ def test_the_program_file_is_never_the_output(tmp_path):
     assert program.read_text() == "x*x"
 
 
+def test_a_value_file_is_never_the_output_however_it_is_named(tmp_path):
+    """The same file by device and inode: by its name, `./`, a symbolic or a hard link, or as
+    the file of a member (`@w.json:W`); for every command that writes a picture."""
+    values = tmp_path / "in.json"
+    values.write_text('{"W": [1, 2]}')
+    (tmp_path / "link.json").symlink_to("in.json")
+    os.link(values, tmp_path / "hard.json")
+    (tmp_path / "model.py").write_text("def f(x):\n    return x.sum()\n")
+    for command in (["graph", "sum(x)"], ["explain", "sum(x)"],
+                    ["torch", str(tmp_path / "model.py")]):
+        for output in ("in.json", "./in.json", "link.json", "hard.json"):
+            result = gad(*command, f"x=@{values}:W", "-o", tmp_path / output)
+            assert result.exit_code == 2, (command, output, result.stderr)
+            assert f"{tmp_path / output} is the value file of x itself" in result.stderr
+    assert values.read_text() == '{"W": [1, 2]}'
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["hard.json", "in.json",
+                                                                 "link.json", "model.py"]
+
+
+def test_the_program_file_is_never_the_output_through_a_hard_link(tmp_path):
+    program = tmp_path / "p.dot"
+    program.write_text("x*x")
+    os.link(program, tmp_path / "same.dot")
+    result = gad("graph", program, "x=1", "-o", tmp_path / "same.dot")
+    assert result.exit_code == 2 and "is the program file itself" in result.stderr
+    assert program.read_text() == "x*x"
+
+
+def test_a_value_file_beside_the_output_is_read_and_the_output_written(tmp_path):
+    (tmp_path / "in.json").write_text("[1, 2]")
+    result = gad("graph", "sum(x)", f"x=@{tmp_path / 'in.json'}", "-o", tmp_path / "out.json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "out.json").read_text())["nodes"][0]["value"] == [1.0, 2.0]
+
+
 def test_dot_to_standard_output():
     result = gad("graph", "x*y", "x=1", "y=2", "-o", "-")
     assert result.exit_code == 0
@@ -240,5 +275,5 @@ def test_binary_output_is_never_written_to_a_terminal(monkeypatch):
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     with pytest.raises(UsageError, match="PNG is binary and standard output is a terminal"):
-        output_format("-", "png", "auto", "x*2")
-    assert output_format("-", "svg", "auto", "x*2") == "svg"
+        output_format("-", "png", "auto", "x*2", [])
+    assert output_format("-", "svg", "auto", "x*2", []) == "svg"

@@ -1056,6 +1056,13 @@ def test_the_check_skips_what_it_cannot_measure_and_leaves_grads_and_models_as_t
     assert torch.equal(weight.detach(), kept[2])
 
 
+def test_a_nan_output_called_again_is_the_same_output_not_kept_state():
+    analysis = api.trace_torch(lambda x, y: (x * y).sum(), leaf([1.0]), leaf([float("nan")]))
+    check = analysis.checks(["x"])["x"]
+    assert not check.skipped
+    assert np.isnan(check.finite_difference).all()
+
+
 def test_a_function_that_steps_an_optimizer_is_a_typed_error():
     from graphviz_ad.errors import UsageError
 

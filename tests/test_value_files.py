@@ -28,7 +28,7 @@ def test_npy_npz_csv_and_json_give_float64_arrays(tmp_path):
     (tmp_path / "v.json").write_text("[1, NaN, -Infinity]")
     for reference, expected in [
         ("a.npy", [[0, 1, 2], [3, 4, 5]]), ("w.npz:W1", [[1, 0], [0, 1]]),
-        ("one.npz", [1.5, 2.5]), ("m.csv", [[1, 2], [3, 4.5]]), ("col.csv", [0, 1, 1]),
+        ("one.npz", [1.5, 2.5]), ("m.csv", [[1, 2], [3, 4.5]]), ("col.csv", [[0], [1], [1]]),
         ("row.csv", [1, 2, 3]), ("w.json:W", [[1, 2], [3, 4]]), ("w.json:s", 2.5),
     ]:
         value = read_value(str(tmp_path / reference))
@@ -53,6 +53,12 @@ def test_npy_npz_csv_and_json_give_float64_arrays(tmp_path):
      'text.json: element [1] is "two", not a number'),
     ("bool.json", "[true]", "bool.json", InputValueError,
      "bool.json: element [0] is true, not a number"),
+    ("bools.json", "[1, true, false]", "bools.json", InputValueError,
+     "bools.json: element [1] is true, not a number"),
+    ("nested.json", '[[1, 2], [3, false], [true, "x"]]', "nested.json", InputValueError,
+     "nested.json: element [1][1] is false, not a number"),
+    ("first.json", '[[1, "x"], [2]]', "first.json", InputValueError,
+     'first.json: element [0][1] is "x", not a number'),
     ("broken.json", "[1, 2", "broken.json", InputValueError, "broken.json is not JSON"),
     ("deep.json", "[" * 40 + "1" + "]" * 40, "deep.json", LimitError,
      "deep.json nests deeper than 32 levels"),
@@ -161,10 +167,82 @@ def test_standard_input_is_read_once():
 
 
 def test_the_command_line_reads_a_csv_batch(tmp_path):
-    (tmp_path / "y.csv").write_text("0\n1\n")
+    (tmp_path / "y.csv").write_text("0, 1\n")  # one line: a vector
     result = runner.invoke(app, ["grad", "data y; cross_entropy(Z, y)", "Z=[[1, 2], [0, 0]]",
                                  f"y=@{tmp_path / 'y.csv'}", "--json"])
     assert result.exit_code == 0, result.stderr
     gradient = np.array(json.loads(result.stdout)["gradient"]["Z"])
     softmax = np.exp([1, 2]) / np.exp([1, 2]).sum()
     np.testing.assert_allclose(gradient, [(softmax - [1, 0]) / 2, [0.25, -0.25]])
+
+
+@pytest.mark.parametrize("shape, error, fragment", [
+    ((-1,), InputValueError,
+     "is damaged: its header gives it the shape (-1,), with a negative dimension"),
+    ((2, -3), InputValueError, "the shape (2, -3), with a negative dimension"),
+    ((-2, -3), InputValueError, "the shape (-2, -3), with a negative dimension"),
+    ((0, 10**12), LimitError, ("has the shape (0, 1000000000000): no elements, but its other "
+                               "dimensions make 1,000,000,000,000; the limit is 10,000,000")),
+    ((0, 10**4000, 10**4000), LimitError, ("the shape (0, ≈ 1.000e+4000, ≈ 1.000e+4000): no "
+                                           "elements, but its other dimensions make "
+                                           "≈ 1.000e+8000")),
+    ((10**20, 10**20), LimitError, "has ≈ 1.000e+40 elements; the limit is 10,000,000"),
+])
+def test_a_header_with_an_impossible_shape_is_refused_before_any_array_is_made(
+        tmp_path, shape, error, fragment):
+    (tmp_path / "odd.npy").write_bytes(_npy_header(shape))
+    with pytest.raises(error) as caught:
+        read_value(str(tmp_path / "odd.npy"))
+    assert fragment in caught.value.reason
+
+
+def test_an_empty_array_within_the_bound_is_read_and_a_negative_shape_exits_2(tmp_path):
+    (tmp_path / "empty.npy").write_bytes(_npy_header((0, 10**7)))
+    assert read_value(str(tmp_path / "empty.npy")).shape == (0, 10**7)
+    (tmp_path / "negative.npy").write_bytes(_npy_header((-1,)))
+    result = runner.invoke(app, ["grad", "sum(x)", f"x=@{tmp_path / 'negative.npy'}"])
+    assert result.exit_code == 2
+    assert "with a negative dimension" in result.stderr and "internal" not in result.stderr
+
+
+def test_a_header_shape_numpy_accepts_is_read_as_it_says(tmp_path):
+    """`(True,)` passes numpy's header check and is one element: read from the header we
+    checked, not parsed again."""
+    header = _npy_header((1,))
+    padded = header.replace(b"(1,), }", b"(True,), }").replace(b"       \n", b"    \n")
+    assert len(padded) == len(header)
+    (tmp_path / "true.npy").write_bytes(padded + np.float64(2.5).tobytes())
+    np.testing.assert_array_equal(read_value(str(tmp_path / "true.npy")), [2.5])
+
+
+def test_fortran_order_and_big_endian_arrays_keep_their_values(tmp_path):
+    matrix = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    np.save(tmp_path / "f.npy", matrix)
+    np.save(tmp_path / "b.npy", np.arange(4, dtype=">i4"))
+    np.testing.assert_array_equal(read_value(str(tmp_path / "f.npy")), matrix)
+    np.testing.assert_array_equal(read_value(str(tmp_path / "b.npy")), [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("reference", ["a\0b.npy", "a\0b.json:W", "dir\0/x.csv"])
+def test_a_value_file_path_with_a_nul_is_a_usage_error(tmp_path, reference):
+    with pytest.raises(UsageError, match="holds a NUL character, which no file name can"):
+        load("sum(x)", [f"x=@{tmp_path / reference}"])
+
+
+def test_a_csv_keeps_its_shape_where_dropping_an_axis_would_change_a_number(tmp_path):
+    """Lines are rows: a column saved from a (3, 1) array is (3, 1) again, so it broadcasts
+    against a row as the array did; one line is a vector and one cell a number, which broadcast
+    as (1, m) and (1, 1) would."""
+    column = np.array([[1.0], [2.0], [3.0]])
+    np.savetxt(tmp_path / "column.csv", column, delimiter=",")
+    np.savetxt(tmp_path / "row.csv", column.T, delimiter=",")
+    (tmp_path / "cell.csv").write_text("# one number\n4\n")
+    assert read_value(str(tmp_path / "column.csv")).shape == (3, 1)
+    assert read_value(str(tmp_path / "row.csv")).shape == (3,)
+    assert read_value(str(tmp_path / "cell.csv")) == 4.0
+    analysis = load("sum(c * [10, 20])", [f"c=@{tmp_path / 'column.csv'}"])
+    assert analysis.value == float(np.sum(column * [10, 20])) == 180.0
+    assert analysis.gradient("c").tolist() == [[30.0], [30.0], [30.0]]
+    # A column read as a vector would give 1 + 4 + 9 = 14 here.
+    assert load("sum(r * c)", [f"r=@{tmp_path / 'row.csv'}", f"c=@{tmp_path / 'column.csv'}"]
+                ).value == float(np.sum(column.T * column)) == 36.0

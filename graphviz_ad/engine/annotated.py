@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
@@ -201,7 +202,12 @@ class NodeTable:
         return op is not None and op.stops_gradient
 
     def consumers(self) -> list[list[tuple[int, int]]]:
-        """For each node, the (consumer, slot) pairs that use it."""
+        """For each node, the (consumer, slot) pairs that use it: found once per graph (a
+        page's pictures each read them) and shared, so never to be changed."""
+        return self._consumers
+
+    @cached_property
+    def _consumers(self) -> list[list[tuple[int, int]]]:
         users: list[list[tuple[int, int]]] = [[] for _ in self.kinds]
         for consumer, slot, producer in self.edges():
             users[producer].append((consumer, slot))
@@ -309,3 +315,11 @@ def short_name(path: tuple[str, ...]) -> str:
     """A group's name in its box or cluster: its last part, with its parent's when that part is
     a bare index (`layer1.0` for a block of an nn.Sequential, not `0`)."""
     return ".".join(path[-2:]) if path[-1].isdigit() and len(path) > 1 else path[-1]
+
+
+def common_path(path: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
+    """The longest group path both begin with: the innermost group holding both."""
+    size = 0
+    while size < min(len(path), len(other)) and path[size] == other[size]:
+        size += 1
+    return path[:size]

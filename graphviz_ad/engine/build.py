@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from graphviz_ad import collector
-from graphviz_ad.engine.annotated import CUT, DATA, INPUT
-from graphviz_ad.engine.graph import Graph, GraphBuilder, as_value
+from graphviz_ad.engine.annotated import CUT, DATA, INPUT, common_path
+from graphviz_ad.engine.graph import MAX_NODES, Graph, GraphBuilder, as_value
 from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS,
                                     INDEX_KEY, INDEX_OP, NO_GRAD, OPS, PREFIX_OPERATORS,
                                     REDUCING, SHAPE, Op, Static)
@@ -30,9 +31,16 @@ NON_FINITE = {"nan": float("nan"), "inf": float("inf")}
 SUM_RUN_MIN_TERMS = 16
 SUM_OPS = ("add", "sub")
 # A program of more statements than this is grouped into blocks of about √(statements)
-# consecutive statements (`lines 1-9`), one level above the statements' own groups.
+# consecutive statements (`lines 1-9`), one level above the statements' own groups; so are
+# more runs of terms than this, and more blocks or runs, again, until at most this many remain.
 BLOCK_MIN_STATEMENTS = 24
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
+# The binary operators of a program's text (`op`), each of which makes one node, and what to
+# step over (comments, a number's exponent sign): counted before the text is tokenized, so that
+# a program of MAX_NODES operators is refused in a second, not once its tokens, tree and graph
+# are made (1.4 GB). After a value, + and - are binary; anywhere else they are signs.
+_OPERATORS = re.compile(r"(?P<skip>#[^\n]*|[0-9][0-9.]*[eE][-+])"
+                        r"|(?P<op>\*\*|[*/^@]|[\w.)\]][ \t]*[-+])")
 
 
 @dataclass(frozen=True)
@@ -111,7 +119,8 @@ class _Evaluator:
         self.data_names = set(data_names) | declared_data(program)
         self.builder = GraphBuilder(program.source)
         self.bindings: dict[str, int] = {}
-        self.group_names: set[str] = set()
+        self.statements_assigning: dict[str, int] = {}  # by name, so far: `n (3)` is the third
+        self.assigned_inputs: list[int] = []  # `w = 0.37`
 
     def run(self) -> int:
         node = -1
@@ -127,6 +136,7 @@ class _Evaluator:
                 self.group_sums(made[-1], ())
         if len(made) > BLOCK_MIN_STATEMENTS:
             self.group_blocks(made)
+        self.group_assigned_inputs()
         if node < 0:
             raise UsageError("the program only declares data: it has no value to compute",
                              Span(0, len(self.program.source)), "end it with an expression")
@@ -165,20 +175,31 @@ class _Evaluator:
             line += source.count("\n", counted, statement.span.start)
             counted = statement.span.start
             lines.append(line)
-        # Units are (first statement, end statement) ranges: statements, then blocks of them.
-        units = [(index, index + 1) for index in range(len(statements))]
         bounds = made + [len(builder.kinds)]
-        levels = []
-        while len(units) > BLOCK_MIN_STATEMENTS:
-            size = math.ceil(math.sqrt(len(units)))
-            units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
-                     for begin in range(0, len(units), size)]
-            levels.append(units)
+        levels = _nested([(index, index + 1) for index in range(len(statements))])
         for level in levels:  # innermost first, so outer blocks are prepended last
             for first, end in level:
                 block = (f"lines {lines[first]}-{lines[end - 1]}",)
                 for node in range(bounds[first], bounds[end]):
                     builder.groups[node] = block + builder.groups.get(node, ())
+
+    def group_assigned_inputs(self) -> None:
+        """An input a statement assigns (`w = 0.37`) is in the innermost group that holds all
+        its uses rather than in the block of the line that assigns it: weights written at the
+        top fold with the statements that use them (an unused one stays where it is)."""
+        groups, assigned = self.builder.groups, set(self.assigned_inputs)
+        common: dict[int, tuple[str, ...]] = {}
+        for node, arguments in enumerate(self.builder.args):
+            for argument in arguments:
+                if argument in assigned:
+                    path = groups.get(node, ())
+                    common[argument] = common_path(common[argument], path) \
+                        if argument in common else path
+        for leaf, path in common.items():
+            if path:
+                groups[leaf] = path
+            else:
+                groups.pop(leaf, None)
 
     def assign(self, statement: Assign) -> int:
         name = statement.name
@@ -186,6 +207,8 @@ class _Evaluator:
         default = literal_value(statement.value)
         if default is not None and name not in self.bindings:
             node = self.leaf_input(name, self.values.get(name, default), statement.span)
+            if self.builder.kinds[node] == INPUT:
+                self.assigned_inputs.append(node)
         else:
             first = len(self.builder.kinds)
             node = self.expression(statement.value)
@@ -198,12 +221,9 @@ class _Evaluator:
     def group(self, nodes: range, name: str) -> tuple[str, ...]:
         """The nodes a statement made form its group, named by the name it assigns (`n`, and
         `n (2)` for a second statement assigning n); inputs it met first stay outside."""
-        group = name
-        repeat = 1
-        while group in self.group_names:
-            repeat += 1
-            group = f"{name} ({repeat})"
-        self.group_names.add(group)
+        repeat = self.statements_assigning.get(name, 0) + 1
+        self.statements_assigning[name] = repeat
+        group = name if repeat == 1 else f"{name} ({repeat})"
         kinds, groups = self.builder.kinds, self.builder.groups
         for node in nodes:
             if kinds[node] not in (INPUT, DATA):
@@ -211,7 +231,8 @@ class _Evaluator:
         return (group,)
 
     def group_sums(self, first: int, prefix: tuple[str, ...]) -> None:
-        """Long sums among the nodes from `first` on, in runs of terms: `terms 1-13`, ..."""
+        """Long sums among the nodes from `first` on, in runs of terms: `terms 1-13`, ..., and
+        runs of those where there are many."""
         builder = self.builder
         ops, args = builder.ops, builder.args
 
@@ -230,14 +251,23 @@ class _Evaluator:
             if terms < SUM_RUN_MIN_TERMS:
                 continue
             start = _first_node(args, root, first)
-            run = math.ceil(math.sqrt(terms))
-            for begin in range(1, terms + 1, run):
-                end = min(begin + run - 1, terms)
-                last = links[end - 2]
+            size = math.ceil(math.sqrt(terms))
+            runs = [(begin, min(begin + size, terms + 1)) for begin in range(1, terms + 1, size)]
+            # Runs of runs while there are many (a sum of 40,000 terms: 200 runs, in 14), each
+            # run named with the runs around it, outermost first.
+            outer = [()] * len(runs)
+            for level in _nested(runs):
+                index = 0
+                for begin, end in level:
+                    while index < len(runs) and runs[index][0] < end:
+                        outer[index] += (f"terms {begin}-{end - 1}",)
+                        index += 1
+            for (begin, end), around in zip(runs, outer):
+                last = links[end - 3]  # the sum that adds term end - 1
+                path = tuple(reversed(around)) + (f"terms {begin}-{end - 1}",)
                 for node in range(start, last + 1):
                     if builder.kinds[node] not in (INPUT, DATA):
-                        builder.groups[node] = builder.groups.get(node, prefix) + \
-                            (f"terms {begin}-{end}",)
+                        builder.groups[node] = builder.groups.get(node, prefix) + path
                 start = last + 1
 
     def expression(self, root: Expr) -> int:
@@ -353,6 +383,18 @@ class _Evaluator:
                              span) from None
 
 
+def _nested(units: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """While there are more than BLOCK_MIN_STATEMENTS of the consecutive (first, end) ranges
+    `units`, ranges of about √(their number) of them: each level of those, innermost first."""
+    levels = []
+    while len(units) > BLOCK_MIN_STATEMENTS:
+        size = math.ceil(math.sqrt(len(units)))
+        units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
+                 for begin in range(0, len(units), size)]
+        levels.append(units)
+    return levels
+
+
 def _first_node(args, root: int, first: int) -> int:
     """The earliest node at or after `first` that `root` is computed from."""
     earliest, stack = root, [root]
@@ -420,6 +462,8 @@ def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
     if entry is None:
         raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
                                suggest(call.function, CALLABLE) or "`gad ops` lists the functions")
+    if call.function in REDUCING and len(call.arguments) == 2:
+        _refuse_axis_lookalike(call, entry)
     if not entry.statics and not entry.variadic and not call.keywords \
             and len(call.arguments) == entry.arity:  # sin(x), max(a, b): the common case
         return entry, call.arguments, NO_SETTINGS
@@ -429,7 +473,9 @@ def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
     if entry.variadic and not operands:
         raise ArityError(f"`{call.function}` takes at least one argument", call.span,
                          f"for example {call.function}(a, b, axis=0)")
-    least = entry.arity + sum(static.required for static in positional)
+    by_name = {keyword.name for keyword in call.keywords}
+    least = entry.arity + sum(static.required and static.name not in by_name
+                              for static in positional)
     most = entry.arity + len(positional)
     if not entry.variadic and not least <= len(call.arguments) <= most:
         expected = f"{least}" if least == most else f"{least} or {most}" \
@@ -457,6 +503,20 @@ def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
     settings = {name: static_value(statics[name], expr, call.function)
                 for name, expr in given.items()}
     return entry, operands, settings
+
+
+def _refuse_axis_lookalike(call: Call, elementwise: Op) -> None:
+    """`max(W, 1)` compares elementwise here, but reduces along axis 1 in numpy and PyTorch:
+    a whole number written as the second argument is refused, naming both readings."""
+    axis = _whole_number(call.arguments[1])
+    if axis is None:
+        return
+    name = call.function
+    raise UsageError(f"`{name}` of two arguments compares them elementwise, but numpy and "
+                     f"PyTorch read {name}(x, {axis}) as a reduction along axis {axis}",
+                     call.arguments[1].span,
+                     f"write {name}(x, axis={axis}) to reduce along axis {axis}, or "
+                     f"{elementwise.aliases[0]}(x, {axis}) to compare elementwise")
 
 
 def _whole_number(expr: Expr) -> int | None:
@@ -519,6 +579,26 @@ def free_names(program: Program) -> dict[str, Span]:
     return free
 
 
+def _refuse_many_operators(source: str, limit: int = MAX_NODES) -> None:
+    """Refuse, before it is parsed, a program whose binary operators alone make more than
+    `limit` nodes (each makes one, and they need a leaf), counted in one pass over the text.
+    Inside `no_grad(...)` they are another graph's, so such a program is left to the builder.
+    A text too short to hold `limit` operators and their operands, or with fewer operator
+    characters, is not looked at."""
+    if len(source) <= 2 * limit or NO_GRAD in source or \
+            sum(map(source.count, "+-*/^@")) < limit:
+        return
+    count = 0
+    for match in _OPERATORS.finditer(source):
+        if match.lastgroup == "op":
+            count += 1
+            if count == limit:  # the operator ends the match: `**`, or one character
+                end = match.end()
+                raise LimitError(f"the graph would have more than {limit:,} nodes",
+                                 Span(end - (2 if match.group() == "**" else 1), end),
+                                 source=source)
+
+
 def build(source: str, values: Mapping[str, Any] | None = None,
           data_names: Iterable[str] = ()) -> Built:
     """Parse `source`, bind `values` (numbers or arrays) to its inputs and evaluate the graph;
@@ -529,6 +609,7 @@ def build(source: str, values: Mapping[str, Any] | None = None,
 
 def _build(source: str, values: Mapping[str, Any] | None, data_names: Iterable[str]) -> Built:
     values = {name: as_value(value) for name, value in (values or {}).items()}
+    _refuse_many_operators(source)
     program = parse(source)
     missing = {name: span for name, span in free_names(program).items()
                if name not in values and name not in CALLABLE}

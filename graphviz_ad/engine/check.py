@@ -6,12 +6,13 @@ convention (relu at 0) rather than a derivative.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Iterator
 
 import numpy as np
 
-from graphviz_ad.engine.graph import Graph
-from graphviz_ad.errors import UsageError
+from graphviz_ad.engine.graph import MAX_ELEMENTS, Graph
+from graphviz_ad.errors import LimitError, UsageError
 from graphviz_ad.options import FD_COMPLEX, FD_CENTRAL, FD_FORWARD, FD_STEPS
 
 # Sweeps over the graph (finite-difference replays, forward-mode tangents) are budgeted in
@@ -19,6 +20,52 @@ from graphviz_ad.options import FD_COMPLEX, FD_CENTRAL, FD_FORWARD, FD_STEPS
 # elements at least, its Python overhead.
 WORK_BUDGET = 500_000_000
 OPERATION_COST = 64
+# The smallest relative step a central or forward difference takes. h = step·max(1, |x|)
+# below float64's epsilon (2.2e-16) can round away, x + h = x, and the difference is 0/0; a few
+# times above it, h moves x by an ulp or two and the difference has no correct digit.
+SMALLEST_STEP = 1e-15
+
+
+def each_index(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
+    """Every index of an array of `shape`, in order: np.ndindex, except that an empty shape has
+    none (np.ndindex would first make a tuple of each other axis's range: terabytes for a
+    (0, 10**12) array)."""
+    return np.ndindex(*shape) if all(shape) else iter(())
+
+
+def jacobian_zeros(output_shape: tuple[int, ...], input_shape: tuple[int, ...],
+                   name: str) -> np.ndarray:
+    """An array for d output / d `name` (output shape + input shape), refused before it is
+    made past MAX_ELEMENTS, one array's limit: a 3000-vector's Jacobian by a 3000×3000 matrix
+    would be 27,000,000,000 numbers, 216 GB."""
+    shape = tuple(output_shape) + tuple(input_shape)
+    elements = math.prod(shape)
+    hint = ("reduce the output to one number, with sum(...) or mean(...): its gradient has the "
+            "input's shape")
+    if elements > MAX_ELEMENTS:
+        raise LimitError(f"the Jacobian with respect to {name} would have shape {shape}, "
+                         f"{elements:,} numbers; the limit is {MAX_ELEMENTS:,}", None, hint)
+    try:
+        return np.zeros(shape)
+    except ValueError:  # empty, but the other sizes multiply past what numpy can count
+        raise LimitError(f"the Jacobian with respect to {name} would have shape {shape}, which "
+                         "numpy cannot make even empty", None, hint) from None
+
+
+def require_step(method: str, step: float) -> None:
+    """A central or forward step of at least SMALLEST_STEP: a smaller one measures rounding."""
+    if method != FD_COMPLEX and step < SMALLEST_STEP:
+        raise UsageError(
+            f"--fd-step {_written(step)} is too small for {method} differences: x + h rounds "
+            f"to x or next to it in float64, so the difference is 0/0 or has no correct digit",
+            None, f"write --fd-step {_written(FD_STEPS[method])} (the default) or any step "
+                  f"from {_written(SMALLEST_STEP)} up; for a tiny step, --fd-method "
+                  f"{FD_COMPLEX}, which has no rounding to fear")
+
+
+def _written(step: float) -> str:
+    """1e-6, not 1e-06."""
+    return np.format_float_scientific(step, trim="-", exp_digits=1)
 
 
 def sweep_works(graph: Graph) -> list[int]:
@@ -70,10 +117,11 @@ def finite_difference(graph: Graph, name: str, method: str = FD_CENTRAL,
     if method == FD_COMPLEX:
         _require_complex_step(graph, name)
     step = FD_STEPS[method] if step is None else step
+    require_step(method, step)
     point = np.asarray(graph.values[node], dtype=np.float64)
-    result = np.zeros(graph.shape(graph.output) + point.shape)
+    result = jacobian_zeros(graph.shape(graph.output), point.shape, name)
     with np.errstate(all="ignore"):
-        for index in np.ndindex(*point.shape):
+        for index in each_index(point.shape):
             h = step * max(1.0, abs(float(point[index])))
             if method == FD_COMPLEX:
                 moved = point.astype(np.complex128)

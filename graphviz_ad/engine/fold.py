@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
 from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, DeferredRow, GroupOp,
-                                          flows_in, one_feeds_another, short_name)
+                                          common_path, flows_in, one_feeds_another, short_name)
 from graphviz_ad.engine.linear import JACOBIAN, known_by_action
 
 # A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
@@ -405,20 +406,76 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[tuple[str
     the folded groups around it and inside it (see `_opened`)."""
     if expand_all:
         return Detail((), len(graph), False)
-    consumers = graph.consumers()
-    members = _members_by_path(graph, keep)
+    grouping = _Grouping.of(graph, keep)
     on_path = {path for node in on_paths for path in _prefixes(graph.groups.get(node, ()))}
     if depth is not None:
-        chosen = _at_depth(graph, members, consumers, depth + frames(group_paths(graph)),
-                           set())
+        chosen = _at_depth(grouping, depth + frames(group_paths(graph)), set())
     else:
-        chosen = _fitted(graph, members, consumers, budget, on_path, chain_budget, wrt)
-    return _opened(graph, members, consumers, chosen, set(expand), budget, on_path)
+        chosen = _fitted(graph, grouping, budget, on_path, chain_budget, wrt)
+    return _opened(grouping, chosen, set(expand), budget, on_path)
 
 
-def _opened(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
-            consumers: list[list[tuple[int, int]]], chosen: Detail,
-            opened: set[tuple[str, ...]], budget: int, on_path: set[tuple[str, ...]]) -> Detail:
+@dataclass(frozen=True)
+class _Grouping:
+    """Every group's members, and how many of them something outside it uses (its outputs),
+    found for all groups in one pass over the edges. It holds no reference to its graph, which
+    keys it in `_GROUPINGS`."""
+
+    nodes: int  # of the graph
+    members: dict[tuple[str, ...], list[int]]
+    outputs: dict[tuple[str, ...], int]
+
+    @classmethod
+    def of(cls, graph: AnnotatedGraph, keep: Iterable[int]) -> _Grouping:
+        """The grouping of `graph` with the inputs of `keep` outside every group, found once
+        while the graph lives: a page chooses the detail of each of its pictures."""
+        found = _GROUPINGS.setdefault(graph, {})
+        kept = frozenset(keep)
+        if kept not in found:
+            found[kept] = cls._found(graph, kept)
+        return found[kept]
+
+    @classmethod
+    def _found(cls, graph: AnnotatedGraph, keep: frozenset[int]) -> _Grouping:
+        # A node is in the groups of its path up to some depth (an input only where all its
+        # uses are); it is an output of those deeper than the depth to which every consumer
+        # shares its groups (none for the graph's output).
+        consumers = graph.consumers()
+        members = _members_by_path(graph, keep)
+        depth = [0] * len(graph)
+        for path, nodes in members.items():
+            for node in nodes:
+                depth[node] = max(depth[node], len(path))
+        outputs = dict.fromkeys(members, 0)
+        for node, deepest in enumerate(depth):
+            if not deepest:
+                continue
+            path = graph.groups[node]
+            shared = 0 if node == graph.output else deepest
+            for user, _ in consumers[node]:
+                if shared == 0:
+                    break
+                shared = min(shared, depth[user],
+                             len(common_path(path, graph.groups.get(user, ()))))
+            for size in range(shared + 1, deepest + 1):
+                outputs[path[:size]] += 1
+        return cls(len(graph), members, outputs)
+
+    def saving(self, path: tuple[str, ...]) -> int:
+        """How many fewer boxes the picture has with `path` folded (nothing inside it folded)."""
+        return len(self.members[path]) - self.outputs[path]
+
+    def foldable(self, path: tuple[str, ...]) -> bool:
+        """Whether `path` folds: something outside it uses it (see `why_not_foldable`)."""
+        return self.outputs[path] > 0
+
+
+_GROUPINGS: WeakKeyDictionary[AnnotatedGraph, dict[frozenset[int], _Grouping]] = \
+    WeakKeyDictionary()
+
+
+def _opened(grouping: _Grouping, chosen: Detail, opened: set[tuple[str, ...]], budget: int,
+            on_path: set[tuple[str, ...]]) -> Detail:
     """`chosen` with each group of `opened` drawn open, and so shown in more detail than
     without it: the folded groups around it and inside it open, and what they hold folds again
     only as far as `budget` needs (the deepest first), never those groups themselves nor the
@@ -427,54 +484,57 @@ def _opened(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
                 if path[:len(group)] == group or group[:len(path)] == path}
     if not reopened:
         return chosen
+    members = grouping.members
     protected = {group[:size] for group in opened for size in range(1, len(group) + 1)}
     inside = [path for path in members if path not in protected and any(
         len(path) > len(outer) and path[:len(outer)] == outer for outer in reopened)]
-    saved = {path: _saving(graph, members, consumers, path) for path in chosen.fold
-             if path not in reopened}
-    boxes = _fold_to(graph, members, consumers, budget, saved, len(graph) - sum(saved.values()),
+    saved = {path: grouping.saving(path) for path in chosen.fold if path not in reopened}
+    boxes = _fold_to(grouping, budget, saved, grouping.nodes - sum(saved.values()),
                      sorted(inside, key=lambda path: (path in on_path, -len(path),
                                                       -len(members[path]))))
     return Detail(tuple(saved), boxes, chosen.automatic)
 
 
-def _saving(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
-            consumers: list[list[tuple[int, int]]], path: tuple[str, ...]) -> int:
-    """How many fewer boxes the picture has with `path` folded (nothing inside it folded)."""
-    return len(members[path]) - len(outputs_of(graph, members[path], consumers))
-
-
-def _fold_to(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
-             consumers: list[list[tuple[int, int]]], budget: int,
-             saved: dict[tuple[str, ...], int], boxes: int,
+def _fold_to(grouping: _Grouping, budget: int, saved: dict[tuple[str, ...], int], boxes: int,
              order: Iterable[tuple[str, ...]]) -> int:
     """Fold the groups of `order`, in that order, until at most `budget` boxes are drawn; each
     folds with what `saved` already folds inside it, into `saved`. Returns the boxes drawn."""
+    # The folded groups inside each group, kept up to date as groups fold: folding one finds
+    # those it takes in without a scan of every folded group.
+    inside: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+    for folded in saved:
+        for outer in _prefixes(folded)[:-1]:
+            inside.setdefault(outer, set()).add(folded)
     for path in order:
         if boxes <= budget:
             break
-        if any(path[:size] in saved for size in range(1, len(path))):
-            continue
-        inner = [folded for folded in saved if folded[:len(path)] == path]
-        whole = _saving(graph, members, consumers, path)
+        if any(outer in saved for outer in _prefixes(path)):
+            continue  # folded already, or inside a folded group
+        inner = inside.get(path, set())
+        whole = grouping.saving(path)
         saving = whole - sum(saved[folded] for folded in inner)
-        if saving <= 0 or why_not_foldable(graph, members[path], consumers) is not None:
+        if saving <= 0 or not grouping.foldable(path):
             continue
-        for folded in inner:
+        for folded in list(inner):
             del saved[folded]
+            for outer in _prefixes(folded)[:-1]:
+                inside[outer].discard(folded)
         saved[path] = whole
+        for outer in _prefixes(path)[:-1]:
+            inside.setdefault(outer, set()).add(path)
         boxes -= saving
     return boxes
 
 
-def _fitted(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
-            consumers: list[list[tuple[int, int]]], budget: int, on_path: set[tuple[str, ...]],
-            chain_budget: int | None, wrt: int | None) -> Detail:
+def _fitted(graph: AnnotatedGraph, grouping: _Grouping, budget: int,
+            on_path: set[tuple[str, ...]], chain_budget: int | None,
+            wrt: int | None) -> Detail:
     """The groups to fold to fit `budget` boxes and `chain_budget` in a row (`choose_detail`)."""
+    members = grouping.members
     counts = {path: len(nodes) for path, nodes in members.items()}
     order = sorted(counts, key=lambda path: (path in on_path, -len(path), -counts[path]))
     saved: dict[tuple[str, ...], int] = {}
-    boxes = _fold_to(graph, members, consumers, budget, saved, len(graph), order)
+    boxes = _fold_to(grouping, budget, saved, len(graph), order)
     chosen = Detail(tuple(saved), boxes, True)
     if not saved or chain_budget is None or \
             longest_chain(graph, members, saved) <= chain_budget:
@@ -482,13 +542,13 @@ def _fitted(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
     # Whole levels, deepest first, keeping open the groups of the first use of --wrt's input
     # (its paths start in detail) while that fits: the first level within both budgets, else
     # the one with the shortest chain.
-    first_use = min((user for user, _ in consumers[wrt]), default=None) \
+    first_use = min((user for user, _ in graph.consumers()[wrt]), default=None) \
         if wrt is not None else None
     openings = [set(_prefixes(graph.groups.get(first_use, ()))), set()]
     shortest = None
     for kept_open in openings if openings[0] != openings[1] else openings[1:]:
         for level in range(max(map(len, counts)) - 1, -1, -1):
-            uniform = _at_depth(graph, members, consumers, level, kept_open)
+            uniform = _at_depth(grouping, level, kept_open)
             if uniform.boxes > budget:
                 continue
             uniform = replace(uniform, automatic=True,
@@ -500,14 +560,12 @@ def _fitted(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
     return shortest or chosen
 
 
-def _at_depth(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],
-              consumers: list[list[tuple[int, int]]], depth: int,
-              protected: set[tuple[str, ...]]) -> Detail:
+def _at_depth(grouping: _Grouping, depth: int, protected: set[tuple[str, ...]]) -> Detail:
     """Every foldable group nested exactly `depth` deep folded (those inside it with it)."""
-    chosen = [path for path in members if len(path) == depth + 1 and path not in protected
-              and why_not_foldable(graph, members[path], consumers) is None]
-    return Detail(tuple(chosen), len(graph) - sum(
-        _saving(graph, members, consumers, path) for path in chosen), False)
+    chosen = [path for path in grouping.members if len(path) == depth + 1
+              and path not in protected and grouping.foldable(path)]
+    return Detail(tuple(chosen), grouping.nodes - sum(
+        grouping.saving(path) for path in chosen), False)
 
 
 def longest_chain(graph: AnnotatedGraph, members: dict[tuple[str, ...], list[int]],

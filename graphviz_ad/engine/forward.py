@@ -10,14 +10,15 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad.engine.backward import local_derivatives
-from graphviz_ad.engine.check import WORK_BUDGET, sweep_works
+from graphviz_ad.engine.check import WORK_BUDGET, each_index, jacobian_zeros, sweep_works
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.errors import LimitError
 
 
 def forward_gradient(graph: Graph, name: str) -> Any:
     """d output / d input `name`, one forward sweep for each element of the input; refused
-    before any sweep when they would take more than WORK_BUDGET element evaluations."""
+    before any sweep when they would take more than WORK_BUDGET element evaluations, or the
+    Jacobian more than one array's elements."""
     start = graph.inputs[name]
     shape = graph.shape(start)
     sweeps = graph.values[start].size
@@ -27,12 +28,12 @@ def forward_gradient(graph: Graph, name: str) -> Any:
                          f"{work:,} element evaluations; the limit is {WORK_BUDGET:,}", None,
                          "reverse mode gives every gradient in one backward sweep: drop --mode "
                          "forward")
+    gradient = jacobian_zeros(graph.shape(graph.output), shape, name)
     local = [()] * len(graph)
     with np.errstate(all="ignore"):
         for node in range(start, graph.output + 1):
             local[node] = local_derivatives(graph, node)
-        gradient = np.zeros(graph.shape(graph.output) + shape)
-        for index in np.ndindex(*shape):
+        for index in each_index(shape):
             seed = np.zeros(shape)
             seed[index] = 1.0
             gradient[(Ellipsis,) + index] = _sweep(graph, start, seed[()], local)

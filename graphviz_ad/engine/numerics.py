@@ -48,9 +48,13 @@ def numeric_issues(graph: AnnotatedGraph) -> list[NumericIssue]:
                                        f"{_describe(values[node])}"))
         elif all(finite[argument] for argument in graph.args[node]):
             result = _describe(values[node])
-            cause = "overflows to" if result.endswith("inf") else "is"
-            issues.append(NumericIssue(node, graph.span(node),
-                                       f"`{text}` {cause} {result}"))
+            if any(np.size(values[argument]) == 0 for argument in graph.args[node]):
+                message = f"`{text}` is {result}, of an empty array"  # mean: 0/0, logsumexp: log 0
+            elif result.endswith("inf"):
+                message = f"`{text}` overflows to {result}"
+            else:
+                message = f"`{text}` is {result}"
+            issues.append(NumericIssue(node, graph.span(node), message))
     for consumer, slot, producer in graph.edges():
         row = graph.local[consumer]
         if isinstance(row, DeferredRow) and not row.computed:

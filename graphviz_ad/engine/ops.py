@@ -246,7 +246,8 @@ def _pow_domain(x, y):
 
 
 def _clip_inside(x, low, high, out):
-    # PyTorch's clamp: the gradient reaches x where low <= x <= high, bounds included.
+    # PyTorch 2.13's clamp (2.14 on differ: docs/numerics.md): the gradient reaches x where
+    # low <= x <= high, bounds included.
     return ((low <= x) & (x <= high)) * 1.0
 
 
@@ -256,6 +257,15 @@ def _clip_low(x, low, high, out):
 
 def _clip_high(x, low, high, out):
     return (x > high) * 1.0
+
+
+def _clip_domain(x, low, high):
+    # lo <= hi, at x's shape too (the elements named in an error): compared, not computed from
+    # x, so x = ±inf is inside (0 * inf would be nan).
+    shape = np.broadcast_shapes(np.shape(x), np.shape(low), np.shape(high))
+    return np.broadcast_to(low <= high, shape)
+
+
 def _pow_domain_given(base, exponent):
     """x^y's domain when the base or the exponent is a literal number."""
     if exponent is None and np.ndim(base) == 0:
@@ -285,15 +295,41 @@ def _placed(*_, **__):
     return 1.0
 
 
-def _shift(x, axis):
-    """The largest real part along `axis` (kept as length 1), 0 where it is not finite: taken
+def _count(x, axis=None):
+    """How many elements a reduction along `axis` (every axis: None) takes into each result."""
+    return np.size(x) if axis is None else np.shape(x)[axis]
+
+
+def _mean(x, axis=None):
+    # numpy's mean without its warning for an empty x, whose mean is 0/0 = nan (PyTorch's).
+    return np.sum(x, axis=axis) / _count(x, axis)
+
+
+def _mean_share(x, out, axis=None):
+    """1/n for each element averaged into n; an empty x has no element to give it to."""
+    return 1.0 / max(_count(x, axis), 1)
+
+
+def _extreme(reduce, which):
+    """amax or amin: an empty array has no largest element (PyTorch refuses it too)."""
+    def value(x, axis=None):
+        if _count(x, axis) == 0:
+            raise ValueError(f"an empty array has no {which} element")
+        return reduce(x, axis=axis)
+    return value
+
+
+def _largest(x, axis):
+    """The largest real part along `axis`, kept as length 1 (-inf along an empty axis): taken
     out before exp so nothing overflows, and real so complex-step checks go through."""
-    largest = np.max(np.real(x), axis=axis, keepdims=True)
-    return np.where(np.isfinite(largest), largest, 0.0)
+    return np.max(np.real(x), axis=axis, keepdims=True, initial=-np.inf)
 
 
 def _logsumexp(x, axis=None):
-    shift = _shift(x, axis)
+    # Shifted by 0 where the largest term is ±inf, as PyTorch does: all -inf (or empty) gives
+    # log 0 = -inf, not -inf - (-inf) = nan.
+    largest = _largest(x, axis)
+    shift = np.where(np.isfinite(largest), largest, 0.0)
     return np.log(np.sum(np.exp(x - shift), axis=axis)) + np.squeeze(shift, axis=axis)
 
 
@@ -302,12 +338,13 @@ def _expanded(out, axis):
 
 
 def _softmax(x, axis=-1):
-    exponentials = np.exp(x - _shift(x, axis))
+    # An inf in a row makes the row nan (inf - inf), as PyTorch's softmax does.
+    exponentials = np.exp(x - _largest(x, axis))
     return exponentials / np.sum(exponentials, axis=axis, keepdims=True)
 
 
 def _log_softmax(x, axis=-1):
-    shifted = x - _shift(x, axis)
+    shifted = x - _largest(x, axis)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
@@ -344,12 +381,22 @@ def _cross_entropy_shapes(logits, target):
                          f"{np.shape(logits)}")
 
 
+def _classes(logits, target):
+    """Class indices as integers, rounded (a finite-difference nudge keeps its class), 0 where
+    one is no class (nan); and which are classes."""
+    classes = np.rint(np.real(target))
+    valid = (classes >= 0) & (classes < np.shape(logits)[-1])
+    return np.where(valid, classes, 0).astype(int), valid
+
+
 def _class_onehot(logits, target):
-    """Class indices as probabilities (one-hot rows); probabilities as they are."""
+    """Class indices as probabilities (one-hot rows, nan for an index that is no class, such
+    as nan); probabilities as they are."""
     if not _by_class_index(logits, target):
         return target
-    classes = np.rint(np.real(target)).astype(int)
-    return (np.arange(np.shape(logits)[-1]) == classes[..., None]) * 1.0
+    classes, valid = _classes(logits, target)
+    rows = (np.arange(np.shape(logits)[-1]) == classes[..., None]) * 1.0
+    return np.where(valid[..., None], rows, np.nan)
 
 
 def _batch(logits):
@@ -358,9 +405,16 @@ def _batch(logits):
 
 def _cross_entropy(logits, target):
     """-(1/N) Σ_n Σ_c t[n, c] log softmax(logits)[n, c]: PyTorch's cross_entropy with its mean
-    over the batch, class indices taken as one-hot rows."""
+    over the batch; with class indices, -(1/N) Σ_n log softmax(logits)[n, t[n]]."""
     _cross_entropy_shapes(logits, target)
-    return -np.sum(_class_onehot(logits, target) * _log_softmax(logits)) / _batch(logits)
+    log_probabilities = _log_softmax(logits)
+    if not _by_class_index(logits, target):
+        return -np.sum(target * log_probabilities) / _batch(logits)
+    # Each row's target entry picked, as PyTorch does: a one-hot product would turn a masked
+    # class (logit -inf) into 0 * -inf = nan.
+    classes, valid = _classes(logits, target)
+    picked = np.take_along_axis(log_probabilities, classes[..., None], axis=-1)[..., 0]
+    return -np.sum(np.where(valid, picked, np.nan)) / _batch(logits)
 
 
 def _cross_entropy_logits(logits, target, out):
@@ -517,7 +571,7 @@ TABLE: tuple[Op, ...] = (
        "logistic function 1/(1 + e^-x), stable for large |x|"),
     Op("relu", 1, lambda x: np.maximum(x, 0.0), (Partial(lambda x, out: 1.0 - (x <= 0),
                                                          "[{0} > 0]"),),
-       "max(x, 0); relu'(0) = 0 as in PyTorch", kink=lambda x: x == 0,
+       "maximum(x, 0); relu'(0) = 0 as in PyTorch", kink=lambda x: x == 0,
        kink_text="relu is not differentiable at 0; the engine uses PyTorch's convention "
                  "relu'(0) = 0"),
     Op("softplus", 1, lambda x: np.logaddexp(0.0, x), (Partial(lambda x, out: _sigmoid(x),
@@ -526,7 +580,8 @@ TABLE: tuple[Op, ...] = (
     Op("max", 2, np.maximum,
        (Partial(lambda x, y, out: _unless_below(x, y), "[{0} > {1}]"),
         Partial(lambda x, y, out: _unless_below(y, x), "[{1} > {0}]")),
-       "larger of x and y; a tie splits the gradient evenly, a nan passes it to both",
+       "larger of x and y, elementwise; a tie splits the gradient evenly, a nan passes it to "
+       "both", aliases=("maximum",),
        kink=lambda x, y: x == y, kink_text="max is not differentiable where its arguments are "
                                            "equal; the engine splits the gradient evenly, as "
                                            "PyTorch does",
@@ -534,7 +589,8 @@ TABLE: tuple[Op, ...] = (
     Op("min", 2, np.minimum,
        (Partial(lambda x, y, out: _unless_below(y, x), "[{0} < {1}]"),
         Partial(lambda x, y, out: _unless_below(x, y), "[{1} < {0}]")),
-       "smaller of x and y; a tie splits the gradient evenly, a nan passes it to both",
+       "smaller of x and y, elementwise; a tie splits the gradient evenly, a nan passes it to "
+       "both", aliases=("minimum",),
        kink=lambda x, y: x == y, kink_text="min is not differentiable where its arguments are "
                                            "equal; the engine splits the gradient evenly, as "
                                            "PyTorch does",
@@ -542,28 +598,27 @@ TABLE: tuple[Op, ...] = (
     Op("clip", 3, np.clip,
        (Partial(_clip_inside, "[{1} <= {0} <= {2}]"), Partial(_clip_low, "[{0} < {1}]"),
         Partial(_clip_high, "[{0} > {2}]")),
-       "x limited to [lo, hi]; at a bound the gradient goes to x, as in PyTorch's clamp",
-       domain=lambda x, low, high: low <= high + 0 * x, domain_text="{1} <= {2}",
+       "x limited to [lo, hi]; at a bound the gradient goes to x, as in PyTorch 2.13's clamp",
+       domain=_clip_domain, domain_text="{1} <= {2}",
        parameter_names=("x", "lo", "hi"),
        kink=lambda x, low, high: (x == low) | (x == high),
        kink_text="clip is not differentiable where x is at a bound; the engine passes the "
-                 "gradient to x there, as PyTorch's clamp does",
+                 "gradient to x there, as PyTorch's clamp did up to 2.13",
        sample=((-3, 3), (-2, -1), (1, 2))),
     Op("sum", 1, lambda x, axis=None: np.sum(x, axis=axis), (Partial(_placed, "1"),),
        "sum of all elements, or along one axis", linear_map=REDUCE, statics=(_AXIS,),
        complex_step=True, sample_shapes=((3, 4),), sample_statics=(("axis", 1),)),
-    Op("mean", 1, lambda x, axis=None: np.mean(x, axis=axis),
-       (Partial(lambda x, out, axis=None: np.size(out) / np.size(x), "1/n"),),
+    Op("mean", 1, _mean, (Partial(_mean_share, "1/n"),),
        "mean of all elements, or along one axis", linear_map=REDUCE, statics=(_AXIS,),
        complex_step=True, sample_shapes=((3, 4),), sample_statics=(("axis", 0),)),
-    Op("amax", 1, lambda x, axis=None: np.max(x, axis=axis),
+    Op("amax", 1, _extreme(np.max, "largest"),
        (Partial(_extreme_share, "[{0} = max] / ties"),),
        "largest element, or largest along one axis; ties share the gradient evenly "
        "(PyTorch's amax)", linear_map=REDUCE, statics=(_AXIS,),
        kink=_ties, kink_text="the largest element is reached more than once: the engine splits "
                              "the gradient evenly between the ties, as PyTorch's amax does",
        sample_shapes=((3, 4),), sample_statics=(("axis", -1),)),
-    Op("amin", 1, lambda x, axis=None: np.min(x, axis=axis),
+    Op("amin", 1, _extreme(np.min, "smallest"),
        (Partial(_extreme_share, "[{0} = min] / ties"),),
        "smallest element, or smallest along one axis; ties share the gradient evenly "
        "(PyTorch's amin)", linear_map=REDUCE, statics=(_AXIS,),
@@ -650,6 +705,8 @@ OPS: dict[str, Op] = {op.name: op for op in TABLE}
 FUNCTIONS: dict[str, Op] = {name: op for op in TABLE if op.callable
                             for name in (op.name,) + op.aliases}
 # Called with one argument, or with an axis, these names reduce: `max(x)`, `min(x, axis=0)`.
+# With two they compare elementwise (also written `maximum`, `minimum`), where numpy and PyTorch
+# read `max(W, 1)` as a reduction along axis 1: the builder refuses a whole number written there.
 REDUCING: dict[str, Op] = {"max": OPS["amax"], "min": OPS["amin"]}
 BINARY_OPERATORS: dict[str, Op] = {op.operator: op for op in TABLE
                                    if op.operator and op.arity == 2}

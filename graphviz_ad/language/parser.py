@@ -85,11 +85,21 @@ class _Parser:
                                                                  "line, or separate them with ;")
                 raise ParseError(f"expected an operator or the end of the statement, "
                                  f"found {self.describe(self.position)}", self.span(self.position),
-                                 "write * for a product; separate statements with ; or a newline")
+                                 self.run_on_hint(statements[-1]))
         if not statements:
             raise ParseError("the program is empty", Span(0, len(self.source)),
                              'give an expression, for example "sin(x) * y"')
         return Program(tuple(statements), self.source)
+
+    def run_on_hint(self, statement: Statement) -> str:
+        """What a statement followed by more than an operator likely meant: `x 1` is x*1."""
+        found = self.texts[self.position]
+        if found == ",":
+            return "several values are an array, [a, b], or a function's arguments, f(a, b)"
+        written = self.source[statement.span.start:statement.span.end]
+        if len(written) > 40 or "\n" in written:
+            return "write * for a product; separate statements with ; or a newline"
+        return f"write {written}*{found} for a product, or separate statements with ; or a newline"
 
     def statement(self) -> Statement:
         index = self.position
@@ -100,13 +110,17 @@ class _Parser:
                 return self.data()
             if second == "=":
                 self.position = index + 2
-                value = self.expression(0)
+                if self.texts[self.position] in _SEPARATORS or self.position == self.last:
+                    raise ParseError(f"the value for {first} is missing after `{first} =`",
+                                     self.span(self.position), f"write a number, an array or an "
+                                                           f"expression after it: {first} = 1.5")
+                value = self.expression(0, nested=False)
                 statement: Statement = Assign(first, self.span(index), value,
                                               _tuple(Span, (self.starts[index], value.span.end)))
             else:
-                statement = self.expression(0)
+                statement = self.expression(0, nested=False)
         else:
-            statement = self.expression(0)
+            statement = self.expression(0, nested=False)
         if self.texts[self.position] == "=":
             raise ParseError("only a name can be assigned to", self.span(self.position),
                              "write name = expression, one assignment per statement")
@@ -131,17 +145,23 @@ class _Parser:
                                  self.span(self.position),
                                  "write data X = [...] and data y = [...]")
             self.advance()
-            value = self.expression(0)
+            value = self.expression(0, nested=False)
             end = value.span.end
         return Data(tuple(self.texts[index] for index in names),
                     tuple(self.span(index) for index in names), value,
                     Span(self.starts[keyword], end))
 
-    def expression(self, min_power: int) -> Expr:
-        self.depth += 1
+    def expression(self, min_power: int, nested: bool = True) -> Expr:
+        """An expression whose operators bind tighter than `min_power`: `nested` one level deeper
+        than a statement's own expression, which is level 0, so that 200 nested brackets are
+        200 levels. Each recursion is a level (a bracket, a unary operator, an operator's right
+        side), which bounds the parser's frames at about three a level."""
+        self.depth += nested
         if self.depth > MAX_NESTING:
-            raise LimitError(f"the expression nests deeper than {MAX_NESTING} levels",
-                             self.span(self.position), "split it into assignments")
+            raise LimitError(f"the expression nests deeper than {MAX_NESTING} levels "
+                             "(brackets, unary minus and operators' right sides add one each)",
+                             self.span(self.position),
+                             "split it into assignments: inner = (...), then use inner")
         left = self.prefix()
         texts = self.texts
         while True:
@@ -161,7 +181,7 @@ class _Parser:
             right = self.expression(powers[1])
             left = Binary(CANONICAL.get(text, text), left, right,
                           _tuple(Span, (left.span.start, right.span.end)))
-        self.depth -= 1
+        self.depth -= nested
         return left
 
     def prefix(self) -> Expr:

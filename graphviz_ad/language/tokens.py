@@ -82,6 +82,36 @@ _ATTRIBUTES = {"T": "transpose is written transpose(x)", "mT": "transpose is wri
                "sum": "x.sum(1) is written sum(x, 1)", "mean": "x.mean(1) is written mean(x, 1)",
                "reshape": "x.reshape(2, 3) is written reshape(x, [2, 3])"}
 
+# Modules whose functions a user may call as in Python (`np.exp(x)`); here a function is called
+# by its own name.
+_MODULES = frozenset({"np", "numpy", "torch", "math", "F"})
+_LONGEST_MODULE = max(map(len, _MODULES))
+_NAME_BEFORE = re.compile(r"[A-Za-z_]\w*\Z")
+_ATTRIBUTE_CHAIN = re.compile(r"(?:\.[A-Za-z_]\w*)+")
+_SHOWN_CALL = 40  # characters of a call shown in the hint, at most
+
+
+def _module_call(source: str, dot: int) -> str | None:
+    """The hint for `np.exp(x)`, `torch.nn.functional.relu(z)`: the call without the module
+    (`exp(x)`), when the name before the dot at `dot` is such a module; else None."""
+    # One character more than the longest module name: `xnp.exp` shows as `xnp`, not `np`.
+    module = _NAME_BEFORE.search(source, max(0, dot - _LONGEST_MODULE - 1), dot)
+    chain = _ATTRIBUTE_CHAIN.match(source, dot)
+    if not module or module.group() not in _MODULES or not chain \
+            or (module.start() and source[module.start() - 1] == "."):
+        return None
+    name = chain.group().rsplit(".", 1)[1]
+    if not source.startswith("(", chain.end()):
+        return f"names have no module here: write {name}, without `{module.group()}.`"
+    call, depth = name + "(...)", 0
+    for end in range(chain.end(), min(len(source), chain.end() + _SHOWN_CALL)):
+        depth += {"(": 1, ")": -1}.get(source[end], 0)
+        if depth == 0:
+            call = name + source[chain.end():end + 1]
+            break
+    return (f"functions are called by their own names, without `{module.group()}.`: write "
+            f"{call} (gad ops lists them)")
+
 
 def kind_of(text: str) -> str:
     """A token's kind, told by its text: the end is the empty text."""
@@ -115,7 +145,8 @@ def tokenize(source: str) -> Tokens:
     """Split `source` into tokens; newlines outside brackets become `;`-like separators."""
     if len(source) > MAX_SOURCE_CHARS:
         raise LimitError(f"the program has {len(source):,} characters; the limit is "
-                         f"{MAX_SOURCE_CHARS:,}", Span(0, 0))
+                         f"{MAX_SOURCE_CHARS:,}", Span(0, 0),
+                         "give large arrays as value files, X=@data.npy, rather than as text")
     pairs = _SPLIT.findall(source)
     if len(pairs) > 1 and not pairs[-2][1]:
         pairs.pop()  # the end matched after trailing spaces, then once more, empty
@@ -181,7 +212,10 @@ def _foreign_character(source: str, position: int) -> ParseError:
                               "transpose is written transpose(x)")
         if char == "." and after_value:
             attribute = re.match(r"[A-Za-z_]\w*", source[position + 1:])
-            if attribute and attribute.group() in _ATTRIBUTES:
+            module = _module_call(source, position)
+            if module:
+                hint = module
+            elif attribute and attribute.group() in _ATTRIBUTES:
                 hint = _ATTRIBUTES[attribute.group()]
         return ParseError(reason, span, hint)
     code = f"U+{ord(char):04X}"
@@ -232,7 +266,9 @@ def _walk(source: str) -> None:
                                  f"write {text}*{source[end]} for a product")
             if len(text) > MAX_NUMBER_CHARS:
                 raise LimitError(f"a number of {len(text):,} characters; the limit is "
-                                 f"{MAX_NUMBER_CHARS}", Span(position, end))
+                                 f"{MAX_NUMBER_CHARS}", Span(position, end),
+                                 "write it with an exponent, such as 1.2345e+300: float64 "
+                                 "keeps 17 significant digits")
         elif kind == "other":
             raise _foreign_character(source, position)
     if open_brackets:

@@ -14,22 +14,21 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Callable
 from xml.etree import ElementTree
 
 from graphviz_ad import signals
 from graphviz_ad.errors import LimitError, RenderError, UsageError
+from graphviz_ad.options import DEFAULT_TIMEOUT, RENDERERS
 
-AUTO = "auto"
-SYSTEM_DOT = "dot"
-PURE = "graphviz-pure"
-RENDERERS = (AUTO, SYSTEM_DOT, PURE)
-DEFAULT_TIMEOUT = 60.0
+AUTO, SYSTEM_DOT, PURE = RENDERERS
 GRAPHVIZ_DPI = 96  # Graphviz's own resolution when none is given
 MIN_DPI = 30  # the least --dpi accepts; a PNG that needs less is refused
 # The largest PNG drawn, 4096 x 4096. dot holds about 4.5 bytes a pixel while drawing (158 MB
@@ -39,6 +38,10 @@ MIN_DPI = 30  # the least --dpi accepts; a PNG that needs less is refused
 MAX_PNG_PIXELS = 4096 * 4096
 # Inches around the layout's bounding box, for the graph's `pad` on each side (0.2 in dot.py).
 PAD_INCHES = 0.5
+# How much wider or higher than its layout a renderer may draw a PNG (graphviz-pure adds up to an
+# inch for the graph's label; dot and graphviz-pure draw the samples a little smaller than laid
+# out). Past it the renderer misbehaved: a resolution fitted to that size would rest on nothing.
+DRAWN_MARGIN_INCHES = 2.0
 # A second guard, should an estimate be wrong: the renderer's address space and output size.
 RENDERER_MEMORY_BYTES = 1 << 30
 MAX_RENDERER_OUTPUT_BYTES = 128 << 20
@@ -136,11 +139,11 @@ def _render_png(source: str, renderer: Renderer, timeout: float, deadline: float
     width, height = drawing_inches(layout)
     dpi = _fitting_dpi(asked, width * height, (width, height))
     data = _draw(renderer, layout, dpi, timeout, deadline)
-    pixels = _pixels(data)
+    pixels, drawn = _measure(data, dpi, (width, height))
     if pixels > MAX_PNG_PIXELS:
-        dpi = _fitting_dpi(dpi, pixels / dpi ** 2, (width, height))
+        dpi = _fitting_dpi(dpi, pixels / dpi ** 2, drawn)
         data = _draw(renderer, layout, dpi, timeout, deadline)
-        pixels = _pixels(data)
+        pixels, _ = _measure(data, dpi, (width, height))
     if pixels > MAX_PNG_PIXELS:
         wide, high = png_dimensions(data)
         raise RenderError(f"the renderer drew {wide:,} × {high:,} pixels at {dpi} dpi; the "
@@ -165,9 +168,17 @@ def _draw(renderer: Renderer, layout: bytes, dpi: int, timeout: float, deadline:
                         deadline)
 
 
-def _pixels(data: bytes) -> int:
+def _measure(data: bytes, dpi: int,
+             laid_out: tuple[float, float]) -> tuple[int, tuple[float, float]]:
+    """The PNG's pixels and its width and height in inches, refused past the layout's by more
+    than DRAWN_MARGIN_INCHES."""
     wide, high = png_dimensions(data)
-    return wide * high
+    drawn = (wide / dpi, high / dpi)
+    if any(size > layout + DRAWN_MARGIN_INCHES for size, layout in zip(drawn, laid_out)):
+        raise RenderError(f"the renderer drew {wide:,} × {high:,} pixels at {dpi} dpi, "
+                          f"{drawn[0]:,.1f} × {drawn[1]:,.1f} inches, for a layout of "
+                          f"{laid_out[0]:,.1f} × {laid_out[1]:,.1f} inches")
+    return wide * high, drawn
 
 
 def drawing_inches(layout: bytes) -> tuple[float, float]:
@@ -307,15 +318,46 @@ def _limits() -> list[tuple[int, int]]:
 
 
 def _child_setup(limits: list[tuple[int, int]]) -> Callable[[], None]:
-    """What the child does before it becomes the renderer. (preexec_fn is unsafe when another
-    thread holds a lock the child needs; this calls two C functions and takes no lock.)"""
+    """What the child does before it becomes the renderer: its caps, and where the platform has
+    one, a signal that kills it when we die, even by SIGKILL or SIGQUIT, which run no cleanup.
+    (preexec_fn is unsafe when another thread holds a lock the child needs; this calls a few C
+    functions, looked up before the fork, and takes no lock.)"""
+    die_with = _parent_death_signal()
+    parent = os.getpid()
+
     def setup() -> None:
         for kind, value in limits:
             try:
                 resource.setrlimit(kind, (value, value))
             except (OSError, ValueError):
                 pass  # a platform without this limit: the pixel budget still holds
+        if die_with is not None:
+            die_with()
+            if os.getppid() != parent:  # we died before the call: it will not come
+                os.kill(os.getpid(), signal.SIGKILL)
     return setup
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@cache
+def _parent_death_signal() -> Callable[[], object] | None:
+    """Linux's prctl(PR_SET_PDEATHSIG, SIGKILL) for the child to call: the kernel kills the
+    child when the thread that started it ends, and we wait for it in that thread. None where
+    there is no such call (macOS, Windows): there a renderer whose gad was killed outright runs
+    on until it finishes."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                      ctypes.c_ulong)
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _failure(name: str, status: int, stderr: BinaryIO) -> RenderError:

@@ -6,7 +6,6 @@ Adding a format is one `Format` entry here and one writer; the command line, the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Callable
@@ -14,12 +13,14 @@ from typing import TYPE_CHECKING, Callable
 from graphviz_ad.errors import UsageError
 from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_NODES, DEFAULT_TIMEOUT, RANKDIRS,
                                  RENDERERS, VIEWS)
-from graphviz_ad.render import backend
 
 if TYPE_CHECKING:
     from graphviz_ad.render.picture import Picture
 
 FORWARD, BACKWARD = VIEWS
+# The renderer subprocess machinery is loaded when a picture is drawn, not when a help text
+# lists the formats.
+AUTO, SYSTEM_DOT, PURE = RENDERERS
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class DrawOptions:
 
     view: str = FORWARD
     rankdir: str = "LR"
-    renderer: str = backend.AUTO
+    renderer: str = AUTO
     timeout: float = DEFAULT_TIMEOUT
     dpi: int = DEFAULT_DPI
     max_nodes: int = DEFAULT_MAX_NODES
@@ -83,14 +84,16 @@ def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
 
 
 def _write_json(picture: Picture, options: DrawOptions) -> Drawing:
+    from graphviz_ad.display import json_text
     from graphviz_ad.render.export import picture_json
 
-    return Drawing((json.dumps(picture_json(picture)) + "\n").encode(), None,
+    return Drawing((json_text(picture_json(picture)) + "\n").encode(), None,
                    len(picture.nodes), picture.notes)
 
 
 def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
     def write(picture: Picture, options: DrawOptions) -> Drawing:
+        from graphviz_ad.render import backend
         from graphviz_ad.render.picture import refuse_layout
 
         # Analysis.draw refuses before building, with hints; a picture made elsewhere, here.
@@ -121,14 +124,14 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
                    drawing.renderer, drawing.nodes, drawing.notes)
 
 
-BOTH_RENDERERS = (backend.SYSTEM_DOT, backend.PURE)
+BOTH_RENDERERS = (SYSTEM_DOT, PURE)
 TABLE: tuple[Format, ...] = (
     Format("dot", ("dot", "gv"), False, (), "Graphviz source, laid out by nobody yet",
            _write_dot),
     Format("svg", ("svg",), False, BOTH_RENDERERS, "vector picture with hover text",
            _rendered("svg")),
     Format("png", ("png",), True, BOTH_RENDERERS, "bitmap picture (--dpi)", _rendered("png")),
-    Format("pdf", ("pdf",), True, (backend.SYSTEM_DOT,), "vector document (system Graphviz only)",
+    Format("pdf", ("pdf",), True, (SYSTEM_DOT,), "vector document (system Graphviz only)",
            _rendered("pdf")),
     Format("json", ("json",), False, (), "the drawn nodes and edges with exact numbers",
            _write_json),
@@ -191,7 +194,9 @@ def choose_format(output: str, chosen: str | None) -> Format:
 
 def check_renderer(entry: Format, renderer: str) -> None:
     """Refuse a format the chosen renderer cannot write, before anything is evaluated."""
-    if entry.needs_layout and renderer != backend.AUTO and renderer not in entry.renderers:
+    from graphviz_ad.render.backend import PDF_HINT
+
+    if entry.needs_layout and renderer != AUTO and renderer not in entry.renderers:
         raise UsageError(f"{renderer} cannot write {entry.name.upper()}", None,
-                         backend.PDF_HINT if entry.name == "pdf" else
+                         PDF_HINT if entry.name == "pdf" else
                          f"use --renderer {' or '.join(entry.renderers)}")

@@ -217,6 +217,11 @@ def drawn_nodes(graph: AnnotatedGraph, wrt: str | None = None, only_paths: bool 
     return count + sum(uses[node] - 1 for node in leaves)
 
 
+class TooManyNodes(UsageError):
+    """A picture past --max-nodes, refused before it is built: a page leaves out an expansion
+    that would be, rather than refuse the page."""
+
+
 def refuse_layout(nodes: int, max_nodes: int, alternatives: list[tuple[int, str]]) -> None:
     """Refuse to lay out a picture of `nodes` nodes past `max_nodes`, before it is built; the
     hint names only what would draw fewer: the `alternatives` (a count and the options that
@@ -228,8 +233,8 @@ def refuse_layout(nodes: int, max_nodes: int, alternatives: list[tuple[int, str]
     if nodes <= MAX_EXPORT_NODES:
         hints.append("DOT (-o FILE.dot) needs no layout")
     hints.append(f"--max-nodes {nodes} lays it out anyway, which can take Graphviz minutes")
-    raise UsageError(f"the picture would have {nodes:,} nodes, more than --max-nodes "
-                     f"{max_nodes:,}", None, "; ".join(hints))
+    raise TooManyNodes(f"the picture would have {nodes:,} nodes, more than --max-nodes "
+                       f"{max_nodes:,}", None, "; ".join(hints))
 
 
 def refuse_large_export(nodes: int, what: str) -> None:

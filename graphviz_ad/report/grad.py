@@ -64,7 +64,7 @@ def gradient_json(report: GradientReport) -> dict[str, Any]:
             row.name: {"skipped": row.check.skipped} if row.check.skipped else
             {"finite_difference": display.jsonable(row.check.finite_difference),
              "difference": display.jsonable(row.check.difference),
-             "tolerance": row.check.tolerance,
+             "tolerance": display.jsonable(row.check.tolerance),
              "agrees": row.check.agrees,
              "kinks": list(row.check.kinks)}
             for row in report.rows},

@@ -117,7 +117,7 @@ class Rerun:
         found = np.empty(tuple(tensor.shape))
         try:
             base, replay = self.value()
-            if not np.isclose(base, self.traced_value, rtol=1e-12, atol=1e-300):
+            if not np.isclose(base, self.traced_value, rtol=1e-12, atol=1e-300, equal_nan=True):
                 return (f"the function gives {base!r} when called again, not its traced "
                         f"{self.traced_value!r}: it keeps state between calls")
             if id(tensor) not in replay.seen:

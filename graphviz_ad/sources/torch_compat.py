@@ -167,7 +167,7 @@ def inside_custom_forward() -> bool:
 
 def _clamp_is_ours() -> bool:
     """Whether this torch's clamp passes the whole gradient to x at a bound, as our `clip` does
-    (torch 2.13 and older). torch 2.15 gives 0 there with number bounds and splits it with
+    (torch 2.13 and older). torch 2.14 and 2.15 give 0 there with number bounds and split it with
     tensor bounds; where they differ, the importer draws clamp as torch's own op, differentiated
     by its backward, so path products still sum to torch's gradient (docs/numerics.md)."""
     with torch.inference_mode(False), torch.enable_grad():

@@ -162,8 +162,19 @@ class GradientReport:
             "torch's backward disagrees with the function's own values: look at the backward "
             "of a custom autograd.Function, or at randomness not drawn from torch's generator"
             if self.rerun else
-            "a smaller --fd-step or --fd-method complex tells a truncation error from a wrong "
-            "gradient; --rtol and --atol set the tolerance")
+            self._smaller_step_hint())
+
+    def _smaller_step_hint(self) -> str:
+        """A step ten times smaller (or the complex step) to try: a truncation error shrinks
+        with it, a wrong gradient does not."""
+        settings = self.settings
+        step = FD_STEPS[settings.method] if settings.step is None else settings.step
+        if settings.method == FD_COMPLEX:
+            return "the complex step is exact to rounding: the gradient is wrong, or --rtol " \
+                   "and --atol are too tight"
+        return (f"try --fd-step {step / 10:.0e} or --fd-method complex: a truncation error "
+                "shrinks with the step, a wrong gradient does not; --rtol and --atol set the "
+                "tolerance").replace("e-0", "e-")
 
 
 @dataclass(frozen=True)
@@ -275,12 +286,17 @@ class Analysis:
             return forward_gradient(self._replayable("forward mode"), name)
         if np.ndim(self.output_value) == 0:
             return self.graph.gradient(name)
-        return self._reverse_jacobians[name]
+        jacobians, too_large = self._reverse_jacobians
+        if name in too_large:
+            raise too_large[name]
+        return jacobians[name]
 
     @cached_property
-    def _reverse_jacobians(self) -> dict[str, Any]:
+    def _reverse_jacobians(self) -> tuple[dict[str, Any], dict[str, LimitError]]:
         """Every input's Jacobian, row by row: one backward sweep per output element; refused
-        before any sweep when they would take more than WORK_BUDGET element evaluations."""
+        before any sweep when they would take more than WORK_BUDGET element evaluations. An
+        input whose Jacobian alone is past the one-array limit is left out with its refusal,
+        so that the others can still be asked for (`--wrt x` beside a large W)."""
         evaluated = self._replayable("a Jacobian")
         shape = np.shape(self.output_value)
         sweeps = int(np.prod(shape))
@@ -290,15 +306,21 @@ class Analysis:
                              f"{work:,} element evaluations; the limit is {WORK_BUDGET:,}",
                              None, "reduce the output with sum(...), or take fewer sweeps "
                                    "with --mode forward when the inputs are smaller")
-        rows = {name: jacobian_zeros(shape, self.graph.shape(node), name)
-                for name, node in self.graph.inputs.items()}
+        rows, too_large = {}, {}
+        for name, node in self.graph.inputs.items():
+            try:
+                rows[name] = jacobian_zeros(shape, self.graph.shape(node), name)
+            except LimitError as refusal:
+                too_large[name] = refusal
+        if not rows:
+            raise next(iter(too_large.values()))
         for index in each_index(shape):
             seed = np.zeros(shape)
             seed[index] = 1.0
             swept = backward(evaluated, seed)
             for name, jacobian in rows.items():
                 jacobian[index] = swept.gradient(name)
-        return rows
+        return rows, too_large
 
     def check(self, name: str, mode: str = AUTO,
               settings: CheckSettings = CheckSettings()) -> Check:

@@ -227,3 +227,17 @@ def test_a_reverse_mode_jacobian_past_one_array_s_limit_is_refused(monkeypatch):
     with pytest.raises(LimitError, match=r"the Jacobian with respect to W would have shape "
                                          r"\(3, 3, 4\), 36 numbers; the limit is 35"):
         analysis.gradient("W", "reverse")
+    np.testing.assert_array_equal(analysis.gradient("x", "reverse"), np.ones((3, 4)))
+
+
+def test_a_failed_check_without_a_kink_names_a_step_ten_times_smaller():
+    # A central difference of x³ is 3x² + h²: with h = 1e-3 and tolerances of 1e-9 it fails
+    # by truncation alone, which the hint's smaller step (or the complex step) would show.
+    tight = {"rtol": 1e-9, "atol": 1e-9}
+    report = analyze("x^3", x=1.0).gradient_report(settings=CheckSettings(step=1e-3, **tight))
+    with pytest.raises(CheckError) as caught:
+        report.require_agreement()
+    assert caught.value.hint.startswith("try --fd-step 1e-4 or --fd-method complex: a "
+                                        "truncation error shrinks with the step")
+    assert not analyze("x^3", x=1.0).gradient_report(
+        settings=CheckSettings("complex", **tight)).failures

@@ -85,10 +85,15 @@ LIMITS = [
     ("graphviz_ad.language.tokens", "MAX_NUMBER_CHARS", "characters of one number literal",
      "refused", 2),
     ("graphviz_ad.language.parser", "MAX_NESTING",
-     "levels of nested brackets, unary minus and powers", "refused", 2),
+     "levels of nesting in an expression: one for each bracket around it (parentheses, a "
+     "call's, an array's or an index's), each unary minus or plus, and each operator's right "
+     "side that holds the next operator (a chain of powers `x^x^…^x`, not `a + b + c`, whose "
+     "left side holds the rest)", "refused", 2),
     ("graphviz_ad.engine.build", "MAX_ARRAY_DEPTH", "levels of nesting of an array literal",
      "refused", 2),
-    ("graphviz_ad.engine.graph", "MAX_NODES", "nodes of a graph", "refused", 2),
+    ("graphviz_ad.engine.graph", "MAX_NODES",
+     "nodes of a graph: counted first from the program's binary operators (each makes a node), "
+     "before it is parsed, then by the builder as it makes them", "refused", 2),
     ("graphviz_ad.engine.graph", "MAX_ELEMENTS",
      "elements of one array, checked before it is made", "refused", 2),
     ("graphviz_ad.engine.graph", "MAX_HELD_ELEMENTS",
@@ -105,7 +110,7 @@ LIMITS = [
     ("graphviz_ad.engine.check", "WORK_BUDGET",
      "element evaluations of `--mode forward` for one input: one tangent sweep per element",
      "refused", 2),
-    ("graphviz_ad.options", "ENUMERATION_LIMIT",
+    ("graphviz_ad.engine.defaults", "ENUMERATION_LIMIT",
      "paths listed by `--all`, and the largest `--top` (paths, graph, explain)",
      "refused", 2),
     ("graphviz_ad.engine.paths", "MAX_LISTED_EDGES",

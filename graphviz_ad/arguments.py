@@ -1,15 +1,23 @@
-"""Command-line style arguments into a program's text and its input values.
+"""Command-line style arguments into a program's text and its input values, and names checked.
 
-The program is an expression, a program file or `-` for standard input; values are NAME=VALUE.
+The program is an expression, a program file or `-` for standard input; values are NAME=VALUE;
+`gad torch`'s target is FILE.py[:NAME]. The names a command or a call asks about (an input of
+--wrt, the groups of --expand and --fold) are checked against the graph here, each mistake an
+error that lists what there is.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
 from graphviz_ad import reading
-from graphviz_ad.errors import GadError, InputValueError, Span, UsageError
+from graphviz_ad.errors import GadError, InputValueError, Span, UnknownNameError, UsageError
+
+if TYPE_CHECKING:
+    from graphviz_ad.engine.annotated import AnnotatedGraph
 
 
 def looks_like_an_option(argument: str) -> bool:
@@ -40,16 +48,45 @@ def load_source(argument: str) -> str:
     return argument
 
 
-def split_torch_target(target: str) -> tuple[str, str | None]:
+class ScriptTarget(NamedTuple):
+    """What `gad torch` runs: a Python file as typed, and the function or tensor NAME in it."""
+
+    file: str
+    name: str | None
+
+
+def read_program(argument: str, assignments: Iterable[str]) -> tuple[str, dict]:
+    """The program's text and its input values from `gad`'s arguments (see `load_source` and
+    `parse_values`)."""
+    values = parse_values(list(assignments), reading.is_standard_input(argument))
+    return load_source(argument), values
+
+
+@contextmanager
+def named_by_its_file(argument: str, source: str) -> Iterator[None]:
+    """An error in the text of a program file names the file it came from."""
+    try:
+        yield
+    except GadError as error:
+        if error.source == source and source != argument and \
+                not reading.is_standard_input(argument):
+            error.origin = argument
+        raise
+
+
+def split_torch_target(target: str) -> ScriptTarget:
     """`model.py:loss` -> (`model.py`, `loss`); `model.py` -> (`model.py`, None)."""
     path, colon, name = target.rpartition(":")
     if colon and name.isidentifier() and path:
-        return path, name
-    return target, None
+        return ScriptTarget(path, name)
+    return ScriptTarget(target, None)
 
 
-def torch_file(target: str) -> str:
-    return split_torch_target(target)[0]
+def require_script(file: str) -> None:
+    """The Python file `gad torch` runs must exist."""
+    if not is_file(Path(file)):
+        raise UsageError(f"no such file: {file}", None, "give a Python file: gad torch "
+                                                        "model.py:loss x=1")
 
 
 def is_file(path: Path) -> bool:
@@ -153,3 +190,41 @@ def parse_values(items: list[str] | None, program_from_standard_input: bool = Fa
             error.source = item
             raise
     return values
+
+
+def require_input(graph: AnnotatedGraph, name: str) -> None:
+    """`name` is an input of `graph`, which has a gradient (data has none)."""
+    if name in graph.data:
+        raise UsageError(f"`{name}` is data, which has no gradient", None,
+                         "declare it without `data` to differentiate it")
+    if name not in graph.inputs:
+        from graphviz_ad.engine.build import suggest
+
+        known = ", ".join(graph.inputs) or "none"
+        raise UnknownNameError(f"`{name}` is not an input of the program (inputs: {known})",
+                               None, suggest(name, graph.inputs))
+
+
+def groups_named(graph: AnnotatedGraph, names: Iterable[str]) -> list[tuple[str, ...]]:
+    """The group paths of dotted names: a group's whole name (`model.layer2.0`) or its last
+    parts, as boxes and clusters show it (`layer2.0`, `h.3`), when only one group ends so. An
+    unknown name is an error that lists the groups, an ambiguous one an error that lists those
+    it could be."""
+    from graphviz_ad.engine.build import suggest
+    from graphviz_ad.engine.fold import dotted, group_paths
+
+    known = {dotted(path): path for path in group_paths(graph)}
+    chosen = []
+    for name in names:
+        candidates = [name] if name in known else \
+            [whole for whole in known if whole.endswith("." + name)]
+        if len(candidates) > 1:
+            listed = ", ".join(candidates[:12]) + (", ..." if len(candidates) > 12 else "")
+            raise UsageError(f"`{name}` names {len(candidates)} groups: {listed}", None,
+                             "give more of its name: one of those listed")
+        if not candidates:
+            listed = ", ".join(list(known)[:12]) or "none"
+            raise UsageError(f"`{name}` is not a group of the program (groups: {listed})",
+                             None, suggest(name, known) or "a group is a statement's name")
+        chosen.append(known[candidates[0]])
+    return chosen

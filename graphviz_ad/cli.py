@@ -1,6 +1,8 @@
-"""The `gad` command: each command is its options, one facade call and one print.
+"""The `gad` command: each command declares its options and hands them, typed, to the facade.
 
-Typed errors become messages and exit statuses; nothing else is decided here.
+A command checks where its output goes before anything is evaluated (render/formats.py), loads
+through the facade (api.py) and prints what it returns with the views of report/; a picture is
+planned, then written. Typed errors become messages and exit statuses.
 """
 
 from __future__ import annotations
@@ -13,19 +15,15 @@ from typing import Annotated, Callable, Iterator
 
 import typer
 
-from graphviz_ad import options as choices
-from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, CompactOption,
-                                         DepthOption, DpiOption, DrawOutput, EdgeLabels,
-                                         EdgeLabelsOption, ExpandAllOption, ExpandOption,
+from graphviz_ad import options, signals
+from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, DrawOutput,
                                          ExplainOutput, ExplainWrt, Expression, FdMethod,
                                          FdMethodOption, FdStepOption, FoldOption, FormatOption,
-                                         Json, MaxBoxesOption, MaxNodesOption, Mode, ModeOption,
-                                         NoCheck, OnlyPathsOption, Output, PathsOption, PathsWrt,
-                                         Rankdir, RankdirOption, Renderer, RendererOption,
-                                         RtolOption, Strict, TimeoutOption, Top, TorchCheck,
-                                         TorchTarget, Values, View, ViewOption, Wrt, WrtInputs)
-from graphviz_ad import signals
+                                         Json, Mode, ModeOption, NoCheck, Output, PathsOption,
+                                         PathsWrt, Rankdir, RtolOption, Strict, Top, TorchCheck,
+                                         TorchTarget, Values, WrtInputs, Wrt, draws_a_picture)
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
+from graphviz_ad.render.formats import DrawOptions, PictureOptions, check_output
 from graphviz_ad.text import for_the_terminal, printable
 from graphviz_ad.writing import StandardOutput, is_standard_output
 
@@ -120,12 +118,12 @@ def _show(renderable, as_json: bool, data: Callable[[], dict]) -> None:
 def grad(expression: Expression, values: Values = None,
          wrt: WrtInputs = None, check: CheckOption = None,
          fd_method: FdMethodOption = FdMethod.central, fd_step: FdStepOption = None,
-         rtol: RtolOption = choices.DEFAULT_RTOL, atol: AtolOption = choices.DEFAULT_ATOL,
+         rtol: RtolOption = options.DEFAULT_RTOL, atol: AtolOption = options.DEFAULT_ATOL,
          mode: ModeOption = Mode.auto,
          as_json: Json = False, strict: Strict = False) -> None:
     """The output value and the gradient of every input (for an array output, its Jacobian),
     checked by finite differences; with --check, a failed check exits with status 1."""
-    from graphviz_ad.api import CheckSettings
+    from graphviz_ad.gradients import CheckSettings
     from graphviz_ad.report import grad as view
 
     with _user_errors():
@@ -150,7 +148,7 @@ def evaluate(expression: Expression, values: Values = None, as_json: Json = Fals
 
 @command(context_settings=EXPRESSION_COMMAND)
 def paths(expression: Expression, values: Values = None,
-          wrt: PathsWrt = None, top: Top = choices.DEFAULT_TOP, every: AllPaths = False,
+          wrt: PathsWrt = None, top: Top = options.DEFAULT_TOP, every: AllPaths = False,
           fold: FoldOption = None, as_json: Json = False, strict: Strict = False) -> None:
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
@@ -187,24 +185,13 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
         _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
-def _picture_options(given: dict) -> dict:
-    """The picture and drawing options of `gad graph` and `gad explain`, as the facade takes
-    them, from the command's own arguments."""
-    chosen = {name: given[name] for name in ("top", "only_paths", "compact", "depth",
-                                              "expand_all", "max_boxes", "timeout", "dpi",
-                                              "max_nodes")}
-    chosen.update({name: given[name].value for name in ("edge_labels", "view", "rankdir",
-                                                        "renderer")})
-    return {**chosen, "expand": given["expand"] or ()}
-
-
-def _draw(analysis, output: str, image_format: str, wrt: str | None, options: dict) -> None:
-    """Lay out and write the picture, with a spinner on a terminal and a note of what it cost."""
+def _draw(analysis, output: str, planned) -> None:
+    """Draw and write a planned picture, with a spinner on a terminal and a note of its cost."""
     console = _console(stderr=True)
     started = time.perf_counter()
     spinner = console.status("rendering…") if console.is_terminal else nullcontext()
     with spinner:
-        drawing = analysis.save(output, image_format, wrt, **options)
+        drawing = analysis.write(output, planned)
     for note in drawing.notes:
         console.print(printable(f"note: {note}"), style="cyan")
     if not is_standard_output(output):
@@ -213,57 +200,28 @@ def _draw(analysis, output: str, image_format: str, wrt: str | None, options: di
         console.print(printable(f"wrote {output}{cost}"), style="dim")
 
 
-def output_format(output: str, image_format: str | None, renderer: str, program: str,
-                  values: list[str] | None) -> str:
-    """Where the picture goes and in which format, checked before anything is evaluated; never
-    over a file the run reads."""
-    from graphviz_ad.api import check_output
-    from graphviz_ad.arguments import input_files
-    from graphviz_ad.writing import refuse_overwriting
-
-    entry = check_output(output, image_format, renderer, program)
-    refuse_overwriting(output, input_files(program, values))
-    if entry.binary and is_standard_output(output) and StandardOutput().isatty():
-        raise UsageError(f"{entry.name.upper()} is binary and standard output is a terminal",
-                         None, "write it to a file with -o FILE, or pipe it")
-    return entry.name
-
-
 @command(context_settings=EXPRESSION_COMMAND)
+@draws_a_picture()
 def graph(expression: Expression, values: Values = None, output: Output = "-",
-          image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
-          edge_labels: EdgeLabelsOption = EdgeLabels.value, view: ViewOption = View.forward,
-          rankdir: RankdirOption = Rankdir.LR, dpi: DpiOption = choices.DEFAULT_DPI,
-          renderer: RendererOption = Renderer.auto,
-          timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
-          max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
-          only_paths: OnlyPathsOption = False, compact: CompactOption = False,
-          expand: ExpandOption = None, depth: DepthOption = None,
-          expand_all: ExpandAllOption = False,
-          max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, strict: Strict = False) -> None:
+          image_format: FormatOption = None, wrt: Wrt = None, top: Top = options.DEFAULT_TOP,
+          picture: PictureOptions = PictureOptions(), drawing: DrawOptions = DrawOptions(),
+          strict: Strict = False) -> None:
     """Draw the computational graph: values and grads on nodes, local derivatives on edges;
     with --wrt, each path from that input in its own colour. A large graph folds its groups
     (statements, runs of terms, blocks of lines) into boxes whose edges carry the total
     derivative, until it fits --max-boxes."""
     with _user_errors():
-        chosen = output_format(output, image_format, renderer.value, expression, values)
+        entry = check_output(output, image_format, drawing.renderer, expression, values or ())
         analysis = _load(expression, values, strict)
-        _draw(analysis, output, chosen, wrt, _picture_options(locals()))
+        _draw(analysis, output, analysis.plan(entry, picture, drawing))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
+@draws_a_picture()
 def explain(expression: Expression, values: Values = None,
             wrt: ExplainWrt = None, output: ExplainOutput = None,
-            top: Top = choices.DEFAULT_TOP, no_check: NoCheck = False,
-            edge_labels: EdgeLabelsOption = EdgeLabels.value, view: ViewOption = View.forward,
-            rankdir: RankdirOption = Rankdir.LR, dpi: DpiOption = choices.DEFAULT_DPI,
-            renderer: RendererOption = Renderer.auto,
-            timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
-            max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
-            only_paths: OnlyPathsOption = False, compact: CompactOption = False,
-            expand: ExpandOption = None, depth: DepthOption = None,
-            expand_all: ExpandAllOption = False,
-            max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES,
+            top: Top = options.DEFAULT_TOP, no_check: NoCheck = False,
+            picture: PictureOptions = PictureOptions(), drawing: DrawOptions = DrawOptions(),
             strict: Strict = False) -> None:
     """The whole walkthrough: the value, the checked gradients, the paths of each input, and
     the picture with -o (taking the same picture options as gad graph)."""
@@ -273,30 +231,23 @@ def explain(expression: Expression, values: Values = None,
         if output is not None and is_standard_output(output):
             raise UsageError("explain prints its tables to standard output; -o needs a file",
                              None, "gad graph EXPR -o - writes the picture alone")
-        chosen = output_format(output, None, renderer.value, expression, values) \
+        entry = check_output(output, None, drawing.renderer, expression, values or ()) \
             if output else None
         analysis = _load(expression, values, strict)
-        tour = analysis.walkthrough(wrt, not no_check, chosen, **_picture_options(locals()))
+        tour = analysis.walkthrough(picture, not no_check, entry, drawing)
         _console().print(walkthrough(analysis.graph, tour.report, tour.summaries))
-        if output:
-            _draw(analysis, output, chosen, tour.picture_wrt, _picture_options(locals()))
+        if tour.plan is not None:
+            _draw(analysis, output, tour.plan)
 
 
 @command(name="torch", context_settings=EXPRESSION_COMMAND)
+@draws_a_picture(Rankdir.TB)
 def torch_command(
         target: TorchTarget, values: Values = None, output: DrawOutput = None,
-        image_format: FormatOption = None, wrt: Wrt = None, top: Top = choices.DEFAULT_TOP,
+        image_format: FormatOption = None, wrt: Wrt = None, top: Top = options.DEFAULT_TOP,
         paths_table: PathsOption = False, fold: FoldOption = None,
-        edge_labels: EdgeLabelsOption = EdgeLabels.value,
-        view: ViewOption = View.forward, rankdir: RankdirOption = Rankdir.TB,
-        dpi: DpiOption = choices.DEFAULT_DPI, renderer: RendererOption = Renderer.auto,
-        timeout: TimeoutOption = choices.DEFAULT_TIMEOUT,
-        max_nodes: MaxNodesOption = choices.DEFAULT_MAX_NODES,
-        only_paths: OnlyPathsOption = False, compact: CompactOption = False,
-        expand: ExpandOption = None, depth: DepthOption = None,
-        expand_all: ExpandAllOption = False,
-        max_boxes: MaxBoxesOption = choices.DEFAULT_MAX_BOXES, as_json: Json = False,
-        check: TorchCheck = False) -> None:
+        picture: PictureOptions = PictureOptions(), drawing: DrawOptions = DrawOptions(),
+        as_json: Json = False, check: TorchCheck = False) -> None:
     """Trace a PyTorch function or script: torch's gradient of each input, with --paths the
     chain rule path by path, with -o the picture too, a group per module (layer1.0.conv1).
 
@@ -306,22 +257,25 @@ def torch_command(
     y.backward() or make_dot(y) runs as written; the last such tensor is drawn (FILE.py:NAME
     draws the tensor NAME). Docs: docs/torch.md."""
     from graphviz_ad.api import load_torch
-    from graphviz_ad.arguments import torch_file
+    from graphviz_ad.arguments import split_torch_target
     from graphviz_ad.report import grad as grad_view
 
     with _user_errors():
-        chosen = output_format(output, image_format, renderer.value, torch_file(target),
-                               values) if output else None
-        analysis = _noted(load_torch(target, values or ()))
-        report = analysis.gradient_report([wrt] if wrt else None, check=check)
+        script = split_torch_target(target)
+        entry = check_output(output, image_format, drawing.renderer, script.file,
+                             values or ()) if output else None
+        analysis = _noted(load_torch(script, values or ()))
+        shown = not (output and is_standard_output(output))  # there the picture stands alone
+        # The gradients, where they are printed or --check asks for them (not beside --paths).
+        report = analysis.gradient_report([wrt] if wrt else None, check=check) \
+            if check or (shown and not paths_table) else None
         if output:
-            _draw(analysis, output, chosen, wrt, _picture_options(locals()))
-        if not (output and is_standard_output(output)):  # there the picture stands alone
-            if paths_table:
-                _show_paths(analysis, wrt, top, fold, as_json)
-            else:
-                _show(lambda: grad_view.gradient_table(report), as_json,
-                      lambda: grad_view.gradient_json(report))
+            _draw(analysis, output, analysis.plan(entry, picture, drawing))
+        if shown and paths_table:
+            _show_paths(analysis, wrt, top, fold, as_json)
+        elif shown:
+            _show(lambda: grad_view.gradient_table(report), as_json,
+                  lambda: grad_view.gradient_json(report))
         if check:
             report.require_agreement()
 

@@ -1,17 +1,22 @@
 """The command line's options and arguments, declared once for typer and shared by the commands.
 
 Choices and defaults come from the layers that own them (graphviz_ad/options.py, the format
-table); only this module and cli.py import typer.
+table); only this module and cli.py import typer. The options of a picture, which three commands
+take, are declared here once (`draws_a_picture`) and reach the command typed.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from graphviz_ad import options as choices
+from graphviz_ad import options
+from graphviz_ad.render.formats import (PICTURE_OPTIONS, DrawOptions, PictureOptions, name_list,
+                                        suffix_list)
 
 
 def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -19,12 +24,12 @@ def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
     return Enum(name, {value.replace("-", "_"): value for value in values}, type=str)
 
 
-Mode = _choice("Mode", choices.MODES)
-FdMethod = _choice("FdMethod", choices.FD_METHODS)
-EdgeLabels = _choice("EdgeLabels", choices.EDGE_LABELS)
-View = _choice("View", choices.VIEWS)
-Rankdir = _choice("Rankdir", choices.RANKDIRS)
-Renderer = _choice("Renderer", choices.RENDERERS)
+Mode = _choice("Mode", options.MODES)
+FdMethod = _choice("FdMethod", options.FD_METHODS)
+EdgeLabels = _choice("EdgeLabels", options.EDGE_LABELS)
+View = _choice("View", options.VIEWS)
+Rankdir = _choice("Rankdir", options.RANKDIRS)
+Renderer = _choice("Renderer", options.RENDERERS)
 
 Expression = Annotated[str, typer.Argument(
     help="An expression or program, a path to a program file, or - to read standard input.",
@@ -55,16 +60,16 @@ ModeOption = Annotated[Mode, typer.Option(
     "--mode", help="Reverse mode (a backward sweep per output element), forward mode (a tangent "
                    "sweep per input element), or auto: the fewer sweeps.")]
 Top = Annotated[int, typer.Option(
-    "--top", min=1, max=choices.ENUMERATION_LIMIT,
+    "--top", min=1, max=options.ENUMERATION_LIMIT,
     help="Paths to list by largest |product|; the rest are summed in one row.")]
 Wrt = Annotated[Optional[str], typer.Option(
     "--wrt", help="Colour each path from this input to the output, with a legend.",
     show_default=False)]
 Output = Annotated[str, typer.Option(
-    "--output", "-o", help=f"The file to write ({choices.suffix_list()}), or - for standard "
+    "--output", "-o", help=f"The file to write ({suffix_list()}), or - for standard "
                            "output.", show_default=False)]
 FormatOption = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help=f"One of {choices.format_names()} (default: from the file's suffix).",
+    "--format", "-f", help=f"One of {name_list()} (default: from the file's suffix).",
     show_default=False)]
 EdgeLabelsOption = Annotated[EdgeLabels, typer.Option(
     "--edge-labels", help="Label edges with the local derivative's value, its formula, or both.")]
@@ -76,7 +81,7 @@ DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolut
 RendererOption = Annotated[Renderer, typer.Option(
     "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
 TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=0.1, max=choices.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
+    "--timeout", min=0.1, max=options.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
 MaxNodesOption = Annotated[int, typer.Option(
     "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
 OnlyPathsOption = Annotated[bool, typer.Option(
@@ -112,9 +117,53 @@ PathsWrt = Annotated[Optional[str], typer.Option(
     "--wrt", help="The input whose paths to list; without it, one row per input.",
     show_default=False)]
 AllPaths = Annotated[bool, typer.Option(
-    "--all", help=f"List every path (refused above {choices.ENUMERATION_LIMIT:,} paths).")]
+    "--all", help=f"List every path (refused above {options.ENUMERATION_LIMIT:,} paths).")]
 ExplainWrt = Annotated[Optional[str], typer.Option(
     "--wrt", help="Explain this input only (and colour its paths in the picture).",
     show_default=False)]
 ExplainOutput = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="Also draw the picture to this file.", show_default=False)]
+
+# The picture's options every drawing command takes, in the order --help lists them; --wrt and
+# --top each command declares itself, with its own help.
+PICTURE_PARAMETERS = (
+    ("edge_labels", EdgeLabelsOption, EdgeLabels.value), ("view", ViewOption, View.forward),
+    ("rankdir", RankdirOption, Rankdir.LR), ("dpi", DpiOption, options.DEFAULT_DPI),
+    ("renderer", RendererOption, Renderer.auto),
+    ("timeout", TimeoutOption, options.DEFAULT_TIMEOUT),
+    ("max_nodes", MaxNodesOption, options.DEFAULT_MAX_NODES),
+    ("only_paths", OnlyPathsOption, False), ("compact", CompactOption, False),
+    ("expand", ExpandOption, None), ("depth", DepthOption, None),
+    ("expand_all", ExpandAllOption, False),
+    ("max_boxes", MaxBoxesOption, options.DEFAULT_MAX_BOXES))
+
+
+def draws_a_picture(rankdir: Enum = Rankdir.LR) -> Callable[[Callable], Callable]:
+    """A command that draws a picture: typer sees PICTURE_PARAMETERS in place of the command's
+    `picture` and `drawing` parameters, and the command is called with them typed, as
+    `picture` (PictureOptions, with the command's own --wrt and --top) and `drawing`
+    (DrawOptions). `rankdir` is the command's default direction."""
+    def decorate(command: Callable) -> Callable:
+        own = inspect.signature(command, eval_str=True)
+        shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    default=rankdir if name == "rankdir" else default,
+                                    annotation=annotation)
+                  for name, annotation, default in PICTURE_PARAMETERS]
+        parameters = [added for parameter in own.parameters.values() if parameter.name != "drawing"
+                      for added in (shared if parameter.name == "picture" else [parameter])]
+
+        @functools.wraps(command)
+        def drawn(**given: Any) -> Any:
+            chosen = {name: given.pop(name) for name, _, _ in PICTURE_PARAMETERS}
+            plain = {name: value.value if isinstance(value, Enum) else value
+                     for name, value in chosen.items()}
+            picture = PictureOptions(wrt=given["wrt"], top=given["top"],
+                                     **{name: plain.pop(name) for name in PICTURE_OPTIONS
+                                        if name in plain})
+            return command(**given, picture=picture, drawing=DrawOptions(**plain))
+
+        drawn.__signature__ = own.replace(parameters=parameters)
+        drawn.__annotations__ = {parameter.name: parameter.annotation
+                                 for parameter in parameters} | {"return": own.return_annotation}
+        return drawn
+    return decorate

@@ -1,15 +1,15 @@
 """The choices and defaults the layers share, each defined once.
 
-Light enough for the command line to read at start-up: no numpy, no subprocess.
+Light enough for the command line to read at start-up: it imports only the engine's own
+constants (engine/defaults.py, which imports nothing).
 """
+
+# The engine's own, named here too so that the command line finds every choice in one module.
+from graphviz_ad.engine.defaults import (ENUMERATION_LIMIT, FD_CENTRAL, FD_COMPLEX,  # noqa: F401
+                                         FD_FORWARD, FD_METHODS, FD_STEPS)
 
 # auto: reverse mode, except for an array output with more elements than its inputs have
 MODES = ("auto", "reverse", "forward")
-FD_CENTRAL, FD_FORWARD, FD_COMPLEX = FD_METHODS = ("central", "forward", "complex")
-# The finite-difference step h = step·max(1, |x|), by method: about the cube root of the
-# rounding error for central differences, its square root for forward ones; the complex step
-# has no cancellation, so any tiny step is exact.
-FD_STEPS = {FD_CENTRAL: 1e-6, FD_FORWARD: 1e-8, FD_COMPLEX: 1e-20}
 # A gradient agrees with its finite difference when max|g - fd| <= max(atol, rtol·max|g|).
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-5
@@ -22,7 +22,6 @@ RANKDIRS = ("LR", "RL", "TB", "BT")
 RENDERERS = ("auto", "dot", "graphviz-pure")
 
 DEFAULT_TOP = 20
-ENUMERATION_LIMIT = 10_000  # paths listed one by one, at most (--all, --top)
 DEFAULT_DPI = 144
 DEFAULT_MAX_NODES = 150
 # Past this many boxes a picture folds its groups, deepest and largest first, until it fits:
@@ -37,15 +36,3 @@ LARGE_PICTURE = 80
 DEFAULT_TIMEOUT = 60.0
 MAX_TIMEOUT = 86_400.0  # a day: anything longer is a mistake, and inf would never stop
 
-
-def suffix_list() -> str:
-    """`.dot .gv .svg ...`, from the format table."""
-    from graphviz_ad.render.formats import suffix_list
-
-    return suffix_list()
-
-
-def format_names() -> str:
-    from graphviz_ad.render.formats import name_list
-
-    return name_list()

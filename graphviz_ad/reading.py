@@ -76,7 +76,11 @@ def _read_bounded(handle: BinaryIO, shown: str, limit: int) -> bytes:
 
 def _too_long(shown: str, size: int | None, limit: int) -> LimitError:
     measured = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
-    return LimitError(f"{shown} has {measured}; the limit is {limit:,}")
+    return LimitError(f"{shown} has {measured}; the limit is {limit:,}", None,
+                      "give large arrays as value files, X=@data.npy, rather than as text"
+                      if limit == MAX_PROGRAM_BYTES else
+                      "save a smaller array, or save it as .npy (numpy.save), the most compact "
+                      "of the formats")
 
 
 def decode(data: bytes, shown: str) -> str:

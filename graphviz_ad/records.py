@@ -1,20 +1,45 @@
 """The trace and the paths as JSON-ready records: for `gad trace --json`, `gad paths --json`, pages.
 
-No rich here, so the HTML page (render/page.py, through the facade) embeds the very records the
-command line prints. Node ids are the annotated graph's indices (`n3` in DOT and SVG is node 3).
+`Trace` holds the engine's steps as `gad trace` shows them. No rich here, so the HTML page
+(render/page.py, composed by render/compose.py) embeds the very records the command line
+prints. Node ids are the annotated graph's indices (`n3` in DOT and SVG is node 3).
 `max_elements` summarises arrays larger than that (shape, least, greatest); None keeps every number.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.paths import Path, PathSummary
+from graphviz_ad.engine.trace import (BackwardStep, ForwardStep, backward_steps, forward_steps,
+                                      step_count, trace_names)
+from graphviz_ad.errors import LimitError
 
-if TYPE_CHECKING:
-    from graphviz_ad.api import Trace
+
+@dataclass(frozen=True)
+class Trace:
+    """What `gad trace` shows: the forward steps, the backward sweep, the gradients."""
+
+    names: list[str]  # each node's name in the steps
+    forward: list[ForwardStep]
+    backward: list[BackwardStep]
+    output: int
+    output_name: str  # what the views call the output (an output that is an input differs)
+    gradients: dict[str, Any]
+
+
+def trace_of(graph: AnnotatedGraph, inputs: list[str], max_steps: int | None = None,
+             hint: str | None = None) -> Trace:
+    """The steps of the evaluation and of the backward sweep, and the gradients of `inputs`;
+    more than `max_steps` are refused (a LimitError with `hint`) before any is made."""
+    steps = step_count(graph)
+    if max_steps is not None and steps > max_steps:
+        raise LimitError(f"the trace has {steps:,} steps; the limit is {max_steps:,}", None, hint)
+    return Trace(trace_names(graph), forward_steps(graph), backward_steps(graph), graph.output,
+                 output_name(graph), {name: graph.gradient(name) for name in inputs})
 
 
 def trace_json(trace: Trace, max_elements: int | None = None) -> dict[str, Any]:

@@ -114,7 +114,9 @@ def _check_size(shape: tuple[int, ...], shown: str) -> None:
     counting each 0 as 1: an empty array's other dimensions are bounded as a full one's, so no
     operation on it (a sum along its empty axis, a transpose times itself) makes more."""
     if len(shape) > MAX_ARRAY_DEPTH:
-        raise LimitError(f"{shown} has {len(shape)} dimensions; the limit is {MAX_ARRAY_DEPTH}")
+        raise LimitError(f"{shown} has {len(shape)} dimensions; the limit is {MAX_ARRAY_DEPTH}",
+                         None, f"reshape it to {MAX_ARRAY_DEPTH} dimensions or fewer before "
+                         "saving it")
     if any(dimension < 0 for dimension in shape):
         raise InputValueError(f"{shown} is damaged: its header gives it the shape "
                               f"{_shape_text(shape)}, with a negative dimension", None,
@@ -123,7 +125,8 @@ def _check_size(shape: tuple[int, ...], shown: str) -> None:
     spread = math.prod(max(dimension, 1) for dimension in shape)
     if count > MAX_ELEMENTS:
         raise LimitError(f"{shown} has {display.count(count)} elements; the limit is "
-                         f"{MAX_ELEMENTS:,}")
+                         f"{MAX_ELEMENTS:,}", None,
+                         "give a smaller array: a batch of its rows (X[:1000]) or a slice of it")
     if spread > MAX_ELEMENTS:
         raise LimitError(f"{shown} has the shape {_shape_text(shape)}: no elements, but its "
                          f"other dimensions make {display.count(spread)}; the limit is "
@@ -150,14 +153,18 @@ def _npz(data: bytes, key: str | None, shown: str) -> np.ndarray:
     info = archive.getinfo(members[name])
     if info.file_size > reading.MAX_VALUE_FILE_BYTES:
         raise LimitError(f"{shown}:{name} has {info.file_size:,} bytes; the limit is "
-                         f"{reading.MAX_VALUE_FILE_BYTES:,}")
+                         f"{reading.MAX_VALUE_FILE_BYTES:,}", None,
+                         f"save a smaller array in it, such as a batch of its rows: one value "
+                         f"holds at most {MAX_ELEMENTS:,} elements")
     try:
         with archive.open(info) as member:
             content = member.read(reading.MAX_VALUE_FILE_BYTES + 1)
     except (zipfile.BadZipFile, OSError, RuntimeError) as error:  # a damaged or locked member
         raise InputValueError(f"{shown}:{name} cannot be read: {error}") from None
     if len(content) > reading.MAX_VALUE_FILE_BYTES:
-        raise LimitError(f"{shown}:{name} has more than {reading.MAX_VALUE_FILE_BYTES:,} bytes")
+        raise LimitError(f"{shown}:{name} has more than {reading.MAX_VALUE_FILE_BYTES:,} bytes",
+                         None, f"save a smaller array in it, such as a batch of its rows: one "
+                         f"value holds at most {MAX_ELEMENTS:,} elements")
     return _npy(content, f"{shown}:{name}")
 
 
@@ -221,7 +228,9 @@ def _json(text: str, key: str | None, shown: str) -> np.ndarray:
     try:
         value = json.loads(text)
     except RecursionError:
-        raise LimitError(f"{shown} nests deeper than {MAX_ARRAY_DEPTH} levels") from None
+        raise LimitError(f"{shown} nests deeper than {MAX_ARRAY_DEPTH} levels", None,
+                         f"reshape the array to {MAX_ARRAY_DEPTH} dimensions or fewer before "
+                         "writing it") from None
     except ValueError as error:
         raise InputValueError(f"{shown} is not JSON: {error}") from None
     if isinstance(value, dict):
@@ -238,7 +247,9 @@ def _rectangular(value: Any, shown: str) -> Any:
     probe = value
     while isinstance(probe, list):
         if len(shape) >= MAX_ARRAY_DEPTH:
-            raise LimitError(f"{shown} nests deeper than {MAX_ARRAY_DEPTH} levels")
+            raise LimitError(f"{shown} nests deeper than {MAX_ARRAY_DEPTH} levels", None,
+                             f"reshape the array to {MAX_ARRAY_DEPTH} dimensions or fewer "
+                             "before writing it")
         shape.append(len(probe))
         probe = probe[0] if probe else None
     _check_size(tuple(shape), shown)

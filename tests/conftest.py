@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from typer.testing import CliRunner
+
+from graphviz_ad.cli import app
 
 settings.register_profile("default", max_examples=100, deadline=None)
 settings.register_profile("fuzz", max_examples=5000, deadline=None,
@@ -16,6 +19,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 ROOT = Path(__file__).resolve().parent.parent
 WORKED = "(sin(x2)+1)/(x2+exp(x1))+x1*x2"
 WORKED_VALUES = {"x1": 1.5, "x2": 0.5}
+_RUNNER = CliRunner()
+
+
+def gad(*arguments, input=None, env=None, columns=120):
+    """`gad ARGUMENTS...` in this process, as a user types it (paths and numbers as text), in a
+    terminal `columns` wide; the result has exit_code, stdout and stderr."""
+    return _RUNNER.invoke(app, [str(argument) for argument in arguments], input=input,
+                          env={"COLUMNS": str(columns), **(env or {})})
 
 
 @pytest.fixture(autouse=True)

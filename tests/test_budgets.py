@@ -14,31 +14,30 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import graphviz_ad.api
 import graphviz_ad.engine.forward
 import graphviz_ad.engine.paths
-import graphviz_ad.engine.trace
+import graphviz_ad.gradients
+import graphviz_ad.records
+import graphviz_ad.render.compose
 import graphviz_ad.render.dot
 import graphviz_ad.render.export
 import graphviz_ad.render.picture
 from graphviz_ad import display
 from graphviz_ad.api import analyze
-from graphviz_ad.cli import app
 from graphviz_ad.engine.build import _refuse_many_operators
 from graphviz_ad.engine.graph import MAX_HELD_ELEMENTS, GraphBuilder
 from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import GadError, LimitError
 from graphviz_ad.language import parse
 from graphviz_ad.language.syntax import Binary, children
+from graphviz_ad.render.formats import PictureOptions
+from tests.conftest import gad
 
 ROOT = Path(__file__).resolve().parent.parent
-runner = CliRunner()
 
 
-def gad(*arguments):
-    return runner.invoke(app, [str(argument) for argument in arguments])
 
 
 def flat_sum(terms: int) -> str:
@@ -70,7 +69,7 @@ class Calls:
 # Item 2: pictures are sized before they are built, and their texts stay linear.
 
 def test_max_nodes_refuses_a_40000_term_sum_before_building_the_picture(monkeypatch, tmp_path):
-    monkeypatch.setattr(graphviz_ad.render.picture, "build_picture", never("build_picture"))
+    monkeypatch.setattr(graphviz_ad.render.compose, "build_picture", never("build_picture"))
     unfolded = gad("graph", flat_sum(40_000), "x=1", "-o", tmp_path / "f.svg", "--expand-all")
     assert unfolded.exit_code == 2, unfolded.stderr
     # 39,999 additions, and x drawn once per use (a much-used leaf in a large picture)
@@ -96,7 +95,8 @@ def test_drawn_nodes_counts_exactly_what_the_picture_draws(source, values, compa
     analysis = analyze(text, values)
     wrt = analysis.inputs[0]
     for expand_all in (False, True):
-        graph = analysis._picture_graph(wrt, (), None, expand_all, 60)[0]
+        graph = graphviz_ad.render.compose.picture_graph(analysis, PictureOptions(
+            wrt, expand_all=expand_all, max_boxes=60)).graph
         picture = analysis.picture(wrt, only_paths=only_paths, compact=compact,
                                    expand_all=expand_all)
         assert graph_nodes(graph, wrt, only_paths, compact) == len(picture.nodes)
@@ -117,7 +117,7 @@ def test_max_nodes_counts_the_nodes_after_compact_and_only_paths(monkeypatch, tm
     assert drawn(graph, "x", only_paths=True) == 19
     assert drawn(graph, "x", only_paths=True, compact=True) == 7
     for options in (["--compact"], ["--wrt", "x", "--only-paths"]):
-        monkeypatch.setattr(graphviz_ad.render.picture, "build_picture", never("build_picture"))
+        monkeypatch.setattr(graphviz_ad.render.compose, "build_picture", never("build_picture"))
         result = gad("graph", source, "x=1", "y=1", "-o", tmp_path / "f.svg", "--max-nodes", "6",
                      "--expand-all", *options)
         assert result.exit_code == 2, result.stderr
@@ -143,7 +143,7 @@ def test_max_nodes_hint_names_only_options_that_draw_fewer(tmp_path):
 
 def test_explain_refuses_its_picture_before_the_tables(monkeypatch, tmp_path):
     monkeypatch.setattr(graphviz_ad.api, "summarize", never("summarize"))
-    monkeypatch.setattr(graphviz_ad.api, "finite_difference", never("finite_difference"))
+    monkeypatch.setattr(graphviz_ad.gradients, "finite_difference", never("finite_difference"))
     result = gad("explain", "sin(sin(sin(x))) * y", "x=1", "y=2", "-o", tmp_path / "f.svg",
                  "--max-nodes", "3")
     assert result.exit_code == 2
@@ -180,8 +180,8 @@ def test_trace_and_json_export_cut_the_source_text():
 
 
 def test_dot_and_json_exports_are_refused_past_their_node_limit(monkeypatch):
-    monkeypatch.setattr(graphviz_ad.render.picture, "MAX_EXPORT_NODES", 100)
-    monkeypatch.setattr(graphviz_ad.render.picture, "build_picture", never("build_picture"))
+    monkeypatch.setattr(graphviz_ad.render.compose, "MAX_EXPORT_NODES", 100)
+    monkeypatch.setattr(graphviz_ad.render.compose, "build_picture", never("build_picture"))
     for form in ("dot", "json"):
         result = gad("graph", flat_sum(200), "x=1", "-f", form, "--expand-all")
         assert result.exit_code == 2, result.stderr
@@ -191,7 +191,7 @@ def test_dot_and_json_exports_are_refused_past_their_node_limit(monkeypatch):
 
 
 def test_trace_refuses_long_tables_before_making_a_step(monkeypatch):
-    monkeypatch.setattr(graphviz_ad.engine.trace, "forward_steps", never("forward_steps"))
+    monkeypatch.setattr(graphviz_ad.records, "forward_steps", never("forward_steps"))
     result = gad("trace", flat_sum(5_000), "x=1")
     assert result.exit_code == 2
     assert "the trace has 14,998 steps; the limit is 10,000" in result.stderr
@@ -252,7 +252,7 @@ def wide_program():
 
 
 def test_check_past_its_budget_is_skipped_without_replaying(monkeypatch):
-    monkeypatch.setattr(graphviz_ad.api, "finite_difference", never("finite_difference"))
+    monkeypatch.setattr(graphviz_ad.gradients, "finite_difference", never("finite_difference"))
     table = gad("grad", *wide_program(), "--wrt", "x")
     assert table.exit_code == 0, table.stderr
     assert "skipped" in table.stdout
@@ -268,7 +268,7 @@ def test_check_past_its_budget_is_skipped_without_replaying(monkeypatch):
 def test_check_budget_is_shared_and_smaller_checks_still_run(monkeypatch):
     # After big: big * 2 (10 elements), sum and + (1 each), each plus 64: 204 per replay,
     # 2 * 10 * 204 = 4,080 for big; after small only + : 2 * 1 * 65 = 130, which fits.
-    monkeypatch.setattr(graphviz_ad.api, "WORK_BUDGET", 1_000)
+    monkeypatch.setattr(graphviz_ad.gradients, "WORK_BUDGET", 1_000)
     analysis = analyze("sum(big * 2) + small", big=np.ones(10), small=1.0)
     checks = analysis.checks(["big", "small"])
     assert checks["big"].skipped == "checking big needs 4,080 element evaluations; the budget " \

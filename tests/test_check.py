@@ -4,17 +4,14 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from graphviz_ad.api import CheckSettings, analyze
-from graphviz_ad.cli import app
+from graphviz_ad.api import analyze
+from graphviz_ad.gradients import CheckSettings
 from graphviz_ad.errors import CheckError, LimitError, ShapeError, UsageError
+from tests.conftest import gad
 
-runner = CliRunner()
 
 
-def gad(*arguments):
-    return runner.invoke(app, list(arguments), env={"COLUMNS": "120"})
 
 
 def softmax_jacobian(z):
@@ -134,11 +131,11 @@ def test_check_options_reach_the_check():
 
 
 def test_a_jacobian_past_the_work_budget_is_refused_before_any_sweep(monkeypatch):
-    import graphviz_ad.api
+    import graphviz_ad.gradients
 
     analysis = analyze("x * 2", x=np.ones(50))
-    monkeypatch.setattr(graphviz_ad.api, "WORK_BUDGET", 1_000)
-    monkeypatch.setattr(graphviz_ad.api, "backward",
+    monkeypatch.setattr(graphviz_ad.gradients, "WORK_BUDGET", 1_000)
+    monkeypatch.setattr(graphviz_ad.gradients, "backward",
                         lambda *arguments: pytest.fail("swept"))
     with pytest.raises(LimitError, match="the Jacobian by reverse mode needs 50 backward "
                                          "sweeps, .* the limit is 1,000"):
@@ -146,9 +143,9 @@ def test_a_jacobian_past_the_work_budget_is_refused_before_any_sweep(monkeypatch
 
 
 def test_check_fails_the_run_when_a_check_was_skipped_past_its_budget(monkeypatch):
-    import graphviz_ad.api
+    import graphviz_ad.gradients
 
-    monkeypatch.setattr(graphviz_ad.api, "WORK_BUDGET", 10)
+    monkeypatch.setattr(graphviz_ad.gradients, "WORK_BUDGET", 10)
     report = analyze("sum(x * x)", x=np.ones(5)).gradient_report()
     assert report.rows[0].check.skipped and not report.failures
     with pytest.raises(CheckError, match="the gradient of x was not checked: checking x needs"):

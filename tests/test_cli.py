@@ -7,14 +7,11 @@ import pytest
 from typer.testing import CliRunner
 
 from graphviz_ad import display
-from graphviz_ad.cli import app
-from tests.conftest import WORKED
+from tests.conftest import WORKED, gad
 
 runner = CliRunner()
 
 
-def gad(*arguments, input=None):
-    return runner.invoke(app, list(arguments), input=input, env={"COLUMNS": "120"})
 
 
 def test_grad_prints_value_and_checked_gradients():

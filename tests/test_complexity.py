@@ -25,7 +25,9 @@ from graphviz_ad.engine.paths import path_count, summarize
 from graphviz_ad.errors import LimitError
 from graphviz_ad.language import parse
 from graphviz_ad.options import DEFAULT_MAX_BOXES
+from graphviz_ad.render import compose
 from graphviz_ad.render.dot import to_digraph
+from graphviz_ad.render.formats import PictureOptions
 from graphviz_ad.render.page import drawing_json, script_json
 from graphviz_ad.render.picture import build_picture
 
@@ -162,8 +164,9 @@ def test_each_stage_does_linear_work(shape, stage):
 def test_the_page_and_its_expansions_do_linear_work():
     def page(n):
         analysis = analyze(straight_line(n), x=1.0)
-        picture = analysis.picture("x")
-        return lambda: analysis.sweeps(picture, "x")
+        planned = analysis.plan("html", PictureOptions("x"))
+        picture = compose.build(planned.chosen)
+        return lambda: compose.page_records(analysis, picture, planned)
 
     small, large = executed_lines(page(150)), executed_lines(page(600))
     assert large <= LINEAR * small, f"{large / small:.1f} times the work for 4 times the program"

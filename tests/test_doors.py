@@ -8,19 +8,15 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from graphviz_ad import api
-from graphviz_ad.cli import app
 from graphviz_ad.engine.annotated import INPUT, OPERATION, AnnotatedGraph, ForeignOp
 from graphviz_ad.engine.linear import LinearMap
 from graphviz_ad.render.formats import FORMATS, TABLE
+from tests.conftest import gad
 
-runner = CliRunner()
 
 
-def gad(*arguments):
-    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "120"})
 
 
 def imported_graph(linear_map=None) -> AnnotatedGraph:

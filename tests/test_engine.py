@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from graphviz_ad import analyze
+from graphviz_ad.engine.annotated import CUT, INPUT, OPERATION, AnnotatedGraph, ForeignOp
 from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.graph import GraphBuilder
+from graphviz_ad.engine.graph import GraphBuilder, NodeLists
 from graphviz_ad.errors import (ArityError, DomainError, MissingInputError, ShapeError,
                                 UnknownNameError, UsageError)
 from tests.conftest import WORKED, WORKED_VALUES
@@ -76,6 +77,37 @@ def test_repeated_operand_has_two_edges():
     graph = analysis.graph
     assert graph.args[graph.output] == (graph.inputs["x"], graph.inputs["x"])
     assert analysis.gradient("x") == 6.0
+
+
+def test_nodes_no_gradient_reaches_have_zero_adjoints_and_rows_of_none():
+    graph = analyze("sum(x * (2 * [1, 3])) + 5", x=2.0).graph
+    constant = {graph.labels[node]: node for node, kind in enumerate(graph.kinds)
+                if kind == "constant"}
+    scaled = graph.args[graph.args[graph.args[graph.output][0]][0]][1]  # 2 * [1, 3]
+    assert graph.adjoints[constant["[1, 3]"]].dtype == np.float64
+    np.testing.assert_array_equal(graph.adjoints[constant["[1, 3]"]], [0.0, 0.0])
+    assert graph.adjoints[constant["5"]] == 0.0 and np.ndim(graph.adjoints[constant["5"]]) == 0
+    assert graph.local[scaled] == (None, None) and not graph.flows(scaled, 0)
+    np.testing.assert_array_equal(graph.adjoints[scaled], [0.0, 0.0])
+    assert graph.gradient("x") == 8.0  # 2*1 + 2*3
+
+
+def test_an_assembled_graph_gives_unreached_nodes_zeros_of_their_dtype():
+    nodes = NodeLists()
+    leaf = nodes.append(INPUT, None, (), np.float32(1.5), "a", True)
+    cut = nodes.append(CUT, None, (), np.ones(2, dtype=np.float32), "held", False)
+    three = ForeignOp("mix", 3)
+    mixed = nodes.append(OPERATION, three, (cut, cut, cut), np.ones(2, np.float32), "mix", False)
+    out = nodes.append(OPERATION, ForeignOp("scale", 2), (leaf, mixed), np.float32(4.0),
+                       "scale", True)
+    graph = AnnotatedGraph.assembled(
+        nodes, out, adjoints=[np.float32(2.0), None, None, np.float32(1.0)],
+        local=[(), (), (), (np.float32(2.0), None)], carried=[np.float32(2.0)], order=[out])
+    assert graph.local[mixed] == (None, None, None) and graph.local[leaf] == ()
+    assert graph.adjoints[mixed].dtype == np.float32
+    np.testing.assert_array_equal(graph.adjoints[mixed], [0.0, 0.0])
+    assert graph.inputs == {"a": leaf} and graph.gradient("a") == 2.0
+    assert [(step.target, step.total) for step in graph.sweep()] == [(leaf, 2.0)]
 
 
 @pytest.mark.parametrize("source, values, expected", [

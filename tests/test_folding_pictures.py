@@ -8,21 +8,18 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from graphviz_ad import analyze
-from graphviz_ad.cli import app
+from graphviz_ad.render.formats import PictureOptions
 from graphviz_ad.render.picture import FANOUT_LIMIT
 from tests.test_paths import as_program, program_statements
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from shapes import SHAPES  # noqa: E402
+from tests.conftest import gad
 
-runner = CliRunner()
 
 
-def gad(*arguments):
-    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "200"})
 
 
 def folded_names(picture) -> list[str]:
@@ -219,7 +216,7 @@ def test_a_network_of_statements_with_literal_weights_folds_within_the_budget(
         weights_first, options, most):
     analysis = analyze(statement_mlp(weights_first), x0=0.5, x1=-1.0, x2=0.25, x3=2.0)
     assert len(analysis.inputs) == 4 + 192
-    analysis.refuse_oversized("svg", **options)  # drawn, never refused for its size
+    analysis.plan("svg", PictureOptions(**options))  # drawn, never refused for its size
     picture = analysis.picture(**options)
     # A weight folds with the unit that uses it, wherever it is written. The inputs x0..x3,
     # used by all eight units of the first layer, stay leaves, and so do the output's weights

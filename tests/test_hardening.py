@@ -4,16 +4,12 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from graphviz_ad.cli import app
+from tests.conftest import gad
 
 ROOT = Path(__file__).resolve().parent.parent
-runner = CliRunner()
 
 
-def gad(*arguments, input=None, env=None):
-    return runner.invoke(app, [str(argument) for argument in arguments], input=input, env=env)
 
 
 @pytest.mark.parametrize("source, column, fragment", [

@@ -23,12 +23,12 @@ import pytest
 from typer.testing import CliRunner
 
 from graphviz_ad import analyze, reading, signals
-from graphviz_ad.api import check_output, load
-from graphviz_ad.cli import app
+from graphviz_ad.api import load
 from graphviz_ad.errors import LimitError, RenderError, UsageError
 from graphviz_ad.render import backend
 from graphviz_ad.render.backend import png_dimensions
-from tests.conftest import FAKE_LAYOUT, fake_dot
+from graphviz_ad.render.formats import check_output
+from tests.conftest import FAKE_LAYOUT, fake_dot, gad
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "samples" / "seed.gad"
@@ -37,8 +37,6 @@ NULL_DEVICE = os.makedev(1, 3)
 FULL_DEVICE = os.makedev(1, 7)
 
 
-def gad(*arguments, input=None, env=None):
-    return runner.invoke(app, [str(argument) for argument in arguments], input=input, env=env)
 
 
 def gad_process(*arguments, prefix=(), **options):

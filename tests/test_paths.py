@@ -14,7 +14,7 @@ from graphviz_ad.cli import app
 from graphviz_ad.engine.paths import every_path, path_count
 from graphviz_ad.errors import LimitError
 from graphviz_ad.report.paths import chain
-from tests.conftest import WORKED, WORKED_VALUES
+from tests.conftest import WORKED, WORKED_VALUES, gad
 from tests.test_properties import expressions
 
 X1, X2 = 1.5, 0.5
@@ -215,3 +215,10 @@ def test_a_listing_past_its_work_is_refused_naming_what_fits(monkeypatch):
     assert refused.value.hint.startswith("list the paths through groups folded, --fold GROUP "
                                          "(y")
     assert paths_module.most_listed(analysis.graph, "x") == 0
+
+
+def test_the_paths_of_an_empty_input_array_sum_to_its_empty_gradient(tmp_path):
+    (tmp_path / "empty.json").write_text("[]")
+    result = gad("paths", "sum(x*x) + 1", f"x=@{tmp_path / 'empty.json'}", "--wrt", "x")
+    assert result.exit_code == 0, result.stderr
+    assert "difference" in result.stdout and "0.0e+00" in result.stdout

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from graphviz_ad import analyze
 from graphviz_ad.cli import app
 from graphviz_ad.render.backend import find_renderer
-from tests.conftest import FAKE_LAYOUT, fake_dot
+from tests.conftest import FAKE_LAYOUT, fake_dot, gad
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -23,8 +23,6 @@ RENDERERS = ["graphviz-pure", pytest.param("dot", marks=[pytest.mark.system_dot,
 runner = CliRunner()
 
 
-def gad(*arguments, env=None):
-    return runner.invoke(app, [str(argument) for argument in arguments], env=env)
 
 
 def sample(name):
@@ -270,10 +268,10 @@ def test_missing_system_dot_is_a_render_error(tmp_path):
 def test_binary_output_is_never_written_to_a_terminal(monkeypatch):
     import sys
 
-    from graphviz_ad.cli import output_format
     from graphviz_ad.errors import UsageError
+    from graphviz_ad.render.formats import check_output
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     with pytest.raises(UsageError, match="PNG is binary and standard output is a terminal"):
-        output_format("-", "png", "auto", "x*2", [])
-    assert output_format("-", "svg", "auto", "x*2", []) == "svg"
+        check_output("-", "png", "auto", "x*2", [])
+    assert check_output("-", "svg", "auto", "x*2", []).name == "svg"

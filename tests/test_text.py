@@ -11,14 +11,12 @@ from xml.etree import ElementTree
 
 import pytest
 from rich.cells import cell_len
-from typer.testing import CliRunner
 
-from graphviz_ad.cli import app
 from graphviz_ad.errors import Span, excerpt
 from graphviz_ad.text import encodable, printable
+from tests.conftest import gad
 
 ROOT = Path(__file__).resolve().parent.parent
-runner = CliRunner()
 HAS_DOT = shutil.which("dot") is not None
 RENDERERS = ["graphviz-pure", pytest.param("dot", marks=[
     pytest.mark.system_dot, pytest.mark.skipif(not HAS_DOT, reason="needs a system `dot`")])]
@@ -27,8 +25,6 @@ REPLACED = "\ufffd"
 HOSTILE = "sum([1, # \x1b[31mRED\x07 \\N\\G\\\"\\\\\\l [bold]b[/] :smile:\x7f\r\n 2]) * x"
 
 
-def gad(*arguments, input=None, columns=100):
-    return runner.invoke(app, list(arguments), input=input, env={"COLUMNS": str(columns)})
 
 
 def gad_process(*arguments, input=None, env=None):

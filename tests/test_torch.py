@@ -6,23 +6,19 @@ import sys
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch tests skip")
 nn = torch.nn
 
 from graphviz_ad import api  # noqa: E402 (after the skip)
-from graphviz_ad.cli import app  # noqa: E402
 from graphviz_ad.engine.annotated import CONSTANT, CUT, INPUT  # noqa: E402
+from tests.conftest import gad
 
 
-runner = CliRunner()
 WORKED = "(sin(x2)+c)/(x2+exp(x1))+x1*x2"
 POINT = {"x1": 1.5, "x2": 0.5, "c": 1.0}
 
 
-def gad(*arguments):
-    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "120"})
 
 
 def leaf(value):
@@ -637,7 +633,7 @@ def test_the_check_runs_the_function_as_it_was_traced_dropout_masks_and_batch_st
 
 
 def test_the_check_of_a_torch_function_says_what_it_cannot_do():
-    from graphviz_ad.api import CheckSettings
+    from graphviz_ad.gradients import CheckSettings
     from graphviz_ad.errors import UsageError
 
     model = nn.Linear(60, 40)  # float32, and 2,400 weights: 4,801 runs with the base run

@@ -6,18 +6,16 @@ import shlex
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from graphviz_ad import api
-from graphviz_ad.cli import app
 from graphviz_ad.engine.fold import frames
 from graphviz_ad.errors import UsageError
+from tests.conftest import gad
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch tests skip")
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "torch.md"
-runner = CliRunner()
 BLOCKS = {f"layer{stage}.{block}" for stage in range(1, 5) for block in (0, 1)}
 
 
@@ -31,8 +29,6 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-def gad(*arguments):
-    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "120"})
 
 
 def folded(picture) -> set[str]:

@@ -14,6 +14,8 @@ from graphviz_ad.engine.fold import fold, group_paths  # noqa: E402
 from graphviz_ad.engine.paths import (MAX_LISTING_WORK, listing_work,  # noqa: E402
                                       most_listed)
 from graphviz_ad.errors import LimitError  # noqa: E402
+from graphviz_ad.render.compose import picture_graph  # noqa: E402
+from graphviz_ad.render.formats import PictureOptions  # noqa: E402
 
 
 def test_a_page_folds_each_group_through_torch_once():
@@ -36,7 +38,8 @@ def test_a_page_folds_each_group_through_torch_once():
     # equal those of a folding that computes them all anew.
     again = len(pulls) - first
     assert again == 0
-    graph, folding, _, many_inputs = analysis._picture_graph(None, (groups[0],), max_boxes=28)
+    chosen = picture_graph(analysis, PictureOptions(expand=(groups[0],), max_boxes=28))
+    graph, folding, many_inputs = chosen.graph, chosen.folding, chosen.many_inputs
     fresh = fold(analysis.graph, folding.folded,
                  [] if many_inputs else list(analysis.graph.inputs.values()))
     assert len(pulls) == first  # a folded group's Jᵀ·1 is pulled only when read

@@ -10,22 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch tests skip")
 
 from graphviz_ad import api, make_dot  # noqa: E402 (after the skip)
-from graphviz_ad.cli import app  # noqa: E402
 from graphviz_ad.errors import UsageError  # noqa: E402
 from graphviz_ad.sources.torch_compat import BACKWARD_IS_SEEN  # noqa: E402
+from tests.conftest import gad
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = "samples/document"
-runner = CliRunner()
 
 
-def gad(*arguments):
-    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "120"})
 
 
 def as_json(*arguments):

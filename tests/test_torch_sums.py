@@ -6,20 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch tests skip")
 
 from graphviz_ad import api  # noqa: E402 (after the skip)
-from graphviz_ad.cli import app  # noqa: E402
 from graphviz_ad.engine.annotated import CONSTANT, INPUT  # noqa: E402
 from graphviz_ad.errors import UsageError  # noqa: E402
+from tests.conftest import gad
 
-runner = CliRunner()
 
 
-def gad(*arguments):
-    return runner.invoke(app, [str(argument) for argument in arguments], env={"COLUMNS": "120"})
 
 
 def leaf(value):

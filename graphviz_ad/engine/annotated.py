@@ -4,7 +4,8 @@ Values and adjoints on nodes, local derivatives on edges, and the backward sweep
 
 Every source of a graph enters as one of these: our engine makes it (engine/backward.py), and an
 importer of another framework's graph can make it too, with no op table: an operation is anything
-with the `NodeOp` attributes (our `Op` entries have them; `ForeignOp` is the importer's). Paths,
+with the `NodeOp` attributes (our `Op` entries have them; `ForeignOp` is the importer's). Each
+is assembled by `AnnotatedGraph.assembled` from the nodes as built and the sweep's record. Paths,
 trace, pictures, JSON and tables read only this.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import numpy as np
 
@@ -214,6 +215,43 @@ class NodeTable:
         return users
 
 
+class BuiltNodes(Protocol):
+    """The nodes a source built, in a topological order, before any sweep: a
+    graph.NodeLists as it was filled, the engine's Graph, or any table with these fields."""
+
+    kinds: Sequence[str]
+    ops: Sequence[NodeOp | None]
+    args: Sequence[tuple[int, ...]]
+    values: Sequence[Any]
+    labels: Sequence[str]
+    requires_grad: Sequence[bool]
+    inputs: Mapping[str, int]
+    names: Mapping[int, tuple[str, ...]]
+    groups: Mapping[int, tuple[str, ...]]
+    details: Mapping[int, str]
+
+
+# A numpy scalar cannot change, so one zero serves every scalar no gradient reaches (a
+# program's constants): making one each took a third of a sweep where half the nodes are.
+_ZERO = np.float64(0.0)
+
+
+def zero_where_unreached(adjoints: Sequence[Any], values: Sequence[Any]) -> tuple[Any, ...]:
+    """`adjoints`, with zeros of the value's shape and dtype in place of each None (a node no
+    gradient reached)."""
+    return tuple(adjoint if adjoint is not None
+                 else _ZERO if type(value) is np.float64 else np.zeros_like(value)[()]
+                 for adjoint, value in zip(adjoints, values))
+
+
+_NO_GRADIENT = ((), (None,), (None, None))  # the rows of None of most nodes, made once
+
+
+def _no_gradient(arguments: tuple[int, ...]) -> tuple[None, ...]:
+    count = len(arguments)
+    return _NO_GRADIENT[count] if count < 3 else (None,) * count
+
+
 @dataclass(frozen=True, eq=False)
 class AnnotatedGraph(NodeTable):
     """Nodes in a topological order (arguments before their consumers), as parallel tuples.
@@ -256,6 +294,36 @@ class AnnotatedGraph(NodeTable):
     # The ranges its views have shown of its arrays, which the graphs folded from it share:
     # a page draws the same 38 M-element embedding in each of its pictures.
     ranges: display.Ranges = field(default_factory=display.Ranges, repr=False)
+
+    @classmethod
+    def assembled(cls, nodes: BuiltNodes, output: int, *, adjoints: Sequence[Any],
+                  local: Sequence[Sequence[Any]], carried: Sequence[Any], order: Sequence[int],
+                  source: str = "", spans: Sequence[Span | None] = (),
+                  pull_through: Callable[[int, Sequence[int], Any], list] | None = None,
+                  unknown_values: Iterable[int] = (),
+                  ranges: display.Ranges | None = None) -> AnnotatedGraph:
+        """The annotated graph of `nodes` and a backward sweep from `output`, the one way every
+        source makes one (engine/backward.py, engine/fold.py, sources/torch_graph.py).
+
+        Of the sweep: `adjoints`, None where no gradient reached a node (zeros, here);
+        `local`, each node's row, left empty (`()`) where the sweep did not reach it (a row of
+        None, here); `carried` and `order`, its record (see the class). `spans` into `source`
+        say where a program's nodes came from; the rest is what only some sources have.
+        """
+        args = tuple(nodes.args)
+        # Comprehensions, not loops: these passes touch every node of the engine's hot path.
+        rows = tuple(row if len(row) == len(arguments) else _no_gradient(arguments)
+                     for row, arguments in zip(local, args))
+        return cls(
+            kinds=tuple(nodes.kinds), ops=tuple(nodes.ops), args=args,
+            values=tuple(nodes.values), labels=tuple(nodes.labels),
+            requires_grad=tuple(nodes.requires_grad), inputs=dict(nodes.inputs),
+            output=output, adjoints=zero_where_unreached(adjoints, nodes.values), local=rows,
+            carried=tuple(carried), sweep_order=tuple(order), names=dict(nodes.names),
+            groups=dict(nodes.groups), source=source, spans=tuple(spans),
+            details=dict(nodes.details), pull_through=pull_through,
+            unknown_values=frozenset(unknown_values),
+            ranges=display.Ranges() if ranges is None else ranges)
 
     def flows(self, node: int, slot: int) -> bool:
         """Whether a gradient flows along the edge into `node`'s argument `slot`."""

@@ -103,7 +103,9 @@ def _sweep(graph: Graph, seed: Any) -> AnnotatedGraph:
                 adjoints[second] = part_y if previous is None else previous + part_y
                 record_part(part_y)
             local[node] = (dx, dy)
-    return _annotated(graph, adjoints, local, carried, order)
+    return AnnotatedGraph.assembled(graph, graph.output, adjoints=adjoints, local=local,
+                                    carried=carried, order=order, source=graph.source,
+                                    spans=graph.spans)
 
 
 def _pull_back(op, arguments, values, requires, gradient, adjoints, out, record_part):
@@ -121,26 +123,3 @@ def _pull_back(op, arguments, values, requires, gradient, adjoints, out, record_
         record_part(part)
         locals_.append(local)
     return tuple(locals_)
-
-
-def _annotated(graph: Graph, adjoints: list, local: list, carried: list,
-               order: list[int]) -> AnnotatedGraph:
-    # Comprehensions, not a loop: this pass touches every node and is a tenth of the cost.
-    no_edges = [(), (None,), (None, None)]
-
-    def none_row(arguments: tuple[int, ...]) -> tuple[None, ...]:
-        count = len(arguments)
-        return no_edges[count] if count < 3 else (None,) * count
-
-    finished_adjoints = tuple(
-        adjoint if adjoint is not None else np.zeros(np.shape(value))[()]
-        for adjoint, value in zip(adjoints, graph.values))
-    finished_local = tuple(row if len(row) == len(arguments) else none_row(arguments)
-                           for row, arguments in zip(local, graph.args))
-    return AnnotatedGraph(
-        kinds=graph.kinds, ops=graph.ops, args=graph.args, values=graph.values,
-        labels=graph.labels, requires_grad=graph.requires_grad, inputs=graph.inputs,
-        output=graph.output, adjoints=finished_adjoints, local=finished_local,
-        carried=tuple(carried), sweep_order=tuple(order), names=graph.names,
-        groups=graph.groups,
-        source=graph.source, spans=graph.spans)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -10,8 +9,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from graphviz_ad import collector
-from graphviz_ad.engine.annotated import CUT, DATA, INPUT, common_path
+from graphviz_ad.engine.annotated import CUT, DATA, INPUT
 from graphviz_ad.engine.graph import MAX_NODES, Graph, GraphBuilder, as_value
+from graphviz_ad.engine.grouping import Grouping
 from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS,
                                     INDEX_KEY, INDEX_OP, NO_GRAD, OPS, PREFIX_OPERATORS,
                                     REDUCING, SHAPE, Op, Static)
@@ -26,14 +26,6 @@ from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Dat
 # Names a command-line value may use beside the constants, in any case (`NaN`, `-Inf`). In a
 # program they stay ordinary names, free to be inputs; a program writes 1e999 for inf.
 NON_FINITE = {"nan": float("nan"), "inf": float("inf")}
-# A sum of this many terms or more is grouped into runs of about √(terms) terms each, so that a
-# picture of it can fold (`terms 1-13`) like a statement.
-SUM_RUN_MIN_TERMS = 16
-SUM_OPS = ("add", "sub")
-# A program of more statements than this is grouped into blocks of about √(statements)
-# consecutive statements (`lines 1-9`), one level above the statements' own groups; so are
-# more runs of terms than this, and more blocks or runs, again, until at most this many remain.
-BLOCK_MIN_STATEMENTS = 24
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
 # The binary operators of a program's text (`op`), each of which makes one node, and what to
 # step over (comments, a number's exponent sign): counted before the text is tokenized, so that
@@ -72,7 +64,9 @@ def literal_value(expr: Expr, depth: int = 0, non_finite: bool = False) -> Any |
         return np.float64(NON_FINITE[expr.name.lower()])
     if isinstance(expr, ArrayLiteral):
         if depth >= MAX_ARRAY_DEPTH:
-            raise LimitError(f"arrays nest deeper than {MAX_ARRAY_DEPTH} levels", expr.span)
+            raise LimitError(f"arrays nest deeper than {MAX_ARRAY_DEPTH} levels", expr.span,
+                             f"write it with {MAX_ARRAY_DEPTH} levels of brackets or fewer: an "
+                             f"array has at most {MAX_ARRAY_DEPTH} dimensions")
         rows = [literal_value(element, depth + 1, non_finite) for element in expr.elements]
         if any(row is None for row in rows):
             return None
@@ -110,7 +104,8 @@ def _literal_or_error(expr: Expr, text: str) -> Any:
 
 
 class _Evaluator:
-    """Walks statements iteratively (post-order with an explicit stack), appending graph nodes."""
+    """Walks statements iteratively (post-order with an explicit stack), appending graph nodes
+    and grouping them as it goes (engine/grouping.py)."""
 
     def __init__(self, program: Program, values: Mapping[str, Any],
                  data_names: Iterable[str] = ()):
@@ -119,8 +114,7 @@ class _Evaluator:
         self.data_names = set(data_names) | declared_data(program)
         self.builder = GraphBuilder(program.source)
         self.bindings: dict[str, int] = {}
-        self.statements_assigning: dict[str, int] = {}  # by name, so far: `n (3)` is the third
-        self.assigned_inputs: list[int] = []  # `w = 0.37`
+        self.grouping = Grouping(self.builder)
 
     def run(self) -> int:
         node = -1
@@ -133,10 +127,8 @@ class _Evaluator:
                 node = self.declare(statement, node)
             else:
                 node = self.expression(statement)
-                self.group_sums(made[-1], ())
-        if len(made) > BLOCK_MIN_STATEMENTS:
-            self.group_blocks(made)
-        self.group_assigned_inputs()
+                self.grouping.statement(made[-1])
+        self.grouping.finish(self.program, made)
         if node < 0:
             raise UsageError("the program only declares data: it has no value to compute",
                              Span(0, len(self.program.source)), "end it with an expression")
@@ -164,43 +156,6 @@ class _Evaluator:
             return self.builder.data(name, value, span)
         return self.builder.input(name, value, span)
 
-    def group_blocks(self, made: list[int]) -> None:
-        """Consecutive statements in blocks named by their lines (`lines 1-9`), with the inputs
-        they assign or first use (folding keeps an input outside while others use it); while
-        there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
-        statements, source = self.program.statements, self.program.source
-        builder = self.builder
-        lines, line, counted = [], 1, 0
-        for statement in statements:  # counted from the previous statement on: linear
-            line += source.count("\n", counted, statement.span.start)
-            counted = statement.span.start
-            lines.append(line)
-        bounds = made + [len(builder.kinds)]
-        levels = _nested([(index, index + 1) for index in range(len(statements))])
-        for level in levels:  # innermost first, so outer blocks are prepended last
-            for first, end in level:
-                block = (f"lines {lines[first]}-{lines[end - 1]}",)
-                for node in range(bounds[first], bounds[end]):
-                    builder.groups[node] = block + builder.groups.get(node, ())
-
-    def group_assigned_inputs(self) -> None:
-        """An input a statement assigns (`w = 0.37`) is in the innermost group that holds all
-        its uses rather than in the block of the line that assigns it: weights written at the
-        top fold with the statements that use them (an unused one stays where it is)."""
-        groups, assigned = self.builder.groups, set(self.assigned_inputs)
-        common: dict[int, tuple[str, ...]] = {}
-        for node, arguments in enumerate(self.builder.args):
-            for argument in arguments:
-                if argument in assigned:
-                    path = groups.get(node, ())
-                    common[argument] = common_path(common[argument], path) \
-                        if argument in common else path
-        for leaf, path in common.items():
-            if path:
-                groups[leaf] = path
-            else:
-                groups.pop(leaf, None)
-
     def assign(self, statement: Assign) -> int:
         name = statement.name
         _check_assignable(name, statement.name_span)
@@ -208,67 +163,15 @@ class _Evaluator:
         if default is not None and name not in self.bindings:
             node = self.leaf_input(name, self.values.get(name, default), statement.span)
             if self.builder.kinds[node] == INPUT:
-                self.assigned_inputs.append(node)
+                self.grouping.assigned_input(node)
         else:
             first = len(self.builder.kinds)
             node = self.expression(statement.value)
-            self.group_sums(first, self.group(range(first, len(self.builder.kinds)), name))
+            self.grouping.statement(first, name)
         self.bindings[name] = node
         if self.builder.kinds[node] not in (INPUT, DATA):
             self.builder.name(node, name)
         return node
-
-    def group(self, nodes: range, name: str) -> tuple[str, ...]:
-        """The nodes a statement made form its group, named by the name it assigns (`n`, and
-        `n (2)` for a second statement assigning n); inputs it met first stay outside."""
-        repeat = self.statements_assigning.get(name, 0) + 1
-        self.statements_assigning[name] = repeat
-        group = name if repeat == 1 else f"{name} ({repeat})"
-        kinds, groups = self.builder.kinds, self.builder.groups
-        for node in nodes:
-            if kinds[node] not in (INPUT, DATA):
-                groups[node] = (group,)
-        return (group,)
-
-    def group_sums(self, first: int, prefix: tuple[str, ...]) -> None:
-        """Long sums among the nodes from `first` on, in runs of terms: `terms 1-13`, ..., and
-        runs of those where there are many."""
-        builder = self.builder
-        ops, args = builder.ops, builder.args
-
-        def summing(node: int) -> bool:
-            return node >= first and ops[node] is not None and ops[node].name in SUM_OPS
-
-        left_of_a_sum = {args[node][0] for node in range(first, len(ops)) if summing(node)}
-        for root in range(len(ops) - 1, first - 1, -1):  # outer sums before the sums in terms
-            if not summing(root) or root in left_of_a_sum:
-                continue
-            links = [root]
-            while summing(args[links[-1]][0]):
-                links.append(args[links[-1]][0])
-            links.reverse()  # links[k] adds term k + 2
-            terms = len(links) + 1
-            if terms < SUM_RUN_MIN_TERMS:
-                continue
-            start = _first_node(args, root, first)
-            size = math.ceil(math.sqrt(terms))
-            runs = [(begin, min(begin + size, terms + 1)) for begin in range(1, terms + 1, size)]
-            # Runs of runs while there are many (a sum of 40,000 terms: 200 runs, in 14), each
-            # run named with the runs around it, outermost first.
-            outer = [()] * len(runs)
-            for level in _nested(runs):
-                index = 0
-                for begin, end in level:
-                    while index < len(runs) and runs[index][0] < end:
-                        outer[index] += (f"terms {begin}-{end - 1}",)
-                        index += 1
-            for (begin, end), around in zip(runs, outer):
-                last = links[end - 3]  # the sum that adds term end - 1
-                path = tuple(reversed(around)) + (f"terms {begin}-{end - 1}",)
-                for node in range(start, last + 1):
-                    if builder.kinds[node] not in (INPUT, DATA):
-                        builder.groups[node] = builder.groups.get(node, prefix) + path
-                start = last + 1
 
     def expression(self, root: Expr) -> int:
         results: list[int] = []
@@ -381,31 +284,6 @@ class _Evaluator:
         except ValueError as error:
             raise ShapeError(f"`{self.program.source[span.start:span.end]}`: {error}",
                              span) from None
-
-
-def _nested(units: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-    """While there are more than BLOCK_MIN_STATEMENTS of the consecutive (first, end) ranges
-    `units`, ranges of about √(their number) of them: each level of those, innermost first."""
-    levels = []
-    while len(units) > BLOCK_MIN_STATEMENTS:
-        size = math.ceil(math.sqrt(len(units)))
-        units = [(units[begin][0], units[min(begin + size, len(units)) - 1][1])
-                 for begin in range(0, len(units), size)]
-        levels.append(units)
-    return levels
-
-
-def _first_node(args, root: int, first: int) -> int:
-    """The earliest node at or after `first` that `root` is computed from."""
-    earliest, stack = root, [root]
-    seen = {root}
-    while stack:
-        for argument in args[stack.pop()]:
-            if argument >= first and argument not in seen:
-                seen.add(argument)
-                earliest = min(earliest, argument)
-                stack.append(argument)
-    return earliest
 
 
 def _check_assignable(name: str, span: Span) -> None:
@@ -596,7 +474,8 @@ def _refuse_many_operators(source: str, limit: int = MAX_NODES) -> None:
                 end = match.end()
                 raise LimitError(f"the graph would have more than {limit:,} nodes",
                                  Span(end - (2 if match.group() == "**" else 1), end),
-                                 source=source)
+                                 "write it with arrays, where one operation is one node: "
+                                 "sum(w * x) for w1*x1 + w2*x2 + ...", source=source)
 
 
 def build(source: str, values: Mapping[str, Any] | None = None,

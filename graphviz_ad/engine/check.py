@@ -13,7 +13,7 @@ import numpy as np
 
 from graphviz_ad.engine.graph import MAX_ELEMENTS, Graph
 from graphviz_ad.errors import LimitError, UsageError
-from graphviz_ad.options import FD_COMPLEX, FD_CENTRAL, FD_FORWARD, FD_STEPS
+from graphviz_ad.engine.defaults import FD_CENTRAL, FD_COMPLEX, FD_FORWARD, FD_STEPS
 
 # Sweeps over the graph (finite-difference replays, forward-mode tangents) are budgeted in
 # element evaluations: about 2 s of numpy on a laptop. An operation counts OPERATION_COST

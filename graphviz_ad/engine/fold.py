@@ -22,6 +22,7 @@ import numpy as np
 
 from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, DeferredRow, GroupOp,
                                           common_path, flows_in, one_feeds_another, short_name)
+from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.engine.linear import JACOBIAN, known_by_action
 
 # A folded edge stores d output / d producer whole (out.size × producer.size numbers, one sweep
@@ -282,53 +283,50 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int],
              derivatives: GroupDerivatives) -> AnnotatedGraph:
     kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
     renumber = {old: new for new, old in enumerate(kept)}
-    kinds, ops, args, labels, local, names, groups, spans, details = [], [], [], [], [], {}, {}, \
-        [], {}
+    table = NodeLists()
+    local, spans = [], []
     for node in kept:
-        new = renumber[node]
         if node in folds:
             path, region, producers, several = folds[node]
             # A group with several outputs shows each by its own name: `lines 1-9 → b3`.
             label = f"{short_name(path)} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
                 if several else short_name(path)
-            kinds.append(GROUP)
             description = f"the group {'.'.join(path)}, folded: {len(region)} nodes"
             linear_map, row = derivatives.of(node, region, producers)
-            ops.append(GroupOp(label, len(producers), description, linear_map=linear_map,
-                               path=path, members=len(region)))
+            new = table.append(GROUP, GroupOp(label, len(producers), description,
+                                              linear_map=linear_map, path=path,
+                                              members=len(region)),
+                               tuple(renumber[producer] for producer in producers),
+                               graph.values[node], label, graph.requires_grad[node])
             local.append(row)
-            args.append(tuple(renumber[producer] for producer in producers))
-            labels.append(label)
             if path[:-1]:
-                groups[new] = path[:-1]
+                table.groups[new] = path[:-1]
             spans.append(_covering(graph, region))
-            details[new] = f"{'.'.join(path)}: {len(region)} nodes folded"
+            table.details[new] = f"{'.'.join(path)}: {len(region)} nodes folded"
         else:
-            kinds.append(graph.kinds[node])
-            ops.append(graph.ops[node])
-            args.append(tuple(renumber[argument] for argument in graph.args[node]))
-            labels.append(graph.labels[node])
+            new = table.append(graph.kinds[node], graph.ops[node],
+                               tuple(renumber[argument] for argument in graph.args[node]),
+                               graph.values[node], graph.labels[node],
+                               graph.requires_grad[node])
             local.append(graph.local[node])
             if node in graph.groups:
-                groups[new] = graph.groups[node]
+                table.groups[new] = graph.groups[node]
             spans.append(graph.span(node))
             if node in graph.details:
-                details[new] = graph.details[node]
+                table.details[new] = graph.details[node]
         if node in graph.names:
-            names[new] = graph.names[node]
-    values = tuple(graph.values[node] for node in kept)
-    adjoints = tuple(graph.adjoints[node] for node in kept)
-    requires = tuple(graph.requires_grad[node] for node in kept)
-    order, carried = _sweep_record(ops, args, values, adjoints, requires, local)
-    return AnnotatedGraph(
-        kinds=tuple(kinds), ops=tuple(ops), args=tuple(args), values=values,
-        labels=tuple(labels), requires_grad=requires,
-        inputs={name: renumber[node] for name, node in graph.inputs.items() if node in renumber},
-        output=renumber[graph.output], adjoints=adjoints, local=tuple(local),
-        carried=tuple(carried), sweep_order=tuple(order), names=names, groups=groups,
-        source=graph.source, spans=tuple(spans) if graph.spans else (), details=details,
-        unknown_values=frozenset(renumber[node] for node in graph.unknown_values
-                                 if node in renumber), ranges=graph.ranges)
+            table.names[new] = graph.names[node]
+    # The graph's own names for its inputs (an importer's may differ from their labels).
+    table.inputs = {name: renumber[node] for name, node in graph.inputs.items()
+                    if node in renumber}
+    adjoints = [graph.adjoints[node] for node in kept]
+    order, carried = _sweep_record(table.ops, table.args, table.values, adjoints,
+                                   table.requires_grad, local)
+    return AnnotatedGraph.assembled(
+        table, renumber[graph.output], adjoints=adjoints, local=local, carried=carried,
+        order=order, source=graph.source, spans=spans if graph.spans else (),
+        unknown_values=(renumber[node] for node in graph.unknown_values if node in renumber),
+        ranges=graph.ranges)
 
 
 def _covering(graph: AnnotatedGraph, members: list[int]):

@@ -107,7 +107,9 @@ class GraphBuilder(NodeLists):
 
     def _append(self, kind, op, arguments, value, span, label, requires) -> int:
         if len(self.kinds) >= self.max_nodes:
-            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
+            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span,
+                             "write it with arrays, where one operation is one node: "
+                             "sum(w * x) for w1*x1 + w2*x2 + ...")
         if type(value) is np.ndarray:
             self._hold(value.size, label, span)
         self.spans.append(span)
@@ -164,7 +166,9 @@ class GraphBuilder(NodeLists):
                 raise DomainError(self._domain_reason(op, arguments, span, written), span)
         node = len(values)
         if node >= self.max_nodes:
-            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span)
+            raise LimitError(f"the graph would have more than {self.max_nodes:,} nodes", span,
+                             "write it with arrays, where one operation is one node: "
+                             "sum(w * x) for w1*x1 + w2*x2 + ...")
         self.kinds.append(OPERATION)
         self.ops.append(op)
         self.args.append(arguments)
@@ -210,7 +214,9 @@ class GraphBuilder(NodeLists):
             size = sum(int(np.prod(shape)) for shape in shapes)
         if size > MAX_ELEMENTS:
             raise LimitError(f"{op.label} would make an array of {size:,} elements; the limit is "
-                             f"{MAX_ELEMENTS:,}", span)
+                             f"{MAX_ELEMENTS:,}", span,
+                             "make smaller arrays: reduce sooner with sum(..., axis=...), or "
+                             "slice the operands (x[:1000]) before this operation")
         return size
 
     def _hold(self, size: int, what: str, span: Span | None) -> None:

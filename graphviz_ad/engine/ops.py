@@ -8,8 +8,9 @@ allowed to reuse the output (`exp`, `tanh`). Formulas and domains are templates 
 ... (the arguments' labels), for edges, `gad ops` and error messages. How a local derivative acts
 on a gradient is the entry's `linear_map` (engine/linear.py); an op takes any fixed number of
 arguments (`clip(x, lo, hi)` takes three), or any number (`concat`, `variadic`). Operators use
-Python's operator functions: on numpy scalars they skip the ufunc machinery (about 20x faster) and
-on arrays they call the same ufuncs.
+Python's operator functions: on numpy scalars they skip the ufunc machinery (a product of two
+np.float64 by `python -m timeit`: 36 ns against np.multiply's 544 ns) and on arrays they call the
+same ufuncs.
 
 Static parameters (`Static`: the axis of `sum(x, axis=1)`, the shape of `reshape`, the index of
 `x[1:3]`) are part of the op, not inputs: they are written in the program as literal integers,
@@ -65,8 +66,7 @@ class Op:
     value: Callable[..., Any]
     partials: tuple[Partial, ...]
     description: str
-    symbol: str = ""
-    operator: str | None = None
+    operator: str | None = None  # `+`: written between its arguments, and drawn so
     callable: bool = True
     domain: Callable[..., Any] | None = None
     domain_text: str = ""  # over {0}, {1}: the arguments' names or texts
@@ -91,7 +91,7 @@ class Op:
     kink: Callable[..., Any] | None = None
     kink_text: str = ""
     sample_statics: tuple[tuple[str, Any], ...] = ()  # for the finite-difference test
-    label: str = field(init=False)  # what a graph node shows: the symbol, else the name
+    label: str = field(init=False)  # what a graph node shows: the operator, else the name
     rules: tuple[Callable[..., Any], ...] = field(init=False)  # the partials' rules, for speed
     elementwise: bool = field(init=False)
 
@@ -189,12 +189,12 @@ def _setting_text(value: Any) -> str:
 
 
 def _label(op: Op) -> str:
-    """What a node shows: the symbol or name, with any static parameter that is not the default
+    """What a node shows: the operator or name, with any static parameter that is not the default
     (`sum axis=1`); an index shows itself (`[:, 1]`)."""
     if op.name == INDEX_OP:
         return f"[{key_text(dict(op.settings)[INDEX_KEY])}]" if op.settings else "[·]"
     shown = op.shown_settings()
-    return " ".join((op.symbol or op.name,) + shown)
+    return " ".join((op.operator or op.name,) + shown)
 
 
 def _unless_below(x, y):
@@ -484,25 +484,25 @@ _AXIS = Static("axis", AXIS)
 
 TABLE: tuple[Op, ...] = (
     Op("add", 2, operator.add, (Partial(_one, "1"), Partial(_one, "1")),
-       "sum of x and y", symbol="+", operator="+", callable=False, complex_step=True,
+       "sum of x and y", operator="+", callable=False, complex_step=True,
        sample=((-2, 2), (-2, 2))),
     Op("sub", 2, operator.sub, (Partial(_one, "1"), Partial(_minus_one, "-1")),
-       "difference x - y", symbol="-", operator="-", callable=False, complex_step=True,
+       "difference x - y", operator="-", callable=False, complex_step=True,
        sample=((-2, 2), (-2, 2))),
     Op("mul", 2, operator.mul,
        (Partial(lambda x, y, out: y, "{1}"), Partial(lambda x, y, out: x, "{0}")),
-       "product of x and y", symbol="*", operator="*", callable=False, complex_step=True,
+       "product of x and y", operator="*", callable=False, complex_step=True,
        sample=((-2, 2), (-2, 2))),
     Op("div", 2, operator.truediv,
        (Partial(lambda x, y, out: 1.0 / y, "1/{1}"),
         Partial(lambda x, y, out: -out / y, "-{0}/{1}^2")),
-       "quotient x / y", symbol="/", operator="/", callable=False,
+       "quotient x / y", operator="/", callable=False,
        domain=lambda x, y: y != 0, domain_text="{1} != 0", complex_step=True,
        sample=((-2, 2), (0.5, 2))),
     Op("pow", 2, operator.pow,
        (Partial(_pow_base_partial, "{1}*{0}^({1}-1)"),
         Partial(_pow_exponent_partial, "{0}^{1}*log({0})")),
-       "x to the power y", symbol="^", operator="^",
+       "x to the power y", operator="^",
        domain=_pow_domain,
        domain_text="{0} > 0, or a whole-number {1} (with {0} != 0 when {1} < 0)",
        domain_given=_pow_domain_given, complex_step=True,
@@ -510,11 +510,11 @@ TABLE: tuple[Op, ...] = (
     Op("matmul", 2, operator.matmul,
        (Partial(lambda x, y, out: y, "{1}ᵀ"), Partial(lambda x, y, out: x, "{0}ᵀ")),
        "matrix product of x and y (matrix-vector, matrix-matrix, vector-vector); leading "
-       "axes are a batch, broadcast as numpy's matmul does", symbol="@", operator="@",
+       "axes are a batch, broadcast as numpy's matmul does", operator="@",
        callable=False, linear_map=MATMUL, complex_step=True,
        sample=((-2, 2), (-2, 2)), sample_shapes=((2, 2, 3), (3, 4))),
     Op("neg", 1, operator.neg, (Partial(_minus_one, "-1"),),
-       "negation -x", symbol="-", operator="-", callable=False, complex_step=True),
+       "negation -x", operator="-", callable=False, complex_step=True),
     Op("sin", 1, np.sin, (Partial(lambda x, out: np.cos(x), "cos({0})"),), "sine",
        complex_step=True),
     Op("cos", 1, np.cos, (Partial(lambda x, out: -np.sin(x), "-sin({0})"),), "cosine",

@@ -20,7 +20,7 @@ from graphviz_ad.engine.annotated import AnnotatedGraph, ForeignOp, GroupOp
 from graphviz_ad.engine.fold import frames, group_paths
 from graphviz_ad.engine.linear import JACOBIAN, MATMUL
 from graphviz_ad.errors import LimitError
-from graphviz_ad.options import ENUMERATION_LIMIT
+from graphviz_ad.engine.defaults import ENUMERATION_LIMIT
 
 # Edges of all the paths listed at once, bounded before listing by (paths) x (the longest path):
 # each edge is held and pulled back along. About 2.5 s and 40 MB: the top 20 of a 100,000-node
@@ -101,9 +101,9 @@ class PathSummary:
         """Digits lost to cancellation: log10(largest |term| / |sum|); 0 when there is none,
         and 0 when the terms cancel to exactly 0 (as `x - x` does: nothing was lost)."""
         with np.errstate(all="ignore"):
-            largest = max((float(np.max(np.abs(path.product))) for path in self.paths),
-                          default=0.0)
-            total = float(np.max(np.abs(self.gradient))) if np.size(self.gradient) else 0.0
+            largest = max((float(np.max(np.abs(path.product), initial=0.0))
+                           for path in self.paths), default=0.0)
+            total = float(np.max(np.abs(self.gradient), initial=0.0))
         # inf or nan on either side (1e308 + 1e308 is inf) is overflow, not cancellation.
         if not (math.isfinite(largest) and math.isfinite(total)) or largest == 0.0 \
                 or total == 0.0:
@@ -213,7 +213,7 @@ def _magnitude(graph: AnnotatedGraph, edge: Edge) -> float:
         with np.errstate(all="ignore"):
             size = float(np.linalg.norm(local))
     else:
-        size = float(np.max(np.abs(local)))
+        size = float(np.max(np.abs(local), initial=0.0))
     if math.isnan(size):
         return math.inf  # a nan factor is the first thing to look at
     return math.log(size) if size > 0 else -math.inf

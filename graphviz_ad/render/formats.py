@@ -1,18 +1,22 @@
 """The one table of output formats: each a writer of the same `Picture` into bytes.
 
 Adding a format is one `Format` entry here and one writer; the command line, the facade's
-`save`, help texts and docs/pictures.md all list formats from this table.
+`save`, help texts and docs/pictures.md all list formats from this table. The options every
+picture takes are typed here too, for the command line, the facade and the writers alike:
+`PictureOptions` (what it shows) and `DrawOptions` (how it is laid out).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from numbers import Integral
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from graphviz_ad.errors import UsageError
-from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_NODES, DEFAULT_TIMEOUT, RANKDIRS,
-                                 RENDERERS, VIEWS)
+from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_BOXES, DEFAULT_MAX_NODES,
+                                 DEFAULT_TIMEOUT, DEFAULT_TOP, EDGE_LABELS, RANKDIRS, RENDERERS,
+                                 VIEWS)
 
 if TYPE_CHECKING:
     from graphviz_ad.render.picture import Picture
@@ -46,6 +50,60 @@ class DrawOptions:
 
 
 @dataclass(frozen=True)
+class PictureOptions:
+    """What a picture shows, in every format: the paths of `wrt` coloured (the `top` of them
+    in the legend; None: all), the `edge_labels` (one of EDGE_LABELS), only the nodes on those
+    paths (`only_paths`), chains of one-input operations as one node (`compact`); and how its
+    groups fold: past `max_boxes` boxes until the picture fits (those on the paths of `wrt`
+    last), `expand` keeping groups open (dotted names), `depth` folding exactly the groups
+    nested deeper than it, `expand_all` folding none."""
+
+    wrt: str | None = None
+    top: int | None = DEFAULT_TOP
+    edge_labels: str = EDGE_LABELS[0]
+    only_paths: bool = False
+    compact: bool = False
+    expand: tuple[str, ...] = ()
+    depth: int | None = None
+    expand_all: bool = False
+    max_boxes: int = DEFAULT_MAX_BOXES
+
+    def __post_init__(self):
+        # A list, or one name, from a notebook: the options stay hashable and frozen.
+        expand = (self.expand,) if isinstance(self.expand, str) else tuple(self.expand or ())
+        object.__setattr__(self, "expand", expand)
+        if self.edge_labels not in EDGE_LABELS:
+            raise UsageError(f"unknown edge labels `{self.edge_labels}`", None,
+                             f"use {', '.join(EDGE_LABELS[:-1])} or {EDGE_LABELS[-1]}")
+        for name, least in (("top", 1), ("depth", 0), ("max_boxes", 1)):
+            value = getattr(self, name)
+            if value is None and name != "max_boxes":
+                continue
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+                raise UsageError(f"{name} must be a whole number of at least {least}, got "
+                                 f"{value!r}")
+
+
+PICTURE_OPTIONS = tuple(field.name for field in fields(PictureOptions))
+DRAW_OPTIONS = tuple(field.name for field in fields(DrawOptions))
+
+
+def keyword_options(wrt: str | None, keywords: Mapping[str, Any],
+                    drawn: bool = True) -> tuple[PictureOptions, DrawOptions]:
+    """The keyword options of the notebook's calls (`save("g.svg", wrt="x", only_paths=True)`)
+    as the typed ones: PictureOptions, and DrawOptions where the picture is `drawn` (else only
+    the first are known). An unknown keyword is an error that names the known ones."""
+    known = PICTURE_OPTIONS + (DRAW_OPTIONS if drawn else ())
+    unknown = [key for key in keywords if key not in known]
+    if unknown:
+        raise UsageError(f"unknown picture option `{unknown[0]}`", None,
+                         f"the options are {', '.join(known)}")
+    return (PictureOptions(wrt, **{key: value for key, value in keywords.items()
+                                   if key in PICTURE_OPTIONS}),
+            DrawOptions(**{key: value for key, value in keywords.items() if key in DRAW_OPTIONS}))
+
+
+@dataclass(frozen=True)
 class Drawing:
     """A written picture: its bytes, which renderer laid it out (None for DOT and JSON), how
     many nodes it has, and notes where it was drawn other than asked (folded groups, copies of
@@ -65,7 +123,7 @@ class Format:
     renderers: tuple[str, ...]  # which renderers can write it; () when no layout is needed
     description: str
     write: Callable[[Picture, DrawOptions], Drawing]
-    steps: bool = False  # steps through the sweeps: the facade adds them to the picture
+    steps: bool = False  # steps through the sweeps: render/compose.py adds them to the picture
 
     @property
     def needs_layout(self) -> bool:
@@ -93,11 +151,10 @@ def _write_json(picture: Picture, options: DrawOptions) -> Drawing:
 
 def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
     def write(picture: Picture, options: DrawOptions) -> Drawing:
+        """Lay out and render `picture`, whose size render/compose.py accepted before it was
+        built."""
         from graphviz_ad.render import backend
-        from graphviz_ad.render.picture import refuse_layout
 
-        # Analysis.draw refuses before building, with hints; a picture made elsewhere, here.
-        refuse_layout(len(picture.nodes), options.max_nodes, [])
         renderer = backend.find_renderer(options.renderer, image_format)
         rendered = backend.render(dot_source(picture, options), image_format, renderer,
                                   options.timeout, options.dpi if image_format == "png" else None)
@@ -114,7 +171,7 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
     svg = _rendered("svg")
     drawing = svg(picture, options)
     expanded, size = [], 0
-    for name, other in (picture.sweeps.expansions if picture.sweeps else {}).items():
+    for name, other in (picture.page_records.expansions if picture.page_records else {}).items():
         laid_out = svg(other, options).data.decode()
         size += len(laid_out)
         if size > PAGE_EXPANSION_BYTES:
@@ -167,6 +224,16 @@ def name_list() -> str:
     return ", ".join(entry.name for entry in TABLE)
 
 
+def format_named(name: str | Format) -> Format:
+    """The table's entry for a format's name, in any case (an entry is its own)."""
+    if isinstance(name, Format):
+        return name
+    entry = FORMATS.get(name.lower())
+    if entry is None:
+        raise UsageError(f"unknown format `{name}`", None, f"choose one of {name_list()}")
+    return entry
+
+
 def choose_format(output: str, chosen: str | None) -> Format:
     """The format from `chosen` (--format) or the output's suffix; standard output (`-`,
     `/dev/stdout`) without one is DOT."""
@@ -177,9 +244,7 @@ def choose_format(output: str, chosen: str | None) -> Format:
     suffix = PurePath(output).suffix.lower().lstrip(".") if output != STDOUT else ""
     by_suffix = SUFFIXES.get(suffix)
     if chosen is not None:
-        entry = FORMATS.get(chosen.lower())
-        if entry is None:
-            raise UsageError(f"unknown format `{chosen}`", None, f"choose one of {name_list()}")
+        entry = format_named(chosen)
         if by_suffix is not None and by_suffix is not entry:
             raise UsageError(f"{output} ends in .{suffix} but --format is {entry.name}", None,
                              "make the suffix and --format agree")
@@ -190,6 +255,27 @@ def choose_format(output: str, chosen: str | None) -> Format:
         raise UsageError(f"cannot tell the format of {output}", None,
                          f"end the name in {suffix_list()}, or give --format")
     return by_suffix
+
+
+def check_output(output: str, image_format: str | None = None, renderer: str = AUTO,
+                 program: str | None = None, values: Iterable[str] = ()) -> Format:
+    """The format an output will have, and that it can be written, checked before anything is
+    evaluated: a folder that exists, never a file the run reads (the `program` file, the files
+    of NAME=@FILE `values`), a suffix or format the table knows, a renderer that writes it, and
+    nothing binary on a terminal."""
+    from graphviz_ad.arguments import input_files
+    from graphviz_ad.writing import (StandardOutput, check_target, is_standard_output,
+                                     refuse_overwriting)
+
+    if not is_standard_output(output):
+        check_target(output)
+        refuse_overwriting(output, input_files(program, list(values)))
+    entry = choose_format(output, image_format)
+    check_renderer(entry, renderer)
+    if entry.binary and is_standard_output(output) and StandardOutput().isatty():
+        raise UsageError(f"{entry.name.upper()} is binary and standard output is a terminal",
+                         None, "write it to a file with -o FILE, or pipe it")
+    return entry
 
 
 def check_renderer(entry: Format, renderer: str) -> None:

@@ -139,11 +139,11 @@ def _unlisted(graph: AnnotatedGraph, name: str, top: int, cost: int | None) -> d
 def page_data(picture: Picture, expanded: list[tuple[str, Picture, str]]) -> dict[str, Any]:
     """What the script reads: the drawings (the picture, then each expansion), and the sweeps
     as `gad trace --json` and the rows of `gad paths` give them."""
-    sweeps = picture.sweeps
+    records = picture.page_records
     return {"drawings": [drawing_json(picture, None)] + [drawing_json(other, name)
                                                           for name, other, _ in expanded],
             "output_name": picture.output_name, "wrt": picture.wrt, "notes": list(picture.notes),
-            "trace": sweeps.trace if sweeps else None, "paths": sweeps.paths if sweeps else {},
+            "trace": records.trace if records else None, "paths": records.paths if records else {},
             "colours": {"paths": list(PATH_COLOURS), "rest": REST_COLOUR}}
 
 

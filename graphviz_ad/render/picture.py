@@ -18,20 +18,19 @@ from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, GROUP, INPUT, OUT
 from graphviz_ad.engine.linear import ELEMENTWISE, LinearMap
 from graphviz_ad.engine.paths import (CountEstimate, PathSummary, edge_uses, fewer, path_counts,
                                       paths_to_output)
-from graphviz_ad.errors import LimitError, UsageError
-from graphviz_ad.options import LARGE_PICTURE
+from graphviz_ad.errors import UsageError
+from graphviz_ad.options import EDGE_LABELS, LARGE_PICTURE
 from graphviz_ad.style import PATH_COLOURS
 
-VALUE_LABELS = "value"
-FORMULA_LABELS = "formula"
-BOTH_LABELS = "both"
+VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS = EDGE_LABELS
 DIGITS = 4
 # A leaf used by more edges than this is drawn as one copy per use in a large picture.
 FANOUT_LIMIT = 6
 # Path counts on the picture are compared with the coloured paths only (is an edge on a path
 # beyond them?), so they are held at most this: small integers, whatever the graph.
 COUNT_CAP = len(PATH_COLOURS) + 1
-# DOT and JSON need no layout, but grow about 450 bytes a node: 45 MB, a few seconds.
+# DOT and JSON need no layout, but grow about 450 bytes a node: 45 MB, a few seconds
+# (render/compose.py refuses more).
 MAX_EXPORT_NODES = 100_000
 ONLY_PATHS_NEED_WRT = "--only-paths needs --wrt NAME: the paths from which input?"
 
@@ -82,9 +81,10 @@ class LegendRow:
 
 
 @dataclass(frozen=True)
-class Sweeps:
+class PageRecords:
     """What a page steps through beside the drawing, as the JSON-ready records of records.py:
-    the trace as `gad trace --json` gives it, and each input's paths as the rows of `gad paths`."""
+    the trace as `gad trace --json` gives it, and each input's paths as the rows of `gad paths`;
+    and the pictures its folded groups open into."""
 
     trace: dict[str, Any]
     paths: dict[str, dict[str, Any]]  # by input name
@@ -106,8 +106,8 @@ class Picture:
     path_count: int | CountEstimate | None = None
     notes: tuple[str, ...] = ()    # what was folded or split, and how to see more
     clusters: bool = False         # draw the expanded groups as labelled clusters
-    # Only for a format that steps through the sweeps (Format.steps): the facade adds them.
-    sweeps: Sweeps | None = None
+    # Only for a format that steps through the sweeps (Format.steps): render/compose.py adds them.
+    page_records: PageRecords | None = None
 
 
 def _node_id(node: int) -> str:
@@ -217,39 +217,11 @@ def drawn_nodes(graph: AnnotatedGraph, wrt: str | None = None, only_paths: bool 
     return count + sum(uses[node] - 1 for node in leaves)
 
 
-class TooManyNodes(UsageError):
-    """A picture past --max-nodes, refused before it is built: a page leaves out an expansion
-    that would be, rather than refuse the page."""
-
-
-def refuse_layout(nodes: int, max_nodes: int, alternatives: list[tuple[int, str]]) -> None:
-    """Refuse to lay out a picture of `nodes` nodes past `max_nodes`, before it is built; the
-    hint names only what would draw fewer: the `alternatives` (a count and the options that
-    give it) that do, DOT (no layout), or a larger --max-nodes."""
-    if nodes <= max_nodes:
-        return
-    hints = [f"{flags} draws {count:,}" for count, flags in sorted(alternatives)
-             if count < nodes][:2]
-    if nodes <= MAX_EXPORT_NODES:
-        hints.append("DOT (-o FILE.dot) needs no layout")
-    hints.append(f"--max-nodes {nodes} lays it out anyway, which can take Graphviz minutes")
-    raise TooManyNodes(f"the picture would have {nodes:,} nodes, more than --max-nodes "
-                       f"{max_nodes:,}", None, "; ".join(hints))
-
-
-def refuse_large_export(nodes: int, what: str) -> None:
-    """Refuse DOT or JSON of more than MAX_EXPORT_NODES nodes, before any is written."""
-    if nodes > MAX_EXPORT_NODES:
-        raise LimitError(f"the {what} would have {nodes:,} nodes; {what} output is limited to "
-                         f"{MAX_EXPORT_NODES:,}")
-
-
 def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
                   compact: bool = False) -> Picture:
-    if edge_labels not in (VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS):
-        raise UsageError(f"unknown edge labels `{edge_labels}`", None,
-                         f"use {VALUE_LABELS}, {FORMULA_LABELS} or {BOTH_LABELS}")
+    """The picture of `graph` with the paths of `summary` coloured; `edge_labels` is one of
+    EDGE_LABELS (render/compose.PictureOptions checks it)."""
     if only_paths and summary is None:
         raise UsageError(ONLY_PATHS_NEED_WRT)
     names = argument_names(graph) if edge_labels != VALUE_LABELS else []

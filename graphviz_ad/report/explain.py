@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from graphviz_ad.api import GradientReport
 from graphviz_ad.engine.annotated import AnnotatedGraph
 from graphviz_ad.engine.paths import PathSummary
+from graphviz_ad.gradients import GradientReport
 from graphviz_ad.report.grad import gradient_table
 from graphviz_ad.report.paths import paths_table
 

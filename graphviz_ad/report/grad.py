@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphviz_ad import display
-from graphviz_ad.api import GradientReport
+from graphviz_ad.gradients import GradientReport
 from graphviz_ad.report.layout import Fitted, cell
 from graphviz_ad.text import printable
 

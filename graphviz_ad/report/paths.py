@@ -71,7 +71,8 @@ def paths_table(graph: AnnotatedGraph, summary: PathSummary) -> Group:
                       cell(display.value(summary.gradient), "bold"), blank)
     else:
         with np.errstate(all="ignore"):
-            difference = np.max(np.abs(np.asarray(summary.shown_sum) - summary.gradient))
+            difference = np.max(np.abs(np.asarray(summary.shown_sum) - summary.gradient),
+                                initial=0.0)  # an empty input's paths differ by nothing
         table.add_row(blank, cell("sum of products", "bold"), blank,
                       cell(display.value(summary.shown_sum), "bold"), blank)
         table.add_row(blank, cell("backward pass", "bold"), blank,

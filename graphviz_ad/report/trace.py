@@ -10,9 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from graphviz_ad import display
-from graphviz_ad.api import Trace
 from graphviz_ad.engine.annotated import DATA, INPUT
-from graphviz_ad.records import trace_json  # noqa: F401 (--json: the record the page embeds too)
+from graphviz_ad.records import Trace, trace_json  # noqa: F401 (--json: the record the page embeds)
 from graphviz_ad.report.layout import Fitted, cell
 
 DIGITS = display.SHORT_DIGITS

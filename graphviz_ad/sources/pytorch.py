@@ -546,7 +546,7 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     """
     kwargs = dict(kwargs or {})
     recorder = _Recorder(_names_for(fn, args, kwargs, scope))
-    rerun = Rerun(fn, args, kwargs, recorder.names)
+    rerun = Rerun(fn, args, kwargs, recorder.names.kept)
 
     def enter(module, inputs):
         recorder.paused = True
@@ -584,7 +584,8 @@ def trace(fn: Callable, args: tuple = (), kwargs: Mapping[str, Any] | None = Non
     label = getattr(fn, "__name__", "")
     if label.isidentifier() and label not in nodes.labels:  # `loss`, never a node's own label
         nodes.names[output] = (label,)
-    rerun.learn(recorder, calls, nodes, result)
+    rerun.learn(recorder.call_names[:calls], recorder.held, recorder.generators.values(),
+                recorder.mutated.values(), nodes, result)
     try:
         graph = finish(nodes, output, result)
     except RuntimeError as error:

@@ -9,13 +9,16 @@ under `if __name__ == "__main__":` does not run). Two shapes of file:
   `make_dot(y)`): it runs as written, dtypes and all, under the recorder, and the tensor of the
   last such call is drawn (`FILE.py:NAME` draws the tensor the script leaves in NAME instead).
 The user's prints go to standard error, their warnings become notes naming the line, and an
-exception, `sys.exit` included, becomes a typed error at its line.
+exception, `sys.exit` included, becomes a typed error at its line. While it runs, `import torchviz`
+finds a stand-in whose `make_dot` (like graphviz_ad.make_dot, which is torchviz_dot.py's) names
+the tensor to draw and returns a `Dot`, our picture used as torchviz's `graphviz.Digraph` is.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import os
 import runpy
 import sys
 import traceback
@@ -30,9 +33,7 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from graphviz_ad.arguments import is_file, split_torch_target
 from graphviz_ad.errors import GadError, InputValueError, MissingInputError, Span, UsageError
-from graphviz_ad.torchviz_dot import collecting, make_dot, make_dot_from_trace
 from graphviz_ad.sources.pytorch import trace
 from graphviz_ad.sources.torch_compat import BACKWARD_IS_SEEN
 from graphviz_ad.sources.torch_graph import Imported
@@ -45,17 +46,112 @@ NOTHING_TO_DRAW_HINT = ("end the script with make_dot(y) or y.backward(), name a
                         "makes (gad torch FILE.py:y), or put the computation in a function")
 
 
+# What an analysis of a torch output is made by (api.from_torch), handed down by the facade.
+Analyse = Callable[[Any, Mapping[str, Any] | None], Any]
+# The tensors given to `make_dot` while `gad torch` runs a script, in order; None otherwise.
+_collected: list[tuple[Any, Mapping[str, Any] | None]] | None = None
+
+
 @contextmanager
-def _as_a_script(path: Path, dtype: torch.dtype | None) -> Iterator[None]:
+def collecting() -> Iterator[list[tuple[Any, Mapping[str, Any] | None]]]:
+    """While `gad torch` runs a script: each `make_dot(var, params)` call is listed."""
+    global _collected
+    saved, _collected = _collected, []
+    try:
+        yield _collected
+    finally:
+        _collected = saved
+
+
+def make_dot(var: Any, params: Mapping[str, Any] | None, analyse: Analyse) -> Dot:
+    """The picture of `var` (torchviz_dot.make_dot, and the stand-in's); under `gad torch`, a
+    call also names the tensor the command draws."""
+    if _collected is not None:
+        _collected[:] = [(var, params)]  # only the last is drawn: keep no other graph alive
+    return Dot(var, params, analyse)
+
+
+def make_dot_from_trace(trace: Any) -> None:
+    """torchviz's picture of a `torch.jit.trace`, which has no gradients to draw."""
+    raise UsageError("make_dot_from_trace draws a torch.jit trace, which carries no gradient",
+                     None, "call make_dot(y) on the output the model computes")
+
+
+class Dot:
+    """A picture of a torch output, used as a `graphviz.Digraph` is: shown inline in Jupyter,
+    `render(filename, format=...)`, `save(filename)`, `pipe(format)`, `source`."""
+
+    def __init__(self, var: Any, params: Mapping[str, Any] | None, analyse: Analyse):
+        self.var, self.params, self._analyse = var, params, analyse
+        self.format = "pdf"  # graphviz.Digraph's default, which torchviz keeps
+        self._analysis = None
+
+    @property
+    def analysis(self):
+        """The annotated graph (an `Analysis`), made when first needed."""
+        if self._analysis is None:
+            self._analysis = self._analyse(self.var, self.params)
+        return self._analysis
+
+    @property
+    def source(self) -> str:
+        """The DOT text of the picture."""
+        return self.pipe("dot").decode()
+
+    def pipe(self, format: str | None = None, **options: Any) -> bytes:  # noqa: A002 (Digraph's)
+        """The picture's bytes in `format` (this object's `format` by default)."""
+        return self.analysis.render(format or self.format, rankdir="TB", **options)
+
+    def save(self, filename: str | None = None, directory: str | None = None) -> str:
+        """Write the DOT text to `filename` (default `Digraph.gv`); returns its path."""
+        if directory:
+            os.makedirs(directory, exist_ok=True)  # as graphviz.Digraph.save does
+        path = os.path.join(directory or "", filename or "Digraph.gv")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(self.source)
+        return path
+
+    def render(self, filename: str | None = None, directory: str | None = None,
+               view: bool = False, cleanup: bool = False, format: str | None = None,  # noqa: A002
+               **_ignored: Any) -> str:
+        """As `graphviz.Digraph.render`: the DOT text in `filename` (unless `cleanup`) and the
+        picture in `filename.FORMAT`; returns the picture's path. `view` is not supported
+        here (nothing is opened)."""
+        source = self.save(filename, directory)
+        chosen = format or self.format
+        picture = f"{source}.{chosen}"
+        with open(picture, "wb") as handle:
+            handle.write(self.pipe(chosen))
+        if cleanup:
+            os.remove(source)
+        return picture
+
+    def _repr_svg_(self) -> str:
+        return self.analysis._repr_svg_()
+
+
+def _torchviz(analyse: Analyse) -> types.ModuleType:
+    """What `import torchviz` finds while a script runs: `make_dot` with torchviz's signature."""
+    torchviz = types.ModuleType("torchviz", "torchviz's make_dot, drawn by graphviz-ad")
+
+    def drawn(var: Any, params: Mapping[str, Any] | None = None, show_attrs: bool = False,
+              show_saved: bool = False, max_attr_chars: int = 50) -> Dot:
+        return make_dot(var, params, analyse)
+
+    torchviz.make_dot, torchviz.make_dot_from_trace = drawn, make_dot_from_trace
+    return torchviz
+
+
+@contextmanager
+def _as_a_script(path: Path, dtype: torch.dtype | None,
+                 torchviz: types.ModuleType) -> Iterator[None]:
     """What `python FILE.py` sets up: the file's folder first on sys.path, argv naming the file;
-    torch's default dtype `dtype` (None: torch's own); torchviz's `make_dot` is ours. All
+    torch's default dtype `dtype` (None: torch's own); `torchviz` is the stand-in. All
     restored afterwards."""
     saved_path, saved_argv, saved_dtype = list(sys.path), list(sys.argv), torch.get_default_dtype()
     saved_torchviz = sys.modules.get("torchviz")
     sys.path.insert(0, str(path.resolve().parent))
     sys.argv = [str(path)]
-    torchviz = types.ModuleType("torchviz", "torchviz's make_dot, drawn by graphviz-ad")
-    torchviz.make_dot, torchviz.make_dot_from_trace = make_dot, make_dot_from_trace
     sys.modules["torchviz"] = torchviz
     if dtype is not None:
         torch.set_default_dtype(dtype)
@@ -231,30 +327,28 @@ def _arguments(function: Callable, values: Mapping[str, Any], shown: str) -> dic
             for key, value in values.items()}
 
 
-def run(target: str, values: Mapping[str, Any]) -> Imported:
-    """Run the file of `target` (`FILE.py[:NAME]`): trace the call of its function NAME, or run
-    the script as written and draw the tensor it calls `.backward()` on or hands to
-    `make_dot`, the last such (or the tensor it leaves in NAME)."""
-    shown, name = split_torch_target(target)
+def run(shown: str, name: str | None, values: Mapping[str, Any], analyse: Analyse) -> Imported:
+    """Run the Python file `shown` (as typed, and there: arguments.require_script): trace the
+    call of its function NAME, or run the script as written and draw the tensor it calls
+    `.backward()` on or hands to `make_dot`, the last such (or the tensor it leaves in NAME).
+    `analyse` makes the analysis of a `Dot` the script's `make_dot` returns."""
     path = Path(shown)
-    if not is_file(path):
-        raise UsageError(f"no such file: {shown}", None, "give a Python file: gad torch "
-                                                         "model.py:loss x=1")
+    torchviz = _torchviz(analyse)
     functions, draws_itself = _read(path, shown)
     # NAME with values, or a def, is a function (as values and no NAME are, where the file
     # defines functions); else a script, whose NAME may be a tensor it makes
     if name in functions or (values and (name is not None or functions)) \
             or (name is None and not draws_itself):
-        return _run_function(path, shown, name, values)
+        return _run_function(path, shown, name, values, torchviz)
     if values:
         raise InputValueError(f"{shown} runs as a script, whose top-level code takes no "
                               f"NAME=VALUE ({', '.join(values)})", None,
                               "set the values in the script, or put the computation in a "
                               "function and name it: gad torch FILE.py:NAME x=1")
     try:
-        return _run_script(path, shown, name, bool(functions))
+        return _run_script(path, shown, name, bool(functions), torchviz)
     except _CallInstead as instead:  # NAME is a callable (a lambda, a model), or no tensor
-        return _run_function(path, shown, instead.name, values)
+        return _run_function(path, shown, instead.name, values, torchviz)
 
 
 class _CallInstead(Exception):
@@ -266,10 +360,10 @@ class _CallInstead(Exception):
         self.name = name
 
 
-def _run_function(path: Path, shown: str, name: str | None,
-                  values: Mapping[str, Any]) -> Imported:
+def _run_function(path: Path, shown: str, name: str | None, values: Mapping[str, Any],
+                  torchviz: types.ModuleType) -> Imported:
     warned: list[str] = []
-    with _as_a_script(path, torch.float64):
+    with _as_a_script(path, torch.float64, torchviz):
         namespace = _run_file(path, shown, warned)
         function = _choose(namespace, path, shown, name)
         arguments = _arguments(function, values, shown)
@@ -279,7 +373,7 @@ def _run_function(path: Path, shown: str, name: str | None,
     def finite_difference(*asked: Any) -> Any:
         """The check runs the function again as it was traced: inside the script's setting;
         what it warns again was said at the trace."""
-        with _as_a_script(path, torch.float64), \
+        with _as_a_script(path, torch.float64, torchviz), \
                 _users_code(path, shown, f"in {getattr(function, '__name__', name)}", []):
             return imported.finite_difference(*asked)
 
@@ -316,7 +410,8 @@ def _live_globals() -> Mapping[str, Any]:
     return vars(module) if module is not None else {}
 
 
-def _run_script(path: Path, shown: str, name: str | None, has_functions: bool) -> Imported:
+def _run_script(path: Path, shown: str, name: str | None, has_functions: bool,
+                torchviz: types.ModuleType) -> Imported:
     warned: list[str] = []
 
     def script() -> torch.Tensor:
@@ -325,7 +420,7 @@ def _run_script(path: Path, shown: str, name: str | None, has_functions: bool) -
         chosen, script.__name__ = _drawn(namespace, found, shown, name, has_functions)
         return chosen
 
-    with _as_a_script(path, None):
+    with _as_a_script(path, None, torchviz):
         imported = trace(script, scope=_live_globals, only_what_reaches=True)
     def finite_difference(*asked: Any) -> Any:
         raise UsageError(f"{shown} runs as a script, which is not called again, so its "

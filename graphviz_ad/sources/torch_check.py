@@ -7,7 +7,7 @@ grad`'s check holds its cuts; afterwards everything the call touched is put back
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -20,7 +20,6 @@ from graphviz_ad.sources.torch_compat import (backward_hook_keys, module_buffers
 from graphviz_ad.sources.torch_ops import function_name, is_float_tensor
 
 if TYPE_CHECKING:
-    from graphviz_ad.sources.pytorch import _Names, _Recorder
     from graphviz_ad.sources.torch_graph import Nodes
 
 
@@ -34,15 +33,18 @@ class Rerun:
     original values, stays valid; afterwards every input, constant, buffer, generator and the
     inputs' `.grad` and hooks are as the trace left them."""
 
-    def __init__(self, fn: Callable, args: tuple, kwargs: Mapping[str, Any], names: _Names):
+    def __init__(self, fn: Callable, args: tuple, kwargs: Mapping[str, Any],
+                 named: Sequence[Any]):
+        """`named`: what the recorder names the function's values by (its arguments, the
+        modules and tensors in its scope)."""
         self.call = lambda: fn(*args, **kwargs)
         self.random_state = torch.random.get_rng_state()
         self.buffers: dict[int, tuple[torch.nn.Module, dict[str, torch.Tensor]]] = {}
-        for item in names.kept:
+        for item in named:
             if isinstance(item, torch.nn.Module):
                 for module in item.modules():
                     self.remember(module)
-        self.constants = [(item, item.detach().clone()) for item in names.kept
+        self.constants = [(item, item.detach().clone()) for item in named
                           if isinstance(item, torch.Tensor) and not item.requires_grad]
         # what the trace learns (`learn`)
         self.leaves: dict[str, torch.Tensor] = {}
@@ -53,14 +55,17 @@ class Rerun:
         self.single: str | None = None  # a node whose value is not float64, if any
         self.traced_value = 0.0
 
-    def learn(self, recorder: _Recorder, calls: int, nodes: Nodes,
+    def learn(self, call_names: Sequence[str], held: dict[int, Held],
+              generators: Iterable[tuple[torch.Generator, torch.Tensor]],
+              mutated: Iterable[tuple[torch.Tensor, torch.Tensor]], nodes: Nodes,
               result: torch.Tensor) -> None:
-        """What the traced call did: its `calls` torch calls and what to hold at them, the
-        generators and tensors it changed, its inputs by name, and its value."""
-        self.call_names = recorder.call_names[:calls]
-        self.held = recorder.held
-        self.generators = list(recorder.generators.values())
-        self.mutated = list(recorder.mutated.values())
+        """What the traced call did, as the recorder saw it: its torch calls by name and what to
+        hold at them, the generators (with their states before) and the tensors (with their
+        values before) it changed; and its inputs by name and its value."""
+        self.call_names = list(call_names)
+        self.held = held
+        self.generators = list(generators)
+        self.mutated = list(mutated)
         self.leaves = {nodes.labels[node]: tensor for node, tensor in nodes.leaf_tensors.items()}
         self.single = next((nodes.labels[node] for node, value in enumerate(nodes.values)
                             if np.result_type(value) != np.float64), None)

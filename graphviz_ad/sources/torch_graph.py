@@ -16,7 +16,7 @@ from torch.autograd.graph import GradientEdge, get_gradient_edge
 
 from graphviz_ad import collector, display
 from graphviz_ad.engine.annotated import (INPUT, AnnotatedGraph, DeferredRow, NodeOp, flows_in,
-                                          one_feeds_another)
+                                          one_feeds_another, zero_where_unreached)
 from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.engine.linear import unbroadcast
 from graphviz_ad.errors import LimitError, UsageError
@@ -120,7 +120,7 @@ class Imported:
 
 
 def finish(nodes: Nodes, output: int, result: torch.Tensor,
-            unknown: Sequence[int] = ()) -> AnnotatedGraph:
+           unknown: Sequence[int] = ()) -> AnnotatedGraph:
     """torch's backward pass from `result`: every node's adjoint, then each edge's local
     derivative and what it carried back. A foreign op's local derivatives (Jᵀ·1, a backward
     pass through it) are computed when a view first reads them. A graph whose path products
@@ -144,9 +144,12 @@ def _finish(nodes: Nodes, output: int, result: torch.Tensor,
             for hook in hooks:
                 hook.remove()
     gradient_of = {node: grad for node, grad in zip(reached, grads) if grad is not None}
-    adjoints = [numpy_owned(gradient_of[node]) if node in gradient_of
-                else np.zeros_like(nodes.values[node])[()] for node in range(len(nodes.kinds))]
-    local: list[Sequence] = [(None,) * len(arguments) for arguments in nodes.args]
+    # Zeros already, not at `assembled`: an edge into a node torch gave no gradient carries
+    # that node's adjoint (`_edge_derivatives`).
+    adjoints = zero_where_unreached([numpy_owned(gradient_of[node]) if node in gradient_of
+                                     else None for node in range(len(nodes.kinds))],
+                                    nodes.values)
+    local: list[Sequence] = [()] * len(nodes.kinds)  # `()`: not reached (see `assembled`)
     uses = _uses(nodes, gradient_of)
     order: list[int] = []
     carried: list[Any] = []
@@ -161,14 +164,9 @@ def _finish(nodes: Nodes, output: int, result: torch.Tensor,
                 order.append(node)
                 carried.extend(parts)
         _require_sums(nodes, output, gradient_of, adjoints, local, uses, order, carried)
-    return AnnotatedGraph(
-        kinds=tuple(nodes.kinds), ops=tuple(nodes.ops), args=tuple(nodes.args),
-        values=tuple(nodes.values), labels=tuple(nodes.labels),
-        requires_grad=tuple(nodes.requires_grad), inputs=dict(nodes.inputs), output=output,
-        adjoints=tuple(adjoints), local=tuple(local), carried=tuple(carried),
-        sweep_order=tuple(order), names=dict(nodes.names), groups=dict(nodes.groups),
-        details=dict(nodes.details), pull_through=_pull_through(nodes),
-        unknown_values=frozenset(unknown))
+    return AnnotatedGraph.assembled(nodes, output, adjoints=adjoints, local=local,
+                                    carried=carried, order=order,
+                                    pull_through=_pull_through(nodes), unknown_values=unknown)
 
 
 # How far the gradients the drawn edges carry into a node may differ from torch's adjoint, in
@@ -208,7 +206,7 @@ def _require_seen_history(nodes: Nodes) -> None:
                 pending.append(function)
 
 
-def _require_sums(nodes: Nodes, output: int, gradient_of: Mapping[int, Any], adjoints: list,
+def _require_sums(nodes: Nodes, output: int, gradient_of: Mapping[int, Any], adjoints: Sequence,
                   local: list, uses: list[int], order: list[int], carried: list) -> None:
     """The chain rule's own check, before any path is listed: what the drawn edges carry back
     into each node must sum to torch's adjoint of it. It fails where torch's gradient reached
@@ -310,7 +308,7 @@ def _catch_carried(nodes: Nodes, caught: dict[int, dict[int, torch.Tensor]]) -> 
     return hooks
 
 
-def _edge_derivatives(nodes: Nodes, node: int, adjoints: list, uses: list[int],
+def _edge_derivatives(nodes: Nodes, node: int, adjoints: Sequence, uses: list[int],
                       caught: Mapping[int, torch.Tensor]) -> tuple[Sequence, list]:
     """The local derivative on each argument slot of `node` (None where no gradient flows) and
     what each carried back, in slot order. Our op's are its table's formulas; a foreign op's,

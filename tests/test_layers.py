@@ -79,18 +79,17 @@ def floor_of(name: str) -> int:
     return max(matches)[1]
 
 
-@pytest.mark.parametrize("name", sorted(NAMES))
-def test_every_module_imports_only_from_its_floor_or_below(name):
+def floor_faults(name: str, path: Path, tree: ast.Module) -> list[str]:
     floor = floor_of(name)
-    above = [other for other in ours(NAMES[name]) if floor_of(other) > floor]
-    assert above == [], f"{name} ({FLOORS[floor][0]}) imports from above: {above}"
-    assert "importlib.import_module" not in imported(NAMES[name]), \
-        f"{name} imports by a computed name, which no import graph sees"
-    for forbidden in FLOORS[floor][2]:
-        if (name, forbidden) in ALLOWED:
-            continue
-        assert not any(other == forbidden or other.startswith(forbidden + ".")
-                       for other in imported(NAMES[name])), f"{name} imports {forbidden}"
+    names = imported(path)
+    faults = [f"imports {other} from the floor above ({FLOORS[floor_of(other)][0]})"
+              for other in ours(path) if floor_of(other) > floor]
+    if "importlib.import_module" in names:
+        faults.append("imports by a computed name, which no import graph sees")
+    faults += [f"imports {forbidden}" for forbidden in FLOORS[floor][2]
+               if (name, forbidden) not in ALLOWED
+               and any(other == forbidden or other.startswith(forbidden + ".") for other in names)]
+    return faults
 
 
 def test_the_import_graph_has_no_circle():
@@ -125,77 +124,66 @@ def test_the_floors_name_no_module_that_is_gone():
                 name.startswith(prefix + ".") for name in NAMES), prefix
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
-def test_only_the_cli_imports_typer_and_nothing_imports_the_cli(path):
-    names = imported(path)
-    if path.stem not in ("cli", "command_options"):
-        assert "typer" not in names
-    if path.stem != "cli":
-        assert "graphviz_ad.command_options" not in names
-    if path.stem not in ("__main__",):
-        assert "graphviz_ad.cli" not in names
+def docstring_faults(name: str, path: Path, tree: ast.Module) -> list[str]:
+    docstring = ast.get_docstring(tree)
+    return [] if docstring and docstring.splitlines()[0].endswith(".") else \
+        ["does not open with a one-line docstring"]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
-def test_every_module_opens_with_a_one_line_docstring(path):
-    docstring = ast.get_docstring(ast.parse(path.read_text()))
-    assert docstring, path
-    assert docstring.splitlines()[0].endswith("."), path
+def evaluation_faults(name: str, path: Path, tree: ast.Module) -> list[str]:
+    """User text is never evaluated; gad torch runs the user's Python file by design, and reads
+    its shape with ast first (sources/script.py alone)."""
+    faults = [f"calls {node.func.id}" for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("eval", "exec", "compile")]
+    if "ast" in imported(path) and name != "graphviz_ad.sources.script":
+        faults.append("imports ast")
+    return faults
 
 
-def test_user_text_is_never_evaluated():
-    for path in MODULES:
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                assert node.func.id not in ("eval", "exec", "compile"), path
-        # gad torch runs the user's Python file by design; it reads its shape with ast first
-        if path.relative_to(PACKAGE) != Path("sources/script.py"):
-            assert "import ast" not in path.read_text(), path
-
-
-# The doors: every source enters as an annotated graph through the facade, every view reads only
-# that graph (and the path and trace views over it), and only the format table knows formats.
-# Folding and listing paths are views over the annotated graph too: they read nothing else.
+# The doors: every source enters as an annotated graph through the facade, and every view reads
+# only that graph and the views over it (folding, paths, the trace); `gad ops` lists the op
+# table itself. Only the format table knows formats.
 NEUTRAL_ENGINE = ("graphviz_ad.engine.annotated", "graphviz_ad.engine.linear",
                   "graphviz_ad.engine.paths", "graphviz_ad.engine.trace",
                   "graphviz_ad.engine.fold")
-OP_TABLE_VIEWS = ("report/ops.py",)  # `gad ops` lists the op table itself
+OP_TABLE_VIEWS = ("graphviz_ad.report.ops",)
 
 
-@pytest.mark.parametrize("path", [path for path in MODULES
-                                  if FLOORS[floor_of(module_name(path))][0] in ("report", "render")],
-                         ids=lambda path: str(path.relative_to(PACKAGE)))
-def test_views_read_the_annotated_graph_not_engine_internals(path):
-    if str(path.relative_to(PACKAGE)) in OP_TABLE_VIEWS:
-        return
-    for name in imported(path):
-        if name.startswith("graphviz_ad.engine"):
-            assert name in NEUTRAL_ENGINE, f"{path.name} imports {name}"
+def view_faults(name: str, path: Path, tree: ast.Module) -> list[str]:
+    if FLOORS[floor_of(name)][0] not in ("report", "render") or name in OP_TABLE_VIEWS:
+        return []
+    return [f"reads {other}, an engine internal" for other in imported(path)
+            if other.startswith("graphviz_ad.engine.") and other not in NEUTRAL_ENGINE]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
-def test_only_the_facade_builds_an_analysis(path):
-    if path.name == "api.py":
-        return
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Call):
-            called = node.func.attr if isinstance(node.func, ast.Attribute) else \
-                getattr(node.func, "id", "")
-            assert called != "Analysis", f"{path.name} builds an Analysis"
+def analysis_faults(name: str, path: Path, tree: ast.Module) -> list[str]:
+    if name == "graphviz_ad.api":
+        return []
+    return ["builds an Analysis" for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and (getattr(node.func, "attr", None) or getattr(node.func, "id", "")) == "Analysis"]
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
-def test_only_the_format_table_lists_formats(path):
+def format_faults(name: str, path: Path, tree: ast.Module) -> list[str]:
     from graphviz_ad.render.formats import FORMATS
 
-    if path.relative_to(PACKAGE) == Path("render/formats.py"):
-        return
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            names = {element.value for element in node.elts
-                     if isinstance(element, ast.Constant) and element.value in FORMATS}
-            assert len(names) < 2, f"{path.name} lists formats {sorted(names)}"
+    if name == "graphviz_ad.render.formats":
+        return []
+    listed = [sorted({element.value for element in node.elts
+                      if isinstance(element, ast.Constant) and element.value in FORMATS})
+              for node in ast.walk(tree) if isinstance(node, (ast.Tuple, ast.List, ast.Set))]
+    return [f"lists formats {names}" for names in listed if len(names) > 1]
+
+
+RULES = [floor_faults, docstring_faults, evaluation_faults, view_faults, analysis_faults,
+         format_faults]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)
+def test_every_module_keeps_the_rule(rule):
+    faults = [f"{name}: {fault}" for name, path in NAMES.items()
+              for fault in rule(name, path, ast.parse(path.read_text()))]
+    assert faults == []
 
 
 def test_the_command_line_stays_thin_and_the_facade_only_opens_doors():

@@ -102,14 +102,18 @@ LIMITS = [
      "derivatives, so a run at the budget peaks near 700 MB", "refused", 2),
     ("graphviz_ad.engine.check", "WORK_BUDGET",
      "element evaluations of the finite-difference check, all inputs together: two replays "
-     "per input element, each replay costing the elements of the operations after the input "
-     "(OPERATION_COST at least per operation); about 2 s",
+     "per input element, each replay costing, for each operation after the input, the numbers "
+     "it reads or writes, whichever are more (a matrix product's multiply-adds where more), "
+     "plus OPERATION_COST; about 2 s",
      "that input's check is skipped: `skipped` in the table with a note, "
      "`\"check\": {\"x\": {\"skipped\": \"reason\"}}` in JSON; later inputs that still fit "
      "are checked", 0),
     ("graphviz_ad.engine.check", "WORK_BUDGET",
      "element evaluations of `--mode forward` for one input: one tangent sweep per element",
      "refused", 2),
+    ("graphviz_ad.engine.check", "WORK_BUDGET",
+     "element evaluations of a Jacobian by reverse mode (an array output): one backward sweep "
+     "per output element, counted as the replays are, before any sweep", "refused", 2),
     ("graphviz_ad.engine.defaults", "ENUMERATION_LIMIT",
      "paths listed by `--all`, and the largest `--top` (paths, graph, explain)",
      "refused", 2),

@@ -88,7 +88,7 @@ class LimitError(GadError):
     """A documented limit was hit: the error names it.
 
     Its hint says what to do instead; where a limit has no better one, the hint points at the
-    table of every limit (tests/test_messages.py lists the raises that still rely on it)."""
+    table of every limit, which no raise relies on (tests/test_messages.py)."""
 
     title = "limit"
     TABLE_HINT = "docs/errors.md (Limits and budgets) lists every limit and what it bounds"

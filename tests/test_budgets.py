@@ -245,8 +245,9 @@ def test_forty_chained_ops_on_a_broadcast_are_refused_within_500_mb(tmp_path):
 
 def wide_program():
     """x of 1,000 elements broadcast against c to a million. Checking x replays, twice per
-    element, the operations after it: x * c and sin (1,000,000 elements each) and sum (1), each
-    plus OPERATION_COST: 2 * 1,000 * (2,000,001 + 3 * 64) = 4,000,386,000 evaluations."""
+    element, the operations after it, each counting the numbers it reads or writes, whichever
+    are more, plus OPERATION_COST: x * c and sin write 1,000,000, and sum reads as many, so
+    2 * 1,000 * (3,000,000 + 3 * 64) = 6,000,384,000 evaluations."""
     return "sum(sin(x * c))", "x=[" + ",".join(["0.5"] * 1000) + "]", \
         "c=[" + ",".join(["[1]"] * 1000) + "]"
 
@@ -257,21 +258,22 @@ def test_check_past_its_budget_is_skipped_without_replaying(monkeypatch):
     assert table.exit_code == 0, table.stderr
     assert "skipped" in table.stdout
     assert "finite differences skipped past their work budget: checking x needs " \
-           "4,000,386,000 element evaluations; the budget is 500,000,000" in \
+           "6,000,384,000 element evaluations; the budget is 500,000,000" in \
            " ".join(table.stdout.split())
     data = json.loads(gad("grad", *wide_program(), "--json").stdout)
-    assert data["check"]["x"] == {"skipped": "checking x needs 4,000,386,000 element "
+    assert data["check"]["x"] == {"skipped": "checking x needs 6,000,384,000 element "
                                              "evaluations; the budget is 500,000,000"}
     assert data["gradient"]["x"][0] == pytest.approx(1000 * np.cos(0.5))
 
 
 def test_check_budget_is_shared_and_smaller_checks_still_run(monkeypatch):
-    # After big: big * 2 (10 elements), sum and + (1 each), each plus 64: 204 per replay,
-    # 2 * 10 * 204 = 4,080 for big; after small only + : 2 * 1 * 65 = 130, which fits.
+    # After big: big * 2 (reads 11 numbers), sum (reads 10) and + (reads 2), each plus 64:
+    # 215 per replay, 2 * 10 * 215 = 4,300 for big; after small only +: 2 * 1 * 66 = 132,
+    # which fits.
     monkeypatch.setattr(graphviz_ad.gradients, "WORK_BUDGET", 1_000)
     analysis = analyze("sum(big * 2) + small", big=np.ones(10), small=1.0)
     checks = analysis.checks(["big", "small"])
-    assert checks["big"].skipped == "checking big needs 4,080 element evaluations; the budget " \
+    assert checks["big"].skipped == "checking big needs 4,300 element evaluations; the budget " \
                                     "is 1,000"
     assert checks["big"].finite_difference is None
     assert not checks["small"].skipped and checks["small"].agrees
@@ -499,3 +501,14 @@ def test_the_operators_counted_from_the_text_never_outnumber_those_parsed(source
     except GadError:
         return  # not a program: never built
     _refuse_many_operators(source, operators + 1)  # a program that fits is never refused
+
+
+def test_a_matrix_product_counts_every_number_it_reads_before_a_jacobian_is_swept(monkeypatch):
+    # W @ x, W 30×30: one backward sweep reads W's 900 numbers and x's 30 (more than its 30
+    # outputs, and than its 30 × 30 multiply-adds), plus 64: 994; 30 sweeps, one per output.
+    monkeypatch.setattr(graphviz_ad.gradients, "WORK_BUDGET", 29_819)
+    monkeypatch.setattr(graphviz_ad.gradients, "backward", never("backward"))
+    analysis = graphviz_ad.api.analyze("W @ x", W=np.ones((30, 30)), x=np.ones(30))
+    with pytest.raises(LimitError, match="needs 30 backward sweeps, 29,820 element evaluations; "
+                                         "the limit is 29,819"):
+        analysis.gradient("x", "reverse")

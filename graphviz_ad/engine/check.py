@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from graphviz_ad.engine.graph import MAX_ELEMENTS, Graph
+from graphviz_ad.engine.linear import MATMUL
 from graphviz_ad.errors import LimitError, UsageError
 from graphviz_ad.engine.defaults import FD_CENTRAL, FD_COMPLEX, FD_FORWARD, FD_STEPS
 
@@ -68,17 +69,31 @@ def _written(step: float) -> str:
     return np.format_float_scientific(step, trim="-", exp_digits=1)
 
 
+def operation_work(graph: Graph, node: int) -> int:
+    """The element evaluations of one operation, forward or backward: each number it reads or
+    writes (a 3000×3000 W times a vector reads 9 M numbers to make 3,000), and for a matrix
+    product each multiply-add (m·k·n)."""
+    values = graph.values
+    arguments = graph.args[node]
+    work = max(values[node].size, sum(values[argument].size for argument in arguments))
+    if graph.ops[node].linear_map is MATMUL and arguments:
+        inner = values[arguments[0]].shape[-1] if values[arguments[0]].ndim else 1
+        work = max(work, values[node].size * inner)
+    return OPERATION_COST + work
+
+
 def sweep_works(graph: Graph) -> list[int]:
     """For each node, the element evaluations of one sweep over the operations after it, as a
-    replay or a forward-mode tangent sweep from that input does it (one pass, suffix sums)."""
-    values, ops = graph.values, graph.ops
+    replay, a forward-mode tangent sweep from that input or a backward sweep to it does it (one
+    pass, suffix sums)."""
+    ops = graph.ops
     works = [0] * len(graph)
     after = 0
     for node in range(graph.output, -1, -1):
         works[node] = after
         op = ops[node]
         if op is not None and not op.stops_gradient:
-            after += OPERATION_COST + values[node].size
+            after += operation_work(graph, node)
     return works
 
 

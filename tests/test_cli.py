@@ -201,3 +201,29 @@ def test_a_float_that_escaped_jsonable_is_still_written_as_strict_json():
     data = {"a": [1.0, float("inf"), {"b": (float("nan"), -float("inf"))}], "c": 2}
     assert display.json_text(data) == '{"a": [1.0, "inf", {"b": ["nan", "-inf"]}], "c": 2}'
     assert data["a"][1] == float("inf")  # the caller's data is left as it was
+
+
+def test_every_picture_and_drawing_option_has_its_command_line_option():
+    """A field added to PictureOptions or DrawOptions without an option would silently keep
+    its default on the command line; one without a field would fail at the first command."""
+    from dataclasses import fields
+
+    from graphviz_ad.command_options import PICTURE_PARAMETERS
+    from graphviz_ad.render.formats import DrawOptions, PictureOptions
+
+    declared = {name for name, _, _ in PICTURE_PARAMETERS}
+    wanted = {field.name for options in (PictureOptions, DrawOptions) for field in fields(options)}
+    assert declared == wanted - {"wrt", "top"}  # each command declares these two itself
+
+
+def test_gad_torch_draws_without_computing_a_gradient_report_nobody_sees(monkeypatch):
+    pytest.importorskip("torch")
+    import graphviz_ad.gradients
+
+    def never(*arguments, **options):
+        raise AssertionError("a gradient report was computed")
+
+    monkeypatch.setattr(graphviz_ad.gradients, "gradient_report", never)
+    result = gad("torch", "samples/torch_seed.py", "x1=1.5", "x2=0.5", "c=1", "-o", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("digraph")

@@ -7,6 +7,7 @@ planned, then written. Typed errors become messages and exit statuses.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -35,11 +36,17 @@ EXPRESSION_COMMAND = {"ignore_unknown_options": True}
 
 def command(**settings) -> Callable:
     """A command whose help is its docstring with each paragraph on one line, so the help page
-    wraps it to the terminal rather than at the source's line breaks."""
+    wraps it to the terminal rather than at the source's line breaks, and whose typed errors,
+    from its options on, become messages and exit statuses (`_user_errors`)."""
     def register(function: Callable) -> Callable:
         paragraphs = (function.__doc__ or "").strip().split("\n\n")
         help_text = "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
-        return app.command(help=help_text, **settings)(function)
+
+        @functools.wraps(function)
+        def guarded(*arguments, **options):
+            with _user_errors():  # the options' own checks too (DrawOptions, PictureOptions)
+                return function(*arguments, **options)
+        return app.command(help=help_text, **settings)(guarded)
     return register
 
 
@@ -126,13 +133,12 @@ def grad(expression: Expression, values: Values = None,
     from graphviz_ad.gradients import CheckSettings
     from graphviz_ad.report import grad as view
 
-    with _user_errors():
-        settings = CheckSettings(fd_method.value, fd_step, rtol, atol)
-        report = _load(expression, values, strict).gradient_report(wrt, mode.value,
-                                                                   check is not False, settings)
-        _show(lambda: view.gradient_table(report), as_json, lambda: view.gradient_json(report))
-        if check:
-            report.require_agreement()
+    settings = CheckSettings(fd_method.value, fd_step, rtol, atol)
+    report = _load(expression, values, strict).gradient_report(wrt, mode.value,
+                                                               check is not False, settings)
+    _show(lambda: view.gradient_table(report), as_json, lambda: view.gradient_json(report))
+    if check:
+        report.require_agreement()
 
 
 @command(name="eval", context_settings=EXPRESSION_COMMAND)
@@ -141,9 +147,8 @@ def evaluate(expression: Expression, values: Values = None, as_json: Json = Fals
     """The output's value, a number or an array (a formula for a gradient, say), unchecked."""
     from graphviz_ad import display
 
-    with _user_errors():
-        value = _load(expression, values, strict).output_value
-        _show(lambda: display.value(value), as_json, lambda: {"value": display.jsonable(value)})
+    value = _load(expression, values, strict).output_value
+    _show(lambda: display.value(value), as_json, lambda: {"value": display.jsonable(value)})
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -153,9 +158,8 @@ def paths(expression: Expression, values: Values = None,
     """The chain rule path by path: each path's local gradients, product and share of the
     gradient, summing to the gradient. Path counts are exact, at any scale; with --fold, a
     group's edges carry the total derivative through it, and the sum stays the gradient."""
-    with _user_errors():
-        _show_paths(_load(expression, values, strict), wrt, None if every else top, fold,
-                    as_json)
+    _show_paths(_load(expression, values, strict), wrt, None if every else top, fold,
+                as_json)
 
 
 def _show_paths(analysis, wrt: str | None, top: int | None, fold: list[str] | None,
@@ -180,9 +184,8 @@ def trace(expression: Expression, values: Values = None, as_json: Json = False,
     adjoint update per line in the order the engine performs them."""
     from graphviz_ad.report import trace as view
 
-    with _user_errors():
-        steps = _load(expression, values, strict).trace(*view.trace_limit(as_json))
-        _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
+    steps = _load(expression, values, strict).trace(*view.trace_limit(as_json))
+    _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 
 def _draw(analysis, output: str, planned) -> None:
@@ -210,10 +213,9 @@ def graph(expression: Expression, values: Values = None, output: Output = "-",
     with --wrt, each path from that input in its own colour. A large graph folds its groups
     (statements, runs of terms, blocks of lines) into boxes whose edges carry the total
     derivative, until it fits --max-boxes."""
-    with _user_errors():
-        entry = check_output(output, image_format, drawing.renderer, expression, values or ())
-        analysis = _load(expression, values, strict)
-        _draw(analysis, output, analysis.plan(entry, picture, drawing))
+    entry = check_output(output, image_format, drawing.renderer, expression, values or ())
+    analysis = _load(expression, values, strict)
+    _draw(analysis, output, analysis.plan(entry, picture, drawing))
 
 
 @command(context_settings=EXPRESSION_COMMAND)
@@ -227,17 +229,16 @@ def explain(expression: Expression, values: Values = None,
     the picture with -o (taking the same picture options as gad graph)."""
     from graphviz_ad.report.explain import walkthrough
 
-    with _user_errors():
-        if output is not None and is_standard_output(output):
-            raise UsageError("explain prints its tables to standard output; -o needs a file",
-                             None, "gad graph EXPR -o - writes the picture alone")
-        entry = check_output(output, None, drawing.renderer, expression, values or ()) \
-            if output else None
-        analysis = _load(expression, values, strict)
-        tour = analysis.walkthrough(picture, not no_check, entry, drawing)
-        _console().print(walkthrough(analysis.graph, tour.report, tour.summaries))
-        if tour.plan is not None:
-            _draw(analysis, output, tour.plan)
+    if output is not None and is_standard_output(output):
+        raise UsageError("explain prints its tables to standard output; -o needs a file",
+                         None, "gad graph EXPR -o - writes the picture alone")
+    entry = check_output(output, None, drawing.renderer, expression, values or ()) \
+        if output else None
+    analysis = _load(expression, values, strict)
+    tour = analysis.walkthrough(picture, not no_check, entry, drawing)
+    _console().print(walkthrough(analysis.graph, tour.report, tour.summaries))
+    if tour.plan is not None:
+        _draw(analysis, output, tour.plan)
 
 
 @command(name="torch", context_settings=EXPRESSION_COMMAND)
@@ -260,24 +261,23 @@ def torch_command(
     from graphviz_ad.arguments import split_torch_target
     from graphviz_ad.report import grad as grad_view
 
-    with _user_errors():
-        script = split_torch_target(target)
-        entry = check_output(output, image_format, drawing.renderer, script.file,
-                             values or ()) if output else None
-        analysis = _noted(load_torch(script, values or ()))
-        shown = not (output and is_standard_output(output))  # there the picture stands alone
-        # The gradients, where they are printed or --check asks for them (not beside --paths).
-        report = analysis.gradient_report([wrt] if wrt else None, check=check) \
-            if check or (shown and not paths_table) else None
-        if output:
-            _draw(analysis, output, analysis.plan(entry, picture, drawing))
-        if shown and paths_table:
-            _show_paths(analysis, wrt, top, fold, as_json)
-        elif shown:
-            _show(lambda: grad_view.gradient_table(report), as_json,
-                  lambda: grad_view.gradient_json(report))
-        if check:
-            report.require_agreement()
+    script = split_torch_target(target)
+    entry = check_output(output, image_format, drawing.renderer, script.file,
+                         values or ()) if output else None
+    analysis = _noted(load_torch(script, values or ()))
+    shown = not (output and is_standard_output(output))  # there the picture stands alone
+    # The gradients, where they are printed or --check asks for them (not beside --paths).
+    report = analysis.gradient_report([wrt] if wrt else None, check=check) \
+        if check or (shown and not paths_table) else None
+    if output:
+        _draw(analysis, output, analysis.plan(entry, picture, drawing))
+    if shown and paths_table:
+        _show_paths(analysis, wrt, top, fold, as_json)
+    elif shown:
+        _show(lambda: grad_view.gradient_table(report), as_json,
+              lambda: grad_view.gradient_json(report))
+    if check:
+        report.require_agreement()
 
 
 @command()
@@ -285,8 +285,7 @@ def ops() -> None:
     """List the functions and operators, with their derivatives and domains."""
     from graphviz_ad.report.ops import ops_table
 
-    with _user_errors():
-        _console().print(ops_table())
+    _console().print(ops_table())
 
 
 def main() -> None:

@@ -77,11 +77,12 @@ ViewOption = Annotated[View, typer.Option(
     "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
                    "gradients flow (backward).")]
 RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
-DpiOption = Annotated[int, typer.Option("--dpi", min=30, max=1200, help="Resolution of PNG.")]
+DpiOption = Annotated[int, typer.Option("--dpi", min=options.DPI_RANGE[0], max=options.DPI_RANGE[1],
+                                        help="Resolution of PNG.")]
 RendererOption = Annotated[Renderer, typer.Option(
     "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
 TimeoutOption = Annotated[float, typer.Option(
-    "--timeout", min=0.1, max=options.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
+    "--timeout", min=options.MIN_TIMEOUT, max=options.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
 MaxNodesOption = Annotated[int, typer.Option(
     "--max-nodes", min=1, help="Refuse to lay out pictures with more nodes.")]
 OnlyPathsOption = Annotated[bool, typer.Option(

@@ -188,14 +188,16 @@ class Differentiated(Protocol):
 
 
 def mode_for(graph: AnnotatedGraph, mode: str, names: Iterable[str]) -> str:
-    """auto: reverse mode for a number; for an array output, reverse (one sweep per output
-    element) unless the inputs have fewer elements (one tangent sweep each)."""
+    """auto: reverse mode for a number, whose one backward sweep is already done (an empty
+    input's gradient included); for an array output, reverse (one sweep per output element)
+    unless the inputs have fewer elements (one tangent sweep each)."""
     if mode not in MODES:
         raise UsageError(f"unknown mode `{mode}`", None, f"use one of {', '.join(MODES)}")
     if mode != AUTO:
         return mode
+    output = graph.values[graph.output]
     inputs = sum(np.size(graph.values[graph.inputs[name]]) for name in names)
-    return REVERSE if np.size(graph.values[graph.output]) <= inputs else FORWARD
+    return REVERSE if np.ndim(output) == 0 or np.size(output) <= inputs else FORWARD
 
 
 def gradient(analysis: Differentiated, name: str, mode: str = AUTO) -> Any:

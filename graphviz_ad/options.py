@@ -23,6 +23,7 @@ RENDERERS = ("auto", "dot", "graphviz-pure")
 
 DEFAULT_TOP = 20
 DEFAULT_DPI = 144
+DPI_RANGE = (30, 1200)  # a PNG's resolution, from barely legible to print
 DEFAULT_MAX_NODES = 150
 # Past this many boxes a picture folds its groups, deepest and largest first, until it fits:
 # about what a screen shows readably at once.
@@ -35,4 +36,5 @@ MAX_CHAIN = 20
 LARGE_PICTURE = 80
 DEFAULT_TIMEOUT = 60.0
 MAX_TIMEOUT = 86_400.0  # a day: anything longer is a mistake, and inf would never stop
+MIN_TIMEOUT = 0.1
 

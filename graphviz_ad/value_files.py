@@ -41,11 +41,22 @@ def read_value(reference: str) -> Any:
         return _parse(data, _sniff(data), key, reading.STANDARD_INPUT)
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise InputValueError(f"@{path}: the format is told by the suffix, and "
-                              f"`{suffix or path}` is not one of {', '.join(FORMATS)}", None,
-                              "save arrays with numpy.save, or write them as CSV or JSON")
+        raise _unknown_format(path, suffix)
     data = reading.read_file(Path(path), path, reading.MAX_VALUE_FILE_BYTES)
     return _parse(data, suffix, key, path)
+
+
+def _unknown_format(path: str, suffix: str) -> InputValueError:
+    """What a value file's suffix is not: a format, or a format whose members can be named."""
+    named, _, _ = suffix.partition(":")
+    if named in FORMATS:  # `batch.npy:W`
+        return InputValueError(f"@{path}: a {named} file holds one array, with no members to "
+                               "name after `:`", None,
+                               "name a member only in .npz and .json files: @weights.npz:W")
+    found = f"`{Path(path).suffix}` is not one of" if suffix else "it has none of"
+    return InputValueError(f"@{path}: the format is told by the suffix, and {found} "
+                           f"{', '.join(FORMATS)}", None,
+                           "save arrays with numpy.save, or write them as CSV or JSON")
 
 
 def split_reference(reference: str) -> tuple[str, str | None]:

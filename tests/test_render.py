@@ -275,3 +275,21 @@ def test_binary_output_is_never_written_to_a_terminal(monkeypatch):
     with pytest.raises(UsageError, match="PNG is binary and standard output is a terminal"):
         check_output("-", "png", "auto", "x*2", [])
     assert check_output("-", "svg", "auto", "x*2", []).name == "svg"
+
+
+@pytest.mark.parametrize("keywords, reason", [
+    ({"dpi": "abc"}, "dpi (--dpi) must be a whole number from 30 to 1200, got 'abc'"),
+    ({"dpi": True}, "dpi (--dpi) must be a whole number from 30 to 1200, got True"),
+    ({"dpi": 0}, "dpi (--dpi) must be a whole number from 30 to 1200, got 0"),
+    ({"max_nodes": 0}, "max_nodes (--max-nodes) must be a whole number of at least 1, got 0"),
+    ({"timeout": float("nan")}, "timeout (--timeout) must be a number of seconds from 0.1 to "
+                                "86,400, got nan"),
+])
+def test_drawing_options_from_python_are_checked_as_the_command_line_checks_them(keywords,
+                                                                                 reason):
+    from graphviz_ad.api import analyze
+    from graphviz_ad.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        analyze("x * sin(x)", x=1.0).render("png", **keywords)
+    assert refused.value.reason == reason

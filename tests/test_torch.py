@@ -1084,3 +1084,10 @@ def test_a_calls_text_shows_only_the_keywords_set_to_other_than_their_defaults()
                if analysis.graph.labels[node] == "cross_entropy"]
     assert text.startswith("cross_entropy(logits, label_smoothing=0.1)")
     assert "None" not in text and "reduction" not in text
+
+
+def test_an_empty_input_of_a_number_has_torch_s_empty_gradient():
+    analysis = api.trace_torch(lambda e: e.sum() + 1.0, leaf([]))
+    assert analysis.value == 1.0
+    assert analysis.gradient("e").shape == (0,)
+    assert analysis.gradient_report(check=False).note == "reverse mode"

@@ -13,6 +13,7 @@ from graphviz_ad.api import load
 from graphviz_ad.cli import app
 from graphviz_ad.errors import InputValueError, LimitError, UsageError
 from graphviz_ad.value_files import read_value
+from tests.conftest import gad
 
 runner = CliRunner()
 
@@ -246,3 +247,16 @@ def test_a_csv_keeps_its_shape_where_dropping_an_axis_would_change_a_number(tmp_
     # A column read as a vector would give 1 + 4 + 9 = 14 here.
     assert load("sum(r * c)", [f"r=@{tmp_path / 'row.csv'}", f"c=@{tmp_path / 'column.csv'}"]
                 ).value == float(np.sum(column.T * column)) == 36.0
+
+
+@pytest.mark.parametrize("reference, reason, hint", [
+    ("@{folder}/values", "the format is told by the suffix, and it has none of .npy, .npz, "
+                         ".csv, .json", "save arrays with numpy.save"),
+    ("@{folder}/a.npy:W", "a .npy file holds one array, with no members to name after `:`",
+     "name a member only in .npz and .json files: @weights.npz:W"),
+])
+def test_a_value_file_s_suffix_is_named_as_written(tmp_path, reference, reason, hint):
+    result = gad("grad", "sum(x*x)", "x=" + reference.format(folder=tmp_path))
+    assert result.exit_code == 2
+    assert reason in " ".join(result.stderr.split())
+    assert f"hint: {hint}" in result.stderr

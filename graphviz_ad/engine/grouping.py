@@ -110,8 +110,9 @@ class Grouping:
 
     def _blocks(self, program: Program, made: list[int]) -> None:
         """Consecutive statements in blocks named by their lines (`lines 1-9`), with the inputs
-        they assign or first use (folding keeps an input outside while others use it); while
-        there are still more than BLOCK_MIN_STATEMENTS blocks, blocks of blocks above them."""
+        they first use (an input a statement assigns moves afterwards to the group of its uses,
+        `_inputs_with_their_uses`); while there are still more than BLOCK_MIN_STATEMENTS blocks,
+        blocks of blocks above them."""
         statements, source = program.statements, program.source
         nodes = self.nodes
         lines, line, counted = [], 1, 0

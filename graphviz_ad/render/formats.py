@@ -9,14 +9,14 @@ picture takes are typed here too, for the command line, the facade and the write
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from numbers import Integral
+from numbers import Integral, Real
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from graphviz_ad.errors import UsageError
 from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_BOXES, DEFAULT_MAX_NODES,
-                                 DEFAULT_TIMEOUT, DEFAULT_TOP, EDGE_LABELS, RANKDIRS, RENDERERS,
-                                 VIEWS)
+                                 DEFAULT_TIMEOUT, DEFAULT_TOP, DPI_RANGE, EDGE_LABELS,
+                                 MAX_TIMEOUT, MIN_TIMEOUT, RANKDIRS, RENDERERS, VIEWS)
 
 if TYPE_CHECKING:
     from graphviz_ad.render.picture import Picture
@@ -47,6 +47,24 @@ class DrawOptions:
         if self.renderer not in RENDERERS:
             raise UsageError(f"unknown renderer `{self.renderer}`", None,
                              f"use one of {', '.join(RENDERERS)}")
+        low, high = DPI_RANGE
+        if not _whole(self.dpi) or not low <= self.dpi <= high:
+            raise UsageError(f"dpi (--dpi) must be a whole number from {low} to {high}, got "
+                             f"{self.dpi!r}", None, f"the default is {DEFAULT_DPI}")
+        if not _whole(self.max_nodes) or self.max_nodes < 1:
+            raise UsageError(f"max_nodes (--max-nodes) must be a whole number of at least 1, "
+                             f"got {self.max_nodes!r}", None,
+                             f"the default is {DEFAULT_MAX_NODES}")
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, Real) \
+                or not MIN_TIMEOUT <= self.timeout <= MAX_TIMEOUT:
+            raise UsageError(f"timeout (--timeout) must be a number of seconds from "
+                             f"{MIN_TIMEOUT:g} to {MAX_TIMEOUT:,.0f}, got {self.timeout!r}", None,
+                             f"the default is {DEFAULT_TIMEOUT:g}")
+
+
+def _whole(value: Any) -> bool:
+    """An integer, and not True or False (which Python counts as 1 and 0)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -79,7 +97,7 @@ class PictureOptions:
             value = getattr(self, name)
             if value is None and name != "max_boxes":
                 continue
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+            if not _whole(value) or value < least:
                 raise UsageError(f"{name} must be a whole number of at least {least}, got "
                                  f"{value!r}")
 

@@ -210,6 +210,19 @@ def test_a_sum_of_10000_terms_folds_into_runs_of_runs_and_is_drawn():
     assert sum_of_all_paths(analysis, "x", folded) == 10_000
 
 
+def test_a_product_of_1000_factors_folds_into_runs_of_factors_and_is_drawn():
+    x = 1.001
+    analysis = analyze("*".join(["x"] * 1000), x=x)
+    graph = analysis.graph
+    # 32 runs of 32 factors are more than 24: they are in runs of 6 runs (192 factors)
+    assert graph.groups[graph.output] == ("factors 961-1000", "factors 993-1000")
+    analysis.plan("svg", PictureOptions())  # drawn, never refused for its size
+    picture = analysis.picture("x")
+    folded = [node.title for node in picture.nodes if node.folded]
+    assert folded == [f"factors {start}-{min(start + 191, 1000)}" for start in range(1, 1000, 192)]
+    assert sum_of_all_paths(analysis, "x", folded) == pytest.approx(1000 * x ** 999, rel=1e-12)
+
+
 @pytest.mark.parametrize("weights_first", [True, False], ids=["weights first", "interleaved"])
 @pytest.mark.parametrize("options, most", [({}, 60), ({"depth": 0}, 60), ({"max_boxes": 20}, 20)])
 def test_a_network_of_statements_with_literal_weights_folds_within_the_budget(

@@ -4,9 +4,10 @@ Groups are for folding (engine/fold.py): a picture too large to read draws a gro
 whose edges carry the total derivatives through it. A statement is a group (`n`, `n (2)` for a
 second statement assigning n). Above that the grouping is by √n, so that any program folds to
 a few boxes at some depth: a sum of SUM_RUN_MIN_TERMS terms or more is grouped in runs of about
-√(terms) terms (`terms 1-13`), a program of more than BLOCK_MIN_STATEMENTS statements in blocks
-of about √(statements) consecutive statements named by their lines (`lines 1-9`), and runs or
-blocks of those again while there are many. An input a statement assigns (`w = 0.37`) joins
+√(terms) terms (`terms 1-13`), a product of as many factors likewise (`factors 1-13`), a
+program of more than BLOCK_MIN_STATEMENTS statements in blocks of about √(statements)
+consecutive statements named by their lines (`lines 1-9`), and runs or blocks of those again
+while there are many. An input a statement assigns (`w = 0.37`) joins
 the innermost group holding all its uses, so weights written at the top fold with the
 statements that use them. A node's group path, outermost first, is in the builder's `groups`.
 """
@@ -20,9 +21,10 @@ from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.language.syntax import Program
 
 # A sum of this many terms or more is grouped into runs of about √(terms) terms each, so that a
-# picture of it can fold (`terms 1-13`) like a statement.
+# picture of it can fold (`terms 1-13`) like a statement; so is a product of as many factors
+# (`factors 1-13`).
 SUM_RUN_MIN_TERMS = 16
-SUM_OPS = ("add", "sub")
+CHAINS = {"add": "terms", "sub": "terms", "mul": "factors", "div": "factors"}
 # A program of more statements than this is grouped into blocks of about √(statements)
 # consecutive statements (`lines 1-9`), one level above the statements' own groups; so are
 # more runs of terms than this, and more blocks or runs, again, until at most this many remain.
@@ -41,10 +43,10 @@ class Grouping:
 
     def statement(self, first: int, name: str | None = None) -> None:
         """The nodes from `first` on, which one statement made: in its group when it assigns
-        `name`, and their long sums in runs of terms (inside that group)."""
+        `name`, and their long sums and products in runs of terms or factors (inside it)."""
         prefix = () if name is None else self._assigning(range(first, len(self.nodes.kinds)),
                                                          name)
-        self._sums(first, prefix)
+        self._chains(first, prefix)
 
     def assigned_input(self, node: int) -> None:
         self.assigned_inputs.append(node)
@@ -68,23 +70,27 @@ class Grouping:
                 groups[node] = (group,)
         return (group,)
 
-    def _sums(self, first: int, prefix: tuple[str, ...]) -> None:
-        """Long sums among the nodes from `first` on, in runs of terms: `terms 1-13`, ..., and
-        runs of those where there are many."""
+    def _chains(self, first: int, prefix: tuple[str, ...]) -> None:
+        """Long sums and products among the nodes from `first` on, in runs of terms or factors:
+        `terms 1-13`, ..., and runs of those where there are many."""
         nodes = self.nodes
         ops, args = nodes.ops, nodes.args
 
-        def summing(node: int) -> bool:
-            return node >= first and ops[node] is not None and ops[node].name in SUM_OPS
+        def chain(node: int) -> str | None:
+            """`terms` for a sum, `factors` for a product, made from `first` on."""
+            return CHAINS.get(ops[node].name) if node >= first and ops[node] is not None \
+                else None
 
-        left_of_a_sum = {args[node][0] for node in range(first, len(ops)) if summing(node)}
-        for root in range(len(ops) - 1, first - 1, -1):  # outer sums before the sums in terms
-            if not summing(root) or root in left_of_a_sum:
+        continued = {args[node][0] for node in range(first, len(ops))
+                     if chain(node) is not None and chain(args[node][0]) == chain(node)}
+        for root in range(len(ops) - 1, first - 1, -1):  # outer chains before those inside
+            noun = chain(root)
+            if noun is None or root in continued:
                 continue
             links = [root]
-            while summing(args[links[-1]][0]):
+            while chain(args[links[-1]][0]) == noun:
                 links.append(args[links[-1]][0])
-            links.reverse()  # links[k] adds term k + 2
+            links.reverse()  # links[k] adds (or multiplies by) term k + 2
             terms = len(links) + 1
             if terms < SUM_RUN_MIN_TERMS:
                 continue
@@ -98,11 +104,11 @@ class Grouping:
                 index = 0
                 for begin, end in level:
                     while index < len(runs) and runs[index][0] < end:
-                        outer[index] += (f"terms {begin}-{end - 1}",)
+                        outer[index] += (f"{noun} {begin}-{end - 1}",)
                         index += 1
             for (begin, end), around in zip(runs, outer):
-                last = links[end - 3]  # the sum that adds term end - 1
-                path = tuple(reversed(around)) + (f"terms {begin}-{end - 1}",)
+                last = links[end - 3]  # the link that takes in term end - 1
+                path = tuple(reversed(around)) + (f"{noun} {begin}-{end - 1}",)
                 for node in range(start, last + 1):
                     if nodes.kinds[node] not in (INPUT, DATA):
                         nodes.groups[node] = nodes.groups.get(node, prefix) + path

@@ -92,8 +92,9 @@ LIMITS = [
     ("graphviz_ad.engine.build", "MAX_ARRAY_DEPTH", "levels of nesting of an array literal",
      "refused", 2),
     ("graphviz_ad.engine.graph", "MAX_NODES",
-     "nodes of a graph: counted first from the program's binary operators (each makes a node), "
-     "before it is parsed, then by the builder as it makes them", "refused", 2),
+     "nodes of a graph: counted first from the program's binary operators and the numbers they "
+     "follow (each makes a node), before it is parsed, then by the builder as it makes them",
+     "refused", 2),
     ("graphviz_ad.engine.graph", "MAX_ELEMENTS",
      "elements of one array, checked before it is made", "refused", 2),
     ("graphviz_ad.engine.graph", "MAX_HELD_ELEMENTS",

@@ -26,12 +26,11 @@ import graphviz_ad.render.export
 import graphviz_ad.render.picture
 from graphviz_ad import display
 from graphviz_ad.api import analyze
-from graphviz_ad.engine.build import _refuse_many_operators
+from graphviz_ad.engine.build import _refuse_many_operators, build, free_names
 from graphviz_ad.engine.graph import MAX_HELD_ELEMENTS, GraphBuilder
 from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import GadError, LimitError
 from graphviz_ad.language import parse
-from graphviz_ad.language.syntax import Binary, children
 from graphviz_ad.render.formats import PictureOptions
 from tests.conftest import gad
 
@@ -456,28 +455,21 @@ def test_long_programs_find_their_block_lines_in_one_scan():
 # it is parsed (tests/test_complexity.py measures it); the count must never pass the nodes the
 # program makes, or a program that fits would be refused.
 
-def binary_operators(source: str) -> int:
-    """The binary operators the parser finds in `source`: each makes one node."""
-    count, stack = 0, list(parse(source).statements)
-    while stack:
-        node = stack.pop()
-        count += isinstance(node, Binary)
-        stack.extend(child for child in children(node) if child is not None)
-    return count
-
-
-@pytest.mark.parametrize("source, operators", [
+@pytest.mark.parametrize("source, counted", [
     ("x+x+x", 2),
-    ("2e-3*x - -x^2 ** 3 @ y", 5),  # an exponent's sign and a minus sign are not operators
+    # an exponent's sign and a minus sign are not operators; a number before one is a constant
+    ("2e-3*x - -x^2 ** 3 @ y", 8),
+    ("x + 1 + 2.5\n1e3 - x", 5),  # 1, and 1e3 on a line of its own, are before an operator
     ("f(a, -b)+ [1, -2][0]  # a+b*c, not counted\n  y\t-1", 2),
     ("w = x .5E+2", 0),  # a syntax error, so never built: nothing to count
     ("sum(x, axis=-1) / (y)\n-z", 1),  # a new statement's sign
 ])
-def test_binary_operators_are_counted_from_the_text(source, operators):
-    _refuse_many_operators(source, operators + 1)
-    if operators:
-        with pytest.raises(LimitError, match=f"more than {operators:,} nodes"):
-            _refuse_many_operators(source, operators)
+def test_binary_operators_and_the_numbers_before_them_are_counted_from_the_text(source,
+                                                                                 counted):
+    _refuse_many_operators(source, counted + 1)
+    if counted:
+        with pytest.raises(LimitError, match=f"more than {counted:,} nodes"):
+            _refuse_many_operators(source, counted)
 
 
 spacing = st.sampled_from(["", " ", "\t", "  "])
@@ -495,12 +487,13 @@ def composite(inner):
 
 
 @given(st.recursive(atoms, composite, max_leaves=12))
-def test_the_operators_counted_from_the_text_never_outnumber_those_parsed(source):
+def test_what_is_counted_from_the_text_never_outnumbers_the_nodes_built(source):
     try:
-        operators = binary_operators(source)
+        names = free_names(parse(source))
+        nodes = len(build(source, dict.fromkeys(names, 1.0)).graph)
     except GadError:
-        return  # not a program: never built
-    _refuse_many_operators(source, operators + 1)  # a program that fits is never refused
+        return  # not a program that builds: refused for what it is, at any size
+    _refuse_many_operators(source, nodes)  # a program that fits is never refused
 
 
 def test_a_matrix_product_counts_every_number_it_reads_before_a_jacobian_is_swept(monkeypatch):

@@ -27,11 +27,14 @@ from graphviz_ad.language.syntax import (ArrayLiteral, Assign, Binary, Call, Dat
 # program they stay ordinary names, free to be inputs; a program writes 1e999 for inf.
 NON_FINITE = {"nan": float("nan"), "inf": float("inf")}
 MAX_ARRAY_DEPTH = 32  # numpy allows 64 dimensions; no real array nests this deep
-# The binary operators of a program's text (`op`), each of which makes one node, and what to
-# step over (comments, a number's exponent sign): counted before the text is tokenized, so that
-# a program of MAX_NODES operators is refused in a second, not once its tokens, tree and graph
-# are made (1.4 GB). After a value, + and - are binary; anywhere else they are signs.
-_OPERATORS = re.compile(r"(?P<skip>#[^\n]*|[0-9][0-9.]*[eE][-+])"
+# What of a program's text surely makes a node, counted before the text is tokenized, so that a
+# program past MAX_NODES is refused in a second, not once its tokens, tree and graph are made
+# (1.4 GB): each binary operator (`op`), and each number that an operator follows (`literal`:
+# a constant, its own node, as in `x + 1 + 1 + ...`); and what to step over (comments, a
+# number's exponent sign). After a value, + and - are binary; anywhere else they are signs.
+_OPERATORS = re.compile(r"(?P<literal>(?<![\w.])(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+                        r"[ \t]*(?:\*\*|[*/^@+-]))"
+                        r"|(?P<skip>#[^\n]*|[0-9][0-9.]*[eE][-+])"
                         r"|(?P<op>\*\*|[*/^@]|[\w.)\]][ \t]*[-+])")
 
 
@@ -458,24 +461,26 @@ def free_names(program: Program) -> dict[str, Span]:
 
 
 def _refuse_many_operators(source: str, limit: int = MAX_NODES) -> None:
-    """Refuse, before it is parsed, a program whose binary operators alone make more than
-    `limit` nodes (each makes one, and they need a leaf), counted in one pass over the text.
-    Inside `no_grad(...)` they are another graph's, so such a program is left to the builder.
-    A text too short to hold `limit` operators and their operands, or with fewer operator
-    characters, is not looked at."""
-    if len(source) <= 2 * limit or NO_GRAD in source or \
-            sum(map(source.count, "+-*/^@")) < limit:
+    """Refuse, before it is parsed, a program whose binary operators and the numbers they
+    follow alone make more than `limit` nodes (each makes one), counted in one pass over the
+    text. Inside `no_grad(...)` they are another graph's, so such a program is left to the
+    builder. A text shorter than `limit`, or with fewer operator and digit characters, is not
+    looked at."""
+    if len(source) < limit or NO_GRAD in source or \
+            sum(map(source.count, "+-*/^@0123456789")) < limit:
         return
     count = 0
     for match in _OPERATORS.finditer(source):
-        if match.lastgroup == "op":
-            count += 1
-            if count == limit:  # the operator ends the match: `**`, or one character
-                end = match.end()
-                raise LimitError(f"the graph would have more than {limit:,} nodes",
-                                 Span(end - (2 if match.group() == "**" else 1), end),
-                                 "write it with arrays, where one operation is one node: "
-                                 "sum(w * x) for w1*x1 + w2*x2 + ...", source=source)
+        kind = match.lastgroup
+        if kind == "skip":
+            continue
+        count += 2 if kind == "literal" else 1
+        if count >= limit:  # an operator ends the match: `**`, or one character
+            end = match.end()
+            raise LimitError(f"the graph would have more than {limit:,} nodes",
+                             Span(end - (2 if match.group().endswith("**") else 1), end),
+                             "write it with arrays, where one operation is one node: "
+                             "sum(w * x) for w1*x1 + w2*x2 + ...", source=source)
 
 
 def build(source: str, values: Mapping[str, Any] | None = None,

@@ -546,22 +546,23 @@ def test_png_that_cannot_fit_even_at_the_lowest_dpi_is_refused(tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-def drawn_at_its_dpi(folder) -> str:
-    """A fake renderer's drawing step: the PNG saved as `{dpi}.png` for the -Gdpi it is given."""
-    return ('cat > /dev/null\n'
-            'for given; do case $given in -Gdpi=*) dpi=${given#-Gdpi=};; esac; done\n'
-            f'cat "{folder}/$dpi.png"')
+def drawing_by_dpi(tmp_path, pngs: dict[int, bytes]) -> dict:
+    """A fake renderer that lays out as FAKE_LAYOUT and draws, for the -Gdpi it is given, the
+    PNG of `pngs` at that dpi; returns the environment that finds it."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for dpi, data in pngs.items():
+        (folder / f"{dpi}.png").write_bytes(data)
+    return fake_dot(folder, FAKE_LAYOUT + 'cat > /dev/null\n'
+                    'for given; do case $given in -Gdpi=*) dpi=${given#-Gdpi=};; esac; done\n'
+                    f'cat "{folder}/$dpi.png"')
 
 
 def test_a_png_drawn_larger_than_its_layout_is_drawn_again_to_fit(tmp_path, monkeypatch):
     monkeypatch.setattr(backend, "MAX_PNG_PIXELS", 100_000)
-    folder = tmp_path / "bin"
-    folder.mkdir()
     # Laid out as 2 x 1 inches (FAKE_LAYOUT), estimated as 2.5 x 1.5, but drawn 4 x 2 inches:
     # at 144 dpi that is 576 x 288 = 165,888 pixels, so 8 square inches allow 111 dpi.
-    (folder / "144.png").write_bytes(png(576, 288))
-    (folder / "111.png").write_bytes(png(444, 222))
-    env = fake_dot(folder, FAKE_LAYOUT + drawn_at_its_dpi(folder))
+    env = drawing_by_dpi(tmp_path, {144: png(576, 288), 111: png(444, 222)})
     out = tmp_path / "seed.png"
     result = gad("graph", SEED, "-o", out, "--renderer", "dot", env=env)
     assert result.exit_code == 0, result.stderr
@@ -591,13 +592,9 @@ def test_a_renderer_that_draws_far_larger_than_its_layout_is_a_render_error(tmp_
 def test_a_renderer_still_past_the_budget_when_drawn_again_is_a_render_error(tmp_path,
                                                                              monkeypatch):
     monkeypatch.setattr(backend, "MAX_PNG_PIXELS", 100_000)
-    folder = tmp_path / "bin"
-    folder.mkdir()
     # 600 x 300 at 144 dpi (4.2 x 2.1 inches, within 2 inches of the layout): 180,000 pixels, so
     # 8.7 square inches allow 107 dpi; drawn again it gives 470 x 250, still 117,500 pixels.
-    (folder / "144.png").write_bytes(png_claiming(600, 300))
-    (folder / "107.png").write_bytes(png_claiming(470, 250))
-    env = fake_dot(folder, FAKE_LAYOUT + drawn_at_its_dpi(folder))
+    env = drawing_by_dpi(tmp_path, {144: png_claiming(600, 300), 107: png_claiming(470, 250)})
     result = gad("graph", SEED, "-o", tmp_path / "seed.png", "--renderer", "dot", env=env)
     assert result.exit_code == 1, result.stderr
     assert "the renderer drew 470 × 250 pixels at 107 dpi; the limit is 100,000" in result.stderr

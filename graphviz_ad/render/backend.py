@@ -25,7 +25,7 @@ from typing import BinaryIO, Callable
 from xml.etree import ElementTree
 
 from graphviz_ad import signals
-from graphviz_ad.errors import LimitError, RenderError, UsageError
+from graphviz_ad.errors import LimitError, RenderError
 from graphviz_ad.options import DEFAULT_TIMEOUT, RENDERERS
 
 AUTO, SYSTEM_DOT, PURE = RENDERERS
@@ -82,10 +82,8 @@ def _pure_executable() -> str | None:
 
 
 def find_renderer(choice: str = AUTO, image_format: str = "svg") -> Renderer:
-    """auto: a system `dot` when one is on PATH, else the bundled graphviz-pure."""
-    if choice not in RENDERERS:
-        raise UsageError(f"unknown renderer `{choice}`", None,
-                         f"choose one of {', '.join(RENDERERS)}")
+    """auto: a system `dot` when one is on PATH, else the bundled graphviz-pure (`choice` is
+    one of RENDERERS, as DrawOptions checks)."""
     system = shutil.which(SYSTEM_DOT) if choice in (AUTO, SYSTEM_DOT) else None
     if system:
         return Renderer(SYSTEM_DOT, system)
@@ -115,9 +113,6 @@ def render(source: str, image_format: str, renderer: Renderer, timeout: float = 
     """DOT text in, checked image bytes out; the renderer is stopped after `timeout` seconds."""
     if not renderer.supports(image_format):
         raise RenderError(f"{renderer.name} cannot write {image_format.upper()}", None, PDF_HINT)
-    if not (math.isfinite(timeout) and timeout > 0):
-        raise UsageError(f"the timeout (--timeout) must be a finite number of seconds above 0, "
-                         f"not {timeout}")
     deadline = time.monotonic() + timeout
     if image_format == "png":
         return _render_png(source, renderer, timeout, deadline, dpi or GRAPHVIZ_DPI)

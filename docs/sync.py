@@ -115,6 +115,13 @@ LIMITS = [
     ("graphviz_ad.engine.check", "WORK_BUDGET",
      "element evaluations of a Jacobian by reverse mode (an array output): one backward sweep "
      "per output element, counted as the replays are, before any sweep", "refused", 2),
+    ("graphviz_ad.engine.check", "WORK_BUDGET",
+     "element evaluations of a Hessian (`gad grad --order 2`): one backward sweep of the "
+     "gradient's graph per input element and, when checked, two replays and two backward "
+     "sweeps of the function per input element, counted before any sweep", "refused", 2),
+    ("graphviz_ad.command_options", "MAX_ORDER",
+     "the order of `gad grad --order N`: each derivative's graph is the previous one's "
+     "gradient graph, about 3 times larger (tanh's 12th: 181,266 nodes, 7 s)", "refused", 2),
     ("graphviz_ad.engine.defaults", "ENUMERATION_LIMIT",
      "paths listed by `--all`, and the largest `--top` (paths, graph, explain)",
      "refused", 2),

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from graphviz_ad import arguments, gradients, records
+from graphviz_ad import arguments, gradients, higher, records
+from graphviz_ad.display import natural_key
 from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.build import build
@@ -26,6 +27,7 @@ from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_in
                                       summarize)
 from graphviz_ad.errors import LimitError, NumericError, ShapeError, UsageError
 from graphviz_ad.gradients import AUTO, Check, CheckSettings, GradientReport
+from graphviz_ad.higher import HessianReport, HigherReport
 from graphviz_ad.options import DEFAULT_TOP
 from graphviz_ad.render import formats
 from graphviz_ad.render.formats import Drawing, DrawOptions, Format, PictureOptions
@@ -136,8 +138,17 @@ class Analysis:
         """What `gad grad` shows (gradients.gradient_report)."""
         return gradients.gradient_report(self, names, mode, check, settings)
 
-    def require_scalar_output(self, what: str) -> None:
-        """Paths, traces and pictures follow one gradient: the output must be a number."""
+    def hessian(self, names: Iterable[str] | None = None, check: bool = True,
+                settings: CheckSettings = CheckSettings()) -> HessianReport:
+        """d²(output) / da db for each pair of `names`, checked (higher.hessian_report)."""
+        return higher.hessian_report(self, names, check, settings)
+
+    def higher(self, order: int, names: Iterable[str] | None = None, mode: str = AUTO,
+               check: bool = True, settings: CheckSettings = CheckSettings()) -> HigherReport:
+        """`gad grad --order`: derivatives up to `order` of one input, or the Hessian."""
+        return higher.higher_report(self, order, names, mode, check, settings)
+
+    def require_scalar_output(self, what: str) -> None:  # paths, traces, pictures: one gradient
         if np.ndim(self.output_value) != 0:
             raise ShapeError(f"the output has shape {np.shape(self.output_value)}; {what} "
                              "needs a single number", self.graph.span(self.graph.output),
@@ -146,9 +157,8 @@ class Analysis:
 
     def paths(self, name: str, top: int | None = DEFAULT_TOP,
               fold: Iterable[str] = ()) -> PathSummary:
-        """The `top` paths from `name` to the output by |product| (all when None); through the
-        groups `fold` names folded, each edge carrying its total derivative, they still sum to
-        the gradient."""
+        """The `top` paths from `name` to the output by |product| (all when None), summing to
+        the gradient through the groups `fold` names folded (each edge a total derivative)."""
         return self.paths_drawn(name, top, fold)[1]
 
     def paths_drawn(self, name: str, top: int | None = DEFAULT_TOP,
@@ -234,7 +244,6 @@ class Analysis:
         return compose.draw(self, self.plan(image_format, *formats.keyword_options(wrt, options)))
 
     def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:
-        """The picture's bytes in `image_format` (options as for `draw`)."""
         return self.draw(image_format, wrt, **options).data
 
     def save(self, path: str, image_format: str | None = None, wrt: str | None = None,
@@ -266,13 +275,6 @@ class Analysis:
 
     def require_input(self, name: str) -> None:
         arguments.require_input(self.graph, name)
-
-
-def natural_key(name: str) -> tuple:
-    """x2 before x10, and W among the w's rather than before every lower-case name."""
-    parts = [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
-             for part in re.split(r"(\d+)", name) if part]
-    return (parts, name)
 
 
 def analyze(source: str, values: Mapping[str, Any] | None = None,

@@ -20,9 +20,10 @@ from graphviz_ad import options, signals
 from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, DrawOutput,
                                          ExplainOutput, ExplainWrt, Expression, FdMethod,
                                          FdMethodOption, FdStepOption, FoldOption, FormatOption,
-                                         Json, Mode, ModeOption, NoCheck, Output, PathsOption,
-                                         PathsWrt, Rankdir, RtolOption, Strict, Top, TorchCheck,
-                                         TorchTarget, Values, WrtInputs, Wrt, draws_a_picture)
+                                         Json, Mode, ModeOption, NoCheck, OrderOption, Output,
+                                         PathsOption, PathsWrt, Rankdir, RtolOption, Strict, Top,
+                                         TorchCheck, TorchTarget, Values, WrtInputs, Wrt,
+                                         draws_a_picture)
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.render.formats import DrawOptions, PictureOptions, check_output
 from graphviz_ad.text import for_the_terminal, printable
@@ -126,17 +127,20 @@ def grad(expression: Expression, values: Values = None,
          wrt: WrtInputs = None, check: CheckOption = None,
          fd_method: FdMethodOption = FdMethod.central, fd_step: FdStepOption = None,
          rtol: RtolOption = options.DEFAULT_RTOL, atol: AtolOption = options.DEFAULT_ATOL,
-         mode: ModeOption = Mode.auto,
+         mode: ModeOption = Mode.auto, order: OrderOption = 1,
          as_json: Json = False, strict: Strict = False) -> None:
     """The output value and the gradient of every input (for an array output, its Jacobian),
-    checked by finite differences; with --check, a failed check exits with status 1."""
+    checked by finite differences; with --check, a failed check exits with status 1. With
+    --order, derivatives of derivatives: the Hessian, or the derivatives of a function of one
+    number up to an order."""
     from graphviz_ad.gradients import CheckSettings
     from graphviz_ad.report import grad as view
 
     settings = CheckSettings(fd_method.value, fd_step, rtol, atol)
-    report = _load(expression, values, strict).gradient_report(wrt, mode.value,
-                                                               check is not False, settings)
-    _show(lambda: view.gradient_table(report), as_json, lambda: view.gradient_json(report))
+    analysis = _load(expression, values, strict)
+    report = analysis.gradient_report(wrt, mode.value, check is not False, settings) \
+        if order == 1 else analysis.higher(order, wrt, mode.value, check is not False, settings)
+    _show(lambda: view.grad_table(report), as_json, lambda: view.grad_json(report))
     if check:
         report.require_agreement()
 

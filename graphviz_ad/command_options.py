@@ -59,6 +59,12 @@ AtolOption = Annotated[float, typer.Option("--atol", help="Absolute tolerance of
 ModeOption = Annotated[Mode, typer.Option(
     "--mode", help="Reverse mode (a backward sweep per output element), forward mode (a tangent "
                    "sweep per input element), or auto: the fewer sweeps.")]
+MAX_ORDER = 12  # tanh's 12th derivative's graph has about 200,000 nodes
+OrderOption = Annotated[int, typer.Option(
+    "--order", min=1, max=MAX_ORDER,
+    help="Derivatives of derivatives: 2 prints the Hessian; for one number input (--wrt), N "
+         "lists the derivatives up to N. Each is the value of the previous one's gradient "
+         "graph, checked by finite differences of the order below.")]
 Top = Annotated[int, typer.Option(
     "--top", min=1, max=options.ENUMERATION_LIMIT,
     help="Paths to list by largest |product|; the rest are summed in one row.")]

@@ -109,6 +109,14 @@ def brief(item: Any) -> str:
         else value(item)
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def superscript(number: int) -> str:
+    """`²` for 2: the order of a derivative, d²f/dx²."""
+    return str(number).translate(_SUPERSCRIPTS)
+
+
 def shape(item: Any) -> str:
     return "×".join(str(size) for size in np.shape(item)) or "scalar"
 
@@ -296,3 +304,10 @@ def _one_bracket_pair(bracketed: str) -> bool:
         if depth == 0 and index < len(bracketed) - 1:
             return False
     return depth == 0
+
+
+def natural_key(name: str) -> tuple:
+    """x2 before x10, and W among the w's rather than before every lower-case name."""
+    parts = [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+             for part in re.split(r"(\d+)", name) if part]
+    return (parts, name)

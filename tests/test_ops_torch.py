@@ -21,6 +21,13 @@ def _reduced(function):
     return lambda x, axis=None: function(x) if axis is None else function(x, axis)
 
 
+def _scattered(x, key, shape):
+    """x written into zeros at `key`: autograd follows the in-place write."""
+    spread = torch.zeros(shape, dtype=x.dtype)
+    spread[key] = x
+    return spread
+
+
 TORCH = {
     "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
     "div": lambda x, y: x / y, "pow": lambda x, y: x ** y, "matmul": lambda x, y: x @ y,
@@ -41,6 +48,9 @@ TORCH = {
     "cross_entropy": F.cross_entropy, "mse": F.mse_loss,
     "transpose": lambda x: x.mT if x.ndim >= 2 else x,
     "reshape": lambda x, shape: x.reshape(shape),
+    "broadcast_to": lambda x, shape: torch.broadcast_to(x, shape),
+    "sum_to": lambda x, shape: x.sum_to_size(shape),
+    "scatter": lambda x, key, shape: _scattered(x, key, shape),
     "index": lambda x, key: x[key],
     "concat": lambda *xs, axis=0: torch.cat(xs, axis),
     "stack": lambda *xs, axis=0: torch.stack(xs, axis),
@@ -113,7 +123,7 @@ def test_kinks_ties_and_extremes_match_torch(name, settings, operands):
 def test_cross_entropy_with_class_indices_matches_torch():
     logits = np.array([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3], [0.0, 0.0, 0.0]])
     target = np.array([2.0, 0.0, 1.0])
-    op = OPS["cross_entropy"]
+    op = bound(OPS["cross_entropy"], {}, [logits, target])
     tensor = torch.tensor(logits, requires_grad=True)
     expected = F.cross_entropy(tensor, torch.tensor(target, dtype=torch.long))
     expected.backward()
@@ -135,7 +145,7 @@ INF, NAN = float("inf"), float("nan")
 ])
 def test_cross_entropy_with_masked_classes_matches_torch(logits, target):
     logits, target = np.array(logits), np.array(target)[()]
-    op = OPS["cross_entropy"]
+    op = bound(OPS["cross_entropy"], {}, [logits, target])
     tensor = torch.tensor(logits, requires_grad=True)
     expected = F.cross_entropy(tensor, torch.tensor(target, dtype=torch.long))
     expected.backward()

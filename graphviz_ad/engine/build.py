@@ -8,11 +8,12 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from graphviz_ad import collector
+from graphviz_ad import collector, display
 from graphviz_ad.engine.annotated import CUT, DATA, INPUT
 from graphviz_ad.engine.graph import MAX_NODES, Graph, GraphBuilder, as_value
 from graphviz_ad.engine.grouping import Grouping
-from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS,
+from graphviz_ad.engine.differentiate import gradient
+from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS, GRAD,
                                     INDEX_KEY, INDEX_OP, NO_GRAD, OPS, PREFIX_OPERATORS,
                                     REDUCING, SHAPE, Op, Static)
 from graphviz_ad.errors import (ArityError, GadError, InputValueError, LimitError,
@@ -267,6 +268,8 @@ class _Evaluator:
             if expr.operator == "+":
                 return arguments[0]
             op = PREFIX_OPERATORS[expr.operator]
+        elif isinstance(expr, Call) and expr.function == GRAD:
+            return self.gradient(expr, *arguments)
         elif isinstance(expr, Call):
             op = self.bound(entry, settings, arguments, expr.span)
         elif isinstance(expr, Index):
@@ -276,10 +279,17 @@ class _Evaluator:
             op = self.bound(OPS["stack"], {}, arguments, expr.span)
         return self.builder.apply(op, arguments, expr.span, written)
 
+    def gradient(self, call: Call, output: int, wrt: int) -> int:
+        """`grad(f, x)`: the backward sweep from f to x, appended as nodes (in a group named
+        after the call, so a picture tells the backward pass from the forward one)."""
+        source = self.program.source
+        text = display.abbreviate(source[call.span.start:call.span.end], display.MAX_TITLE)
+        return gradient(self.builder, output, wrt, call.span, f"backward · {text}")
+
     def bound(self, entry: Op, settings: dict[str, Any], arguments: tuple[int, ...],
               span: Span) -> Op:
         """The op for this node: its static parameters fixed, its arguments' shapes known."""
-        if not entry.statics and not entry.variadic:
+        if not entry.statics and not entry.variadic and entry.derive is None:
             return entry
         shapes = tuple(np.shape(self.builder.values[argument]) for argument in arguments)
         try:
@@ -328,7 +338,7 @@ def evaluated_children(expr: Expr) -> tuple[Expr, ...]:
         return (expr.left, expr.right)
     if isinstance(expr, Call):
         entry = table_entry(expr)
-        if entry is None or entry.variadic:
+        if entry is None or entry.variadic:  # grad(f, x) too: f and x are nodes
             return expr.arguments
         return expr.arguments[:entry.arity]
     if isinstance(expr, Index):
@@ -339,6 +349,8 @@ def evaluated_children(expr: Expr) -> tuple[Expr, ...]:
 def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
     """The table entry a call names, its arguments, and its static parameters' values; every
     mistake in how it is called is an error here."""
+    if call.function == GRAD:
+        return _resolve_gradient(call)
     entry = table_entry(call)
     if entry is None:
         raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
@@ -384,6 +396,19 @@ def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
     settings = {name: static_value(statics[name], expr, call.function)
                 for name, expr in given.items()}
     return entry, operands, settings
+
+
+def _resolve_gradient(call: Call) -> tuple[None, tuple[Expr, ...], dict[str, Any]]:
+    """`grad(f, x)`: f any expression, x a name (an input or a name the program assigned)."""
+    _check_arity(call, 2)
+    if call.keywords:
+        raise UsageError(f"`{GRAD}` takes no parameters by name", call.keywords[0].name_span,
+                         "write grad(f, x)")
+    wrt = call.arguments[1]
+    if not isinstance(wrt, Name) or wrt.name in CONSTANTS:
+        raise UsageError(f"`{GRAD}` differentiates with respect to a name", wrt.span,
+                         "write grad(f, x) with x an input or a name the program assigned")
+    return None, call.arguments, NO_SETTINGS
 
 
 def _refuse_axis_lookalike(call: Call, elementwise: Op) -> None:

@@ -111,6 +111,11 @@ def replay(graph: Graph, overrides: dict[int, Any]) -> Any:
     Holding detached and no_grad values fixed makes the check measure what the backward pass
     differentiates, rather than flag every `detach` as a mismatch.
     """
+    return replayed_values(graph, overrides)[graph.output]
+
+
+def replayed_values(graph: Graph, overrides: dict[int, Any]) -> list[Any]:
+    """Every node's value as `replay` computes it."""
     values = list(graph.values)
     for node, value in overrides.items():
         values[node] = value
@@ -120,7 +125,7 @@ def replay(graph: Graph, overrides: dict[int, Any]) -> Any:
             if op is None or op.stops_gradient:
                 continue
             values[node] = op.value(*[values[argument] for argument in graph.args[node]])
-    return values[graph.output]
+    return values
 
 
 def finite_difference(graph: Graph, name: str, method: str = FD_CENTRAL,

@@ -43,7 +43,8 @@ class Graph(NodeTable):
     names: dict[int, tuple[str, ...]] = field(default_factory=dict)
     # The statement that made each node (`n` for `n = 1 + sin(x2)`), for nodes made by one.
     groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    # Nothing: spans say where a program's nodes came from (an importer fills its own).
+    # What a node without a span is (a node grad(...) made: `cos(x)`); an importer's, where
+    # each of its nodes came from.
     details: dict[int, str] = field(default_factory=dict)
 
 
@@ -104,6 +105,20 @@ class GraphBuilder(NodeLists):
         self.held = 0  # elements of the arrays made so far
         self.spans: list[Span | None] = []
         self.data_leaves: list[int] = []
+
+    @classmethod
+    def extending(cls, graph: Graph) -> GraphBuilder:
+        """A builder that holds `graph`'s nodes, to append more (the sweep of a gradient)."""
+        builder = cls(graph.source)
+        builder.kinds, builder.ops, builder.args = list(graph.kinds), list(graph.ops), \
+            list(graph.args)
+        builder.values, builder.labels = list(graph.values), list(graph.labels)
+        builder.requires_grad, builder.spans = list(graph.requires_grad), list(graph.spans)
+        builder.inputs, builder.names = dict(graph.inputs), dict(graph.names)
+        builder.groups, builder.details = dict(graph.groups), dict(graph.details)
+        builder.data_leaves = [node for node, kind in enumerate(graph.kinds) if kind == DATA]
+        builder.held = sum(value.size for value in graph.values if type(value) is np.ndarray)
+        return builder
 
     def _append(self, kind, op, arguments, value, span, label, requires) -> int:
         if len(self.kinds) >= self.max_nodes:
@@ -305,6 +320,7 @@ class GraphBuilder(NodeLists):
             names={move(node): names for node, names in self.names.items()
                    if live[node]},
             groups={move(node): group for node, group in self.groups.items() if live[node]},
+            details={move(node): text for node, text in self.details.items() if live[node]},
         )
 
     def _live(self, output: int) -> list[bool]:

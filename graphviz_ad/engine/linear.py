@@ -43,6 +43,12 @@ class LinearMap:
     pushforward: Callable[[int, Any, Any], Any]
     scalar_label: str = "{}"
     array_label: str = "{}"
+    # The pullback as a rule over an emitter (engine/emit.py): (e, slot, local, gradient,
+    # argument) -> gradient of the argument, built from the op table's own ops, so that a
+    # backward sweep can be a graph; tests/test_rules.py checks it against `pullback`. None: the
+    # Jacobian is known only by its action.
+    expression: Callable[..., Any] | None = None
+    formula: str = "{}"  # how a local derivative's formula reads on this kind of edge
 
     def label(self, local_text: str, scalar: bool) -> str:
         return (self.scalar_label if scalar else self.array_label).format(local_text)
@@ -51,8 +57,9 @@ class LinearMap:
         """The map with an op's static parameters fixed (the same map when there are none)."""
         if not settings:
             return self
+        expression = self.expression and partial(self.expression, **settings)
         return replace(self, pullback=partial(self.pullback, **settings),
-                       pushforward=partial(self.pushforward, **settings))
+                       pushforward=partial(self.pushforward, **settings), expression=expression)
 
 
 def _elementwise_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
@@ -100,12 +107,46 @@ def _matmul_pullback(slot: int, other: Any, gradient: Any, argument: Any) -> Any
     return unbroadcast(product, np.shape(argument))[()]
 
 
+def _elementwise_expression(e, slot, local, gradient, argument):
+    return e.sum_to(e.mul(gradient, local), shape=e.shape(argument))
+
+
+def _reduce_expression(e, slot, local, gradient, argument, axis=None, **_):
+    return e.broadcast_to(e.mul(e.expand(gradient, axis), local), shape=e.shape(argument))
+
+
+def _matmul_expression(e, slot, other, gradient, argument):
+    """_matmul_pullback's steps as ops: vectors as one-row or one-column matrices, the other
+    operand transposed, a broadcast batch summed back."""
+    shape, other_shape = e.shape(argument), e.shape(other)
+    left, right = (shape, other_shape) if slot == 0 else (other_shape, shape)
+    if len(right) == 1:
+        gradient = e.reshape(gradient, shape=e.shape(gradient) + (1,))
+    if len(left) == 1:
+        rows = e.shape(gradient)
+        gradient = e.reshape(gradient, shape=rows[:-2] + (1,) + rows[-1:])
+    if slot == 0:
+        matrix = other if len(right) > 1 else e.reshape(other, shape=(right[0], 1))
+        product = e.matmul(gradient, e.transpose(matrix))
+        if len(left) == 1:
+            product = e.reshape(product, shape=e.shape(product)[:-2] + e.shape(product)[-1:])
+    else:
+        matrix = other if len(left) > 1 else e.reshape(other, shape=(1, left[0]))
+        product = e.matmul(e.transpose(matrix), gradient)
+        if len(right) == 1:
+            product = e.reshape(product, shape=e.shape(product)[:-1])
+    return e.sum_to(product, shape=shape)
+
+
 ELEMENTWISE = LinearMap("elementwise", _elementwise_pullback,
-                        lambda slot, local, tangent: local * tangent, array_label="diag {}")
-REDUCE = LinearMap("reduce", _reduce_pullback, _reduce_pushforward, scalar_label="{} (each)")
+                        lambda slot, local, tangent: local * tangent, array_label="diag {}",
+                        expression=_elementwise_expression)
+REDUCE = LinearMap("reduce", _reduce_pullback, _reduce_pushforward, scalar_label="{} (each)",
+                   expression=_reduce_expression)
 MATMUL = LinearMap("matmul", _matmul_pullback,
                    lambda slot, local, tangent: tangent @ local if slot == 0 else local @ tangent,
-                   scalar_label="({})ᵀ", array_label="({})ᵀ")
+                   scalar_label="({})ᵀ", array_label="({})ᵀ", expression=_matmul_expression,
+                   formula="{}ᵀ")
 
 
 def _jacobian_pullback(slot: int, local: Any, gradient: Any, argument: Any) -> Any:
@@ -139,13 +180,6 @@ def _reshape_pushforward(slot: int, local: Any, tangent: Any, shape: tuple[int, 
     return np.reshape(tangent, shape)
 
 
-def _index_pullback(slot: int, local: Any, gradient: Any, argument: Any, key: tuple) -> Any:
-    # Basic indexing (integers and slices) picks each element at most once: no sums needed.
-    spread = np.zeros(np.shape(argument))
-    spread[key] = gradient
-    return spread[()]
-
-
 def _concat_pullback(slot: int, local: Any, gradient: Any, argument: Any, axis: int,
                      bounds: tuple[int, ...]) -> Any:
     return np.take(gradient, range(bounds[slot], bounds[slot + 1]), axis=axis)
@@ -167,25 +201,93 @@ def _stack_pushforward(slot: int, local: Any, tangent: Any, axis: int, count: in
     return placed
 
 
+def _softmax_expression(e, slot, softmax, gradient, argument, axis=-1):
+    weighted = e.expand(e.sum(e.mul(gradient, softmax), axis=axis), axis)
+    return e.mul(softmax, e.sub(gradient, weighted))
+
+
+def _log_softmax_expression(e, slot, softmax, gradient, argument, axis=-1):
+    return e.sub(gradient, e.mul(softmax, e.expand(e.sum(gradient, axis=axis), axis)))
+
+
+def _along(axis: int, item: Any) -> tuple:
+    """An index that picks `item` along `axis` and everything along the axes before it."""
+    return (slice(None),) * axis + (item,)
+
+
+def _broadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
+    return np.broadcast_to(gradient, shape).copy()[()]
+
+
+def _scattered(tangent: Any, key: tuple, shape: tuple[int, ...]) -> Any:
+    spread = np.zeros(shape)
+    spread[key] = tangent
+    return spread[()]
+
+
 # Softmax along an axis: the local derivative is s = softmax(x), the Jacobian diag(s) - s sᵀ.
-SOFTMAX = LinearMap("softmax", _softmax_map, _softmax_map, array_label="diag(s) − s sᵀ")
+SOFTMAX = LinearMap("softmax", _softmax_map, _softmax_map, array_label="diag(s) − s sᵀ",
+                    expression=_softmax_expression, formula="diag(s) - s sᵀ, s = {}")
 # log_softmax: the Jacobian I - 1 sᵀ along the axis, from s = softmax(x).
 LOG_SOFTMAX = LinearMap("log_softmax", _log_softmax_pullback, _log_softmax_pushforward,
-                        array_label="I − 1 sᵀ")
+                        array_label="I − 1 sᵀ", expression=_log_softmax_expression,
+                        formula="I - 1 sᵀ, s = {}")
 # The structural maps move elements without scaling them: their local derivative is 1.
 TRANSPOSE = LinearMap("transpose", lambda slot, local, gradient, argument: swap_last_axes(gradient),
-                      lambda slot, local, tangent: swap_last_axes(tangent), scalar_label="ᵀ")
+                      lambda slot, local, tangent: swap_last_axes(tangent), scalar_label="ᵀ",
+                      expression=lambda e, slot, local, gradient, argument: e.transpose(gradient),
+                      formula="{} (transposed)")
 RESHAPE = LinearMap("reshape",
                     lambda slot, local, gradient, argument, shape: np.reshape(
                         gradient, np.shape(argument)),
-                    _reshape_pushforward, scalar_label="reshaped")
-INDEX = LinearMap("index", _index_pullback,
-                  lambda slot, local, tangent, key: tangent[key], scalar_label="selected")
-CONCAT = LinearMap("concat", _concat_pullback, _concat_pushforward, scalar_label="placed")
+                    _reshape_pushforward, scalar_label="reshaped",
+                    expression=lambda e, slot, local, gradient, argument, shape: e.reshape(
+                        gradient, shape=e.shape(argument)),
+                    formula="{} (reshaped)")
+INDEX = LinearMap("index",
+                  lambda slot, local, gradient, argument, key: _scattered(
+                      gradient, key, np.shape(argument)),
+                  lambda slot, local, tangent, key: tangent[key], scalar_label="selected",
+                  expression=lambda e, slot, local, gradient, argument, key: e.scatter(
+                      gradient, key=key, shape=e.shape(argument)),
+                  formula="{} (selected)")
+CONCAT = LinearMap("concat", _concat_pullback, _concat_pushforward, scalar_label="placed",
+                   expression=lambda e, slot, local, gradient, argument, axis, bounds: e.index(
+                       gradient, key=_along(axis, slice(bounds[slot], bounds[slot + 1]))),
+                   formula="{} (placed)")
 STACK = LinearMap("stack",
                   lambda slot, local, gradient, argument, axis, count: np.take(
                       gradient, slot, axis=axis),
-                  _stack_pushforward, scalar_label="placed")
+                  _stack_pushforward, scalar_label="placed",
+                  expression=lambda e, slot, local, gradient, argument, axis, count: e.index(
+                      gradient, key=_along(axis, slot)),
+                  formula="{} (placed)")
+# The maps of the ops that backward sweeps are built from, each the other's transpose:
+# broadcasting and summing back, indexing and scattering.
+BROADCAST = LinearMap("broadcast",
+                      lambda slot, local, gradient, argument, shape: unbroadcast(
+                          gradient, np.shape(argument)),
+                      lambda slot, local, tangent, shape: _broadcast(tangent, shape),
+                      scalar_label="broadcast",
+                      expression=lambda e, slot, local, gradient, argument, shape: e.sum_to(
+                          gradient, shape=e.shape(argument)),
+                      formula="{} (broadcast)")
+SUM_TO = LinearMap("sum_to",
+                   lambda slot, local, gradient, argument, shape: _broadcast(
+                       gradient, np.shape(argument)),
+                   lambda slot, local, tangent, shape: unbroadcast(tangent, shape),
+                   scalar_label="{} (each)",
+                   expression=lambda e, slot, local, gradient, argument, shape: e.broadcast_to(
+                       gradient, shape=e.shape(argument)),
+                   formula="{} (summed)")
+SCATTER = LinearMap("scatter",
+                    lambda slot, local, gradient, argument, key, shape: np.asarray(
+                        gradient)[key].copy()[()],
+                    lambda slot, local, tangent, key, shape: _scattered(tangent, key, shape),
+                    scalar_label="placed",
+                    expression=lambda e, slot, local, gradient, argument, key, shape: e.index(
+                        gradient, key=key),
+                    formula="{} (placed)")
 
 
 def _no_pushforward(slot: int, local: Any, tangent: Any) -> Any:

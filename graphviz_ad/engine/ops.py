@@ -27,19 +27,38 @@ from typing import Any, Callable
 
 import numpy as np
 
-from graphviz_ad.engine.linear import (CONCAT, ELEMENTWISE, INDEX, LOG_SOFTMAX, MATMUL, REDUCE,
-                                       RESHAPE, SOFTMAX, STACK, TRANSPOSE, LinearMap,
-                                       swap_last_axes)
+from graphviz_ad.engine.emit import Formula, Numbers, Written, reduced_count
+from graphviz_ad.engine.linear import (BROADCAST, CONCAT, ELEMENTWISE, INDEX, LOG_SOFTMAX,
+                                       MATMUL, REDUCE, RESHAPE, SCATTER, SOFTMAX, STACK, SUM_TO,
+                                       TRANSPOSE, LinearMap, swap_last_axes, unbroadcast)
 
 
+# The rules' numeric emitter: its ops are bound once the table below is complete.
+NUMBERS = Numbers()
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
 
 
 @dataclass(frozen=True)
 class Partial:
-    rule: Callable[..., Any]
-    formula: str
+    """d out / d one argument at the point, written once: `expression(e, *arguments, out,
+    **statics)` with an emitter's ops (engine/emit.py). Read on numbers it is the numeric rule,
+    on texts the formula, on graph nodes the derivative's own graph. A rule may return a plain
+    number for a constant derivative (add's 1). `tuned` is a numpy form of the same derivative,
+    kept where it is more accurate than the expression (tanh' from x, not 1 - tanh(x)^2) or
+    follows PyTorch where the expression is nan (a tie, a nan operand); tests/test_rules.py
+    checks that the two agree."""
+
+    expression: Callable[..., Any]
+    tuned: Callable[..., Any] | None = None
+    rule: Callable[..., Any] = field(init=False)  # the numeric form the sweeps call
+
+    def __post_init__(self):
+        object.__setattr__(self, "rule", self.tuned or partial(self.expression, NUMBERS))
+
+    def bound(self, settings: dict[str, Any]) -> Partial:
+        return Partial(partial(self.expression, **settings),
+                       self.tuned and partial(self.tuned, **settings))
 
 
 AXIS = "axis"    # a whole number, negative counting from the end; None: every axis
@@ -94,6 +113,7 @@ class Op:
     label: str = field(init=False)  # what a graph node shows: the operator, else the name
     rules: tuple[Callable[..., Any], ...] = field(init=False)  # the partials' rules, for speed
     elementwise: bool = field(init=False)
+    templates: dict[int, str] = field(init=False, repr=False, compare=False)  # formulas, by slot
 
     def __post_init__(self):
         if self.arity < 1 or len(self.partials) != (1 if self.variadic else self.arity):
@@ -101,6 +121,7 @@ class Op:
         object.__setattr__(self, "label", _label(self))
         object.__setattr__(self, "rules", tuple(partial.rule for partial in self.partials))
         object.__setattr__(self, "elementwise", self.linear_map is ELEMENTWISE)
+        object.__setattr__(self, "templates", {})
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -124,8 +145,13 @@ class Op:
         return f"{self.name}({', '.join(self.parameters + tuple(statics))})"
 
     def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
-        """The local derivative d out / d argument `slot`, in terms of the arguments' texts."""
-        return self.partials[0 if self.variadic else slot].formula.format(*arguments)
+        """The local derivative d out / d argument `slot`, in terms of the arguments' texts,
+        printed from its rule."""
+        slot = 0 if self.variadic else slot
+        template = self.templates.get(slot)
+        if template is None:
+            template = self.templates[slot] = _formula_template(self, slot)
+        return template.format(*arguments)
 
     def written(self, arguments: tuple[str, ...], as_operator: bool | None = None) -> str:
         """How the op is written on these argument texts: `x + y`, `-x`, `sin(x)`,
@@ -157,8 +183,7 @@ class Op:
         arity = len(shapes) if self.variadic else self.arity
         if not chosen and arity == self.arity:
             return self
-        partials = tuple(Partial(partial(entry.rule, **chosen), entry.formula)
-                         for entry in self.partials)
+        partials = tuple(entry.bound(chosen) for entry in self.partials)
         bound = replace(self, arity=arity, value=partial(self.value, **chosen),
                         partials=partials * arity if self.variadic else partials,
                         linear_map=self.linear_map.bound(chosen),
@@ -169,6 +194,23 @@ class Op:
 
 
 INDEX_OP = "index"
+SCATTER_OP = "scatter"
+
+
+def _formula_template(op: Op, slot: int) -> str:
+    """The formula an edge of this kind shows (`yᵀ` for @), over the arguments' texts."""
+    return op.linear_map.formula.format(rule_text(op, slot))
+
+
+def rule_text(op: Op, slot: int) -> str:
+    """The rule of `slot` read on texts, an expression of the language over the arguments'
+    texts `{0}`, `{1}` (or words, where part of it is piecewise constant: `[x = max]/ties`)."""
+    operands = tuple(Written(f"{{{index}}}") for index in range(op.arity))
+    settings = dict(op.settings)
+    statics = {static.name: settings[static.name] for static in op.statics
+               if static.name in settings}
+    out = getattr(FORMULA, op.name)(*operands, **statics)
+    return FORMULA.const(op.partials[slot].expression(FORMULA, *operands, out, **settings))
 
 
 def key_text(key: tuple) -> str:
@@ -222,11 +264,6 @@ def _tanh_slope(x, out):
     return 4.0 * _sigmoid_slope(2.0 * x)
 
 
-def _inverse_sine_slope(x, out):
-    # (1 - x)(1 + x), not 1 - x*x, which cancels near |x| = 1 (a million ulp off there).
-    return 1.0 / np.sqrt((1.0 - x) * (1.0 + x))
-
-
 def _pow_base_partial(x, y, out):
     # d/dx x^y = y x^(y-1), taken as 0 where y = 0 (PyTorch), so 0^0 has gradient 0, not nan.
     if type(y) is not np.ndarray:
@@ -277,43 +314,58 @@ def _pow_domain_given(base, exponent):
     return None
 
 
-def _one(*_):  # no **kwargs: an elementwise op's rule is the backward sweep's hot path
+# Constant derivatives as plain numbers: add's rule is the backward sweep's hot path. No
+# **kwargs on these: an elementwise op's rule is called with its operands only.
+def _one(e, *_):
     return 1.0
 
 
-def _minus_one(*_):
+def _minus_one(e, *_):
     return -1.0
 
 
-def _zero(*_):
+def _zero(e, *_):
     return 0.0
 
 
-def _placed(*_, **__):
+def _placed(e, *_, **__):
     """The local derivative of an op that only moves or adds elements: 1, whatever its static
     parameters (an axis, a shape, an index)."""
     return 1.0
 
 
-def _count(x, axis=None):
-    """How many elements a reduction along `axis` (every axis: None) takes into each result."""
-    return np.size(x) if axis is None else np.shape(x)[axis]
+def _half_sign(e, x, y):
+    """max's share for x: all where x > y, none where x < y, half on a tie."""
+    return e.div(e.add(1.0, e.sign(e.sub(x, y))), 2.0)
+
+
+def _broadcast_to(x, shape):
+    return np.broadcast_to(x, shape).copy()[()]
+
+
+def _sum_to(x, shape):
+    if np.broadcast_shapes(np.shape(x), shape) != np.shape(x):
+        raise ValueError(f"an array of shape {np.shape(x)} cannot be summed to shape "
+                         f"{shape}: it does not broadcast from it")
+    return unbroadcast(x, shape)[()]
+
+
+def scattered(x, key, shape):
+    """An array of zeros of `shape` with x at `key`."""
+    spread = np.zeros(shape)
+    spread[key] = x
+    return spread[()]
 
 
 def _mean(x, axis=None):
     # numpy's mean without its warning for an empty x, whose mean is 0/0 = nan (PyTorch's).
-    return np.sum(x, axis=axis) / _count(x, axis)
-
-
-def _mean_share(x, out, axis=None):
-    """1/n for each element averaged into n; an empty x has no element to give it to."""
-    return 1.0 / max(_count(x, axis), 1)
+    return np.sum(x, axis=axis) / reduced_count(x, axis)
 
 
 def _extreme(reduce, which):
     """amax or amin: an empty array has no largest element (PyTorch refuses it too)."""
     def value(x, axis=None):
-        if _count(x, axis) == 0:
+        if reduced_count(x, axis) == 0:
             raise ValueError(f"an empty array has no {which} element")
         return reduce(x, axis=axis)
     return value
@@ -333,10 +385,6 @@ def _logsumexp(x, axis=None):
     return np.log(np.sum(np.exp(x - shift), axis=axis)) + np.squeeze(shift, axis=axis)
 
 
-def _expanded(out, axis):
-    return out if axis is None else np.expand_dims(out, axis)
-
-
 def _softmax(x, axis=-1):
     # An inf in a row makes the row nan (inf - inf), as PyTorch's softmax does.
     exponentials = np.exp(x - _largest(x, axis))
@@ -348,16 +396,24 @@ def _log_softmax(x, axis=-1):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def _extreme_share(x, out, axis=None):
+def _extreme_share_numbers(x, out, axis=None):
     """The share of a max (or min) reduction's gradient each element gets: all of it at the
     extreme, split evenly between ties (PyTorch's amax and amin)."""
-    hits = (x == _expanded(out, axis)) * 1.0
+    hits = (x == Numbers.expand(out, axis)) * 1.0
     return hits / np.sum(hits, axis=axis, keepdims=True)
+
+
+def _extreme_share(which):
+    """The share as a rule: piecewise constant, so its own derivative is 0."""
+    def rule(e, x, out, axis=None):
+        return e.fixed(partial(_extreme_share_numbers, axis=axis), f"[{{0}} = {which}]/ties",
+                       x, out)
+    return rule
 
 
 def _ties(x, axis=None):
     """Where a max reduction has no derivative: the largest value is reached more than once."""
-    largest = _expanded(np.max(x, axis=axis), axis)
+    largest = Numbers.expand(np.max(x, axis=axis), axis)
     return (np.sum(x == largest, axis=axis, keepdims=True) > 1) & (x == largest)
 
 
@@ -403,7 +459,7 @@ def _batch(logits):
     return np.shape(logits)[0] if np.ndim(logits) == 2 else 1
 
 
-def _cross_entropy(logits, target):
+def _cross_entropy(logits, target, **_):
     """-(1/N) Σ_n Σ_c t[n, c] log softmax(logits)[n, c]: PyTorch's cross_entropy with its mean
     over the batch; with class indices, -(1/N) Σ_n log softmax(logits)[n, t[n]]."""
     _cross_entropy_shapes(logits, target)
@@ -417,18 +473,34 @@ def _cross_entropy(logits, target):
     return -np.sum(np.where(valid, picked, np.nan)) / _batch(logits)
 
 
-def _cross_entropy_logits(logits, target, out):
-    chosen = _class_onehot(logits, target)
-    return (_softmax(logits) * np.sum(chosen, axis=-1, keepdims=True) - chosen) / _batch(logits)
+def _batch_size(logits):
+    return float(_batch(logits))
 
 
-def _cross_entropy_target(logits, target, out):
-    if _by_class_index(logits, target):
+def _cross_entropy_kind(shapes, **_):
+    """Whether the target is class indices (one axis fewer than the logits), fixed per node:
+    the two kinds have different derivatives, so different formulas."""
+    return {"classes": len(shapes[1]) == len(shapes[0]) - 1}
+
+
+def _cross_entropy_logits(e, logits, target, out, classes=False):
+    size = e.fixed(_batch_size, "N", logits)
+    if classes:
+        # A row sums to 1, so the general form's sum(target) drops out; an index that is no
+        # class makes its row nan either way.
+        chosen = e.fixed(_class_onehot, "onehot({1})", logits, target)
+        return e.div(e.sub(e.softmax(logits), chosen), size)
+    total = e.expand(e.sum(target, axis=-1), -1)
+    return e.div(e.sub(e.mul(e.softmax(logits), total), target), size)
+
+
+def _cross_entropy_target(e, logits, target, out, classes=False):
+    if classes:
         return 0.0  # class indices are labels, not quantities: no gradient (PyTorch)
-    return -_log_softmax(logits) / _batch(logits)
+    return e.div(e.neg(e.log_softmax(logits)), e.fixed(_batch_size, "N", logits))
 
 
-def _cross_entropy_domain(logits, target):
+def _cross_entropy_domain(logits, target, **_):
     if not _by_class_index(logits, target):
         return True
     return bool(np.all((target == np.floor(target)) & (target >= 0)
@@ -483,103 +555,110 @@ def _where_condition(condition):
 _AXIS = Static("axis", AXIS)
 
 TABLE: tuple[Op, ...] = (
-    Op("add", 2, operator.add, (Partial(_one, "1"), Partial(_one, "1")),
+    Op("add", 2, operator.add, (Partial(_one), Partial(_one)),
        "sum of x and y", operator="+", callable=False, complex_step=True,
        sample=((-2, 2), (-2, 2))),
-    Op("sub", 2, operator.sub, (Partial(_one, "1"), Partial(_minus_one, "-1")),
+    Op("sub", 2, operator.sub, (Partial(_one), Partial(_minus_one)),
        "difference x - y", operator="-", callable=False, complex_step=True,
        sample=((-2, 2), (-2, 2))),
     Op("mul", 2, operator.mul,
-       (Partial(lambda x, y, out: y, "{1}"), Partial(lambda x, y, out: x, "{0}")),
+       (Partial(lambda e, x, y, out: y), Partial(lambda e, x, y, out: x)),
        "product of x and y", operator="*", callable=False, complex_step=True,
        sample=((-2, 2), (-2, 2))),
     Op("div", 2, operator.truediv,
-       (Partial(lambda x, y, out: 1.0 / y, "1/{1}"),
-        Partial(lambda x, y, out: -out / y, "-{0}/{1}^2")),
+       (Partial(lambda e, x, y, out: e.div(1.0, y)),
+        Partial(lambda e, x, y, out: e.div(e.neg(x), e.mul(y, y)),
+                tuned=lambda x, y, out: -out / y)),
        "quotient x / y", operator="/", callable=False,
        domain=lambda x, y: y != 0, domain_text="{1} != 0", complex_step=True,
        sample=((-2, 2), (0.5, 2))),
     Op("pow", 2, operator.pow,
-       (Partial(_pow_base_partial, "{1}*{0}^({1}-1)"),
-        Partial(_pow_exponent_partial, "{0}^{1}*log({0})")),
+       (Partial(lambda e, x, y, out: e.mul(y, e.pow(x, e.sub(y, 1.0))),
+                tuned=_pow_base_partial),
+        Partial(lambda e, x, y, out: e.mul(out, e.log(x)), tuned=_pow_exponent_partial)),
        "x to the power y", operator="^",
        domain=_pow_domain,
        domain_text="{0} > 0, or a whole-number {1} (with {0} != 0 when {1} < 0)",
        domain_given=_pow_domain_given, complex_step=True,
        sample=((0.3, 2), (-2, 2))),
     Op("matmul", 2, operator.matmul,
-       (Partial(lambda x, y, out: y, "{1}ᵀ"), Partial(lambda x, y, out: x, "{0}ᵀ")),
+       (Partial(lambda e, x, y, out: y), Partial(lambda e, x, y, out: x)),
        "matrix product of x and y (matrix-vector, matrix-matrix, vector-vector); leading "
        "axes are a batch, broadcast as numpy's matmul does", operator="@",
        callable=False, linear_map=MATMUL, complex_step=True,
        sample=((-2, 2), (-2, 2)), sample_shapes=((2, 2, 3), (3, 4))),
-    Op("neg", 1, operator.neg, (Partial(_minus_one, "-1"),),
+    Op("neg", 1, operator.neg, (Partial(_minus_one),),
        "negation -x", operator="-", callable=False, complex_step=True),
-    Op("sin", 1, np.sin, (Partial(lambda x, out: np.cos(x), "cos({0})"),), "sine",
+    Op("sin", 1, np.sin, (Partial(lambda e, x, out: e.cos(x)),), "sine", complex_step=True),
+    Op("cos", 1, np.cos, (Partial(lambda e, x, out: e.neg(e.sin(x))),), "cosine",
        complex_step=True),
-    Op("cos", 1, np.cos, (Partial(lambda x, out: -np.sin(x), "-sin({0})"),), "cosine",
-       complex_step=True),
-    Op("tan", 1, np.tan, (Partial(lambda x, out: 1.0 + out * out, "1 + tan({0})^2"),),
+    Op("tan", 1, np.tan, (Partial(lambda e, x, out: e.add(1.0, e.mul(out, out))),),
        "tangent", complex_step=True, sample=((-1.2, 1.2),)),
-    Op("sec", 1, lambda x: 1.0 / np.cos(x),
-       (Partial(lambda x, out: out * np.tan(x), "sec({0})*tan({0})"),), "secant 1/cos(x)",
-       domain=lambda x: np.cos(x) != 0, domain_text="cos({0}) != 0", complex_step=True,
-       sample=((-1.2, 1.2),)),
+    Op("sec", 1, lambda x: 1.0 / np.cos(x), (Partial(lambda e, x, out: e.mul(out, e.tan(x))),),
+       "secant 1/cos(x)", domain=lambda x: np.cos(x) != 0, domain_text="cos({0}) != 0",
+       complex_step=True, sample=((-1.2, 1.2),)),
     Op("csc", 1, lambda x: 1.0 / np.sin(x),
-       (Partial(lambda x, out: -out / np.tan(x), "-csc({0})*cot({0})"),), "cosecant 1/sin(x)",
+       (Partial(lambda e, x, out: e.mul(e.neg(out), e.cot(x))),), "cosecant 1/sin(x)",
        domain=lambda x: np.sin(x) != 0, domain_text="sin({0}) != 0", complex_step=True,
        sample=((0.3, 2.8),)),
     Op("cot", 1, lambda x: 1.0 / np.tan(x),
-       (Partial(lambda x, out: -(1.0 + out * out), "-(1 + cot({0})^2)"),),
+       (Partial(lambda e, x, out: e.neg(e.add(1.0, e.mul(out, out)))),),
        "cotangent cos(x)/sin(x)", domain=lambda x: np.sin(x) != 0,
        domain_text="sin({0}) != 0", complex_step=True, sample=((0.3, 2.8),)),
-    Op("asin", 1, np.arcsin, (Partial(_inverse_sine_slope, "1/sqrt(1 - {0}^2)"),),
+    # (1 - x)(1 + x), not 1 - x*x, which cancels near |x| = 1 (a million ulp off there).
+    Op("asin", 1, np.arcsin,
+       (Partial(lambda e, x, out: e.div(1.0, e.sqrt(e.mul(e.sub(1.0, x), e.add(1.0, x))))),),
        "inverse sine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= {0} <= 1",
        complex_step=True, sample=((-0.9, 0.9),)),
-    Op("acos", 1, np.arccos, (Partial(lambda x, out: -_inverse_sine_slope(x, out),
-                                      "-1/sqrt(1 - {0}^2)"),),
+    Op("acos", 1, np.arccos,
+       (Partial(lambda e, x, out: e.div(-1.0, e.sqrt(e.mul(e.sub(1.0, x), e.add(1.0, x))))),),
        "inverse cosine", domain=lambda x: np.abs(x) <= 1, domain_text="-1 <= {0} <= 1",
        complex_step=True, sample=((-0.9, 0.9),)),
-    Op("atan", 1, np.arctan, (Partial(lambda x, out: 1.0 / (1.0 + x * x), "1/(1 + {0}^2)"),),
+    Op("atan", 1, np.arctan, (Partial(lambda e, x, out: e.div(1.0, e.add(1.0, e.mul(x, x)))),),
        "inverse tangent", complex_step=True),
-    Op("sinh", 1, np.sinh, (Partial(lambda x, out: np.cosh(x), "cosh({0})"),),
-       "hyperbolic sine", complex_step=True),
-    Op("cosh", 1, np.cosh, (Partial(lambda x, out: np.sinh(x), "sinh({0})"),),
-       "hyperbolic cosine", complex_step=True),
-    Op("tanh", 1, np.tanh, (Partial(_tanh_slope, "1 - tanh({0})^2"),),
-       "hyperbolic tangent", complex_step=True),
-    Op("exp", 1, np.exp, (Partial(lambda x, out: out, "exp({0})"),), "e to the power x",
+    Op("sinh", 1, np.sinh, (Partial(lambda e, x, out: e.cosh(x)),), "hyperbolic sine",
        complex_step=True),
-    Op("log", 1, np.log, (Partial(lambda x, out: 1.0 / x, "1/{0}"),), "natural logarithm",
+    Op("cosh", 1, np.cosh, (Partial(lambda e, x, out: e.sinh(x)),), "hyperbolic cosine",
+       complex_step=True),
+    Op("tanh", 1, np.tanh,
+       (Partial(lambda e, x, out: e.sub(1.0, e.mul(out, out)), tuned=_tanh_slope),),
+       "hyperbolic tangent", complex_step=True),
+    Op("exp", 1, np.exp, (Partial(lambda e, x, out: out),), "e to the power x",
+       complex_step=True),
+    Op("log", 1, np.log, (Partial(lambda e, x, out: e.div(1.0, x)),), "natural logarithm",
        domain=lambda x: x > 0, domain_text="{0} > 0", aliases=("ln",), complex_step=True,
        sample=((0.2, 3),)),
-    Op("log2", 1, np.log2, (Partial(lambda x, out: 1.0 / (x * _LN2), "1/({0}*log(2))"),),
+    Op("log2", 1, np.log2,
+       (Partial(lambda e, x, out: e.div(1.0, e.mul(x, e.const(_LN2, "log(2)")))),),
        "base-2 logarithm", domain=lambda x: x > 0, domain_text="{0} > 0", complex_step=True,
        sample=((0.2, 3),)),
-    Op("log10", 1, np.log10, (Partial(lambda x, out: 1.0 / (x * _LN10), "1/({0}*log(10))"),),
+    Op("log10", 1, np.log10,
+       (Partial(lambda e, x, out: e.div(1.0, e.mul(x, e.const(_LN10, "log(10)")))),),
        "base-10 logarithm", domain=lambda x: x > 0, domain_text="{0} > 0", complex_step=True,
        sample=((0.2, 3),)),
-    Op("sqrt", 1, np.sqrt, (Partial(lambda x, out: 0.5 / out, "1/(2*sqrt({0}))"),),
+    Op("sqrt", 1, np.sqrt, (Partial(lambda e, x, out: e.div(1.0, e.mul(2.0, out))),),
        "square root", domain=lambda x: x >= 0, domain_text="{0} >= 0", complex_step=True,
        sample=((0.2, 3),)),
-    Op("abs", 1, np.abs, (Partial(lambda x, out: np.sign(x), "sign({0})"),),
+    Op("abs", 1, np.abs, (Partial(lambda e, x, out: e.sign(x)),),
        "absolute value; abs'(0) = 0 as in PyTorch", kink=lambda x: x == 0,
        kink_text="abs is not differentiable at 0; the engine uses PyTorch's convention "
                  "abs'(0) = 0"),
-    Op("sigmoid", 1, _sigmoid, (Partial(lambda x, out: _sigmoid_slope(x),
-                                        "sigmoid({0})*(1 - sigmoid({0}))"),),
+    Op("sigmoid", 1, _sigmoid,
+       (Partial(lambda e, x, out: e.mul(out, e.sub(1.0, out)),
+                tuned=lambda x, out: _sigmoid_slope(x)),),
        "logistic function 1/(1 + e^-x), stable for large |x|"),
-    Op("relu", 1, lambda x: np.maximum(x, 0.0), (Partial(lambda x, out: 1.0 - (x <= 0),
-                                                         "[{0} > 0]"),),
+    Op("relu", 1, lambda x: np.maximum(x, 0.0),
+       (Partial(lambda e, x, out: e.step(x), tuned=lambda x, out: 1.0 - (x <= 0)),),
        "maximum(x, 0); relu'(0) = 0 as in PyTorch", kink=lambda x: x == 0,
        kink_text="relu is not differentiable at 0; the engine uses PyTorch's convention "
                  "relu'(0) = 0"),
-    Op("softplus", 1, lambda x: np.logaddexp(0.0, x), (Partial(lambda x, out: _sigmoid(x),
-                                                               "sigmoid({0})"),),
+    Op("softplus", 1, lambda x: np.logaddexp(0.0, x), (Partial(lambda e, x, out: e.sigmoid(x)),),
        "log(1 + e^x), stable for large |x|"),
     Op("max", 2, np.maximum,
-       (Partial(lambda x, y, out: _unless_below(x, y), "[{0} > {1}]"),
-        Partial(lambda x, y, out: _unless_below(y, x), "[{1} > {0}]")),
+       (Partial(lambda e, x, y, out: _half_sign(e, x, y),
+                tuned=lambda x, y, out: _unless_below(x, y)),
+        Partial(lambda e, x, y, out: _half_sign(e, y, x),
+                tuned=lambda x, y, out: _unless_below(y, x))),
        "larger of x and y, elementwise; a tie splits the gradient evenly, a nan passes it to "
        "both", aliases=("maximum",),
        kink=lambda x, y: x == y, kink_text="max is not differentiable where its arguments are "
@@ -587,8 +666,10 @@ TABLE: tuple[Op, ...] = (
                                            "PyTorch does",
        sample=((-2, 0), (0.2, 2))),
     Op("min", 2, np.minimum,
-       (Partial(lambda x, y, out: _unless_below(y, x), "[{0} < {1}]"),
-        Partial(lambda x, y, out: _unless_below(x, y), "[{1} < {0}]")),
+       (Partial(lambda e, x, y, out: _half_sign(e, y, x),
+                tuned=lambda x, y, out: _unless_below(y, x)),
+        Partial(lambda e, x, y, out: _half_sign(e, x, y),
+                tuned=lambda x, y, out: _unless_below(x, y))),
        "smaller of x and y, elementwise; a tie splits the gradient evenly, a nan passes it to "
        "both", aliases=("minimum",),
        kink=lambda x, y: x == y, kink_text="min is not differentiable where its arguments are "
@@ -596,8 +677,11 @@ TABLE: tuple[Op, ...] = (
                                            "PyTorch does",
        sample=((-2, 0), (0.2, 2))),
     Op("clip", 3, np.clip,
-       (Partial(_clip_inside, "[{1} <= {0} <= {2}]"), Partial(_clip_low, "[{0} < {1}]"),
-        Partial(_clip_high, "[{0} > {2}]")),
+       (Partial(lambda e, x, low, high, out: e.mul(e.sub(1.0, e.step(e.sub(low, x))),
+                                                   e.sub(1.0, e.step(e.sub(x, high)))),
+                tuned=_clip_inside),
+        Partial(lambda e, x, low, high, out: e.step(e.sub(low, x)), tuned=_clip_low),
+        Partial(lambda e, x, low, high, out: e.step(e.sub(x, high)), tuned=_clip_high)),
        "x limited to [lo, hi]; at a bound the gradient goes to x, as in PyTorch 2.13's clamp",
        domain=_clip_domain, domain_text="{1} <= {2}",
        parameter_names=("x", "lo", "hi"),
@@ -605,21 +689,19 @@ TABLE: tuple[Op, ...] = (
        kink_text="clip is not differentiable where x is at a bound; the engine passes the "
                  "gradient to x there, as PyTorch's clamp did up to 2.13",
        sample=((-3, 3), (-2, -1), (1, 2))),
-    Op("sum", 1, lambda x, axis=None: np.sum(x, axis=axis), (Partial(_placed, "1"),),
+    Op("sum", 1, lambda x, axis=None: np.sum(x, axis=axis), (Partial(_placed),),
        "sum of all elements, or along one axis", linear_map=REDUCE, statics=(_AXIS,),
        complex_step=True, sample_shapes=((3, 4),), sample_statics=(("axis", 1),)),
-    Op("mean", 1, _mean, (Partial(_mean_share, "1/n"),),
+    Op("mean", 1, _mean, (Partial(lambda e, x, out, axis=None: e.div(1.0, e.count(x, axis))),),
        "mean of all elements, or along one axis", linear_map=REDUCE, statics=(_AXIS,),
        complex_step=True, sample_shapes=((3, 4),), sample_statics=(("axis", 0),)),
-    Op("amax", 1, _extreme(np.max, "largest"),
-       (Partial(_extreme_share, "[{0} = max] / ties"),),
+    Op("amax", 1, _extreme(np.max, "largest"), (Partial(_extreme_share("max")),),
        "largest element, or largest along one axis; ties share the gradient evenly "
        "(PyTorch's amax)", linear_map=REDUCE, statics=(_AXIS,),
        kink=_ties, kink_text="the largest element is reached more than once: the engine splits "
                              "the gradient evenly between the ties, as PyTorch's amax does",
        sample_shapes=((3, 4),), sample_statics=(("axis", -1),)),
-    Op("amin", 1, _extreme(np.min, "smallest"),
-       (Partial(_extreme_share, "[{0} = min] / ties"),),
+    Op("amin", 1, _extreme(np.min, "smallest"), (Partial(_extreme_share("min")),),
        "smallest element, or smallest along one axis; ties share the gradient evenly "
        "(PyTorch's amin)", linear_map=REDUCE, statics=(_AXIS,),
        kink=_lower_ties, kink_text="the smallest element is reached more than once: the engine "
@@ -627,81 +709,101 @@ TABLE: tuple[Op, ...] = (
                                    "amin does",
        sample_shapes=((3, 4),), sample_statics=(("axis", 0),)),
     Op("logsumexp", 1, _logsumexp,
-       (Partial(lambda x, out, axis=None: np.exp(x - _expanded(out, axis)), "softmax({0})"),),
+       (Partial(lambda e, x, out, axis=None: e.exp(e.sub(x, e.expand(out, axis)))),),
        "log Σ exp(x), of all elements or along one axis, stable for large |x|",
        linear_map=REDUCE, statics=(_AXIS,), complex_step=True, sample_shapes=((3, 4),),
        sample_statics=(("axis", 1),)),
-    Op("softmax", 1, _softmax, (Partial(lambda x, out, axis=-1: out, "diag(s) - s sᵀ, "
-                                                                      "s = softmax({0})"),),
+    Op("softmax", 1, _softmax, (Partial(lambda e, x, out, axis=-1: out),),
        "exp(x) / Σ exp(x) along an axis (the last by default), stable for large |x|",
        linear_map=SOFTMAX, statics=(Static("axis", AXIS, -1),), complex_step=True,
        sample_shapes=((3, 4),), sample_statics=(("axis", 0),)),
     Op("log_softmax", 1, _log_softmax,
-       (Partial(lambda x, out, axis=-1: np.exp(out), "I - 1 sᵀ, s = softmax({0})"),),
+       (Partial(lambda e, x, out, axis=-1: e.softmax(x, axis=axis),
+                tuned=lambda x, out, axis=-1: np.exp(out)),),
        "x - logsumexp(x) along an axis (the last by default), stable for large |x|",
        linear_map=LOG_SOFTMAX, statics=(Static("axis", AXIS, -1),), complex_step=True,
        sample_shapes=((3, 4),), sample_statics=(("axis", 0),)),
     Op("cross_entropy", 2, _cross_entropy,
-       (Partial(_cross_entropy_logits, "(softmax({0}) - {1})/N"),
-        Partial(_cross_entropy_target, "-log_softmax({0})/N")),
+       (Partial(_cross_entropy_logits), Partial(_cross_entropy_target)),
        "PyTorch's cross_entropy, mean over the batch: logits (N, C) or (C,); target class "
        "indices (N,) or () (no gradient), or probabilities shaped like the logits",
-       linear_map=REDUCE, domain=_cross_entropy_domain,
+       linear_map=REDUCE, domain=_cross_entropy_domain, derive=_cross_entropy_kind,
        domain_text="{1} holds class indices 0 <= {1} < C, or probabilities shaped like {0}",
        parameter_names=("logits", "target"), complex_step=True,
        sample=((-2, 2), (0, 1)), sample_shapes=((4, 3), (4, 3))),
     Op("mse", 2, _mse,
-       (Partial(lambda x, y, out: 2.0 * (x - y) / np.size(x), "2({0} - {1})/n"),
-        Partial(lambda x, y, out: -2.0 * (x - y) / np.size(x), "-2({0} - {1})/n")),
+       (Partial(lambda e, x, y, out: e.div(e.mul(2.0, e.sub(x, y)), e.count(x))),
+        Partial(lambda e, x, y, out: e.div(e.mul(-2.0, e.sub(x, y)), e.count(x)))),
        "mean squared error mean((x - y)^2) of two arrays of one shape", linear_map=REDUCE,
        complex_step=True, sample=((-2, 2), (-2, 2)), sample_shapes=((2, 3), (2, 3))),
-    Op("transpose", 1, swap_last_axes, (Partial(_placed, "1 (transposed)"),),
+    Op("transpose", 1, swap_last_axes, (Partial(_placed),),
        "the last two axes exchanged: a matrix transposed, each matrix of a batch transposed; "
        "a vector or a number unchanged", linear_map=TRANSPOSE, complex_step=True,
        sample_shapes=((2, 3, 4),)),
-    Op("reshape", 1, lambda x, shape: np.reshape(x, shape), (Partial(_placed, "1 (reshaped)"),),
+    Op("reshape", 1, lambda x, shape: np.reshape(x, shape), (Partial(_placed),),
        "the elements of x in a new shape (row-major, one size may be -1)",
        linear_map=RESHAPE, statics=(Static("shape", SHAPE, required=True),), complex_step=True,
        sample_shapes=((2, 3),), sample_statics=(("shape", (3, -1)),)),
-    Op(INDEX_OP, 1, _index, (Partial(_placed, "1 (selected)"),),
+    Op("broadcast_to", 1, _broadcast_to, (Partial(_placed),),
+       "x repeated along new leading axes and along its axes of length 1, to a shape (numpy's "
+       "broadcasting, written out)", linear_map=BROADCAST,
+       statics=(Static("shape", SHAPE, required=True),), complex_step=True,
+       sample_shapes=((3, 1),), sample_statics=(("shape", (2, 3, 4)),)),
+    Op("sum_to", 1, _sum_to, (Partial(_placed),),
+       "x summed back to a shape it broadcasts from (what broadcasting does, undone: the "
+       "gradient of broadcast_to)", linear_map=SUM_TO,
+       statics=(Static("shape", SHAPE, required=True),), complex_step=True,
+       sample_shapes=((2, 3, 4),), sample_statics=(("shape", (3, 1)),)),
+    Op(INDEX_OP, 1, _index, (Partial(_placed),),
        "elements picked by integers and slices, as numpy's basic indexing: x[0], W[:, 1], "
        "x[1:3], x[::-1]; the gradient is scattered back", callable=False, linear_map=INDEX,
        statics=(Static(INDEX_KEY, INDEX_KEY, required=True),), complex_step=True,
        sample_shapes=((3, 4),), sample_statics=((INDEX_KEY, (slice(0, 2), -1)),)),
+    Op(SCATTER_OP, 1, scattered, (Partial(_placed),),
+       "x placed at an index of an array of zeros (the gradient of indexing; made by "
+       "grad(...), not written)", callable=False, linear_map=SCATTER,
+       statics=(Static(INDEX_KEY, INDEX_KEY, required=True),
+                Static("shape", SHAPE, required=True)), complex_step=True,
+       sample_shapes=((2,),), sample_statics=((INDEX_KEY, (slice(0, 2), -1)),
+                                               ("shape", (3, 4)))),
     Op("concat", 1, lambda *arrays, axis, bounds: np.concatenate(arrays, axis=axis),
-       (Partial(_placed, "1 (placed)"),),
+       (Partial(_placed),),
        "arrays joined along an existing axis (the first by default)", linear_map=CONCAT,
        statics=(Static("axis", AXIS, 0, keyword_only=True),), variadic=True,
        derive=_concat_bounds, complex_step=True, sample_shapes=((2, 3), (1, 3)),
        sample_statics=(("axis", -2),)),
     Op("stack", 1, lambda *arrays, axis, count: np.stack(arrays, axis=axis),
-       (Partial(_placed, "1 (placed)"),),
+       (Partial(_placed),),
        "values of one shape stacked along a new axis (the first by default); [a, b] with "
        "names in it is stack(a, b)", linear_map=STACK,
        statics=(Static("axis", AXIS, 0, keyword_only=True),), variadic=True,
        derive=_stack_count, complex_step=True, sample_shapes=((2, 3), (2, 3), (2, 3)),
        sample_statics=(("axis", 1),)),
     Op("where", 3, lambda condition, x, y: np.where(_where_condition(condition), x, y),
-       (Partial(_zero, "0"),
-        Partial(lambda condition, x, y, out: _where_condition(condition) * 1.0, "{0}"),
-        Partial(lambda condition, x, y, out: 1.0 - _where_condition(condition), "1 - {0}")),
+       (Partial(_zero),
+        Partial(lambda e, condition, x, y, out: condition,
+                tuned=lambda condition, x, y, out: _where_condition(condition) * 1.0),
+        Partial(lambda e, condition, x, y, out: e.sub(1.0, condition),
+                tuned=lambda condition, x, y, out: 1.0 - _where_condition(condition))),
        "x where cond is 1, y where it is 0 (cond holds 0s and 1s: step(z), a mask)",
        domain=lambda condition, x, y: (condition == 0) | (condition == 1),
        domain_text="{0} is 0 or 1", parameter_names=("cond", "x", "y"), complex_step=True,
        sample=((0, 2, "whole"), (-2, 2), (-2, 2))),
-    Op("sign", 1, np.sign, (Partial(_zero, "0"),),
+    Op("sign", 1, np.sign, (Partial(_zero),),
        "-1, 0 or 1 by the sign of x; sign'(x) = 0, as in PyTorch",
        kink=lambda x: x == 0, kink_text="sign jumps at 0: the engine uses PyTorch's convention "
                                         "sign'(0) = 0"),
-    Op("step", 1, lambda x: (x > 0) * 1.0, (Partial(_zero, "0"),),
+    Op("step", 1, lambda x: (x > 0) * 1.0, (Partial(_zero),),
        "1 where x > 0, else 0 (so relu'(x) = step(x)); step'(x) = 0",
        kink=lambda x: x == 0, kink_text="step jumps at 0: the engine takes step'(0) = 0"),
-    Op("detach", 1, np.copy, (Partial(lambda x, out: 0.0, "0 (cut)"),),
+    Op("detach", 1, np.copy, (Partial(lambda e, x, out: e.const(0.0, "0 (cut)")),),
        "the value of x with no gradient through it (PyTorch's x.detach())",
        stops_gradient=True, complex_step=True),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in TABLE}
+NUMBERS.learn(TABLE)
+FORMULA = Formula(OPS)
 FUNCTIONS: dict[str, Op] = {name: op for op in TABLE if op.callable
                             for name in (op.name,) + op.aliases}
 # Called with one argument, or with an axis, these names reduce: `max(x)`, `min(x, axis=0)`.
@@ -718,4 +820,9 @@ NO_GRAD_DESCRIPTION = ("evaluate x without recording it: the result enters the g
                        "constant (PyTorch's torch.no_grad())")
 
 CONSTANTS: dict[str, float] = {"pi": float(np.pi), "e": float(np.e)}
-CALLABLE: frozenset[str] = frozenset(FUNCTIONS) | {NO_GRAD}  # every name that can be called
+GRAD = "grad"
+GRAD_DESCRIPTION = ("the gradient df/dx of a number f with respect to a name x, shaped like x, "
+                    "built into the graph by the backward sweep's rules, so it can be drawn and "
+                    "differentiated again: grad(grad(f, x), x) is the second derivative")
+
+CALLABLE: frozenset[str] = frozenset(FUNCTIONS) | {NO_GRAD, GRAD}  # every name that can be called

@@ -6,7 +6,8 @@ from rich.table import Table
 from rich.text import Text
 
 from graphviz_ad.language.parser import CANONICAL
-from graphviz_ad.engine.ops import CONSTANTS, NO_GRAD, NO_GRAD_DESCRIPTION, REDUCING, TABLE, Op
+from graphviz_ad.engine.ops import (CONSTANTS, GRAD, GRAD_DESCRIPTION, NO_GRAD,
+                                    NO_GRAD_DESCRIPTION, REDUCING, TABLE, Op)
 from graphviz_ad.report.layout import Fitted
 
 
@@ -48,6 +49,8 @@ def ops_table() -> Fitted:
                       Text(op.domain_in_xy))
     table.add_row(_entry(f"{NO_GRAD}(x)", NO_GRAD_DESCRIPTION), Text("none (a constant)"),
                   Text("all x"))
+    table.add_row(_entry(f"{GRAD}(f, x)", GRAD_DESCRIPTION), Text("those of f's ops, to any order"),
+                  Text("f a number; x a name"))
     return Fitted(table)
 
 
@@ -60,4 +63,6 @@ def ops_markdown() -> str:
         lines.append(f"| {written} | {partials} | {op.domain_in_xy} | "
                      f"{op.description} |")
     lines.append(f"| `{NO_GRAD}(x)` | none (a constant) | all x | {NO_GRAD_DESCRIPTION} |")
+    lines.append(f"| `{GRAD}(f, x)` | those of f's ops, to any order | f a number; x a name | "
+                 f"{GRAD_DESCRIPTION} |")
     return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""Emitters: what a derivative rule of the op table is read as.
+
+A rule is written once, as a function of an emitter `e` and the op's operands, with one method
+per op (`e.cos(x)`, `e.mul(y, x)`, `e.sum(g, axis=1)`) and a few more:
+
+- `e.const(value, text)`: a number (`text` says how a formula prints it: `log(2)`);
+- `e.count(x, axis)`: how many elements a reduction along `axis` takes into each result;
+- `e.expand(x, axis)`: a reduction's result with its reduced axis back, as length 1;
+- `e.shape(x)`: the shape of an operand (numbers and nodes only: a formula has no shapes);
+- `e.fixed(function, template, *operands)`: a value that is constant where the op is
+  differentiable (which elements tie for a max, a class index's one-hot row), computed by a
+  numpy `function`, printed from `template`, with derivative 0.
+
+Three emitters read every rule: `Numbers` (numpy values: the numeric sweep), `Formula` (the text
+on edges, in tables and on the page) and, in engine/differentiate.py, one that appends graph
+nodes, so that the backward sweep becomes a graph that can be drawn and differentiated again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+
+def reduced_count(x: Any, axis: int | None = None) -> int:
+    """How many elements a reduction along `axis` (every axis: None) takes into each result."""
+    return np.size(x) if axis is None else np.shape(x)[axis]
+
+
+def expanded_shape(shape: tuple[int, ...], axis: int | None) -> tuple[int, ...]:
+    """A reduction's result shape with the reduced axis kept, as length 1 (every axis: None)."""
+    if axis is None:
+        return (1,) * len(shape)
+    kept = list(shape)
+    kept[axis] = 1
+    return tuple(kept)
+
+
+class Numbers:
+    """Rules read on numpy values: each op is its value function, bound once per table."""
+
+    def __init__(self):
+        self.learned = False
+
+    def learn(self, table: Iterable[Any]) -> None:
+        """Bind each op's value function: the table's rules hold this emitter before the table
+        they read is complete."""
+        for op in table:
+            setattr(self, op.name, op.value)
+        self.learned = True
+
+    @staticmethod
+    def const(value: float, text: str | None = None) -> float:
+        return value
+
+    @staticmethod
+    def count(x: Any, axis: int | None = None) -> Any:
+        return np.float64(reduced_count(x, axis))  # 1/0 is inf (an empty mean), not an error
+
+    @staticmethod
+    def expand(x: Any, axis: int | None = None) -> Any:
+        return x if axis is None else np.expand_dims(x, axis)
+
+    @staticmethod
+    def shape(x: Any) -> tuple[int, ...]:
+        return np.shape(x)
+
+    @staticmethod
+    def fixed(function: Callable[..., Any], template: str, *operands: Any) -> Any:
+        return function(*operands)
+
+
+# How tightly a formula's part binds: an operand is bracketed when it binds less tightly than
+# its place needs (`(x + y)*z`, `-(x*y)`, `(-x)^2`).
+SUM, PRODUCT, SIGN, POWER, ATOM = 1, 2, 3, 4, 5
+
+
+class Written(str):
+    """A formula's text, with how tightly it binds."""
+
+    binding: int
+
+    def __new__(cls, text: str, binding: int = ATOM):
+        written = super().__new__(cls, text)
+        written.binding = binding
+        return written
+
+
+def _setting(value: Any) -> str:
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, tuple) else str(value)
+
+
+def _text(item: Any) -> Written:
+    """A formula's part; a number as its shortest text (`2`, `0.5`, `-1`)."""
+    if isinstance(item, Written):
+        return item
+    if isinstance(item, str):
+        return Written(item)
+    text = repr(float(item)).removesuffix(".0")
+    return Written(text, SIGN if text.startswith("-") else ATOM)
+
+
+def _operand(text: str, least: int) -> str:
+    binding = getattr(text, "binding", ATOM)
+    return text if binding >= least else f"({text})"
+
+
+# The ops written between their operands, with how tightly each binds.
+_OPERATORS = {"add": ("+", SUM), "sub": ("-", SUM), "mul": ("*", PRODUCT),
+              "div": ("/", PRODUCT), "matmul": ("@", PRODUCT), "pow": ("^", POWER)}
+
+
+class Formula:
+    """Rules read on texts: each op writes itself as the language does (`cos(x)`, `x*y`,
+    `sum(g, axis=1)`), so a printed formula parses as an expression of the language and can
+    never disagree with its number. Multiplying by 1 is left out, and `a*a` reads `a^2`."""
+
+    def __init__(self, ops: dict[str, Any]):
+        self._ops = ops
+
+    def __getattr__(self, name: str) -> Callable[..., Written]:
+        op = self._ops.get(name)
+        if op is None:
+            raise AttributeError(name)
+        if name in _OPERATORS:
+            symbol, binding = _OPERATORS[name]
+            return lambda x, y: self._binary(symbol, binding, _text(x), _text(y))
+        if name == "neg":
+            return lambda x: Written(f"-{_operand(_text(x), POWER)}", SIGN)
+
+        def call(*operands: Any, **settings: Any) -> Written:
+            operands = tuple(map(_text, operands))
+            defaults = {static.name: static.default for static in op.statics}
+            shown = [f"{key}={_setting(value)}" for key, value in settings.items()
+                     if defaults.get(key, object()) != value]
+            return Written(f"{name}({', '.join(list(operands) + shown)})")
+        return call
+
+    @staticmethod
+    def _binary(symbol: str, binding: int, x: str, y: str) -> Written:
+        if symbol == "*":
+            if x == "1":
+                return y
+            if y == "1":
+                return x
+            if x == y and getattr(x, "binding", ATOM) == ATOM:
+                return Written(f"{x}^2", POWER)
+        if binding == POWER:  # x^y^z is x^(y^z): both operands are atoms, to be plain
+            return Written(f"{_operand(x, ATOM)}^{_operand(y, ATOM)}", POWER)
+        # Left-associative: the right operand binds more tightly than the operator itself.
+        right = _operand(y, binding + 1)
+        spaced = f" {symbol} " if binding == SUM else symbol
+        return Written(f"{_operand(x, binding)}{spaced}{right}", binding)
+
+    @staticmethod
+    def const(value: float, text: str | None = None) -> Written:
+        return _text(value) if text is None else Written(text, SIGN if text[0] == "-" else ATOM)
+
+    @staticmethod
+    def shape(x: str) -> None:
+        return None  # a formula holds for every shape
+
+    @staticmethod
+    def count(x: str, axis: int | None = None) -> Written:
+        return Written("n")
+
+    @staticmethod
+    def expand(x: str, axis: int | None = None) -> str:
+        return x
+
+    @staticmethod
+    def fixed(function: Callable[..., Any], template: str, *operands: str) -> Written:
+        return Written(template.format(*operands))

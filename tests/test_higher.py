@@ -1,0 +1,135 @@
+"""Derivatives of derivatives: grad(f, x) in the language is a graph, exact at any order."""
+
+import math
+
+import numpy as np
+import pytest
+
+from graphviz_ad import analyze
+from graphviz_ad.engine.build import build
+from graphviz_ad.engine.ops import TABLE
+from graphviz_ad.errors import ShapeError, UsageError
+
+from test_ops import bound, sample_points
+
+
+def nested(expression: str, order: int) -> str:
+    for _ in range(order):
+        expression = f"grad({expression}, x)"
+    return expression
+
+
+def value(source: str, **values) -> float:
+    built = build(source, values)
+    return built.graph.values[built.graph.output]
+
+
+def tanh_derivative(order: int, x: float) -> float:
+    """d^n/dx^n tanh(x) = p_n(tanh x), with p_0(t) = t and p_(n+1) = p_n' · (1 - t^2)."""
+    polynomial = np.polynomial.Polynomial([0.0, 1.0])
+    for _ in range(order):
+        polynomial = polynomial.deriv() * np.polynomial.Polynomial([1.0, 0.0, -1.0])
+    return float(polynomial(np.tanh(x)))
+
+
+@pytest.mark.parametrize("order", range(1, 7))
+def test_nth_derivatives_match_closed_forms(order):
+    x = 0.7
+    assert value(nested("sin(x)", order), x=x) == pytest.approx(
+        math.sin(x + order * math.pi / 2), rel=1e-13, abs=1e-15)
+    assert value(nested("exp(x)", order), x=x) == pytest.approx(math.exp(x), rel=1e-14)
+    assert value(nested("log(x)", order), x=x) == pytest.approx(
+        (-1) ** (order - 1) * math.factorial(order - 1) / x ** order, rel=1e-13)
+    assert value(nested("tanh(x)", order), x=x) == pytest.approx(tanh_derivative(order, x),
+                                                                rel=1e-12, abs=1e-14)
+    # and the numeric sweep through the graph of the nth derivative gives the (n+1)th
+    analysis = analyze(nested("tanh(x)", order), x=x)
+    assert analysis.gradient("x") == pytest.approx(tanh_derivative(order + 1, x), rel=1e-12,
+                                                   abs=1e-14)
+
+
+def test_the_worked_example_gradient_is_a_graph_with_the_same_numbers():
+    f = "(sin(x2)+1)/(x2+exp(x1))+x1*x2"
+    assert value(f"grad({f}, x2)", x1=1.5, x2=0.5) == pytest.approx(1.6165488003791766,
+                                                                      rel=1e-15)
+    assert value(f"grad({f}, x1)", x1=1.5, x2=0.5) == pytest.approx(0.23283374747559749,
+                                                                      rel=1e-15)
+
+
+# Slots that are not differentiated: a condition is 0 or 1, nudging it leaves its domain.
+NOT_DIFFERENTIATED = {("where", 0)}
+
+
+def second_order_cases():
+    for op in TABLE:
+        if op.stops_gradient or not op.callable and op.operator is None and op.name != "index":
+            continue  # detach cuts; scatter is only made by grad(...), which index's case makes
+        for slot in range(len(op.sample_shapes) if op.variadic else op.arity):
+            if (op.name, slot) not in NOT_DIFFERENTIATED:
+                yield pytest.param(op, slot, id=f"{op.name}-{slot}")
+
+
+@pytest.mark.parametrize("entry, slot", list(second_order_cases()))
+def test_every_op_has_a_second_derivative_that_agrees_with_finite_differences(entry, slot):
+    """grad(sum(op(a0, a1, ...) * c), a_slot), then sum(g * v): its value is the first
+    derivative (against the numeric sweep), its gradient H v (against finite differences)."""
+    rng = np.random.default_rng(sum(map(ord, entry.name)) + slot)
+    operands = next(sample_points(entry, rng, count=1))
+    settings = dict(entry.sample_statics)
+    op = bound(entry, settings, operands)
+    names = tuple(f"a{index}" for index in range(len(operands)))
+    written = op.written(names, as_operator=op.operator is not None)
+    out = op.value(*operands)
+    values = dict(zip(names, operands))
+    values["c"] = rng.normal(size=np.shape(out))[()]
+    values["v"] = rng.normal(size=np.shape(operands[slot]))[()]
+    first = analyze(f"sum({written} * c)", values, data_names=["c", "v"])
+    program = f"g = grad(sum({written} * c), a{slot})\nsum(g * v)"
+    second = analyze(program, values, data_names=["c", "v"])
+    assert second.value == pytest.approx(float(np.sum(first.gradient(f"a{slot}") * values["v"])),
+                                         rel=1e-12, abs=1e-12)
+    for name in names:
+        if (entry.name, names.index(name)) in NOT_DIFFERENTIATED:
+            continue
+        check = second.check(name)
+        scale = max(1.0, float(np.max(np.abs(check.gradient))))
+        assert check.difference <= 1e-6 * scale, (program, name, check)
+
+
+def test_a_gradient_penalty_and_a_newton_step():
+    W = np.array([[0.3, -1.2], [0.8, 0.5]])
+    x = np.array([1.0, -2.0])
+    penalty = analyze("loss = sum(tanh(W @ x)^2)\nsum(grad(loss, W)^2)", W=W, x=x)
+    for name in ("W", "x"):
+        check = penalty.check(name)
+        assert check.difference <= 1e-7 * max(1.0, float(np.max(np.abs(check.gradient))))
+    # one Newton step for x^3 - 2 = 0 from x = 1: 1 - (1 - 2)/3
+    newton = "f = (x^3 - 2)^2 / 2\nx - grad(f, x)/grad(grad(f, x), x)"
+    step = value(newton, x=1.5)
+    f1, f2 = (1.5 ** 3 - 2) * 3 * 1.5 ** 2, 3 * 1.5 ** 2 * 3 * 1.5 ** 2 + (1.5 ** 3 - 2) * 6 * 1.5
+    assert step == pytest.approx(1.5 - f1 / f2, rel=1e-14)
+
+
+def test_grad_is_shaped_like_its_name_and_zero_where_f_does_not_depend_on_it():
+    W = np.arange(6.0).reshape(2, 3) / 10
+    g = value("grad(sum(W @ x), W)", W=W, x=np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(g, np.tile([1.0, 2.0, 3.0], (2, 1)))
+    assert np.shape(value("grad(sum(y * y), x) + 0 * x", x=np.ones(3), y=2.0)) == (3,)
+    np.testing.assert_array_equal(value("grad(sum(y * y), x)", x=np.ones(3), y=2.0),
+                                  np.zeros(3))
+    # with respect to a name the program assigned: the gradient at that node
+    assert value("h = x * x\ngrad(sin(h), h)", x=0.5) == pytest.approx(math.cos(0.25))
+
+
+@pytest.mark.parametrize("source, error, fragment", [
+    ("grad(x * [1, 2], x)", ShapeError, "needs a number f"),
+    ("grad(x, 2)", UsageError, "with respect to a name"),
+    ("grad(x, pi)", UsageError, "with respect to a name"),
+    ("grad(x)", Exception, "takes 2 arguments"),
+    ("data y\ngrad(x * y, y)", UsageError, "y is data"),
+])
+def test_grad_mistakes_are_typed_errors_at_the_call(source, error, fragment):
+    with pytest.raises(error) as raised:
+        build(source, {"x": 1.0, "y": 2.0})
+    assert fragment in raised.value.reason
+    assert raised.value.span is not None

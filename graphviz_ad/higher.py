@@ -275,9 +275,9 @@ def higher_report(analysis: Differentiated, order: int, names: Iterable[str] | N
     if len(chosen) == 1 and np.ndim(evaluated.values[evaluated.inputs[chosen[0]]]) == 0:
         return derivatives_report(analysis, chosen[0], order, check, settings)
     if order != 2:
+        why = f"there are {len(chosen)} inputs" if len(chosen) != 1 else \
+            f"{chosen[0]} has shape {np.shape(evaluated.values[evaluated.inputs[chosen[0]]])}"
         raise UsageError(f"--order {order} lists the derivatives of a function of one number, "
-                         f"and there are {len(chosen)} inputs" if len(chosen) != 1 else
-                         f"--order {order} lists the derivatives of a function of one number, "
-                         f"and {chosen[0]} is an array", None,
+                         f"and {why}", None,
                          "choose one number with --wrt, or --order 2 for the Hessian")
     return hessian_report(analysis, chosen, check, settings)

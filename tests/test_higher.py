@@ -1,5 +1,6 @@
 """Derivatives of derivatives: grad(f, x) in the language is a graph, exact at any order."""
 
+import json
 import math
 
 import numpy as np
@@ -9,6 +10,8 @@ from graphviz_ad import analyze
 from graphviz_ad.engine.build import build
 from graphviz_ad.engine.ops import TABLE
 from graphviz_ad.errors import ShapeError, UsageError
+
+from conftest import gad
 
 from test_ops import bound, sample_points
 
@@ -133,3 +136,69 @@ def test_grad_mistakes_are_typed_errors_at_the_call(source, error, fragment):
         build(source, {"x": 1.0, "y": 2.0})
     assert fragment in raised.value.reason
     assert raised.value.span is not None
+
+
+WORKED = "(sin(x2)+1)/(x2+exp(x1))+x1*x2"
+# d²f/dx1², d²f/dx1dx2, d²f/dx2² of the worked example at x1 = 1.5, x2 = 0.5, by hand:
+# with u = 1 + sin x2, w = x2 + e^x1, f = u/w + x1 x2.
+_U, _W, _E = 1 + math.sin(0.5), 0.5 + math.exp(1.5), math.exp(1.5)
+WORKED_HESSIAN = [[-_U * _E / _W ** 2 + 2 * _U * _E ** 2 / _W ** 3,
+                   1 - math.cos(0.5) * _E / _W ** 2 + 2 * _U * _E / _W ** 3],
+                  [1 - math.cos(0.5) * _E / _W ** 2 + 2 * _U * _E / _W ** 3,
+                   -math.sin(0.5) / _W - 2 * math.cos(0.5) / _W ** 2 + 2 * _U / _W ** 3]]
+
+
+def test_gad_grad_order_2_prints_the_worked_example_hessian_checked():
+    result = gad("grad", WORKED, "x1=1.5", "x2=0.5", "--order", "2", "--json", "--check")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["inputs"] == ["x1", "x2"]
+    for row, first in enumerate(("x1", "x2")):
+        for column, second in enumerate(("x1", "x2")):
+            assert data["hessian"][first][second] == pytest.approx(
+                WORKED_HESSIAN[row][column], rel=1e-13)
+            assert data["check"][first][second]["agrees"]
+    table = gad("grad", WORKED, "x1=1.5", "x2=0.5", "--order", "2").stdout
+    assert "0.9487785711446157" in table and "Hessian by reverse over reverse" in table
+
+
+def test_gad_grad_order_n_lists_derivatives_with_their_graphs_sizes():
+    result = gad("grad", "tanh(x)", "x=0.7", "--order", "6", "--json", "--check")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)["derivatives"]
+    assert [row["order"] for row in rows] == [1, 2, 3, 4, 5, 6]
+    for row in rows:
+        assert row["value"] == pytest.approx(tanh_derivative(row["order"], 0.7), rel=1e-12)
+        assert row["check"]["agrees"]
+    nodes = [row["nodes"] for row in rows]
+    assert nodes == sorted(nodes) and nodes[0] < nodes[-1]  # the graph grows with the order
+    text = gad("grad", "tanh(x)", "x=0.7", "--order", "3").stdout
+    assert "d³f/dx³" in text and "graph nodes" in text
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["x*y", "x=1", "y=2", "--order", "3"], "a function of one number"),
+    (["x*y", "x=1", "y=2", "--order", "2", "--mode", "forward"], "by reverse mode"),
+    (["x*[1, 2]", "x=1", "--order", "2"], "taken of a number"),
+    (["sin(x)", "x=1", "--order", "2", "--fd-method", "complex"], "first derivatives only"),
+    (["sin(x)", "x=1", "--order", "13"], "13"),
+    (["sum(x^3)", "x=[1, 2]", "--order", "3"], "x has shape (2,)"),
+])
+def test_orders_that_cannot_be_given_are_refused_with_a_reason(arguments, fragment):
+    result = gad("grad", *arguments)
+    assert result.exit_code == 2, result.stdout
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_gradient_graph_is_drawn_traced_and_its_paths_sum_to_the_second_derivative(
+        tmp_path):
+    source = "grad(tanh(x), x)"
+    paths = json.loads(gad("paths", source, "x=1", "--wrt", "x", "--json").stdout)
+    assert sum(path["product"] for path in paths["paths"]) == pytest.approx(
+        tanh_derivative(2, 1.0), rel=1e-15)
+    dot = gad("graph", source, "x=1", "-f", "dot").stdout
+    assert "cluster" in dot and "backward · grad(tanh(x), x)" in dot
+    assert gad("graph", source, "x=1", "-o", tmp_path / "page.html").exit_code == 0
+    trace = gad("trace", source, "x=1").stdout
+    assert "1 - (tanh(x) * tanh(x))" in trace and "1 - tanh(x)^2" in trace

@@ -21,6 +21,16 @@ from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import ShapeError, Span, UsageError
 
 
+# The group of the nodes a gradient's sweep makes: `backward · grad(f, x)`. A picture draws it as
+# a box whatever its size, so the reader tells the backward pass from the forward one.
+BACKWARD = "backward · "
+
+
+def has_backward(groups: dict[int, tuple[str, ...]]) -> bool:
+    """Whether some node was made by a gradient's sweep."""
+    return any(part.startswith(BACKWARD) for path in groups.values() for part in path)
+
+
 class Nodes:
     """Rules read on graph nodes (ints): each op appends its node, a number becomes a constant
     node. Steps that change nothing are left out, so the graph stays what a person would write:
@@ -47,7 +57,7 @@ class Nodes:
         text = text or display.shortest(value)
         key = (float(value), text)
         if key not in self.constants:
-            node = self.builder.constant(value, text, self.span)
+            node = self.builder.constant(value, text)
             self.constants[key] = node
             self.constant_nodes.add(node)
         return self.constants[key]
@@ -69,7 +79,7 @@ class Nodes:
     def fixed(self, function: Callable[..., Any], template: str, *operands: int) -> int:
         value = function(*(self.value(operand) for operand in operands))
         texts = tuple(display.atom(self.text(operand)) for operand in operands)
-        return self.builder.constant(value, template.format(*texts), self.span)
+        return self.builder.constant(value, template.format(*texts))
 
     def value(self, node: int) -> Any:
         return self.builder.values[node]
@@ -166,7 +176,7 @@ def gradient(builder: GraphBuilder, output: int, wrt: int, span: Span | None,
     result = adjoints.get(wrt)
     if result is None:  # f does not depend on x: its gradient is zero, shaped like x
         zeros = np.zeros(np.shape(values[wrt]))[()]
-        result = builder.constant(zeros, "0", span)
+        result = builder.constant(zeros, "0")
     for node in range(first, len(kinds)):
         if kinds[node] not in (INPUT, DATA):
             builder.groups[node] = (group,)
@@ -178,7 +188,7 @@ def gradient_graph(graph: Graph, wrt: str, output_name: str = "f") -> Graph:
     pass), with the gradient as its output."""
     builder = GraphBuilder.extending(graph)
     node = gradient(builder, graph.output, graph.inputs[wrt], None,
-                    f"backward · d{output_name}/d{wrt}")
+                    f"{BACKWARD}d{output_name}/d{wrt}")
     return builder.finish(node)
 
 
@@ -213,7 +223,7 @@ def hessian_vector_product(graph: Graph, vectors: dict[str, Any]) -> dict[str, A
     builder = GraphBuilder.extending(graph)
     total = None
     for name, vector in vectors.items():
-        adjoint = gradient(builder, graph.output, graph.inputs[name], None, "backward")
+        adjoint = gradient(builder, graph.output, graph.inputs[name], None, BACKWARD.strip())
         direction = builder.constant(vector, f"v_{name}")
         product = builder.apply("sum", (builder.apply("mul", (adjoint, direction)),))
         total = product if total is None else builder.apply("add", (total, product))

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Protocol
 
 from graphviz_ad import records
 from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.engine.differentiate import has_backward
 from graphviz_ad.engine.fold import Detail, Folding, choose_detail, dotted, fold
 from graphviz_ad.engine.paths import path_counts, paths_to_output, summarize
 from graphviz_ad.errors import LimitError, UsageError
@@ -152,7 +153,7 @@ def build(chosen: PictureGraph) -> Picture:
         notes.append(_folded_note(chosen))
     picture = replace(picture, notes=picture.notes + tuple(notes),
                       clusters=folding is not None or bool(options.expand)
-                      or options.depth is not None)
+                      or options.depth is not None or has_backward(graph.groups))
     if len(picture.nodes) > LARGE_PICTURE:
         picture = split_fanout(picture)
     return picture

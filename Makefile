@@ -43,6 +43,7 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet micrograd
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/higher.py
 	$(BIN)/python bench/paths.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/pictures.py
@@ -74,6 +75,8 @@ samples: $(STAMP)
 	$(call picture,program2000,--depth 0)
 	$(BIN)/gad graph samples/softmax_step.gad X=@samples/data/X.npy y=@samples/data/y.npy --wrt W -o docs/pictures/softmax-step.png
 	$(BIN)/gad graph samples/layer_norm.gad --wrt x --rankdir TB -o docs/pictures/layer-norm.png
+	$(BIN)/gad graph samples/seed_gradient.gad --wrt x2 -o docs/pictures/seed-gradient.png
+	$(BIN)/gad graph samples/tanh_derivatives.gad -o docs/pictures/tanh-derivatives.png
 	$(BIN)/python docs/page_pictures.py  # the page of the worked example, and three screenshots
 
 # The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch).

@@ -359,6 +359,16 @@ def written_as_operator(graph: AnnotatedGraph, node: int) -> bool:
     return not op.callable or not graph.source.startswith(f"{op.name}(", span.start)
 
 
+# The group of the nodes a gradient's sweep makes: `backward · grad(f, x)`. A picture draws it as
+# a box whatever its size, so the reader tells the backward pass from the forward one.
+BACKWARD_GROUP = "backward · "
+
+
+def has_backward(groups: dict[int, tuple[str, ...]]) -> bool:
+    """Whether some node was made by a gradient's sweep."""
+    return any(part.startswith(BACKWARD_GROUP) for path in groups.values() for part in path)
+
+
 OUTPUT_NAMES = ("f", "g", "h")  # the output's name when the program gives it none
 
 
@@ -370,6 +380,11 @@ def output_name(graph) -> str:
         return own[-1]
     taken = set(graph.inputs) | set(graph.data) | \
         {name for names in graph.names.values() for name in names}
+    return unused_output_name(taken)
+
+
+def unused_output_name(taken: set[str]) -> str:
+    """The first of f, g, h, f1, f2, ... not in `taken`."""
     for candidate in OUTPUT_NAMES:
         if candidate not in taken:
             return candidate

@@ -9,10 +9,10 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from graphviz_ad import collector, display
-from graphviz_ad.engine.annotated import CUT, DATA, INPUT
+from graphviz_ad.engine.annotated import BACKWARD_GROUP, CUT, DATA, INPUT
 from graphviz_ad.engine.graph import MAX_NODES, Graph, GraphBuilder, as_value
 from graphviz_ad.engine.grouping import Grouping
-from graphviz_ad.engine.differentiate import BACKWARD, gradient
+from graphviz_ad.engine.differentiate import gradient
 from graphviz_ad.engine.ops import (AXIS, BINARY_OPERATORS, CALLABLE, CONSTANTS, FUNCTIONS, GRAD,
                                     INDEX_KEY, INDEX_OP, NO_GRAD, OPS, PREFIX_OPERATORS,
                                     REDUCING, SHAPE, Op, Static)
@@ -284,7 +284,7 @@ class _Evaluator:
         after the call, so a picture tells the backward pass from the forward one)."""
         source = self.program.source
         text = display.abbreviate(source[call.span.start:call.span.end], display.MAX_TITLE)
-        return gradient(self.builder, output, wrt, call.span, f"{BACKWARD}{text}")
+        return gradient(self.builder, output, wrt, call.span, f"{BACKWARD_GROUP}{text}")
 
     def bound(self, entry: Op, settings: dict[str, Any], arguments: tuple[int, ...],
               span: Span) -> Op:

@@ -13,22 +13,12 @@ from typing import Any, Callable
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import DATA, INPUT
+from graphviz_ad.engine.annotated import BACKWARD_GROUP, DATA, INPUT
 from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.check import each_index, jacobian_zeros
 from graphviz_ad.engine.graph import Graph, GraphBuilder
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import ShapeError, Span, UsageError
-
-
-# The group of the nodes a gradient's sweep makes: `backward · grad(f, x)`. A picture draws it as
-# a box whatever its size, so the reader tells the backward pass from the forward one.
-BACKWARD = "backward · "
-
-
-def has_backward(groups: dict[int, tuple[str, ...]]) -> bool:
-    """Whether some node was made by a gradient's sweep."""
-    return any(part.startswith(BACKWARD) for path in groups.values() for part in path)
 
 
 class Nodes:
@@ -188,7 +178,7 @@ def gradient_graph(graph: Graph, wrt: str, output_name: str = "f") -> Graph:
     pass), with the gradient as its output."""
     builder = GraphBuilder.extending(graph)
     node = gradient(builder, graph.output, graph.inputs[wrt], None,
-                    f"{BACKWARD}d{output_name}/d{wrt}")
+                    f"{BACKWARD_GROUP}d{output_name}/d{wrt}")
     return builder.finish(node)
 
 
@@ -223,7 +213,7 @@ def hessian_vector_product(graph: Graph, vectors: dict[str, Any]) -> dict[str, A
     builder = GraphBuilder.extending(graph)
     total = None
     for name, vector in vectors.items():
-        adjoint = gradient(builder, graph.output, graph.inputs[name], None, BACKWARD.strip())
+        adjoint = gradient(builder, graph.output, graph.inputs[name], None, BACKWARD_GROUP.strip())
         direction = builder.constant(vector, f"v_{name}")
         product = builder.apply("sum", (builder.apply("mul", (adjoint, direction)),))
         total = product if total is None else builder.apply("add", (total, product))

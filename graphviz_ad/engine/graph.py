@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import CONSTANT, DATA, INPUT, OPERATION, NodeTable
+from graphviz_ad.engine.annotated import (CONSTANT, DATA, INPUT, OPERATION, NodeTable,
+                                          unused_output_name)
 from graphviz_ad.engine.ops import MATMUL, OPS, REDUCE, Op
 from graphviz_ad.errors import DomainError, LimitError, ShapeError, Span
 
@@ -311,14 +312,23 @@ class GraphBuilder(NodeLists):
             arguments = tuple(tuple(renumber[a] for a in row) for row in arguments)
         def move(node: int) -> int:
             return node if renumber is None else renumber[node]
+        names = {move(node): names for node, names in self.names.items() if live[node]}
+        if output not in self.names and len(names) < len(self.names):
+            # The output is unnamed, and a node it does not need, dropped, has the name views
+            # would call it: it is called by a name no node had (`g` for `grad(f, x)`).
+            inputs = set(self.inputs)
+            taken = inputs | {name for names in self.names.values() for name in names}
+            chosen = unused_output_name(taken)
+            if chosen != unused_output_name(inputs | {name for names in names.values()
+                                                      for name in names}):
+                names[move(output)] = (chosen,)
         return Graph(
             source=self.source, kinds=pick(self.kinds), ops=pick(self.ops), args=arguments,
             values=pick(self.values), spans=pick(self.spans), labels=pick(self.labels),
             requires_grad=pick(self.requires_grad),
             inputs={name: move(node) for name, node in self.inputs.items()},
             output=move(output),
-            names={move(node): names for node, names in self.names.items()
-                   if live[node]},
+            names=names,
             groups={move(node): group for node, group in self.groups.items() if live[node]},
             details={move(node): text for node, text in self.details.items() if live[node]},
         )

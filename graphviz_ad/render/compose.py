@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Protocol
 
 from graphviz_ad import records
-from graphviz_ad.engine.annotated import AnnotatedGraph
-from graphviz_ad.engine.differentiate import has_backward
+from graphviz_ad.engine.annotated import AnnotatedGraph, has_backward
 from graphviz_ad.engine.fold import Detail, Folding, choose_detail, dotted, fold
 from graphviz_ad.engine.paths import path_counts, paths_to_output, summarize
 from graphviz_ad.errors import LimitError, UsageError

@@ -9,7 +9,7 @@ import pytest
 from graphviz_ad import analyze
 from graphviz_ad.engine.build import build
 from graphviz_ad.engine.ops import TABLE
-from graphviz_ad.errors import ShapeError, UsageError
+from graphviz_ad.errors import DomainError, ShapeError, UsageError
 
 from conftest import gad
 
@@ -130,6 +130,8 @@ def test_grad_is_shaped_like_its_name_and_zero_where_f_does_not_depend_on_it():
     ("grad(x, pi)", UsageError, "with respect to a name"),
     ("grad(x)", Exception, "takes 2 arguments"),
     ("data y\ngrad(x * y, y)", UsageError, "y is data"),
+    ("grad(sqrt(x - 1), x)", DomainError,
+     "the derivative is not defined here: 1 / (2 * sqrt(x - 1)) needs (2 * sqrt(x - 1)) != 0"),
 ])
 def test_grad_mistakes_are_typed_errors_at_the_call(source, error, fragment):
     with pytest.raises(error) as raised:
@@ -159,7 +161,7 @@ def test_gad_grad_order_2_prints_the_worked_example_hessian_checked():
                 WORKED_HESSIAN[row][column], rel=1e-13)
             assert data["check"][first][second]["agrees"]
     table = gad("grad", WORKED, "x1=1.5", "x2=0.5", "--order", "2").stdout
-    assert "0.9487785711446157" in table and "Hessian by reverse over reverse" in table
+    assert "0.9487785711446157" in table and "Hessian d²f/d(row) d(column) by reverse" in table
 
 
 def test_gad_grad_order_n_lists_derivatives_with_their_graphs_sizes():

@@ -18,7 +18,7 @@ from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.check import each_index, jacobian_zeros
 from graphviz_ad.engine.graph import Graph, GraphBuilder
 from graphviz_ad.engine.ops import OPS, Op
-from graphviz_ad.errors import ShapeError, Span, UsageError
+from graphviz_ad.errors import DomainError, ShapeError, Span, UsageError
 
 
 class Nodes:
@@ -84,10 +84,15 @@ class Nodes:
             return shortcut
         if op.statics or op.variadic or op.derive is not None:
             op = op.bind(settings, tuple(map(self.shape, operands)))
-        node = self.builder.apply(op, operands, self.span)
+        texts = tuple(display.atom(self.text(operand)) for operand in operands)
+        try:
+            node = self.builder.apply(op, operands, self.span)
+        except DomainError:
+            raise DomainError(f"the derivative is not defined here: {op.written(texts)} needs "
+                              f"{op.domain_text.format(*texts)}", self.span,
+                              "a derivative has the domain of its formula (`gad ops`)") from None
         self.builder.spans[node] = None  # errors point at grad(...); the node is its own text
-        self.builder.details[node] = display.abbreviate(op.written(tuple(
-            display.atom(self.text(operand)) for operand in operands)))
+        self.builder.details[node] = display.abbreviate(op.written(texts))
         return node
 
     def _unchanged(self, name: str, operands: tuple[int, ...],

@@ -92,6 +92,11 @@ def _title(report, what: str) -> Text:
                          (display.brief(report.value), "bold cyan"), printable(what))
 
 
+def _method(settings) -> str:
+    """`central, h = 1e-6·max(1, |x|)`."""
+    return settings.note.removeprefix("finite differences: ")
+
+
 def _verdict(check) -> Text:
     return cell(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
                 "green" if check.agrees else "bold red")
@@ -118,7 +123,8 @@ def _derivatives_table(report: DerivativesReport) -> Group:
     note = (f"each derivative is the value of the previous one's gradient graph, built by the "
             f"op table's rules ({output}'s graph: {report.nodes:,} nodes)")
     if report.checked:
-        note += "; checked by " + report.settings.note + " of the order below"
+        note += (f"; each checked against finite differences of the order below "
+                 f"({_method(report.settings)})")
     return Group(Fitted(table, optional=[FINITE_DIFFERENCE]), Text(note, style="dim"))
 
 
@@ -130,7 +136,7 @@ def _hessian_table(report: HessianReport) -> Group:
     digits = None if len(names) <= EXACT_COLUMNS else display.SHORT_DIGITS
     if len(names) <= HESSIAN_TABLE_ELEMENTS:
         table = Table(title=title, title_justify="left")
-        table.add_column(f"d²{report.output_name}/d·d·", style="green")
+        table.add_column("", style="green")
         for name in names:
             table.add_column(printable(name), justify="right")
         for name, row in zip(names, report.matrix):
@@ -146,15 +152,18 @@ def _hessian_table(report: HessianReport) -> Group:
                 table.add_row(cell(f"d²/d{first} d{second}"), cell(display.shape(block)),
                               cell(display.brief(block)))
     sizes = ", ".join(f"{name}: {count:,}" for name, count in report.gradient_nodes.items())
-    notes = [Text(f"Hessian by reverse over reverse: {len(names):,} backward sweeps of the "
-                  f"gradient's graph (nodes {sizes}; {report.output_name}'s graph "
+    output = report.output_name
+    notes = [Text(f"Hessian d²{output}/d(row) d(column) by reverse over reverse: "
+                  f"{len(names):,} backward sweeps of the gradient's graph (nodes {sizes}; "
+                  f"{output}'s graph "
                   f"{report.nodes:,})" + (f"; rounded to {digits} digits, --json has every "
                                           "digit" if digits else ""), style="dim")]
     if report.checks is not None:
         checks = [check for row in report.checks.values() for check in row.values()]
         worst = max(checks, key=lambda check: check.difference)
-        notes.append(Text.assemble(f"checked by {report.settings.note} of the gradient; "
-                                   "largest difference ", _verdict(worst)))
+        notes.append(Text.assemble(f"checked against finite differences of the gradient "
+                                   f"({_method(report.settings)}): largest difference ",
+                                   _verdict(worst)))
     return Group(Fitted(table), *notes)
 
 

@@ -150,10 +150,12 @@ def gradient(builder: GraphBuilder, output: int, wrt: int, span: Span | None,
     adjoints: dict[int, int] = {}
     if depends and depends[-1]:
         adjoints[output] = emit.const(1.0)
+    groups = builder.groups
     for node in range(output, wrt, -1):
         adjoint = adjoints.pop(node, None)
         if adjoint is None:
             continue
+        made = len(kinds)
         op = ops[node]
         if op.linear_map.expression is None:
             raise UsageError(f"{op.label} has no rule to differentiate it again", span)
@@ -168,13 +170,18 @@ def gradient(builder: GraphBuilder, output: int, wrt: int, span: Span | None,
             part = op.linear_map.expression(emit, slot, emit.node(local), adjoint, argument)
             previous = adjoints.get(argument)
             adjoints[argument] = part if previous is None else emit.add(previous, part)
+        # The nodes that pull back through a node go where it is, inside the sweep's group: the
+        # backward pass folds statement by statement, as the forward pass does.
+        inside = (group,) + groups.get(node, ())
+        for made_now in range(made, len(kinds)):
+            groups[made_now] = inside
     result = adjoints.get(wrt)
     if result is None:  # f does not depend on x: its gradient is zero, shaped like x
         zeros = np.zeros(np.shape(values[wrt]))[()]
         result = builder.constant(zeros, "0")
     for node in range(first, len(kinds)):
-        if kinds[node] not in (INPUT, DATA):
-            builder.groups[node] = (group,)
+        if node not in groups:  # the seed, constants made first: the sweep's own
+            groups[node] = (group,)
     return result
 
 

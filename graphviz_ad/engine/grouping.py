@@ -66,8 +66,8 @@ class Grouping:
         group = name if repeat == 1 else f"{name} ({repeat})"
         kinds, groups = self.nodes.kinds, self.nodes.groups
         for node in nodes:
-            if kinds[node] not in (INPUT, DATA):
-                groups[node] = (group,)
+            if kinds[node] not in (INPUT, DATA):  # inside: a grad(...)'s sweep's groups
+                groups[node] = (group,) + groups.get(node, ())
         return (group,)
 
     def _chains(self, first: int, prefix: tuple[str, ...]) -> None:

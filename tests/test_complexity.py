@@ -19,6 +19,7 @@ import graphviz_ad.engine.build
 from graphviz_ad.api import analyze
 from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.build import build
+from graphviz_ad.engine.differentiate import gradient_graph
 from graphviz_ad.engine.fold import choose_detail, fold
 from graphviz_ad.engine.graph import MAX_NODES
 from graphviz_ad.engine.paths import path_count, summarize
@@ -111,6 +112,12 @@ def sweeping(source):
     return lambda: backward(graph)
 
 
+def differentiating_again(source):
+    """grad(f, x) as graph nodes, and the numeric sweep through them: a second derivative."""
+    graph = build(source, {"x": 1.0}).graph
+    return lambda: backward(gradient_graph(graph, "x"))
+
+
 def counting_paths(source):
     graph = analyze(source, x=1.0).graph
     return lambda: (path_count(graph, "x"), summarize(graph, "x", 3))
@@ -148,7 +155,7 @@ def writing_page_json(source):
     return lambda: script_json(drawing_json(picture, None))
 
 
-STAGES = [parsing, building, sweeping, counting_paths, choosing_detail, folding, drawing,
+STAGES = [parsing, building, sweeping, differentiating_again, counting_paths, choosing_detail, folding, drawing,
           building_the_picture, writing_dot, writing_page_json]
 
 

@@ -130,6 +130,7 @@ def test_grad_is_shaped_like_its_name_and_zero_where_f_does_not_depend_on_it():
     ("grad(x, pi)", UsageError, "with respect to a name"),
     ("grad(x)", Exception, "takes 2 arguments"),
     ("data y\ngrad(x * y, y)", UsageError, "y is data"),
+    ("scatter(x, 1, 3)", UsageError, "`scatter` is made by grad(...), not written"),
     ("grad(sqrt(x - 1), x)", DomainError,
      "the derivative is not defined here: 1 / (2 * sqrt(x - 1)) needs (2 * sqrt(x - 1)) != 0"),
 ])

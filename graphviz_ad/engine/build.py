@@ -352,6 +352,10 @@ def resolve_call(call: Call) -> tuple[Op, tuple[Expr, ...], dict[str, Any]]:
     if call.function == GRAD:
         return _resolve_gradient(call)
     entry = table_entry(call)
+    if entry is None and call.function in OPS and call.function != INDEX_OP:
+        raise UsageError(f"`{call.function}` is made by grad(...), not written",
+                         call.function_span, "x[1:3] picks elements; grad(f, x) scatters a "
+                         "gradient back to them")
     if entry is None:
         raise UnknownNameError(f"unknown function `{call.function}`", call.function_span,
                                suggest(call.function, CALLABLE) or "`gad ops` lists the functions")

@@ -138,6 +138,8 @@ class Op:
     def signature(self) -> str:
         if self.name == INDEX_OP:
             return "x[i, a:b]"
+        if not self.callable and self.operator is None:
+            return f"{self.name} (made by grad)"
         if not self.statics:
             return self.written(self.parameters)
         statics = [f"{static.name}=k" if static.keyword_only else static.name

@@ -8,6 +8,7 @@ import pytest
 
 from graphviz_ad import analyze
 from graphviz_ad.engine.build import build
+from graphviz_ad.engine.differentiate import hessian_vector_product
 from graphviz_ad.engine.ops import TABLE
 from graphviz_ad.errors import DomainError, ShapeError, UsageError
 
@@ -205,3 +206,26 @@ def test_the_gradient_graph_is_drawn_traced_and_its_paths_sum_to_the_second_deri
     assert gad("graph", source, "x=1", "-o", tmp_path / "page.html").exit_code == 0
     trace = gad("trace", source, "x=1").stdout
     assert "1 - (tanh(x) * tanh(x))" in trace and "1 - tanh(x)^2" in trace
+
+
+@pytest.mark.parametrize("entry, slot", [case for case in second_order_cases()
+                                         if case.values[1] == 0])
+def test_hessian_vector_products_by_duals_equal_the_hessian_times_v(entry, slot):
+    """Forward over reverse on duals, with no graph made, against reverse over reverse."""
+    rng = np.random.default_rng(sum(map(ord, entry.name)) + 3)
+    operands = next(sample_points(entry, rng, count=1))
+    op = bound(entry, dict(entry.sample_statics), operands)
+    names = [f"a{index}" for index in range(len(operands))
+             if (entry.name, index) not in NOT_DIFFERENTIATED]
+    written = op.written(tuple(f"a{index}" for index in range(len(operands))),
+                         as_operator=op.operator is not None)
+    values = {f"a{index}": operand for index, operand in enumerate(operands)}
+    values["c"] = rng.normal(size=np.shape(op.value(*operands)))[()]
+    analysis = analyze(f"sum({written} * c)", values, data_names=["c"] + [
+        f"a{index}" for index in range(len(operands)) if f"a{index}" not in names])
+    direction = {name: rng.normal(size=np.shape(values[name]))[()] for name in names}
+    product = hessian_vector_product(analysis.evaluated, direction)
+    expected = analysis.hessian(names, check=False).matrix @ np.concatenate(
+        [np.ravel(direction[name]) for name in names])
+    found = np.concatenate([np.ravel(product[name]) for name in names])
+    np.testing.assert_allclose(found, expected, rtol=1e-10, atol=1e-12, err_msg=written)

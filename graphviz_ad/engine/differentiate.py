@@ -17,7 +17,8 @@ from graphviz_ad.engine.annotated import BACKWARD_GROUP, DATA, INPUT
 from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.check import each_index, jacobian_zeros
 from graphviz_ad.engine.graph import Graph, GraphBuilder
-from graphviz_ad.engine.ops import OPS, Op
+from graphviz_ad.engine.emit import Dual
+from graphviz_ad.engine.ops import DUALS, OPS, Op
 from graphviz_ad.errors import DomainError, ShapeError, Span, UsageError
 
 
@@ -219,15 +220,92 @@ def hessian_rows(swept: Graph, first: str, names: list[str]) -> dict[str, Any]:
     return {second: row[()] for second, row in rows.items()}
 
 
-def hessian_vector_product(graph: Graph, vectors: dict[str, Any]) -> dict[str, Any]:
-    """H v for a direction `vectors` (by input): the gradient graph of f, then one backward
-    sweep of sum(grad f · v), as Pearlmutter's reverse-over-reverse."""
-    builder = GraphBuilder.extending(graph)
-    total = None
-    for name, vector in vectors.items():
-        adjoint = gradient(builder, graph.output, graph.inputs[name], None, BACKWARD_GROUP.strip())
-        direction = builder.constant(vector, f"v_{name}")
-        product = builder.apply("sum", (builder.apply("mul", (adjoint, direction)),))
-        total = product if total is None else builder.apply("add", (total, product))
-    annotated = backward(builder.finish(total))
-    return {name: annotated.gradient(name) for name in graph.inputs}
+def hessian_vector_product(graph: Graph, direction: dict[str, Any]) -> dict[str, Any]:
+    """H v for a direction v (by input) of a number's inputs, forward over reverse, with no node
+    made: one tangent sweep gives each node's directional derivative, then one backward sweep
+    on duals (engine/emit.py `Duals`) carries each adjoint with its own, each local derivative
+    read from its rule. The adjoints' tangents at the inputs are H v."""
+    values, args, ops = graph.values, graph.args, graph.ops
+    duals = _tangents(graph, direction)
+    requires = graph.requires_grad
+    adjoints: list[Dual | None] = [None] * len(graph)
+    output = graph.output
+    array = np.ndarray
+    adjoints[output] = Dual(np.ones(np.shape(values[output]))[()])
+    with np.errstate(all="ignore"):
+        for node in range(output, -1, -1):
+            adjoint = adjoints[node]
+            op = ops[node]
+            if adjoint is None or op is None or op.stops_gradient or not requires[node]:
+                continue
+            arguments = args[node]
+            operands = tuple([duals[argument] for argument in arguments])
+            out = duals[node]
+            scalar = op.elementwise and type(out.value) is not array
+            gradient, turn = adjoint.value, adjoint.tangent
+            for slot, argument in enumerate(arguments):
+                if not requires[argument]:
+                    continue
+                local = op.partials[slot].expression(DUALS, *operands, out)
+                if scalar:  # numbers: the local derivative multiplies, by the product rule
+                    value, bend = (local.value, local.tangent) if type(local) is Dual \
+                        else (local, None)
+                    part = gradient * value
+                    if turn is None:
+                        tangent = None if bend is None else gradient * bend
+                    else:
+                        tangent = turn * value if bend is None else \
+                            turn * value + gradient * bend
+                else:
+                    pulled = op.linear_map.expression(
+                        DUALS, slot, local if type(local) is Dual else Dual(local), adjoint,
+                        operands[slot])
+                    part, tangent = pulled.value, pulled.tangent
+                previous = adjoints[argument]
+                if previous is None:
+                    adjoints[argument] = Dual(part, tangent)
+                    continue
+                if previous.tangent is not None and tangent is not None:
+                    tangent = previous.tangent + tangent
+                elif tangent is None:
+                    tangent = previous.tangent
+                adjoints[argument] = Dual(previous.value + part, tangent)
+    found = {}
+    for name, node in graph.inputs.items():
+        adjoint = adjoints[node]
+        found[name] = np.zeros(np.shape(values[node]))[()] \
+            if adjoint is None or adjoint.tangent is None else adjoint.tangent
+    return found
+
+
+def _tangents(graph: Graph, direction: dict[str, Any]) -> list[Dual]:
+    """Each node's value with its directional derivative along `direction` (None: zero), by
+    forward mode."""
+    values, args, ops = graph.values, graph.args, graph.ops
+    tangents: list[Any] = [None] * len(graph)
+    for name, vector in direction.items():
+        tangents[graph.inputs[name]] = np.asarray(vector, dtype=np.float64)[()]
+    start = min((graph.inputs[name] for name in direction), default=len(graph))
+    array = np.ndarray
+    with np.errstate(all="ignore"):
+        for node in range(start, graph.output + 1):
+            op = ops[node]
+            if op is None or op.stops_gradient:
+                continue
+            arguments = args[node]
+            operands = [values[argument] for argument in arguments]
+            out = values[node]
+            scalar = op.elementwise and type(out) is not array  # the local just multiplies
+            total = None
+            for slot, argument in enumerate(arguments):
+                tangent = tangents[argument]
+                if tangent is None:
+                    continue
+                local = op.rules[slot](*operands, out)
+                part = local * tangent if scalar else \
+                    op.linear_map.pushforward(slot, local, tangent)
+                total = part if total is None else total + part
+            if not scalar and total is not None and np.shape(total) != np.shape(out):
+                total = np.broadcast_to(total, np.shape(out))
+            tangents[node] = total
+    return [Dual(value, tangent) for value, tangent in zip(values, tangents)]

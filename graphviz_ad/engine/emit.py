@@ -172,3 +172,89 @@ class Formula:
     @staticmethod
     def fixed(function: Callable[..., Any], template: str, *operands: str) -> Written:
         return Written(template.format(*operands))
+
+
+class Dual:
+    """A value and its tangent, its directional derivative (None: zero)."""
+
+    __slots__ = ("value", "tangent")
+
+    def __init__(self, value: Any, tangent: Any = None):
+        self.value = value
+        self.tangent = tangent
+
+
+def _primal(operand: Any) -> Any:
+    return operand.value if type(operand) is Dual else operand
+
+
+def _lifted_unary(value: Callable[..., Any], rule: Callable[..., Any]) -> Callable[..., Any]:
+    """An elementwise function of one argument on duals, the common case, unrolled: its
+    tangent is its local derivative times its argument's."""
+    def lifted(x: Any) -> Any:
+        if type(x) is not Dual:
+            return value(x)
+        out = value(x.value)
+        return Dual(out, None if x.tangent is None else rule(x.value, out) * x.tangent)
+    return lifted
+
+
+class Duals:
+    """Rules read on duals: each op gives its value and pushes its operands' tangents forward
+    through its own numeric rules (forward mode), so a rule read on duals gives a local
+    derivative and its directional derivative at once: forward over reverse, with no graph
+    made (engine/differentiate.py `hessian_vector_product`)."""
+
+    def learn(self, table: Iterable[Any]) -> None:
+        for op in table:
+            setattr(self, op.name, self._lifted(op))
+
+    @staticmethod
+    def _lifted(op: Any) -> Callable[..., Dual]:
+        if op.elementwise and op.arity == 1 and not op.stops_gradient and not op.statics:
+            return _lifted_unary(op.value, op.rules[0])
+
+        statics = op.statics
+
+        def lifted(*operands: Any, **given: Any) -> Dual:
+            values = tuple(map(_primal, operands))
+            # The op's static parameters as Op.bind fixes them, without making a bound op.
+            settings = {static.name: given.get(static.name, static.default)
+                        for static in statics}
+            if op.derive is not None:
+                settings.update(op.derive(tuple(map(np.shape, values)), **settings))
+            out = op.value(*values, **settings)
+            tangent = None
+            for slot, operand in enumerate(operands):
+                if type(operand) is Dual and operand.tangent is not None \
+                        and not op.stops_gradient:
+                    local = op.rules[0 if op.variadic else slot](*values, out, **settings)
+                    part = op.linear_map.pushforward(slot, local, operand.tangent, **settings)
+                    tangent = part if tangent is None else tangent + part
+            if tangent is not None and np.shape(tangent) != np.shape(out):
+                tangent = np.broadcast_to(tangent, np.shape(out))  # a number's, spread
+            return Dual(out, tangent)
+        return lifted
+
+    @staticmethod
+    def const(value: Any, text: str | None = None) -> Any:
+        return value
+
+    @staticmethod
+    def count(x: Any, axis: int | None = None) -> Any:
+        return np.float64(reduced_count(_primal(x), axis))
+
+    @staticmethod
+    def expand(x: Any, axis: int | None = None) -> Any:
+        if axis is None or type(x) is not Dual:
+            return Numbers.expand(_primal(x), axis)
+        tangent = None if x.tangent is None else np.expand_dims(x.tangent, axis)
+        return Dual(np.expand_dims(x.value, axis), tangent)
+
+    @staticmethod
+    def shape(x: Any) -> tuple[int, ...]:
+        return np.shape(_primal(x))
+
+    @staticmethod
+    def fixed(function: Callable[..., Any], template: str, *operands: Any) -> Any:
+        return function(*map(_primal, operands))

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from graphviz_ad.engine.emit import Formula, Numbers, Written, reduced_count
+from graphviz_ad.engine.emit import Duals, Formula, Numbers, Written, reduced_count
 from graphviz_ad.engine.linear import (BROADCAST, CONCAT, ELEMENTWISE, INDEX, LOG_SOFTMAX,
                                        MATMUL, REDUCE, RESHAPE, SCATTER, SOFTMAX, STACK, SUM_TO,
                                        TRANSPOSE, LinearMap, swap_last_axes, unbroadcast)
@@ -806,6 +806,8 @@ TABLE: tuple[Op, ...] = (
 OPS: dict[str, Op] = {op.name: op for op in TABLE}
 NUMBERS.learn(TABLE)
 FORMULA = Formula(OPS)
+DUALS = Duals()
+DUALS.learn(TABLE)
 FUNCTIONS: dict[str, Op] = {name: op for op in TABLE if op.callable
                             for name in (op.name,) + op.aliases}
 # Called with one argument, or with an axis, these names reduce: `max(x)`, `min(x, axis=0)`.

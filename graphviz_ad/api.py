@@ -207,10 +207,10 @@ class Analysis:
         self.require_input(name)
         return path_count(self.graph, name)
 
-    def trace(self, max_steps: int | None = None, hint: str | None = None) -> records.Trace:
-        """The steps of the evaluation and of the backward sweep (records.trace_of)."""
-        self.require_scalar_output("the backward sweep")
-        return records.trace_of(self.graph, self.inputs, max_steps, hint)
+    def trace(self, max_steps: int | None = None, hint: str | None = None, mode=records.BOTH):
+        """A `records.Trace`: the evaluation and the sweeps of `mode` (records.trace_of)."""
+        self.require_scalar_output("a trace")
+        return records.trace_of(self.graph, self.inputs, max_steps, hint, mode)
 
     def picture(self, wrt: str | None = None, **options: Any) -> Picture:
         """What every format draws (render/picture.py), with the paths of `wrt` coloured; the

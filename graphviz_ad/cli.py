@@ -182,13 +182,14 @@ def _show_paths(analysis, wrt: str | None, top: int | None, fold: list[str] | No
 
 
 @command(context_settings=EXPRESSION_COMMAND)
-def trace(expression: Expression, values: Values = None, as_json: Json = False,
-          strict: Strict = False) -> None:
-    """The forward trace (one line per node, in evaluation order) and the backward sweep, one
-    adjoint update per line in the order the engine performs them."""
+def trace(expression: Expression, values: Values = None, mode: ModeOption = Mode.reverse,
+          as_json: Json = False, strict: Strict = False) -> None:
+    """The evaluation (one line per node, in order), then the backward sweep, one adjoint update
+    per line in the engine's order; with --mode forward, one tangent sweep per input element
+    instead, one line per node in evaluation order, each ending in that element's gradient."""
     from graphviz_ad.report import trace as view
 
-    steps = _load(expression, values, strict).trace(*view.trace_limit(as_json))
+    steps = _load(expression, values, strict).trace(*view.trace_limit(as_json), mode.value)
     _show(lambda: view.trace_tables(steps), as_json, lambda: view.trace_json(steps))
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -83,7 +84,12 @@ def test_the_page_embeds_the_records_of_gad_trace_and_gad_paths(tmp_path):
     page = tmp_path / "seed.html"
     gad("graph", SEED, "--wrt", "x2", "-o", page)
     data = embedded(page.read_text())
-    assert data["trace"] == json.loads(gad("trace", SEED, "--json").stdout)
+    reverse = json.loads(gad("trace", SEED, "--json").stdout)
+    forward = json.loads(gad("trace", SEED, "--mode", "forward", "--json").stdout)
+    assert data["trace"]["mode"] == "both"
+    assert {key: data["trace"][key] for key in ("forward", "backward", "gradient")} == \
+        {key: reverse[key] for key in ("forward", "backward", "gradient")}
+    assert data["trace"]["tangents"] == forward["tangents"]
     for name in ("x1", "x2"):
         listed = json.loads(gad("paths", SEED, "--wrt", name, "--json").stdout)
         table = gad("paths", SEED, "--wrt", name).stdout
@@ -137,6 +143,34 @@ def test_large_arrays_are_embedded_as_their_shape_and_range(tmp_path):
                                                         "max": 99.0}
     assert data["trace"]["gradient"]["v"] == np.arange(100.0).reshape(10, 10).sum(0).tolist()
     assert data["trace"]["gradient"]["W"] == {"shape": [10, 10], "min": 1.0, "max": 1.0}
+
+
+def test_a_page_carries_the_tangent_sweeps_that_fit_and_counts_the_rest():
+    analysis = api.analyze("sum(W @ v) + c", W=np.ones((40, 30)), v=np.ones(30), c=2.0)
+    tangents = records.trace_json(analysis.trace(), PAGE_ELEMENTS)["tangents"]
+    assert tangents["needed"] == {"c": 1, "v": 30, "W": 1200}
+    # each sweep of W or v is 3 steps and its seed: W's 1,200 sweeps pass BOTH_TANGENT_STEPS
+    made = [sweep["seed"] for sweep in tangents["sweeps"]]
+    fitting = (records.BOTH_TANGENT_STEPS - 2 - 30 * 4) // 4
+    assert made[:3] == ["c", "v[0]", "v[1]"] and made[-1] == f"W[{(fitting - 1) // 30}, " \
+        f"{(fitting - 1) % 30}]" and len(made) == 31 + fitting
+    assert tangents["left_out"] == {"W": 1200 - fitting}
+    assert "gad trace --mode forward" in tangents["note"]
+    assert {sweep["seed"]: sweep["result"] for sweep in tangents["sweeps"]}["v[3]"] == 40.0
+
+
+def test_a_trace_of_both_modes_makes_its_tangent_sweeps_only_when_read():
+    from graphviz_ad.engine.linear import LinearMap
+
+    def refuse(*arguments):
+        raise AssertionError("a tangent was pushed forward")
+
+    graph = replace(attacked_graph(), ops=(None, None, ForeignOp(
+        "refusing", 2, linear_map=LinearMap("refusing", refuse, refuse))))
+    trace = api.Analysis.from_graph(graph).trace()
+    assert [float(step.total) for step in trace.backward] == [3.0, 2.0]
+    with pytest.raises(AssertionError, match="pushed forward"):
+        assert trace.tangents
 
 
 def test_records_keep_every_number_unless_told():
@@ -193,6 +227,55 @@ def test_stepping_follows_gad_trace_box_by_box_and_edge_by_edge(open_page, tmp_p
     assert page.text_content(grad_of_x2) == "grad 1.44"
     page.keyboard.press("Home")
     assert titles(page, "g.node.current") == [] and page.text_content("#update") == ""
+
+
+def test_forward_mode_steps_one_inputs_tangents_node_by_node(open_page, tmp_path):
+    trace = json.loads(gad("trace", SEED, "--mode", "forward", "--json").stdout)
+    page = open_page(seed_page(tmp_path, "--wrt", "x2"))
+    assert page.eval_on_selector_all("#sweep option", "options => options.map(o => o.text)") == [
+        "reverse: the backward sweep", "forward: tangents of x1", "forward: tangents of x2"]
+    page.select_option("#sweep", "1")
+    assert page.text_content("#mark-backward") == "tangents of x2"
+    for _ in trace["forward"]:
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert titles(page, "g.node.current") == ["n1"]
+    assert page.text_content("#update") == "tan(x2) = 1"
+
+    def tangent_of(node):
+        return page.text_content(f"#stage svg g.node:has(> title:text-is('n{node}')) text.g")
+
+    sweep = trace["tangents"]["sweeps"][1]
+    assert [step["name"] for step in sweep["steps"]] == ["v1", "n", "d", "v3", "v4", "f"]
+    for step in sweep["steps"]:
+        page.keyboard.press("ArrowRight")
+        arguments = [term["argument_id"] for term in step["terms"]]
+        assert titles(page, "g.node.current") == [f"n{step['id']}"]
+        assert sorted(titles(page, "g.node.source")) == sorted(f"n{node}" for node in arguments)
+        assert sorted(titles(page, "g.edge.current")) == sorted(
+            f"n{node}->n{step['id']}" for node in arguments)
+        assert page.text_content("#numbers") == f"tan({step['name']}) = " + " + ".join(
+            f"{short(term['tangent'])} × {short(term['local'])}" for term in step["terms"]) + \
+            f" = {short(step['tangent'])}"
+        assert tangent_of(step["id"]) == f"tan {short(step['tangent'])}"
+    assert page.text_content("#update") == "tan(f) = tan(v3) × 1 + tan(v4) × 1"
+    assert page.text_content("#numbers") == "tan(f) = 0.1165 × 1 + 1.5 × 1 = 1.617"
+    page.keyboard.press("ArrowRight")
+    assert page.text_content("#numbers") == "df/dx2 = 1.617"
+    assert page.text_content("#after").startswith("The backward sweep gives the same, "
+                                                  "x2.grad = 1.617")
+    assert tangent_of(9) == "tan 1.617" and not page.is_visible(
+        "#stage svg g.node:has(> title:text-is('n0')) text.g")  # x1: no tangent in this sweep
+    page.click("#stage svg g.node:has(> title:text-is('n7'))")
+    rows = page.eval_on_selector_all(
+        "#details table.sum tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    assert rows == [["tan(n) × 1/d", "0.8776 × 0.2007", "0.1762"],
+                    ["tan(d) × -n/d^2", "1 × -0.05961", "-0.05961"], ["tan(v3)", "", "0.1165"]]
+    page.click("#details tr.step-row")
+    assert page.text_content("#update") == "tan(v3) = tan(n) × 1/d + tan(d) × -n/d^2"
+    page.select_option("#sweep", "reverse")
+    assert page.text_content("#update") == "f.grad = 1" and tangent_of(9) == "grad 1"
+    assert page.evaluate("gadPage.last") == len(trace["forward"]) + 11 + 2
 
 
 def test_play_runs_to_the_end_at_the_chosen_speed(open_page, tmp_path):

@@ -1,11 +1,13 @@
 """Forward mode: one tangent sweep per input element, an independent route to the same gradient.
 
 For an array output, the sweeps give the Jacobian d output / d input, of shape output + input.
+A sweep can record each node's tangent as it makes it, for `gad trace --mode forward`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -13,6 +15,26 @@ from graphviz_ad.engine.backward import local_derivatives
 from graphviz_ad.engine.check import WORK_BUDGET, each_index, jacobian_zeros, sweep_works
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.errors import LimitError
+
+
+@dataclass(frozen=True)
+class TangentTerm:
+    """One argument's part of a node's tangent: its tangent pushed through the edge."""
+
+    argument: int
+    slot: int
+    tangent: Any       # tan(argument)
+    local: Any         # d node / d argument through this slot
+    contribution: Any  # the local derivative applied to tan(argument)
+
+
+@dataclass(frozen=True)
+class TangentUpdate:
+    """A node's tangent as a sweep made it: its terms, slots left to right, summed."""
+
+    node: int
+    terms: tuple[TangentTerm, ...]
+    tangent: Any
 
 
 def forward_gradient(graph: Graph, name: str) -> Any:
@@ -30,33 +52,59 @@ def forward_gradient(graph: Graph, name: str) -> Any:
                          "forward")
     gradient = jacobian_zeros(graph.shape(graph.output), shape, name)
     local = [()] * len(graph)
+    after = range(start + 1, graph.output + 1)
     with np.errstate(all="ignore"):
         for node in range(start, graph.output + 1):
             local[node] = local_derivatives(graph, node)
         for index in each_index(shape):
-            seed = np.zeros(shape)
-            seed[index] = 1.0
-            gradient[(Ellipsis,) + index] = _sweep(graph, start, seed[()], local)
+            gradient[(Ellipsis,) + index] = _sweep(graph, after, start, one_hot(shape, index),
+                                                   local)
     return gradient[()]
 
 
-def _sweep(graph: Graph, start: int, seed: Any, local: list[tuple[Any, ...]]) -> Any:
+def one_hot(shape: tuple[int, ...], index: tuple[int, ...]) -> Any:
+    """The seed of the sweep for one element: 1 there, 0 elsewhere (a number for a number)."""
+    seed = np.zeros(shape)
+    seed[index] = 1.0
+    return seed[()]
+
+
+def recorded_sweep(graph, nodes: Iterable[int], start: int, seed: Any,
+                   local: Sequence[Sequence[Any]]) -> tuple[Any, list[TangentUpdate]]:
+    """A tangent sweep (`_sweep`) and its record: each node a tangent reaches, as it was made."""
+    record: list[TangentUpdate] = []
+    return _sweep(graph, nodes, start, seed, local, record), record
+
+
+def _sweep(graph, nodes: Iterable[int], start: int, seed: Any, local: Sequence[Sequence[Any]],
+           record: list[TangentUpdate] | None = None) -> Any:
+    """tan(output) when tan(start) = `seed` and every other leaf's tangent is 0: each of `nodes`
+    (after `start`, in evaluation order) sums, slot by slot, its local derivatives applied to
+    its arguments' tangents; `local[node][slot]` is None where no gradient flows. With `record`,
+    each node a tangent reaches is appended to it as it is made."""
     tangents: list[Any] = [None] * len(graph)
     tangents[start] = seed
-    for node in range(start + 1, graph.output + 1):
+    for node in nodes:
         op = graph.ops[node]
         if op is None:
             continue
         total = None
+        terms = [] if record is not None else None
         for slot, argument in enumerate(graph.args[node]):
             tangent = tangents[argument]
-            derivative = local[node][slot]
-            if tangent is None or derivative is None:
+            if tangent is None:
+                continue
+            derivative = local[node][slot]  # read only here: an importer's row costs a call
+            if derivative is None:
                 continue
             part = op.linear_map.pushforward(slot, derivative, tangent)
             total = part if total is None else total + part
+            if terms is not None:
+                terms.append(TangentTerm(argument, slot, tangent, derivative, part))
         if total is not None and np.shape(total) != graph.shape(node):
             total = np.broadcast_to(total, graph.shape(node))
         tangents[node] = total
+        if terms:
+            record.append(TangentUpdate(node, tuple(terms), total))
     result = tangents[graph.output]
     return 0.0 if result is None else result

@@ -1,4 +1,7 @@
-"""The forward trace (Wengert list) and the backward sweep as tables, for `gad trace`."""
+"""`gad trace`'s tables: the evaluation, then the backward sweep or forward mode's sweeps.
+
+And what each mode costs on a graph, in a sentence (`gad explain` says it too).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from rich.text import Text
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import DATA, INPUT
+from graphviz_ad.engine.trace import SweepCost, TangentSweep
+from graphviz_ad.gradients import FORWARD, REVERSE
 from graphviz_ad.records import Trace, trace_json  # noqa: F401 (--json: the record the page embeds)
 from graphviz_ad.report.layout import Fitted, cell
 
@@ -29,7 +34,6 @@ def trace_limit(as_json: bool) -> tuple[int, str | None]:
 
 
 def trace_tables(trace: Trace) -> Group:
-    names = trace.names
     evaluation = Table(title=Text("forward: evaluation in order", style="bold"),
                        title_justify="left")
     evaluation.add_column("step", style="bold")
@@ -39,9 +43,25 @@ def trace_tables(trace: Trace) -> Group:
         expression = {INPUT: "", DATA: " (data)"}.get(step.kind, f" = {step.expression}")
         evaluation.add_row(cell(f"{step.name}{expression}"),
                            cell(display.value(step.value, DIGITS)), cell(step.source))
-    output = names[trace.output]
-    sweep = Table(title=cell(f"backward: adjoints from the output down, adj({output}) = 1",
-                             "bold"), title_justify="left")
+    parts: list[Any] = [Fitted(evaluation, optional=[FROM_THE_SOURCE])]
+    if trace.mode == FORWARD:
+        sweeps = trace.tangents.sweeps
+        for number, sweep in enumerate(sweeps, start=1):
+            parts += _tangent_sweep(trace, sweep, f"tangent sweep {number} of {len(sweeps)}")
+    else:
+        parts.append(Fitted(_backward_sweep(trace)))
+    parts.append(cell("gradient: " + (", ".join(
+        f"d{trace.output_name}/d{name} = {_exact_if_scalar(gradient)}"
+        for name, gradient in trace.gradients.items()) or "none (no inputs)"), "bold"))
+    if trace.mode == FORWARD and trace.gradients:
+        parts.append(cell(cost_sentence(trace.tangents.needed, FORWARD), "dim"))
+    return Group(*parts)
+
+
+def _backward_sweep(trace: Trace) -> Table:
+    names = trace.names
+    sweep = Table(title=cell(f"backward: adjoints from the output down, "
+                             f"adj({names[trace.output]}) = 1", "bold"), title_justify="left")
     sweep.add_column("update", style="bold")
     sweep.add_column("adjoint · local", justify="right")
     sweep.add_column("adds", justify="right")
@@ -53,12 +73,73 @@ def trace_tables(trace: Trace) -> Group:
                            f"{display.value(step.local, DIGITS)}"),
                       cell(display.value(step.contribution, DIGITS)),
                       cell(display.value(step.total, DIGITS)))
-    result = cell("gradient: " + (", ".join(
-        f"d{trace.output_name}/d{name} = {_exact_if_scalar(gradient)}"
-        for name, gradient in trace.gradients.items()) or "none (no inputs)"), "bold")
-    return Group(Fitted(evaluation, optional=[FROM_THE_SOURCE]), Fitted(sweep), result)
+    return sweep
+
+
+def _tangent_sweep(trace: Trace, sweep: TangentSweep, heading: str) -> list[Any]:
+    """One sweep of forward mode: its seed, each node's tangent in evaluation order, and the
+    output's tangent, the gradient of the seeded element."""
+    names = trace.names
+    title = cell(f"{heading}: tan({sweep.seeded}) = 1{_other_seeds(trace, sweep)}", "bold")
+    result = cell(f"tan({names[trace.output]}) = d{trace.output_name}/d{sweep.seeded} = "
+                  f"{_exact_if_scalar(sweep.result)}"
+                  + ("" if sweep.steps or sweep.start == trace.output
+                     else f": no path from {sweep.input} to the output"))
+    if not sweep.steps:
+        return [title, result]
+    table = Table(title=title, title_justify="left")
+    table.add_column("step", style="bold")
+    table.add_column("tangent · local", justify="right")
+    table.add_column("tangent", justify="right")
+    for step in sweep.steps:
+        update = " + ".join(f"tan({names[term.argument]}) · {formula}"
+                            for term, formula in zip(step.terms, step.formulas))
+        numbers = " + ".join(f"{display.value(term.tangent, DIGITS)} · "
+                             f"{display.value(term.local, DIGITS)}" for term in step.terms)
+        table.add_row(cell(f"tan({names[step.node]}) = {update}"), cell(numbers),
+                      cell(display.value(step.tangent, DIGITS)))
+    return [Fitted(table), result]
+
+
+def _other_seeds(trace: Trace, sweep: TangentSweep) -> str:
+    """The rest of a sweep's seed: each other input's tangent 0, named where they are few."""
+    needed = trace.tangents.needed
+    others = [name for name in needed if name != sweep.input]
+    if sweep.index or any(needed[name] != 1 for name in others) or len(others) > 3:
+        return ", every other input element's 0"
+    return "".join(f", tan({name}) = 0" for name in others)
+
+
+def cost_sentence(elements: dict[str, int], first: str = REVERSE) -> str:
+    """What each mode costs for the gradients of these inputs (their numbers of elements), the
+    mode in use (`first`) first: reverse mode one backward sweep for all of them, forward mode
+    one tangent sweep per input element."""
+    gradients = len(elements)
+    sweeps = sum(elements.values())
+    arrays = any(count != 1 for count in elements.values())
+    per = "one per input element" if arrays else "one per input"
+    if arrays and gradients > 1:
+        per += " (" + ", ".join(f"{name}: {count:,}" for name, count in elements.items()) + ")"
+    if sweeps == 1:
+        return ("reverse mode: 1 backward sweep, forward mode: 1 tangent sweep; for one input "
+                "number the two cost the same")
+    tangents = f"{sweeps:,} tangent sweeps, {per}"
+    every = f"all {gradients:,} gradients" if gradients > 1 else "the gradient"
+    if first == FORWARD:
+        return f"forward mode: {tangents}; reverse mode would need 1 backward sweep for {every}"
+    return f"reverse mode: 1 backward sweep gives {every}; forward mode would need {tangents}"
+
+
+def graph_cost(cost: SweepCost) -> str:
+    """`cost_sentence` on a graph, with what a sweep visits."""
+    return (f"{cost_sentence(cost.elements)}; a sweep visits at most the graph's "
+            f"{_counted(cost.nodes, 'node')} and {_counted(cost.edges, 'edge')} (gad trace "
+            "--mode forward steps through forward mode)")
+
+
+def _counted(count: int, thing: str) -> str:
+    return f"{count:,} {thing}{'s' * (count != 1)}"
 
 
 def _exact_if_scalar(value: Any) -> str:
     return display.value(value, None if np.ndim(value) == 0 else DIGITS)
-

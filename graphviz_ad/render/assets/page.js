@@ -1,4 +1,5 @@
-/* graphviz-ad: step through the forward and backward sweeps of the drawn graph.
+/* graphviz-ad: step through the evaluation and the backward sweep of the drawn graph, or
+   forward mode's tangent sweep of one input element (the menu by the speed).
    Every text from the data is put in with textContent, never as markup. */
 (function () {
   "use strict";
@@ -92,9 +93,14 @@
   const nameOf = new Map();
   forward.forEach((step) => nameOf.set(step.id, step.name));
   const F = forward.length;
-  const B = backward.length;
   const SEED = F + 1;
-  const DONE = data.trace ? F + B + 2 : 0;
+  /* The sweep after the evaluation: the backward sweep (null), or one of forward mode's
+     tangent sweeps, each node's tangent a step; the menu chooses. */
+  const tangents = trace.tangents || { sweeps: [], needed: {}, left_out: {}, note: "" };
+  const TANGENT_SWEEPS = Object.values(tangents.needed).reduce((sum, count) => sum + count, 0);
+  let sweep = null;
+  let S = backward.length;  // the steps of the chosen sweep
+  let DONE = data.trace ? F + S + 2 : 0;
   const forwardIndex = new Map(forward.map((step, index) => [step.id, index]));
   const outputBoxInfo = data.drawings[0].nodes.find((node) => node.output);
   const outputNode = outputBoxInfo ? outputBoxInfo.members[outputBoxInfo.members.length - 1] : null;
@@ -103,7 +109,7 @@
     if (position === 0) return "overview";
     if (position <= F) return "forward";
     if (position === SEED) return "seed";
-    if (position < DONE) return "backward";
+    if (position < DONE) return sweep ? "tangent" : "backward";
     return "done";
   }
 
@@ -139,6 +145,7 @@
       return forwardIndex.has(last) ? forwardIndex.get(last) + 1 : 0;
     });
     drawing.stepEdge = backward.map((step) => drawnEdge(drawing, step.target_id, step.via_id, step.slot));
+    drawing.tangentEdges = new Map();  // a tangent sweep -> each step's drawn edges, one per term
     drawing.inEdges = nodes.map(() => []);
     edges.forEach((edge, index) => {
       if (drawing.boxIndex.has(edge.target)) drawing.inEdges[drawing.boxIndex.get(edge.target)].push(index);
@@ -233,10 +240,11 @@
     });
   }
 
-  function setGrad(drawing, index, shownText) {
+  /* The box's grad row says `wanted` (`grad 1.617`, `tan 0.8776`); null: the drawing's own. */
+  function setGrad(drawing, index, wanted) {
     const entry = drawing.gradText[index];
     if (!entry) return;
-    const wanted = shownText === null ? entry.original : `grad ${shownText}`;
+    if (wanted === null) wanted = entry.original;
     if (entry.text.textContent === wanted) return;
     if (!entry.centred) {  // centred once, so a longer or shorter total stays in the middle
       const shape = drawing.boxes[index].querySelector("path, polygon, ellipse");
@@ -278,14 +286,34 @@
       for (const box of view.boxesOf.get(current) || []) {
         for (const index of view.inEdges[box]) edgeClass[index] = "feeding";
       }
+    } else if (sweep && phase !== "overview") {  // and at the end, every tangent stays shown
+      const applied = { seed: 0, tangent: position - SEED, done: S }[phase];
+      const known = new Map([[sweep.id, seedText(sweep)]]);
+      for (let index = 0; index < applied; index++) known.set(sweep.steps[index].id, shown(sweep.steps[index].tangent));
+      nodes.forEach((node, index) => {
+        const last = representative(index);
+        if (known.has(last)) boxGrad[index] = `tan ${known.get(last)}`;
+        else boxClass[index] = "nograd";
+      });
+      const stepEdges = tangentEdges(view, sweep);
+      const used = new Set(stepEdges.slice(0, applied).flat());
+      edges.forEach((edge, index) => { if (!used.has(index)) edgeClass[index] = "dim"; });
+      if (phase === "seed") {
+        mark(sweep.id, "current");
+      } else if (phase === "tangent") {
+        const step = sweep.steps[applied - 1];
+        step.terms.forEach((term) => mark(term.argument_id, "source"));
+        mark(step.id, "current");
+        for (const edge of stepEdges[applied - 1]) if (edge >= 0) edgeClass[edge] = "current";
+      }
     } else if (phase === "seed" || phase === "backward") {
       const applied = phase === "seed" ? 0 : position - SEED;
       const totals = new Map();
       for (let index = 0; index < applied; index++) totals.set(backward[index].target_id, backward[index].total);
       nodes.forEach((node, index) => {
         const last = representative(index);
-        if (last === outputNode) boxGrad[index] = "1";
-        else if (totals.has(last)) boxGrad[index] = shown(totals.get(last));
+        if (last === outputNode) boxGrad[index] = "grad 1";
+        else if (totals.has(last)) boxGrad[index] = `grad ${shown(totals.get(last))}`;
         else boxClass[index] = "nograd";
       });
       const used = new Set(view.stepEdge.slice(0, applied));
@@ -301,6 +329,18 @@
     }
     return { phase, boxClass: boxClass.map((name) => name.trim()), boxGrad, edgeClass };
   }
+
+  /* Each step of a tangent sweep's drawn edges in `drawing`, one per term; made once. */
+  function tangentEdges(drawing, chosen) {
+    if (!drawing.tangentEdges.has(chosen)) {
+      drawing.tangentEdges.set(chosen, chosen.steps.map((step) => step.terms.map(
+        (term) => drawnEdge(drawing, term.argument_id, step.id, term.slot))));
+    }
+    return drawing.tangentEdges.get(chosen);
+  }
+
+  /* The seed's tangent on its box: 1, or for an array's element, where the 1 is. */
+  const seedText = (chosen) => (chosen.index.length ? `1 at [${chosen.index.join(", ")}]` : "1");
 
   function setClass(target, base, extra) {
     if (target) target.setAttribute("class", extra ? `${base} ${extra}` : base);
@@ -350,7 +390,8 @@
       const box = view.outputBox >= 0 ? view.nodes[view.outputBox] : null;
       return [data.trace ? "the whole computation" : "the computation", "",
         `${output} = ${box ? shown(box.value) : ""}`,
-        data.trace ? "Press → or ▶ to evaluate it node by node, then to run the backward sweep edge by edge." : ""];
+        !data.trace ? "" : sweep ? `Press → or ▶ to evaluate it node by node, then to push the tangent of ${sweep.seed} forward node by node.`
+          : "Press → or ▶ to evaluate it node by node, then to run the backward sweep edge by edge."];
     }
     if (phase === "forward") {
       const step = forward[position - 1];
@@ -363,6 +404,30 @@
       return [`forward · step ${position} of ${F}`, `${step.name} = ${step.expression}`,
         numbers === step.expression ? `${step.name} = ${value}` : `${step.name} = ${numbers} = ${value}`,
         `from the source: ${step.source}`];
+    }
+    if (sweep && phase === "seed") {
+      const others = TANGENT_SWEEPS > 1;
+      return ["forward mode · the seed", sweep.index.length ? `tan(${sweep.input}) = 1 at [${sweep.index.join(", ")}], 0 elsewhere` : `tan(${sweep.seed}) = 1`,
+        `d${sweep.seed}/d${sweep.seed} = 1${others ? "; every other input element's tangent is 0" : ""}`,
+        "then each node's tangent is the sum over its arguments of their tangent × the local derivative, in evaluation order"];
+    }
+    if (phase === "tangent") {
+      const index = position - SEED - 1;
+      const step = sweep.steps[index];
+      const signs = step.terms.map((term) => times(term.tangent, term.local));
+      const formulas = step.terms.map((term, at) => `tan(${term.argument})${signs[at]}${term.formula || `∂${step.name}/∂${term.argument}`}`);
+      const numbers = step.terms.map((term, at) => `${shown(term.tangent)}${signs[at]}${shown(term.local)}`);
+      return [`forward mode · tangents of ${sweep.seed} · step ${index + 1} of ${S}`,
+        `tan(${step.name}) = ${formulas.join(" + ")}`,
+        `tan(${step.name}) = ${numbers.join(" + ")} = ${shown(step.tangent)}`,
+        `d${step.name}/d${sweep.seed} = ${shown(step.tangent)}`];
+    }
+    if (sweep) {
+      const reverse = trace.gradient[sweep.input];
+      const same = sweep.index.length || !isScalar(reverse) ? "the same number" : `the same, ${sweep.input}.grad = ${shown(reverse)}`;
+      return ["done", `tan(${nameOf.get(outputNode) || output}) = d${output}/d${sweep.seed}`,
+        `d${output}/d${sweep.seed} = ${shown(sweep.result)}`,
+        `The backward sweep gives ${same}, and every other gradient with it; forward mode needs ${TANGENT_SWEEPS.toLocaleString("en")} tangent sweep${TANGENT_SWEEPS === 1 ? "" : "s"}, one per input element.`];
     }
     if (phase === "seed") {
       return ["backward · the seed", `${nameOf.get(outputNode) || output}.grad = 1`,
@@ -378,7 +443,7 @@
       }
       const sign = times(step.adjoint, step.local);
       const total = shown(step.total);
-      return [`backward · step ${index + 1} of ${B}`,
+      return [`backward · step ${index + 1} of ${S}`,
         `${step.target}.grad += ${step.via}.grad${sign}${formulaOf(step)}`,
         `${step.target}.grad += ${shown(step.adjoint)}${sign}${shown(step.local)} = ${shown(step.contribution)}`,
         previous === null ? `${step.target}.grad is now ${total}`
@@ -715,7 +780,8 @@
     row(facts, [["grad", "key"], [node.adjoint === null ? "none: nothing to differentiate" : shown(node.adjoint), "mono grad"]]);
     details.append(facts);
     if (node.opens) showGroup(node, selected);
-    showSum(last);
+    if (sweep) showTangentSum(last);
+    else showSum(last);
     if (!node.opens) showLocals(last);
     const inputName = node.kind === "input" ? (node.names[0] || node.label) : null;
     if (inputName && data.paths[inputName]) showPaths(inputName, true);
@@ -727,6 +793,7 @@
     for (const text of [
       "Each box shows its value and its grad, the derivative of the output with respect to it; each edge its local derivative.",
       "The forward sweep evaluates the boxes in order; the backward sweep adds, edge by edge, grad × local derivative into the grad of the box the edge comes from.",
+      "The sweep menu steps forward mode instead: one input element's tangent pushed forward, each box's tangent the sum over its arguments of their tangent × local derivative. It ends in that element's gradient; forward mode needs one such sweep per input element, where one backward sweep gives them all.",
       "Click a box for its chain-rule sum; click an input (or its name above) for its paths; a double box is a folded group: click it to open it.",
     ]) part.append(element("p", "", text));
     for (const note of data.notes) part.append(element("p", "note", note));
@@ -784,6 +851,34 @@
     part.append(table);
   }
 
+  /* In a tangent sweep: the node's tangent as the sum over its arguments, one step. */
+  function showTangentSum(last) {
+    const name = graphName(last);
+    if (last === sweep.id) {
+      section(`tan(${name})`).append(element("p", "", `= ${seedText(sweep)}: the seed of this sweep, d${sweep.seed}/d${sweep.seed}`));
+      return;
+    }
+    const at = sweep.steps.findIndex((step) => step.id === last);
+    if (at < 0) {
+      section(`tan(${name})`).append(element("p", "", `none: ${name} does not depend on ${sweep.input} along edges that carry a gradient`));
+      return;
+    }
+    const step = sweep.steps[at];
+    const part = section(`tan(${name}) = the sum over its arguments`);
+    const table = element("table", "sum");
+    for (const term of step.terms) {
+      const sign = times(term.tangent, term.local);
+      const line = row(table, [[`tan(${term.argument})${sign}${term.formula || `∂${step.name}/∂${term.argument}`}`, "mono"],
+        [`${shown(term.tangent)}${sign}${shown(term.local)}`, sign === " × " ? "mono num whole" : "mono num"],
+        [shown(term.contribution), "mono num"]], "step-row");
+      line.dataset.step = String(at);
+      line.title = "go to this step of the tangent sweep";
+      line.addEventListener("click", () => { setPlaying(false); go(SEED + 1 + at); });
+    }
+    row(table, [[`tan(${name})`, "mono strong"], ["", ""], [shown(step.tangent), "mono num strong"]], "total-row");
+    part.append(table);
+  }
+
   function showLocals(last) {
     const steps = backward.filter((step) => step.via_id === last);
     if (steps.length === 0) return;
@@ -795,13 +890,15 @@
     part.append(table);
   }
 
+  /* The rows of the chosen sweep's steps: those not taken yet pale, the current one lit. */
   function markDetailSteps() {
     const phase = phaseOf(position);
-    const applied = phase === "backward" ? position - SEED : (phase === "done" ? B : 0);
+    const stepping = phase === "backward" || phase === "tangent";
+    const applied = stepping ? position - SEED : (phase === "done" ? S : 0);
     for (const line of details.querySelectorAll("tr.step-row")) {
       const at = Number(line.dataset.step);
       line.classList.toggle("future", phase !== "overview" && at >= applied);
-      line.classList.toggle("now", phase === "backward" && at === applied - 1);
+      line.classList.toggle("now", stepping && at === applied - 1);
     }
   }
 
@@ -913,6 +1010,50 @@
     }
   }
 
+  /* The menu of sweeps: the backward sweep, then each tangent sweep the page carries; what
+     it does not carry is named in a last entry that cannot be chosen. */
+  function sweepMenu() {
+    const menu = byId("sweep");
+    const entry = (value, text) => {
+      const option = element("option", "", text);
+      option.value = value;
+      menu.append(option);
+      return option;
+    };
+    entry("reverse", "reverse: the backward sweep");
+    tangents.sweeps.forEach((chosen, index) => entry(String(index), `forward: tangents of ${chosen.seed}`));
+    const left = Object.values(tangents.left_out).reduce((sum, count) => sum + count, 0);
+    if (left || (tangents.note && tangents.sweeps.length === 0)) {
+      const more = left ? `${left.toLocaleString("en")} more tangent sweep${left === 1 ? "" : "s"}: gad trace --mode forward` : "forward: not available";
+      const option = entry("", more);
+      option.disabled = true;
+      menu.title = tangents.note;
+    }
+    byId("sweep-choice").hidden = !trace.tangents;
+    menu.addEventListener("change", () => {
+      setPlaying(false);
+      chooseSweep(menu.value);
+      menu.blur();
+    });
+  }
+
+  function chooseSweep(value) {
+    sweep = value === "reverse" ? null : tangents.sweeps[Number(value)];
+    S = sweep ? sweep.steps.length : backward.length;
+    DONE = F + S + 2;
+    slider.max = String(DONE);
+    markTrack();
+    document.body.classList.toggle("forward-mode", sweep !== null);
+    go(position > F ? SEED : position, false);
+    selectBox(selected >= 0 ? view.boxes[selected] : null);  // its details, for this sweep
+  }
+
+  /* The slider's two parts: the evaluation, then the chosen sweep. */
+  function markTrack() {
+    byId("track").style.setProperty("--forward", `${DONE > 0 ? 100 * (F + 0.5) / DONE : 50}%`);
+    byId("mark-backward").textContent = sweep ? `tangents of ${sweep.seed}` : "backward";
+  }
+
   function controls() {
     const actions = { first: () => go(0), back: () => go(position - 1), next: () => go(position + 1),
       last: () => go(DONE), play: togglePlay, fit, "zoom-in": () => zoomCentre(1 / 1.3),
@@ -926,8 +1067,8 @@
     }
     slider.addEventListener("input", () => { setPlaying(false); go(Number(slider.value)); });
     byId("speed").addEventListener("change", (event) => event.currentTarget.blur());
-    const forwardShare = DONE > 0 ? 100 * (F + 0.5) / DONE : 50;
-    byId("track").style.setProperty("--forward", `${forwardShare}%`);
+    sweepMenu();
+    markTrack();
     if (!data.trace) byId("controls").classList.add("static");
     document.addEventListener("keydown", (event) => {
       if (event.ctrlKey || event.metaKey || event.altKey) return;
@@ -953,7 +1094,7 @@
   /* For tests and benchmarks: where the page is, and a way to move it. */
   window.gadPage = {
     get position() { return position; },
-    last: DONE,
+    get last() { return DONE; },
     seed: SEED,
     go: (target) => { setPlaying(false); go(target); },
     get camera() { return { ...camera }; },

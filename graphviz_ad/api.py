@@ -207,8 +207,8 @@ class Analysis:
         self.require_input(name)
         return path_count(self.graph, name)
 
-    def trace(self, max_steps: int | None = None, hint: str | None = None, mode=records.BOTH):
-        """A `records.Trace`: the evaluation and the sweeps of `mode` (records.trace_of)."""
+    def trace(self, max_steps: int | None = None, hint: str | None = None,
+              mode: str = AUTO) -> records.Trace:  # evaluation and sweeps (records.trace_of)
         self.require_scalar_output("a trace")
         return records.trace_of(self.graph, self.inputs, max_steps, hint, mode)
 

@@ -61,7 +61,8 @@ def test_a_sweep_steps_each_node_its_tangent_reaches_in_evaluation_order():
 
 
 def test_each_terms_formula_is_the_one_the_backward_sweep_prints_on_that_edge():
-    trace = analyze("y = tanh(x*w + b); y*y + log(w)", x=0.3, w=1.2, b=0.1).trace()
+    trace = analyze("y = tanh(x*w + b); y*y + log(w)", x=0.3, w=1.2, b=0.1).trace(
+        mode=records.BOTH)
     backward = {(step.target, step.via, step.slot): step.formula for step in trace.backward}
     terms = [(term.argument, step.node, term.slot, formula)
              for sweep in trace.tangents.sweeps for step in sweep.steps

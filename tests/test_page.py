@@ -147,7 +147,7 @@ def test_large_arrays_are_embedded_as_their_shape_and_range(tmp_path):
 
 def test_a_page_carries_the_tangent_sweeps_that_fit_and_counts_the_rest():
     analysis = api.analyze("sum(W @ v) + c", W=np.ones((40, 30)), v=np.ones(30), c=2.0)
-    tangents = records.trace_json(analysis.trace(), PAGE_ELEMENTS)["tangents"]
+    tangents = records.trace_json(analysis.trace(mode=records.BOTH), PAGE_ELEMENTS)["tangents"]
     assert tangents["needed"] == {"c": 1, "v": 30, "W": 1200}
     # each sweep of W or v is 3 steps and its seed: W's 1,200 sweeps pass BOTH_TANGENT_STEPS
     made = [sweep["seed"] for sweep in tangents["sweeps"]]
@@ -167,7 +167,7 @@ def test_a_trace_of_both_modes_makes_its_tangent_sweeps_only_when_read():
 
     graph = replace(attacked_graph(), ops=(None, None, ForeignOp(
         "refusing", 2, linear_map=LinearMap("refusing", refuse, refuse))))
-    trace = api.Analysis.from_graph(graph).trace()
+    trace = api.Analysis.from_graph(graph).trace(mode=records.BOTH)
     assert [float(step.total) for step in trace.backward] == [3.0, 2.0]
     with pytest.raises(AssertionError, match="pushed forward"):
         assert trace.tangents

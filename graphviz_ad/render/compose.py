@@ -43,7 +43,7 @@ class Drawable(Protocol):
 
     def groups_named(self, names: Iterable[str]) -> list[tuple[str, ...]]: ...
 
-    def trace(self) -> records.Trace: ...
+    def trace(self, mode: str) -> records.Trace: ...
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,6 @@ def page_records(source: Drawable, drawn: Picture, planned: Plan) -> PageRecords
             expansions[name] = build(plan(source, planned.entry, opened, planned.drawing).chosen)
         except TooManyNodes:
             continue
-    return PageRecords(records.trace_json(source.trace(), PAGE_ELEMENTS),
+    return PageRecords(records.trace_json(source.trace(mode=records.BOTH), PAGE_ELEMENTS),
                        path_rows(source.graph, list(source.inputs), options.wrt, options.top),
                        expansions)

@@ -233,7 +233,7 @@ def test_forward_mode_steps_one_inputs_tangents_node_by_node(open_page, tmp_path
     trace = json.loads(gad("trace", SEED, "--mode", "forward", "--json").stdout)
     page = open_page(seed_page(tmp_path, "--wrt", "x2"))
     assert page.eval_on_selector_all("#sweep option", "options => options.map(o => o.text)") == [
-        "reverse: the backward sweep", "forward: tangents of x1", "forward: tangents of x2"]
+        "backward (reverse mode)", "forward: tangents of x1", "forward: tangents of x2"]
     page.select_option("#sweep", "1")
     assert page.text_content("#mark-backward") == "tangents of x2"
     for _ in trace["forward"]:

@@ -1020,7 +1020,7 @@
       menu.append(option);
       return option;
     };
-    entry("reverse", "reverse: the backward sweep");
+    entry("reverse", "backward (reverse mode)");
     tangents.sweeps.forEach((chosen, index) => entry(String(index), `forward: tangents of ${chosen.seed}`));
     const left = Object.values(tangents.left_out).reduce((sum, count) => sum + count, 0);
     if (left || (tangents.note && tangents.sweeps.length === 0)) {

@@ -6,14 +6,17 @@ per op (`e.cos(x)`, `e.mul(y, x)`, `e.sum(g, axis=1)`) and a few more:
 - `e.const(value, text)`: a number (`text` says how a formula prints it: `log(2)`);
 - `e.count(x, axis)`: how many elements a reduction along `axis` takes into each result;
 - `e.expand(x, axis)`: a reduction's result with its reduced axis back, as length 1;
-- `e.shape(x)`: the shape of an operand (numbers and nodes only: a formula has no shapes);
+- `e.shape(x)`: the shape of an operand (for the pullbacks of engine/linear.py, which are read
+  on numbers, nodes and duals, never printed);
 - `e.fixed(function, template, *operands)`: a value that is constant where the op is
   differentiable (which elements tie for a max, a class index's one-hot row), computed by a
   numpy `function`, printed from `template`, with derivative 0.
 
 Three emitters read every rule: `Numbers` (numpy values: the numeric sweep), `Formula` (the text
-on edges, in tables and on the page) and, in engine/differentiate.py, one that appends graph
-nodes, so that the backward sweep becomes a graph that can be drawn and differentiated again.
+on edges, in tables and on the page) and, in engine/differentiate.py, `Nodes`, which appends graph
+nodes, so that the backward sweep becomes a graph that can be drawn and differentiated again. A
+fourth, `Duals`, reads a rule on values with their tangents: forward over reverse, for
+Hessian-vector products with no graph made.
 """
 
 from __future__ import annotations
@@ -28,27 +31,14 @@ def reduced_count(x: Any, axis: int | None = None) -> int:
     return np.size(x) if axis is None else np.shape(x)[axis]
 
 
-def expanded_shape(shape: tuple[int, ...], axis: int | None) -> tuple[int, ...]:
-    """A reduction's result shape with the reduced axis kept, as length 1 (every axis: None)."""
-    if axis is None:
-        return (1,) * len(shape)
-    kept = list(shape)
-    kept[axis] = 1
-    return tuple(kept)
-
-
 class Numbers:
     """Rules read on numpy values: each op is its value function, bound once per table."""
-
-    def __init__(self):
-        self.learned = False
 
     def learn(self, table: Iterable[Any]) -> None:
         """Bind each op's value function: the table's rules hold this emitter before the table
         they read is complete."""
         for op in table:
             setattr(self, op.name, op.value)
-        self.learned = True
 
     @staticmethod
     def const(value: float, text: str | None = None) -> float:
@@ -156,10 +146,6 @@ class Formula:
     @staticmethod
     def const(value: float, text: str | None = None) -> Written:
         return _text(value) if text is None else Written(text, SIGN if text[0] == "-" else ATOM)
-
-    @staticmethod
-    def shape(x: str) -> None:
-        return None  # a formula holds for every shape
 
     @staticmethod
     def count(x: str, axis: int | None = None) -> Written:

@@ -3,9 +3,12 @@
 Adding a function is one `Op(...)` entry in `TABLE`. The parser knows no function names; the
 builder, both differentiation modes, the renderer, `gad ops` and the docs all read this table.
 
-Each partial is `rule(*arguments, out)`: the local derivative d out / d argument at the point,
-allowed to reuse the output (`exp`, `tanh`). Formulas and domains are templates over `{0}`, `{1}`,
-... (the arguments' labels), for edges, `gad ops` and error messages. How a local derivative acts
+Each partial is one rule, `expression(e, *arguments, out)`: the local derivative d out / d
+argument at the point, written with the ops of this table through an emitter `e`
+(engine/emit.py), allowed to reuse the output (`exp`, `tanh`). Read on numbers it is the numeric
+rule the sweeps call, on texts the formula on edges, in `gad ops` and the docs, on graph nodes
+the derivative's own graph (`grad(f, x)`, engine/differentiate.py). Domains are templates over
+`{0}`, `{1}`, ... (the arguments' labels), for error messages. How a local derivative acts
 on a gradient is the entry's `linear_map` (engine/linear.py); an op takes any fixed number of
 arguments (`clip(x, lo, hi)` takes three), or any number (`concat`, `variadic`). Operators use
 Python's operator functions: on numpy scalars they skip the ufunc machinery (a product of two

@@ -226,11 +226,11 @@ def _scattered(tangent: Any, key: tuple, shape: tuple[int, ...]) -> Any:
 
 
 # Softmax along an axis: the local derivative is s = softmax(x), the Jacobian diag(s) - s sᵀ.
-SOFTMAX = LinearMap("softmax", _softmax_map, _softmax_map, array_label="diag(s) − s sᵀ",
+SOFTMAX = LinearMap("softmax", _softmax_map, _softmax_map, array_label="diag(s) - s sᵀ",
                     expression=_softmax_expression, formula="diag(s) - s sᵀ, s = {}")
 # log_softmax: the Jacobian I - 1 sᵀ along the axis, from s = softmax(x).
 LOG_SOFTMAX = LinearMap("log_softmax", _log_softmax_pullback, _log_softmax_pushforward,
-                        array_label="I − 1 sᵀ", expression=_log_softmax_expression,
+                        array_label="I - 1 sᵀ", expression=_log_softmax_expression,
                         formula="I - 1 sᵀ, s = {}")
 # The structural maps move elements without scaling them: their local derivative is 1.
 TRANSPOSE = LinearMap("transpose", lambda slot, local, gradient, argument: swap_last_axes(gradient),

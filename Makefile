@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet micrograd
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/higher.py
+	$(BIN)/python bench/aspect.py
 	$(BIN)/python bench/paths.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/pictures.py
@@ -77,6 +78,11 @@ samples: $(STAMP)
 	$(BIN)/gad graph samples/layer_norm.gad --wrt x --rankdir TB -o docs/pictures/layer-norm.png
 	$(BIN)/gad graph samples/seed_gradient.gad --wrt x2 -o docs/pictures/seed-gradient.png
 	$(BIN)/gad graph samples/tanh_derivatives.gad -o docs/pictures/tanh-derivatives.png
+	$(BIN)/gad graph samples/program2000.gad -o docs/pictures/program2000-rows.png
+	$(BIN)/gad graph samples/network_2_3_1.gad --view network -o docs/pictures/network-2-3-1.svg
+	$(BIN)/gad graph samples/network_2_3_1.gad --view network -o docs/pictures/network-2-3-1.png
+	$(BIN)/gad graph samples/network_2_4_3_1.gad --view network -o docs/pictures/network-2-4-3-1.png
+	$(BIN)/gad graph samples/network_2_3_1.gad --view network --edge-labels both -o docs/pictures/network-2-3-1-grads.png
 	$(BIN)/python docs/page_pictures.py  # the page of the worked example, and three screenshots
 
 # The pictures of docs/torch.md; they need PyTorch in the venv (.venv/bin/pip install torch).

@@ -122,6 +122,8 @@ LIMITS = [
     ("graphviz_ad.command_options", "MAX_ORDER",
      "the order of `gad grad --order N`: each derivative's graph is the previous one's "
      "gradient graph, about 3 times larger (tanh's 12th: 181,266 nodes, 7 s)", "refused", 2),
+    ("graphviz_ad.render.network", "MAX_NEURONS", "neurons drawn by `--view network`",
+     "refused, with a hint to draw the graph view (`--view forward`)", 2),
     ("graphviz_ad.engine.defaults", "ENUMERATION_LIMIT",
      "paths listed by `--all`, and the largest `--top` (paths, graph, explain)",
      "refused", 2),

@@ -253,7 +253,7 @@ class Analysis:
         entry = formats.choose_format(path, image_format)
         return self.write(path, self.plan(entry, *formats.keyword_options(wrt, options)))
 
-    def digraph(self, wrt: str | None = None, view: str = "forward", rankdir: str = "LR",
+    def digraph(self, wrt: str | None = None, view: str = "forward", rankdir: str = "auto",
                 **options: Any):
         """The annotated graph as a `graphviz.Digraph` (options as for `picture`)."""
         from graphviz_ad.render.dot import to_digraph

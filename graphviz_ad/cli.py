@@ -18,7 +18,8 @@ import typer
 
 from graphviz_ad import options, signals
 from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, DrawOutput,
-                                         ExplainOutput, ExplainWrt, Expression, FdMethod,
+                                         ExplainOutput, ExplainWrt, Expression,
+                                         ExpressionCommand, FdMethod,
                                          FdMethodOption, FdStepOption, FoldOption, FormatOption,
                                          Json, Mode, ModeOption, NoCheck, OrderOption, Output,
                                          PathsOption, PathsWrt, Rankdir, RtolOption, Strict, Top,
@@ -47,7 +48,7 @@ def command(**settings) -> Callable:
         def guarded(*arguments, **options):
             with _user_errors():  # the options' own checks too (DrawOptions, PictureOptions)
                 return function(*arguments, **options)
-        return app.command(help=help_text, **settings)(guarded)
+        return app.command(help=help_text, cls=ExpressionCommand, **settings)(guarded)
     return register
 
 
@@ -247,7 +248,7 @@ def explain(expression: Expression, values: Values = None,
 
 
 @command(name="torch", context_settings=EXPRESSION_COMMAND)
-@draws_a_picture(Rankdir.TB)
+@draws_a_picture()
 def torch_command(
         target: TorchTarget, values: Values = None, output: DrawOutput = None,
         image_format: FormatOption = None, wrt: Wrt = None, top: Top = options.DEFAULT_TOP,

@@ -9,14 +9,38 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from enum import Enum
 from typing import Annotated, Any, Callable, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from graphviz_ad import options
 from graphviz_ad.render.formats import (PICTURE_OPTIONS, DrawOptions, PictureOptions, name_list,
                                         suffix_list)
+
+
+# An option's name (`-o`, `--top`, `--top=3`), as against an expression that starts with a minus.
+_OPTION_NAME = re.compile(r"--?[A-Za-z][\w-]*(=.*)?\Z", re.DOTALL)
+
+
+class ExpressionCommand(TyperCommand):
+    """A command whose arguments may be expressions that start with a minus (`-x*2`,
+    `-x + no_grad(x)`): each such argument that is not an option's name is given a leading
+    space, which the language ignores, so that click does not read its letters as short options
+    (the `o` of `no_grad` as `-o`, taking the rest as a file name)."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, [f" {argument}" if argument.startswith("-")
+                                        and argument not in ("-", "--")
+                                        and not _OPTION_NAME.match(argument) else argument
+                                        for argument in args])
+        expression = ctx.params.get("expression")
+        if isinstance(expression, str) and expression.startswith(" -"):
+            ctx.params["expression"] = expression[1:]  # as typed: errors point at its columns
+        return rest
+
 
 
 def _choice(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -81,8 +105,11 @@ EdgeLabelsOption = Annotated[EdgeLabels, typer.Option(
     "--edge-labels", help="Label edges with the local derivative's value, its formula, or both.")]
 ViewOption = Annotated[View, typer.Option(
     "--view", help="Arrows from inputs to output (forward) or from output to inputs, the way "
-                   "gradients flow (backward).")]
-RankdirOption = Annotated[Rankdir, typer.Option("--rankdir", help="Layout direction.")]
+                   "gradients flow (backward); or dense layers as neurons in columns, each "
+                   "weight a line (network).")]
+RankdirOption = Annotated[Rankdir, typer.Option(
+    "--rankdir", help="Layout direction; auto: left to right, or top to bottom, or wrapped into "
+                      "rows, whichever keeps the picture within 3:1.")]
 DpiOption = Annotated[int, typer.Option("--dpi", min=options.DPI_RANGE[0], max=options.DPI_RANGE[1],
                                         help="Resolution of PNG.")]
 RendererOption = Annotated[Renderer, typer.Option(
@@ -135,7 +162,7 @@ ExplainOutput = Annotated[Optional[str], typer.Option(
 # --top each command declares itself, with its own help.
 PICTURE_PARAMETERS = (
     ("edge_labels", EdgeLabelsOption, EdgeLabels.value), ("view", ViewOption, View.forward),
-    ("rankdir", RankdirOption, Rankdir.LR), ("dpi", DpiOption, options.DEFAULT_DPI),
+    ("rankdir", RankdirOption, Rankdir.auto), ("dpi", DpiOption, options.DEFAULT_DPI),
     ("renderer", RendererOption, Renderer.auto),
     ("timeout", TimeoutOption, options.DEFAULT_TIMEOUT),
     ("max_nodes", MaxNodesOption, options.DEFAULT_MAX_NODES),
@@ -145,7 +172,7 @@ PICTURE_PARAMETERS = (
     ("max_boxes", MaxBoxesOption, options.DEFAULT_MAX_BOXES))
 
 
-def draws_a_picture(rankdir: Enum = Rankdir.LR) -> Callable[[Callable], Callable]:
+def draws_a_picture(rankdir: Enum = Rankdir.auto) -> Callable[[Callable], Callable]:
     """A command that draws a picture: typer sees PICTURE_PARAMETERS in place of the command's
     `picture` and `drawing` parameters, and the command is called with them typed, as
     `picture` (PictureOptions, with the command's own --wrt and --top) and `drawing`

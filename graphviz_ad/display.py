@@ -89,7 +89,7 @@ class Ranges:
 def summary(item: Any, digits: int | None = 4, limit: int = SHOWN_WHOLE,
             ranges: Ranges | None = None) -> str:
     """A number, an array of at most `limit` elements in full on one line, else its shape and
-    range (`64×3×3×3 in [-0.19, 0.19]`), the range from `ranges` when given."""
+    range (`64×3×3×3 in [-0.19, 0.19]`, `ranged`), the range from `ranges` when given."""
     if np.ndim(item) == 0:
         return number(item, digits)
     if np.size(item) <= limit:
@@ -99,7 +99,12 @@ def summary(item: Any, digits: int | None = 4, limit: int = SHOWN_WHOLE,
 
 
 def ranged(array: Any, least: Any, greatest: Any) -> str:
-    """An array as its shape and range: `64×3×3×3 in [-0.19, 0.19]`."""
+    """An array as its shape and range: `64×3×3×3 in [-0.19, 0.19]`; one whose elements are
+    all equal says so (`zeros 1×64×112×112`, `ones 64`, `all 0.5, 3×4`): `in [0, 0]` would
+    read as a range that happens to be narrow."""
+    if least == greatest:
+        named = {0: "zeros", 1: "ones"}.get(least)
+        return f"{named} {shape(array)}" if named else f"all {number(least, 3)}, {shape(array)}"
     return f"{shape(array)} in [{number(least, 3)}, {number(greatest, 3)}]"
 
 

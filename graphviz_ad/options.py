@@ -17,8 +17,9 @@ DEFAULT_ATOL = 1e-5
 # by central differences): a check where it is cheap.
 MAX_CHECK_RUNS = 2_000
 EDGE_LABELS = ("value", "formula", "both")
-VIEWS = ("forward", "backward")
-RANKDIRS = ("LR", "RL", "TB", "BT")
+# network: a program of dense layers as neurons in columns, each weight a line (render/network.py)
+VIEWS = ("forward", "backward", "network")
+RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
 RENDERERS = ("auto", "dot", "graphviz-pure")
 
 DEFAULT_TOP = 20

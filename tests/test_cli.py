@@ -227,3 +227,16 @@ def test_gad_torch_draws_without_computing_a_gradient_report_nobody_sees(monkeyp
     result = gad("torch", "samples/torch_seed.py", "x1=1.5", "x2=0.5", "c=1", "-o", "-")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("digraph")
+
+
+def test_an_expression_that_starts_with_a_minus_is_never_read_as_options(tmp_path, monkeypatch):
+    # click read `-x + no_grad(x)` as short options, the `o` of no_grad as `-o _grad(x)`.
+    monkeypatch.chdir(tmp_path)
+    result = gad("eval", "-x + no_grad(x)", "x=2", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["value"] == 0.0
+    assert gad("graph", "-x + no_grad(x)", "x=2", "-f", "dot").exit_code == 0
+    assert list(tmp_path.iterdir()) == []  # no stray file
+    assert json.loads(gad("grad", "-x*3", "x=1", "--json").stdout)["gradient"] == {"x": -3.0}
+    refused = gad("grad", "-x + foo(x)", "x=1")
+    assert refused.exit_code == 2 and "1 | -x + foo(x)\n  |      ^^^" in refused.stderr

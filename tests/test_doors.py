@@ -37,7 +37,7 @@ def test_a_graph_from_another_source_is_drawn_with_its_own_names_and_numbers():
     analysis = api.Analysis.from_graph(imported_graph())
     source = analysis.digraph("a").source
     assert "<B>fused</B>" in source and 'tooltip="fused(a, b) in block.0"' in source
-    assert "grad 4" in source and 'label=" 4 "' in source  # d fused / d a = b + 1
+    assert "grad 4" in source and 'label=" 4 [1] "' in source  # d fused / d a = b + 1, path 1
     data = json.loads(analysis.render("json", "a"))
     assert [node["label"] for node in data["nodes"]] == ["a", "b", "fused"]
     assert data["edges"][0]["local_derivative"] == 4.0 and data["path_count"] == 1

@@ -111,7 +111,7 @@ def test_the_worked_examples_page_is_small_and_fetches_nothing(tmp_path):
     page = tmp_path / "seed.html"
     gad("explain", SEED, "--wrt", "x2", "-o", page)
     html = page.read_text()
-    assert len(html.encode()) < 100_000
+    assert len(html.encode()) < 110_000  # 78 KB of it the script, style and markup
     assert "<svg" in html and "<?xml" not in html and "<!DOCTYPE svg" not in html
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html)
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', html).group(1)
@@ -388,6 +388,15 @@ def test_hostile_names_stay_text_in_the_browser(open_page, tmp_path):
     assert page.text_content("#headline") == f"f = {ATTACK}{MARKUP} = 6"
     page.click(f"#inputs button:text-is('{MARKUP}')")
     assert page.text_content("#details .node-title") == MARKUP
+    page.keyboard.press("Escape")
+    page.keyboard.press("/")
+    page.keyboard.type("</script")
+    assert [name for name, _ in choices(page)] == [ATTACK, ATTACK]  # the input, the op's name
+    page.keyboard.press("Enter")
+    assert selected(page) == ["n1"] and ATTACK in page.text_content("#details")
+    page.fill("#search-field", "<img")
+    assert choices(page) == [[MARKUP, "input"]]
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
 
 
 def test_a_folded_group_shows_its_total_derivative_and_opens_in_place(open_page, tmp_path):
@@ -443,3 +452,135 @@ def test_every_step_lights_up_the_boxes_that_show_its_nodes(open_page, tmp_path,
         assert set(titles(page, "g.node.source")) == via
         crossing = bool(target and via and target != via)
         assert len(titles(page, "g.edge.current")) == crossing
+
+
+# ---------- the header and the search box ----------
+
+
+def selected(page) -> list[str]:
+    return titles(page, "g.node.selected")
+
+
+def choices(page, listing: str = "#search-list") -> list[list[str]]:
+    return page.eval_on_selector_all(
+        f"{listing} li", "items => items.map(i => i.children.length ? "
+                         "[...i.children].map(c => c.textContent) : [i.textContent])")
+
+
+def settled(page) -> dict:
+    """The camera once its glide has ended."""
+    last = None
+    for _ in range(50):
+        page.wait_for_timeout(60)
+        camera = page.evaluate("gadPage.camera")
+        if camera == last:
+            return camera
+        last = camera
+    raise AssertionError("the camera never settled")
+
+
+def stage_centre_of(page, box: str) -> tuple[float, float]:
+    """Where the centre of drawn box `box` (n6) is, from the stage's centre, in pixels."""
+    return tuple(page.evaluate(
+        """id => { const stage = document.getElementById('stage').getBoundingClientRect();
+        const box = [...document.querySelectorAll('#stage svg g.node')].find(
+            g => g.querySelector('title').textContent === id).getBoundingClientRect();
+        return [box.x + box.width / 2 - stage.x - stage.width / 2,
+                box.y + box.height / 2 - stage.y - stage.height / 2]; }""", box))
+
+
+def test_a_few_inputs_keep_a_chip_each_and_the_headline_one_line(open_page, tmp_path):
+    page = open_page(seed_page(tmp_path, "--wrt", "x2"))
+    assert page.eval_on_selector_all("#inputs .chip:visible", "chips => chips.map(c => c.textContent)") \
+        == ["x1", "x2"]
+    assert not page.is_visible("#inputs-menu")
+    headline = "f = n / d + x1 * x2 = 1.047"
+    assert page.text_content("#headline") == headline
+    assert page.get_attribute("#headline", "title") == headline  # the whole of it on hover
+    assert page.eval_on_selector("#top", "top => top.getBoundingClientRect().height") < 50
+
+
+def test_search_lists_names_and_jumps_to_the_chosen_node(open_page, tmp_path):
+    page = open_page(seed_page(tmp_path, "--wrt", "x2"), 1400, 820)
+    fitted = settled(page)
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search-field"
+    page.keyboard.type("d")
+    found = choices(page)
+    assert found[0] == ["d", "+"]  # the whole name first, then names that hold it
+    assert ["v2", "exp"] not in found and all("d" in name for name, _ in found)
+    page.keyboard.press("ArrowRight")  # moves the caret in the field: no step
+    assert page.evaluate("gadPage.position") == 0
+    page.keyboard.press("Enter")
+    assert selected(page) == ["n6"] and not page.is_visible("#search-list")
+    assert page.text_content("#details .node-title") == "+"
+    assert ["name in the trace", "d"] in page.eval_on_selector_all(
+        "#details table.facts tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    camera = settled(page)
+    assert camera["scale"] >= fitted["scale"]
+    x, y = stage_centre_of(page, "n6")
+    assert abs(x) < 2 and abs(y) < 2  # centred
+    page.keyboard.press("Control+f")
+    assert page.evaluate("document.activeElement.id") == "search-field"
+    page.keyboard.type("nothing like it")
+    assert choices(page) == [["no name matches"]]
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#search-list")
+    assert page.evaluate("document.activeElement.id") != "search-field"
+    page.keyboard.press("ArrowRight")  # the page's keys again
+    assert page.evaluate("gadPage.position") == 1
+
+
+def test_search_opens_the_folded_group_a_name_is_in(open_page, tmp_path):
+    path = tmp_path / "folded.html"
+    api.load(SEED).save(str(path), wrt="x2", max_boxes=8)  # folds n = 1 + sin(x2)
+    page = open_page(path)
+    page.keyboard.press("/")
+    page.keyboard.type("n")
+    assert choices(page)[:2] == [["n", "+ · in n"], ["n", "group · 3 nodes · scalar → scalar"]]
+    page.fill("#search-field", "v1")  # sin, inside the group
+    page.keyboard.press("Enter")
+    assert page.evaluate("gadPage.drawing") == 1 and page.is_visible("#fold-bar")
+    assert selected(page) == ["n3"] and page.text_content("#details .node-title") == "sin"
+    settled(page)
+    x, y = stage_centre_of(page, "n3")
+    assert abs(x) < 2 and abs(y) < 2
+    page.keyboard.press("/")
+    page.keyboard.type("x1")  # drawn in both: found where it is
+    page.keyboard.press("Enter")
+    assert page.evaluate("gadPage.drawing") == 1 and selected(page) == ["n0"]
+    page.keyboard.press("/")
+    page.keyboard.type("n")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # the group itself, open: it stays open
+    assert page.evaluate("gadPage.drawing") == 1
+    page.click("#fold-back")
+    page.keyboard.press("/")
+    page.keyboard.type("n")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # the group, folded: its box, which opens it
+    assert page.evaluate("gadPage.drawing") == 0 and selected(page) == ["n2"]
+    assert page.text_content("#details .kind") == "folded group"
+
+
+def test_search_in_a_large_program_finds_a_group_the_page_cannot_open(open_page, tmp_path):
+    path = tmp_path / "mlp.html"
+    gad("graph", "samples/mlp300.gad", "-o", path)
+    data = embedded(path.read_text())
+    expansions = [drawing["expands"] for drawing in data["drawings"]]
+    assert "lines 8-12.h0_1" in expansions and "lines 18-22.h3_2" not in expansions
+    page = open_page(path)
+    page.keyboard.press("/")
+    page.keyboard.type("h3_2")
+    assert choices(page)[0] == ["h3_2", "node · in lines 18-22.h3_2"]
+    page.keyboard.press("Enter")  # inside a group the page does not carry open: its box
+    box = next(node for node in data["drawings"][0]["nodes"] if node["opens"] == "lines 18-22.h3_2")
+    assert page.evaluate("gadPage.drawing") == 0 and selected(page) == [box["id"]]
+    assert "--expand lines 18-22.h3_2" in page.text_content("#details")
+    page.keyboard.press("/")
+    page.keyboard.type("h0_1")
+    page.keyboard.press("Enter")  # inside a group the page carries open: opened in place
+    index = expansions.index("lines 8-12.h0_1")
+    tanh = next(node for node in data["drawings"][index]["nodes"] if node["names"] == ["h0_1"])
+    assert page.evaluate("gadPage.drawing") == index and selected(page) == [tanh["id"]]
+    assert page.text_content("#fold-name") == "lines 8-12.h0_1"

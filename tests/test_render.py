@@ -49,8 +49,9 @@ def test_node_and_edge_styles_in_the_dot():
     assert 'n1 [label=<<TABLE' in source and 'fillcolor="#e2f3e7"' in source  # x2, green
     assert 'fillcolor="#f4e6d8"' in source                                     # the output
     assert 'tooltip="sin(x2)"' in source
-    # paths 2 and 3 share the edge: blue and orange, the label in blue (readable on white)
-    assert 'n7 -> n9 [color="#0072B2:#E69F00" fontcolor="#0072b2" label=" 1 "' in source
+    # paths 2 and 3 share the edge: blue and orange, the label in blue (readable on white),
+    # tagged with both paths' numbers
+    assert 'n7 -> n9 [color="#0072B2:#E69F00" fontcolor="#0072b2" label=" 1 [2,3] "' in source
     assert "grad 1.617" in source and "0.8776" in source
 
 

@@ -237,11 +237,13 @@ def _setting_text(value: Any) -> str:
 
 def _label(op: Op) -> str:
     """What a node shows: the operator or name, with any static parameter that is not the default
-    (`sum axis=1`); an index shows itself (`[:, 1]`)."""
+    (`sum axis=1`); an index shows itself (`[:, 1]`). A one-argument operator shows its name
+    (`neg`): its sign is a two-argument one's too, and `-` would read as subtraction."""
     if op.name == INDEX_OP:
         return f"[{key_text(dict(op.settings)[INDEX_KEY])}]" if op.settings else "[·]"
     shown = op.shown_settings()
-    return " ".join((op.operator or op.name,) + shown)
+    operator = op.operator if op.arity != 1 else None
+    return " ".join((operator or op.name,) + shown)
 
 
 def _unless_below(x, y):

@@ -22,7 +22,7 @@ from graphviz_ad.options import LARGE_PICTURE, MAX_CHAIN
 from graphviz_ad.render.formats import Drawing, DrawOptions, Format, PictureOptions
 from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS, path_rows
 from graphviz_ad.render.picture import (MAX_EXPORT_NODES, PageRecords, Picture, build_picture,
-                                        drawn_nodes, split_fanout)
+                                        drawn_nodes, parameter_counts, split_fanout)
 
 
 class Drawable(Protocol):
@@ -56,6 +56,7 @@ class PictureGraph:
     folding: Folding | None
     detail: Detail
     many_inputs: bool
+    parameters: tuple[int, ...] = ()  # folded: each node's input elements (picture.py)
 
 
 def picture_graph(source: Drawable, options: PictureOptions) -> PictureGraph:
@@ -78,7 +79,8 @@ def picture_graph(source: Drawable, options: PictureOptions) -> PictureGraph:
                            graph.inputs[wrt] if wrt is not None else None)
     folding = fold(graph, detail.fold, keep, source.group_derivatives) if detail.fold else None
     return PictureGraph(options, folding.graph if folding else graph, folding, detail,
-                        many_inputs)
+                        many_inputs,
+                        parameter_counts(graph, folding.stands_for) if folding else ())
 
 
 class TooManyNodes(UsageError):
@@ -145,7 +147,7 @@ def build(chosen: PictureGraph) -> Picture:
     graph, folding, options = chosen.graph, chosen.folding, chosen.options
     summary = summarize(graph, options.wrt, options.top) if options.wrt is not None else None
     picture = build_picture(graph, summary, options.edge_labels, options.only_paths,
-                            options.compact)
+                            options.compact, chosen.parameters)
     notes = []
     if folding is not None:
         picture = _members_unfolded(picture, folding.stands_for)

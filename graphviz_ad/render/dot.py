@@ -3,9 +3,9 @@
 The colour legend: inputs green, data blue-grey and square, the output brown, constants small and
 grey, every other node neutral; each node shows its value and its grad (d output / d node). Each
 edge is one argument slot, labelled with its local derivative. With --wrt, path k is drawn in
-PATH_COLOURS[k] (the row colours of `gad paths`), paths past the palette in one grey, and nodes
-that do not depend on the input are faded. Dashed edges with a bar are cut (detach); dotted
-ones carry no gradient.
+PATH_COLOURS[k] (the row colours of `gad paths`) and tagged with its number, `[k+1]`, paths past
+the palette in one grey, and nodes that do not depend on the input are faded. Dashed edges with a
+bar are cut (detach); dotted ones carry no gradient.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import graphviz
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, GROUP, INPUT, OPERATION,
                                           short_name)
 from graphviz_ad.options import LARGE_PICTURE
+from graphviz_ad.render.rows import Arrangement, arrange, caption_lines
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
 from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
                                readable_on_white)
@@ -24,6 +25,7 @@ from graphviz_ad.text import printable
 
 FORWARD = "forward"
 BACKWARD = "backward"
+NETWORK = "network"
 FONT = "Helvetica"
 TEXT = "#222222"
 MUTED = "#6b6b6b"
@@ -73,6 +75,11 @@ def _tooltip(text: str) -> str:
     return graphviz.escape(_plain(text))
 
 
+def parameters_text(count: int) -> str:
+    """`147,968 parameters`, as torchinfo counts them."""
+    return f"{count:,} parameter{'s' if count != 1 else ''}"
+
+
 def _node_label(node: DrawnNode, view: str) -> str:
     if node.kind == CONSTANT:
         return _plain(node.title)
@@ -84,6 +91,8 @@ def _node_label(node: DrawnNode, view: str) -> str:
     title = f"<B>{_html(shown)}</B>"
     if node.name and node.kind not in (INPUT, DATA) and node.name != node.title:
         title = f"<I>{_html(node.name)}</I> = {title}"
+    if node.parameters:
+        title += f" · {parameters_text(node.parameters)}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']
     if node.adjoint:
@@ -108,13 +117,28 @@ def _node_attributes(node: DrawnNode) -> dict[str, str]:
     return attributes
 
 
+def path_tag(paths: tuple[int, ...]) -> str:
+    """`[1]`, `[1,3]`, `[2-4,6]`: the legend's numbers of the coloured paths an edge is on, so
+    that a reader who cannot tell the colours apart can still follow each path."""
+    numbers = sorted(index + 1 for index in paths)
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return "[" + ",".join(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run))
+                          for run in runs) + "]"
+
+
 def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, str]:
     attributes: dict[str, str] = {}
-    if edge.label:
+    label = " ".join(filter(None, (edge.label, path_tag(edge.paths) if edge.paths else "")))
+    if label:
         # In a large picture a label beside the edge (xlabel) rather than one that takes a rank
         # of its own: Graphviz then lays out the fan-out sum of 500 nodes in 1.6 s, not 77 s.
         key = "xlabel" if len(picture.nodes) > LARGE_PICTURE else "label"
-        attributes[key] = _plain(f" {edge.label} ")
+        attributes[key] = _plain(f" {label} ")
     if edge.cut:
         attributes.update(style="dashed", color="#9e9e9e", fontcolor=MUTED, arrowhead="tee")
     elif edge.no_gradient:
@@ -133,15 +157,17 @@ def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, 
 
 
 def _legend_label(picture: Picture) -> str:
-    rows = [f'<TR><TD COLSPAN="3" ALIGN="LEFT"><B>paths from {_html(picture.wrt)} to '
+    rows = [f'<TR><TD COLSPAN="4" ALIGN="LEFT"><B>paths from {_html(picture.wrt)} to '
             f'{_html(picture.output_name)}</B></TD></TR>']
     for row in picture.legend:
-        colour = REST_COLOUR if row.colour_index is None else path_colour(row.colour_index)
-        rows.append(f'<TR><TD BGCOLOR="{colour}" WIDTH="14"> </TD>'
+        coloured = row.colour_index is not None
+        colour = path_colour(row.colour_index) if coloured else REST_COLOUR
+        number = path_tag((row.colour_index,)) if coloured else ""
+        rows.append(f'<TR><TD ALIGN="RIGHT">{number}</TD><TD BGCOLOR="{colour}" WIDTH="14"> </TD>'
                     f'<TD ALIGN="LEFT">{_html(row.text)}</TD>'
                     f'<TD ALIGN="RIGHT">{_html(row.product)}</TD></TR>')
-    rows.append(f'<TR><TD></TD><TD COLSPAN="2" ALIGN="LEFT"><B>{_html(picture.legend_total)}'
-                f'</B></TD></TR>')
+    rows.append(f'<TR><TD></TD><TD></TD><TD COLSPAN="2" ALIGN="LEFT"><B>'
+                f'{_html(picture.legend_total)}</B></TD></TR>')
     return ('<<TABLE BORDER="1" COLOR="#c8c8c8" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3">'
             + "".join(rows) + "</TABLE>>")
 
@@ -150,14 +176,28 @@ def _sorted(attributes: dict[str, str]) -> dict[str, str]:
     return dict(sorted(attributes.items()))
 
 
-def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> graphviz.Digraph:
-    """The picture as a graphviz.Digraph: ids n0, n1, ... in creation order, sorted attributes."""
-    caption = _plain(picture.caption)
-    digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**GRAPH_STYLE,
-                                                                   "rankdir": rankdir,
+AUTO = "auto"  # the default direction: left to right, or as render/rows.py arranges it
+
+
+def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = AUTO,
+               wrap: bool = True) -> graphviz.Digraph:
+    """The picture as a graphviz.Digraph: ids n0, n1, ... in creation order, sorted attributes;
+    `rankdir` auto: the direction and rows render/rows.py chooses for its shape (without
+    `wrap`, no rows: left to right or top to bottom, whichever is nearer its bounds); the network
+    view is drawn by render/network.py."""
+    if view == NETWORK:
+        from graphviz_ad.render.network import network_digraph
+
+        return network_digraph(picture, rankdir)
+    arrangement = arrange(picture, wrap) if rankdir == AUTO else Arrangement(rankdir)
+    wrapped = arrangement.rows
+    caption = _plain(caption_lines(picture.caption, picture, arrangement))
+    layout = {"rankdir": arrangement.rankdir, **({"newrank": "true"} if wrapped else {})}
+    digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**GRAPH_STYLE, **layout,
                                                                    "label": caption}),
                                node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
-    clusters = _clusters(picture) if picture.clusters else {}
+    # Rows are ranks across the whole picture: clusters, ranked apart, would tear them.
+    clusters = _clusters(picture) if picture.clusters and not wrapped else {}
     for node in picture.nodes:
         _innermost(node.group, clusters, digraph).node(
             node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
@@ -165,6 +205,13 @@ def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = "LR") -> gr
     for edge in picture.edges:
         digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,
                                                                                  view)))
+    for index, row in enumerate(wrapped):
+        with digraph.subgraph(name=f"row_{index}") as line:
+            line.attr(rank="same")
+            for node in row:
+                line.node(node)
+        if index:  # rows start one under the other, as lines of text do
+            digraph.edge(wrapped[index - 1][0], row[0], style="invis", weight="10")
     if picture.wrt is not None:
         with digraph.subgraph(name="legend_rank") as legend:
             legend.attr(rank="sink")

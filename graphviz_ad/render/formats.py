@@ -21,7 +21,7 @@ from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_BOXES, DEFAULT_MAX_NOD
 if TYPE_CHECKING:
     from graphviz_ad.render.picture import Picture
 
-FORWARD, BACKWARD = VIEWS
+FORWARD, BACKWARD, NETWORK = VIEWS
 # The renderer subprocess machinery is loaded when a picture is drawn, not when a help text
 # lists the formats.
 AUTO, SYSTEM_DOT, PURE = RENDERERS
@@ -32,7 +32,7 @@ class DrawOptions:
     """How a picture is laid out and rendered; every writer takes the same options."""
 
     view: str = FORWARD
-    rankdir: str = "LR"
+    rankdir: str = "auto"
     renderer: str = AUTO
     timeout: float = DEFAULT_TIMEOUT
     dpi: int = DEFAULT_DPI
@@ -40,7 +40,8 @@ class DrawOptions:
 
     def __post_init__(self):
         if self.view not in VIEWS:
-            raise UsageError(f"unknown view `{self.view}`", None, f"use {' or '.join(VIEWS)}")
+            raise UsageError(f"unknown view `{self.view}`", None,
+                             f"use {', '.join(VIEWS[:-1])} or {VIEWS[-1]}")
         if self.rankdir not in RANKDIRS:
             raise UsageError(f"unknown rankdir `{self.rankdir}`", None,
                              f"use one of {', '.join(RANKDIRS)}")
@@ -148,10 +149,12 @@ class Format:
         return bool(self.renderers)
 
 
-def dot_source(picture: Picture, options: DrawOptions) -> str:
+def dot_source(picture: Picture, options: DrawOptions, renderer: str | None = None) -> str:
+    """The picture's DOT; for graphviz-pure, never wrapped into rows, which it lays out some
+    forty times slower than the system `dot` (docs/pictures.md)."""
     from graphviz_ad.render.dot import to_digraph
 
-    return to_digraph(picture, options.view, options.rankdir).source
+    return to_digraph(picture, options.view, options.rankdir, wrap=renderer != PURE).source
 
 
 def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
@@ -174,7 +177,8 @@ def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
         from graphviz_ad.render import backend
 
         renderer = backend.find_renderer(options.renderer, image_format)
-        rendered = backend.render(dot_source(picture, options), image_format, renderer,
+        rendered = backend.render(dot_source(picture, options, renderer.name), image_format,
+                                  renderer,
                                   options.timeout, options.dpi if image_format == "png" else None)
         return Drawing(rendered.data, renderer.name, len(picture.nodes),
                        picture.notes + ((rendered.note,) if rendered.note else ()))
@@ -186,6 +190,10 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
     while their SVG stays within PAGE_EXPANSION_BYTES."""
     from graphviz_ad.render.page import PAGE_EXPANSION_BYTES, page
 
+    if options.view == NETWORK:
+        raise UsageError("the page steps through the sweeps of the graph view, not the network "
+                         "view", None, "draw the network as SVG (its lines' tooltips give each "
+                         "weight's value and grad), or the page with --view forward")
     svg = _rendered("svg")
     drawing = svg(picture, options)
     expanded, size = [], 0

@@ -7,6 +7,8 @@ turning it into DOT is render/dot.py's job.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +26,11 @@ from graphviz_ad.style import PATH_COLOURS
 
 VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS = EDGE_LABELS
 DIGITS = 4
+# A number in a literal's text with more significant digits than this is drawn rounded to DIGITS,
+# as values are (`5.656854249492381`, float32's `0.10000000149011612`); a shorter one as written.
+LITERAL_DIGITS = 6
+# A number standing alone in a text: not part of a name (`x2`), nor cut by an abbreviation's `…`.
+_NUMBER = re.compile(r"(?<![\w.…])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![\w.…])")
 # A leaf used by more edges than this is drawn as one copy per use in a large picture.
 FANOUT_LIMIT = 6
 # Path counts on the picture are compared with the coloured paths only (is an edge on a path
@@ -57,6 +64,7 @@ class DrawnNode:
     # shows it as the title.
     backward_title: str = ""
     opens: str = ""              # a folded group: its dotted name, which --expand takes
+    parameters: int = 0          # a folded group: how many input elements (weights) it holds
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,31 @@ def summarize_array(value: Any, exact: bool = False,
     return display.summary(value, None if exact else DIGITS, ranges=ranges)
 
 
+def _rounded(match: re.Match) -> str:
+    written = match.group()
+    significant = re.sub(r"[eE].*", "", written).replace(".", "").strip("0")
+    rounded = display.number(float(written), DIGITS)
+    return rounded if len(significant) > LITERAL_DIGITS and len(rounded) < len(written) \
+        else written
+
+
+def literal_title(text: str) -> str:
+    """A literal's text as drawn: each long number in it rounded like a value (`5.657`), a short
+    one kept as written (`0.5`, `1e-20`); the exact text stays in the tooltip and the JSON."""
+    return _NUMBER.sub(_rounded, text)
+
+
+def _title(graph: AnnotatedGraph, node: int) -> str:
+    """A node's label; a literal's rounded by `literal_title`, from its whole source text where
+    the label is that text cut short (so `[0.3333333333333333, …]` rounds each number)."""
+    label = graph.labels[node]
+    if graph.kinds[node] not in (CONSTANT, CUT):
+        return label
+    text = graph.text(node)
+    written = text if display.abbreviate(text, display.MAX_TITLE) == label else label
+    return display.abbreviate(literal_title(written), display.MAX_TITLE)
+
+
 def _value_text(graph: AnnotatedGraph, node: int) -> str:
     """A node's value as drawn; one its source did not keep says so, with its shape."""
     value = graph.values[node]
@@ -141,7 +174,7 @@ def argument_names(graph: AnnotatedGraph) -> list[str]:
     for node in range(len(graph)):
         given = graph.names.get(node)
         if graph.kinds[node] in (INPUT, DATA, CONSTANT):
-            names.append(graph.labels[node])
+            names.append(_title(graph, node))
         elif given:
             names.append(given[-1])
         else:
@@ -217,11 +250,20 @@ def drawn_nodes(graph: AnnotatedGraph, wrt: str | None = None, only_paths: bool 
     return count + sum(uses[node] - 1 for node in leaves)
 
 
+def parameter_counts(unfolded: AnnotatedGraph, stands_for: Sequence[Sequence[int]]
+                     ) -> tuple[int, ...]:
+    """For each node of a folded graph (`stands_for`: engine/fold.Folding's), how many elements
+    of `unfolded`'s inputs it holds: a model's parameters, a program's inputs folded inside."""
+    return tuple(sum(int(np.size(unfolded.values[original])) for original in originals
+                     if unfolded.kinds[original] == INPUT) for originals in stands_for)
+
+
 def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
-                  compact: bool = False) -> Picture:
+                  compact: bool = False, parameters: Sequence[int] = ()) -> Picture:
     """The picture of `graph` with the paths of `summary` coloured; `edge_labels` is one of
-    EDGE_LABELS (render/compose.PictureOptions checks it)."""
+    EDGE_LABELS (render/compose.PictureOptions checks it). `parameters`, for a folded graph:
+    `parameter_counts`, which each folded box says."""
     if only_paths and summary is None:
         raise UsageError(ONLY_PATHS_NEED_WRT)
     names = argument_names(graph) if edge_labels != VALUE_LABELS else []
@@ -256,7 +298,7 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
         members = chains.get(node, []) + [node]
         nodes.append(DrawnNode(
             _node_id(node), OUTPUT if node == graph.output else graph.kinds[node],
-            display.runs([display.abbreviate(graph.labels[member], display.MAX_TITLE)
+            display.runs([display.abbreviate(_title(graph, member), display.MAX_TITLE)
                           for member in members], " → "),
             display.abbreviate(", ".join(graph.names.get(node, ())), display.MAX_TITLE),
             _value_text(graph, node),
@@ -268,7 +310,8 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             names=graph.names.get(node, ()), members=tuple(members),
             group=graph.groups.get(node, ()), folded=_folded_text(graph, node),
             backward_title=getattr(graph.ops[node], "backward_name", ""),
-            opens=".".join(graph.ops[node].path) if graph.kinds[node] == GROUP else ""))
+            opens=".".join(graph.ops[node].path) if graph.kinds[node] == GROUP else "",
+            parameters=parameters[node] if parameters and graph.kinds[node] == GROUP else 0))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):

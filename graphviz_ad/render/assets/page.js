@@ -11,6 +11,8 @@
   const forward = trace.forward;
   const backward = trace.backward;
   const DIGITS = 4;
+  const CHIPS = 4;  // at most this many inputs get a chip each at the top; more, a list
+  const CHOICES = 50;  // a list under a field shows this many names, then how many more
   const BASE_DELAY = 900;  // milliseconds per step at 1×
 
   /* ---------- numbers, as graphviz_ad/display.py writes them ---------- */
@@ -262,6 +264,8 @@
   drawings[0] = makeDrawing(data.drawings[0], stage.querySelector("svg"));
   let view = drawings[0];
   const representative = (index) => view.nodes[index].members[view.nodes[index].members.length - 1];
+  /* An input box's name as the paths know it: a box's label cuts a long name in the middle. */
+  const nameOfInput = (node) => nameOf.get(node.members[node.members.length - 1]) || node.names[0] || node.label;
   const graphName = (node) => nameOf.has(node) ? nameOf.get(node)
     : (view.boxesOf.has(node) ? view.nodes[view.boxesOf.get(node)[0]].label : `node ${node}`);
 
@@ -600,19 +604,33 @@
       return start;
     };
     const goal = { x: shift(left, right, camera.x, width), y: shift(top, bottom, camera.y, height) };
-    if (goal.x === camera.x && goal.y === camera.y) return;
-    const start = { x: camera.x, y: camera.y };
+    if (goal.x !== camera.x || goal.y !== camera.y) glideTo({ ...goal, scale: camera.scale });
+  }
+
+  /* Move the camera to `goal` ({x, y, scale}) in a quarter of a second. */
+  function glideTo(goal) {
+    const start = { ...camera };
     const began = performance.now();
     stopGlide();
     const move = (now) => {
       const t = Math.min(1, (now - began) / 260);
       const eased = 1 - (1 - t) * (1 - t);
-      camera.x = start.x + (goal.x - start.x) * eased;
-      camera.y = start.y + (goal.y - start.y) * eased;
+      for (const key of ["x", "y", "scale"]) camera[key] = start[key] + (goal[key] - start[key]) * eased;
       draw();
       glide = t < 1 ? requestAnimationFrame(move) : null;
+      if (t === 1 && goal.scale !== start.scale) sharpen();
     };
     glide = requestAnimationFrame(move);
+  }
+
+  /* Centre `target` (an element of the drawing), zoomed in enough to read it. */
+  function centreOn(target) {
+    const bounds = boundsOf(target);
+    const size = stageSize();
+    const readable = Math.min(1, size.width / (bounds.w * 3), size.height / (bounds.h * 3));
+    const scale = Math.min(MAX_SCALE, Math.max(camera.scale, readable));
+    glideTo({ scale, x: bounds.x + bounds.w / 2 - size.width / scale / 2,
+      y: bounds.y + bounds.h / 2 - size.height / scale / 2 });
   }
 
   let press = null;
@@ -697,20 +715,27 @@
     return { x: (left + right) / 2, y: (top + bottom) / 2 };
   }
 
-  /* A halo that fades around the boxes of an opened group, brought into view. */
+  /* A halo that fades around `targets`, elements of the drawing; returns their bounds. */
+  function haloAround(targets) {
+    const bounds = around(targets);
+    const { left, top, right, bottom } = bounds;
+    const halo = document.createElementNS(SVG_NS, "rect");
+    const pad = 8;
+    for (const [name, value] of Object.entries({ x: left - pad, y: top - pad, width: right - left + 2 * pad,
+      height: bottom - top + 2 * pad, rx: 10, class: "halo" })) halo.setAttribute(name, String(value));
+    view.svg.append(halo);
+    halo.addEventListener("animationend", () => halo.remove());
+    return bounds;
+  }
+
+  /* A halo around the boxes of an opened group, brought into view. */
   function showOpened(members) {
     const targets = [];
     for (const member of members) {
       for (const box of view.boxesOf.get(member) || []) if (view.boxes[box]) targets.push(view.boxes[box]);
     }
     if (targets.length === 0) return;
-    const { left, top, right, bottom } = around(targets);
-    const halo = document.createElementNS(SVG_NS, "rect");
-    const pad = 8;
-    for (const [name, value] of Object.entries({ x: left - pad, y: top - pad, width: right - left + 2 * pad,
-      height: bottom - top + 2 * pad, rx: 10, class: "opened-halo" })) halo.setAttribute(name, String(value));
-    view.svg.append(halo);
-    halo.addEventListener("animationend", () => halo.remove());
+    const { left, top, right, bottom } = haloAround(targets);
     const size = stageSize();
     const scale = Math.min(camera.scale, size.width / ((right - left) * 1.2), size.height / ((bottom - top) * 1.2));
     if (scale < camera.scale || left < camera.x || top < camera.y
@@ -783,7 +808,7 @@
     if (sweep) showTangentSum(last);
     else showSum(last);
     if (!node.opens) showLocals(last);
-    const inputName = node.kind === "input" ? (node.names[0] || node.label) : null;
+    const inputName = node.kind === "input" ? nameOfInput(node) : null;
     if (inputName && data.paths[inputName]) showPaths(inputName, true);
     markDetailSteps();
   }
@@ -794,7 +819,7 @@
       "Each box shows its value and its grad, the derivative of the output with respect to it; each edge its local derivative.",
       "The forward sweep evaluates the boxes in order; the backward sweep adds, edge by edge, grad × local derivative into the grad of the box the edge comes from.",
       "The sweep menu steps forward mode instead: one input element's tangent pushed forward, each box's tangent the sum over its arguments of their tangent × local derivative. It ends in that element's gradient; forward mode needs one such sweep per input element, where one backward sweep gives them all.",
-      "Click a box for its chain-rule sum; click an input (or its name above) for its paths; a double box is a folded group: click it to open it.",
+      "Click a box for its chain-rule sum; click an input (or its name above) for its paths; a double box is a folded group: click it to open it. / or Ctrl-F finds a name.",
     ]) part.append(element("p", "", text));
     for (const note of data.notes) part.append(element("p", "note", note));
   }
@@ -988,26 +1013,198 @@
 
   /* ---------- the page around the drawing ---------- */
 
+  /* The headline on one line (the whole of it on hover), and the inputs whose paths the page
+     lists: a chip each for a few, else one button that opens their list. */
   function header() {
     const output = view.outputBox >= 0 ? view.nodes[view.outputBox] : null;
     const headline = byId("headline");
     headline.append(element("span", "output-name", data.output_name));
     headline.append(element("span", "", output ? ` = ${output.source}` : ""));
     if (output) headline.append(element("span", "output-value", ` = ${shown(output.value)}`));
+    headline.title = headline.textContent;
     const inputs = byId("inputs");
     const names = Object.keys(data.paths);
-    if (names.length) inputs.append(element("span", "hint", "paths of"));
+    if (names.length > CHIPS) {
+      inputsMenu(names);
+      return;
+    }
+    if (names.length) inputs.prepend(element("span", "hint", "paths of"));
     for (const name of names) {
       const chip = element("button", "chip", name);
       chip.type = "button";
-      chip.addEventListener("click", () => {
-        const box = view.nodes.findIndex((node) => node.kind === "input" && (node.names[0] || node.label) === name);
-        if (box >= 0) selectBox(view.boxes[box]);
-        else { selectBox(null); details.replaceChildren(); showPaths(name); }
-        chip.blur();
-      });
+      chip.addEventListener("click", () => { showInput(name); chip.blur(); });
       inputs.append(chip);
     }
+  }
+
+  /* An input's box selected (its paths below its sum), or its paths alone where it is not drawn. */
+  function showInput(name) {
+    const box = view.nodes.findIndex((node) => node.kind === "input" && nameOfInput(node) === name);
+    if (box >= 0) selectBox(view.boxes[box]);
+    else { selectBox(null); details.replaceChildren(); showPaths(name); }
+  }
+
+  /* Many inputs: `paths of 21 inputs ▾` opens their list, with a field that filters it; a
+     chosen input's box is found as the search finds it. */
+  function inputsMenu(names) {
+    const inputIds = new Map(forward.filter((step) => step.kind === "input").map((step) => [step.name, step.id]));
+    const [button, pop, field] = ["inputs-button", "inputs-pop", "inputs-field"].map(byId);
+    byId("inputs-menu").hidden = false;
+    button.textContent = `paths of ${names.length} inputs ▾`;
+    const choices = names.map((name) => {
+      const count = data.paths[name].path_count;
+      return { name, what: `${counted(count)} path${count === 1 ? "" : "s"}${data.paths[name].unlisted ? ", not listed here" : ""}` };
+    });
+    const open = (opened) => { pop.hidden = !opened; button.setAttribute("aria-expanded", opened); };
+    finder(field, byId("inputs-list"), (query) => choices.filter((choice) => choice.name.toLowerCase().includes(query)),
+      (choice) => jumpTo({ kind: "input", target: inputIds.get(choice.name) }, true) || showInput(choice.name),
+      true, () => open(false));
+    button.addEventListener("mousedown", (event) => event.preventDefault());  // the field keeps its focus
+    button.addEventListener("click", () => {
+      if (!pop.hidden) return field.blur();
+      open(true);
+      field.value = "";
+      field.focus();  // which lists them all
+    });
+  }
+
+  /* ---------- finding a name: the search box, and the list of many inputs ---------- */
+
+  /* A field and the list under it: typing lists what `find` returns for the text (lower case),
+     ↑ ↓ move, Enter or a click chooses, Escape or leaving the field closes. With `always`, an
+     empty field lists too; `closed` is told when the list closes. */
+  function finder(field, list, find, choose, always = false, closed = () => {}) {
+    let choices = [];
+    let active = 0;
+    const items = () => list.querySelectorAll(".choice");
+    function render() {
+      const query = field.value.trim().toLowerCase();
+      const found = query || always ? find(query) : [];
+      choices = found.slice(0, CHOICES);
+      active = 0;
+      list.replaceChildren(...choices.map((choice, index) => {
+        const item = element("li", "choice");
+        item.id = `${list.id}-${index}`;
+        item.setAttribute("role", "option");
+        item.append(element("span", "choice-name", choice.name), element("span", "choice-what", choice.what));
+        item.addEventListener("click", () => pick(index));
+        return item;
+      }));
+      const more = found.length - choices.length;
+      if (more || (query && !found.length)) list.append(element("li", "choice-note", more ? `${more} more: type more of the name` : "no name matches"));
+      list.hidden = !list.firstChild;
+      field.setAttribute("aria-expanded", !list.hidden);
+      mark();
+    }
+    function mark() {
+      items().forEach((item, index) => {
+        item.classList.toggle("active", index === active);
+        item.setAttribute("aria-selected", index === active);
+      });
+      if (items()[active]) {
+        field.setAttribute("aria-activedescendant", items()[active].id);
+        items()[active].scrollIntoView({ block: "nearest" });
+      }
+    }
+    function pick(index) {
+      field.blur();
+      if (choices[index]) choose(choices[index]);
+    }
+    field.addEventListener("input", render);
+    field.addEventListener("focus", render);
+    field.addEventListener("blur", () => {
+      list.hidden = true;
+      field.setAttribute("aria-expanded", false);
+      closed();
+    });
+    list.addEventListener("mousedown", (event) => event.preventDefault());  // the field keeps its focus until the click
+    field.addEventListener("keydown", (event) => {
+      const step = { ArrowDown: 1, ArrowUp: -1 }[event.key];
+      if (step) {
+        active = (active + step + choices.length) % Math.max(1, choices.length);
+        mark();
+      } else if (event.key === "Enter") pick(active);
+      else if (event.key === "Escape") field.blur();
+      else return;
+      event.preventDefault();
+    });
+  }
+
+  /* What the search box finds, from every drawing the page carries: each input, named node and
+     step's name (v1, v2, ...) by name, each folded group by its full name or its label. */
+  function searchIndex() {
+    const entries = [];
+    const seen = new Set();
+    const opLabel = new Map();  // graph node -> the label of a box of its own
+    const foldedIn = new Map();  // graph node -> the group folding it in the whole picture
+    const add = (name, target, kind, what, keys = [name]) => {
+      if (!name || seen.has(`${target}:${name}`)) return;
+      seen.add(`${target}:${name}`);
+      entries.push({ name, target, kind, what, keys: keys.map((key) => key.toLowerCase()), order: entries.length });
+    };
+    const where = (node) => (foldedIn.has(node) ? ` · in ${foldedIn.get(node)}` : "");
+    const named = [];
+    data.drawings.forEach((info) => info.nodes.forEach((node) => {
+      if (node.opens && info.expands === null) node.members.forEach((member) => foldedIn.set(member, node.opens));
+      if (node.opens) return;
+      for (const member of node.members) if (!opLabel.has(member)) opLabel.set(member, node.label);
+      const last = node.members[node.members.length - 1];
+      named.push(...(node.kind === "input" ? [nameOfInput(node)] : node.names).map((name) => [name, last, node.kind === "input"]));
+    }));
+    for (const [name, node, input] of named) add(name, node, input ? "input" : "node", `${input ? "input" : opLabel.get(node)}${where(node)}`);
+    for (const step of forward) {
+      if (opLabel.has(step.id) || foldedIn.has(step.id)) {
+        add(step.name, step.id, step.kind === "input" ? "input" : "node", `${step.kind === "input" ? "input" : opLabel.get(step.id) || "node"}${where(step.id)}`);
+      }
+    }
+    data.drawings.forEach((info) => info.nodes.forEach((node) => {
+      if (node.opens) add(node.opens, node.opens, "group", `group · ${node.folded}`, [node.opens, node.label]);
+    }));
+    return entries;
+  }
+
+  /* The entries whose name holds `query`: the whole name first, then its start, then anywhere;
+     inputs before nodes before groups. */
+  function findNames(entries, query) {
+    const rank = (entry) => Math.min(...entry.keys.map((key) => (key === query ? 0
+      : key.startsWith(query) ? 1 : key.includes(query) ? 2 : 3)));
+    const kind = { input: 0, node: 1, group: 2 };
+    return entries.map((entry) => [rank(entry), entry]).filter(([at]) => at < 3)
+      .sort(([a, one], [b, other]) => a - b || kind[one.kind] - kind[other.kind] || one.order - other.order)
+      .map(([, entry]) => entry);
+  }
+
+  /* Jump to what the search chose: its box in the drawing shown, else in a drawing where it
+     has a box of its own (its folded group opened in place, as a click opens it), else the box
+     of the group that folds it (unless `ownBox`); selected as a click selects it, and centred.
+     Returns whether it found a box. */
+  function jumpTo(entry, ownBox = false) {
+    const current = drawings.indexOf(view);
+    const group = entry.kind === "group";
+    const folded = (opens) => data.drawings[0].nodes.find((node) => node.opens === opens).members;
+    if (group && data.drawings[current].expands === entry.target) {
+      showOpened(folded(entry.target));  // open already
+      return true;
+    }
+    const own = (info) => info.nodes.findIndex((node) => (group ? node.opens === entry.target
+      : !node.opens && node.members.includes(entry.target)));
+    const where = [current, 0, ...data.drawings.keys()].find((index) => own(data.drawings[index]) >= 0);
+    if (where === undefined && ownBox) return false;
+    if (where === 0 && current) foldBack();
+    else if (where !== current && where !== undefined) {
+      expand(data.drawings[where].expands, folded(data.drawings[where].expands));
+    }
+    const box = view.boxes[where === undefined ? view.nodes.findIndex((node) => node.members.includes(entry.target)) : own(view.info)];
+    if (!box) return false;
+    selectBox(box);
+    haloAround([box]);
+    centreOn(box);
+    return true;
+  }
+
+  function search() {
+    const entries = searchIndex();
+    finder(byId("search-field"), byId("search-list"), (query) => findNames(entries, query), jumpTo);
   }
 
   /* The menu of sweeps: the backward sweep, then each tangent sweep the page carries; what
@@ -1070,9 +1267,18 @@
     sweepMenu();
     markTrack();
     if (!data.trace) byId("controls").classList.add("static");
+    const searchField = byId("search-field");
     document.addEventListener("keydown", (event) => {
+      const typing = event.target.matches("input[type=search]");
+      const find = event.key === "/" || ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "f");
+      if (find && !event.altKey && !typing) {  // a second Ctrl-F, in the field, is the browser's own
+        event.preventDefault();
+        searchField.focus();
+        searchField.select();
+        return;
+      }
       if (event.ctrlKey || event.metaKey || event.altKey) return;
-      if (event.target.tagName === "SELECT") return;
+      if (typing || event.target.tagName === "SELECT") return;
       const keys = { ArrowRight: () => { setPlaying(false); go(position + 1); },
         ArrowLeft: () => { setPlaying(false); go(position - 1); },
         " ": togglePlay, Home: () => { setPlaying(false); go(0); }, End: () => { setPlaying(false); go(DONE); },
@@ -1086,6 +1292,7 @@
   }
 
   header();
+  search();
   controls();
   fit();
   go(0, false);

@@ -91,7 +91,12 @@ def nested(n: int) -> str:
     return "sin(" * n + "x" + ")" * n + "\n"
 
 
-SHAPES = {"reassigned": (reassigned, 300), "taking turns": (taking_turns, 300),
+def differentiated(n: int) -> str:
+    """A long program and grad() of its last value: the sweep's nodes in one statement."""
+    return "y = x\n" + "y = sin(y)*x + 0.1\n" * n + "grad(y, x)\n"
+
+
+SHAPES = {"differentiated": (differentiated, 150), "reassigned": (reassigned, 300), "taking turns": (taking_turns, 300),
           "straight line": (straight_line, 300), "flat sum": (flat_sum, 600),
           "nested": (nested, 45)}
 

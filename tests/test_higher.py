@@ -229,3 +229,35 @@ def test_hessian_vector_products_by_duals_equal_the_hessian_times_v(entry, slot)
         [np.ravel(direction[name]) for name in names])
     found = np.concatenate([np.ravel(product[name]) for name in names])
     np.testing.assert_allclose(found, expected, rtol=1e-10, atol=1e-12, err_msg=written)
+
+
+def test_a_hessian_vector_product_carries_the_adjoints_tangent_through_every_reduction():
+    """sum(x*x)^2: the outer square's adjoint has a tangent, which `sum` must pass on."""
+    x = np.array([1.0, 2.0])
+    for source in ("sum(x*x)^2", "logsumexp(x*x)^2", "mean(x*x)^2"):
+        analysis = analyze(source, x=x)
+        product = hessian_vector_product(analysis.evaluated, {"x": x})["x"]
+        np.testing.assert_allclose(product, analysis.hessian(check=False).matrix @ x,
+                                   rtol=1e-12, err_msg=source)
+    product = hessian_vector_product(analyze("sum(x*x)^2", x=x).evaluated, {"x": x})["x"]
+    np.testing.assert_allclose(product, [60.0, 120.0])  # 8 x xᵀ v + 4 |x|² v, by hand
+
+
+def test_grad_of_a_vector_times_a_batch_of_matrices():
+    v, A = np.array([1.0, 2.0]), np.array([[[1.0, 2.0], [3.0, 4.0]], [[0.5, 1.0], [2.0, -1.0]]])
+    expected = sum(2 * A[b] @ (v @ A[b]) for b in range(2))  # d/dv Σ_b |v A_b|²
+    np.testing.assert_allclose(value("grad(sum((v @ A)^2), v)", v=v, A=A), expected)
+    assert analyze("sum((v @ A)^2)", v=v, A=A).hessian(["v"]).agrees
+
+
+def test_where_passes_no_derivative_through_its_condition_at_any_order():
+    report = analyze("sum(where(x, y, 2*y)^2)", x=np.array([1.0, 0.0]),
+                     y=np.array([0.5, 3.0])).hessian(check=True)
+    assert report.agrees
+    np.testing.assert_array_equal(report.blocks["y"]["x"], np.zeros((2, 2)))
+    np.testing.assert_array_equal(report.blocks["x"]["y"], np.zeros((2, 2)))
+
+
+def test_the_sweeps_texts_name_an_assigned_input_by_its_name():
+    trace = gad("trace", "x = 0.5\ngrad(sin(x)*x, x)").stdout
+    assert "x * cos(x)" in trace and "(x = 0.5)" not in trace

@@ -117,8 +117,12 @@ class Nodes:
         return None
 
     def text(self, node: int) -> str:
+        """A node as an operand's text: an input by its name (its span is the statement that
+        assigned it, `x = 0.5`), another by the source it came from, else its own text."""
         builder = self.builder
         span = builder.spans[node]
+        if builder.kinds[node] in (INPUT, DATA):
+            return builder.labels[node]
         if span is not None and builder.source:
             return display.abbreviate(builder.source, display.MAX_SOURCE_TEXT, span.start,
                                       span.end)

@@ -232,8 +232,10 @@ class Duals:
 
     @staticmethod
     def expand(x: Any, axis: int | None = None) -> Any:
-        if axis is None or type(x) is not Dual:
-            return Numbers.expand(_primal(x), axis)
+        if axis is None:
+            return x
+        if type(x) is not Dual:
+            return Numbers.expand(x, axis)
         tangent = None if x.tangent is None else np.expand_dims(x.tangent, axis)
         return Dual(np.expand_dims(x.value, axis), tangent)
 

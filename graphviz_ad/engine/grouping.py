@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from graphviz_ad.engine.annotated import DATA, INPUT, common_path
+from graphviz_ad.engine.annotated import BACKWARD_GROUP, DATA, INPUT, common_path
 from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.language.syntax import Program
 
@@ -77,9 +77,14 @@ class Grouping:
         ops, args = nodes.ops, nodes.args
 
         def chain(node: int) -> str | None:
-            """`terms` for a sum, `factors` for a product, made from `first` on."""
-            return CHAINS.get(ops[node].name) if node >= first and ops[node] is not None \
-                else None
+            """`terms` for a sum, `factors` for a product, made from `first` on by the program:
+            a grad(...)'s sweep is grouped by the statements it pulls back through."""
+            if node < first or ops[node] is None or swept(node):
+                return None
+            return CHAINS.get(ops[node].name)
+
+        def swept(node: int) -> bool:
+            return any(part.startswith(BACKWARD_GROUP) for part in nodes.groups.get(node, ()))
 
         continued = {args[node][0] for node in range(first, len(ops))
                      if chain(node) is not None and chain(args[node][0]) == chain(node)}

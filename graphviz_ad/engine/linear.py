@@ -124,7 +124,7 @@ def _matmul_expression(e, slot, other, gradient, argument):
         gradient = e.reshape(gradient, shape=e.shape(gradient) + (1,))
     if len(left) == 1:
         rows = e.shape(gradient)
-        gradient = e.reshape(gradient, shape=rows[:-2] + (1,) + rows[-1:])
+        gradient = e.reshape(gradient, shape=rows[:-1] + (1,) + rows[-1:])
     if slot == 0:
         matrix = other if len(right) > 1 else e.reshape(other, shape=(right[0], 1))
         product = e.matmul(gradient, e.transpose(matrix))

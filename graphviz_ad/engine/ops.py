@@ -554,6 +554,16 @@ def _stack_count(shapes, axis=0):
             "count": len(shapes)}
 
 
+def _chosen(e, condition):
+    """where's condition as its rules read it: 0 or 1, a constant (d/dcond is 0 by definition,
+    so a derivative of a derivative does not pass through it)."""
+    return e.fixed(_where_mask, "{0}", condition)
+
+
+def _where_mask(condition):
+    return _where_condition(condition) * 1.0
+
+
 def _where_condition(condition):
     # 0 or 1 by its domain; compared with 1/2 so a finite-difference nudge never flips it.
     return np.real(condition) > 0.5
@@ -788,10 +798,8 @@ TABLE: tuple[Op, ...] = (
        sample_statics=(("axis", 1),)),
     Op("where", 3, lambda condition, x, y: np.where(_where_condition(condition), x, y),
        (Partial(_zero),
-        Partial(lambda e, condition, x, y, out: condition,
-                tuned=lambda condition, x, y, out: _where_condition(condition) * 1.0),
-        Partial(lambda e, condition, x, y, out: e.sub(1.0, condition),
-                tuned=lambda condition, x, y, out: 1.0 - _where_condition(condition))),
+        Partial(lambda e, condition, x, y, out: _chosen(e, condition)),
+        Partial(lambda e, condition, x, y, out: e.sub(1.0, _chosen(e, condition)))),
        "x where cond is 1, y where it is 0 (cond holds 0s and 1s: step(z), a mask)",
        domain=lambda condition, x, y: (condition == 0) | (condition == 1),
        domain_text="{0} is 0 or 1", parameter_names=("cond", "x", "y"), complex_step=True,

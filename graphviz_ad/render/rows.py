@@ -29,6 +29,7 @@ BOX_HEIGHT = 75.0
 CAPTION_HEIGHT = 45.0    # the caption, on up to three lines
 ROW_GAP = 60.0           # between rows, where the edges that wrap run
 CAPTION_CHARACTER = 5.5  # the caption's font, per character
+FLOATING_KINDS = ("constant", "cut")  # leaves that are not inputs: placed by their consumers
 # Boxes side by side are estimated wider than dot draws them (up to a quarter, on resnet18): a
 # top-to-bottom layout is chosen only with this much to spare.
 TB_MARGIN = 1.25
@@ -54,9 +55,17 @@ def depths(picture: Picture) -> dict[str, int]:
                 continue
             stack.pop()
             found[current] = max((found[tail] + 1 for tail in arguments[current]), default=0)
-    for node, tails in arguments.items():
-        if not tails and consumers[node]:
-            found[node] = max(0, min(found[head] for head in consumers[node]) - 1)
+    # A leaf, and a part computed from leaves alone that are not inputs (`0.01*i`), sits just
+    # before its first consumer, as dot places it, not at depth 0 beside the inputs.
+    floating = {node.id: node.kind in FLOATING_KINDS for node in picture.nodes}
+    for node in picture.nodes:
+        tails = arguments[node.id]
+        if tails and node.kind not in FLOATING_KINDS:
+            floating[node.id] = all(floating[tail] for tail in tails)
+    for node in reversed(picture.nodes):
+        heads = consumers[node.id]
+        if heads and (floating[node.id] or not arguments[node.id]):
+            found[node.id] = max(0, min(found[head] for head in heads) - 1)
     return found
 
 
@@ -98,9 +107,13 @@ def arrange(picture: Picture, wrap: bool = True) -> Arrangement:
         return Arrangement("TB")
     if not wrap:
         return Arrangement("LR")
+    before = [0.0]  # the widths of the depths before each, for a row's width in one step
+    for width in side_by_side:
+        before.append(before[-1] + width)
     best, best_gap = count, math.inf
-    for size in range(1, count + 1):  # depths per row
-        width = max(sum(side_by_side[start:start + size]) for start in range(0, count, size))
+    for size in range(1, count + 1):  # depths per row: count / size rows to weigh, n log n
+        width = max(before[min(start + size, count)] - before[start]
+                    for start in range(0, count, size))
         height = math.ceil(count / size) * (BOX_HEIGHT + ROW_GAP)
         gap = abs(math.log(width / height / TARGET_ASPECT))
         if gap < best_gap:

@@ -42,7 +42,7 @@ def trace_tables(trace: Trace) -> Group:
     for step in trace.forward:
         expression = {INPUT: "", DATA: " (data)"}.get(step.kind, f" = {step.expression}")
         evaluation.add_row(cell(f"{step.name}{expression}"),
-                           cell(display.value(step.value, DIGITS)), cell(step.source))
+                           cell(_shown(step.value)), cell(step.source))
     parts: list[Any] = [Fitted(evaluation, optional=[FROM_THE_SOURCE])]
     if trace.mode == FORWARD:
         sweeps = trace.tangents.sweeps
@@ -67,12 +67,12 @@ def _backward_sweep(trace: Trace) -> Table:
     sweep.add_column("adds", justify="right")
     sweep.add_column("total", justify="right")
     for step in trace.backward:
-        update = f"adj({names[step.target]}) += adj({names[step.via]}) · {step.formula}"
+        update = f"adj({names[step.target]}) += adj({names[step.via]}) · {_factor(step.formula)}"
         sweep.add_row(cell(update),
-                      cell(f"{display.value(step.adjoint, DIGITS)} · "
-                           f"{display.value(step.local, DIGITS)}"),
-                      cell(display.value(step.contribution, DIGITS)),
-                      cell(display.value(step.total, DIGITS)))
+                      cell(f"{_shown(step.adjoint)} · "
+                           f"{_shown(step.local)}"),
+                      cell(_shown(step.contribution)),
+                      cell(_shown(step.total)))
     return sweep
 
 
@@ -92,12 +92,12 @@ def _tangent_sweep(trace: Trace, sweep: TangentSweep, heading: str) -> list[Any]
     table.add_column("tangent · local", justify="right")
     table.add_column("tangent", justify="right")
     for step in sweep.steps:
-        update = " + ".join(f"tan({names[term.argument]}) · {formula}"
+        update = " + ".join(f"tan({names[term.argument]}) · {_factor(formula)}"
                             for term, formula in zip(step.terms, step.formulas))
-        numbers = " + ".join(f"{display.value(term.tangent, DIGITS)} · "
-                             f"{display.value(term.local, DIGITS)}" for term in step.terms)
+        numbers = " + ".join(f"{_shown(term.tangent)} · "
+                             f"{_shown(term.local)}" for term in step.terms)
         table.add_row(cell(f"tan({names[step.node]}) = {update}"), cell(numbers),
-                      cell(display.value(step.tangent, DIGITS)))
+                      cell(_shown(step.tangent)))
     return [Fitted(table), result]
 
 
@@ -143,3 +143,15 @@ def _counted(count: int, thing: str) -> str:
 
 def _exact_if_scalar(value: Any) -> str:
     return display.value(value, None if np.ndim(value) == 0 else DIGITS)
+
+
+def _factor(formula: str) -> str:
+    """A local derivative's formula as a factor: `(1 - tanh(x)^2)`, not `1 - tanh(x)^2`."""
+    return display.atom(formula) if formula else formula
+
+
+def _shown(value) -> str:
+    """A number or a small array in full; an array past MAX_SHOWN_ELEMENTS as its shape and
+    range, so a trace over arrays stays one line a step."""
+    return display.summary(value, DIGITS, display.MAX_SHOWN_ELEMENTS)
+

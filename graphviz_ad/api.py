@@ -114,8 +114,7 @@ class Analysis:
         return sorted(self.graph.inputs, key=natural_key)
 
     def gradient(self, name: str, mode: str = AUTO) -> Any:
-        """d output / d input; for an array output, the Jacobian (output shape + input shape),
-        by reverse or forward mode (`mode`: auto, reverse, forward; gradients.mode_for)."""
+        """d output / d input, or its Jacobian (output + input shape), in `mode` (mode_for)."""
         return gradients.gradient(self, name, mode)
 
     @cached_property
@@ -143,6 +142,9 @@ class Analysis:
         """d²(output) / da db for each pair of `names`, checked (higher.hessian_report)."""
         return higher.hessian_report(self, names, check, settings)
 
+    def hessian_vector_product(self, direction: Mapping[str, Any]) -> dict[str, Any]:
+        return higher.hessian_vector_product_of(self, direction)  # H v by duals, no graph
+
     def higher(self, order: int, names: Iterable[str] | None = None, mode: str = AUTO,
                check: bool = True, settings: CheckSettings = CheckSettings()) -> HigherReport:
         """`gad grad --order`: derivatives up to `order` of one input, or the Hessian."""
@@ -157,8 +159,7 @@ class Analysis:
 
     def paths(self, name: str, top: int | None = DEFAULT_TOP,
               fold: Iterable[str] = ()) -> PathSummary:
-        """The `top` paths from `name` to the output by |product| (all when None), summing to
-        the gradient through the groups `fold` names folded (each edge a total derivative)."""
+        """The `top` paths from `name` to the output, summing to the gradient (through `fold`)."""
         return self.paths_drawn(name, top, fold)[1]
 
     def paths_drawn(self, name: str, top: int | None = DEFAULT_TOP,
@@ -237,8 +238,7 @@ class Analysis:
         return drawing
 
     def draw(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> Drawing:
-        """The picture in `image_format` as a `Drawing`; options as for `picture`, and
-        render/formats.DrawOptions's (view, rankdir, renderer, timeout, dpi, max_nodes)."""
+        """The picture in `image_format`; options as `picture`'s and formats.DrawOptions'."""
         from graphviz_ad.render import compose
 
         return compose.draw(self, self.plan(image_format, *formats.keyword_options(wrt, options)))

@@ -16,29 +16,14 @@ from typing import Any, Iterable, Union
 import numpy as np
 
 from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import (
-    WORK_BUDGET,
-    each_index,
-    jacobian_zeros,
-    replay,
-    replayed_values,
-    sweep_works,
-)
-from graphviz_ad.engine.differentiate import (
-    derivative_graphs,
-    gradient_graph,
-    hessian_rows,
-)
+from graphviz_ad.engine.check import (WORK_BUDGET, each_index, jacobian_zeros, replay,
+                                      replayed_values, sweep_works)
+from graphviz_ad.engine.differentiate import (derivative_graphs, gradient_graph, hessian_rows,
+                                              hessian_vector_product)
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.errors import CheckError, LimitError, UsageError
-from graphviz_ad.gradients import (
-    AUTO,
-    REVERSE,
-    Check,
-    CheckSettings,
-    Differentiated,
-    replayable,
-)
+from graphviz_ad.gradients import (AUTO, REVERSE, Check, CheckSettings, Differentiated,
+                                   replayable)
 from graphviz_ad.options import FD_CENTRAL, FD_COMPLEX, FD_FORWARD, FD_STEPS
 
 
@@ -281,3 +266,14 @@ def higher_report(analysis: Differentiated, order: int, names: Iterable[str] | N
                          f"and {why}", None,
                          "choose one number with --wrt, or --order 2 for the Hessian")
     return hessian_report(analysis, chosen, check, settings)
+
+
+def hessian_vector_product_of(analysis: Differentiated, direction: dict[str, Any]
+                              ) -> dict[str, Any]:
+    """H v for a direction v (by input name) of a number's inputs, every input's row: forward
+    over reverse on duals, with no graph made (engine/differentiate.py)."""
+    evaluated = _scalar_function(analysis, "a Hessian-vector product")
+    for name in direction:
+        analysis.require_input(name)
+    return hessian_vector_product(evaluated, dict(direction))
+

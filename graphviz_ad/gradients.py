@@ -16,9 +16,9 @@ from typing import Any, Callable, Iterable, Protocol
 import numpy as np
 
 from graphviz_ad.engine.annotated import AnnotatedGraph
-from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import (WORK_BUDGET, check_work, each_index, finite_difference,
-                                      jacobian_zeros, kinks, require_step, sweep_works)
+from graphviz_ad.engine.backward import jacobian_rows
+from graphviz_ad.engine.check import (WORK_BUDGET, check_work, finite_difference, jacobian_zeros,
+                                      kinks, require_step, sweep_works)
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.errors import CheckError, LimitError, UsageError
@@ -245,12 +245,7 @@ def reverse_jacobians(graph: AnnotatedGraph, evaluated: Graph | None
             too_large[name] = refusal
     if not rows:
         raise next(iter(too_large.values()))
-    for index in each_index(shape):
-        seed = np.zeros(shape)
-        seed[index] = 1.0
-        swept = backward(evaluated, seed)
-        for name, jacobian in rows.items():
-            jacobian[index] = swept.gradient(name)
+    jacobian_rows(evaluated, rows)
     return rows, too_large
 
 

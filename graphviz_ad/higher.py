@@ -16,7 +16,7 @@ from typing import Any, Iterable, Union
 import numpy as np
 
 from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import (WORK_BUDGET, each_index, jacobian_zeros, replay,
+from graphviz_ad.engine.check import (WORK_BUDGET, each_index, finite_difference, jacobian_zeros,
                                       replayed_values, sweep_works)
 from graphviz_ad.engine.differentiate import (derivative_graphs, gradient_graph, hessian_rows,
                                               hessian_vector_product)
@@ -224,7 +224,7 @@ def derivatives_report(analysis: Differentiated, name: str, order: int, check: b
     below = evaluated
     for level, graph in enumerate(graphs, start=1):
         found = graph.values[graph.output]
-        difference = _difference(below, name, settings.method, step) if check else None
+        difference = finite_difference(below, name, settings.method, step) if check else None
         rows.append(DerivativeRow(level, found, len(graph),
                                   None if difference is None else
                                   Check(found, difference, rtol=settings.rtol,
@@ -234,17 +234,6 @@ def derivatives_report(analysis: Differentiated, name: str, order: int, check: b
                              evaluated.values[evaluated.output], len(evaluated), tuple(rows),
                              settings)
 
-
-def _difference(graph: Graph, name: str, method: str, step: float) -> float:
-    node = graph.inputs[name]
-    point = float(graph.values[node])
-    h = step * max(1.0, abs(point))
-    up, down = point + h, point - h if method == FD_CENTRAL else point
-    with np.errstate(all="ignore"):
-        high = replay(graph, {node: np.float64(up)})
-        low = replay(graph, {node: np.float64(down)}) if method == FD_CENTRAL \
-            else graph.values[graph.output]
-    return float((high - low) / (up - down))
 
 
 def higher_report(analysis: Differentiated, order: int, names: Iterable[str] | None = None,

@@ -500,7 +500,7 @@ def test_a_matrix_product_counts_every_number_it_reads_before_a_jacobian_is_swep
     # W @ x, W 30×30: one backward sweep reads W's 900 numbers and x's 30 (more than its 30
     # outputs, and than its 30 × 30 multiply-adds), plus 64: 994; 30 sweeps, one per output.
     monkeypatch.setattr(graphviz_ad.gradients, "WORK_BUDGET", 29_819)
-    monkeypatch.setattr(graphviz_ad.gradients, "backward", never("backward"))
+    monkeypatch.setattr(graphviz_ad.gradients, "jacobian_rows", never("jacobian_rows"))
     analysis = graphviz_ad.api.analyze("W @ x", W=np.ones((30, 30)), x=np.ones(30))
     with pytest.raises(LimitError, match="needs 30 backward sweeps, 29,820 element evaluations; "
                                          "the limit is 29,819"):

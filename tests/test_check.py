@@ -135,7 +135,7 @@ def test_a_jacobian_past_the_work_budget_is_refused_before_any_sweep(monkeypatch
 
     analysis = analyze("x * 2", x=np.ones(50))
     monkeypatch.setattr(graphviz_ad.gradients, "WORK_BUDGET", 1_000)
-    monkeypatch.setattr(graphviz_ad.gradients, "backward",
+    monkeypatch.setattr(graphviz_ad.gradients, "jacobian_rows",
                         lambda *arguments: pytest.fail("swept"))
     with pytest.raises(LimitError, match="the Jacobian by reverse mode needs 50 backward "
                                          "sweeps, .* the limit is 1,000"):

@@ -12,6 +12,7 @@ import numpy as np
 
 from graphviz_ad import collector
 from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.engine.check import each_index, one_hot
 from graphviz_ad.engine.graph import Graph
 
 
@@ -45,6 +46,16 @@ def backward(graph: Graph, seed: Any = None) -> AnnotatedGraph:
         seed = np.ones(np.shape(output)) if type(output) is np.ndarray else np.float64(1.0)
     with collector.paused():
         return _sweep(graph, seed)
+
+
+def jacobian_rows(graph: Graph, rows: dict[str, Any]) -> None:
+    """Fill each `rows[name]` (output shape + that input's shape, zeros) with d output / d
+    input, row by row: one backward sweep per output element, seeded at it."""
+    shape = np.shape(graph.values[graph.output])
+    for index in each_index(shape):
+        swept = backward(graph, one_hot(shape, index))
+        for name, jacobian in rows.items():
+            jacobian[index] = swept.gradient(name)
 
 
 def _sweep(graph: Graph, seed: Any) -> AnnotatedGraph:

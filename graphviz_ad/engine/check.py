@@ -34,6 +34,13 @@ def each_index(shape: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
     return np.ndindex(*shape) if all(shape) else iter(())
 
 
+def one_hot(shape: tuple[int, ...], index: tuple[int, ...]) -> Any:
+    """The seed of a sweep for one element: 1 there, 0 elsewhere (a number for a number)."""
+    seed = np.zeros(shape)
+    seed[index] = 1.0
+    return seed[()]
+
+
 def jacobian_zeros(output_shape: tuple[int, ...], input_shape: tuple[int, ...],
                    name: str) -> np.ndarray:
     """An array for d output / d `name` (output shape + input shape), refused before it is

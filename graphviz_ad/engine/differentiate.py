@@ -14,10 +14,10 @@ import numpy as np
 
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import BACKWARD_GROUP, DATA, INPUT
-from graphviz_ad.engine.backward import backward
-from graphviz_ad.engine.check import each_index, jacobian_zeros
+from graphviz_ad.engine.backward import jacobian_rows
+from graphviz_ad.engine.check import jacobian_zeros
 from graphviz_ad.engine.graph import Graph, GraphBuilder
-from graphviz_ad.engine.emit import Dual
+from graphviz_ad.engine.emit import Dual, reduced_count
 from graphviz_ad.engine.ops import DUALS, OPS, Op
 from graphviz_ad.errors import DomainError, ShapeError, Span, UsageError
 
@@ -54,8 +54,7 @@ class Nodes:
         return self.constants[key]
 
     def count(self, x: int, axis: int | None = None) -> int:
-        return self.const(float(np.size(self.value(x)) if axis is None
-                                else np.shape(self.value(x))[axis]), "n")
+        return self.const(float(reduced_count(self.value(x), axis)), "n")
 
     def expand(self, x: int, axis: int | None = None) -> int:
         if axis is None:
@@ -215,12 +214,7 @@ def hessian_rows(swept: Graph, first: str, names: list[str]) -> dict[str, Any]:
     shape = np.shape(swept.values[swept.output])
     rows = {second: jacobian_zeros(shape, np.shape(swept.values[swept.inputs[second]]),
                                    f"{first}, {second}") for second in names}
-    for index in each_index(shape):
-        seed = np.zeros(shape)
-        seed[index] = 1.0
-        annotated = backward(swept, seed[()])
-        for second in names:
-            rows[second][index] = annotated.gradient(second)
+    jacobian_rows(swept, rows)
     return {second: row[()] for second, row in rows.items()}
 
 

@@ -12,7 +12,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from graphviz_ad.engine.backward import local_derivatives
-from graphviz_ad.engine.check import WORK_BUDGET, each_index, jacobian_zeros, sweep_works
+from graphviz_ad.engine.check import (WORK_BUDGET, each_index, jacobian_zeros, one_hot,
+                                      sweep_works)
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.errors import LimitError
 
@@ -60,13 +61,6 @@ def forward_gradient(graph: Graph, name: str) -> Any:
             gradient[(Ellipsis,) + index] = _sweep(graph, after, start, one_hot(shape, index),
                                                    local)
     return gradient[()]
-
-
-def one_hot(shape: tuple[int, ...], index: tuple[int, ...]) -> Any:
-    """The seed of the sweep for one element: 1 there, 0 elsewhere (a number for a number)."""
-    seed = np.zeros(shape)
-    seed[index] = 1.0
-    return seed[()]
 
 
 def recorded_sweep(graph, nodes: Iterable[int], start: int, seed: Any,

@@ -215,13 +215,16 @@ def _along(axis: int, item: Any) -> tuple:
     return (slice(None),) * axis + (item,)
 
 
-def _broadcast(gradient: Any, shape: tuple[int, ...]) -> Any:
-    return np.broadcast_to(gradient, shape).copy()[()]
+def broadcast(x: Any, shape: tuple[int, ...]) -> Any:
+    """x repeated to `shape`, as numpy broadcasts it, in an array of its own: broadcast_to's
+    value, and the pullback of sum_to."""
+    return np.broadcast_to(x, shape).copy()[()]
 
 
-def _scattered(tangent: Any, key: tuple, shape: tuple[int, ...]) -> Any:
+def scattered(x: Any, key: tuple, shape: tuple[int, ...]) -> Any:
+    """Zeros of `shape` with x at `key`: scatter's value, and the pullback of indexing."""
     spread = np.zeros(shape)
-    spread[key] = tangent
+    spread[key] = x
     return spread[()]
 
 
@@ -245,7 +248,7 @@ RESHAPE = LinearMap("reshape",
                         gradient, shape=e.shape(argument)),
                     formula="{} (reshaped)")
 INDEX = LinearMap("index",
-                  lambda slot, local, gradient, argument, key: _scattered(
+                  lambda slot, local, gradient, argument, key: scattered(
                       gradient, key, np.shape(argument)),
                   lambda slot, local, tangent, key: tangent[key], scalar_label="selected",
                   expression=lambda e, slot, local, gradient, argument, key: e.scatter(
@@ -267,13 +270,13 @@ STACK = LinearMap("stack",
 BROADCAST = LinearMap("broadcast",
                       lambda slot, local, gradient, argument, shape: unbroadcast(
                           gradient, np.shape(argument)),
-                      lambda slot, local, tangent, shape: _broadcast(tangent, shape),
+                      lambda slot, local, tangent, shape: broadcast(tangent, shape),
                       scalar_label="broadcast",
                       expression=lambda e, slot, local, gradient, argument, shape: e.sum_to(
                           gradient, shape=e.shape(argument)),
                       formula="{} (broadcast)")
 SUM_TO = LinearMap("sum_to",
-                   lambda slot, local, gradient, argument, shape: _broadcast(
+                   lambda slot, local, gradient, argument, shape: broadcast(
                        gradient, np.shape(argument)),
                    lambda slot, local, tangent, shape: unbroadcast(tangent, shape),
                    scalar_label="{} (each)",
@@ -283,7 +286,7 @@ SUM_TO = LinearMap("sum_to",
 SCATTER = LinearMap("scatter",
                     lambda slot, local, gradient, argument, key, shape: np.asarray(
                         gradient)[key].copy()[()],
-                    lambda slot, local, tangent, key, shape: _scattered(tangent, key, shape),
+                    lambda slot, local, tangent, key, shape: scattered(tangent, key, shape),
                     scalar_label="placed",
                     expression=lambda e, slot, local, gradient, argument, key, shape: e.index(
                         gradient, key=key),

@@ -33,7 +33,8 @@ import numpy as np
 from graphviz_ad.engine.emit import Duals, Formula, Numbers, Written, reduced_count
 from graphviz_ad.engine.linear import (BROADCAST, CONCAT, ELEMENTWISE, INDEX, LOG_SOFTMAX,
                                        MATMUL, REDUCE, RESHAPE, SCATTER, SOFTMAX, STACK, SUM_TO,
-                                       TRANSPOSE, LinearMap, swap_last_axes, unbroadcast)
+                                       TRANSPOSE, LinearMap, broadcast, scattered, swap_last_axes,
+                                       unbroadcast)
 
 
 # The rules' numeric emitter: its ops are bound once the table below is complete.
@@ -346,22 +347,11 @@ def _half_sign(e, x, y):
     return e.div(e.add(1.0, e.sign(e.sub(x, y))), 2.0)
 
 
-def _broadcast_to(x, shape):
-    return np.broadcast_to(x, shape).copy()[()]
-
-
 def _sum_to(x, shape):
     if np.broadcast_shapes(np.shape(x), shape) != np.shape(x):
         raise ValueError(f"an array of shape {np.shape(x)} cannot be summed to shape "
                          f"{shape}: it does not broadcast from it")
     return unbroadcast(x, shape)[()]
-
-
-def scattered(x, key, shape):
-    """An array of zeros of `shape` with x at `key`."""
-    spread = np.zeros(shape)
-    spread[key] = x
-    return spread[()]
 
 
 def _mean(x, axis=None):
@@ -761,7 +751,7 @@ TABLE: tuple[Op, ...] = (
        "the elements of x in a new shape (row-major, one size may be -1)",
        linear_map=RESHAPE, statics=(Static("shape", SHAPE, required=True),), complex_step=True,
        sample_shapes=((2, 3),), sample_statics=(("shape", (3, -1)),)),
-    Op("broadcast_to", 1, _broadcast_to, (Partial(_placed),),
+    Op("broadcast_to", 1, broadcast, (Partial(_placed),),
        "x repeated along new leading axes and along its axes of length 1, to a shape (numpy's "
        "broadcasting, written out)", linear_map=BROADCAST,
        statics=(Static("shape", SHAPE, required=True),), complex_step=True,

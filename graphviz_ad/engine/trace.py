@@ -16,8 +16,8 @@ import numpy as np
 from graphviz_ad import display
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, INPUT, AnnotatedGraph, output_name,
                                           written_as_operator)
-from graphviz_ad.engine.check import each_index, operation_work
-from graphviz_ad.engine.forward import TangentTerm, one_hot, recorded_sweep
+from graphviz_ad.engine.check import each_index, one_hot, operation_work
+from graphviz_ad.engine.forward import TangentTerm, recorded_sweep
 
 
 @dataclass(frozen=True)

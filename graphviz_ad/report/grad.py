@@ -36,9 +36,7 @@ def gradient_table(report: GradientReport) -> Group:
             cells += [cell("skipped", "yellow"), cell("skipped", "yellow")]
         elif row.check is not None:
             check = row.check
-            cells += [cell(display.value(check.finite_difference, 12)),
-                      cell(f"{check.difference:.1e} " + ("✓" if check.agrees else "✗"),
-                           "green" if check.agrees else "bold red")]
+            cells += [cell(display.value(check.finite_difference, 12)), _verdict(check)]
         table.add_row(*cells)
     notes = [Text(report.note, style="dim")]
     skipped = [row.check.skipped for row in report.rows if row.check and row.check.skipped]

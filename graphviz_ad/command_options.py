@@ -129,6 +129,9 @@ DepthOption = Annotated[Optional[int], typer.Option(
     "--depth", min=0, help="Fold every group nested deeper than N (0 folds all top-level "
                            "groups), instead of folding to fit --max-boxes.", show_default=False)]
 ExpandAllOption = Annotated[bool, typer.Option("--expand-all", help="Fold nothing.")]
+ApartOption = Annotated[bool, typer.Option(
+    "--apart", help="Draw repeated groups (the blocks of a network, h.0 ... h.11) one by one, "
+                    "not as one `h.0 … h.11 × 12` box.")]
 MaxBoxesOption = Annotated[int, typer.Option(
     "--max-boxes", min=1, help="Past this many boxes, fold groups (deepest and largest first, "
                                "those on the --wrt paths last) until the picture fits.")]
@@ -168,7 +171,7 @@ PICTURE_PARAMETERS = (
     ("max_nodes", MaxNodesOption, options.DEFAULT_MAX_NODES),
     ("only_paths", OnlyPathsOption, False), ("compact", CompactOption, False),
     ("expand", ExpandOption, None), ("depth", DepthOption, None),
-    ("expand_all", ExpandAllOption, False),
+    ("expand_all", ExpandAllOption, False), ("apart", ApartOption, False),
     ("max_boxes", MaxBoxesOption, options.DEFAULT_MAX_BOXES))
 
 

@@ -74,7 +74,8 @@ def test_max_nodes_refuses_a_40000_term_sum_before_building_the_picture(monkeypa
     # 39,999 additions, and x drawn once per use (a much-used leaf in a large picture)
     assert "the picture would have 79,999 nodes, more than --max-nodes 150" in unfolded.stderr
     # Folded to runs of runs of terms, it fits the default budget; not a smaller one.
-    folded = gad("graph", flat_sum(40_000), "x=1", "-o", tmp_path / "f.svg", "--max-nodes", 10)
+    folded = gad("graph", flat_sum(40_000), "x=1", "-o", tmp_path / "f.svg", "--max-nodes", 10,
+                 "--apart")  # runs of runs alike would be one box
     assert folded.exit_code == 2, folded.stderr
     assert "the picture would have 15 nodes, more than --max-nodes 10" in folded.stderr
     assert not (tmp_path / "f.svg").exists()

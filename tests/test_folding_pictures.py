@@ -30,6 +30,16 @@ def sum_of_all_paths(analysis, name, fold) -> float:
     return sum(float(path.product) for path in analysis.paths(name, None, fold).paths)
 
 
+def sum_of_drawn_paths(analysis, name, **options) -> float:
+    """The sum of the products of every path of the picture's own graph, as it folds (runs of
+    repeated groups included)."""
+    from graphviz_ad.engine.paths import summarize
+    from graphviz_ad.render.compose import picture_graph
+
+    drawn = picture_graph(analysis, PictureOptions(wrt=name, **options)).graph
+    return sum(float(path.product) for path in summarize(drawn, name, None).paths)
+
+
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_every_benchmark_shape_folds_to_a_drawable_picture(shape):
     analysis = analyze(SHAPES[shape](500))
@@ -47,12 +57,15 @@ def test_a_sum_of_500_nodes_folds_into_runs_of_terms_that_keep_the_gradient():
     x = next(node for node in picture.nodes if node.title == "x")
     gradient = float(analysis.gradient("x"))
     assert x.raw_adjoint == gradient == sum(range(1, 167))
-    # The 166 terms chain through their runs: past 20 boxes in a row, every run folds.
-    assert [node.title for node in folded] == [f"terms {start}-{min(start + 12, 166)}"
-                                               for start in range(1, 167, 13)]
-    assert picture.path_count == 13
-    assert sum_of_all_paths(analysis, "x", folded_names(picture)) == \
-        pytest.approx(gradient, rel=1e-12)
+    # The 166 terms chain through their runs: past 20 boxes in a row, every run folds, and
+    # the eleven runs of 13 between the first and the last, alike, fold as one box.
+    assert [node.title for node in folded] == ["terms 1-13", "terms 14-26 … 144-156 × 11",
+                                               "terms 157-166"]
+    assert folded[1].folded.startswith("11 × 39 nodes")  # and an add that joins each run
+    assert picture.path_count == 3
+    assert [row.raw_product for row in picture.legend] == [sum(range(14, 157)),
+                                                           sum(range(157, 167)),
+                                                           sum(range(1, 14))]
 
 
 @given(program_statements, st.floats(-1.2, 1.2), st.floats(-1.2, 1.2), st.integers(1, 12))
@@ -60,9 +73,8 @@ def test_the_paths_of_a_folded_picture_still_sum_to_the_gradient(statements, x, 
     analysis = analyze(as_program(statements), {"x": x, "y": y, "z": 0.3})
     assume(not analysis.numeric_issues)
     for name in analysis.inputs:
-        picture = analysis.picture(name, max_boxes=budget)
         products = [abs(float(path.product)) for path in analysis.paths(name, None).paths]
-        total = sum_of_all_paths(analysis, name, folded_names(picture))
+        total = sum_of_drawn_paths(analysis, name, max_boxes=budget)
         assert abs(total - float(analysis.gradient(name))) <= 1e-12 * max(1.0, sum(products))
 
 
@@ -145,10 +157,13 @@ def test_a_long_chain_of_statements_folds_by_whole_levels_to_at_most_20_in_a_row
     statements = [path for path in members if len(path) == 2]
     # x and the 31 statements, each folded, are still 32 boxes in a row: blocks of lines fold.
     assert longest_chain(analysis.graph, members, statements) == 32
-    picture = analysis.picture()
+    picture = analysis.picture(apart=True)
     assert [node.title for node in picture.nodes if node.folded] == \
         ["lines 1-6", "lines 7-12", "lines 13-18", "lines 19-24", "lines 25-30", "lines 31-31"]
     assert "20 in a row" in picture.notes[0]
+    # Drawn as it is by default, the four blocks alike are one box.
+    assert [node.title for node in analysis.picture().nodes if node.folded] == \
+        ["lines 1-6", "lines 7-12 … 25-30 × 4", "lines 31-31"]
     assert sum_of_all_paths(analysis, "x", folded_names(picture)) == \
         pytest.approx(float(analysis.gradient("x")), rel=1e-12)
 
@@ -156,7 +171,7 @@ def test_a_long_chain_of_statements_folds_by_whole_levels_to_at_most_20_in_a_row
 def test_a_chain_that_no_level_brings_within_20_folds_to_its_shortest_and_says_so():
     source = "\n".join(["a0 = sin(x) * 2"] + [f"a{index} = sin(a{index - 1}) * 2 + x"
                                               for index in range(1, 23)] + ["a22 * 3"])
-    picture = analyze(source, {"x": 0.3}).picture()
+    picture = analyze(source, {"x": 0.3}).picture(apart=True)
     assert len([node for node in picture.nodes if node.folded]) == 23  # every statement
     assert "to draw at most 60 boxes, by whole levels (25 in a row)" in picture.notes[0]
 
@@ -166,8 +181,8 @@ def test_the_block_where_wrt_is_first_used_stays_open_when_the_chain_still_fits(
                                               for index in range(1, 26)] + ["a25 * 3"])
     analysis = analyze(source, {"x": 0.3})
     blocks = ["lines 1-6", "lines 7-12", "lines 13-18", "lines 19-24", "lines 25-27"]
-    assert [node.title for node in analysis.picture().nodes if node.folded] == blocks
-    picture = analysis.picture("x")
+    assert [node.title for node in analysis.picture(apart=True).nodes if node.folded] == blocks
+    picture = analysis.picture("x", apart=True)
     assert [node.title for node in picture.nodes if node.folded] == blocks[1:]
     assert {"a0", "a5"} <= {name for node in picture.nodes for name in node.names}
 
@@ -202,12 +217,17 @@ def test_a_sum_of_10000_terms_folds_into_runs_of_runs_and_is_drawn():
     # 100 runs of 100 terms are more than 24: they are in 10 runs of 10 runs
     assert graph.groups[graph.output] == ("terms 9001-10000", "terms 9901-10000")
     assert graph.groups[1] == ("terms 1-1000", "terms 1-100")
-    picture = analysis.picture("x")
+    picture = analysis.picture("x", apart=True)
     folded = [node.title for node in picture.nodes if node.folded]
     assert folded == [f"terms {start}-{start + 999}" for start in range(1, 10_000, 1000)]
     assert "20 in a row" in picture.notes[0]
     assert len(picture.nodes) == 11  # x, and 10 runs of runs, the last one the output
     assert sum_of_all_paths(analysis, "x", folded) == 10_000
+    # By default the ten runs of runs, alike, are one box.
+    merged = analysis.picture("x")
+    assert [node.title for node in merged.nodes] == ["x", "terms 1-1000",
+                                                     "terms 1001-2000 … 9001-10000 × 9"]
+    assert sum_of_drawn_paths(analysis, "x") == 10_000
 
 
 def test_a_product_of_1000_factors_folds_into_runs_of_factors_and_is_drawn():
@@ -217,10 +237,13 @@ def test_a_product_of_1000_factors_folds_into_runs_of_factors_and_is_drawn():
     # 32 runs of 32 factors are more than 24: they are in runs of 6 runs (192 factors)
     assert graph.groups[graph.output] == ("factors 961-1000", "factors 993-1000")
     analysis.plan("svg", PictureOptions())  # drawn, never refused for its size
-    picture = analysis.picture("x")
+    picture = analysis.picture("x", apart=True)
     folded = [node.title for node in picture.nodes if node.folded]
     assert folded == [f"factors {start}-{min(start + 191, 1000)}" for start in range(1, 1000, 192)]
     assert sum_of_all_paths(analysis, "x", folded) == pytest.approx(1000 * x ** 999, rel=1e-12)
+    assert [node.title for node in analysis.picture("x").nodes if node.folded] == \
+        ["factors 1-192", "factors 193-384 … 769-960 × 4", "factors 961-1000"]
+    assert sum_of_drawn_paths(analysis, "x") == pytest.approx(1000 * x ** 999, rel=1e-12)
 
 
 @pytest.mark.parametrize("weights_first", [True, False], ids=["weights first", "interleaved"])

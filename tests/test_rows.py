@@ -6,18 +6,20 @@ import pytest
 
 from graphviz_ad import analyze, load
 from graphviz_ad.render import compose
+from graphviz_ad.render.formats import PictureOptions
 from graphviz_ad.render.rows import WIDEST_ASPECT, arrange, depths
 
 from conftest import gad
 
 
-def picture_of(analysis):
-    return compose.build(analysis.plan("svg").chosen)
+def picture_of(analysis, **options):
+    return compose.build(analysis.plan("svg", PictureOptions(**options)).chosen)
 
 
 def test_a_long_chain_is_wrapped_into_rows_read_like_text():
+    # Sixty statements alike: drawn apart, not as one `y (2) … y (61) × 60` box.
     source = "y = x\n" + "y = sin(y) * 0.9 + 0.1\n" * 60 + "y\n"
-    picture = picture_of(analyze(source, x=0.5))
+    picture = picture_of(analyze(source, x=0.5), apart=True)
     arrangement = arrange(picture)
     level = depths(picture)
     assert arrangement.rankdir == "TB" and len(arrangement.rows) > 2
@@ -25,7 +27,7 @@ def test_a_long_chain_is_wrapped_into_rows_read_like_text():
     assert sorted(flat) == sorted(node.id for node in picture.nodes)  # each node once
     # Rows are consecutive depths, each row in depth order: read left to right, top to bottom.
     assert [level[node] for node in flat] == sorted(level[node] for node in flat)
-    dot = gad("graph", source, "x=0.5", "-f", "dot").stdout
+    dot = gad("graph", source, "x=0.5", "-f", "dot", "--apart").stdout
     assert "newrank=true" in dot and dot.count("rank=same") == len(arrangement.rows)
 
 
@@ -42,7 +44,7 @@ def test_graphviz_pure_is_never_given_rows():
     from graphviz_ad.render.formats import DrawOptions, dot_source
 
     source = "y = x\n" + "y = sin(y) * 0.9 + 0.1\n" * 60 + "y\n"
-    picture = picture_of(analyze(source, x=0.5))
+    picture = picture_of(analyze(source, x=0.5), apart=True)
     assert "rank=same" in dot_source(picture, DrawOptions(), "dot")
     pure = dot_source(picture, DrawOptions(), "graphviz-pure")
     assert "rank=same" not in pure and "rankdir=LR" in pure

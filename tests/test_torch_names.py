@@ -17,6 +17,9 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "torch.md"
 BLOCKS = {f"layer{stage}.{block}" for stage in range(1, 5) for block in (0, 1)}
+# By default layer1's two blocks, alike, fold as one box; the other stages' first blocks
+# downsample, so differ from their second.
+MERGED = BLOCKS - {"layer1.0", "layer1.1"} | {"layer1.0 … layer1.1 × 2"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -79,8 +82,9 @@ def test_the_lone_module_a_function_reads_is_a_frame_not_a_level():
 
 
 def test_depth_counts_the_levels_below_the_frame(network):
-    assert folded(network.picture()) == BLOCKS  # by whole levels, to keep the chain short
-    assert folded(network.picture(depth=1)) == BLOCKS
+    assert folded(network.picture()) == MERGED  # by whole levels, to keep the chain short
+    assert folded(network.picture(depth=1)) == MERGED
+    assert folded(network.picture(depth=1, apart=True)) == BLOCKS
     deeper = folded(network.picture(depth=2))
     assert deeper >= {"conv1", "bn1", "conv2", "bn2"} and not deeper & BLOCKS
     assert folded(network.picture(depth=0)) >= {"layer1", "layer2", "layer3", "layer4"}
@@ -88,7 +92,9 @@ def test_depth_counts_the_levels_below_the_frame(network):
 
 def test_expand_opens_a_folded_block_and_leaves_the_rest_as_it_was(network):
     picture = network.picture(expand=["layer2.0"])
-    assert folded(picture) == BLOCKS - {"layer2.0"}
+    assert folded(picture) == MERGED - {"layer2.0"}
+    # one of a run of repeated blocks opens alone: the other is a run of one no more
+    assert folded(network.picture(expand=["layer1.1"])) == BLOCKS - {"layer1.1"}
     assert {node.title for node in picture.nodes} >= {"conv2d", "batch_norm"}
     assert network.digraph(expand=["model.layer2.0"]).source == \
         network.digraph(expand=["layer2.0"]).source != network.digraph().source
@@ -104,7 +110,7 @@ def test_expand_of_a_group_drawn_open_opens_the_groups_folded_inside_it(network)
         {("model", f"layer{stage}") for stage in (2, 3, 4)}
     # a group inside a folded one opens it, down to that group
     deep = network.picture(expand=["layer3.1.conv2"])
-    assert folded(deep) == BLOCKS - {"layer3.1"}
+    assert folded(deep) == MERGED - {"layer3.1"}
 
 
 def test_the_paths_through_a_block_folded_by_its_short_name(network):

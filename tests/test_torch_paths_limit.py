@@ -27,18 +27,18 @@ def test_a_page_folds_each_group_through_torch_once():
         return traced.pull_through(node, producers, gradient)
 
     analysis = Analysis.from_graph(replace(traced, pull_through=counted))
-    picture = analysis.picture(max_boxes=20)
+    picture = analysis.picture(max_boxes=20, apart=True)
     first = len(pulls)
     groups = [node.opens for node in picture.nodes if node.opens]
     assert first and groups
-    analysis.picture(max_boxes=20)  # the same folding again: nothing is pulled through torch
+    analysis.picture(max_boxes=20, apart=True)  # the same folding again: nothing pulled again
     assert len(pulls) == first
-    expanded = analysis.picture(expand=(groups[0],), max_boxes=20 + 8)
+    expanded = analysis.picture(expand=(groups[0],), max_boxes=20 + 8, apart=True)
     # Opening one group folds the others as before: their total derivatives are reused, and
     # equal those of a folding that computes them all anew.
     again = len(pulls) - first
     assert again == 0
-    chosen = picture_graph(analysis, PictureOptions(expand=(groups[0],), max_boxes=28))
+    chosen = picture_graph(analysis, PictureOptions(expand=(groups[0],), max_boxes=28, apart=True))
     graph, folding, many_inputs = chosen.graph, chosen.folding, chosen.many_inputs
     fresh = fold(analysis.graph, folding.folded,
                  [] if many_inputs else list(analysis.graph.inputs.values()))

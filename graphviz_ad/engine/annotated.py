@@ -79,6 +79,16 @@ class ForeignOp:
         return f"{self.name}({', '.join(arguments)})"
 
 
+@dataclass(frozen=True)
+class Instance:
+    """One of a run of repeated groups folded as one box: its path, and the value and adjoint
+    of what it hands on to the next."""
+
+    path: tuple[str, ...]
+    value: Any
+    adjoint: Any
+
+
 @dataclass(frozen=True, kw_only=True)
 class GroupOp(ForeignOp):
     """The operation of a folded group (engine/fold.py): its edges carry whole Jacobians, its
@@ -87,6 +97,7 @@ class GroupOp(ForeignOp):
     path: tuple[str, ...]
     members: int  # how many nodes it stands for
     linear_map: LinearMap = JACOBIAN
+    instances: tuple[Instance, ...] = ()  # a run of repeated groups: each of them, in order
 
     def formula(self, slot: int, arguments: tuple[str, ...]) -> str:
         return f"∂{self.name}/∂{arguments[slot]}"

@@ -21,7 +21,8 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from graphviz_ad.engine.annotated import (GROUP, INPUT, AnnotatedGraph, DeferredRow, GroupOp,
-                                          common_path, flows_in, one_feeds_another, short_name)
+                                          Instance, common_path, flows_in, one_feeds_another,
+                                          short_name)
 from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.engine.linear import JACOBIAN, known_by_action
 
@@ -152,23 +153,52 @@ class GroupDerivatives:
         return self._found[key]
 
 
+Run = tuple[tuple[str, ...], ...]  # repeated sibling groups, folded together as one box
+
+
+def run_path(run: Run) -> tuple[str, ...]:
+    """The key of a run of repeated groups among the folded groups: `model.h.0 … 11`."""
+    return run[0][:-1] + (f"{run[0][-1]} … {run[-1][-1]}",)
+
+
+def run_label(run: Run) -> str:
+    """What a run's box is called: `h.0 … h.11 × 12`; `lines 7-12 … 25-30 × 4`, a first word
+    both share said once where numbers follow it."""
+    first, last = short_name(run[0]), short_name(run[-1])
+    shared = first[:next((size for size, (a, b) in enumerate(zip(first, last)) if a != b),
+                         min(len(first), len(last)))].rfind(" ") + 1
+    return f"{first} … {last[shared:] if last[shared:][:1].isdigit() else last} × {len(run)}"
+
+
 def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
-         keep: Iterable[int] = (), derivatives: GroupDerivatives | None = None) -> Folding:
+         keep: Iterable[int] = (), derivatives: GroupDerivatives | None = None,
+         runs: Iterable[Run] = ()) -> Folding:
     """`graph` with each group of `paths` folded, where it can be (see `why_not_foldable`):
     each of its outputs becomes one node, fed by what it is computed from outside the group
-    (other outputs included); inputs in `keep` stay outside their groups. `derivatives` (of
-    this graph) gives the groups' total derivatives found by earlier foldings, and keeps
-    those this one finds."""
+    (other outputs included); inputs in `keep` stay outside their groups. Each of `runs`, a
+    chain of repeated groups (`repeated_runs`), folds as one group. `derivatives` (of this
+    graph) gives the groups' total derivatives found by earlier foldings, and keeps those this
+    one finds."""
     if derivatives is None:
         derivatives = GroupDerivatives(graph)
     elif derivatives.graph is not graph:
         raise ValueError("the total derivatives given are another graph's")
     consumers = graph.consumers()
+    runs = list(runs)
+    grouped = members_of(graph, [*paths, *(instance for run in runs for instance in run)], keep)
+    instances: dict[tuple[str, ...], tuple[Instance, ...]] = {}
+    for run in runs:
+        parts = [grouped.pop(instance, []) for instance in run]
+        grouped[run_path(run)] = sorted(node for part in parts for node in part)
+        instances[run_path(run)] = tuple(_instance(graph, path, part, consumers)
+                                         for path, part in zip(run, parts) if part)
+    if runs:  # back in order of first node
+        grouped = dict(sorted(grouped.items(), key=lambda item: item[1][0]))
     folds: dict[int, tuple[tuple[str, ...], list[int], list[int], bool]] = {}
     refused: dict[tuple[str, ...], str] = {}
     absorbed: set[int] = set()
     folded = []
-    for path, members in members_of(graph, paths, keep).items():
+    for path, members in grouped.items():
         reason = why_not_foldable(graph, members, consumers)
         if reason is not None:
             refused[path] = reason
@@ -182,8 +212,15 @@ def fold(graph: AnnotatedGraph, paths: Iterable[tuple[str, ...]],
     kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
     stands_for = tuple(tuple(sorted(set(folds[node][1]) - {node})) + (node,) if node in folds
                        else (node,) for node in kept)
-    return Folding(_rebuild(graph, folds, absorbed, derivatives), tuple(folded), refused,
-                   stands_for)
+    return Folding(_rebuild(graph, folds, absorbed, derivatives, instances), tuple(folded),
+                   refused, stands_for)
+
+
+def _instance(graph: AnnotatedGraph, path: tuple[str, ...], members: list[int],
+              consumers: list[list[tuple[int, int]]]) -> Instance:
+    """One group of a run, by what it hands on: its last output's value and adjoint."""
+    output = outputs_of(graph, members, consumers)[-1]
+    return Instance(path, graph.values[output], graph.adjoints[output])
 
 
 def _producers(graph: AnnotatedGraph, members: list[int], inside: set[int]) -> list[int]:
@@ -280,7 +317,8 @@ def _reached(graph: AnnotatedGraph, members: list[int], output: int,
 
 
 def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int],
-             derivatives: GroupDerivatives) -> AnnotatedGraph:
+             derivatives: GroupDerivatives,
+             instances: dict[tuple[str, ...], tuple[Instance, ...]]) -> AnnotatedGraph:
     kept = [node for node in range(len(graph)) if node not in absorbed or node in folds]
     renumber = {old: new for new, old in enumerate(kept)}
     table = NodeLists()
@@ -289,13 +327,16 @@ def _rebuild(graph: AnnotatedGraph, folds: dict, absorbed: set[int],
         if node in folds:
             path, region, producers, several = folds[node]
             # A group with several outputs shows each by its own name: `lines 1-9 → b3`.
-            label = f"{short_name(path)} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
-                if several else short_name(path)
+            run = instances.get(path, ())
+            name = run_label(tuple(instance.path for instance in run)) if run \
+                else short_name(path)
+            label = f"{name} → {graph.names.get(node, (graph.labels[node],))[-1]}" \
+                if several else name
             description = f"the group {'.'.join(path)}, folded: {len(region)} nodes"
             linear_map, row = derivatives.of(node, region, producers)
             new = table.append(GROUP, GroupOp(label, len(producers), description,
                                               linear_map=linear_map, path=path,
-                                              members=len(region)),
+                                              members=len(region), instances=run),
                                tuple(renumber[producer] for producer in producers),
                                graph.values[node], label, graph.requires_grad[node])
             local.append(row)
@@ -371,6 +412,7 @@ class Detail:
     boxes: int  # nodes drawn once they are folded
     automatic: bool  # chosen to fit the budget, rather than by --depth
     chain: int | None = None  # the longest chain, where whole levels folded to shorten it
+    runs: tuple[Run, ...] = ()  # repeated groups, each run folded as one box
 
 
 def dotted(path: tuple[str, ...]) -> str:
@@ -393,7 +435,8 @@ def frames(paths: Iterable[tuple[str, ...]]) -> int:
 def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[tuple[str, ...]] = (),
                   depth: int | None = None, expand_all: bool = False,
                   keep: Iterable[int] = (), on_paths: Iterable[int] = (),
-                  chain_budget: int | None = None, wrt: int | None = None) -> Detail:
+                  chain_budget: int | None = None, wrt: int | None = None,
+                  merge: bool = True) -> Detail:
     """The groups to fold so the picture has at most `budget` boxes: the deepest first, then
     the largest, and those holding a node of `on_paths` (the paths of --wrt) last. When that
     still leaves a chain of more than `chain_budget` boxes in a row (a deep network drawn as one
@@ -401,7 +444,8 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[tuple[str
     (or has the shortest chain), except the groups where the input `wrt` is first used.
     `depth` folds exactly the groups nested deeper than it instead, not counting the frames
     (see `frames`); `expand_all` folds nothing. Then each group of `expand` (paths) opens, with
-    the folded groups around it and inside it (see `_opened`)."""
+    the folded groups around it and inside it (see `_opened`). Last, with `merge`, repeated
+    groups that fold, or hold groups that fold, fold as one box per run (`repeated_runs`)."""
     if expand_all:
         return Detail((), len(graph), False)
     grouping = _Grouping.of(graph, keep)
@@ -410,7 +454,83 @@ def choose_detail(graph: AnnotatedGraph, budget: int, expand: Iterable[tuple[str
         chosen = _at_depth(grouping, depth + frames(group_paths(graph)), set())
     else:
         chosen = _fitted(graph, grouping, budget, on_path, chain_budget, wrt)
-    return _opened(grouping, chosen, set(expand), budget, on_path)
+    expand = set(expand)
+    chosen = _opened(grouping, chosen, expand, budget, on_path)
+    return _merged(graph, grouping, chosen, expand) if merge else chosen
+
+
+def _merged(graph: AnnotatedGraph, grouping: _Grouping, chosen: Detail,
+            opened: set[tuple[str, ...]]) -> Detail:
+    """`chosen` with its repeated groups folded as one box per run: those that fold, or hold
+    groups that fold, except the groups `opened` names, those around them, and the children
+    of an opened group (`--expand h` draws h.0, h.1, ... one by one)."""
+    protected = {group[:size] for group in opened for size in range(1, len(group) + 1)}
+    holding = {outer for path in chosen.fold for outer in _prefixes(path)}
+    runs = repeated_runs(graph, grouping, lambda path: path in holding and
+                         path not in protected and path[:-1] not in opened)
+    if not runs:
+        return chosen
+    merged = {instance for run in runs for instance in run}
+    fold = tuple(path for path in chosen.fold
+                 if not any(outer in merged for outer in _prefixes(path)))
+    boxes = grouping.nodes - sum(grouping.saving(path) for path in fold) - sum(
+        sum(len(grouping.members[instance]) for instance in run) - 1 for run in runs)
+    return replace(chosen, fold=fold, boxes=boxes, runs=tuple(runs))
+
+
+def repeated_runs(graph: AnnotatedGraph, grouping: _Grouping,
+                  candidate: Callable[[tuple[str, ...]], bool]) -> list[Run]:
+    """Runs of two or more consecutive sibling groups of `candidate`s with the same structure
+    (`structure`: the same ops, wiring and shapes, whatever their names), which together hand
+    on one output, as the blocks of a network hand the stream from one to the next (`h.0`,
+    `h.1`, ...): folded as one box, the run's paths and their products stay exact."""
+    siblings: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for path in grouping.members:
+        siblings.setdefault(path[:-1], []).append(path)
+    consumers = graph.consumers()
+    runs = []
+    for children in siblings.values():
+        run: list[tuple[str, ...]] = []
+        shape = None
+        for path in [*children, None]:
+            here = structure(graph, path, grouping.members[path]) \
+                if path is not None and candidate(path) else None
+            if run and (here is None or here != shape):
+                if len(run) > 1 and _hands_on_one(graph, grouping, run, consumers):
+                    runs.append(tuple(run))
+                run = []
+            if here is not None:
+                run.append(path)
+                shape = here
+    return runs
+
+
+def structure(graph: AnnotatedGraph, path: tuple[str, ...], members: list[int]) -> tuple:
+    """What two groups share when they repeat each other: for each member in order, its kind,
+    op, shape, place among the group's own groups, and where its arguments come from (a member,
+    by place; outside, by order of first use and shape), but not names or values."""
+    place = {node: index for index, node in enumerate(members)}
+    outside: dict[int, int] = {}
+    # Inner groups by order of first member and depth, not by name: `y (5)` repeats `y (2)`.
+    inner: dict[tuple[str, ...], tuple[int, int]] = {}
+    found = []
+    for node in members:
+        sources = tuple(("member", place[argument]) if argument in place else
+                        ("outside", outside.setdefault(argument, len(outside)),
+                         np.shape(graph.values[argument])) for argument in graph.args[node])
+        within = graph.groups.get(node, ())[len(path):]
+        op = graph.ops[node]
+        found.append((graph.kinds[node], None if op is None else getattr(op, "name", op),
+                      np.shape(graph.values[node]),
+                      inner.setdefault(within, (len(inner), len(within))), sources))
+    return tuple(found)
+
+
+def _hands_on_one(graph: AnnotatedGraph, grouping: _Grouping, run: list[tuple[str, ...]],
+                  consumers: list[list[tuple[int, int]]]) -> bool:
+    """Whether the run's groups together have one output: each hands on only to the next."""
+    members = [node for path in run for node in grouping.members[path]]
+    return len(outputs_of(graph, members, consumers)) == 1
 
 
 @dataclass(frozen=True)

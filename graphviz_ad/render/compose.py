@@ -15,7 +15,8 @@ from typing import Any, Iterable, Protocol
 
 from graphviz_ad import records
 from graphviz_ad.engine.annotated import AnnotatedGraph, has_backward
-from graphviz_ad.engine.fold import Detail, Folding, choose_detail, dotted, fold
+from graphviz_ad.engine.fold import (Detail, Folding, choose_detail, dotted, fold, run_label,
+                                     run_path)
 from graphviz_ad.engine.paths import path_counts, paths_to_output, summarize
 from graphviz_ad.errors import LimitError, UsageError
 from graphviz_ad.options import LARGE_PICTURE, MAX_CHAIN
@@ -76,8 +77,10 @@ def picture_graph(source: Drawable, options: PictureOptions) -> PictureGraph:
         on_paths = [node for node in range(len(graph)) if reach[node] and back[node]]
     detail = choose_detail(graph, options.max_boxes, source.groups_named(options.expand),
                            options.depth, options.expand_all, keep, on_paths, MAX_CHAIN,
-                           graph.inputs[wrt] if wrt is not None else None)
-    folding = fold(graph, detail.fold, keep, source.group_derivatives) if detail.fold else None
+                           graph.inputs[wrt] if wrt is not None else None,
+                           merge=not options.apart)
+    folding = fold(graph, detail.fold, keep, source.group_derivatives, detail.runs) \
+        if detail.fold or detail.runs else None
     return PictureGraph(options, folding.graph if folding else graph, folding, detail,
                         many_inputs,
                         parameter_counts(graph, folding.stands_for) if folding else ())
@@ -163,7 +166,8 @@ def build(chosen: PictureGraph) -> Picture:
 def _folded_note(chosen: PictureGraph) -> str:
     """What folded and why, and how to open it."""
     folding, detail, options = chosen.folding, chosen.detail, chosen.options
-    shown = ", ".join(dotted(path) for path in folding.folded[:6])
+    named = {run_path(run): run_label(run) for run in detail.runs}
+    shown = ", ".join(named.get(path) or dotted(path) for path in folding.folded[:6])
     more = f" and {len(folding.folded) - 6} more" if len(folding.folded) > 6 else ""
     boxes = options.max_boxes
     why = (f"below depth {options.depth}" if not detail.automatic
@@ -171,9 +175,11 @@ def _folded_note(chosen: PictureGraph) -> str:
            else f"to draw at most {boxes} boxes, {MAX_CHAIN} in a row"
            if detail.chain <= MAX_CHAIN else
            f"to draw at most {boxes} boxes, by whole levels ({detail.chain} in a row)")
+    repeated = "; groups alike in a row are one box (× N), --apart draws them one by one" \
+        if detail.runs else ""
     return (f"folded {len(folding.folded)} group(s) {why}: {shown}{more}"
             + ("; inputs used only inside a group fold with it" if chosen.many_inputs else "")
-            + "; --expand NAME opens one, --depth N or --expand-all more")
+            + repeated + "; --expand NAME opens one, --depth N or --expand-all more")
 
 
 def _members_unfolded(picture: Picture, stands_for: tuple[tuple[int, ...], ...]) -> Picture:

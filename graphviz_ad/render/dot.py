@@ -98,9 +98,10 @@ def _node_label(node: DrawnNode, view: str) -> str:
     if node.adjoint:
         rows.append(f'<TR><TD><FONT POINT-SIZE="10" COLOR="{grad_colour}">grad '
                     f'{_html(node.adjoint)}</FONT></TD></TR>')
-    if node.folded:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{FADED if node.faded else MUTED}">'
-                    f'{_html(node.folded)}</FONT></TD></TR>')
+    for note in (node.folded, node.repeats):
+        if note:
+            rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{FADED if node.faded else MUTED}">'
+                        f'{_html(note)}</FONT></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows) + "</TABLE>>")
 

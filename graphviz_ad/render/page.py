@@ -68,7 +68,9 @@ def drawing_json(picture: Picture, expands: str | None) -> dict[str, Any]:
     graph nodes and, for a folded group, what it folds and the name that opens it."""
     data = picture_json(picture, PAGE_ELEMENTS)
     for record, node in zip(data["nodes"], picture.nodes):
-        record.update(folded=node.folded, opens=node.opens)
+        record.update(folded=node.folded, opens=node.opens, instances=[
+            {"name": name, "value": value, "adjoint": adjoint}
+            for name, value, adjoint in node.instances])
     data["expands"] = expands
     return data
 

@@ -65,6 +65,10 @@ class DrawnNode:
     backward_title: str = ""
     opens: str = ""              # a folded group: its dotted name, which --expand takes
     parameters: int = 0          # a folded group: how many input elements (weights) it holds
+    # A run of repeated groups folded as one box: what each hands on, in short, and each
+    # group's name with the value and adjoint it hands on (the page steps through them).
+    repeats: str = ""
+    instances: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -310,8 +314,9 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             names=graph.names.get(node, ()), members=tuple(members),
             group=graph.groups.get(node, ()), folded=_folded_text(graph, node),
             backward_title=getattr(graph.ops[node], "backward_name", ""),
-            opens=".".join(graph.ops[node].path) if graph.kinds[node] == GROUP else "",
-            parameters=parameters[node] if parameters and graph.kinds[node] == GROUP else 0))
+            opens=_opens(graph, node),
+            parameters=parameters[node] if parameters and graph.kinds[node] == GROUP else 0,
+            repeats=_repeats_text(graph, node), instances=_instances(graph, node)))
     edges = []
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):
@@ -331,13 +336,57 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
 
 
 def _folded_text(graph: AnnotatedGraph, node: int) -> str:
-    """`13 nodes · scalar, 2×3 → scalar` for a folded group; "" for any other node."""
+    """`13 nodes · scalar, 2×3 → scalar` for a folded group (`12 × 13 nodes · …` for a run of
+    repeated ones); "" for any other node."""
     if graph.kinds[node] != GROUP:
         return ""
-    inputs = ", ".join(display.shape(graph.values[argument]) for argument in graph.args[node])
-    count = graph.ops[node].members
-    return (f"{count} node{'s' if count != 1 else ''} · {inputs or 'nothing'} → "
-            f"{display.shape(graph.values[node])}")
+    shapes = [display.shape(graph.values[argument]) for argument in graph.args[node]]
+    # Many inputs (a run's, each step's own) by their shapes, each shape said once.
+    inputs = ", ".join(shapes) if len(shapes) <= display.SHOWN_WHOLE else \
+        f"{len(shapes)} inputs: {', '.join(dict.fromkeys(shapes))}"
+    count, repeated = graph.ops[node].members, len(graph.ops[node].instances)
+    nodes = f"{repeated} × {count // repeated} nodes" if repeated else \
+        f"{count} node{'s' if count != 1 else ''}"
+    return f"{nodes} · {inputs or 'nothing'} → {display.shape(graph.values[node])}"
+
+
+def _opens(graph: AnnotatedGraph, node: int) -> str:
+    """The dotted name --expand takes to open a folded group: a run's, its first group's."""
+    if graph.kinds[node] != GROUP:
+        return ""
+    instances = graph.ops[node].instances
+    return ".".join(instances[0].path if instances else graph.ops[node].path)
+
+
+def _repeats_text(graph: AnnotatedGraph, node: int) -> str:
+    """What a run of repeated groups hands on, group by group: `out 0.76, 0.64, 0.57 · grad
+    …` for a few numbers, else their range over the run; "" for any other node."""
+    instances = graph.ops[node].instances if graph.kinds[node] == GROUP else ()
+    if not instances:
+        return ""
+    parts = [f"out {_spread([instance.value for instance in instances])}"]
+    if graph.requires_grad[node]:
+        parts.append(f"grad {_spread([instance.adjoint for instance in instances])}")
+    return f"each of the {len(instances)} hands on: " + " · ".join(parts)
+
+
+def _spread(items: list[Any]) -> str:
+    if all(np.ndim(item) == 0 for item in items) and len(items) <= display.SHOWN_WHOLE:
+        return ", ".join(display.number(item, DIGITS) for item in items)
+    ranges = [display.array_range(item) for item in items if np.size(item)]
+    if not ranges:
+        return "nothing"
+    least, greatest = min(low for low, _ in ranges), max(high for _, high in ranges)
+    if least == greatest:
+        return f"all {display.number(least, DIGITS)}"
+    return f"in [{display.number(least, 3)}, {display.number(greatest, 3)}]"
+
+
+def _instances(graph: AnnotatedGraph, node: int) -> tuple[tuple[str, str, str], ...]:
+    instances = graph.ops[node].instances if graph.kinds[node] == GROUP else ()
+    return tuple((".".join(instance.path), summarize_array(instance.value),
+                  summarize_array(instance.adjoint) if graph.requires_grad[node] else "")
+                 for instance in instances)
 
 
 def split_fanout(picture: Picture, limit: int = FANOUT_LIMIT) -> Picture:

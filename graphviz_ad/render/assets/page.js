@@ -805,6 +805,7 @@
     row(facts, [["grad", "key"], [node.adjoint === null ? "none: nothing to differentiate" : shown(node.adjoint), "mono grad"]]);
     details.append(facts);
     if (node.opens) showGroup(node, selected);
+    if (node.instances && node.instances.length) showInstances(node);
     if (sweep) showTangentSum(last);
     else showSum(last);
     if (!node.opens) showLocals(last);
@@ -846,6 +847,36 @@
     } else {
       part.append(element("p", "note", `gad graph … --expand ${node.opens} draws it open`));
     }
+  }
+
+  /* A run of repeated groups folded as one box: step through its groups, each with the value
+     it hands on to the next and that value's grad. */
+  function showInstances(node) {
+    const part = section(`the ${node.instances.length} repeated groups, one by one`);
+    const bar = element("div", "instance-steps");
+    const previous = element("button", "", "◀");
+    const next = element("button", "", "▶");
+    const where = element("span", "mono");
+    previous.type = next.type = "button";
+    previous.setAttribute("aria-label", "previous group");
+    next.setAttribute("aria-label", "next group");
+    bar.append(previous, where, next);
+    const facts = element("table", "facts");
+    part.append(bar, facts);
+    let at = 0;
+    const show = () => {
+      const instance = node.instances[at];
+      where.textContent = ` ${instance.name} (${at + 1} of ${node.instances.length}) `;
+      facts.replaceChildren();
+      row(facts, [["hands on", "key"], [instance.value, "mono"]]);
+      if (instance.adjoint) row(facts, [["its grad", "key"], [instance.adjoint, "mono grad"]]);
+      previous.disabled = at === 0;
+      next.disabled = at === node.instances.length - 1;
+    };
+    previous.addEventListener("click", () => { at -= 1; show(); });
+    next.addEventListener("click", () => { at += 1; show(); });
+    show();
+    part.append(element("p", "note", "They have the same ops, wiring and shapes; the box's edges carry the total derivative through all of them, so paths through it still sum to the gradient."));
   }
 
   /* The adjoint as the sum over the node's consumers, one backward step each. */

@@ -67,6 +67,7 @@ samples: $(STAMP)
 	$(call picture,neuron,--wrt w)
 	$(call picture,network,--wrt W1 --rankdir TB)
 	$(call picture,fanout,--wrt x)
+	$(call picture,rnn,--wrt W)
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-plain.png
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-formula.png --edge-labels both
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-backward.png --wrt x1 --view backward

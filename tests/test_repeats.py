@@ -141,3 +141,20 @@ def test_the_page_steps_through_the_groups_of_a_run(open_page, tmp_path, rnn):
                                       "cells => cells.map(cell => cell.textContent)")
     assert shown[:2] == ["hands on", box.instances[1][1]]
     assert box.instances[1][1] == f"[{states[1][0]:.4g}, {states[1][1]:.4g}]"
+
+
+def test_runs_of_blocks_alike_take_in_the_runs_inside_them():
+    """Thirty steps are blocks of lines (past 24 statements); blocks alike are one box, and the
+    statements alike inside them fold with it rather than as runs of their own."""
+    steps = 30
+    program = "\n".join(["h = tanh(W @ h0 + U @ x1)"]
+                        + [f"h = tanh(W @ h + U @ x{step})" for step in range(2, steps + 1)]
+                        + ["sum(h * h)"])
+    values = {"W": W, "U": U, "h0": H0} | {f"x{step}": np.full(2, step / 100)
+                                          for step in range(1, steps + 1)}
+    analysis = analyze(program, values)
+    picture = analysis.picture("W")
+    assert groups(picture) == ["lines 1-6", "lines 7-12 … 25-30 × 4", "lines 31-31"]
+    drawn = picture_graph(analysis, PictureOptions(wrt="W")).graph
+    total = sum(np.asarray(path.product) for path in summarize(drawn, "W", None).paths)
+    np.testing.assert_allclose(total, analysis.gradient("W"), rtol=1e-12, atol=1e-15)

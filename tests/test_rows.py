@@ -65,3 +65,11 @@ def test_default_pictures_of_the_samples_keep_within_three_to_one(sample, values
     assert result.exit_code == 0, result.stderr
     aspect = _aspect((tmp_path / "p.svg").read_text())
     assert 1 / WIDEST_ASPECT <= aspect <= WIDEST_ASPECT, f"{sample}: {aspect:.2f}"
+
+
+def test_the_legend_counts_in_a_pictures_width():
+    """Left to right the legend of the paths sits on the right: with it a small picture that
+    fits 3:1 alone would not (the neuron, 3.8:1), so it is drawn top to bottom."""
+    analysis = load("samples/neuron.gad")
+    assert arrange(picture_of(analysis)).rankdir == "LR"
+    assert arrange(picture_of(analysis, wrt="w")).rankdir == "TB"

@@ -468,6 +468,9 @@ def _merged(graph: AnnotatedGraph, grouping: _Grouping, chosen: Detail,
     holding = {outer for path in chosen.fold for outer in _prefixes(path)}
     runs = repeated_runs(graph, grouping, lambda path: path in holding and
                          path not in protected and path[:-1] not in opened)
+    inside_runs = {instance for run in runs for instance in run}
+    runs = [run for run in runs  # a run inside another's group folds with it
+            if not any(outer in inside_runs for outer in _prefixes(run[0])[:-1])]
     if not runs:
         return chosen
     merged = {instance for run in runs for instance in run}

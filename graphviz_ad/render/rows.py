@@ -72,8 +72,15 @@ def depths(picture: Picture) -> dict[str, int]:
 def box_width(node: DrawnNode) -> float:
     """About how wide dot draws a box, in points, from its longest line."""
     longest = max(len(node.title) + len(node.name) + 3, len(node.value), len(node.adjoint) + 5,
-                  len(node.folded))
+                  len(node.folded), len(node.repeats))
     return longest * CHARACTER + BOX_MARGIN
+
+
+def legend_width(picture: Picture) -> float:
+    """About how wide dot draws the colour legend, which a left-to-right picture puts on its
+    right: its longest row."""
+    return max((len(row.text) + len(row.product) + 6 for row in picture.legend),
+               default=-BOX_MARGIN / CHARACTER) * CHARACTER + BOX_MARGIN
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,8 @@ def arrange(picture: Picture, wrap: bool = True) -> Arrangement:
         per_depth[depth] += 1
         depth_width[depth] = max(depth_width[depth], widths[node])
         side_by_side[depth] += widths[node]
-    if sum(depth_width) <= WIDEST_ASPECT * (max(per_depth) * BOX_HEIGHT + CAPTION_HEIGHT):
+    if sum(depth_width) + legend_width(picture) <= \
+            WIDEST_ASPECT * (max(per_depth) * BOX_HEIGHT + CAPTION_HEIGHT):
         return Arrangement("LR")
     if max(side_by_side) * WIDEST_ASPECT >= TB_MARGIN * count * (BOX_HEIGHT + ROW_GAP):
         return Arrangement("TB")

@@ -56,6 +56,27 @@ def test_each_line_carries_its_weight_and_the_hand_derived_gradient():
     assert np.allclose(analysis.gradient("W1"), grad_W1)
 
 
+def test_json_of_the_network_view_gives_its_layers_with_exact_numbers():
+    import json
+
+    x, t = np.array([1.0, -0.5]), 0.3
+    W1 = np.array([[0.5, -0.2], [0.1, 0.4], [-0.3, 0.8]])
+    b1, W2 = np.array([0.1, 0.3, 0.05]), np.array([1.0, -1.0, 0.5])
+    h = np.tanh(W1 @ x + b1)
+    error = 2 * (W2 @ h + 0.2 - t)
+    data = json.loads(load(SMALL).draw("json", view="network").data)
+    assert data["view"] == "network" and data["output"] == "loss"
+    assert [(layer["name"], layer["width"], layer["activation"]) for layer in data["layers"]] == \
+        [("x", 2, ""), ("h", 3, "tanh"), ("y", 1, "")]
+    hidden = data["layers"][1]
+    np.testing.assert_allclose(hidden["values"], h, rtol=1e-15)
+    np.testing.assert_allclose(hidden["grads"], error * W2, rtol=1e-14)
+    assert hidden["weights"]["name"] == "W1" and hidden["weights"]["value"] == W1.tolist()
+    np.testing.assert_allclose(hidden["weights"]["grad"], np.outer(error * W2 * (1 - h ** 2), x),
+                               rtol=1e-14)
+    assert hidden["bias"]["value"] == b1.tolist()
+
+
 def test_a_lines_colour_and_width_show_the_weights_sign_and_size():
     drawn = lines(dot_of(load(SMALL)))
     largest_positive, largest_negative = drawn[("l1_0", "l2_0")], drawn[("l1_1", "l2_0")]
@@ -91,6 +112,16 @@ def test_past_the_labelled_lines_values_are_printed_only_when_asked_for():
     assert "taillabel" not in dot_of(analysis)
     both = lines(dot_of(analysis, edge_labels="both"))
     assert len(both) == 3 * width and all("taillabel" in line for line in both.values())
+
+
+def test_graphviz_pure_gets_titles_in_the_glyphs_its_font_has():
+    from graphviz_ad.render.compose import picture
+    from graphviz_ad.render.formats import DrawOptions, PictureOptions, dot_source
+
+    drawn = picture(load(SMALL), PictureOptions())
+    pure = dot_source(drawn, DrawOptions(view="network"), "graphviz-pure")
+    assert "Input layer in ℝ²" in pure and "∈" not in pure
+    assert "Input layer ∈ ℝ²" in dot_source(drawn, DrawOptions(view="network"), "dot")
 
 
 def test_the_columns_follow_rankdir():

@@ -181,16 +181,16 @@ AUTO = "auto"  # the default direction: left to right, or as render/rows.py arra
 
 
 def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = AUTO,
-               wrap: bool = True) -> graphviz.Digraph:
+               system_dot: bool = True) -> graphviz.Digraph:
     """The picture as a graphviz.Digraph: ids n0, n1, ... in creation order, sorted attributes;
-    `rankdir` auto: the direction and rows render/rows.py chooses for its shape (without
-    `wrap`, no rows: left to right or top to bottom, whichever is nearer its bounds); the network
-    view is drawn by render/network.py."""
+    `rankdir` auto: the direction and rows render/rows.py chooses for its shape (not for the
+    `system_dot`, no rows, which graphviz-pure lays out slowly: left to right or top to bottom,
+    whichever is nearer its bounds); the network view is drawn by render/network.py."""
     if view == NETWORK:
         from graphviz_ad.render.network import network_digraph
 
-        return network_digraph(picture, rankdir)
-    arrangement = arrange(picture, wrap) if rankdir == AUTO else Arrangement(rankdir)
+        return network_digraph(picture, rankdir, system_dot)
+    arrangement = arrange(picture, system_dot) if rankdir == AUTO else Arrangement(rankdir)
     wrapped = arrangement.rows
     caption = _plain(caption_lines(picture.caption, picture, arrangement))
     layout = {"rankdir": arrangement.rankdir, **({"newrank": "true"} if wrapped else {})}

@@ -153,10 +153,10 @@ class Format:
 
 def dot_source(picture: Picture, options: DrawOptions, renderer: str | None = None) -> str:
     """The picture's DOT; for graphviz-pure, never wrapped into rows, which it lays out some
-    forty times slower than the system `dot` (docs/pictures.md)."""
+    forty times slower than the system `dot` (docs/pictures.md), and in the glyphs its font has."""
     from graphviz_ad.render.dot import to_digraph
 
-    return to_digraph(picture, options.view, options.rankdir, wrap=renderer != PURE).source
+    return to_digraph(picture, options.view, options.rankdir, system_dot=renderer != PURE).source
 
 
 def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
@@ -165,11 +165,17 @@ def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
 
 
 def _write_json(picture: Picture, options: DrawOptions) -> Drawing:
+    """The drawn nodes and edges; in the network view, its layers, neurons and weights."""
     from graphviz_ad.display import json_text
     from graphviz_ad.render.export import picture_json
 
-    return Drawing((json_text(picture_json(picture)) + "\n").encode(), None,
-                   len(picture.nodes), picture.notes)
+    if options.view == NETWORK:
+        from graphviz_ad.render.network import network_json
+
+        data = network_json(picture)
+    else:
+        data = picture_json(picture)
+    return Drawing((json_text(data) + "\n").encode(), None, len(picture.nodes), picture.notes)
 
 
 def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:

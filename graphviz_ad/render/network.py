@@ -234,6 +234,23 @@ def _is_activation(reader: _Reader, node: DrawnNode, argument: DrawnNode) -> boo
             and np.shape(node.raw_value) == np.shape(argument.raw_value))
 
 
+def network_json(picture: Picture) -> dict[str, Any]:
+    """The network view as JSON: each layer's neurons (values and grads), and the weights and
+    biases that compute it from the layer before, with their grads, numbers exact."""
+    network = network_of(picture)
+
+    def parameter(found: Parameter | None) -> dict[str, Any] | None:
+        return None if found is None else {"name": found.name,
+                                           "value": display.jsonable(found.value),
+                                           "grad": display.jsonable(found.grad)}
+
+    return {"view": "network", "output": network.output_name, "layers": [
+        {"name": layer.name, "width": layer.width, "activation": layer.activation,
+         "values": display.jsonable(layer.values), "grads": display.jsonable(layer.grads),
+         "weights": parameter(layer.weights), "bias": parameter(layer.bias)}
+        for layer in network.layers]}
+
+
 def asked_labels(picture: Picture) -> str:
     """The --edge-labels the picture was built with, read back from its caption: a Picture
     keeps its labels' texts, not the choice."""
@@ -263,13 +280,13 @@ def _tooltip(text: str) -> str:
     return graphviz.escape(graphviz.escape(printable(text)))
 
 
-def layer_title(layer: Layer, index: int, count: int) -> str:
+def layer_title(layer: Layer, index: int, count: int, element_of: str = "∈") -> str:
     """`Input layer ∈ ℝ²`, `Hidden layer 1 ∈ ℝ³`, `Output layer ∈ ℝ¹`, as the document's
-    figure titles its columns."""
+    figure titles its columns (`element_of`: `in` where the renderer's font has no ∈)."""
     size = "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(digit)] for digit in str(layer.width))
     kind = ("Input layer" if index == 0 else "Output layer" if index == count - 1
             else "Hidden layer" if count == 3 else f"Hidden layer {index}")
-    return f"{kind} ∈ ℝ{size}"
+    return f"{kind} {element_of} ℝ{size}"
 
 
 def _neuron_label(layer: Layer, row: int) -> str:
@@ -326,10 +343,12 @@ def _line(weights: Parameter, row: int, column: int, largest: float, labels: str
             "labelangle": "0", "labeldistance": f"{3 + 2.2 * (row % 3):.1f}"}
 
 
-def network_digraph(picture: Picture, rankdir: str = AUTO) -> graphviz.Digraph:
+def network_digraph(picture: Picture, rankdir: str = AUTO,
+                    system_dot: bool = True) -> graphviz.Digraph:
     """The network of `picture` (refused if it has none) as a graphviz.Digraph: a column of
     neurons `l{layer}_{row}` under its title `title_{layer}` a layer, a line per weight; columns
-    left to right unless `rankdir` says otherwise."""
+    left to right unless `rankdir` says otherwise. Not for the `system_dot`, the titles say `in`
+    for ∈, which graphviz-pure's font lacks."""
     network = network_of(picture)
     labels, output = asked_labels(picture), network.output_name
     lines = sum(layer.weights.value.size for layer in network.layers[1:])
@@ -343,7 +362,7 @@ def network_digraph(picture: Picture, rankdir: str = AUTO) -> graphviz.Digraph:
         kind = {0: INPUT_STYLE, count - 1: OUTPUT_STYLE}.get(index, {})
         with digraph.subgraph(name=f"layer_{index}") as column:
             column.attr(rank="same")
-            title = layer_title(layer, index, count) \
+            title = layer_title(layer, index, count, "∈" if system_dot else "in") \
                 + (f" · {layer.activation}" if layer.activation else "")
             column.node(f"title_{index}", f"<<B>{_html(title)}</B>>", shape="plaintext",
                         style="", fontsize="11", fixedsize="false", tooltip=_tooltip(title))

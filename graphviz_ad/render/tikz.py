@@ -28,11 +28,12 @@ LEGEND_FRAME = "#c8c8c8"
 TITLE_SIZE, TEXT_SIZE, SMALL_SIZE = (f"\\fontsize{{{points}}}{{{points + 2}}}\\selectfont"
                                      for points in (12, 10, 9))
 LINE_BREAK = "\\\\{}"  # the braces: a next line that starts with `[` is not \\'s option
-# Characters TeX reads as commands, and the text that prints each as itself.
-TEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
-                "#": r"\#", "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%",
-                "~": r"\textasciitilde{}", "<": r"\textless{}", ">": r"\textgreater{}",
-                "|": r"\textbar{}"}
+# Characters TeX reads as commands, and what prints each as itself in the default fonts (the
+# text symbols \textless, \textdollar and the like would need textcomp's fonts, which a minimal
+# TeX draws as bitmaps).
+TEX_SPECIALS = {"\\": r"$\backslash$", "{": r"\{", "}": r"\}", "$": r"$\$$", "&": r"\&",
+                "#": r"\#", "^": r"\^{}", "_": r"\_", "%": r"\%", "~": r"$\sim$", "<": "$<$",
+                ">": "$>$", "|": r"$|$"}
 # What the pictures' texts write outside ASCII, in math mode; any other such character
 # (beyond Latin-1's letters, which LaTeX's utf8 input reads) is shown as `?`.
 TEX_SYMBOLS = {"→": r"\to", "×": r"\times", "·": r"\cdot", "−": "-", "…": r"\dots", "±": r"\pm",

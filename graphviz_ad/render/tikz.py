@@ -24,6 +24,7 @@ POINTS_PER_INCH = 72  # Graphviz's unit, TeX's `bp`
 PAD = 0.2 * POINTS_PER_INCH  # the graph's `pad` (render/dot.py GRAPH_STYLE)
 CORNER = 5  # a rounded box's corner radius, bp
 LEGEND_FRAME = "#c8c8c8"
+LEGEND_MARGIN = 5  # bp inside the legend's frame
 # The point sizes Graphviz sized the boxes for (render/dot.py), whatever the paper's own size.
 TITLE_SIZE, TEXT_SIZE, SMALL_SIZE = (f"\\fontsize{{{points}}}{{{points + 2}}}\\selectfont"
                                      for points in (12, 10, 9))
@@ -204,21 +205,28 @@ def _edge(edge: DrawnEdge, laid: dict[str, Any], colour: Colours) -> str:
 
 
 def _legend(picture: Picture, laid: dict[str, Any], colour: Colours) -> str:
-    """The paths and their products, as the legend of the other formats."""
+    """The paths and their products, as the legend of the other formats, in the box Graphviz
+    laid out for it: the products to its right edge."""
     rows = [f"\\multicolumn{{4}}{{@{{}}l}}{{\\textbf{{paths from {tex(picture.wrt)} to "
             f"{tex(picture.output_name)}}}}}" + LINE_BREAK]
     for row in picture.legend:
         coloured = row.colour_index is not None
         swatch = colour(path_colour(row.colour_index) if coloured else REST_COLOUR)
         number = tex(path_tag((row.colour_index,))) if coloured else ""
-        rows.append(f"{number} & \\textcolor{{{swatch}}}{{\\rule{{7bp}}{{7bp}}}} & "
+        rows.append(f"{number} & \\textcolor{{{swatch}}}{{\\rule{{8bp}}{{8bp}}}} & "
                     f"{tex(row.text)} & {tex(row.product)}" + LINE_BREAK)
     rows.append(f"& & \\multicolumn{{2}}{{l@{{}}}}{{\\textbf{{{tex(picture.legend_total)}}}}}")
-    x, y = _point(laid["pos"])
-    left = x - float(laid["width"]) * POINTS_PER_INCH / 2
-    return (f"\\node[draw={colour(LEGEND_FRAME)}, inner sep=4bp, font={TEXT_SIZE}, anchor=west] "
-            f"(legend) at {_at((left, y))} {{\\def\\arraystretch{{1.3}}\\begin{{tabular}}{{@{{}}r@{{~}}c@{{~}}l r@{{}}}}"
-            + "\n" + "\n".join(rows) + "\n\\end{tabular}};\n")
+    width = float(laid["width"]) * POINTS_PER_INCH
+    height = float(laid["height"]) * POINTS_PER_INCH
+    inside = width - 2 * LEGEND_MARGIN
+    # Rows spaced to fill the box's height, as Graphviz spaced them (a line is 12 bp).
+    stretch = min(2.0, max(1.2, (height - 2 * LEGEND_MARGIN) / (12 * (len(rows) + 0.5))))
+    table = (f"\\def\\arraystretch{{{stretch:.2f}}}\\begin{{tabular*}}{{{inside:.1f}bp}}"
+             "{@{}r@{~}c@{~}l@{\\extracolsep{\\fill}}r@{}}\n" + "\n".join(rows)
+             + "\n\\end{tabular*}")
+    return (f"\\node[draw={colour(LEGEND_FRAME)}, inner sep={LEGEND_MARGIN}bp, font={TEXT_SIZE}, "
+            f"minimum width={width:.1f}bp, minimum height={height:.1f}bp] (legend) at "
+            f"{_at(_point(laid['pos']))} {{{table}}};\n")
 
 
 def _clusters(layout: dict[str, Any], colour: Colours) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from graphviz_ad import analyze
 from graphviz_ad.render.tikz import tex
-from tests.conftest import gad
+from tests.conftest import fake_dot, gad
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = (ROOT / "samples" / "seed.gad").read_text()
@@ -106,3 +106,10 @@ def test_pdflatex_compiles_the_worked_example(tmp_path):
         page = re.search(r"paperwidth=([\d.]+)bp, paperheight=([\d.]+)bp",
                          (tmp_path / "seed.tex").read_text()).groups()
         assert all(abs(drawn - float(size)) <= 1 for drawn, size in zip(pixels, page))
+
+
+def test_a_layout_without_the_pictures_boxes_is_the_renderers_fault(tmp_path):
+    env = fake_dot(tmp_path, "cat > /dev/null; echo '{\"bb\": \"0,0,9,9\", \"objects\": []}'")
+    result = gad("graph", "x * 2", "x=1", "-o", tmp_path / "f.tex", "--renderer", "dot", env=env)
+    assert result.exit_code == 1 and "layout lacks a box" in result.stderr
+    assert not (tmp_path / "f.tex").exists()

@@ -257,14 +257,18 @@ def _caption(layout: dict[str, Any], colour: Colours) -> str:
 def tikz_picture(picture: Picture, layout: dict[str, Any], view: str) -> str:
     """The bare `tikzpicture` of `picture` as Graphviz laid it out (`layout`: `-Tjson`)."""
     try:
-        subgraphs = layout.get("_subgraph_cnt", 0)
-        laid_nodes = {item["name"]: item for item in layout["objects"][subgraphs:]}
-        by_gvid = {item["_gvid"]: item["name"] for item in layout["objects"][subgraphs:]}
-        laid_edges = [item for item in layout.get("edges", ())
-                      if "invis" not in item.get("style", "")]
-        left, bottom, right, top = (float(part) for part in layout["bb"].split(","))
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise RenderError("the renderer's layout lacks positions") from None
+        return _drawn(picture, layout, view)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        raise RenderError("the renderer's layout lacks a box, an edge or a position the picture "
+                          "needs") from None
+
+
+def _drawn(picture: Picture, layout: dict[str, Any], view: str) -> str:
+    subgraphs = layout.get("_subgraph_cnt", 0)
+    laid_nodes = {item["name"]: item for item in layout["objects"][subgraphs:]}
+    by_gvid = {item["_gvid"]: item["name"] for item in layout["objects"][subgraphs:]}
+    laid_edges = [item for item in layout.get("edges", ()) if "invis" not in item.get("style", "")]
+    left, bottom, right, top = (float(part) for part in layout["bb"].split(","))
     # Graphviz lists edges by tail; two between the same nodes (x*x) in the order drawn.
     between: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for laid in laid_edges:
@@ -273,10 +277,7 @@ def tikz_picture(picture: Picture, layout: dict[str, Any], view: str) -> str:
     colour = Colours()
     body = [_clusters(layout, colour)]
     for edge in picture.edges:
-        laid = between.get((edge.tail, edge.head))
-        if not laid:
-            raise RenderError(f"the renderer's layout has no edge {edge.tail} -> {edge.head}")
-        body.append(_edge(edge, laid.pop(0), colour))
+        body.append(_edge(edge, between[edge.tail, edge.head].pop(0), colour))
     body.extend(_node(node, laid_nodes[node.id], view, colour) for node in picture.nodes)
     if picture.wrt is not None and "legend" in laid_nodes:
         body.append(_legend(picture, laid_nodes["legend"], colour))

@@ -239,7 +239,7 @@ TABLE: tuple[Format, ...] = (
     Format("json", ("json",), False, (), "the drawn nodes and edges with exact numbers",
            _write_json),
     Format("html", ("html", "htm"), False, BOTH_RENDERERS,
-           "a page that steps through both sweeps, with pan and zoom (docs/pictures.md)",
+           "a page that steps through both sweeps, with pan and zoom (gad docs pictures)",
            _write_html, steps=True),
 )
 FORMATS: dict[str, Format] = {entry.name: entry for entry in TABLE}

@@ -17,14 +17,14 @@ from typing import Annotated, Callable, Iterator
 import typer
 
 from graphviz_ad import options, signals
-from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, DrawOutput,
-                                         ExplainOutput, ExplainWrt, Expression,
-                                         ExpressionCommand, FdMethod,
-                                         FdMethodOption, FdStepOption, FoldOption, FormatOption,
-                                         Json, Mode, ModeOption, NoCheck, OrderOption, Output,
-                                         PathsOption, PathsWrt, Rankdir, RtolOption, Strict, Top,
-                                         TorchCheck, TorchTarget, Values, WrtInputs, Wrt,
-                                         draws_a_picture)
+from graphviz_ad.command_help import MAIN_HELP, help_texts, show_version
+from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, DocsTopic, DrawOutput,
+                                         ExplainOutput, ExplainWrt, Expression, ExpressionCommand,
+                                         FdMethod, FdMethodOption, FdStepOption, FoldOption,
+                                         FormatOption, Json, Mode, ModeOption, NoCheck,
+                                         OrderOption, Output, PathsOption, PathsWrt, RtolOption,
+                                         Strict, Top, TorchCheck, TorchTarget, Values, WrtInputs,
+                                         Wrt, draws_a_picture)
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
 from graphviz_ad.render.formats import DrawOptions, PictureOptions, check_output
 from graphviz_ad.text import for_the_terminal, printable
@@ -37,34 +37,21 @@ EXPRESSION_COMMAND = {"ignore_unknown_options": True}
 
 
 def command(**settings) -> Callable:
-    """A command whose help is its docstring with each paragraph on one line, so the help page
-    wraps it to the terminal rather than at the source's line breaks, and whose typed errors,
-    from its options on, become messages and exit statuses (`_user_errors`)."""
+    """A command with its help and examples (command_help.py), whose typed errors, from its
+    options on, become messages and exit statuses (`_user_errors`)."""
     def register(function: Callable) -> Callable:
-        paragraphs = (function.__doc__ or "").strip().split("\n\n")
-        help_text = "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
-
         @functools.wraps(function)
         def guarded(*arguments, **options):
             with _user_errors():  # the options' own checks too (DrawOptions, PictureOptions)
                 return function(*arguments, **options)
-        return app.command(help=help_text, cls=ExpressionCommand, **settings)(guarded)
+        return app.command(**help_texts(function, settings.get("name")), cls=ExpressionCommand,
+                           **settings)(guarded)
     return register
 
 
-def _version(show: bool) -> None:
-    if show:
-        from graphviz_ad import __version__
-
-        print(f"graphviz-ad {__version__}")
-        raise typer.Exit()
-
-
-@app.callback(help="See reverse-mode automatic differentiation: values, gradients, and the chain "
-                   "rule edge by edge.\n\nExample: gad grad "
-                   '"(sin(x2)+1)/(x2+exp(x1))+x1*x2" x1=1.5 x2=0.5')
+@app.callback(help=MAIN_HELP)
 def _main(version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.")]
+        "--version", callback=show_version, is_eager=True, help="Print the version and exit.")]
         = False) -> None:
     pass
 
@@ -262,7 +249,7 @@ def torch_command(
     its prints to standard error). A file of functions runs in float64, then NAME is called with
     each NAME=VALUE as a float64 tensor and returns a tensor (a loss). A script calling
     y.backward() or make_dot(y) runs as written; the last such tensor is drawn (FILE.py:NAME
-    draws the tensor NAME). Docs: docs/torch.md."""
+    draws the tensor NAME). Docs: gad docs torch."""
     from graphviz_ad.api import load_torch
     from graphviz_ad.arguments import split_torch_target
     from graphviz_ad.report import grad as grad_view
@@ -292,6 +279,14 @@ def ops() -> None:
     from graphviz_ad.report.ops import ops_table
 
     _console().print(ops_table())
+
+
+@command()
+def docs(topic: DocsTopic = None) -> None:
+    """Print a page of the documentation (`gad docs torch`); without TOPIC, list the pages."""
+    from graphviz_ad import manual
+
+    print(manual.page(topic) if topic else manual.contents(), file=StandardOutput())
 
 
 def main() -> None:

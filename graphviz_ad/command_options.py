@@ -160,6 +160,9 @@ ExplainWrt = Annotated[Optional[str], typer.Option(
     show_default=False)]
 ExplainOutput = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="Also draw the picture to this file.", show_default=False)]
+DocsTopic = Annotated[Optional[str], typer.Argument(
+    help="A page: torch, pictures, language, chain-rule, errors, ... (gad docs lists them).",
+    show_default=False, metavar="TOPIC")]
 
 # The picture's options every drawing command takes, in the order --help lists them; --wrt and
 # --top each command declares itself, with its own help.

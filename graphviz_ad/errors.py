@@ -91,7 +91,7 @@ class LimitError(GadError):
     table of every limit, which no raise relies on (tests/test_messages.py)."""
 
     title = "limit"
-    TABLE_HINT = "docs/errors.md (Limits and budgets) lists every limit and what it bounds"
+    TABLE_HINT = "`gad docs errors` (Limits and budgets) lists every limit and what it bounds"
 
     def __init__(self, reason: str, span: Span | None = None, hint: str | None = None,
                  source: str | None = None):

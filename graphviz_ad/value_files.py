@@ -142,7 +142,7 @@ def _check_size(shape: tuple[int, ...], shown: str) -> None:
         raise LimitError(f"{shown} has the shape {_shape_text(shape)}: no elements, but its "
                          f"other dimensions make {display.count(spread)}; the limit is "
                          f"{MAX_ELEMENTS:,}", None,
-                         "an empty array's dimensions are bounded as a full one's (docs/errors.md)")
+                         "an empty array's dimensions are bounded as a full one's (gad docs errors)")
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

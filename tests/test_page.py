@@ -584,3 +584,23 @@ def test_search_in_a_large_program_finds_a_group_the_page_cannot_open(open_page,
     tanh = next(node for node in data["drawings"][index]["nodes"] if node["names"] == ["h0_1"])
     assert page.evaluate("gadPage.drawing") == index and selected(page) == [tanh["id"]]
     assert page.text_content("#fold-name") == "lines 8-12.h0_1"
+
+
+def test_the_page_declares_its_language_and_a_keyboard_reaches_every_box(open_page, tmp_path):
+    """Tab goes from the search field through the boxes, in the graph's order, each named for a
+    screen reader; Enter shows one, as a click does."""
+    page = open_page(seed_page(tmp_path, "--wrt", "x2"))
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.get_attribute("#stage svg", "role") == "group"
+    page.focus("#search-field")
+    reached = []
+    for _ in range(14):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.getAttribute('aria-label')"))
+    boxes = [label for label in reached if label and "(" in label]
+    assert boxes[:5] == ["x1 (input), value 1.5, grad 0.2328", "x2 (input), value 0.5, grad 1.617",
+                         "1 (constant), value 1", "sin (operation), value 0.4794, grad 0.2007",
+                         "n = + (operation), value 1.479, grad 0.2007"]
+    page.focus("#stage svg g.node:has(> title:text-is('n1'))")
+    page.keyboard.press("Enter")
+    assert page.eval_on_selector_all("#details table.sum tr", "rows => rows.length") == 4

@@ -2,7 +2,9 @@
 
 import json
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -140,11 +142,33 @@ def test_pdf_with_system_dot(tmp_path):
     assert out.read_bytes().startswith(b"%PDF-")
 
 
-def test_pdf_without_system_dot_says_how_to_install(tmp_path):
+def test_pdf_without_system_dot_converts_graphviz_pures_svg(tmp_path):
+    """With no `dot` on PATH, graphviz-pure lays out and svglib writes the PDF: one page the
+    size of the SVG (920 x 375 points), its text still text."""
+    pytest.importorskip("svglib")
+    out = tmp_path / "seed.pdf"
+    result = gad("graph", ROOT / "samples/seed.gad", "--wrt", "x2", "-o", out,
+                 env={"PATH": str(tmp_path)})
+    assert result.exit_code == 0, result.stderr
+    assert "graphviz-pure" in result.stderr
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.count(b"/Type /Page\n") == 1
+    box = [float(number) for number in re.search(rb"/MediaBox \[([^\]]*)\]", data).group(1).split()]
+    assert box == [0, 0, 920, 375]
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", out, "-"], capture_output=True, text=True).stdout
+        assert "grad 1.617" in text and "paths from x2 to f" in text
+
+
+def test_pdf_without_dot_or_svglib_names_the_extra(tmp_path, monkeypatch):
+    from graphviz_ad.render import pdf
+
+    monkeypatch.setattr(pdf, "find_spec", lambda name: None)
     result = gad("graph", ROOT / "samples/seed.gad", "-o", tmp_path / "seed.pdf",
                  env={"PATH": str(tmp_path)})
     assert result.exit_code == 1
-    assert "only it writes PDF" in result.stderr and "apt install graphviz" in result.stderr
+    assert "needs svglib" in result.stderr and "graphviz-ad[pdf]" in result.stderr
+    assert "apt install graphviz" in result.stderr
     assert not list(tmp_path.iterdir())
 
 

@@ -7,6 +7,7 @@ what it prints on standard error is passed on.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -51,17 +52,12 @@ RELAYED_ERROR_LINES = 5
 RELAYED_LINE_CHARACTERS = 300
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LESS_HINT = "draw less: --only-paths (with --wrt), --compact, or --format dot"
-PDF_HINT = ("PDF needs a system Graphviz: install it (Debian/Ubuntu: apt install graphviz; "
-            "macOS: brew install graphviz; conda: conda install graphviz), or write .svg or .png")
 
 
 @dataclass(frozen=True)
 class Renderer:
     name: str
     executable: str
-
-    def supports(self, image_format: str) -> bool:
-        return image_format != "pdf" or self.name == SYSTEM_DOT
 
 
 def _pure_executable() -> str | None:
@@ -91,8 +87,9 @@ def find_renderer(choice: str = AUTO, image_format: str = "svg") -> Renderer:
         raise RenderError("no Graphviz `dot` on PATH", None,
                           "install Graphviz, or use --renderer graphviz-pure")
     if image_format == "pdf":
-        raise RenderError("no system Graphviz `dot` on PATH, and only it writes PDF", None,
-                          PDF_HINT)
+        from graphviz_ad.render.pdf import require_converter
+
+        require_converter()
     pure = _pure_executable()
     if pure is None:
         raise RenderError("graphviz-pure is not installed and there is no Graphviz `dot` on PATH",
@@ -110,13 +107,19 @@ class Rendered:
 
 def render(source: str, image_format: str, renderer: Renderer, timeout: float = DEFAULT_TIMEOUT,
            dpi: int | None = None) -> Rendered:
-    """DOT text in, checked image bytes out; the renderer is stopped after `timeout` seconds."""
-    if not renderer.supports(image_format):
-        raise RenderError(f"{renderer.name} cannot write {image_format.upper()}", None, PDF_HINT)
+    """DOT text in, checked image bytes out; the renderer is stopped after `timeout` seconds.
+    graphviz-pure writes no PDF: its SVG is converted (render/pdf.py)."""
     deadline = time.monotonic() + timeout
     if image_format == "png":
         return _render_png(source, renderer, timeout, deadline, dpi or GRAPHVIZ_DPI)
-    data = run_renderer(renderer, [f"-T{image_format}"], source.encode(), timeout, deadline)
+    if image_format == "pdf" and renderer.name == PURE:
+        from graphviz_ad.render.pdf import svg_to_pdf
+
+        svg = run_renderer(renderer, ["-Tsvg"], source.encode(), timeout, deadline)
+        check_output(svg, "svg")
+        data = svg_to_pdf(svg)
+    else:
+        data = run_renderer(renderer, [f"-T{image_format}"], source.encode(), timeout, deadline)
     check_output(data, image_format)
     return Rendered(data)
 
@@ -192,9 +195,15 @@ def drawing_inches(layout: bytes) -> tuple[float, float]:
 
 
 def check_output(data: bytes, image_format: str) -> None:
-    """Refuse a malformed SVG or PDF before anything is written (PNG: png_dimensions)."""
+    """Refuse a malformed SVG, PDF or JSON layout before anything is written (PNG:
+    png_dimensions)."""
     if image_format == "pdf" and not data.startswith(b"%PDF-"):
         raise RenderError("the renderer's output is not a PDF document")
+    if image_format == "json":
+        try:
+            json.loads(data)
+        except ValueError as error:
+            raise RenderError(f"the renderer's layout does not parse: {error}") from None
     if image_format == "svg":
         try:
             root = ElementTree.fromstring(data)

@@ -8,6 +8,7 @@ picture takes are typed here too, for the command line, the facade and the write
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
 from pathlib import PurePath
@@ -193,6 +194,21 @@ def _rendered(image_format: str) -> Callable[[Picture, DrawOptions], Drawing]:
     return write
 
 
+def _tikz(standalone: bool) -> Callable[[Picture, DrawOptions], Drawing]:
+    def write(picture: Picture, options: DrawOptions) -> Drawing:
+        """TikZ drawn from Graphviz's layout of the picture (render/tikz.py)."""
+        from graphviz_ad.render.tikz import tikz_file
+
+        if options.view == NETWORK:
+            raise UsageError("TikZ draws the graph view, not the network view", None,
+                             "draw the network as .pdf or .svg, or the graph with --view forward")
+        layout = _rendered("json")(picture, options)
+        return Drawing(tikz_file(picture, json.loads(layout.data), options.view,
+                                 standalone).encode(), layout.renderer, layout.nodes,
+                       layout.notes)
+    return write
+
+
 def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
     """The page: the picture laid out as for SVG, and each expansion of a folded group too,
     while their SVG stays within PAGE_EXPANSION_BYTES."""
@@ -222,12 +238,16 @@ TABLE: tuple[Format, ...] = (
     Format("svg", ("svg",), False, BOTH_RENDERERS, "vector picture with hover text",
            _rendered("svg")),
     Format("png", ("png",), True, BOTH_RENDERERS, "bitmap picture (--dpi)", _rendered("png")),
-    Format("pdf", ("pdf",), True, (SYSTEM_DOT,), "vector document (system Graphviz only)",
-           _rendered("pdf")),
+    Format("pdf", ("pdf",), True, BOTH_RENDERERS, "vector document (graphviz-pure's needs "
+           "the pdf extra: pip install 'graphviz-ad[pdf]')", _rendered("pdf")),
+    Format("tex", ("tex",), False, BOTH_RENDERERS,
+           "a LaTeX document of the picture in TikZ, for pdflatex", _tikz(standalone=True)),
+    Format("tikz", ("tikz",), False, BOTH_RENDERERS,
+           "the bare tikzpicture, to \\input into a paper", _tikz(standalone=False)),
     Format("json", ("json",), False, (), "the drawn nodes and edges with exact numbers",
            _write_json),
     Format("html", ("html", "htm"), False, BOTH_RENDERERS,
-           "a page that steps through both sweeps, with pan and zoom (docs/pictures.md)",
+           "a page that steps through both sweeps, with pan and zoom (gad docs pictures)",
            _write_html, steps=True),
 )
 FORMATS: dict[str, Format] = {entry.name: entry for entry in TABLE}
@@ -314,9 +334,6 @@ def check_output(output: str, image_format: str | None = None, renderer: str = A
 
 def check_renderer(entry: Format, renderer: str) -> None:
     """Refuse a format the chosen renderer cannot write, before anything is evaluated."""
-    from graphviz_ad.render.backend import PDF_HINT
-
     if entry.needs_layout and renderer != AUTO and renderer not in entry.renderers:
         raise UsageError(f"{renderer} cannot write {entry.name.upper()}", None,
-                         PDF_HINT if entry.name == "pdf" else
                          f"use --renderer {' or '.join(entry.renderers)}")

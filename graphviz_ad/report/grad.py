@@ -44,7 +44,7 @@ def gradient_table(report: GradientReport) -> Group:
         others = len(skipped) - 1
         more = f"; and {others:,} more input" + ("s" if others > 1 else "") if others else ""
         notes.append(Text(printable(f"finite differences skipped past their work budget: "
-                                    f"{skipped[0]}{more} (docs/errors.md)"), style="yellow"))
+                                    f"{skipped[0]}{more} (gad docs errors)"), style="yellow"))
     for row in report.failures:
         for kink in row.check.kinks:
             notes.append(Text.assemble(("✗ ", "bold red"), (printable(row.name), "green"),

@@ -67,7 +67,7 @@ def input_metadata(function: Any) -> list[Metadata]:
     if found is None:
         raise UsageError(f"this torch ({torch.__version__}) does not tell the shapes of "
                          f"{function.name()}'s gradients, which graphviz-ad needs", None,
-                         "report it with your torch version; docs/torch.md lists the torch "
+                         "report it with your torch version; `gad docs torch` lists the torch "
                          "releases tested")
     return [Metadata(tuple(meta.shape), meta.dtype) for meta in found]
 

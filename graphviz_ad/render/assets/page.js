@@ -119,6 +119,17 @@
 
   const SVG_NS = "http://www.w3.org/2000/svg";
 
+  /* What a screen reader says of a box: `x2 (an input), value 0.5, grad 1.617`. */
+  function boxLabel(node) {
+    const spoken = (item) => (Array.isArray(item) || (item && item.shape) ? "an array" : number(item, 4));
+    const named = node.names.length && node.names.join() !== node.label;
+    const parts = [`${named ? `${node.names.join(", ")} = ` : ""}${node.label} (${node.kind})`];
+    if (node.value !== null) parts.push(`value ${spoken(node.value)}`);
+    if (node.adjoint !== null) parts.push(`grad ${spoken(node.adjoint)}`);
+    if (node.opens) parts.push("a folded group");
+    return parts.join(", ");
+  }
+
   function makeDrawing(info, svg) {
     const nodes = info.nodes;
     const edges = info.edges;
@@ -128,6 +139,18 @@
       if (title) boxElement.set(title.textContent, group);
     }
     const drawing = { info, svg, nodes, edges, boxes: nodes.map((node) => boxElement.get(node.id) || null) };
+    // Each box a button that Tab reaches in the order of evaluation (Graphviz writes them by
+    // rank: moved to the end of their layer, in order, they are still drawn over the edges), and
+    // a screen reader names.
+    svg.setAttribute("role", "group");
+    svg.setAttribute("aria-label", "the graph: Tab moves from box to box, Enter shows one");
+    drawing.boxes.forEach((box, index) => {
+      if (!box) return;
+      box.parentNode.appendChild(box);
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "button");
+      box.setAttribute("aria-label", boxLabel(nodes[index]));
+    });
     drawing.edgeElements = matchEdges(svg, edges);
     drawing.boxesOf = new Map();  // graph node -> the boxes that show it (copies of a leaf: several)
     nodes.forEach((node, index) => node.members.forEach((member) => {
@@ -1310,6 +1333,11 @@
       }
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       if (typing || event.target.tagName === "SELECT") return;
+      if ((event.key === "Enter" || event.key === " ") && event.target.matches("g.node")) {
+        event.preventDefault();
+        selectBox(event.target);
+        return;
+      }
       const keys = { ArrowRight: () => { setPlaying(false); go(position + 1); },
         ArrowLeft: () => { setPlaying(false); go(position - 1); },
         " ": togglePlay, Home: () => { setPlaying(false); go(0); }, End: () => { setPlaying(false); go(DONE); },

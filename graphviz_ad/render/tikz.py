@@ -145,9 +145,8 @@ def _node_text(node: DrawnNode, view: str, colour: Colours) -> str:
     lines = [_line(text, TITLE_SIZE, title), _line(text, TEXT_SIZE, tex(node.value))]
     if node.adjoint:
         lines.append(_line(grad, TEXT_SIZE, "grad " + tex(node.adjoint)))
-    if node.folded:
-        lines.append(_line(colour(FADED if node.faded else MUTED), SMALL_SIZE,
-                           tex(node.folded)))
+    lines += [_line(colour(FADED if node.faded else MUTED), SMALL_SIZE, tex(note))
+              for note in (node.folded, node.repeats) if note]
     return LINE_BREAK.join(lines)
 
 

@@ -441,9 +441,10 @@ class _Recorder(TorchFunctionMode):
     def _operand(self, item: Any) -> int:
         """The node of an argument: its current version, else a new leaf."""
         if not isinstance(item, torch.Tensor):
+            # A number is made for its one use: in that op's module, so it folds with it.
             value = np.float64(item)
             return self.nodes.add(CONSTANT, None, (), value, number_text(value), False,
-                                  detail=display.shortest(value))
+                                  group=self.stack[-1], detail=display.shortest(value))
         node = self.node_of.get(id(item))
         if node is not None:
             return node

@@ -19,8 +19,9 @@ from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, GROUP, INPUT, OPE
 from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.render.rows import Arrangement, arrange, caption_lines
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
-from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
-                               readable_on_white)
+from graphviz_ad.display import Heatmap
+from graphviz_ad.style import (HEAT_LEVELS, INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR,
+                               heat_colour, path_colour, readable_on_white)
 from graphviz_ad.text import printable
 
 FORWARD = "forward"
@@ -57,6 +58,13 @@ COPY_STYLE = {"style": "rounded,dashed,filled", "fontsize": "10", "margin": "0.0
 CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#9aa5b8", "fontcolor": GROUP_COLOUR,
                  "fontsize": "10", "labeljust": "l"}
 FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
+# A heatmap is at most HEAT_SIZE points a side, its cells at most BIGGEST_CELL; a bar BAR_WIDTH
+# wide and BAR_STEP high per level, about a zero line.
+HEAT_SIZE = 60
+BIGGEST_CELL = 10
+BAR_WIDTH = 5
+BAR_STEP = 3
+HEAT_BORDER = "#b0b0b0"
 
 
 def _html(text: str) -> str:
@@ -95,14 +103,52 @@ def _node_label(node: DrawnNode, view: str) -> str:
         title += f" · {parameters_text(node.parameters)}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']
+    if node.value_map:
+        rows.append(f"<TR><TD>{heatmap_table(node.value_map)}</TD></TR>")
     if node.adjoint:
         rows.append(f'<TR><TD><FONT POINT-SIZE="10" COLOR="{grad_colour}">grad '
                     f'{_html(node.adjoint)}</FONT></TD></TR>')
+        if node.grad_map:
+            rows.append(f"<TR><TD>{heatmap_table(node.grad_map)}</TD></TR>")
     if node.folded:
         rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{FADED if node.faded else MUTED}">'
                     f'{_html(node.folded)}</FONT></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows) + "</TABLE>>")
+
+
+def heatmap_table(heatmap: Heatmap) -> str:
+    """A heatmap as a table of coloured cells, each its level's colour; a vector as bars, each
+    as many cells high as its level, above the zero line for a positive number, below for a
+    negative one (a side no bar reaches is left out)."""
+    if heatmap.bars:
+        return _bars_table(heatmap.cells[0])
+    height, width = len(heatmap.cells), len(heatmap.cells[0])
+    size = min(BIGGEST_CELL, HEAT_SIZE // max(height, width))
+    rows = ("<TR>" + "".join(f'<TD WIDTH="{size}" HEIGHT="{size}" FIXEDSIZE="TRUE" '
+                             f'BGCOLOR="{heat_colour(level)}"></TD>' for level in row) + "</TR>"
+            for row in heatmap.cells)
+    # Fixed, or a table in a wider box is stretched to its width, its cells spread apart.
+    return (f'<TABLE BORDER="1" COLOR="{HEAT_BORDER}" CELLBORDER="0" CELLSPACING="0" '
+            f'CELLPADDING="0" FIXEDSIZE="TRUE" WIDTH="{width * size + 2}" '
+            f'HEIGHT="{height * size + 2}">{"".join(rows)}</TABLE>')
+
+
+def _bars_table(levels: tuple[int, ...]) -> str:
+    def cell(colour: str | None, height: int = BAR_STEP) -> str:
+        fill = f' BGCOLOR="{colour}"' if colour else ""
+        return f'<TD WIDTH="{BAR_WIDTH}" HEIGHT="{height}" FIXEDSIZE="TRUE"{fill}></TD>'
+
+    top, bottom = max(max(levels), 0), max(-min(levels), 0)
+    size = f'FIXEDSIZE="TRUE" WIDTH="{len(levels) * BAR_WIDTH}" ' \
+           f'HEIGHT="{(top + bottom) * BAR_STEP + 1}"'
+    rows = ["".join(cell(heat_colour(HEAT_LEVELS) if level >= step else None)
+                    for level in levels) for step in range(top, 0, -1)]
+    rows.append("".join(cell(HEAT_BORDER, 1) for _ in levels))
+    rows += ["".join(cell(heat_colour(-HEAT_LEVELS) if -level >= step else None)
+                     for level in levels) for step in range(1, bottom + 1)]
+    return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" {size}>'
+            + "".join(f"<TR>{row}</TR>" for row in rows) + "</TABLE>")
 
 
 def _node_attributes(node: DrawnNode) -> dict[str, str]:

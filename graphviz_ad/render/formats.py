@@ -75,7 +75,8 @@ class PictureOptions:
     paths (`only_paths`), chains of one-input operations as one node (`compact`); and how its
     groups fold: past `max_boxes` boxes until the picture fits (those on the paths of `wrt`
     last), `expand` keeping groups open (dotted names), `depth` folding exactly the groups
-    nested deeper than it, `expand_all` folding none."""
+    nested deeper than it, `expand_all` folding none; `heatmaps`: each array's value and grad
+    drawn as a small picture in its box too."""
 
     wrt: str | None = None
     top: int | None = DEFAULT_TOP
@@ -86,6 +87,7 @@ class PictureOptions:
     depth: int | None = None
     expand_all: bool = False
     max_boxes: int = DEFAULT_MAX_BOXES
+    heatmaps: bool = True
 
     def __post_init__(self):
         # A list, or one name, from a notebook: the options stay hashable and frozen.

@@ -59,21 +59,34 @@ def test_no_picture_where_it_would_show_nothing(item):
     assert display.heatmap(item, HEAT_LEVELS) is None
 
 
+def bars_of(table: str) -> list[tuple[int, str, int]]:
+    """Each filled cell of bars: (the row it starts in, its colour, how many rows it spans)."""
+    found = []
+    for index, row in enumerate(table.split("<TR>")[1:]):
+        for cell in row.split("<TD")[1:]:
+            colour = cell.partition('BGCOLOR="')[2].split('"')[0]
+            span = int(cell.partition('ROWSPAN="')[2].split('"')[0] or 1)
+            if colour:
+                found.append((index, colour, span))
+    return found
+
+
 def test_a_vector_is_bars_above_and_below_a_zero_line():
     heatmap = display.heatmap(np.array([2.0, -1.0, 0.0, 1.0]), HEAT_LEVELS)
     assert heatmap.bars and heatmap.cells == ((5, -2, 0, 2),)  # -2.5 → -2, 2.5 → 2 (to even)
-    rows = [cells_of(row) for row in heatmap_table(heatmap).split("<TR>")[1:]]
-    assert len(rows) == 5 + 1 + 2  # five levels up, the zero line, two down
-    assert rows[0] == [VERMILLION, "", "", ""]                   # only the 5 reaches the top
-    assert rows[3] == [VERMILLION, "", "", VERMILLION]           # level 2 up
-    assert rows[5] == ["#b0b0b0"] * 4                              # the zero line
-    assert rows[6] == rows[7] == ["", BLUE, "", ""]                # the -2, two cells down
+    table = heatmap_table(heatmap)
+    assert table.count("<TR>") == 5 + 1 + 2  # five levels up, the zero line, two down
+    # the 5 from the top row down, the 2 from two rows above the line, the -2 just below it
+    assert [bar for bar in bars_of(table) if bar[1] != "#b0b0b0"] == \
+        [(0, VERMILLION, 5), (3, VERMILLION, 2), (6, BLUE, 2)]
+    assert [bar for bar in bars_of(table) if bar[1] == "#b0b0b0"] == [(5, "#b0b0b0", 1)] * 4
+    assert 'WIDTH="21" HEIGHT="22"' in table  # 4 bars of 5 and the rows' ruler; 7 levels of 3
 
 
 def test_a_vector_with_no_negative_number_draws_no_empty_side():
     heatmap = display.heatmap(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), HEAT_LEVELS)
-    rows = heatmap_table(heatmap).split("<TR>")[1:]
-    assert len(rows) == HEAT_LEVELS + 1 and 'HEIGHT="16"' in heatmap_table(heatmap)
+    table = heatmap_table(heatmap)
+    assert table.count("<TR>") == HEAT_LEVELS + 1 and 'HEIGHT="16"' in table
 
 
 MATRIX = "sum(W * W)"

@@ -584,3 +584,25 @@ def test_search_in_a_large_program_finds_a_group_the_page_cannot_open(open_page,
     tanh = next(node for node in data["drawings"][index]["nodes"] if node["names"] == ["h0_1"])
     assert page.evaluate("gadPage.drawing") == index and selected(page) == [tanh["id"]]
     assert page.text_content("#fold-name") == "lines 8-12.h0_1"
+
+
+def test_a_step_over_arrays_is_said_in_words_and_a_grads_picture_waits_for_it(open_page,
+                                                                               tmp_path):
+    path = tmp_path / "mlp.html"
+    gad("graph", "samples/mlp_batch.gad", "-o", path)
+    page = open_page(path)
+    w1 = "#stage svg g.node:has(> title:text-is('n2'))"
+    hidden = ("cells => cells.filter(cell => getComputedStyle(cell).visibility === 'hidden')"
+              ".length")
+    grad_cells = page.eval_on_selector_all(f"{w1} polygon.g", "cells => cells.length")
+    assert grad_cells == 3 * 5 + 1  # W1's grad: 3×5 cells and their frame, below its text
+    page.keyboard.press("ArrowRight")  # the first input: W1's grad is not known yet
+    assert page.eval_on_selector_all(f"{w1} polygon.g", hidden) == grad_cells
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")  # the last step: W1's grad from X @ W1
+    assert page.eval_on_selector_all(f"{w1} polygon.g", hidden) == 0
+    assert page.text_content("#update") == "W1.grad += v1.grad · Xᵀ"
+    assert page.text_content("#numbers") == (
+        "v1's grad, 8×5 numbers from -0.048 to 0.051, flows back along this edge: it adds 3×5 "
+        "numbers from -0.156 to 0.172 to W1's grad")
+    assert page.text_content("#after") == "W1.grad is now 3×5 numbers from -0.156 to 0.172"

@@ -135,20 +135,36 @@ def heatmap_table(heatmap: Heatmap) -> str:
 
 
 def _bars_table(levels: tuple[int, ...]) -> str:
-    def cell(colour: str | None, height: int = BAR_STEP) -> str:
-        fill = f' BGCOLOR="{colour}"' if colour else ""
-        return f'<TD WIDTH="{BAR_WIDTH}" HEIGHT="{height}" FIXEDSIZE="TRUE"{fill}></TD>'
-
+    """Each bar a cell spanning as many rows as its level, and an empty one above (or below) it
+    to the edge: two cells a side per bar, however tall. A first column of empty cells, one per
+    row, keeps every row (Graphviz refuses a row in which no cell starts)."""
     top, bottom = max(max(levels), 0), max(-min(levels), 0)
-    size = f'FIXEDSIZE="TRUE" WIDTH="{len(levels) * BAR_WIDTH}" ' \
-           f'HEIGHT="{(top + bottom) * BAR_STEP + 1}"'
-    rows = ["".join(cell(heat_colour(HEAT_LEVELS) if level >= step else None)
-                    for level in levels) for step in range(top, 0, -1)]
-    rows.append("".join(cell(HEAT_BORDER, 1) for _ in levels))
-    rows += ["".join(cell(heat_colour(-HEAT_LEVELS) if -level >= step else None)
-                     for level in levels) for step in range(1, bottom + 1)]
+    rows = [[_bar_cell(None, 1, 1 if row == top else BAR_STEP, 1)]
+            for row in range(top + bottom + 1)]
+    for level in levels:
+        up, down = max(level, 0), max(-level, 0)
+        if top > up:
+            rows[0].append(_bar_cell(None, top - up))
+        if up:
+            rows[top - up].append(_bar_cell(heat_colour(HEAT_LEVELS), up))
+        rows[top].append(_bar_cell(HEAT_BORDER, 1, 1))
+        if down:
+            rows[top + 1].append(_bar_cell(heat_colour(-HEAT_LEVELS), down))
+        if bottom > down:
+            rows[top + 1 + down].append(_bar_cell(None, bottom - down))
+    size = (f'FIXEDSIZE="TRUE" WIDTH="{len(levels) * BAR_WIDTH + 1}" '
+            f'HEIGHT="{(top + bottom) * BAR_STEP + 1}"')
     return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" {size}>'
-            + "".join(f"<TR>{row}</TR>" for row in rows) + "</TABLE>")
+            + "".join(f"<TR>{''.join(row)}</TR>" for row in rows) + "</TABLE>")
+
+
+def _bar_cell(colour: str | None, rows: int, height: int | None = None,
+              width: int = BAR_WIDTH) -> str:
+    """A cell `rows` levels high (or `height` points), filled with `colour` if any."""
+    span = f' ROWSPAN="{rows}"' if rows > 1 else ""
+    fill = f' BGCOLOR="{colour}"' if colour else ""
+    return (f'<TD{span} WIDTH="{width}" HEIGHT="{rows * BAR_STEP if height is None else height}" '
+            f'FIXEDSIZE="TRUE"{fill}></TD>')
 
 
 def _node_attributes(node: DrawnNode) -> dict[str, str]:

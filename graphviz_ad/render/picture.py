@@ -216,7 +216,7 @@ def _carried_text(graph: AnnotatedGraph, consumer: int, slot: int,
 def _with_number(formula: str, number: str, mode: str) -> str:
     if mode == FORMULA_LABELS:
         return formula
-    if number.startswith("+= "):  # not the formula's value: what the edge carries
+    if number.startswith(display.CARRIED):  # not the formula's value: what the edge carries
         return f"{formula}; {number}"
     return number if formula == number else f"{formula} = {number}"
 
@@ -362,8 +362,8 @@ def _maps(graph: AnnotatedGraph, node: int) -> dict[str, display.Heatmap | None]
     if graph.kinds[node] in (CONSTANT, CUT) or node in graph.unknown_values \
             or np.size(graph.values[node]) <= display.SHOWN_WHOLE:
         return {}
-    return {"value_map": display.heatmap(graph.values[node], HEAT_LEVELS),
-            "grad_map": display.heatmap(graph.adjoints[node], HEAT_LEVELS)
+    return {"value_map": display.heatmap(graph.values[node], HEAT_LEVELS, ranges=graph.ranges),
+            "grad_map": display.heatmap(graph.adjoints[node], HEAT_LEVELS, ranges=graph.ranges)
             if graph.requires_grad[node] else None}
 
 
@@ -380,7 +380,7 @@ HEATMAP_LEGEND = (f"pictures: an array's value and grad, blue < 0 < vermillion, 
 def _array_caption(nodes: Sequence[DrawnNode], edges: Sequence[DrawnEdge]) -> str:
     labels = [edge.label for edge in edges]
     parts = [text for text, shown in (
-        (CARRIED_LEGEND, any("+= " in label for label in labels)),
+        (CARRIED_LEGEND, any(display.CARRIED in label for label in labels)),
         (ACTION_LEGEND, any("Jᵀ·1" in label for label in labels)),
         (HEATMAP_LEGEND, any(node.value_map or node.grad_map for node in nodes))) if shown]
     return "".join(f" · {part}" for part in parts)
@@ -415,9 +415,10 @@ def split_fanout(picture: Picture, limit: int = FANOUT_LIMIT) -> Picture:
         made[edge.tail] += 1
         leaf = leaves[edge.tail]
         copy = f"{edge.tail}_{made[edge.tail]}"
-        nodes.append(replace(leaf, id=copy, copy_of=leaf.id, tooltip=(
-            f"{leaf.title}: copy {made[edge.tail]} of {users[edge.tail]}, one per use "
-            f"(value {leaf.value}" + (f", grad {leaf.adjoint})" if leaf.adjoint else ")"))))
+        tooltip = (f"{leaf.title}: copy {made[edge.tail]} of {users[edge.tail]}, one per use "
+                   f"(value {leaf.value}" + (f", grad {leaf.adjoint})" if leaf.adjoint else ")"))
+        nodes.append(replace(leaf, id=copy, copy_of=leaf.id, tooltip=tooltip,
+                             value_map=None, grad_map=None))  # a copy shows its name only
         edges.append(replace(edge, tail=copy))
     names = ", ".join(leaf.title for leaf in leaves.values())
     note = (f"{names} drawn once per use ({', '.join(str(users[id_]) for id_ in leaves)} "

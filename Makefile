@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/page.py 500
 	$(BIN)/python bench/pytorch.py
 	$(BIN)/python bench/torch_scale.py
+	$(BIN)/python bench/heatmaps.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
 define picture

@@ -135,3 +135,10 @@ def test_the_command_line_turns_heatmaps_off(tmp_path):
     assert on.read_text().count("FIXEDSIZE") == 2 * 3 + 2 * 3 * 2 + 3  # W, W*W: value and grad
     assert "FIXEDSIZE" not in off.read_text()
     assert "--no-heatmaps" in runner.invoke(app, ["graph", "--help"]).output
+
+
+def test_a_compact_chain_over_arrays_carries_what_reaches_its_first_tail():
+    analysis = analyze("sum(tanh(exp(sin(x))))", x=np.arange(1.0, 6.0))
+    into_chain = next(edge for edge in analysis.picture(compact=True).edges if edge.tail == "n0")
+    assert into_chain.label == "+= 5 in [-0.377, 0.0942], norm 0.464"  # x's grad, its one use
+    assert into_chain.label == display.carried(analysis.graph.gradient("x"))

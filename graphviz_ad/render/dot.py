@@ -5,7 +5,9 @@ grey, every other node neutral; each node shows its value and its grad (d output
 edge is one argument slot, labelled with its local derivative. With --wrt, path k is drawn in
 PATH_COLOURS[k] (the row colours of `gad paths`) and tagged with its number, `[k+1]`, paths past
 the palette in one grey, and nodes that do not depend on the input are faded. Dashed edges with a
-bar are cut (detach); dotted ones carry no gradient.
+bar are cut (detach); dotted ones carry no gradient. An array's value and grad are drawn under
+their texts as tables of coloured cells (heatmaps, a vector's bars): no image files, so every
+format and both renderers carry them.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from html import escape
 
 import graphviz
 
+from graphviz_ad.display import Heatmap
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, GROUP, INPUT, OPERATION,
                                           short_name)
 from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.render.rows import Arrangement, arrange, caption_lines
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
-from graphviz_ad.display import Heatmap
 from graphviz_ad.style import (HEAT_LEVELS, INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR,
                                heat_colour, path_colour, readable_on_white)
 from graphviz_ad.text import printable

@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/page.py 500
 	$(BIN)/python bench/pytorch.py
 	$(BIN)/python bench/torch_scale.py
+	$(BIN)/python bench/heatmaps.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
 define picture
@@ -77,6 +78,7 @@ samples: $(STAMP)
 	$(call picture,program2000,--depth 0)
 	$(BIN)/gad graph samples/softmax_step.gad X=@samples/data/X.npy y=@samples/data/y.npy --wrt W -o docs/pictures/softmax-step.png
 	$(BIN)/gad graph samples/layer_norm.gad --wrt x --rankdir TB -o docs/pictures/layer-norm.png
+	$(BIN)/gad graph samples/mlp_batch.gad -o docs/pictures/mlp-batch.png
 	$(BIN)/gad graph samples/seed_gradient.gad --wrt x2 -o docs/pictures/seed-gradient.png
 	$(BIN)/gad graph samples/tanh_derivatives.gad -o docs/pictures/tanh-derivatives.png
 	$(BIN)/gad graph samples/program2000.gad -o docs/pictures/program2000-rows.png

@@ -128,6 +128,9 @@ ExpandOption = Annotated[Optional[list[str]], typer.Option(
 DepthOption = Annotated[Optional[int], typer.Option(
     "--depth", min=0, help="Fold every group nested deeper than N (0 folds all top-level "
                            "groups), instead of folding to fit --max-boxes.", show_default=False)]
+HeatmapsOption = Annotated[bool, typer.Option(
+    "--heatmaps/--no-heatmaps", help="Draw each array's value and grad as a small picture in "
+                                     "its box: a heatmap, a vector as bars.")]
 ExpandAllOption = Annotated[bool, typer.Option("--expand-all", help="Fold nothing.")]
 ApartOption = Annotated[bool, typer.Option(
     "--apart", help="Draw repeated groups (the blocks of a network, h.0 ... h.11) one by one, "
@@ -175,7 +178,8 @@ PICTURE_PARAMETERS = (
     ("only_paths", OnlyPathsOption, False), ("compact", CompactOption, False),
     ("expand", ExpandOption, None), ("depth", DepthOption, None),
     ("expand_all", ExpandAllOption, False), ("apart", ApartOption, False),
-    ("max_boxes", MaxBoxesOption, options.DEFAULT_MAX_BOXES))
+    ("max_boxes", MaxBoxesOption, options.DEFAULT_MAX_BOXES),
+    ("heatmaps", HeatmapsOption, True))
 
 
 def draws_a_picture(rankdir: Enum = Rankdir.auto) -> Callable[[Callable], Callable]:

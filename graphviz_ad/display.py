@@ -7,6 +7,7 @@ import json
 import math
 import re
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -106,6 +107,72 @@ def ranged(array: Any, least: Any, greatest: Any) -> str:
         named = {0: "zeros", 1: "ones"}.get(least)
         return f"{named} {shape(array)}" if named else f"all {number(least, 3)}, {shape(array)}"
     return f"{shape(array)} in [{number(least, 3)}, {number(greatest, 3)}]"
+
+
+CARRIED = "+= "  # what starts an edge's label that says what the edge carries
+
+
+def carried(part: Any, ranges: Ranges | None = None) -> str:
+    """What an edge adds to its tail's grad (`+= 3×2 in [-0.2, 0.4], norm 0.61`): a number, a
+    small array in full, else its shape, range and size (the 2-norm)."""
+    text = summary(part, ranges=ranges)
+    if np.size(part) > SHOWN_WHOLE and " in [" in text:
+        text += f", norm {number(np.linalg.norm(np.ravel(part)), 3)}"
+    return CARRIED + text
+
+
+# A heatmap has at most this many cells a side: a larger array is drawn as the means of blocks.
+HEAT_CELLS = 12
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """An array as a small picture: rows of cells, each a level from -levels to levels (its
+    number over the largest |number| of the grid, rounded); a vector as one row of bars."""
+
+    cells: tuple[tuple[int, ...], ...]
+    bars: bool
+    scale: float  # the largest |number| of the grid: what the end levels stand for
+
+
+def heatmap(item: Any, levels: int, cells: int = HEAT_CELLS,
+            ranges: Ranges | None = None) -> Heatmap | None:
+    """`item` as a Heatmap, or None where it would show nothing a text does not: a number, an
+    array of one element, or whose elements are all equal or not all finite. Axes of size 1 are
+    dropped; a vector is bars; an array of three or more axes is the mean over all but its last
+    two (the channels of an image, and its batch); past `cells` a side, block means. The range
+    comes from `ranges` when given (a graph's, which its text has found already), so that an
+    array of zeros costs nothing more."""
+    array = np.asarray(item)
+    if array.size < 2 or array.dtype.kind not in "fiub":
+        return None
+    least, greatest = array_range(array) if ranges is None else ranges.of(array)
+    if not (np.isfinite(least) and np.isfinite(greatest)) or least == greatest:
+        return None
+    array = array.squeeze()
+    if array.ndim > 2:
+        array = array.mean(axis=tuple(range(array.ndim - 2)), dtype=np.float64)
+    grid = np.atleast_2d(array)
+    for axis in (0, 1):
+        grid = _block_means(grid, axis, cells)
+    grid = grid.astype(np.float64, copy=False)
+    scale = float(np.max(np.abs(grid)))
+    if scale == 0.0 or grid.min() == grid.max():  # the means of channels that cancel
+        return None
+    rounded = np.rint(grid / scale * levels).astype(int)
+    return Heatmap(tuple(tuple(int(level) for level in row) for row in rounded), array.ndim == 1,
+                   scale)
+
+
+def _block_means(grid: np.ndarray, axis: int, cells: int) -> np.ndarray:
+    """`grid` with `axis` cut into `cells` blocks as even as can be, each its mean."""
+    size = grid.shape[axis]
+    if size <= cells:
+        return grid
+    starts = np.arange(cells) * size // cells
+    counts = np.diff(np.append(starts, size))
+    return np.add.reduceat(grid, starts, axis=axis, dtype=np.float64) \
+        / np.expand_dims(counts, 1 - axis)
 
 
 def brief(item: Any) -> str:

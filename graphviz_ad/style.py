@@ -14,11 +14,35 @@ PATH_COLOURS = (
     "#F0E442",  # yellow
 )
 REST_COLOUR = "#666666"
+# A signed number's colour wherever sign matters (the network view's weights, heatmaps, bars):
+# blue below zero, vermillion above, two path colours that every simulated deficiency keeps apart.
+NEGATIVE_COLOUR, POSITIVE_COLOUR = PATH_COLOURS[1], PATH_COLOURS[0]
+# A heatmap's scale diverges from white at zero to those two at the largest |number|, in
+# HEAT_LEVELS steps each side: lightness grows with size on both sides, so it reads in grey too
+# (tests/test_palette.py).
+HEAT_LEVELS = 5
 INPUT_COLOUR = "#2e8b57"   # leaves: green
 OUTPUT_COLOUR = "#8b5a2b"  # the root: brown
 # Text on white needs a contrast ratio of 4.5 (WCAG AA); light path colours are darkened for
 # labels until they reach it, keeping their hue.
 TEXT_CONTRAST = 4.5
+
+
+def _towards(colour: str, share: float) -> str:
+    """White mixed with `share` of `colour` (0: white, 1: the colour), in sRGB."""
+    channels = (int(colour[index:index + 2], 16) for index in (1, 3, 5))
+    return "#" + "".join(f"{round(255 + (value - 255) * share):02x}" for value in channels)
+
+
+# DIVERGING[HEAT_LEVELS + level] is the colour of a level from -HEAT_LEVELS to HEAT_LEVELS.
+DIVERGING = tuple(_towards(NEGATIVE_COLOUR if level < 0 else POSITIVE_COLOUR,
+                           abs(level) / HEAT_LEVELS)
+                  for level in range(-HEAT_LEVELS, HEAT_LEVELS + 1))
+
+
+def heat_colour(level: int) -> str:
+    """The colour of a heatmap's cell at `level`, from -HEAT_LEVELS to HEAT_LEVELS."""
+    return DIVERGING[HEAT_LEVELS + level]
 
 
 def path_colour(index: int) -> str:

@@ -604,3 +604,25 @@ def test_the_page_declares_its_language_and_a_keyboard_reaches_every_box(open_pa
     page.focus("#stage svg g.node:has(> title:text-is('n1'))")
     page.keyboard.press("Enter")
     assert page.eval_on_selector_all("#details table.sum tr", "rows => rows.length") == 4
+
+
+def test_a_step_over_arrays_is_said_in_words_and_a_grads_picture_waits_for_it(open_page,
+                                                                               tmp_path):
+    path = tmp_path / "mlp.html"
+    gad("graph", "samples/mlp_batch.gad", "-o", path)
+    page = open_page(path)
+    w1 = "#stage svg g.node:has(> title:text-is('n2'))"
+    hidden = ("cells => cells.filter(cell => getComputedStyle(cell).visibility === 'hidden')"
+              ".length")
+    grad_cells = page.eval_on_selector_all(f"{w1} polygon.g", "cells => cells.length")
+    assert grad_cells == 3 * 5 + 1  # W1's grad: 3×5 cells and their frame, below its text
+    page.keyboard.press("ArrowRight")  # the first input: W1's grad is not known yet
+    assert page.eval_on_selector_all(f"{w1} polygon.g", hidden) == grad_cells
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")  # the last step: W1's grad from X @ W1
+    assert page.eval_on_selector_all(f"{w1} polygon.g", hidden) == 0
+    assert page.text_content("#update") == "W1.grad += v1.grad · Xᵀ"
+    assert page.text_content("#numbers") == (
+        "v1's grad, 8×5 numbers from -0.048 to 0.051, flows back along this edge: it adds 3×5 "
+        "numbers from -0.156 to 0.172 to W1's grad")
+    assert page.text_content("#after") == "W1.grad is now 3×5 numbers from -0.156 to 0.172"

@@ -1,12 +1,13 @@
-"""The path colours stay apart for readers with the three common colour-vision deficiencies."""
+"""The path colours, and the heatmaps' diverging scale, stay apart for readers with the three
+common colour-vision deficiencies."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from graphviz_ad.style import (PATH_COLOURS, REST_COLOUR, TEXT_CONTRAST, contrast_on_white,
-                               readable_on_white)
+from graphviz_ad.style import (HEAT_LEVELS, PATH_COLOURS, REST_COLOUR, TEXT_CONTRAST,
+                               contrast_on_white, heat_colour, readable_on_white)
 
 # Machado, Oliveira and Fernandes (2009), severity 1.0, applied to linear RGB.
 DEFICIENCIES = {
@@ -64,3 +65,18 @@ def test_label_text_in_a_path_colour_is_readable_on_white(colour):
 
 def test_yellow_is_darkened_for_text_but_keeps_its_hue():
     assert readable_on_white("#F0E442") == "#7e7720"
+
+
+@pytest.mark.parametrize("deficiency", DEFICIENCIES)
+def test_the_heatmap_scale_reads_by_sign_and_by_size(deficiency):
+    matrix = np.array(DEFICIENCIES[deficiency])
+    seen = {level: lab(matrix @ linear_rgb(heat_colour(level)))
+            for level in range(-HEAT_LEVELS, HEAT_LEVELS + 1)}
+    for level in range(1, HEAT_LEVELS + 1):
+        # larger sizes darker on both sides (so it reads in grey too), each step noticeable
+        for side in (level, -level):
+            inner = side - 1 if side > 0 else side + 1
+            assert seen[inner][0] - seen[side][0] >= 5.0, (deficiency, side)
+        # a positive and a negative number of one size never look alike
+        distance = float(np.linalg.norm(seen[level] - seen[-level]))
+        assert distance >= MIN_DISTANCE, (deficiency, level, distance)

@@ -343,6 +343,20 @@ class AnnotatedGraph(NodeTable):
     def gradient(self, name: str) -> Any:
         return self.adjoints[self.inputs[name]]
 
+    def carried_along(self) -> dict[tuple[int, int], Any]:
+        """What the backward sweep pulled back along each edge that carries a gradient, by
+        (consumer, slot): the part of the producer's adjoint that came through that edge."""
+        parts = iter(self.carried)
+        along: dict[tuple[int, int], Any] = {}
+        for node in self.sweep_order:
+            for slot in range(len(self.args[node])):
+                if self.flows(node, slot):
+                    part = next(parts, None)
+                    if part is None:
+                        return along
+                    along[node, slot] = part
+        return along
+
     def sweep(self) -> Iterator[SweepStep]:
         """Each adjoint update as the backward sweep made it, from the recorded contributions;
         totals are summed in the same order, so they equal the sweep's to the last bit."""

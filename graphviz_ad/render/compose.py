@@ -150,7 +150,7 @@ def build(chosen: PictureGraph) -> Picture:
     graph, folding, options = chosen.graph, chosen.folding, chosen.options
     summary = summarize(graph, options.wrt, options.top) if options.wrt is not None else None
     picture = build_picture(graph, summary, options.edge_labels, options.only_paths,
-                            options.compact, chosen.parameters)
+                            options.compact, chosen.parameters, options.heatmaps)
     notes = []
     if folding is not None:
         picture = _members_unfolded(picture, folding.stands_for)

@@ -5,7 +5,9 @@ grey, every other node neutral; each node shows its value and its grad (d output
 edge is one argument slot, labelled with its local derivative. With --wrt, path k is drawn in
 PATH_COLOURS[k] (the row colours of `gad paths`) and tagged with its number, `[k+1]`, paths past
 the palette in one grey, and nodes that do not depend on the input are faded. Dashed edges with a
-bar are cut (detach); dotted ones carry no gradient.
+bar are cut (detach); dotted ones carry no gradient. An array's value and grad are drawn under
+their texts as tables of coloured cells (heatmaps, a vector's bars): no image files, so every
+format and both renderers carry them.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from html import escape
 
 import graphviz
 
+from graphviz_ad.display import Heatmap
 from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, GROUP, INPUT, OPERATION,
                                           short_name)
 from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.render.rows import Arrangement, arrange, caption_lines
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
-from graphviz_ad.style import (INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR, path_colour,
-                               readable_on_white)
+from graphviz_ad.style import (HEAT_LEVELS, INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR,
+                               heat_colour, path_colour, readable_on_white)
 from graphviz_ad.text import printable
 
 FORWARD = "forward"
@@ -57,6 +60,13 @@ COPY_STYLE = {"style": "rounded,dashed,filled", "fontsize": "10", "margin": "0.0
 CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#9aa5b8", "fontcolor": GROUP_COLOUR,
                  "fontsize": "10", "labeljust": "l"}
 FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
+# A heatmap is at most HEAT_SIZE points a side, its cells at most BIGGEST_CELL; a bar BAR_WIDTH
+# wide and BAR_STEP high per level, about a zero line.
+HEAT_SIZE = 60
+BIGGEST_CELL = 10
+BAR_WIDTH = 5
+BAR_STEP = 3
+HEAT_BORDER = "#b0b0b0"
 
 
 def _html(text: str) -> str:
@@ -95,15 +105,69 @@ def _node_label(node: DrawnNode, view: str) -> str:
         title += f" · {parameters_text(node.parameters)}"
     rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
             f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']
+    if node.value_map:
+        rows.append(f"<TR><TD>{heatmap_table(node.value_map)}</TD></TR>")
     if node.adjoint:
         rows.append(f'<TR><TD><FONT POINT-SIZE="10" COLOR="{grad_colour}">grad '
                     f'{_html(node.adjoint)}</FONT></TD></TR>')
+        if node.grad_map:
+            rows.append(f"<TR><TD>{heatmap_table(node.grad_map)}</TD></TR>")
     for note in (node.folded, node.repeats):
         if note:
             rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{FADED if node.faded else MUTED}">'
                         f'{_html(note)}</FONT></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows) + "</TABLE>>")
+
+
+def heatmap_table(heatmap: Heatmap) -> str:
+    """A heatmap as a table of coloured cells, each its level's colour; a vector as bars, each
+    as many cells high as its level, above the zero line for a positive number, below for a
+    negative one (a side no bar reaches is left out)."""
+    if heatmap.bars:
+        return _bars_table(heatmap.cells[0])
+    height, width = len(heatmap.cells), len(heatmap.cells[0])
+    size = min(BIGGEST_CELL, HEAT_SIZE // max(height, width))
+    rows = ("<TR>" + "".join(f'<TD WIDTH="{size}" HEIGHT="{size}" FIXEDSIZE="TRUE" '
+                             f'BGCOLOR="{heat_colour(level)}"></TD>' for level in row) + "</TR>"
+            for row in heatmap.cells)
+    # Fixed, or a table in a wider box is stretched to its width, its cells spread apart.
+    return (f'<TABLE BORDER="1" COLOR="{HEAT_BORDER}" CELLBORDER="0" CELLSPACING="0" '
+            f'CELLPADDING="0" FIXEDSIZE="TRUE" WIDTH="{width * size + 2}" '
+            f'HEIGHT="{height * size + 2}">{"".join(rows)}</TABLE>')
+
+
+def _bars_table(levels: tuple[int, ...]) -> str:
+    """Each bar a cell spanning as many rows as its level, and an empty one above (or below) it
+    to the edge: two cells a side per bar, however tall. A first column of empty cells, one per
+    row, keeps every row (Graphviz refuses a row in which no cell starts)."""
+    top, bottom = max(max(levels), 0), max(-min(levels), 0)
+    rows = [[_bar_cell(None, 1, 1 if row == top else BAR_STEP, 1)]
+            for row in range(top + bottom + 1)]
+    for level in levels:
+        up, down = max(level, 0), max(-level, 0)
+        if top > up:
+            rows[0].append(_bar_cell(None, top - up))
+        if up:
+            rows[top - up].append(_bar_cell(heat_colour(HEAT_LEVELS), up))
+        rows[top].append(_bar_cell(HEAT_BORDER, 1, 1))
+        if down:
+            rows[top + 1].append(_bar_cell(heat_colour(-HEAT_LEVELS), down))
+        if bottom > down:
+            rows[top + 1 + down].append(_bar_cell(None, bottom - down))
+    size = (f'FIXEDSIZE="TRUE" WIDTH="{len(levels) * BAR_WIDTH + 1}" '
+            f'HEIGHT="{(top + bottom) * BAR_STEP + 1}"')
+    return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" {size}>'
+            + "".join(f"<TR>{''.join(row)}</TR>" for row in rows) + "</TABLE>")
+
+
+def _bar_cell(colour: str | None, rows: int, height: int | None = None,
+              width: int = BAR_WIDTH) -> str:
+    """A cell `rows` levels high (or `height` points), filled with `colour` if any."""
+    span = f' ROWSPAN="{rows}"' if rows > 1 else ""
+    fill = f' BGCOLOR="{colour}"' if colour else ""
+    return (f'<TD{span} WIDTH="{width}" HEIGHT="{rows * BAR_STEP if height is None else height}" '
+            f'FIXEDSIZE="TRUE"{fill}></TD>')
 
 
 def _node_attributes(node: DrawnNode) -> dict[str, str]:

@@ -77,7 +77,8 @@ class PictureOptions:
     groups fold: past `max_boxes` boxes until the picture fits (those on the paths of `wrt`
     last), `expand` keeping groups open (dotted names), `depth` folding exactly the groups
     nested deeper than it, `expand_all` folding none; repeated groups fold as one box per run
-    unless `apart`."""
+    unless `apart`; `heatmaps`: each array's value and grad drawn as a small picture in its box
+    too."""
 
     wrt: str | None = None
     top: int | None = DEFAULT_TOP
@@ -89,6 +90,7 @@ class PictureOptions:
     expand_all: bool = False
     max_boxes: int = DEFAULT_MAX_BOXES
     apart: bool = False
+    heatmaps: bool = True
 
     def __post_init__(self):
         # A list, or one name, from a notebook: the options stay hashable and frozen.

@@ -27,13 +27,13 @@ from graphviz_ad.engine.annotated import CONSTANT, DATA, GROUP, INPUT, OUTPUT
 from graphviz_ad.errors import UsageError
 from graphviz_ad.options import EDGE_LABELS
 from graphviz_ad.render.picture import DrawnNode, Picture, _caption
-from graphviz_ad.style import INPUT_COLOUR, OUTPUT_COLOUR, PATH_COLOURS
+from graphviz_ad.style import INPUT_COLOUR, NEGATIVE_COLOUR, OUTPUT_COLOUR, POSITIVE_COLOUR
 from graphviz_ad.text import printable
 
 VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS = EDGE_LABELS
 # About what a column of circles shows readably on a screen; past it, the graph view is clearer.
 MAX_NEURONS = 100
-NEGATIVE, POSITIVE = PATH_COLOURS[1], PATH_COLOURS[0]  # blue and vermillion
+NEGATIVE, POSITIVE = NEGATIVE_COLOUR, POSITIVE_COLOUR  # blue and vermillion
 ZERO = "#d9d9d9"  # a weight near zero fades to light grey, thin
 MIN_WIDTH, MAX_WIDTH = 0.6, 4.0
 # Past this many lines their values are left off unless asked for (--edge-labels formula or
@@ -255,7 +255,8 @@ def asked_labels(picture: Picture) -> str:
     """The --edge-labels the picture was built with, read back from its caption: a Picture
     keeps its labels' texts, not the choice."""
     return next((mode for mode in EDGE_LABELS
-                 if picture.caption == _caption(picture.output_name, mode)), VALUE_LABELS)
+                 if picture.caption.startswith(_caption(picture.output_name, mode))),
+                VALUE_LABELS)
 
 
 def number(value: Any) -> str:

@@ -22,7 +22,7 @@ from graphviz_ad.engine.paths import (CountEstimate, PathSummary, edge_uses, few
                                       paths_to_output)
 from graphviz_ad.errors import UsageError
 from graphviz_ad.options import EDGE_LABELS, LARGE_PICTURE
-from graphviz_ad.style import PATH_COLOURS
+from graphviz_ad.style import HEAT_LEVELS, PATH_COLOURS
 
 VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS = EDGE_LABELS
 DIGITS = 4
@@ -69,6 +69,9 @@ class DrawnNode:
     # group's name with the value and adjoint it hands on (the page steps through them).
     repeats: str = ""
     instances: tuple[tuple[str, str, str], ...] = ()
+    # Its value and grad as small pictures, where the picture draws them (display.heatmap).
+    value_map: display.Heatmap | None = None
+    grad_map: display.Heatmap | None = None
 
 
 @dataclass(frozen=True)
@@ -187,23 +190,38 @@ def argument_names(graph: AnnotatedGraph) -> list[str]:
 
 
 def _edge_text(graph: AnnotatedGraph, consumer: int, slot: int, mode: str,
-               names: list[str]) -> str:
+               names: list[str], carried: dict[tuple[int, int], Any]) -> str:
+    """The local derivative; on an edge between arrays, what it adds to its tail's grad."""
     local = graph.local[consumer][slot]
     op = graph.ops[consumer]
     if op.stops_gradient:
         return "cut"
     if local is None:
         return ""
-    number = local_label(op.linear_map, local, graph.ranges)
+    number = _carried_text(graph, consumer, slot, carried) \
+        or local_label(op.linear_map, local, graph.ranges)
     if mode == VALUE_LABELS:
         return number
     formula = op.formula(slot, tuple(names[a] for a in graph.args[consumer]))
     return _with_number(formula, number, mode)
 
 
+def _carried_text(graph: AnnotatedGraph, consumer: int, slot: int,
+                  carried: dict[tuple[int, int], Any]) -> str:
+    """On an edge between arrays, what the backward sweep added along it to its tail's grad
+    (`+= 3×2 in [-0.2, 0.4], norm 0.61`); "" on an edge between numbers, whose local derivative
+    says as much, and where the sweep's record has no part for it."""
+    part = carried.get((consumer, slot))
+    if part is None or not (np.ndim(graph.values[consumer]) or np.ndim(part)):
+        return ""
+    return display.carried(part, graph.ranges)
+
+
 def _with_number(formula: str, number: str, mode: str) -> str:
     if mode == FORMULA_LABELS:
         return formula
+    if number.startswith(display.CARRIED):  # not the formula's value: what the edge carries
+        return f"{formula}; {number}"
     return number if formula == number else f"{formula} = {number}"
 
 
@@ -264,10 +282,12 @@ def parameter_counts(unfolded: AnnotatedGraph, stands_for: Sequence[Sequence[int
 
 def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
                   edge_labels: str = VALUE_LABELS, only_paths: bool = False,
-                  compact: bool = False, parameters: Sequence[int] = ()) -> Picture:
+                  compact: bool = False, parameters: Sequence[int] = (),
+                  heatmaps: bool = False) -> Picture:
     """The picture of `graph` with the paths of `summary` coloured; `edge_labels` is one of
     EDGE_LABELS (render/compose.PictureOptions checks it). `parameters`, for a folded graph:
-    `parameter_counts`, which each folded box says."""
+    `parameter_counts`, which each folded box says. With `heatmaps`, each box of an array
+    shows its value and grad as pictures too (`_maps`)."""
     if only_paths and summary is None:
         raise UsageError(ONLY_PATHS_NEED_WRT)
     names = argument_names(graph) if edge_labels != VALUE_LABELS else []
@@ -300,6 +320,7 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
         if node in folded or not keep(node):
             continue
         members = chains.get(node, []) + [node]
+        faded = summary is not None and from_input[node] == 0
         nodes.append(DrawnNode(
             _node_id(node), OUTPUT if node == graph.output else graph.kinds[node],
             display.runs([display.abbreviate(_title(graph, member), display.MAX_TITLE)
@@ -308,7 +329,7 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             _value_text(graph, node),
             summarize_array(graph.adjoints[node], ranges=graph.ranges)
             if graph.requires_grad[node] else "",
-            graph.text(node), faded=summary is not None and from_input[node] == 0,
+            graph.text(node), faded=faded,
             raw_value=None if node in graph.unknown_values else graph.values[node],
             raw_adjoint=graph.adjoints[node] if graph.requires_grad[node] else None,
             names=graph.names.get(node, ()), members=tuple(members),
@@ -316,23 +337,58 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             backward_title=getattr(graph.ops[node], "backward_name", ""),
             opens=_opens(graph, node),
             parameters=parameters[node] if parameters and graph.kinds[node] == GROUP else 0,
-            repeats=_repeats_text(graph, node), instances=_instances(graph, node)))
+            repeats=_repeats_text(graph, node), instances=_instances(graph, node),
+            **(_maps(graph, node) if heatmaps and not faded else {})))
     edges = []
+    carried = graph.carried_along() if edge_labels != FORMULA_LABELS else {}
     for consumer, slot, producer in graph.edges():
         if consumer in folded or producer in folded or not (keep(consumer) and keep(producer)):
             continue
-        label = _edge_text(graph, consumer, slot, edge_labels, names)
+        label = _edge_text(graph, consumer, slot, edge_labels, names, carried)
         edges.append(edge(producer, consumer, slot, label, (consumer, slot),
                           graph.local[consumer][slot]))
     for last, members in chains.items():
         producer = graph.args[members[0]][0]
         if keep(last) and keep(producer):
-            label, product = _chain_label(graph, members + [last], edge_labels, names)
+            label, product = _chain_label(graph, members + [last], edge_labels, names,
+                                          _carried_text(graph, members[0], 0, carried))
             edges.append(edge(producer, last, 0, label, (members[0], 0), product))
     return Picture(tuple(nodes), tuple(edges), output, summary.name if summary else None,
                    *_legend(graph, summary, coloured, output),
-                   caption=_caption(output, edge_labels),
+                   caption=_caption(output, edge_labels) + _array_caption(nodes, edges),
                    path_count=summary.count if summary else None)
+
+
+def _maps(graph: AnnotatedGraph, node: int) -> dict[str, display.Heatmap | None]:
+    """A box's value and grad as heatmaps: an operation's, an input's or a folded group's whose
+    value is an array its text summarises (one of more than display.SHOWN_WHOLE elements, by
+    its shape and range; a smaller one is written whole, a literal as its text); none for what
+    its source did not keep."""
+    if graph.kinds[node] in (CONSTANT, CUT) or node in graph.unknown_values \
+            or np.size(graph.values[node]) <= display.SHOWN_WHOLE:
+        return {}
+    return {"value_map": display.heatmap(graph.values[node], HEAT_LEVELS, ranges=graph.ranges),
+            "grad_map": display.heatmap(graph.adjoints[node], HEAT_LEVELS, ranges=graph.ranges)
+            if graph.requires_grad[node] else None}
+
+
+# What the caption adds where the picture has them: what an array edge's label is, what Jᵀ·1
+# is where an edge keeps it, and how to read the heatmaps.
+CARRIED_LEGEND = "array edge: += what it adds to its tail's grad (the chain rule's part: shape, " \
+                 "range, norm)"
+ACTION_LEGEND = "Jᵀ·1: d sum(head)/d(tail), a Jacobian known by its action"
+HEATMAP_LEGEND = (f"pictures: an array's value and grad, blue < 0 < vermillion, scaled to its "
+                  f"largest |cell|, a vector as bars · past {display.HEAT_CELLS} a side, means "
+                  "of blocks; of 3 or more axes, the mean over all but the last two")
+
+
+def _array_caption(nodes: Sequence[DrawnNode], edges: Sequence[DrawnEdge]) -> str:
+    labels = [edge.label for edge in edges]
+    parts = [text for text, shown in (
+        (CARRIED_LEGEND, any(display.CARRIED in label for label in labels)),
+        (ACTION_LEGEND, any("Jᵀ·1" in label for label in labels)),
+        (HEATMAP_LEGEND, any(node.value_map or node.grad_map for node in nodes))) if shown]
+    return "".join(f" · {part}" for part in parts)
 
 
 def _folded_text(graph: AnnotatedGraph, node: int) -> str:
@@ -408,9 +464,10 @@ def split_fanout(picture: Picture, limit: int = FANOUT_LIMIT) -> Picture:
         made[edge.tail] += 1
         leaf = leaves[edge.tail]
         copy = f"{edge.tail}_{made[edge.tail]}"
-        nodes.append(replace(leaf, id=copy, copy_of=leaf.id, tooltip=(
-            f"{leaf.title}: copy {made[edge.tail]} of {users[edge.tail]}, one per use "
-            f"(value {leaf.value}" + (f", grad {leaf.adjoint})" if leaf.adjoint else ")"))))
+        tooltip = (f"{leaf.title}: copy {made[edge.tail]} of {users[edge.tail]}, one per use "
+                   f"(value {leaf.value}" + (f", grad {leaf.adjoint})" if leaf.adjoint else ")"))
+        nodes.append(replace(leaf, id=copy, copy_of=leaf.id, tooltip=tooltip,
+                             value_map=None, grad_map=None))  # a copy shows its name only
         edges.append(replace(edge, tail=copy))
     names = ", ".join(leaf.title for leaf in leaves.values())
     note = (f"{names} drawn once per use ({', '.join(str(users[id_]) for id_ in leaves)} "
@@ -419,17 +476,17 @@ def split_fanout(picture: Picture, limit: int = FANOUT_LIMIT) -> Picture:
                    notes=picture.notes + (note,))
 
 
-def _chain_label(graph: AnnotatedGraph, chain: list[int], mode: str,
-                 names: list[str]) -> tuple[str, Any]:
+def _chain_label(graph: AnnotatedGraph, chain: list[int], mode: str, names: list[str],
+                 carried: str) -> tuple[str, Any]:
     """A folded chain's edge: the product of its local derivatives (all elementwise), as a
-    label and as a number."""
+    label (over arrays, `carried`: what it adds to its tail's grad) and as a number."""
     product: Any = np.float64(1.0)
     for node in chain:
         local = graph.local[node][0]
         if local is None:
             return "", None
         product = product * local
-    number = local_label(ELEMENTWISE, product)
+    number = carried or local_label(ELEMENTWISE, product)
     if mode == VALUE_LABELS:
         return number, product
     formula = " · ".join(display.atom(graph.ops[node].formula(0, (names[graph.args[node][0]],)))

@@ -26,6 +26,7 @@ CHARACTER = 7.0          # a box's text, per character
 BOX_MARGIN = 24.0
 EDGE_LABEL_WIDTH = 35.0  # beside each box, the label of the edge into the next
 BOX_HEIGHT = 75.0
+MAP_HEIGHT = 55.0        # a heatmap or bars in a box, about (render/dot.py draws them)
 CAPTION_HEIGHT = 45.0    # the caption, on up to three lines
 ROW_GAP = 60.0           # between rows, where the edges that wrap run
 CAPTION_CHARACTER = 5.5  # the caption's font, per character
@@ -83,6 +84,11 @@ def legend_width(picture: Picture) -> float:
                default=-BOX_MARGIN / CHARACTER) * CHARACTER + BOX_MARGIN
 
 
+def box_height(node: DrawnNode) -> float:
+    """About how tall dot draws a box, in points: its texts, and the heatmaps it shows."""
+    return BOX_HEIGHT + MAP_HEIGHT * ((node.value_map is not None) + (node.grad_map is not None))
+
+
 @dataclass(frozen=True)
 class Arrangement:
     """How a default picture is laid out: its direction, and its rows where it is wrapped."""
@@ -101,18 +107,22 @@ def arrange(picture: Picture, wrap: bool = True) -> Arrangement:
     level = depths(picture)
     count = max(level.values()) + 1
     widths = {node.id: box_width(node) + EDGE_LABEL_WIDTH for node in picture.nodes}
-    per_depth = [0] * count
+    heights = {node.id: box_height(node) for node in picture.nodes}
+    stacked = [0.0] * count       # a depth's nodes one over another
+    depth_height = [0.0] * count  # its tallest
     depth_width = [0.0] * count
     side_by_side = [0.0] * count  # a depth's nodes in a row
     for node, depth in level.items():
-        per_depth[depth] += 1
+        stacked[depth] += heights[node]
+        depth_height[depth] = max(depth_height[depth], heights[node])
         depth_width[depth] = max(depth_width[depth], widths[node])
         side_by_side[depth] += widths[node]
     if sum(depth_width) + legend_width(picture) <= \
-            WIDEST_ASPECT * (max(per_depth) * BOX_HEIGHT + CAPTION_HEIGHT):
+            WIDEST_ASPECT * (max(stacked) + CAPTION_HEIGHT):
         return Arrangement("LR")
-    if max(side_by_side) * WIDEST_ASPECT >= TB_MARGIN * count * (BOX_HEIGHT + ROW_GAP):
+    if max(side_by_side) * WIDEST_ASPECT >= TB_MARGIN * (sum(depth_height) + count * ROW_GAP):
         return Arrangement("TB")
+    row_height = sum(depth_height) / count  # a row's, on average
     if not wrap:
         return Arrangement("LR")
     before = [0.0]  # the widths of the depths before each, for a row's width in one step
@@ -122,7 +132,7 @@ def arrange(picture: Picture, wrap: bool = True) -> Arrangement:
     for size in range(1, count + 1):  # depths per row: count / size rows to weigh, n log n
         width = max(before[min(start + size, count)] - before[start]
                     for start in range(0, count, size))
-        height = math.ceil(count / size) * (BOX_HEIGHT + ROW_GAP)
+        height = math.ceil(count / size) * (row_height + ROW_GAP)
         gap = abs(math.log(width / height / TARGET_ASPECT))
         if gap < best_gap:
             best, best_gap = size, gap

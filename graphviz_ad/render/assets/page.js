@@ -83,6 +83,19 @@
 
   const isScalar = (item) => !Array.isArray(item) && typeof item !== "object";
 
+  /* A value in words, for a step over arrays: `8×8×3×3 numbers from -0.1 to 0.2`, `8×8
+     zeros`; a number or a small array as `shown` writes it. */
+  function inWords(item) {
+    if (isScalar(item) || (Array.isArray(item) && item.flat(Infinity).length <= 4)) return shown(item);
+    const embedded = !Array.isArray(item);
+    const shape = (embedded ? item.shape : shapeOf(item)).join("×");
+    const [low, high] = embedded ? [item.min, item.max] : extremes(item.flat(Infinity).map(toNumber));
+    if (toNumber(low) === toNumber(high)) {
+      return toNumber(low) === 0 ? `${shape} zeros` : `${shape} numbers, all ${number(low, 3)}`;
+    }
+    return `${shape} numbers from ${number(low, 3)} to ${number(high, 3)}`;
+  }
+
   function element(tag, className, text) {
     const made = document.createElement(tag);
     if (className) made.className = className;
@@ -241,6 +254,13 @@
         const isGrad = text.textContent.startsWith("grad ");
         text.classList.add(isGrad ? "g" : "v");
         if (isGrad) grad = { text, original: text.textContent, centred: false };
+      }
+      /* A heatmap's cells come after the texts: the value's above the grad row, the grad's
+         below it. */
+      const gradY = grad ? Number(grad.text.getAttribute("y")) : Infinity;
+      for (const cell of box.querySelectorAll("text ~ polygon")) {
+        const y = Number((cell.getAttribute("points") || "").split(/[ ,]/)[1]);
+        cell.classList.add(y > gradY ? "g" : "v");
       }
       return grad;
     });
@@ -470,6 +490,13 @@
       }
       const sign = times(step.adjoint, step.local);
       const total = shown(step.total);
+      if (!isScalar(step.contribution) || !isScalar(step.adjoint)) {
+        return [`backward · step ${index + 1} of ${S}`,
+          `${step.target}.grad += ${step.via}.grad${sign}${formulaOf(step)}`,
+          `${step.via}'s grad, ${inWords(step.adjoint)}, flows back along this edge: it adds ${inWords(step.contribution)} to ${step.target}'s grad`,
+          previous === null ? `${step.target}.grad is now ${inWords(step.total)}`
+            : `${step.target}.grad is now what it was plus this part: ${inWords(step.total)}`];
+      }
       return [`backward · step ${index + 1} of ${S}`,
         `${step.target}.grad += ${step.via}.grad${sign}${formulaOf(step)}`,
         `${step.target}.grad += ${shown(step.adjoint)}${sign}${shown(step.local)} = ${shown(step.contribution)}`,

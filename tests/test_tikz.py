@@ -113,3 +113,21 @@ def test_a_layout_without_the_pictures_boxes_is_the_renderers_fault(tmp_path):
     result = gad("graph", "x * 2", "x=1", "-o", tmp_path / "f.tex", "--renderer", "dot", env=env)
     assert result.exit_code == 1 and "layout lacks a box" in result.stderr
     assert not (tmp_path / "f.tex").exists()
+
+
+def test_heatmaps_are_drawn_in_tex_rules(tmp_path):
+    """W's value [[1, -1, 0.4], [0, 0.2, -0.6]] in levels of its largest |cell|: the top level's
+    vermillion, the bottom's blue, as render/dot.py colours the cells; then its grad, [v, v]."""
+    from graphviz_ad.style import HEAT_LEVELS, heat_colour
+
+    out = tmp_path / "figure.tikz"
+    analyze("sum(W @ v)", W=[[1.0, -1.0, 0.4], [0.0, 0.2, -0.6]], v=[1.2, -2.0, 0.8]).save(
+        str(out), renderer="graphviz-pure")
+    figure = out.read_text()
+    name = {level: "gad" + heat_colour(level).lstrip("#").upper()
+            for level in range(-HEAT_LEVELS, HEAT_LEVELS + 1)}
+    cells = re.findall(r"\\textcolor\{(gad[0-9A-F]{6})\}\{\\rule\[0bp\]\{10bp\}\{10bp\}\}",
+                       figure)
+    assert cells[:6] == [name[level] for level in (5, -5, 2, 0, 1, -3)]
+    assert cells[6:12] == [name[level] for level in (3, -5, 2, 3, -5, 2)]
+    assert "\\fcolorbox{gadB0B0B0}{white}" in figure and "\\offinterlineskip" in figure

@@ -15,10 +15,12 @@ from typing import Any
 
 from graphviz_ad.engine.annotated import CONSTANT, DATA, INPUT
 from graphviz_ad.errors import RenderError
-from graphviz_ad.render.dot import (BACKWARD, FADED, GRAD_COLOUR, MUTED, TEXT, parameters_text,
-                                    path_tag)
+from graphviz_ad.display import Heatmap
+from graphviz_ad.render.dot import (BACKWARD, BAR_STEP, BAR_WIDTH, BIGGEST_CELL, FADED,
+                                    GRAD_COLOUR, HEAT_BORDER, HEAT_SIZE, MUTED, TEXT,
+                                    parameters_text, path_tag)
 from graphviz_ad.render.picture import DrawnEdge, DrawnNode, Picture
-from graphviz_ad.style import REST_COLOUR, path_colour
+from graphviz_ad.style import HEAT_LEVELS, REST_COLOUR, heat_colour, path_colour
 
 POINTS_PER_INCH = 72  # Graphviz's unit, TeX's `bp`
 PAD = 0.2 * POINTS_PER_INCH  # the graph's `pad` (render/dot.py GRAPH_STYLE)
@@ -143,11 +145,40 @@ def _node_text(node: DrawnNode, view: str, colour: Colours) -> str:
     if node.parameters:
         title += " $\\cdot$ " + tex(parameters_text(node.parameters))
     lines = [_line(text, TITLE_SIZE, title), _line(text, TEXT_SIZE, tex(node.value))]
+    if node.value_map:
+        lines.append(_heatmap(node.value_map, colour))
     if node.adjoint:
         lines.append(_line(grad, TEXT_SIZE, "grad " + tex(node.adjoint)))
+        if node.grad_map:
+            lines.append(_heatmap(node.grad_map, colour))
     lines += [_line(colour(FADED if node.faded else MUTED), SMALL_SIZE, tex(note))
               for note in (node.folded, node.repeats) if note]
     return LINE_BREAK.join(lines)
+
+
+def _heatmap(heatmap: Heatmap, colour: Colours) -> str:
+    """A heatmap as render/dot.py's table draws it, in TeX rules: rows of coloured squares in a
+    grey frame; a vector as bars above or below a grey zero line."""
+    def rule(fill: str, width: float, height: float, raised: float = 0.0) -> str:
+        return (f"\\textcolor{{{colour(fill)}}}"
+                f"{{\\rule[{raised:g}bp]{{{width:g}bp}}{{{height:g}bp}}}}")
+
+    def bar(level: int) -> str:
+        if level == 0:
+            return f"\\hspace{{{BAR_WIDTH}bp}}"
+        side = HEAT_LEVELS if level > 0 else -HEAT_LEVELS
+        return rule(heat_colour(side), BAR_WIDTH, abs(level) * BAR_STEP,
+                    min(level, 0) * BAR_STEP)
+
+    if heatmap.bars:
+        zero = rule(HEAT_BORDER, BAR_WIDTH, 0.6, -0.3)
+        return "\\hbox{" + "".join(f"\\rlap{{{zero}}}{bar(level)}"
+                                    for level in heatmap.cells[0]) + "}"
+    size = min(BIGGEST_CELL, HEAT_SIZE // max(len(heatmap.cells), len(heatmap.cells[0])))
+    rows = "".join("\\hbox{" + "".join(rule(heat_colour(level), size, size) for level in row)
+                   + "}" for row in heatmap.cells)
+    return (f"{{\\setlength{{\\fboxsep}}{{0pt}}\\fcolorbox{{{colour(HEAT_BORDER)}}}{{white}}"
+            f"{{\\vbox{{\\offinterlineskip{rows}}}}}}}")
 
 
 def _node(node: DrawnNode, laid: dict[str, Any], view: str, colour: Colours) -> str:

@@ -1,12 +1,13 @@
 """The choices and defaults the layers share, each defined once.
 
 Light enough for the command line to read at start-up: it imports only the engine's own
-constants (engine/defaults.py, which imports nothing).
+constants (engine/defaults.py, which imports nothing) and the palettes' names (style.py).
 """
 
 # The engine's own, named here too so that the command line finds every choice in one module.
 from graphviz_ad.engine.defaults import (ENUMERATION_LIMIT, FD_CENTRAL, FD_COMPLEX,  # noqa: F401
                                          FD_FORWARD, FD_METHODS, FD_STEPS)
+from graphviz_ad.style import THEME_NAMES
 
 # auto: reverse mode, except for an array output with more elements than its inputs have
 MODES = ("auto", "reverse", "forward")
@@ -21,6 +22,9 @@ EDGE_LABELS = ("value", "formula", "both")
 VIEWS = ("forward", "backward", "network")
 RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
 RENDERERS = ("auto", "dot", "graphviz-pure")
+# Colours for a light or a dark background (style.py's palettes); a page without one follows
+# its reader's system setting.
+THEMES = THEME_NAMES
 
 DEFAULT_TOP = 20
 DEFAULT_DPI = 144

@@ -8,15 +8,16 @@ picture takes are typed here too, for the command line, the facade and the write
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from numbers import Integral, Real
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from graphviz_ad.errors import UsageError
+from graphviz_ad.style import LIGHT, theme_named
 from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_BOXES, DEFAULT_MAX_NODES,
                                  DEFAULT_TIMEOUT, DEFAULT_TOP, DPI_RANGE, EDGE_LABELS,
-                                 MAX_TIMEOUT, MIN_TIMEOUT, RANKDIRS, RENDERERS, VIEWS)
+                                 MAX_TIMEOUT, MIN_TIMEOUT, RANKDIRS, RENDERERS, THEMES, VIEWS)
 
 if TYPE_CHECKING:
     from graphviz_ad.render.picture import Picture
@@ -37,6 +38,7 @@ class DrawOptions:
     timeout: float = DEFAULT_TIMEOUT
     dpi: int = DEFAULT_DPI
     max_nodes: int = DEFAULT_MAX_NODES
+    theme: str | None = None  # light or dark; None: light, and a page follows its reader
 
     def __post_init__(self):
         if self.view not in VIEWS:
@@ -45,6 +47,9 @@ class DrawOptions:
         if self.rankdir not in RANKDIRS:
             raise UsageError(f"unknown rankdir `{self.rankdir}`", None,
                              f"use one of {', '.join(RANKDIRS)}")
+        if self.theme is not None and self.theme not in THEMES:
+            raise UsageError(f"unknown theme `{self.theme}`", None,
+                             f"use {' or '.join(THEMES)}")
         if self.renderer not in RENDERERS:
             raise UsageError(f"unknown renderer `{self.renderer}`", None,
                              f"use one of {', '.join(RENDERERS)}")
@@ -154,7 +159,8 @@ def dot_source(picture: Picture, options: DrawOptions, renderer: str | None = No
     forty times slower than the system `dot` (docs/pictures.md)."""
     from graphviz_ad.render.dot import to_digraph
 
-    return to_digraph(picture, options.view, options.rankdir, wrap=renderer != PURE).source
+    return to_digraph(picture, options.view, options.rankdir, wrap=renderer != PURE,
+                      theme=theme_named(options.theme)).source
 
 
 def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
@@ -194,16 +200,18 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
         raise UsageError("the page steps through the sweeps of the graph view, not the network "
                          "view", None, "draw the network as SVG (its lines' tooltips give each "
                          "weight's value and grad), or the page with --view forward")
-    svg = _rendered("svg")
-    drawing = svg(picture, options)
+    # Drawn in the light theme, which the page's style maps to the dark one when the reader's
+    # system or the toggle asks; `theme` is only the one it opens in.
+    svg, light = _rendered("svg"), replace(options, theme=LIGHT.name)
+    drawing = svg(picture, light)
     expanded, size = [], 0
     for name, other in (picture.page_records.expansions if picture.page_records else {}).items():
-        laid_out = svg(other, options).data.decode()
+        laid_out = svg(other, light).data.decode()
         size += len(laid_out)
         if size > PAGE_EXPANSION_BYTES:
             break
         expanded.append((name, other, laid_out))
-    return Drawing(page(picture, drawing.data.decode(), expanded).encode(),
+    return Drawing(page(picture, drawing.data.decode(), expanded, options.theme).encode(),
                    drawing.renderer, drawing.nodes, drawing.notes)
 
 

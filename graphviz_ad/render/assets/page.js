@@ -1291,6 +1291,27 @@
     });
   }
 
+  /* ---------- light or dark: the reader's system setting, until the button says otherwise ---------- */
+
+  function themes() {
+    const button = byId("theme");
+    const system = window.matchMedia("(prefers-color-scheme: dark)");
+    let chosen = data.theme;  // --theme, or null: follow the system
+    const apply = () => {
+      const dark = chosen ? chosen === "dark" : system.matches;
+      document.documentElement.classList.toggle("dark", dark);
+      button.setAttribute("aria-pressed", String(dark));
+      button.title = dark ? "switch to the light theme" : "switch to the dark theme";
+    };
+    system.addEventListener("change", apply);
+    button.addEventListener("click", () => {
+      chosen = document.documentElement.classList.contains("dark") ? "light" : "dark";
+      apply();
+    });
+    apply();
+  }
+
+  themes();
   header();
   search();
   controls();

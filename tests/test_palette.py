@@ -87,7 +87,8 @@ def test_the_page_can_show_a_light_picture_in_the_dark_theme():
             assert roles.setdefault(light, dark) == dark, field
     mapping = counterparts(LIGHT, DARK)
     assert mapping["#222222"] == DARK.ink and mapping["#ffffff"] == DARK.paper
-    assert label_counterparts(LIGHT, DARK)["#7e7720"] == "#f0e442"  # yellow: dark enough, then as is
+    # Yellow, darkened for text on white, is yellow again on dark paper.
+    assert label_counterparts(LIGHT, DARK)["#7e7720"] == "#f0e442"
 
 
 def test_the_simulation_reproduces_the_reported_protanopia_clash():

@@ -111,7 +111,8 @@ def _node_label(node: DrawnNode, view: str, theme: Theme) -> str:
         rows.append(f'<TR><TD><FONT POINT-SIZE="10" COLOR="{grad_colour}">grad '
                     f'{_html(node.adjoint)}</FONT></TD></TR>')
     if node.folded:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{theme.faded if node.faded else theme.muted}">'
+        muted = theme.faded if node.faded else theme.muted
+        rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{muted}">'
                     f'{_html(node.folded)}</FONT></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows) + "</TABLE>>")
@@ -246,7 +247,8 @@ def _clusters(picture: Picture, theme: Theme) -> dict[tuple[str, ...], graphviz.
             sizes[node.group[:depth]] = sizes.get(node.group[:depth], 0) + 1
     shown = sorted(path for path, size in sizes.items() if size >= 2)
     return {path: graphviz.Digraph(f"cluster_{index}", graph_attr=_sorted(
-        {**cluster_style(theme), "label": _plain(short_name(path)), "tooltip": _tooltip(".".join(path))}))
+        {**cluster_style(theme), "label": _plain(short_name(path)),
+         "tooltip": _tooltip(".".join(path))}))
         for index, path in enumerate(shown)}
 
 

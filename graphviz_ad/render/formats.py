@@ -235,20 +235,6 @@ SUFFIXES: dict[str, Format] = {suffix: entry for entry in TABLE for suffix in en
 STDOUT = "-"
 
 
-def too_large_svg(nodes: int, budget: int) -> str:
-    """A small picture in place of one too large to lay out inline, saying what to call."""
-    from html import escape
-
-    lines = [f"{nodes:,} nodes: more than {budget:,}, too many to lay out inline.",
-             "Draw less: analysis.save('graph.svg', wrt='x', only_paths=True) or compact=True,",
-             f"or all of it: analysis.save('graph.svg', max_nodes={nodes})."]
-    text = "".join(f'<text x="12" y="{24 + 20 * row}">{escape(line)}</text>'
-                   for row, line in enumerate(lines))
-    return ('<svg xmlns="http://www.w3.org/2000/svg" width="560" height="84" '
-            'font-family="Helvetica, sans-serif" font-size="13" fill="#444">'
-            f'<rect width="560" height="84" fill="#fafafa" stroke="#ccc"/>{text}</svg>')
-
-
 def suffix_list() -> str:
     """`.svg .png .pdf .dot .gv .json`, for help texts."""
     return " ".join(f".{suffix}" for entry in TABLE for suffix in entry.suffixes)

@@ -323,8 +323,8 @@ def _line(weights: Parameter, row: int, column: int, largest: float, labels: str
     if not labels:
         return line
     text = "<BR/>".join(_html(part) for part in label.split("\n"))
-    # On the line near its tail, boxed in the paper's colour, further along for each next row, so that the
-    # labels of the lines leaving one neuron stand apart.
+    # On the line near its tail, boxed in the paper's colour, further along for each next row,
+    # so that the labels of the lines leaving one neuron stand apart.
     return {**line, "labeltooltip": _tooltip(tooltip),
             "taillabel": f'<<TABLE BORDER="0" CELLPADDING="1" BGCOLOR="{theme.paper}"><TR>'
                          f'<TD>{text}</TD></TR></TABLE>>',

@@ -1,7 +1,7 @@
 /* graphviz-ad: step through the evaluation and the backward sweep of the drawn graph, or
    forward mode's tangent sweep of one input element (the menu by the speed).
    Every text from the data is put in with textContent, never as markup. */
-(function () {
+function startPage() {
   "use strict";
 
   const data = JSON.parse(document.getElementById("gad-data").textContent);
@@ -1329,4 +1329,20 @@
     get drawing() { return drawings.indexOf(view); },
     number, shown,
   };
+}
+
+/* A page in a frame (a notebook's) may be read before the frame has a size, when nothing in it
+   can be measured: it starts once it has one. */
+(function () {
+  "use strict";
+  if (window.innerWidth > 0) {
+    startPage();
+    return;
+  }
+  const waiting = new ResizeObserver(() => {
+    if (window.innerWidth === 0) return;
+    waiting.disconnect();
+    startPage();
+  });
+  waiting.observe(document.documentElement);
 })();

@@ -138,6 +138,11 @@ class Drawing:
     nodes: int
     notes: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:  # not the bytes themselves
+        laid_out = f", laid out by {self.renderer}" if self.renderer else ""
+        return (f"Drawing: {len(self.data):,} bytes, {self.nodes:,} nodes{laid_out}"
+                + "".join(f"\n{note}" for note in self.notes))
+
 
 @dataclass(frozen=True)
 class Format:

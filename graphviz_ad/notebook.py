@@ -17,7 +17,6 @@ import numpy as np
 
 from graphviz_ad import display
 from graphviz_ad.errors import GadError, UsageError
-from graphviz_ad.render.page import inline_svg
 from graphviz_ad.tables import Table
 
 PICTURE, PAGE = "picture", "page"
@@ -107,6 +106,8 @@ def summary(analysis: Any) -> Table:
 def fitted_svg(svg: str) -> str:
     """The renderer's SVG, as wide as drawn but never wider than the cell: scaled down whole
     to its width (the height follows the viewBox), never cut off on the right."""
+    from graphviz_ad.render.page import inline_svg  # as the page does; `gad grad` never loads it
+
     return SVG_SIZE.sub(lambda match: f'<svg{match.group(1)} style="width:{match.group(2)};'
                         'max-width:100%;height:auto"', inline_svg(svg), count=1)
 

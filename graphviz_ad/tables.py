@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 # A longer listing is cut, saying how many rows are left out and where to see them all.
-MAX_ROWS = 60
+SHOWN_ROWS = 60
 STYLE = ("border-collapse:collapse;font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,"
          "monospace;margin:4px 0")
 CELL = "padding:2px 10px;border-bottom:1px solid rgba(128,128,128,.25);text-align:{}"
@@ -21,7 +21,7 @@ ALIGNED = {False: "left", True: "right"}
 @dataclass(frozen=True)
 class Table:
     """A title, a header, rows of texts and notes under them; `right` are the columns of
-    numbers, aligned right; `more` says where to see the rows past MAX_ROWS."""
+    numbers, aligned right; `more` says where to see the rows past SHOWN_ROWS."""
 
     title: str
     header: tuple[str, ...]
@@ -31,11 +31,11 @@ class Table:
     more: str = ""
 
     def _shown(self) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
-        if len(self.rows) <= MAX_ROWS:
+        if len(self.rows) <= SHOWN_ROWS:
             return self.rows, self.notes
-        left = f"… {len(self.rows) - MAX_ROWS:,} more rows" + (f": {self.more}" if self.more
+        left = f"… {len(self.rows) - SHOWN_ROWS:,} more rows" + (f": {self.more}" if self.more
                                                                  else "")
-        return self.rows[:MAX_ROWS], (left,) + self.notes
+        return self.rows[:SHOWN_ROWS], (left,) + self.notes
 
     def text(self) -> str:
         rows, notes = self._shown()

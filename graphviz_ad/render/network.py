@@ -342,7 +342,7 @@ def network_digraph(picture: Picture, rankdir: str = AUTO,
     labelled = labels != VALUE_LABELS or lines <= LABELLED_LINES
     digraph = graphviz.Digraph("network", graph_attr={
         **graph_style(theme), "rankdir": LEFT_TO_RIGHT if rankdir == AUTO else rankdir,
-        "label": graphviz.escape(_legend(network, labels if labelled else ""))},
+        "label": graphviz.escape(_legend(network, labels if labelled else "", theme))},
         node_attr=neuron_style(theme), edge_attr={**LINE_STYLE, "fontcolor": theme.ink})
     count = len(network.layers)
     for index, layer in enumerate(network.layers):
@@ -376,12 +376,13 @@ def network_digraph(picture: Picture, rankdir: str = AUTO,
     return digraph
 
 
-def _legend(network: Network, labels: str) -> str:
+def _legend(network: Network, labels: str, theme: Theme) -> str:
     on_line = {"": "", VALUE_LABELS: ", its value on it", FORMULA_LABELS: ", its name on it",
                BOTH_LABELS: ", its value and grad on it"}[labels]
     samples = network.layers[0].samples
     value = f"its mean over the batch's {samples} samples" if network.layers[0].values.ndim == 2 \
         else "its value"
     return (f"line: weight W[i, j] from neuron j to neuron i{on_line}; blue negative, "
-            f"vermillion positive, wider and darker the larger\nneuron: {value}, and its bias "
+            f"vermillion positive, wider and {'darker' if theme == LIGHT else 'brighter'} the "
+            f"larger\nneuron: {value}, and its bias "
             f"b · grad = d{network.output_name}/d(weight or neuron), in each tooltip (SVG)")

@@ -26,6 +26,7 @@ FORMAT_OF = {PICTURE: "svg", PAGE: "html"}
 PAGE_INLINE_BYTES = 1_000_000
 PAGE_HEIGHT = 600  # pixels of the cell the page takes; it pans and zooms inside them
 LISTED_INPUTS = 12
+ARRAY_DIGITS = 4
 # The renderer's root element and its size: `<svg width="1014pt" height="359pt"`.
 SVG_SIZE = re.compile(r'<svg\b([^>]*?)\swidth="([^"]+)"\s+height="[^"]+"')
 
@@ -90,8 +91,8 @@ def summary(analysis: Any) -> Table:
     graph = analysis.graph
     scalar = np.ndim(analysis.output_value) == 0
     names = analysis.inputs
-    rows = tuple((name, display.summary(graph.values[graph.inputs[name]], None),
-                  display.summary(graph.gradient(name), None) if scalar else "")
+    rows = tuple((name, _written(graph.values[graph.inputs[name]]),
+                  _written(graph.gradient(name)) if scalar else "")
                  for name in names[:LISTED_INPUTS])
     notes = ((f"… and {len(names) - LISTED_INPUTS} more inputs",)
              if len(names) > LISTED_INPUTS else ())
@@ -101,6 +102,11 @@ def summary(analysis: Any) -> Table:
     return Table(f"{analysis.output_name} = {expression} = "
                  f"{display.summary(analysis.output_value, None)} · {len(graph):,} nodes",
                  ("input", "value", "gradient") if names else (), rows, notes, right=(1, 2))
+
+
+def _written(item: Any) -> str:
+    """A number with every digit, as `gad grad` prints it; an array rounded, to stay a line."""
+    return display.summary(item, None if np.ndim(item) == 0 else ARRAY_DIGITS)
 
 
 def fitted_svg(svg: str) -> str:

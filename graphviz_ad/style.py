@@ -72,7 +72,7 @@ LIGHT = Theme(
     neuron_fill="#f7f7f7", weight_zero="#d9d9d9")
 DARK = Theme(
     name="dark", paper="#1b1d21", box="#262a30", ink="#e6e6e6", muted="#a0a6ad",
-    faded="#4b5058", line="#8a8f96", grad="#e0a27a", rest="#c8c8c8",
+    faded="#4b5058", line="#8a8f96", grad="#e0a27a", rest="#6c6c6c",
     input_fill="#183323", input_line="#5fd08a", data_fill="#1f2a3a", data_line="#7f9cc8",
     output_fill="#3b2a1a", output_line="#c47a3a", constant_fill="#2a2d33",
     constant_line="#5a5f66", cut_line="#8c8c8c", no_gradient="#6e737a",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 import numpy as np
@@ -64,7 +63,9 @@ class Showable:
         through the sweeps, inline (`"page"`); options as `Analysis.draw`'s."""
         if kind not in FORMAT_OF:
             raise UsageError(f"unknown kind of showing `{kind}`", None,
-                           f"use {PICTURE!r} or {PAGE!r}")
+                             f"use {PICTURE!r} or {PAGE!r}")
+        from html import escape  # loaded by what shows, not by `gad grad`
+
         text = summary(self)
         try:
             drawing = self.draw(FORMAT_OF[kind], wrt, **options)
@@ -122,6 +123,8 @@ def inline_page(page: str, title: str) -> str:
     """The page in a frame of the cell's width: its text as the frame's document (`srcdoc`),
     run with scripts but no origin of its own, so it reaches neither the notebook nor the
     network (the page's own policy forbids every request too)."""
+    from html import escape
+
     document = page.replace("&", "&amp;").replace("'", "&#39;")
     return (f"<iframe srcdoc='{document}' sandbox=\"allow-scripts\" "
             f'title="{escape(title)}: the page that steps through the sweeps" '

@@ -1,13 +1,12 @@
 """The choices and defaults the layers share, each defined once.
 
 Light enough for the command line to read at start-up: it imports only the engine's own
-constants (engine/defaults.py, which imports nothing) and the palettes' names (style.py).
+constants (engine/defaults.py, which imports nothing).
 """
 
 # The engine's own, named here too so that the command line finds every choice in one module.
 from graphviz_ad.engine.defaults import (ENUMERATION_LIMIT, FD_CENTRAL, FD_COMPLEX,  # noqa: F401
                                          FD_FORWARD, FD_METHODS, FD_STEPS)
-from graphviz_ad.style import THEME_NAMES
 
 # auto: reverse mode, except for an array output with more elements than its inputs have
 MODES = ("auto", "reverse", "forward")
@@ -22,9 +21,9 @@ EDGE_LABELS = ("value", "formula", "both")
 VIEWS = ("forward", "backward", "network")
 RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
 RENDERERS = ("auto", "dot", "graphviz-pure")
-# Colours for a light or a dark background (style.py's palettes); a page without one follows
-# its reader's system setting.
-THEMES = THEME_NAMES
+# Colours for a light or a dark background: the names of style.py's palettes (which the command
+# line does not load to list them); a page without one follows its reader's system setting.
+THEMES = ("light", "dark")
 
 DEFAULT_TOP = 20
 DEFAULT_DPI = 144

@@ -78,8 +78,7 @@ DARK = Theme(
     constant_line="#5a5f66", cut_line="#8c8c8c", no_gradient="#6e737a",
     group_fill="#232b3a", group_line="#8fa3c7", cluster_line="#5d6a80",
     neuron_fill="#2a2d33", weight_zero="#4a4d52")
-THEMES = {theme.name: theme for theme in (LIGHT, DARK)}
-THEME_NAMES = tuple(THEMES)
+THEMES = {theme.name: theme for theme in (LIGHT, DARK)}  # in options.THEMES's order
 # The terminal's tables are read on any background; they take the light theme's grey.
 REST_COLOUR = LIGHT.rest
 

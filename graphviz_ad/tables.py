@@ -7,7 +7,6 @@ A result that subclasses `Tabled` and says what its `table` is prints as that ta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 # A longer listing is cut, saying how many rows are left out and where to see them all.
@@ -51,6 +50,8 @@ class Table:
         return "\n".join(lines + list(notes))
 
     def html(self) -> str:
+        from html import escape  # html.entities is a large table: loaded for notebooks only
+
         rows, notes = self._shown()
 
         def cells(row: tuple[str, ...], tag: str) -> str:

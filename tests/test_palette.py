@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+from graphviz_ad import options
 from graphviz_ad.style import (DARK, LIGHT, LINE_CONTRAST, PATH_COLOURS, TEXT_CONTRAST, THEMES,
                                Theme, contrast, counterparts, label_counterparts, readable_on)
 
@@ -106,6 +107,10 @@ def test_label_text_in_a_path_colour_is_readable_on_the_paper(colour, theme):
     assert contrast(text, theme.paper) >= TEXT_CONTRAST
     if contrast(colour, theme.paper) >= TEXT_CONTRAST:
         assert text == colour.lower()
+
+
+def test_the_command_line_offers_every_palette():
+    assert tuple(THEMES) == options.THEMES
 
 
 def test_yellow_is_darkened_for_text_on_white_and_blue_lightened_on_dark():

@@ -84,3 +84,11 @@ def test_completion_lists_the_public_names_and_importing_stays_light():
     loaded = subprocess.run([sys.executable, "-c", "import sys, graphviz_ad; dir(graphviz_ad); "
                              "print('numpy' in sys.modules)"], capture_output=True, text=True)
     assert loaded.stdout.strip() == "False"
+
+
+def test_show_names_its_two_views(worked):
+    from graphviz_ad.errors import UsageError
+
+    with pytest.raises(UsageError) as raised:
+        worked.show("slides")
+    assert raised.value.hint == "use 'picture' or 'page'"

@@ -14,7 +14,6 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from graphviz_ad.errors import UsageError
-from graphviz_ad.style import LIGHT, theme_named
 from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_BOXES, DEFAULT_MAX_NODES,
                                  DEFAULT_TIMEOUT, DEFAULT_TOP, DPI_RANGE, EDGE_LABELS,
                                  MAX_TIMEOUT, MIN_TIMEOUT, RANKDIRS, RENDERERS, THEMES, VIEWS)
@@ -163,6 +162,7 @@ def dot_source(picture: Picture, options: DrawOptions, renderer: str | None = No
     """The picture's DOT; for graphviz-pure, never wrapped into rows, which it lays out some
     forty times slower than the system `dot` (docs/pictures.md)."""
     from graphviz_ad.render.dot import to_digraph
+    from graphviz_ad.style import theme_named
 
     return to_digraph(picture, options.view, options.rankdir, wrap=renderer != PURE,
                       theme=theme_named(options.theme)).source
@@ -200,6 +200,7 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
     """The page: the picture laid out as for SVG, and each expansion of a folded group too,
     while their SVG stays within PAGE_EXPANSION_BYTES."""
     from graphviz_ad.render.page import PAGE_EXPANSION_BYTES, page
+    from graphviz_ad.style import LIGHT
 
     if options.view == NETWORK:
         raise UsageError("the page steps through the sweeps of the graph view, not the network "

@@ -599,6 +599,7 @@ def test_the_page_follows_the_readers_system_theme_and_its_button(open_page, tmp
 
     assert looks() == (False, "rgb(34, 34, 34)", "false")
     page.emulate_media(color_scheme="dark")
+    page.wait_for_selector("html.dark", state="attached")
     assert looks() == (True, "rgb(230, 230, 230)", "true")  # DARK.ink
     page.click("#theme")
     assert looks() == (False, "rgb(34, 34, 34)", "false")

@@ -65,6 +65,8 @@ def test_drawings_and_pictures_print_what_they_are_not_their_bytes(worked):
     assert repr(drawing) == f"Drawing: {len(drawing.data):,} bytes, 10 nodes"
     assert repr(worked.picture(wrt="x2")) == \
         "Picture of f: 10 boxes, 12 edges, the paths from x2 coloured (3)"
+    assert repr(worked.graph) == "AnnotatedGraph: 10 nodes, inputs x1, x2"
+    assert "AnnotatedGraph: 10 nodes" in repr(worked.plan("svg"))  # not its every tuple
     for shown in (worked, worked.paths("x1"), worked.trace(), drawing):
         assert " at 0x" not in repr(shown) and "(name=" not in repr(shown)
 

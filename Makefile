@@ -72,6 +72,7 @@ samples: $(STAMP)
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-plain.png
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-formula.png --edge-labels both
 	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-backward.png --wrt x1 --view backward
+	$(BIN)/gad graph samples/seed.gad -o docs/pictures/seed-dark.png --wrt x2 --theme dark
 	$(BIN)/gad graph samples/doubling.gad x=1 --wrt x -o docs/pictures/doubling.png
 	$(BIN)/gad graph samples/sum150.gad --wrt x -o docs/pictures/sum150.png
 	$(call picture,mlp300,--wrt x1)

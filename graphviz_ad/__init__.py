@@ -15,3 +15,8 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     raise AttributeError(f"module 'graphviz_ad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # What completion offers: the public names, loaded or not (not the submodules).
+    return sorted(__all__ + [name for name in globals() if name.startswith("__")])

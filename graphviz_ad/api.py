@@ -28,6 +28,7 @@ from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_in
 from graphviz_ad.errors import LimitError, NumericError, ShapeError, UsageError
 from graphviz_ad.gradients import AUTO, Check, CheckSettings, GradientReport
 from graphviz_ad.higher import HessianReport, HigherReport
+from graphviz_ad.notebook import Showable
 from graphviz_ad.options import DEFAULT_TOP
 from graphviz_ad.render import formats
 from graphviz_ad.render.formats import Drawing, DrawOptions, Format, PictureOptions
@@ -47,9 +48,10 @@ class Walkthrough:
     plan: Plan | None
 
 
-class Analysis:
+class Analysis(Showable):
     """A computation at a point: its annotated graph, and where the engine evaluated it, the
-    record that finite differences and forward mode replay."""
+    record that finite differences and forward mode replay; in a REPL, its value and gradients,
+    and in a notebook its picture, or its page (`show("page")`; notebook.py)."""
 
     def __init__(self, graph: AnnotatedGraph, evaluated: Graph | None = None,
                  warnings: Iterable[str] = (), rerun: Callable[[str, str, float], Any] |
@@ -259,12 +261,6 @@ class Analysis:
         from graphviz_ad.render.dot import to_digraph
 
         return to_digraph(self.picture(wrt, **options), view, rankdir)
-
-    def _repr_svg_(self) -> str:
-        """A notebook's picture; past the node budget, a small one saying what to call."""
-        if len(self.graph) > formats.DEFAULT_MAX_NODES:
-            return formats.too_large_svg(len(self.graph), formats.DEFAULT_MAX_NODES)
-        return self.render("svg").decode()
 
     def selected(self, names: Iterable[str] | None) -> list[str]:
         """The inputs asked for, each once, in the order given; all of them when None."""

@@ -54,6 +54,7 @@ EdgeLabels = _choice("EdgeLabels", options.EDGE_LABELS)
 View = _choice("View", options.VIEWS)
 Rankdir = _choice("Rankdir", options.RANKDIRS)
 Renderer = _choice("Renderer", options.RENDERERS)
+ThemeChoice = _choice("ThemeChoice", options.THEMES)
 
 Expression = Annotated[str, typer.Argument(
     help="An expression or program, a path to a program file, or - to read standard input.",
@@ -114,6 +115,10 @@ DpiOption = Annotated[int, typer.Option("--dpi", min=options.DPI_RANGE[0], max=o
                                         help="Resolution of PNG.")]
 RendererOption = Annotated[Renderer, typer.Option(
     "--renderer", help="auto: a system Graphviz dot if on PATH, else the bundled graphviz-pure.")]
+ThemeOption = Annotated[Optional[ThemeChoice], typer.Option(
+    "--theme", help="Colours for a light or a dark background (default light; a page follows "
+                    "its reader's system setting, and has a button to switch).",
+    show_default=False)]
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", min=options.MIN_TIMEOUT, max=options.MAX_TIMEOUT, help="Seconds before the renderer is stopped.")]
 MaxNodesOption = Annotated[int, typer.Option(
@@ -172,7 +177,7 @@ DocsTopic = Annotated[Optional[str], typer.Argument(
 PICTURE_PARAMETERS = (
     ("edge_labels", EdgeLabelsOption, EdgeLabels.value), ("view", ViewOption, View.forward),
     ("rankdir", RankdirOption, Rankdir.auto), ("dpi", DpiOption, options.DEFAULT_DPI),
-    ("renderer", RendererOption, Renderer.auto),
+    ("renderer", RendererOption, Renderer.auto), ("theme", ThemeOption, None),
     ("timeout", TimeoutOption, options.DEFAULT_TIMEOUT),
     ("max_nodes", MaxNodesOption, options.DEFAULT_MAX_NODES),
     ("only_paths", OnlyPathsOption, False), ("compact", CompactOption, False),

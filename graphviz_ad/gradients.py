@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 import numpy as np
 
+from graphviz_ad import display
 from graphviz_ad.engine.annotated import AnnotatedGraph
 from graphviz_ad.engine.backward import jacobian_rows
 from graphviz_ad.engine.check import (WORK_BUDGET, check_work, finite_difference, jacobian_zeros,
@@ -22,6 +23,7 @@ from graphviz_ad.engine.check import (WORK_BUDGET, check_work, finite_difference
 from graphviz_ad.engine.forward import forward_gradient
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.errors import CheckError, LimitError, UsageError
+from graphviz_ad.tables import Table, Tabled
 from graphviz_ad.options import (DEFAULT_ATOL, DEFAULT_RTOL, FD_CENTRAL, FD_COMPLEX, FD_METHODS,
                                  FD_STEPS, MAX_CHECK_RUNS, MODES)
 
@@ -57,8 +59,8 @@ class CheckSettings:
         return f"finite differences: {self.method}, h = {written}·max(1, |x|)"
 
 
-@dataclass(frozen=True)
-class Check:
+@dataclass(frozen=True, repr=False)
+class Check(Tabled):
     """A gradient beside its finite difference, or the reason the check was skipped (then
     `finite_difference` is None); at a failure, what the engine did at the non-differentiable
     points between the input and the output (relu at 0)."""
@@ -86,6 +88,20 @@ class Check:
     def agrees(self) -> bool:
         return not self.skipped and self.difference <= self.tolerance
 
+    @property
+    def verdict(self) -> str:
+        """`4.7e-12 ✓`, `3.1e-02 ✗`, or why it was not checked."""
+        if self.skipped:
+            return f"not checked: {self.skipped}"
+        return f"{self.difference:.1e} {'✓' if self.agrees else '✗'}"
+
+    def table(self) -> Table:
+        return Table("gradient beside its finite difference",
+                     ("gradient", "finite difference", "difference"),
+                     ((display.value(self.gradient), display.value(self.finite_difference)
+                       if self.finite_difference is not None else "", self.verdict),),
+                     self.kinks, right=(0, 1))
+
 
 @dataclass(frozen=True)
 class GradientRow:
@@ -95,8 +111,8 @@ class GradientRow:
     check: Check | None
 
 
-@dataclass(frozen=True)
-class GradientReport:
+@dataclass(frozen=True, repr=False)
+class GradientReport(Tabled):
     """What `gad grad` shows: the output's value and one row per input."""
 
     output_name: str
@@ -123,6 +139,23 @@ class GradientReport:
                     f"{self.mode} mode: {self.sweeps} {kind} sweep{'s' * (self.sweeps != 1)}, "
                     f"one per {per} element")
         return done + (f"; {self.settings.note}" if self.checked else "")
+
+    def table(self) -> Table:
+        """The rows of `gad grad`: each input's value and gradient, and where checked, its
+        finite difference and their difference."""
+        def check(row: GradientRow) -> tuple[str, ...]:
+            if not self.checked:
+                return ()
+            if row.check is None or row.check.finite_difference is None:
+                return ("", row.check.verdict if row.check else "")
+            return (display.value(row.check.finite_difference), row.check.verdict)
+
+        checked = ("finite difference", "difference") if self.checked else ()
+        rows = tuple((row.name, display.value(row.value), display.value(row.gradient))
+                     + check(row) for row in self.rows)
+        return Table(f"{self.output_name} = {display.value(self.value)}",
+                     ("input", "value", "gradient") + checked, rows, (self.note,),
+                     right=(1, 2, 3))
 
     @property
     def failures(self) -> list[GradientRow]:

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Union
 
 import numpy as np
 
+from graphviz_ad import display
 from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.check import (WORK_BUDGET, each_index, finite_difference, jacobian_zeros,
                                       replayed_values, sweep_works)
@@ -25,6 +26,10 @@ from graphviz_ad.errors import CheckError, LimitError, UsageError
 from graphviz_ad.gradients import (AUTO, REVERSE, Check, CheckSettings, Differentiated,
                                    replayable)
 from graphviz_ad.options import FD_CENTRAL, FD_COMPLEX, FD_FORWARD, FD_STEPS
+from graphviz_ad.tables import Table, Tabled
+
+# A REPL's Hessian is the matrix up to this many rows, its blocks past it.
+MATRIX_ROWS = 8
 
 
 def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -34,8 +39,8 @@ def element_names(name: str, shape: tuple[int, ...]) -> list[str]:
     return [f"{name}[{', '.join(map(str, index))}]" for index in np.ndindex(*shape)]
 
 
-@dataclass(frozen=True)
-class HessianReport:
+@dataclass(frozen=True, repr=False)
+class HessianReport(Tabled):
     """What `gad grad --order 2` shows: d²f / da db for each pair of inputs, as blocks of
     shape a + b, each beside finite differences of the gradient."""
 
@@ -75,6 +80,22 @@ class HessianReport:
     def require_agreement(self) -> None:
         _require(self.checks is not None, self.agrees, "the Hessian", self.difference)
 
+    def table(self) -> Table:
+        """The matrix, a row and a column per input element; a larger one block by block."""
+        title = f"Hessian of {self.output_name} = {display.value(self.value)}"
+        checked = (f"checked against finite differences of the gradient: largest difference "
+                   f"{self.difference:.1e} {'✓' if self.agrees else '✗'}",) if self.checks else ()
+        names = self.element_names
+        if len(names) <= MATRIX_ROWS:
+            return Table(title, ("",) + tuple(names),
+                         tuple((name,) + tuple(display.value(entry) for entry in row)
+                               for name, row in zip(names, self.matrix)),
+                         checked, right=tuple(range(1, len(names) + 1)))
+        return Table(title, ("block", "shape", "entries"),
+                     tuple((f"d²/d{first} d{second}", display.shape(block), display.brief(block))
+                           for first in self.names for second in self.names
+                           for block in (self.blocks[first][second],)), checked, right=(1,))
+
 
 @dataclass(frozen=True)
 class DerivativeRow:
@@ -84,8 +105,8 @@ class DerivativeRow:
     check: Check | None
 
 
-@dataclass(frozen=True)
-class DerivativesReport:
+@dataclass(frozen=True, repr=False)
+class DerivativesReport(Tabled):
     """What `gad grad --order N` shows for one scalar input: d^k f / dx^k for k = 1 .. N, each
     beside the finite difference of the order below."""
 
@@ -108,6 +129,24 @@ class DerivativesReport:
     def require_agreement(self) -> None:
         difference = max((row.check.difference for row in self.rows if row.check), default=0.0)
         _require(self.checked, self.agrees, "a derivative", difference)
+
+    def table(self) -> Table:
+        """Each derivative's value and graph size, and where checked, beside its finite
+        difference."""
+        def row(derivative: DerivativeRow) -> tuple[str, ...]:
+            power = "" if derivative.order == 1 else display.superscript(derivative.order)
+            cells = (f"d{power}{self.output_name}/d{self.name}{power}",
+                     display.value(derivative.value), f"{derivative.nodes:,}")
+            check = derivative.check
+            return cells + ((display.value(check.finite_difference), check.verdict)
+                            if check is not None and check.finite_difference is not None
+                            else ("", check.verdict) if check is not None else ())
+
+        header = ("derivative", "value", "graph nodes") + (
+            ("finite difference", "difference") if self.checked else ())
+        return Table(f"{self.output_name} = {display.value(self.value)} at {self.name} = "
+                     f"{display.brief(self.point)}", header,
+                     tuple(row(derivative) for derivative in self.rows), right=(1, 2, 3))
 
 
 HigherReport = Union[HessianReport, DerivativesReport]  # what `gad grad --order N` shows

@@ -21,6 +21,9 @@ EDGE_LABELS = ("value", "formula", "both")
 VIEWS = ("forward", "backward", "network")
 RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
 RENDERERS = ("auto", "dot", "graphviz-pure")
+# Colours for a light or a dark background: the names of style.py's palettes (which the command
+# line does not load to list them); a page without one follows its reader's system setting.
+THEMES = ("light", "dark")
 
 DEFAULT_TOP = 20
 DEFAULT_DPI = 144

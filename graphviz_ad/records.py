@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
+from graphviz_ad.engine.annotated import DATA, INPUT, AnnotatedGraph, output_name
 from graphviz_ad.engine.check import WORK_BUDGET
 from graphviz_ad.engine.paths import Path, PathSummary
 from graphviz_ad.engine.trace import (BackwardStep, ForwardStep, TangentSweep, backward_steps,
@@ -23,6 +23,7 @@ from graphviz_ad.engine.trace import (BackwardStep, ForwardStep, TangentSweep, b
                                       tangent_sweeps, trace_names)
 from graphviz_ad.errors import LimitError, UsageError
 from graphviz_ad.gradients import FORWARD, REVERSE, mode_for
+from graphviz_ad.tables import Table, Tabled
 
 BOTH = "both"  # a page's trace: the backward sweep, and forward mode's sweeps that fit
 # A trace of both modes carries forward mode's tangent sweeps, input by input, while they fit
@@ -49,8 +50,12 @@ class Tangents:
                 if count > made.get(name, 0)}
 
 
-@dataclass(frozen=True)
-class Trace:
+# A number in a REPL's trace: as the terminal's `gad trace` writes them.
+TRACE_DIGITS = 4
+
+
+@dataclass(frozen=True, repr=False)
+class Trace(Tabled):
     """What `gad trace` shows: the evaluation, then the backward sweep (reverse mode), forward
     mode's tangent sweeps, or both (a page's); and the gradients, by the mode's own sweeps."""
 
@@ -69,6 +74,25 @@ class Trace:
         """Forward mode's sweeps, None in reverse mode; made when first read, so that a caller
         of a trace of both modes who reads only the backward sweep never pays for them."""
         return self.make_tangents() if self.make_tangents is not None else None
+
+    def table(self) -> Table:
+        """The evaluation step by step, then each adjoint update of the backward sweep (forward
+        mode's sweeps: `gad trace --mode forward`)."""
+        def shown(item: Any) -> str:
+            return display.summary(item, TRACE_DIGITS, display.MAX_SHOWN_ELEMENTS)
+
+        names = self.names
+        rows = [(step.name if step.kind in (INPUT, DATA) else f"{step.name} = {step.expression}",
+                 shown(step.value), "") for step in self.forward]
+        rows += [(f"adj({names[step.target]}) += adj({names[step.via]}) · "
+                  f"{display.atom(step.formula)}", shown(step.contribution), shown(step.total))
+                 for step in self.backward]
+        gradients = ", ".join(f"d{self.output_name}/d{name} = {display.value(gradient)}"
+                              for name, gradient in self.gradients.items())
+        return Table(f"trace ({self.mode} mode): {len(self.forward)} evaluation steps, "
+                     f"{len(self.backward)} adjoint updates", ("step", "value or adds", "total"),
+                     tuple(rows), (f"gradient: {gradients or 'none (no inputs)'}",),
+                     right=(1, 2), more="gad trace prints every step")
 
 
 def trace_of(graph: AnnotatedGraph, inputs: list[str], max_steps: int | None = None,

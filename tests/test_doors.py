@@ -168,13 +168,18 @@ def test_a_notebook_shows_the_picture_without_a_system_graphviz(no_system_dot):
     assert "1.047" in shown["image/svg+xml"]
 
 
-def test_a_notebook_shows_a_small_note_for_a_graph_past_the_budget(no_system_dot):
+def test_a_notebook_shows_a_large_graph_folded_and_a_refused_one_as_its_reason(no_system_dot):
     formatters = pytest.importorskip("IPython.core.formatters")
     source = " + ".join(f"x*{index}" for index in range(1, 120))
-    shown, _ = formatters.DisplayFormatter().format(api.analyze(source, x=1.0))
-    assert "too many to lay out inline" in shown["image/svg+xml"]
-    assert "max_nodes=" in shown["image/svg+xml"]
-    ElementTree.fromstring(shown["image/svg+xml"].encode())
+    analysis = api.analyze(source, x=1.0)
+    shown, _ = formatters.DisplayFormatter().format(analysis)
+    svg = shown["image/svg+xml"]
+    ElementTree.fromstring(svg.encode())
+    assert 0 < svg.count('class="node"') <= 60 < len(analysis.graph)  # folded to the budget
+    refused = analysis.show(max_nodes=5, expand_all=True)._repr_mimebundle_()
+    assert set(refused) == {"text/plain", "text/html"}
+    assert refused["text/plain"].splitlines()[-1].startswith(
+        "the picture would have 475 nodes, more than --max-nodes 5")
 
 
 def test_a_missing_pytorch_is_a_message_with_the_install_command(monkeypatch):

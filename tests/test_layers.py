@@ -47,6 +47,7 @@ def ours(path: Path) -> set[str]:
 FLOORS = [
     ("leaves", ("graphviz_ad.text", "graphviz_ad.errors", "graphviz_ad.collector",
                 "graphviz_ad.style", "graphviz_ad.signals", "graphviz_ad.display",
+                "graphviz_ad.tables",
                 "graphviz_ad.engine.defaults"), ("numpy", "rich", "typer", "graphviz")),
     ("choices", ("graphviz_ad.options",), ("numpy", "rich", "typer", "graphviz", "subprocess")),
     ("language", ("graphviz_ad.language",), ("numpy", "rich", "typer", "graphviz")),
@@ -58,7 +59,8 @@ FLOORS = [
     ("records", ("graphviz_ad.records", "graphviz_ad.gradients", "graphviz_ad.higher"),
      ("rich", "typer", "graphviz")),
     ("render", ("graphviz_ad.render",), ("typer", "rich")),
-    ("facade", ("graphviz_ad.api", "graphviz_ad.torchviz_dot", "graphviz_ad"),
+    ("facade", ("graphviz_ad.api", "graphviz_ad.notebook", "graphviz_ad.torchviz_dot",
+                "graphviz_ad"),
      ("rich", "typer", "subprocess")),
     ("report", ("graphviz_ad.report",), ("typer", "graphviz")),
     ("command line", ("graphviz_ad.command_options", "graphviz_ad.command_help", "graphviz_ad.cli",

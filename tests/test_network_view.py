@@ -10,8 +10,9 @@ from test_palette import DEFICIENCIES, MIN_DISTANCE, lab, linear_rgb
 
 from graphviz_ad.api import analyze, load
 from graphviz_ad.errors import UsageError
-from graphviz_ad.render.network import (LABELLED_LINES, MAX_NEURONS, NEGATIVE, POSITIVE, ZERO,
+from graphviz_ad.render.network import (LABELLED_LINES, MAX_NEURONS, NEGATIVE, POSITIVE,
                                         network_of, weight_colour)
+from graphviz_ad.style import LIGHT, THEMES
 from tests.conftest import gad
 
 SMALL = "samples/network_2_3_1.gad"
@@ -82,16 +83,18 @@ def test_a_lines_colour_and_width_show_the_weights_sign_and_size():
     largest_positive, largest_negative = drawn[("l1_0", "l2_0")], drawn[("l1_1", "l2_0")]
     assert f'color="{POSITIVE.lower()}"' in largest_positive and "penwidth=4.00" in largest_positive
     assert f'color="{NEGATIVE.lower()}"' in largest_negative and "penwidth=4.00" in largest_negative
-    assert weight_colour(0.0) == ZERO
+    assert weight_colour(0.0) == LIGHT.weight_zero
     half = drawn[("l1_2", "l2_0")]  # W2[0, 2] = 0.5 of the largest, 1
     assert f'color="{weight_colour(0.5)}"' in half and "penwidth=2.30" in half
 
 
+@pytest.mark.parametrize("theme", THEMES.values(), ids=THEMES)
 @pytest.mark.parametrize("deficiency", DEFICIENCIES)
-def test_negative_and_positive_weights_stay_apart_for_colour_blind_readers(deficiency):
+def test_negative_and_positive_weights_stay_apart_for_colour_blind_readers(deficiency, theme):
     matrix = np.array(DEFICIENCIES[deficiency])
     for share in (1.0, 0.5):
-        seen = [lab(matrix @ linear_rgb(weight_colour(sign * share))) for sign in (1, -1)]
+        seen = [lab(matrix @ linear_rgb(weight_colour(sign * share, theme)))
+                for sign in (1, -1)]
         assert np.linalg.norm(seen[0] - seen[1]) >= MIN_DISTANCE, (deficiency, share)
 
 

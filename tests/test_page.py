@@ -626,3 +626,38 @@ def test_a_step_over_arrays_is_said_in_words_and_a_grads_picture_waits_for_it(op
         "v1's grad, 8×5 numbers from -0.048 to 0.051, flows back along this edge: it adds 3×5 "
         "numbers from -0.156 to 0.172 to W1's grad")
     assert page.text_content("#after") == "W1.grad is now 3×5 numbers from -0.156 to 0.172"
+
+
+def test_the_page_follows_the_readers_system_theme_and_its_button(open_page, tmp_path):
+    path = tmp_path / "seed.html"
+    gad("graph", SEED, "--wrt", "x2", "-o", path)
+    page = open_page(path)
+
+    def looks() -> tuple:
+        return (page.evaluate("document.documentElement.classList.contains('dark')"),
+                page.eval_on_selector('#stage svg text[fill="#222222"]',
+                                      "text => getComputedStyle(text).fill"),
+                page.get_attribute("#theme", "aria-pressed"))
+
+    assert looks() == (False, "rgb(34, 34, 34)", "false")
+    page.emulate_media(color_scheme="dark")
+    page.wait_for_selector("html.dark", state="attached")
+    assert looks() == (True, "rgb(230, 230, 230)", "true")  # DARK.ink
+    page.click("#theme")
+    assert looks() == (False, "rgb(34, 34, 34)", "false")
+    path_label = page.eval_on_selector('#stage svg text[fill="#0072b2"]',
+                                       "text => getComputedStyle(text).fill")
+    assert path_label == "rgb(0, 114, 178)"
+    page.click("#theme")
+    assert looks()[0] and page.eval_on_selector(
+        '#stage svg text[fill="#0072b2"]', "text => getComputedStyle(text).fill") == \
+        "rgb(47, 140, 192)"  # lightened on dark paper, the line itself still #0072b2
+
+
+def test_a_page_drawn_with_a_theme_opens_in_it(open_page, tmp_path):
+    path = tmp_path / "seed.html"
+    gad("graph", SEED, "-o", path, "--theme", "dark")
+    page = open_page(path)
+    assert page.evaluate("document.documentElement.classList.contains('dark')")
+    assert page.eval_on_selector("#stage svg polygon", "shape => getComputedStyle(shape).fill") \
+        == "rgb(27, 29, 33)"  # DARK.paper, the picture's background

@@ -1,13 +1,16 @@
 """The path colours, and the heatmaps' diverging scale, stay apart for readers with the three
-common colour-vision deficiencies."""
+common colour-vision deficiencies, on the light theme's paper and the dark one's, and every text
+and line reads on its background."""
 
 import itertools
 
 import numpy as np
 import pytest
 
-from graphviz_ad.style import (HEAT_LEVELS, PATH_COLOURS, REST_COLOUR, TEXT_CONTRAST,
-                               contrast_on_white, heat_colour, readable_on_white)
+from graphviz_ad import options
+from graphviz_ad.style import (DARK, HEAT_LEVELS, LIGHT, LINE_CONTRAST, PATH_COLOURS, TEXT_CONTRAST,
+                               THEMES, Theme, contrast, counterparts, heat_colour,
+                               label_counterparts, readable_on)
 
 # Machado, Oliveira and Fernandes (2009), severity 1.0, applied to linear RGB.
 DEFICIENCIES = {
@@ -37,14 +40,58 @@ def lab(linear: np.ndarray) -> np.ndarray:
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
-@pytest.mark.parametrize("deficiency", DEFICIENCIES)
-def test_every_pair_of_path_colours_stays_apart(deficiency):
+def distance(first: str, second: str, deficiency: str) -> float:
+    """CIE76 ΔE between two colours as a reader with `deficiency` sees them."""
     matrix = np.array(DEFICIENCIES[deficiency])
-    colours = PATH_COLOURS + (REST_COLOUR,)
-    seen = {colour: lab(matrix @ linear_rgb(colour)) for colour in colours}
-    for first, second in itertools.combinations(colours, 2):
-        distance = float(np.linalg.norm(seen[first] - seen[second]))
-        assert distance >= MIN_DISTANCE, (deficiency, first, second, distance)
+    return float(np.linalg.norm(lab(matrix @ linear_rgb(first))
+                                - lab(matrix @ linear_rgb(second))))
+
+
+@pytest.mark.parametrize("theme", THEMES.values(), ids=THEMES)
+@pytest.mark.parametrize("deficiency", DEFICIENCIES)
+def test_every_pair_of_path_colours_stays_apart(deficiency, theme):
+    for first, second in itertools.combinations(PATH_COLOURS + (theme.rest,), 2):
+        assert distance(first, second, deficiency) >= MIN_DISTANCE, (deficiency, first, second)
+
+
+@pytest.mark.parametrize("theme", THEMES.values(), ids=THEMES)
+@pytest.mark.parametrize("deficiency", DEFICIENCIES)
+def test_leaves_root_cut_and_faded_edges_stay_apart_and_from_the_paper(deficiency, theme):
+    marks = {"input": theme.input_line, "output": theme.output_line, "cut": theme.cut_line,
+             "faded": theme.faded, "rest": theme.rest}
+    for (first, one), (second, other) in itertools.combinations(marks.items(), 2):
+        assert distance(one, other, deficiency) >= MIN_DISTANCE, (first, second)
+    for name, colour in marks.items():
+        if name != "faded":  # faded is meant to recede
+            assert distance(colour, theme.paper, deficiency) >= 2 * MIN_DISTANCE, name
+
+
+@pytest.mark.parametrize("theme", THEMES.values(), ids=THEMES)
+def test_text_and_lines_read_on_their_backgrounds(theme):
+    for text, background in [(theme.ink, theme.paper), (theme.ink, theme.box),
+                             (theme.ink, theme.input_fill), (theme.ink, theme.output_fill),
+                             (theme.ink, theme.group_fill), (theme.ink, theme.data_fill),
+                             (theme.muted, theme.paper), (theme.muted, theme.constant_fill),
+                             (theme.grad, theme.box), (theme.grad, theme.input_fill),
+                             (theme.grad, theme.output_fill), (theme.ink, theme.neuron_fill)]:
+        assert contrast(text, background) >= TEXT_CONTRAST, (text, background)
+    # A cut edge is grey and dashed, with a bar and `cut` on it (2.7:1 on white).
+    for line in (theme.line, theme.input_line, theme.output_line, theme.rest, theme.group_line,
+                 theme.data_line):
+        assert contrast(line, theme.paper) >= LINE_CONTRAST, line
+
+
+def test_the_page_can_show_a_light_picture_in_the_dark_theme():
+    """Each light colour has one dark counterpart, so the page's mapping is a function."""
+    roles: dict[str, str] = {}
+    for field in Theme.__dataclass_fields__:
+        if field != "name":
+            light, dark = getattr(LIGHT, field).lower(), getattr(DARK, field).lower()
+            assert roles.setdefault(light, dark) == dark, field
+    mapping = counterparts(LIGHT, DARK)
+    assert mapping["#222222"] == DARK.ink and mapping["#ffffff"] == DARK.paper
+    # Yellow, darkened for text on white, is yellow again on dark paper.
+    assert label_counterparts(LIGHT, DARK)["#7e7720"] == "#f0e442"
 
 
 def test_the_simulation_reproduces_the_reported_protanopia_clash():
@@ -55,16 +102,23 @@ def test_the_simulation_reproduces_the_reported_protanopia_clash():
     assert distance == pytest.approx(2.8, abs=0.1)
 
 
-@pytest.mark.parametrize("colour", PATH_COLOURS + (REST_COLOUR,))
-def test_label_text_in_a_path_colour_is_readable_on_white(colour):
-    text = readable_on_white(colour)
-    assert contrast_on_white(text) >= TEXT_CONTRAST
-    if contrast_on_white(colour) >= TEXT_CONTRAST:
-        assert text == colour.lower() or text == colour
+@pytest.mark.parametrize("theme", THEMES.values(), ids=THEMES)
+@pytest.mark.parametrize("colour", PATH_COLOURS + (LIGHT.rest, DARK.rest))
+def test_label_text_in_a_path_colour_is_readable_on_the_paper(colour, theme):
+    text = readable_on(colour, theme.paper)
+    assert contrast(text, theme.paper) >= TEXT_CONTRAST
+    if contrast(colour, theme.paper) >= TEXT_CONTRAST:
+        assert text == colour.lower()
 
 
-def test_yellow_is_darkened_for_text_but_keeps_its_hue():
-    assert readable_on_white("#F0E442") == "#7e7720"
+def test_the_command_line_offers_every_palette():
+    assert tuple(THEMES) == options.THEMES
+
+
+def test_yellow_is_darkened_for_text_on_white_and_blue_lightened_on_dark():
+    assert readable_on("#F0E442", LIGHT.paper) == "#7e7720"
+    assert readable_on("#0072B2", DARK.paper) == "#2f8cc0"
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
 
 
 @pytest.mark.parametrize("deficiency", DEFICIENCIES)

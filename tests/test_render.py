@@ -277,9 +277,14 @@ def test_explain_walks_through_and_draws(tmp_path):
     ElementTree.fromstring(out.read_bytes())
 
 
-def test_notebook_display_is_svg():
-    svg = analyze("x*y", x=1.0, y=2.0)._repr_svg_()
-    assert ElementTree.fromstring(svg.encode()).tag.endswith("svg")
+def test_notebook_display_is_svg_fitted_to_the_cell_and_text():
+    shown = analyze("x*y", x=1.0, y=2.0)._repr_mimebundle_()
+    assert ElementTree.fromstring(shown["image/svg+xml"].encode()).tag.endswith("svg")
+    root = shown["text/html"][shown["text/html"].index("<svg"):].split(">", 1)[0]
+    assert "max-width:100%;height:auto" in root and " height=" not in root
+    assert shown["text/plain"].splitlines()[:4] == [
+        "f = x*y = 2.0 · 3 nodes", "input  value  gradient", "x        1.0       2.0",
+        "y        2.0       1.0"]
 
 
 def test_missing_system_dot_is_a_render_error(tmp_path):

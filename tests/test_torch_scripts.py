@@ -128,7 +128,7 @@ def test_changing_the_import_line_gives_our_picture(script, tmp_path):
     assert (tmp_path / "graph").read_text().startswith("digraph")
     svg = (tmp_path / "graph.svg").read_text()
     assert "<svg" in svg and "grad" in svg
-    assert picture._repr_svg_().count("<svg") == 1
+    assert picture._repr_mimebundle_()["image/svg+xml"].count("<svg") == 1
     assert picture.save(str(tmp_path / "again.gv")) == str(tmp_path / "again.gv")
     assert picture.source == (tmp_path / "again.gv").read_text()
 

@@ -183,6 +183,11 @@ class NodeTable:
     def __len__(self) -> int:
         return len(self.kinds)
 
+    def __repr__(self) -> str:  # its size and inputs, not every tuple of every node
+        names = ", ".join(sorted(self.inputs, key=display.natural_key)[:12]) + (
+            ", …" if len(self.inputs) > 12 else "")
+        return f"{type(self).__name__}: {len(self):,} nodes, inputs {names or 'none'}"
+
     def text(self, node: int) -> str:
         """The source text a node came from, else its details, else its label; past
         display.MAX_SOURCE_TEXT characters, its beginning and end around a `…`, copied without
@@ -263,7 +268,7 @@ def _no_gradient(arguments: tuple[int, ...]) -> tuple[None, ...]:
     return _NO_GRADIENT[count] if count < 3 else (None,) * count
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class AnnotatedGraph(NodeTable):
     """Nodes in a topological order (arguments before their consumers), as parallel tuples.
 

@@ -28,7 +28,7 @@ MAX_ELEMENTS = 10_000_000  # in one array
 MAX_HELD_ELEMENTS = 25_000_000
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Graph(NodeTable):
     source: str
     kinds: tuple[str, ...]

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import numpy as np
 
 from graphviz_ad import display
-from graphviz_ad.engine.annotated import AnnotatedGraph, ForeignOp, GroupOp
+from graphviz_ad.engine.annotated import AnnotatedGraph, ForeignOp, GroupOp, output_name
 from graphviz_ad.engine.fold import frames, group_paths
 from graphviz_ad.engine.linear import JACOBIAN, MATMUL
 from graphviz_ad.errors import LimitError
+from graphviz_ad.tables import Table, Tabled
 from graphviz_ad.engine.defaults import ENUMERATION_LIMIT
 
 # Edges of all the paths listed at once, bounded before listing by (paths) x (the longest path):
@@ -79,8 +80,12 @@ class Path:
         return (self.start,) + tuple(edge.consumer for edge in self.edges)
 
 
-@dataclass(frozen=True)
-class PathSummary:
+# A path's product in a REPL's table, as `gad paths` prints it.
+PRODUCT_DIGITS = 10
+
+
+@dataclass(frozen=True, repr=False)
+class PathSummary(Tabled):
     """The paths shown for one input, and what the rest add up to."""
 
     name: str
@@ -90,6 +95,23 @@ class PathSummary:
     rest_count: int | CountEstimate
     rest_sum: Any
     exact_order: bool  # False for array graphs too large to enumerate: ordered by a bound
+    # The graph they run through, which names their nodes in the table.
+    graph: AnnotatedGraph | None = field(default=None, compare=False)
+
+    def table(self) -> Table:
+        """The rows of `gad paths --wrt NAME`: each path, its local gradients and product."""
+        graph = self.graph
+        rows = [(str(index), display.path_chain(graph, path) if graph else "",
+                 display.path_factors(path), display.value(path.product, PRODUCT_DIGITS))
+                for index, path in enumerate(self.paths, start=1)]
+        if self.rest_count:
+            rows.append(("", display.other_paths(self.rest_count), "",
+                         display.value(self.rest_sum, PRODUCT_DIGITS)))
+        rows.append(("", "gradient (backward pass)", "", display.value(self.gradient)))
+        output = output_name(graph) if graph else "the output"
+        return Table(f"paths from {self.name} to {output}: {display.count(self.count)}",
+                     ("#", "path", "local gradients along it", "product"), tuple(rows),
+                     right=(0, 3))
 
     @property
     def shown_sum(self) -> Any:
@@ -508,4 +530,4 @@ def summarize(graph: AnnotatedGraph, name: str, top: int | None) -> PathSummary:
         rest_sum = gradient - sum((path.product for path in shown), np.zeros_like(gradient))
     rest_count = fewer(count, len(shown))
     return PathSummary(name, gradient, count, shown, rest_count,
-                       rest_sum if rest_count else np.zeros_like(gradient)[()], exact)
+                       rest_sum if rest_count else np.zeros_like(gradient)[()], exact, graph)

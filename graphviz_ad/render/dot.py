@@ -22,44 +22,57 @@ from graphviz_ad.engine.annotated import (CONSTANT, CUT, DATA, GROUP, INPUT, OPE
 from graphviz_ad.options import LARGE_PICTURE
 from graphviz_ad.render.rows import Arrangement, arrange, caption_lines
 from graphviz_ad.render.picture import OUTPUT, DrawnEdge, DrawnNode, Picture
-from graphviz_ad.style import (HEAT_LEVELS, INPUT_COLOUR, OUTPUT_COLOUR, REST_COLOUR,
-                               heat_colour, path_colour, readable_on_white)
+from graphviz_ad.style import (HEAT_LEVELS, LIGHT, Theme, heat_colour, path_colour,
+                               readable_on)
 from graphviz_ad.text import printable
 
 FORWARD = "forward"
 BACKWARD = "backward"
 NETWORK = "network"
 FONT = "Helvetica"
-TEXT = "#222222"
-MUTED = "#6b6b6b"
-FADED = "#c4c4c4"
-GRAD_COLOUR = "#a0522d"
 MAX_EDGE_COLOURS = 4
-GROUP_COLOUR = "#4a5a7a"
 
-GRAPH_STYLE = {"bgcolor": "white", "fontname": FONT, "fontsize": "10", "fontcolor": MUTED,
-               "labelloc": "b", "nodesep": "0.3", "ranksep": "0.45", "pad": "0.2"}
-NODE_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "white", "color": "#606060",
-              "fontname": FONT, "fontsize": "12", "fontcolor": TEXT, "margin": "0.08,0.04",
-              "penwidth": "1.2"}
-EDGE_STYLE = {"fontname": FONT, "fontsize": "10", "fontcolor": TEXT, "color": "#606060",
-              "arrowsize": "0.7"}
-KIND_STYLE = {
-    INPUT: {"fillcolor": "#e2f3e7", "color": INPUT_COLOUR, "penwidth": "1.8"},
-    DATA: {"style": "filled", "fillcolor": "#eaf0f8", "color": "#5b7aa8", "penwidth": "1.4"},
-    OUTPUT: {"fillcolor": "#f4e6d8", "color": OUTPUT_COLOUR, "penwidth": "2.2"},
-    CONSTANT: {"shape": "ellipse", "style": "filled", "fillcolor": "#f3f3f3",
-                 "color": "#c8c8c8", "fontcolor": MUTED, "fontsize": "9", "margin": "0.02,0.01",
-                 "height": "0.25", "width": "0.3"},
-    CUT: {"style": "rounded,dashed,filled", "fillcolor": "#f3f3f3", "color": "#9e9e9e"},
-    OPERATION: {},
-    GROUP: {"fillcolor": "#eef1f7", "color": GROUP_COLOUR, "penwidth": "1.6", "peripheries": "2"},
-}
+
+def graph_style(theme: Theme) -> dict[str, str]:
+    return {"bgcolor": theme.paper, "fontname": FONT, "fontsize": "10", "fontcolor": theme.muted,
+            "labelloc": "b", "nodesep": "0.3", "ranksep": "0.45", "pad": "0.2"}
+
+
+def node_style(theme: Theme) -> dict[str, str]:
+    return {"shape": "box", "style": "rounded,filled", "fillcolor": theme.box,
+            "color": theme.line, "fontname": FONT, "fontsize": "12", "fontcolor": theme.ink,
+            "margin": "0.08,0.04", "penwidth": "1.2"}
+
+
+def edge_style(theme: Theme) -> dict[str, str]:
+    return {"fontname": FONT, "fontsize": "10", "fontcolor": theme.ink, "color": theme.line,
+            "arrowsize": "0.7"}
+
+
+def kind_style(kind: str, theme: Theme) -> dict[str, str]:
+    return {
+        INPUT: {"fillcolor": theme.input_fill, "color": theme.input_line, "penwidth": "1.8"},
+        DATA: {"style": "filled", "fillcolor": theme.data_fill, "color": theme.data_line,
+               "penwidth": "1.4"},
+        OUTPUT: {"fillcolor": theme.output_fill, "color": theme.output_line, "penwidth": "2.2"},
+        CONSTANT: {"shape": "ellipse", "style": "filled", "fillcolor": theme.constant_fill,
+                   "color": theme.constant_line, "fontcolor": theme.muted, "fontsize": "9",
+                   "margin": "0.02,0.01", "height": "0.25", "width": "0.3"},
+        CUT: {"style": "rounded,dashed,filled", "fillcolor": theme.constant_fill,
+              "color": theme.cut_line},
+        OPERATION: {},
+        GROUP: {"fillcolor": theme.group_fill, "color": theme.group_line, "penwidth": "1.6",
+                "peripheries": "2"},
+    }[kind]
+
+
 # A copy of a much-used leaf: its name only, dashed, so it reads as the same leaf again.
 COPY_STYLE = {"style": "rounded,dashed,filled", "fontsize": "10", "margin": "0.04,0.02"}
-CLUSTER_STYLE = {"style": "rounded,dashed", "color": "#9aa5b8", "fontcolor": GROUP_COLOUR,
-                 "fontsize": "10", "labeljust": "l"}
-FADED_STYLE = {"color": FADED, "fillcolor": "white", "fontcolor": FADED}
+
+
+def cluster_style(theme: Theme) -> dict[str, str]:
+    return {"style": "rounded,dashed", "color": theme.cluster_line, "fontcolor": theme.group_line,
+            "fontsize": "10", "labeljust": "l"}
 # A heatmap is at most HEAT_SIZE points a side, its cells at most BIGGEST_CELL; a bar BAR_WIDTH
 # wide and BAR_STEP high per level, about a zero line.
 HEAT_SIZE = 60
@@ -90,13 +103,13 @@ def parameters_text(count: int) -> str:
     return f"{count:,} parameter{'s' if count != 1 else ''}"
 
 
-def _node_label(node: DrawnNode, view: str) -> str:
+def _node_label(node: DrawnNode, view: str, theme: Theme) -> str:
     if node.kind == CONSTANT:
         return _plain(node.title)
     if node.copy_of:
         return f"<<B>{_html(node.title)}</B>>"
-    colour = FADED if node.faded else TEXT
-    grad_colour = FADED if node.faded else GRAD_COLOUR
+    colour = theme.faded if node.faded else theme.ink
+    grad_colour = theme.faded if node.faded else theme.grad
     shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
     title = f"<B>{_html(shown)}</B>"
     if node.name and node.kind not in (INPUT, DATA) and node.name != node.title:
@@ -112,9 +125,10 @@ def _node_label(node: DrawnNode, view: str) -> str:
                     f'{_html(node.adjoint)}</FONT></TD></TR>')
         if node.grad_map:
             rows.append(f"<TR><TD>{heatmap_table(node.grad_map)}</TD></TR>")
+    muted = theme.faded if node.faded else theme.muted
     for note in (node.folded, node.repeats):
         if note:
-            rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{FADED if node.faded else MUTED}">'
+            rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{muted}">'
                         f'{_html(note)}</FONT></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows) + "</TABLE>>")
@@ -170,14 +184,14 @@ def _bar_cell(colour: str | None, rows: int, height: int | None = None,
             f'FIXEDSIZE="TRUE"{fill}></TD>')
 
 
-def _node_attributes(node: DrawnNode) -> dict[str, str]:
-    attributes = dict(KIND_STYLE[node.kind])
+def _node_attributes(node: DrawnNode, theme: Theme) -> dict[str, str]:
+    attributes = kind_style(node.kind, theme)
     if node.folded and node.kind == OUTPUT:
         attributes["peripheries"] = "2"
     if node.copy_of:
         attributes.update(COPY_STYLE)
     if node.faded:
-        attributes.update(FADED_STYLE)
+        attributes.update(color=theme.faded, fillcolor=theme.box, fontcolor=theme.faded)
     attributes["tooltip"] = _tooltip(node.tooltip)
     return attributes
 
@@ -196,7 +210,8 @@ def path_tag(paths: tuple[int, ...]) -> str:
                           for run in runs) + "]"
 
 
-def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, str]:
+def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str,
+                     theme: Theme) -> dict[str, str]:
     attributes: dict[str, str] = {}
     label = " ".join(filter(None, (edge.label, path_tag(edge.paths) if edge.paths else "")))
     if label:
@@ -205,35 +220,38 @@ def _edge_attributes(edge: DrawnEdge, picture: Picture, view: str) -> dict[str, 
         key = "xlabel" if len(picture.nodes) > LARGE_PICTURE else "label"
         attributes[key] = _plain(f" {label} ")
     if edge.cut:
-        attributes.update(style="dashed", color="#9e9e9e", fontcolor=MUTED, arrowhead="tee")
+        attributes.update(style="dashed", color=theme.cut_line, fontcolor=theme.muted,
+                          arrowhead="tee")
     elif edge.no_gradient:
-        attributes.update(style="dotted", color="#b8b8b8", fontcolor=MUTED)
+        attributes.update(style="dotted", color=theme.no_gradient, fontcolor=theme.muted)
     elif edge.paths or edge.on_rest:
         colours = [path_colour(index) for index in edge.paths[:MAX_EDGE_COLOURS]]
         if edge.on_rest or len(edge.paths) > MAX_EDGE_COLOURS:
-            colours.append(REST_COLOUR)
-        attributes.update(color=":".join(colours), fontcolor=readable_on_white(colours[0]),
+            colours.append(theme.rest)
+        attributes.update(color=":".join(colours),
+                          fontcolor=readable_on(colours[0], theme.paper),
                           penwidth=str(1.6 + 0.6 * min(len(colours), 3)))
     elif picture.wrt is not None:
-        attributes.update(color=FADED, fontcolor=FADED)
+        attributes.update(color=theme.faded, fontcolor=theme.faded)
     if view == BACKWARD:
         attributes["dir"] = "back"
     return attributes
 
 
-def _legend_label(picture: Picture) -> str:
+def _legend_label(picture: Picture, theme: Theme) -> str:
     rows = [f'<TR><TD COLSPAN="4" ALIGN="LEFT"><B>paths from {_html(picture.wrt)} to '
             f'{_html(picture.output_name)}</B></TD></TR>']
     for row in picture.legend:
         coloured = row.colour_index is not None
-        colour = path_colour(row.colour_index) if coloured else REST_COLOUR
+        colour = path_colour(row.colour_index) if coloured else theme.rest
         number = path_tag((row.colour_index,)) if coloured else ""
         rows.append(f'<TR><TD ALIGN="RIGHT">{number}</TD><TD BGCOLOR="{colour}" WIDTH="14"> </TD>'
                     f'<TD ALIGN="LEFT">{_html(row.text)}</TD>'
                     f'<TD ALIGN="RIGHT">{_html(row.product)}</TD></TR>')
     rows.append(f'<TR><TD></TD><TD></TD><TD COLSPAN="2" ALIGN="LEFT"><B>'
                 f'{_html(picture.legend_total)}</B></TD></TR>')
-    return ('<<TABLE BORDER="1" COLOR="#c8c8c8" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3">'
+    return (f'<<TABLE BORDER="1" COLOR="{theme.constant_line}" CELLBORDER="0" CELLSPACING="2" '
+            'CELLPADDING="3">'
             + "".join(rows) + "</TABLE>>")
 
 
@@ -245,31 +263,34 @@ AUTO = "auto"  # the default direction: left to right, or as render/rows.py arra
 
 
 def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = AUTO,
-               system_dot: bool = True) -> graphviz.Digraph:
+               system_dot: bool = True, theme: Theme = LIGHT) -> graphviz.Digraph:
     """The picture as a graphviz.Digraph: ids n0, n1, ... in creation order, sorted attributes;
     `rankdir` auto: the direction and rows render/rows.py chooses for its shape (not for the
     `system_dot`, no rows, which graphviz-pure lays out slowly: left to right or top to bottom,
-    whichever is nearer its bounds); the network view is drawn by render/network.py."""
+    whichever is nearer its bounds), in the colours of `theme`; the network view is drawn by
+    render/network.py."""
     if view == NETWORK:
         from graphviz_ad.render.network import network_digraph
 
-        return network_digraph(picture, rankdir, system_dot)
+        return network_digraph(picture, rankdir, system_dot, theme)
     arrangement = arrange(picture, system_dot) if rankdir == AUTO else Arrangement(rankdir)
     wrapped = arrangement.rows
     caption = _plain(caption_lines(picture.caption, picture, arrangement))
     layout = {"rankdir": arrangement.rankdir, **({"newrank": "true"} if wrapped else {})}
-    digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**GRAPH_STYLE, **layout,
+    digraph = graphviz.Digraph("graphviz_ad", graph_attr=_sorted({**graph_style(theme), **layout,
                                                                    "label": caption}),
-                               node_attr=_sorted(NODE_STYLE), edge_attr=_sorted(EDGE_STYLE))
+                               node_attr=_sorted(node_style(theme)),
+                               edge_attr=_sorted(edge_style(theme)))
     # Rows are ranks across the whole picture: clusters, ranked apart, would tear them.
-    clusters = _clusters(picture) if picture.clusters and not wrapped else {}
+    clusters = _clusters(picture, theme) if picture.clusters and not wrapped else {}
     for node in picture.nodes:
         _innermost(node.group, clusters, digraph).node(
-            node.id, _node_label(node, view), _attributes=_sorted(_node_attributes(node)))
+            node.id, _node_label(node, view, theme),
+            _attributes=_sorted(_node_attributes(node, theme)))
     _nest(digraph, clusters)
     for edge in picture.edges:
-        digraph.edge(edge.tail, edge.head, _attributes=_sorted(_edge_attributes(edge, picture,
-                                                                                 view)))
+        digraph.edge(edge.tail, edge.head,
+                     _attributes=_sorted(_edge_attributes(edge, picture, view, theme)))
     for index, row in enumerate(wrapped):
         with digraph.subgraph(name=f"row_{index}") as line:
             line.attr(rank="same")
@@ -280,12 +301,12 @@ def to_digraph(picture: Picture, view: str = FORWARD, rankdir: str = AUTO,
     if picture.wrt is not None:
         with digraph.subgraph(name="legend_rank") as legend:
             legend.attr(rank="sink")
-            legend.node("legend", _legend_label(picture), shape="plain", style="",
+            legend.node("legend", _legend_label(picture, theme), shape="plain", style="",
                         tooltip="each coloured path and its product; they sum to the gradient")
     return digraph
 
 
-def _clusters(picture: Picture) -> dict[tuple[str, ...], graphviz.Digraph]:
+def _clusters(picture: Picture, theme: Theme) -> dict[tuple[str, ...], graphviz.Digraph]:
     """A labelled cluster for each group holding two or more drawn nodes."""
     sizes: dict[tuple[str, ...], int] = {}
     for node in picture.nodes:
@@ -293,7 +314,8 @@ def _clusters(picture: Picture) -> dict[tuple[str, ...], graphviz.Digraph]:
             sizes[node.group[:depth]] = sizes.get(node.group[:depth], 0) + 1
     shown = sorted(path for path, size in sizes.items() if size >= 2)
     return {path: graphviz.Digraph(f"cluster_{index}", graph_attr=_sorted(
-        {**CLUSTER_STYLE, "label": _plain(short_name(path)), "tooltip": _tooltip(".".join(path))}))
+        {**cluster_style(theme), "label": _plain(short_name(path)),
+         "tooltip": _tooltip(".".join(path))}))
         for index, path in enumerate(shown)}
 
 

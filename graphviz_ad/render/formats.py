@@ -9,7 +9,7 @@ picture takes are typed here too, for the command line, the facade and the write
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from numbers import Integral, Real
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from graphviz_ad.errors import UsageError
 from graphviz_ad.options import (DEFAULT_DPI, DEFAULT_MAX_BOXES, DEFAULT_MAX_NODES,
                                  DEFAULT_TIMEOUT, DEFAULT_TOP, DPI_RANGE, EDGE_LABELS,
-                                 MAX_TIMEOUT, MIN_TIMEOUT, RANKDIRS, RENDERERS, VIEWS)
+                                 MAX_TIMEOUT, MIN_TIMEOUT, RANKDIRS, RENDERERS, THEMES, VIEWS)
 
 if TYPE_CHECKING:
     from graphviz_ad.render.picture import Picture
@@ -38,6 +38,7 @@ class DrawOptions:
     timeout: float = DEFAULT_TIMEOUT
     dpi: int = DEFAULT_DPI
     max_nodes: int = DEFAULT_MAX_NODES
+    theme: str | None = None  # light or dark; None: light, and a page follows its reader
 
     def __post_init__(self):
         if self.view not in VIEWS:
@@ -46,6 +47,9 @@ class DrawOptions:
         if self.rankdir not in RANKDIRS:
             raise UsageError(f"unknown rankdir `{self.rankdir}`", None,
                              f"use one of {', '.join(RANKDIRS)}")
+        if self.theme is not None and self.theme not in THEMES:
+            raise UsageError(f"unknown theme `{self.theme}`", None,
+                             f"use {' or '.join(THEMES)}")
         if self.renderer not in RENDERERS:
             raise UsageError(f"unknown renderer `{self.renderer}`", None,
                              f"use one of {', '.join(RENDERERS)}")
@@ -138,6 +142,11 @@ class Drawing:
     nodes: int
     notes: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:  # not the bytes themselves
+        laid_out = f", laid out by {self.renderer}" if self.renderer else ""
+        return (f"Drawing: {len(self.data):,} bytes, {self.nodes:,} nodes{laid_out}"
+                + "".join(f"\n{note}" for note in self.notes))
+
 
 @dataclass(frozen=True)
 class Format:
@@ -158,8 +167,10 @@ def dot_source(picture: Picture, options: DrawOptions, renderer: str | None = No
     """The picture's DOT; for graphviz-pure, never wrapped into rows, which it lays out some
     forty times slower than the system `dot` (docs/pictures.md), and in the glyphs its font has."""
     from graphviz_ad.render.dot import to_digraph
+    from graphviz_ad.style import theme_named
 
-    return to_digraph(picture, options.view, options.rankdir, system_dot=renderer != PURE).source
+    return to_digraph(picture, options.view, options.rankdir, system_dot=renderer != PURE,
+                      theme=theme_named(options.theme)).source
 
 
 def _write_dot(picture: Picture, options: DrawOptions) -> Drawing:
@@ -205,9 +216,9 @@ def _tikz(standalone: bool) -> Callable[[Picture, DrawOptions], Drawing]:
             raise UsageError("TikZ draws the graph view, not the network view", None,
                              "draw the network as .pdf or .svg, or the graph with --view forward")
         layout = _rendered("json")(picture, options)
-        return Drawing(tikz_file(picture, json.loads(layout.data), options.view,
-                                 standalone).encode(), layout.renderer, layout.nodes,
-                       layout.notes)
+        return Drawing(tikz_file(picture, json.loads(layout.data), options.view, standalone,
+                                 theme_named(options.theme)).encode(), layout.renderer,
+                       layout.nodes, layout.notes)
     return write
 
 
@@ -215,21 +226,24 @@ def _write_html(picture: Picture, options: DrawOptions) -> Drawing:
     """The page: the picture laid out as for SVG, and each expansion of a folded group too,
     while their SVG stays within PAGE_EXPANSION_BYTES."""
     from graphviz_ad.render.page import PAGE_EXPANSION_BYTES, page
+    from graphviz_ad.style import LIGHT
 
     if options.view == NETWORK:
         raise UsageError("the page steps through the sweeps of the graph view, not the network "
                          "view", None, "draw the network as SVG (its lines' tooltips give each "
                          "weight's value and grad), or the page with --view forward")
-    svg = _rendered("svg")
-    drawing = svg(picture, options)
+    # Drawn in the light theme, which the page's style maps to the dark one when the reader's
+    # system or the toggle asks; `theme` is only the one it opens in.
+    svg, light = _rendered("svg"), replace(options, theme=LIGHT.name)
+    drawing = svg(picture, light)
     expanded, size = [], 0
     for name, other in (picture.page_records.expansions if picture.page_records else {}).items():
-        laid_out = svg(other, options).data.decode()
+        laid_out = svg(other, light).data.decode()
         size += len(laid_out)
         if size > PAGE_EXPANSION_BYTES:
             break
         expanded.append((name, other, laid_out))
-    return Drawing(page(picture, drawing.data.decode(), expanded).encode(),
+    return Drawing(page(picture, drawing.data.decode(), expanded, options.theme).encode(),
                    drawing.renderer, drawing.nodes, drawing.notes)
 
 
@@ -255,20 +269,6 @@ TABLE: tuple[Format, ...] = (
 FORMATS: dict[str, Format] = {entry.name: entry for entry in TABLE}
 SUFFIXES: dict[str, Format] = {suffix: entry for entry in TABLE for suffix in entry.suffixes}
 STDOUT = "-"
-
-
-def too_large_svg(nodes: int, budget: int) -> str:
-    """A small picture in place of one too large to lay out inline, saying what to call."""
-    from html import escape
-
-    lines = [f"{nodes:,} nodes: more than {budget:,}, too many to lay out inline.",
-             "Draw less: analysis.save('graph.svg', wrt='x', only_paths=True) or compact=True,",
-             f"or all of it: analysis.save('graph.svg', max_nodes={nodes})."]
-    text = "".join(f'<text x="12" y="{24 + 20 * row}">{escape(line)}</text>'
-                   for row, line in enumerate(lines))
-    return ('<svg xmlns="http://www.w3.org/2000/svg" width="560" height="84" '
-            'font-family="Helvetica, sans-serif" font-size="13" fill="#444">'
-            f'<rect width="560" height="84" fill="#fafafa" stroke="#ccc"/>{text}</svg>')
 
 
 def suffix_list() -> str:

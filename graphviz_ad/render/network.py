@@ -27,39 +27,42 @@ from graphviz_ad.engine.annotated import CONSTANT, DATA, GROUP, INPUT, OUTPUT
 from graphviz_ad.errors import UsageError
 from graphviz_ad.options import EDGE_LABELS
 from graphviz_ad.render.picture import DrawnNode, Picture, _caption
-from graphviz_ad.style import INPUT_COLOUR, NEGATIVE_COLOUR, OUTPUT_COLOUR, POSITIVE_COLOUR
+from graphviz_ad.style import LIGHT, NEGATIVE_COLOUR, POSITIVE_COLOUR, Theme
 from graphviz_ad.text import printable
 
 VALUE_LABELS, FORMULA_LABELS, BOTH_LABELS = EDGE_LABELS
 # About what a column of circles shows readably on a screen; past it, the graph view is clearer.
 MAX_NEURONS = 100
 NEGATIVE, POSITIVE = NEGATIVE_COLOUR, POSITIVE_COLOUR  # blue and vermillion
-ZERO = "#d9d9d9"  # a weight near zero fades to light grey, thin
 MIN_WIDTH, MAX_WIDTH = 0.6, 4.0
 # Past this many lines their values are left off unless asked for (--edge-labels formula or
 # both): colour and width show them, and tooltips give them.
 LABELLED_LINES = 40
 DIGITS = 3
 FONT = "Helvetica"
-TEXT = "#222222"
-MUTED = "#6b6b6b"
 # How the picture titles a product, a sum, and an importer's dense layer (torch's
 # linear(a, W, b) = a @ W.T + b): the slot of each layer's incoming vector.
 MATMUL, ADD, LINEAR = "@", "+", "linear"
 INCOMING = {MATMUL: 1, LINEAR: 0}
 WEIGHTS = {MATMUL: 0, LINEAR: 1}
 GRAPH_VIEW_HINT = "draw it as a graph: --view forward"
-# Lines straight, as in the document's figure; `ordering` keeps each column's neurons in order.
-GRAPH_STYLE = {"bgcolor": "white", "fontname": FONT, "fontsize": "10", "fontcolor": MUTED,
-               "labelloc": "b", "nodesep": "0.25", "ranksep": "1.8", "splines": "line",
-               "ordering": "out", "pad": "0.2"}
-NEURON_STYLE = {"shape": "circle", "style": "filled", "fillcolor": "#f7f7f7", "color": "#606060",
-                "fontname": FONT, "fontsize": "10", "fontcolor": TEXT, "width": "0.62",
-                "fixedsize": "true", "penwidth": "1.2"}
 LINE_STYLE = {"arrowhead": "none", "fontname": FONT, "fontsize": "8"}
-# The graph view's colours of inputs and of the output.
-INPUT_STYLE = {"fillcolor": "#e2f3e7", "color": INPUT_COLOUR}
-OUTPUT_STYLE = {"fillcolor": "#f4e6d8", "color": OUTPUT_COLOUR}
+
+
+def graph_style(theme: Theme) -> dict[str, str]:
+    """Lines straight, as in the document's figure; `ordering` keeps each column's neurons in
+    order."""
+    return {"bgcolor": theme.paper, "fontname": FONT, "fontsize": "10", "fontcolor": theme.muted,
+            "labelloc": "b", "nodesep": "0.25", "ranksep": "1.8", "splines": "line",
+            "ordering": "out", "pad": "0.2"}
+
+
+def neuron_style(theme: Theme) -> dict[str, str]:
+    return {"shape": "circle", "style": "filled", "fillcolor": theme.neuron_fill,
+            "color": theme.line, "fontname": FONT, "fontsize": "10", "fontcolor": theme.ink,
+            "width": "0.62", "fixedsize": "true", "penwidth": "1.2"}
+
+
 AUTO, LEFT_TO_RIGHT = "auto", "LR"  # the layers in columns, as the document's figure has them
 
 
@@ -263,11 +266,13 @@ def number(value: Any) -> str:
     return display.summary(np.float64(value), DIGITS)
 
 
-def weight_colour(share: float) -> str:
-    """A weight's colour, from light grey at 0 to blue (negative) or vermillion (positive) at
-    the largest size, `share` = w / max|w| in [-1, 1]."""
+def weight_colour(share: float, theme: Theme = LIGHT) -> str:
+    """A weight's colour, from the theme's grey at 0 (light on white, dark on dark paper) to
+    blue (negative) or vermillion (positive) at the largest size, `share` = w / max|w| in
+    [-1, 1]."""
     end = POSITIVE if share >= 0 else NEGATIVE
-    mix = [round(int(ZERO[index:index + 2], 16) * (1 - abs(share))
+    zero = theme.weight_zero
+    mix = [round(int(zero[index:index + 2], 16) * (1 - abs(share))
                  + int(end[index:index + 2], 16) * abs(share)) for index in (1, 3, 5)]
     return "#" + "".join(f"{channel:02x}" for channel in mix)
 
@@ -290,11 +295,11 @@ def layer_title(layer: Layer, index: int, count: int, element_of: str = "∈") -
     return f"{kind} {element_of} ℝ{size}"
 
 
-def _neuron_label(layer: Layer, row: int) -> str:
+def _neuron_label(layer: Layer, row: int, theme: Theme) -> str:
     """A neuron's value (over a batch, its mean), and its bias below it."""
     rows = [f'<TR><TD><B>{_html(number(np.mean(layer.values[..., row])))}</B></TD></TR>']
     if layer.bias is not None:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="8" COLOR="{MUTED}">b '
+        rows.append(f'<TR><TD><FONT POINT-SIZE="8" COLOR="{theme.muted}">b '
                     f'{_html(number(layer.bias.value[row]))}</FONT></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
             + "".join(rows) + "</TABLE>>")
@@ -322,7 +327,7 @@ def _neuron_tooltip(layer: Layer, row: int, output: str) -> str:
 
 
 def _line(weights: Parameter, row: int, column: int, largest: float, labels: str,
-          output: str) -> dict[str, str]:
+          output: str, theme: Theme) -> dict[str, str]:
     value = weights.value[row, column]
     share = value / largest if largest else 0.0
     name = f"{weights.name}[{row}, {column}]"
@@ -331,21 +336,21 @@ def _line(weights: Parameter, row: int, column: int, largest: float, labels: str
     label = {"": "", VALUE_LABELS: number(value), FORMULA_LABELS: name,
              BOTH_LABELS: number(value) + (f"\ngrad {grad}" if grad else "")}[labels]
     width = MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * abs(share)
-    line = {"color": weight_colour(share), "penwidth": f"{width:.2f}",
+    line = {"color": weight_colour(share, theme), "penwidth": f"{width:.2f}",
             "tooltip": _tooltip(tooltip)}
     if not labels:
         return line
     text = "<BR/>".join(_html(part) for part in label.split("\n"))
-    # On the line near its tail, boxed in white, further along for each next row, so that the
-    # labels of the lines leaving one neuron stand apart.
+    # On the line near its tail, boxed in the paper's colour, further along for each next row,
+    # so that the labels of the lines leaving one neuron stand apart.
     return {**line, "labeltooltip": _tooltip(tooltip),
-            "taillabel": f'<<TABLE BORDER="0" CELLPADDING="1" BGCOLOR="white"><TR><TD>{text}'
-                         '</TD></TR></TABLE>>',
+            "taillabel": f'<<TABLE BORDER="0" CELLPADDING="1" BGCOLOR="{theme.paper}"><TR>'
+                         f'<TD>{text}</TD></TR></TABLE>>',
             "labelangle": "0", "labeldistance": f"{3 + 2.2 * (row % 3):.1f}"}
 
 
 def network_digraph(picture: Picture, rankdir: str = AUTO,
-                    system_dot: bool = True) -> graphviz.Digraph:
+                    system_dot: bool = True, theme: Theme = LIGHT) -> graphviz.Digraph:
     """The network of `picture` (refused if it has none) as a graphviz.Digraph: a column of
     neurons `l{layer}_{row}` under its title `title_{layer}` a layer, a line per weight; columns
     left to right unless `rankdir` says otherwise. Not for the `system_dot`, the titles say `in`
@@ -355,12 +360,14 @@ def network_digraph(picture: Picture, rankdir: str = AUTO,
     lines = sum(layer.weights.value.size for layer in network.layers[1:])
     labelled = labels != VALUE_LABELS or lines <= LABELLED_LINES
     digraph = graphviz.Digraph("network", graph_attr={
-        **GRAPH_STYLE, "rankdir": LEFT_TO_RIGHT if rankdir == AUTO else rankdir,
-        "label": graphviz.escape(_legend(network, labels if labelled else ""))},
-        node_attr=NEURON_STYLE, edge_attr=LINE_STYLE)
+        **graph_style(theme), "rankdir": LEFT_TO_RIGHT if rankdir == AUTO else rankdir,
+        "label": graphviz.escape(_legend(network, labels if labelled else "", theme))},
+        node_attr=neuron_style(theme), edge_attr={**LINE_STYLE, "fontcolor": theme.ink})
     count = len(network.layers)
     for index, layer in enumerate(network.layers):
-        kind = {0: INPUT_STYLE, count - 1: OUTPUT_STYLE}.get(index, {})
+        kind = {0: {"fillcolor": theme.input_fill, "color": theme.input_line},
+                count - 1: {"fillcolor": theme.output_fill, "color": theme.output_line}
+                }.get(index, {})
         with digraph.subgraph(name=f"layer_{index}") as column:
             column.attr(rank="same")
             title = layer_title(layer, index, count, "∈" if system_dot else "in") \
@@ -372,7 +379,7 @@ def network_digraph(picture: Picture, rankdir: str = AUTO,
             above = f"title_{index}"
             for row in range(layer.width):
                 neuron = f"l{index}_{row}"
-                column.node(neuron, _neuron_label(layer, row),
+                column.node(neuron, _neuron_label(layer, row, theme),
                             tooltip=_tooltip(_neuron_tooltip(layer, row, output)), **kind)
                 column.edge(above, neuron, style="invis")
                 above = neuron
@@ -384,16 +391,17 @@ def network_digraph(picture: Picture, rankdir: str = AUTO,
             for column in range(columns):
                 digraph.edge(f"l{index - 1}_{column}", f"l{index}_{row}",
                              **_line(weights, row, column, largest, labels if labelled else "",
-                                     output))
+                                     output, theme))
     return digraph
 
 
-def _legend(network: Network, labels: str) -> str:
+def _legend(network: Network, labels: str, theme: Theme) -> str:
     on_line = {"": "", VALUE_LABELS: ", its value on it", FORMULA_LABELS: ", its name on it",
                BOTH_LABELS: ", its value and grad on it"}[labels]
     samples = network.layers[0].samples
     value = f"its mean over the batch's {samples} samples" if network.layers[0].values.ndim == 2 \
         else "its value"
     return (f"line: weight W[i, j] from neuron j to neuron i{on_line}; blue negative, "
-            f"vermillion positive, wider and darker the larger\nneuron: {value}, and its bias "
+            f"vermillion positive, wider and {'darker' if theme == LIGHT else 'brighter'} the "
+            f"larger\nneuron: {value}, and its bias "
             f"b · grad = d{network.output_name}/d(weight or neuron), in each tooltip (SVG)")

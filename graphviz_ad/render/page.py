@@ -24,7 +24,7 @@ from graphviz_ad.engine.annotated import AnnotatedGraph
 from graphviz_ad.engine.paths import listing_work, most_listed, path_count, summarize
 from graphviz_ad.render.export import picture_json
 from graphviz_ad.render.picture import OUTPUT, Picture
-from graphviz_ad.style import PATH_COLOURS, REST_COLOUR
+from graphviz_ad.style import DARK, LIGHT, PATH_COLOURS, counterparts, label_counterparts
 
 # Arrays with more numbers than this are embedded as their shape, least and greatest.
 PAGE_ELEMENTS = 64
@@ -45,11 +45,54 @@ JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u20
                 "\u2029": "\\u2029"}
 SVG_PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
 SVG_COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
+# The colours the renderer wrote, and the element they are on: `<text ... fill="#0072b2"`.
+SVG_ELEMENT = re.compile(r"<(\w+)([^>]*)>")
+COLOUR_ATTRIBUTE = re.compile(r'\b(fill|stroke)="(#[0-9a-fA-F]{6})"')
+
+
+# A comment at the end of a line of script, after a statement or a bracket: the sources have no
+# string across lines and no `//` in a string after one of those (tests/test_page.py runs it).
+TRAILING_COMMENT = re.compile(r"(?<=[;{},)])[ \t]+//[^\n]*")
 
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("graphviz_ad.render").joinpath("assets", name).read_text("utf-8")
+    """The page's markup as written; its style minified (rcssmin); its script without
+    indentation, blank lines and comments (some 15 KB of 66; no JavaScript minifier in Python
+    keeps the script's nested template strings intact), so that the worked example's page stays
+    under 100 KB inline in a notebook."""
+    text = resources.files("graphviz_ad.render").joinpath("assets", name).read_text("utf-8")
+    if name.endswith(".css"):
+        import rcssmin
+
+        return rcssmin.cssmin(text) + "\n"
+    if not name.endswith(".js"):
+        return text
+    kept, in_comment = [], False
+    for line in (line.strip() for line in TRAILING_COMMENT.sub("", text).splitlines()):
+        if in_comment or line.startswith("/*") and ("*/" not in line or line.endswith("*/")):
+            in_comment = not line.endswith("*/")
+        elif line and not line.startswith("//"):
+            kept.append(line + "\n")
+    return "".join(kept)
+
+
+def dark_drawing_style(svgs: list[str]) -> str:
+    """The pictures, drawn in the light theme, shown in the dark one: each colour the renderer
+    wrote in `svgs` replaced by its role's dark counterpart, and a path's label text by its
+    text on dark paper (style.py); the lines keep the path colours."""
+    roles, labels = counterparts(LIGHT, DARK), label_counterparts(LIGHT, DARK)
+    used = sorted({(element, part, colour) for svg in svgs
+                   for element, attributes in SVG_ELEMENT.findall(svg)
+                   for part, colour in COLOUR_ATTRIBUTE.findall(attributes)})
+    rules = {}
+    for element, part, colour in used:
+        dark = roles.get(colour.lower()) or (labels.get(colour.lower()) if element == "text"
+                                             else None)
+        if dark is not None and dark != colour.lower():
+            selector = "text" if colour.lower() not in roles else ""
+            rules[f'.dark svg {selector}[{part}="{colour}"]'] = f"{{{part}:{dark}}}"
+    return "".join(selector + rule for selector, rule in rules.items()) + "\n"
 
 
 def script_json(data: Any) -> str:
@@ -138,24 +181,28 @@ def _unlisted(graph: AnnotatedGraph, name: str, top: int, cost: int | None) -> d
                         f"{top_k}`, or through a module folded with `--fold GROUP`."}
 
 
-def page_data(picture: Picture, expanded: list[tuple[str, Picture, str]]) -> dict[str, Any]:
-    """What the script reads: the drawings (the picture, then each expansion), and the sweeps
-    as `gad trace --json` and the rows of `gad paths` give them."""
+def page_data(picture: Picture, expanded: list[tuple[str, Picture, str]],
+              theme: str | None = None) -> dict[str, Any]:
+    """What the script reads: the drawings (the picture, then each expansion), the sweeps as
+    `gad trace --json` and the rows of `gad paths` give them, and the theme it opens in (None:
+    the reader's system setting)."""
     records = picture.page_records
     return {"drawings": [drawing_json(picture, None)] + [drawing_json(other, name)
                                                           for name, other, _ in expanded],
             "output_name": picture.output_name, "wrt": picture.wrt, "notes": list(picture.notes),
             "trace": records.trace if records else None, "paths": records.paths if records else {},
-            "colours": {"paths": list(PATH_COLOURS), "rest": REST_COLOUR}}
+            "colours": {"paths": list(PATH_COLOURS), "rest": LIGHT.rest}, "theme": theme}
 
 
 def _hash(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
 
 
-def page(picture: Picture, svg: str, expanded: list[tuple[str, Picture, str]] = ()) -> str:
-    """The page of `picture` laid out as `svg`; `expanded` are (group, picture, svg) of the
-    expansions of its folded groups, kept in inert templates until opened."""
+def page(picture: Picture, svg: str, expanded: list[tuple[str, Picture, str]] = (),
+         theme: str | None = None) -> str:
+    """The page of `picture` laid out as `svg` in the light theme; `expanded` are (group,
+    picture, svg) of the expansions of its folded groups, kept in inert templates until opened;
+    `theme` the one it opens in (None: the reader's system setting)."""
     script = _asset("page.js")
     output = next((node for node in picture.nodes if node.kind == OUTPUT), None)
     title = f"{picture.output_name} = {output.tooltip}" if output else picture.output_name
@@ -167,9 +214,11 @@ def page(picture: Picture, svg: str, expanded: list[tuple[str, Picture, str]] = 
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         f"<title>{escape(title)} · graphviz-ad</title>\n",
-        f"<style>\n{_asset('page.css')}</style>\n</head>\n<body>\n",
+        f"<style>\n{_asset('page.css')}"
+        f"{dark_drawing_style([svg] + [other for _, _, other in expanded])}</style>\n",
+        "</head>\n<body>\n",
         _asset("page.html").replace("<!--drawing-->", inline_svg(svg)),
         templates,
         '<script type="application/json" id="gad-data">',
-        script_json(page_data(picture, list(expanded))), "</script>\n",
+        script_json(page_data(picture, list(expanded), theme)), "</script>\n",
         f"<script>{script}</script>\n</body>\n</html>\n"))

@@ -124,6 +124,12 @@ class Picture:
     # Only for a format that steps through the sweeps (Format.steps): render/compose.py adds them.
     page_records: PageRecords | None = None
 
+    def __repr__(self) -> str:  # what it shows, not every box's fields
+        paths = (f", the paths from {self.wrt} coloured ({display.count(self.path_count)})"
+                 if self.wrt else "")
+        return (f"Picture of {self.output_name}: {len(self.nodes):,} boxes, "
+                f"{len(self.edges):,} edges{paths}")
+
 
 def _node_id(node: int) -> str:
     return f"n{node}"

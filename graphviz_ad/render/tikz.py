@@ -16,11 +16,10 @@ from typing import Any
 from graphviz_ad.engine.annotated import CONSTANT, DATA, INPUT
 from graphviz_ad.errors import RenderError
 from graphviz_ad.display import Heatmap
-from graphviz_ad.render.dot import (BACKWARD, BAR_STEP, BAR_WIDTH, BIGGEST_CELL, FADED,
-                                    GRAD_COLOUR, HEAT_BORDER, HEAT_SIZE, MUTED, TEXT,
-                                    parameters_text, path_tag)
+from graphviz_ad.render.dot import (BACKWARD, BAR_STEP, BAR_WIDTH, BIGGEST_CELL, HEAT_BORDER,
+                                    HEAT_SIZE, parameters_text, path_tag)
 from graphviz_ad.render.picture import DrawnEdge, DrawnNode, Picture
-from graphviz_ad.style import HEAT_LEVELS, REST_COLOUR, heat_colour, path_colour
+from graphviz_ad.style import HEAT_LEVELS, LIGHT, Theme, heat_colour, path_colour
 
 POINTS_PER_INCH = 72  # Graphviz's unit, TeX's `bp`
 PAD = 0.2 * POINTS_PER_INCH  # the graph's `pad` (render/dot.py GRAPH_STYLE)
@@ -131,11 +130,13 @@ def _line(colour: str, size: str, text: str) -> str:
     return f"{{{size}\\color{{{colour}}}{text}}}"
 
 
-def _node_text(node: DrawnNode, view: str, colour: Colours) -> str:
+def _node_text(node: DrawnNode, view: str, colour: Colours, theme: Theme) -> str:
     """The box's lines, as render/dot.py's label has them."""
     if node.kind == CONSTANT:
-        return _line(colour(FADED if node.faded else MUTED), SMALL_SIZE, tex(node.title))
-    text, grad = colour(FADED if node.faded else TEXT), colour(FADED if node.faded else GRAD_COLOUR)
+        return _line(colour(theme.faded if node.faded else theme.muted), SMALL_SIZE,
+                     tex(node.title))
+    text = colour(theme.faded if node.faded else theme.ink)
+    grad = colour(theme.faded if node.faded else theme.grad)
     shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
     title = f"\\textbf{{{tex(shown)}}}"
     if node.copy_of:
@@ -151,7 +152,7 @@ def _node_text(node: DrawnNode, view: str, colour: Colours) -> str:
         lines.append(_line(grad, TEXT_SIZE, "grad " + tex(node.adjoint)))
         if node.grad_map:
             lines.append(_heatmap(node.grad_map, colour))
-    lines += [_line(colour(FADED if node.faded else MUTED), SMALL_SIZE, tex(note))
+    lines += [_line(colour(theme.faded if node.faded else theme.muted), SMALL_SIZE, tex(note))
               for note in (node.folded, node.repeats) if note]
     return LINE_BREAK.join(lines)
 
@@ -181,7 +182,8 @@ def _heatmap(heatmap: Heatmap, colour: Colours) -> str:
             f"{{\\vbox{{\\offinterlineskip{rows}}}}}}}")
 
 
-def _node(node: DrawnNode, laid: dict[str, Any], view: str, colour: Colours) -> str:
+def _node(node: DrawnNode, laid: dict[str, Any], view: str, colour: Colours,
+          theme: Theme) -> str:
     style = laid.get("style", "")
     width = float(laid["width"]) * POINTS_PER_INCH
     height = float(laid["height"]) * POINTS_PER_INCH
@@ -199,10 +201,10 @@ def _node(node: DrawnNode, laid: dict[str, Any], view: str, colour: Colours) -> 
     if laid.get("peripheries") == "2":
         options.append("double, double distance=1.5bp")
     return (f"\\node[{', '.join(options)}] ({node.id}) at {_at(_point(laid['pos']))} "
-            f"{{{_node_text(node, view, colour)}}};\n")
+            f"{{{_node_text(node, view, colour, theme)}}};\n")
 
 
-def _edge(edge: DrawnEdge, laid: dict[str, Any], colour: Colours) -> str:
+def _edge(edge: DrawnEdge, laid: dict[str, Any], colour: Colours, theme: Theme) -> str:
     """Its spline, in its colours side by side as stripes where it is on several paths, its
     arrow (a bar where the edge is cut), and its label with the paths' numbers."""
     points, end, start = _spline(laid["pos"])
@@ -228,20 +230,20 @@ def _edge(edge: DrawnEdge, laid: dict[str, Any], colour: Colours) -> str:
     if label_at and (edge.label or edge.paths):
         text = " ".join(filter(None, (tex(edge.label), tex(path_tag(edge.paths))
                                       if edge.paths else "")))
-        fill = colour(laid.get("fontcolor", TEXT))
+        fill = colour(laid.get("fontcolor", theme.ink))
         drawn.append(f"\\node[text={fill}, font={TEXT_SIZE}, inner sep=1bp] at "
                      f"{_at(_point(label_at))} {{{text}}};\n")
     return "".join(drawn)
 
 
-def _legend(picture: Picture, laid: dict[str, Any], colour: Colours) -> str:
+def _legend(picture: Picture, laid: dict[str, Any], colour: Colours, theme: Theme) -> str:
     """The paths and their products, as the legend of the other formats, in the box Graphviz
     laid out for it: the products to its right edge."""
     rows = [f"\\multicolumn{{4}}{{@{{}}l}}{{\\textbf{{paths from {tex(picture.wrt)} to "
             f"{tex(picture.output_name)}}}}}" + LINE_BREAK]
     for row in picture.legend:
         coloured = row.colour_index is not None
-        swatch = colour(path_colour(row.colour_index) if coloured else REST_COLOUR)
+        swatch = colour(path_colour(row.colour_index, theme) if coloured else theme.rest)
         number = tex(path_tag((row.colour_index,))) if coloured else ""
         rows.append(f"{number} & \\textcolor{{{swatch}}}{{\\rule{{8bp}}{{8bp}}}} & "
                     f"{tex(row.text)} & {tex(row.product)}" + LINE_BREAK)
@@ -259,41 +261,43 @@ def _legend(picture: Picture, laid: dict[str, Any], colour: Colours) -> str:
             f"{_at(_point(laid['pos']))} {{{table}}};\n")
 
 
-def _clusters(layout: dict[str, Any], colour: Colours) -> str:
+def _clusters(layout: dict[str, Any], colour: Colours, theme: Theme) -> str:
     drawn = []
     for graph in layout.get("objects", ())[:layout.get("_subgraph_cnt", 0)]:
         if not graph.get("name", "").startswith("cluster") or "bb" not in graph:
             continue
         left, bottom, right, top = (float(part) for part in graph["bb"].split(","))
-        drawn.append(f"\\draw[{colour(graph.get('color', MUTED))}, dashed, rounded corners="
+        drawn.append(f"\\draw[{colour(graph.get('color', theme.muted))}, dashed, rounded corners="
                      f"{CORNER}bp] {_at((left, bottom))} rectangle {_at((right, top))};\n")
         if graph.get("lp"):
-            drawn.append(f"\\node[text={colour(graph.get('fontcolor', MUTED))}, "
+            drawn.append(f"\\node[text={colour(graph.get('fontcolor', theme.muted))}, "
                          f"font={SMALL_SIZE}, anchor=west] at "
                          f"{_at((left + 4, _point(graph['lp'])[1]))} {{{tex(graph['label'])}}};\n")
     return "".join(drawn)
 
 
-def _caption(layout: dict[str, Any], colour: Colours) -> str:
+def _caption(layout: dict[str, Any], colour: Colours, theme: Theme) -> str:
     label, at = layout.get("label", ""), layout.get("lp")
     if not label or not at:
         return ""
     lines = [tex(line.replace("\\\\", "\\")) for line in re.split(r"\\n|\n", label)
              if line.strip()]
-    return (f"\\node[text={colour(layout.get('fontcolor', MUTED))}, font={TEXT_SIZE}, "
+    return (f"\\node[text={colour(layout.get('fontcolor', theme.muted))}, font={TEXT_SIZE}, "
             f"align=center] at {_at(_point(at))} {{{LINE_BREAK.join(lines)}}};\n")
 
 
-def tikz_picture(picture: Picture, layout: dict[str, Any], view: str) -> str:
-    """The bare `tikzpicture` of `picture` as Graphviz laid it out (`layout`: `-Tjson`)."""
+def tikz_picture(picture: Picture, layout: dict[str, Any], view: str,
+                 theme: Theme = LIGHT) -> str:
+    """The bare `tikzpicture` of `picture` as Graphviz laid it out (`layout`: `-Tjson`), in the
+    texts' colours of `theme` (the boxes' and lines' come with the layout)."""
     try:
-        return _drawn(picture, layout, view)
+        return _drawn(picture, layout, view, theme)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         raise RenderError("the renderer's layout lacks a box, an edge or a position the picture "
                           "needs") from None
 
 
-def _drawn(picture: Picture, layout: dict[str, Any], view: str) -> str:
+def _drawn(picture: Picture, layout: dict[str, Any], view: str, theme: Theme) -> str:
     subgraphs = layout.get("_subgraph_cnt", 0)
     laid_nodes = {item["name"]: item for item in layout["objects"][subgraphs:]}
     by_gvid = {item["_gvid"]: item["name"] for item in layout["objects"][subgraphs:]}
@@ -305,22 +309,25 @@ def _drawn(picture: Picture, layout: dict[str, Any], view: str) -> str:
         ends = (by_gvid.get(laid.get("tail")), by_gvid.get(laid.get("head")))
         between.setdefault(ends, []).append(laid)
     colour = Colours()
-    body = [_clusters(layout, colour)]
-    for edge in picture.edges:
-        body.append(_edge(edge, between[edge.tail, edge.head].pop(0), colour))
-    body.extend(_node(node, laid_nodes[node.id], view, colour) for node in picture.nodes)
-    if picture.wrt is not None and "legend" in laid_nodes:
-        body.append(_legend(picture, laid_nodes["legend"], colour))
-    body.append(_caption(layout, colour))
     bounds = f"{_at((left - PAD, bottom - PAD))} rectangle {_at((right + PAD, top + PAD))}"
+    # A dark figure on its own paper; a light one on the page's.
+    body = [f"\\fill[{colour(theme.paper)}] {bounds};\n" if theme != LIGHT else "",
+            _clusters(layout, colour, theme)]
+    for edge in picture.edges:
+        body.append(_edge(edge, between[edge.tail, edge.head].pop(0), colour, theme))
+    body.extend(_node(node, laid_nodes[node.id], view, colour, theme) for node in picture.nodes)
+    if picture.wrt is not None and "legend" in laid_nodes:
+        body.append(_legend(picture, laid_nodes["legend"], colour, theme))
+    body.append(_caption(layout, colour, theme))
     return ("\\begin{tikzpicture}[x=1bp, y=1bp, inner sep=2bp, align=center]\n"
             + colour.definitions() + f"\\useasboundingbox {bounds};\n" + "".join(body)
             + "\\end{tikzpicture}\n")
 
 
-def tikz_file(picture: Picture, layout: dict[str, Any], view: str, standalone: bool) -> str:
+def tikz_file(picture: Picture, layout: dict[str, Any], view: str, standalone: bool,
+              theme: Theme = LIGHT) -> str:
     """`.tex`: a document of one page the size of the picture; `.tikz`: the picture alone."""
-    figure = tikz_picture(picture, layout, view)
+    figure = tikz_picture(picture, layout, view, theme)
     title = f"% The computational graph of {picture.output_name}, drawn by graphviz-ad.\n"
     if not standalone:
         return (title + "% In a document that loads TikZ (\\usepackage{tikz}): "

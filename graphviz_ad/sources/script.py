@@ -126,8 +126,8 @@ class Dot:
             os.remove(source)
         return picture
 
-    def _repr_svg_(self) -> str:
-        return self.analysis._repr_svg_()
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return self.analysis._repr_mimebundle_(include, exclude)  # a notebook's picture
 
 
 def _torchviz(analyse: Analyse) -> types.ModuleType:

@@ -1,7 +1,7 @@
 /* graphviz-ad: step through the evaluation and the backward sweep of the drawn graph, or
    forward mode's tangent sweep of one input element (the menu by the speed).
    Every text from the data is put in with textContent, never as markup. */
-(function () {
+function startPage() {
   "use strict";
 
   const data = JSON.parse(document.getElementById("gad-data").textContent);
@@ -1377,6 +1377,27 @@
     });
   }
 
+  /* ---------- light or dark: the reader's system setting, until the button says otherwise ---------- */
+
+  function themes() {
+    const button = byId("theme");
+    const system = window.matchMedia("(prefers-color-scheme: dark)");
+    let chosen = data.theme;  // --theme, or null: follow the system
+    const apply = () => {
+      const dark = chosen ? chosen === "dark" : system.matches;
+      document.documentElement.classList.toggle("dark", dark);
+      button.setAttribute("aria-pressed", String(dark));
+      button.title = dark ? "switch to the light theme" : "switch to the dark theme";
+    };
+    system.addEventListener("change", apply);
+    button.addEventListener("click", () => {
+      chosen = document.documentElement.classList.contains("dark") ? "light" : "dark";
+      apply();
+    });
+    apply();
+  }
+
+  themes();
   header();
   search();
   controls();
@@ -1394,4 +1415,20 @@
     get drawing() { return drawings.indexOf(view); },
     number, shown,
   };
+}
+
+/* A page in a frame (a notebook's) may be read before the frame has a size, when nothing in it
+   can be measured: it starts once it has one. */
+(function () {
+  "use strict";
+  if (window.innerWidth > 0) {
+    startPage();
+    return;
+  }
+  const waiting = new ResizeObserver(() => {
+    if (window.innerWidth === 0) return;
+    waiting.disconnect();
+    startPage();
+  });
+  waiting.observe(document.documentElement);
 })();

@@ -7,7 +7,6 @@ carried back, and refuses a graph whose drawn edges would not sum to torch's gra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Container, Mapping, Sequence
 
 import numpy as np
@@ -106,17 +105,6 @@ class Nodes(NodeLists):
                         f"{label} = {summary_of(tensor, value)}")
         self.leaf_tensors[node] = tensor
         return node
-
-
-@dataclass(frozen=True)
-class Imported:
-    """An imported graph, what a user should know about how it was made, and, for a traced
-    call, finite differences of an input's gradient by calling the function again:
-    `finite_difference(name, method, step)`."""
-
-    graph: AnnotatedGraph
-    notes: tuple[str, ...]
-    finite_difference: Callable[[str, str, float], Any] | None = None
 
 
 def finish(nodes: Nodes, output: int, result: torch.Tensor,

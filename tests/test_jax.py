@@ -1,0 +1,204 @@
+"""JAX graphs drawn our way, read from the jaxpr: the worked example, stop_gradient, an MLP, a
+scan RNN, jit inside, a derivative's graph, random programs, each against JAX's own gradient."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax", reason="JAX is not installed: the jax tests skip")
+jnp = jax.numpy
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from graphviz_ad import api  # noqa: E402 (after the skip)
+from graphviz_ad.engine.annotated import CUT, OPERATION  # noqa: E402
+from graphviz_ad.jax_api import from_jaxpr, trace_jax  # noqa: E402
+from graphviz_ad.sources.jax_compat import x64  # noqa: E402
+from tests.conftest import ROOT, gad  # noqa: E402
+
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _float64():
+    """JAX in float64 for these tests, and the samples imported in it (their arrays too)."""
+    sys.path.insert(0, str(ROOT / "samples"))
+    with x64(True):
+        import jax_detach, jax_jit, jax_mlp, jax_rnn, jax_seed  # noqa: E401
+
+        globals().update(jax_detach=jax_detach, jax_jit=jax_jit, jax_mlp=jax_mlp,
+                         jax_rnn=jax_rnn, jax_seed=jax_seed)
+        yield
+    sys.path.remove(str(ROOT / "samples"))
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return trace_jax(jax_mlp.loss, jax_mlp.PARAMS)
+
+
+@pytest.fixture(scope="module")
+def rnn():
+    return trace_jax(jax_rnn.rnn, jax_rnn.W0, jax_rnn.U0, jax_rnn.H0)
+
+
+def test_the_worked_example_equals_gad_grad_to_the_last_digit():
+    traced = trace_jax(jax_seed.f, 1.5, 0.5)
+    ours = api.analyze("(1+sin(x2))/(x2+exp(x1))+x1*x2", {"x1": 1.5, "x2": 0.5})
+    assert traced.value == ours.value == 1.0469726768804155
+    assert traced.gradient("x1") == ours.gradient("x1") == 0.23283374747559749
+    assert traced.gradient("x2") == ours.gradient("x2") == 1.6165488003791766
+    products = sorted(float(path.product) for path in traced.paths("x2").paths)
+    assert products == sorted(float(path.product) for path in ours.paths("x2").paths)
+    assert products[0] == pytest.approx(-0.05961284871) and products[2] == 1.5
+    assert products[1] == pytest.approx(0.1761616491)
+    jaxs = jax.grad(jax_seed.f, (0, 1))(1.5, 0.5)
+    assert float(jaxs[1]) == pytest.approx(1.6165488003791766, rel=1e-15)
+
+
+def test_stop_gradient_is_a_cut_as_detach_is():
+    x = jnp.array([1.0, 1.0])
+    plain = trace_jax(jax_detach.plain, x)
+    stopped = trace_jax(jax_detach.with_stop_gradient, x)
+    assert plain.gradient("x").tolist() == [3.0, 3.0]
+    assert stopped.gradient("x").tolist() == [2.0, 2.0]
+    graph = stopped.graph
+    cut = [node for node in range(len(graph)) if graph.is_cut(node)]
+    assert [graph.labels[node] for node in cut] == ["detach"]
+    assert not graph.requires_grad[cut[0]]
+
+
+def test_the_mlp_has_jax_gradients_grouped_by_scope(mlp):
+    expected = jax.grad(jax_mlp.loss)(jax_mlp.PARAMS)
+    assert mlp.inputs == ["params.layer1.b", "params.layer1.W", "params.layer2.b",
+                          "params.layer2.W"]
+    assert mlp.value == pytest.approx(float(jax_mlp.loss()), rel=1e-15)
+    for layer in ("layer1", "layer2"):
+        for name in ("W", "b"):
+            np.testing.assert_allclose(mlp.gradient(f"params.{layer}.{name}"),
+                                       expected[layer][name], rtol=1e-12, atol=1e-15)
+    groups = set(mlp.graph.groups.values())
+    assert {("layer1",), ("layer2",), ("cross_entropy",)} <= groups
+    assert "relu" in mlp.graph.labels  # jax.nn.relu's custom_jvp is our relu
+    assert mlp.notes == []
+
+
+def test_a_scan_is_one_group_of_steps_and_folds_to_its_total_derivative(rnn):
+    expected = jax.grad(jax_rnn.rnn, (0, 1, 2))(jax_rnn.W0, jax_rnn.U0, jax_rnn.H0)
+    for name, value in zip(("W", "U", "h0"), expected):
+        np.testing.assert_allclose(rnn.gradient(name), value, rtol=1e-12, atol=1e-15)
+    steps = {path for path in rnn.graph.groups.values() if path[0] == "scan(step)"}
+    assert steps == {("scan(step)",)} | {("scan(step)", str(t)) for t in range(jax_rnn.T)}
+    folded = rnn.paths("h0", fold=["scan(step)"])
+    np.testing.assert_allclose(sum(path.product for path in folded.paths),
+                               rnn.gradient("h0"), rtol=1e-12, atol=1e-15)
+
+
+def test_a_jit_inside_is_a_group_of_its_name():
+    traced = trace_jax(jax_jit.outer, 0.7)
+    assert ("layer",) in set(traced.graph.groups.values())
+    assert traced.gradient("x") == pytest.approx(float(jax.grad(jax_jit.outer)(0.7)), rel=1e-13)
+
+
+def test_a_function_returning_a_gradient_is_drawn_as_the_derivatives_graph():
+    traced = trace_jax(jax_jit.slope, 0.7)
+    assert traced.value == pytest.approx(np.sin(1.4), rel=1e-15)  # 2 sin x cos x
+    second = 2 * np.cos(1.4)
+    assert traced.gradient("x") == pytest.approx(second, rel=1e-14)
+    assert sum(path.product for path in traced.paths("x").paths) == pytest.approx(second,
+                                                                                   rel=1e-14)
+    assert any(part.startswith("backward · ") for path in traced.graph.groups.values()
+               for part in path)
+
+
+def test_a_while_loop_unrolls_and_says_jax_cannot_differentiate_it():
+    def grow(x):
+        return jax.lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, jnp.sin(c[1])),
+                                  (0, x))[1]
+
+    traced = trace_jax(grow, 0.5)
+    assert traced.graph.labels.count("sin") == 3
+    s1, s2 = np.sin(0.5), np.sin(np.sin(0.5))
+    assert traced.gradient("x") == pytest.approx(np.cos(s2) * np.cos(s1) * np.cos(0.5))
+    assert any("JAX cannot differentiate" in note for note in traced.notes)
+
+
+def test_from_jaxpr_names_the_inputs_in_order():
+    closed = jax.make_jaxpr(lambda a, b: jnp.sum(jnp.tanh(a @ b)))(jnp.ones((2, 3)),
+                                                                 jnp.ones(3) * 0.5)
+    traced = from_jaxpr(closed, jnp.ones((2, 3)), jnp.ones(3) * 0.5)
+    assert traced.inputs == ["x1", "x2"]
+    np.testing.assert_allclose(traced.gradient("x2"), 2 * (1 - np.tanh(1.5) ** 2) * np.ones(3))
+    assert OPERATION in traced.graph.kinds and "@" in traced.graph.labels
+
+
+UNARY = [jnp.sin, jnp.tanh, jnp.exp, jnp.cos, jax.nn.sigmoid, jnp.log1p, jnp.expm1]
+BINARY = [jnp.add, jnp.multiply, jnp.subtract, lambda a, b: a / (1.5 + jnp.cos(b)),
+          jnp.maximum]
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6), st.integers(0, 5),
+                          st.integers(0, 5)), min_size=1, max_size=6),
+       st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
+def test_random_programs_have_jax_gradients(steps, a, b):
+    def program(x, y):
+        values = [x, y]
+        for binary, unary, left, right in steps:
+            first, second = values[left % len(values)], values[right % len(values)]
+            values.append(BINARY[unary % len(BINARY)](first, second) if binary
+                          else UNARY[unary](first))
+        return jnp.sum(values[-1] * jnp.array([1.0, 2.0]))
+
+    x, y = jnp.array([a, 0.3]), jnp.array([b, -0.2])
+    traced = trace_jax(program, x, y)
+    expected = jax.grad(program, (0, 1))(x, y)
+    for name, value in zip(("x", "y"), expected):
+        np.testing.assert_allclose(traced.gradient(name), value, rtol=1e-9, atol=1e-12)
+
+
+def test_gad_jax_prints_the_gradients_and_paths_of_a_file():
+    result = gad("jax", "samples/jax_seed.py", "x1=1.5", "x2=0.5", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["gradient"] == {"x1": 0.23283374747559749,
+                                                     "x2": 1.6165488003791766}
+    paths = gad("jax", "samples/jax_seed.py", "x1=1.5", "x2=0.5", "--paths", "--wrt", "x2")
+    assert paths.exit_code == 0 and "paths from x2 to f: 3" in paths.stdout
+
+
+def test_gad_jax_takes_array_defaults_as_inputs_and_checks_them():
+    result = gad("jax", "samples/jax_rnn.py", "--wrt", "h0", "--check")
+    assert result.exit_code == 0, result.stderr
+    assert "h0" in result.stdout and "✓" in result.stdout
+
+
+def test_an_error_in_the_users_jax_code_points_at_its_line(tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text("import jax.numpy as jnp\n\ndef f(x):\n    return jnp.dot(x, jnp.ones(3))\n")
+    result = gad("jax", script, "x=[1,2]")
+    assert result.exit_code == 2
+    assert "raised TypeError in f" in result.stderr and "4 |" in result.stderr
+
+
+def test_a_missing_jax_is_a_message_with_the_install_command(monkeypatch):
+    for module in [name for name in sys.modules if name.startswith("graphviz_ad.sources.jax")]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "jax", None)
+    result = gad("jax", "samples/jax_seed.py", "x1=1", "x2=1")
+    assert result.exit_code == 2
+    assert "JAX is not installed" in result.stderr and "graphviz-ad[jax]" in result.stderr
+
+
+def test_jax_is_imported_only_when_asked():
+    import subprocess
+
+    checked = subprocess.run(
+        [sys.executable, "-c", "import sys, graphviz_ad, graphviz_ad.api, graphviz_ad.cli; "
+                               "print('jax' in sys.modules)"],
+        capture_output=True, text=True, check=True)
+    assert checked.stdout.strip() == "False"
+
+
+def test_a_cut_value_kind_is_never_an_input(rnn):
+    assert CUT not in rnn.graph.kinds

@@ -108,8 +108,10 @@ def test_a_function_returning_a_gradient_is_drawn_as_the_derivatives_graph():
     assert traced.gradient("x") == pytest.approx(second, rel=1e-14)
     assert sum(path.product for path in traced.paths("x").paths) == pytest.approx(second,
                                                                                    rel=1e-14)
-    assert any(part.startswith("backward · ") for path in traced.graph.groups.values()
-               for part in path)
+    named = jax.make_jaxpr(jax_jit.slope)(0.7).jaxpr.eqns[-1].source_info.name_stack
+    if str(named):  # the releases that keep jvp and transpose in the name stack (0.7 on)
+        assert any(part.startswith("backward · ") for path in traced.graph.groups.values()
+                   for part in path)
 
 
 def test_a_while_loop_unrolls_and_says_jax_cannot_differentiate_it():
@@ -202,3 +204,16 @@ def test_jax_is_imported_only_when_asked():
 
 def test_a_cut_value_kind_is_never_an_input(rnn):
     assert CUT not in rnn.graph.kinds
+
+
+def test_an_equinox_model_has_jax_gradients_named_by_its_paths():
+    pytest.importorskip("equinox", reason="Equinox is not installed")
+    with x64(True):
+        import jax_equinox
+    traced = trace_jax(jax_equinox.loss, jax_equinox.MODEL)
+    expected = jax.grad(jax_equinox.loss)(jax_equinox.MODEL)
+    for index, layer in enumerate(expected.layers):
+        for name in ("weight", "bias"):
+            np.testing.assert_allclose(traced.gradient(f"model.layers.{index}.{name}"),
+                                       getattr(layer, name), rtol=1e-12, atol=1e-15)
+    assert {"layers.0", "layers.1"} <= {path[0] for path in traced.graph.groups.values()}

@@ -11,6 +11,7 @@ Supported: jax OLDEST_JAX and newer (docs/jax.md lists the releases CI tests).
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any, Callable, ContextManager
 
 import jax
@@ -77,8 +78,10 @@ def one_equation(equation: Any) -> Callable[..., list]:
                          tuple(str(item) for item in variables),
                          tuple(str(item) for item in outputs))
         jaxpr = Jaxpr([], variables, outputs, [equation], equation.effects, debug_info=info)
-    except (ImportError, TypeError):
-        jaxpr = Jaxpr([], variables, outputs, [equation], equation.effects)
+    except (ImportError, TypeError):  # before jax 0.7: no public DebugInfo, its warning moot
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            jaxpr = Jaxpr([], variables, outputs, [equation], equation.effects)
     return jaxpr_as_fun(ClosedJaxpr(jaxpr, []))
 
 

@@ -27,24 +27,24 @@ FLOAT32_NOTE = ("JAX computed in float32 (jax_enable_x64 is off): call "
                 "jax.config.update('jax_enable_x64', True) first for float64, as gad jax does")
 
 
-def _argument_names(fn: Callable, args: Sequence[Any]) -> list[str]:
-    """A name per leaf of the arguments: the parameter's name, with the leaf's path in a pytree
-    (`params.W1`); `x1`, `x2`, ... where the signature cannot be read."""
+def _parameter_names(fn: Callable, count: int) -> list[str]:
+    """The names of the first `count` parameters (x1, x2, ... where the signature cannot be
+    read, or for `*args`)."""
     try:
-        parameters = list(inspect.signature(fn).parameters)
+        parameters = [parameter.name for parameter in inspect.signature(fn).parameters.values()
+                      if parameter.kind in (parameter.POSITIONAL_ONLY,
+                                            parameter.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         parameters = []
-    return [name for position, argument in enumerate(args) for name in _leaf_names(
-        parameters[position] if position < len(parameters) else f"x{position + 1}", argument)]
+    return [parameters[position] if position < len(parameters) else f"x{position + 1}"
+            for position in range(count)]
 
 
-def _leaf_names(base: str, argument: Any) -> list[str]:
-    """`base` for an array, `base.W1`, `base.0.b` for the leaves of a pytree."""
-    names = []
-    for path, _ in jax.tree_util.tree_flatten_with_path(argument)[0]:
-        text = path_text(path).lstrip(".")
-        names.append(f"{base}.{text}" if text else base)
-    return names
+def _leaf_name(bases: list[str], path: tuple) -> str:
+    """An argument's name, with the path of the leaf in its pytree: `params.layer1.W`."""
+    base = bases[path[0].idx]
+    text = path_text(path[1:]).lstrip(".")
+    return f"{base}.{text}" if text else base
 
 
 def _const_names(fn: Callable) -> dict[int, str]:
@@ -134,15 +134,30 @@ def from_closed(closed: Any, args: Sequence[Any], names: Sequence[str] | None = 
     return Imported(graph, tuple(notes), _finite_difference(closed, flat, names))
 
 
+def _traced_leaves(argument: Any) -> bool:
+    return isinstance(argument, (jax.Array, np.ndarray, np.generic, float, int)) \
+        and not isinstance(argument, bool)
+
+
 def trace(fn: Callable, args: Sequence[Any], keywords: Sequence[str] = ()) -> Imported:
     """`jax.make_jaxpr(fn)(*args)`, read and annotated (see the module's docstring); with
-    `keywords`, the arguments are given by these names instead (`gad jax`'s NAME=VALUE)."""
+    `keywords`, the arguments are given by these names instead (`gad jax`'s NAME=VALUE). The
+    arrays and numbers in the arguments' pytrees are traced; any other leaf (an Equinox
+    model's activation function) is passed as it is."""
     require_supported()
-    if keywords:
-        closed = jax.make_jaxpr(lambda *given: fn(**dict(zip(keywords, given))))(*args)
-        names = [name for key, argument in zip(keywords, args)
-                 for name in _leaf_names(key, argument)]
-    else:
-        names = _argument_names(fn, args)
-        closed = jax.make_jaxpr(fn)(*args)
-    return from_closed(closed, args, names, _const_names(fn), getattr(fn, "__name__", ""))
+    bases = list(keywords) if keywords else _parameter_names(fn, len(args))
+    leaves, structure = jax.tree_util.tree_flatten_with_path(list(args))
+    traced = [slot for slot, (_, leaf) in enumerate(leaves) if _traced_leaves(leaf)]
+    fixed = [leaf for _, leaf in leaves]
+
+    def flat(*values: Any) -> Any:
+        chosen = list(fixed)
+        for slot, value in zip(traced, values):
+            chosen[slot] = value
+        rebuilt = jax.tree_util.tree_unflatten(structure, chosen)
+        return fn(**dict(zip(keywords, rebuilt))) if keywords else fn(*rebuilt)
+
+    values = [jnp.asarray(leaves[slot][1]) for slot in traced]
+    names = [_leaf_name(bases, leaves[slot][0]) for slot in traced]
+    closed = jax.make_jaxpr(flat)(*values)
+    return from_closed(closed, values, names, _const_names(fn), getattr(fn, "__name__", ""))

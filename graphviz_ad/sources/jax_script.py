@@ -41,8 +41,8 @@ def _as_a_script(path: Path) -> Iterator[None]:
 
 
 def _array_defaults(function: Any, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters not given whose defaults are arrays or numbers (or pytrees of them, a
-    model's parameters): inputs at their defaults, as a torch module's parameters are."""
+    """The parameters not given whose defaults are arrays or pytrees holding arrays (a model's
+    parameters): inputs at their defaults, as a torch module's parameters are."""
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
@@ -51,8 +51,7 @@ def _array_defaults(function: Any, given: Mapping[str, Any]) -> dict[str, Any]:
     for parameter in parameters:
         leaves = jax.tree_util.tree_leaves(parameter.default)
         if parameter.name not in given and parameter.default is not parameter.empty \
-                and leaves and all(isinstance(leaf, (jax.Array, np.ndarray, float))
-                                   for leaf in leaves):
+                and any(isinstance(leaf, (jax.Array, np.ndarray)) for leaf in leaves):
             found[parameter.name] = parameter.default
     return found
 

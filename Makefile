@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-torch-oldest test-jax-oldest fuzz bench golden docs samples torch-samples clean
+.PHONY: demo test test-torch-oldest test-jax-oldest fuzz bench golden docs samples torch-samples jax-samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,7 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/page.py 500
 	$(BIN)/python bench/pytorch.py
 	$(BIN)/python bench/torch_scale.py
-	$(BIN)/python bench/jax.py
+	$(BIN)/python bench/jaxpr.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
 define picture
@@ -115,6 +115,12 @@ torch-samples: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(OLDEST) $(OLDEST_JAX_VENV) build *.egg-info
+
+# docs/jax.md's pictures (JAX in .venv: .venv/bin/pip install jax).
+jax-samples: $(STAMP)
+	$(BIN)/gad jax samples/jax_seed.py x1=1.5 x2=0.5 --wrt x2 -o docs/pictures/jax-seed.png
+	$(BIN)/gad jax samples/jax_jit.py:slope x=0.7 --wrt x -o docs/pictures/jax-slope.png
+	$(BIN)/gad jax samples/jax_rnn.py --wrt h0 --max-boxes 20 -o docs/pictures/jax-rnn.png
 
 golden: $(STAMP)
 	GAD_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_render.py -k golden

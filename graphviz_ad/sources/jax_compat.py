@@ -4,7 +4,8 @@ The importer reads jaxprs through JAX's public API (`jax.make_jaxpr`, `jax.exten
 `ClosedJaxpr`, `Jaxpr`, `Var`, `Literal` and `jaxpr_as_fun`, `jax.vjp`). What is not public, or
 changed between releases, is reached here, each with a feature test and a fallback: the name
 stack of an equation (`jax.named_scope`, `jvp`, `transpose`), a nested jaxpr's function name
-(its debug info), the name of `jit`'s primitive (`pjit` before 0.7) and `keystr`'s dotted form.
+(its debug info), the name of `jit`'s primitive (`pjit` in 0.6), `keystr`'s dotted form and the
+float64 switch.
 Supported: jax OLDEST_JAX and newer (docs/jax.md lists the releases CI tests).
 """
 
@@ -56,7 +57,7 @@ def x64_enabled() -> bool:
 
 def x64(enabled: bool) -> ContextManager:
     """A context in which JAX computes in float64 (`enabled`) or float32: `jax.enable_x64`
-    from jax 0.8 on, `jax.experimental.enable_x64` / `disable_x64` before."""
+    where JAX has it (0.10 does), else `jax.experimental.enable_x64` / `disable_x64`."""
     state = getattr(jax, "enable_x64", None)
     if state is not None:
         return state(enabled)
@@ -78,7 +79,7 @@ def one_equation(equation: Any) -> Callable[..., list]:
                          tuple(str(item) for item in variables),
                          tuple(str(item) for item in outputs))
         jaxpr = Jaxpr([], variables, outputs, [equation], equation.effects, debug_info=info)
-    except (ImportError, TypeError):  # before jax 0.7: no public DebugInfo, its warning moot
+    except (ImportError, TypeError):  # jax 0.6: no public DebugInfo, its warning moot
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             jaxpr = Jaxpr([], variables, outputs, [equation], equation.effects)

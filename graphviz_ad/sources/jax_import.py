@@ -106,9 +106,12 @@ def _finite_difference(closed: ClosedJaxpr, flat: list[Any], names: list[str]):
 
 
 def from_closed(closed: Any, args: Sequence[Any], names: Sequence[str] | None = None,
-                const_names: dict[int, str] | None = None, label: str = "") -> Imported:
+                const_names: dict[int, str] | None = None, label: str = "",
+                function: Callable[..., Any] | None = None) -> Imported:
     """The annotated graph of a ClosedJaxpr at `args` (pytrees, flattened as make_jaxpr
-    flattens them), inputs named by `names` (one per leaf; x1, x2, ... by default)."""
+    flattens them), inputs named by `names` (one per leaf; x1, x2, ... by default). JAX's
+    gradient checks ours: of `function` (the traced function of the flat arguments, whose
+    jit-ed parts JAX has compiled before), else of the jaxpr."""
     require_supported()
     if not isinstance(closed, ClosedJaxpr):
         raise UsageError(f"from_jaxpr takes a ClosedJaxpr (what jax.make_jaxpr(f)(*args) "
@@ -126,7 +129,8 @@ def from_closed(closed: Any, args: Sequence[Any], names: Sequence[str] | None = 
     if any(np.result_type(np.asarray(value)) == np.float32 for value in flat
            if jnp.issubdtype(value.dtype, jnp.floating)) or not x64_enabled():
         notes.append(FLOAT32_NOTE)
-    cannot = check_against_jax(graph, closed, flat, [node if node is not None and
+    function = function or (lambda *values: jaxpr_as_fun(closed)(*values)[0])
+    cannot = check_against_jax(graph, function, flat, [node if node is not None and
                                                      graph.kinds[node] == INPUT else None
                                                      for node in inputs])
     if cannot:
@@ -160,4 +164,5 @@ def trace(fn: Callable, args: Sequence[Any], keywords: Sequence[str] = ()) -> Im
     values = [jnp.asarray(leaves[slot][1]) for slot in traced]
     names = [_leaf_name(bases, leaves[slot][0]) for slot in traced]
     closed = jax.make_jaxpr(flat)(*values)
-    return from_closed(closed, values, names, _const_names(fn), getattr(fn, "__name__", ""))
+    return from_closed(closed, values, names, _const_names(fn), getattr(fn, "__name__", ""),
+                       flat)

@@ -111,13 +111,14 @@ class JaxNodes(NodeLists):
 
 def _named_scope(parts: tuple[str, ...]) -> tuple[str, ...]:
     """A name stack as group names: a derivative's backward part (`transpose(jvp(f))`) is
-    drawn as a backward group, as `grad(f, x)`'s sweep is; its forward part `jvp(f)` is `f`."""
+    drawn as a backward group, as `grad(f, x)`'s sweep is; its forward part (`jvp(f)`) beside
+    it as `forward · grad(f)`."""
     named = []
     for part in parts:
         if part.startswith("transpose(jvp(") and part.endswith("))"):
             part = f"{BACKWARD_GROUP}grad({part[14:-2] or 'f'})"
         elif part.startswith("jvp(") and part.endswith(")"):
-            part = part[4:-1] or "jvp"
+            part = f"forward · grad({part[4:-1] or 'f'})"
         named.append(part)
     return tuple(named)
 
@@ -404,20 +405,20 @@ def sweep(nodes: JaxNodes, output: int) -> AnnotatedGraph:
                                     carried=carried, order=order)
 
 
-def check_against_jax(graph: AnnotatedGraph, closed: ClosedJaxpr, arguments: Sequence[Any],
-                      input_nodes: Sequence[int | None]) -> str | None:
-    """JAX's VJP of the whole jaxpr: our sweep's gradient of each input must be JAX's, else the
-    drawn paths do not sum to JAX's gradient and the import is refused. Returns a note where JAX
-    cannot differentiate the function itself (a while loop)."""
+def check_against_jax(graph: AnnotatedGraph, function: Callable[..., Any],
+                      arguments: Sequence[Any], input_nodes: Sequence[int | None]) -> str | None:
+    """JAX's gradient of the whole function (of the flat `arguments`, as the jaxpr takes them):
+    our sweep's gradient of each input must be JAX's, else the drawn paths do not sum to JAX's
+    gradient and the import is refused. Returns a note where JAX cannot differentiate the
+    function itself (a while loop)."""
     floats = [slot for slot, node in enumerate(input_nodes) if node is not None
               and graph.kinds[node] == INPUT]
-    function = jaxpr_as_fun(closed)
 
     def of_inputs(*chosen):
         full = list(arguments)
         for slot, value in zip(floats, chosen):
             full[slot] = value
-        return jnp.sum(function(*full)[0])
+        return jnp.sum(function(*full))
 
     try:
         gradients = jax.grad(of_inputs, argnums=tuple(range(len(floats))))(

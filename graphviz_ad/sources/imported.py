@@ -1,4 +1,5 @@
-"""What an importer of another framework's computation hands the facade: `Imported`."""
+"""What the importers of other frameworks' computations share: `Imported`, what each hands
+the facade, and the refusal of a graph past its node limit."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.errors import LimitError
 
 
 @dataclass(frozen=True)
@@ -17,3 +19,12 @@ class Imported:
     graph: AnnotatedGraph
     notes: tuple[str, ...]
     finite_difference: Callable[[str, str, float], Any] | None = None
+
+
+def too_many_nodes(subject: str, limit: int, label: str, group: tuple[str, ...], stopping: str,
+                   hint: str) -> LimitError:
+    """The error for the node past an importer's `limit`: `label`, in `group`."""
+    where = f" in {'.'.join(group)}" if group else ""
+    return LimitError(f"{subject} more than {limit:,} nodes (the next is `{label}`{where}): "
+                      f"graphviz-ad {stopping}, as annotating and drawing it would take "
+                      "minutes", None, hint)

@@ -11,13 +11,12 @@ Supported: jax OLDEST_JAX and newer (docs/jax.md lists the releases CI tests).
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Any, Callable, ContextManager
 
 import jax
 
-from graphviz_ad.errors import UsageError
+from graphviz_ad.sources.versions import require_release
 
 OLDEST_JAX = (0, 6)
 
@@ -26,7 +25,7 @@ try:  # public since jax 0.4.33
 except ImportError:  # pragma: no cover - older releases kept them in jax.core
     from jax.core import ClosedJaxpr, Jaxpr, Literal, Var, jaxpr_as_fun  # type: ignore
 
-__all__ = ["OLDEST_JAX", "ClosedJaxpr", "Jaxpr", "Literal", "Var", "JIT_NAMES", "release",
+__all__ = ["OLDEST_JAX", "ClosedJaxpr", "Jaxpr", "Literal", "Var", "JIT_NAMES",
            "require_supported", "one_equation", "scope_of", "function_name", "path_text",
            "x64_enabled", "x64"]
 
@@ -34,20 +33,8 @@ __all__ = ["OLDEST_JAX", "ClosedJaxpr", "Jaxpr", "Literal", "Var", "JIT_NAMES", 
 JIT_NAMES = ("jit", "pjit")
 
 
-def release(version: str) -> tuple[int, int]:
-    """`0.10.2` -> (0, 10); a version in another shape -> (0, 0)."""
-    found = re.match(r"(\d+)\.(\d+)", version)
-    return (int(found[1]), int(found[2])) if found else (0, 0)
-
-
 def require_supported() -> None:
-    """A JAX older than the oldest supported is refused with the command that fixes it."""
-    found = release(jax.__version__)
-    if found != (0, 0) and found < OLDEST_JAX:
-        oldest = ".".join(map(str, OLDEST_JAX))
-        raise UsageError(f"graphviz-ad needs jax {oldest} or newer; this is jax "
-                         f"{jax.__version__}", None,
-                         f"upgrade it: pip install --upgrade 'jax>={oldest}'")
+    require_release("jax", jax.__version__, OLDEST_JAX)
 
 
 def x64_enabled() -> bool:

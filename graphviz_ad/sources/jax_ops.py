@@ -23,8 +23,7 @@ ELEMENTWISE = {
 }
 
 # What changes nothing a gradient sees: the output is the input (a float dtype kept, a copy).
-PASSED_ON = ("copy", "copy_p", "convert_element_type", "reduce_precision",
-             "optimization_barrier")
+PASSED_ON = ("copy", "convert_element_type", "reduce_precision", "optimization_barrier")
 
 # Parameters an elementwise primitive may carry at their defaults (sin's `accuracy`).
 DEFAULT_PARAMETERS = ("accuracy", "out_dtype", "out_sharding")

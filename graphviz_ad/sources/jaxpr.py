@@ -31,7 +31,8 @@ from graphviz_ad.engine.annotated import (BACKWARD_GROUP, CONSTANT, DATA, INPUT,
 from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS, Op
-from graphviz_ad.errors import LimitError, UsageError
+from graphviz_ad.errors import UsageError
+from graphviz_ad.sources.imported import too_many_nodes
 from graphviz_ad.sources.jax_compat import (JIT_NAMES, ClosedJaxpr, Jaxpr, Literal, Var,
                                             function_name, jaxpr_as_fun, one_equation, scope_of,
                                             x64, x64_enabled)
@@ -94,11 +95,9 @@ class JaxNodes(NodeLists):
             group: tuple[str, ...] = (), detail: str = "") -> int:
         node = len(self.kinds)
         if node >= MAX_JAX_NODES:
-            raise LimitError(
-                f"the jaxpr unrolls into more than {MAX_JAX_NODES:,} nodes (the next is "
-                f"`{label}`{' in ' + '.'.join(group) if group else ''}): graphviz-ad stops "
-                "there, as annotating and drawing it would take minutes", None,
-                "trace a smaller piece: fewer scan steps or loop turns, fewer layers")
+            raise too_many_nodes("the jaxpr unrolls into", MAX_JAX_NODES, label, group,
+                                 "stops there", "trace a smaller piece: fewer scan steps or "
+                                                "loop turns, fewer layers")
         requires = kind == INPUT or (op is not None and not op.stops_gradient and any(
             self.requires_grad[argument] for argument in args))
         self.append(kind, op, args, value, label, requires)
@@ -175,8 +174,9 @@ class Reader:
             label = f"cond: {function_name(branch, f'branch {index}')}"
             return self._inline(branch, given[1:], group + (label,))
         if name in PASSED_ON and len(given) == len(equation.outvars) \
-                and all(is_float(item.value) for item in given):
-            return [Held(item.value.astype(var.aval.dtype), item.node, item.name)
+                and all(is_float(item.value) for item in given) \
+                and all(jnp.issubdtype(var.aval.dtype, jnp.floating) for var in equation.outvars):
+            return [Held(jnp.asarray(item.value, var.aval.dtype), item.node, item.name)
                     for item, var in zip(given, equation.outvars)]
         if name in ("max", "min") and len(given) == 2:  # max(-inf, x) is x (log_softmax's)
             bound = -np.inf if name == "max" else np.inf
@@ -313,8 +313,7 @@ def _evaluate(equation: Any, given: list[Held]) -> list[Any]:
 
 @dataclass(frozen=True)
 class Read:
-    """A jaxpr read: its nodes, the output's node, notes, and JAX's own gradient of each input
-    (None where JAX cannot take one: a while loop)."""
+    """A jaxpr read: its nodes, the output's node, and what a user should know."""
 
     nodes: JaxNodes
     output: int

@@ -58,7 +58,8 @@ def raised(path: Path, shown: str, error: BaseException, doing: str,
         hint = f"gad {command} needs the script to run to its end: leave sys.exit out of it"
     else:
         reason = f"{shown} raised {type(error).__name__} {doing}: {error}".rstrip(": ")
-        hint = f"gad {command} runs the file as Python does; fix it there (python FILE.py shows more)"
+        hint = f"gad {command} runs the file as Python does; fix it there (python FILE.py " \
+               "shows more)"
     return at_line(path, shown, reason, hint, line_of(path, error))
 
 

@@ -10,7 +10,6 @@ an exception becomes a typed error at its line.
 from __future__ import annotations
 
 import inspect
-import sys
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -23,21 +22,15 @@ import numpy as np
 from graphviz_ad.sources.imported import Imported
 from graphviz_ad.sources.jax_compat import x64
 from graphviz_ad.sources.jax_import import trace
-from graphviz_ad.sources.user_file import check_arguments, choose_function, run_file, users_code
+from graphviz_ad.sources.user_file import (as_a_script, check_arguments, choose_function,
+                                          run_file, users_code)
 
 
 @contextmanager
 def _as_a_script(path: Path) -> Iterator[None]:
-    """What `python FILE.py` sets up (the file's folder first on sys.path, argv naming the
-    file), and float64 in JAX; all restored afterwards."""
-    saved_path, saved_argv = list(sys.path), list(sys.argv)
-    sys.path.insert(0, str(path.resolve().parent))
-    sys.argv = [str(path)]
-    try:
-        with x64(True):
-            yield
-    finally:
-        sys.path[:], sys.argv[:] = saved_path, saved_argv
+    """What `python FILE.py` sets up (user_file.as_a_script), and float64 in JAX."""
+    with as_a_script(path), x64(True):
+        yield
 
 
 def _array_defaults(function: Any, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """A JAX computation read from its jaxpr as an annotated graph, with JAX's values.
 
-`read(closed, arguments, names)` evaluates a `ClosedJaxpr` equation by equation with JAX, keeping
+`read(closed, arguments, names, ...)` evaluates a `ClosedJaxpr` equation by equation with JAX, keeping
 each value: every equation that depends on an input becomes a node (one per float output), in
 the group of the named scope, `jit`-ed function or loop it ran in; equations on constants alone
 are evaluated and folded into the constants they make. Nested jaxprs are read in place: a
@@ -12,8 +12,8 @@ node pulled back through its own rule (relu is ours).
 
 Local derivatives: an equation that is one of our ops (jax_ops.py) gets the table's rules on
 JAX's values; any other is a `ForeignOp` whose edges carry Jᵀ·1 and whose gradient is pulled
-back through JAX's VJP of that one equation. Our backward sweep then gives every adjoint, and one
-VJP of the whole jaxpr by JAX checks it at the inputs (`finish`).
+back through JAX's VJP of that one equation. Our backward sweep then gives every adjoint
+(`sweep`), and one `jax.grad` of the whole function checks it at the inputs (`check_against_jax`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """A user's PyTorch file, run as Python runs a script: a function's call traced, or the script.
 
-This is the one place graphviz-ad executes code. `gad torch FILE.py[:NAME] NAME=VALUE ...` runs
-FILE.py with `runpy` (its folder first on `sys.path`, `__name__` set to `__gad__`, so a block
-under `if __name__ == "__main__":` does not run). Two shapes of file:
+graphviz-ad executes code here and in jax_script.py, both through user_file.py.
+`gad torch FILE.py[:NAME] NAME=VALUE ...` runs FILE.py with `runpy` (its folder first on
+`sys.path`, `__name__` set to `__gad__`, so a block under `if __name__ == "__main__":` does not
+run). Two shapes of file:
 - a file of functions: with torch's default dtype float64 it runs, then the function NAME (or the
   only one) is called with each NAME=VALUE as a float64 tensor that requires grad, and traced;
 - a script, as documents write them (top-level code that calls `y.backward()` or torchviz's
   `make_dot(y)`): it runs as written, dtypes and all, under the recorder, and the tensor of the
   last such call is drawn (`FILE.py:NAME` draws the tensor the script leaves in NAME instead).
 The user's prints go to standard error, their warnings become notes naming the line, and an
-exception, `sys.exit` included, becomes a typed error at its line. While it runs, `import torchviz`
+exception, `sys.exit` included, becomes a typed error at its line (user_file.py). While it runs, `import torchviz`
 finds a stand-in whose `make_dot` (like graphviz_ad.make_dot, which is torchviz_dot.py's) names
 the tensor to draw and returns a `Dot`, our picture used as torchviz's `graphviz.Digraph` is.
 """
@@ -33,8 +34,8 @@ from graphviz_ad.errors import InputValueError, UsageError
 from graphviz_ad.sources.imported import Imported
 from graphviz_ad.sources.pytorch import trace
 from graphviz_ad.sources.torch_compat import BACKWARD_IS_SEEN
-from graphviz_ad.sources.user_file import (RUN_NAME, check_arguments, choose_function, raised,
-                                          run_file, users_code)
+from graphviz_ad.sources.user_file import (RUN_NAME, as_a_script, check_arguments,
+                                          choose_function, raised, run_file, users_code)
 
 THE_SCRIPTS_CALLS = ("backward", "make_dot")  # the calls whose tensor a script draws
 NOTHING_TO_DRAW_HINT = ("end the script with make_dot(y) or y.backward(), name a tensor it "
@@ -140,20 +141,17 @@ def _torchviz(analyse: Analyse) -> types.ModuleType:
 @contextmanager
 def _as_a_script(path: Path, dtype: torch.dtype | None,
                  torchviz: types.ModuleType) -> Iterator[None]:
-    """What `python FILE.py` sets up: the file's folder first on sys.path, argv naming the file;
-    torch's default dtype `dtype` (None: torch's own); `torchviz` is the stand-in. All
-    restored afterwards."""
-    saved_path, saved_argv, saved_dtype = list(sys.path), list(sys.argv), torch.get_default_dtype()
+    """What `python FILE.py` sets up (user_file.as_a_script); torch's default dtype `dtype`
+    (None: torch's own); `torchviz` is the stand-in. All restored afterwards."""
+    saved_dtype = torch.get_default_dtype()
     saved_torchviz = sys.modules.get("torchviz")
-    sys.path.insert(0, str(path.resolve().parent))
-    sys.argv = [str(path)]
     sys.modules["torchviz"] = torchviz
     if dtype is not None:
         torch.set_default_dtype(dtype)
     try:
-        yield
+        with as_a_script(path):
+            yield
     finally:
-        sys.path[:], sys.argv[:] = saved_path, saved_argv
         torch.set_default_dtype(saved_dtype)
         if saved_torchviz is None:
             sys.modules.pop("torchviz", None)

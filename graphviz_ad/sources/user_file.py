@@ -23,6 +23,19 @@ from graphviz_ad.errors import GadError, InputValueError, MissingInputError, Spa
 RUN_NAME = "__gad__"
 
 
+@contextmanager
+def as_a_script(path: Path) -> Iterator[None]:
+    """What `python FILE.py` sets up: the file's folder first on sys.path, argv naming the file;
+    both restored afterwards."""
+    saved_path, saved_argv = list(sys.path), list(sys.argv)
+    sys.path.insert(0, str(path.resolve().parent))
+    sys.argv = [str(path)]
+    try:
+        yield
+    finally:
+        sys.path[:], sys.argv[:] = saved_path, saved_argv
+
+
 def line_of(path: Path, error: BaseException) -> int | None:
     """The deepest line of the user's file that the exception passed through."""
     if isinstance(error, SyntaxError) and error.filename and \

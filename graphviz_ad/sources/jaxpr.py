@@ -1,7 +1,8 @@
 """A JAX computation read from its jaxpr as an annotated graph, with JAX's values.
 
-`read` evaluates a `ClosedJaxpr` equation by equation with JAX, keeping each value: every equation that depends on an input becomes a node (one per float output), in
-the group of the named scope, `jit`-ed function or loop it ran in; equations on constants alone
+`read` evaluates a `ClosedJaxpr` equation by equation with JAX, keeping each value: every
+equation that depends on an input becomes a node (one per float output), in the group of the
+named scope, `jit`-ed function or loop it ran in; equations on constants alone
 are evaluated and folded into the constants they make. Nested jaxprs are read in place: a
 `jit`-ed function's equations in a group of its name; a `scan` of T steps unrolled, step by step,
 into a group holding one group per step (folded, the scan is one box carrying its total

@@ -10,8 +10,8 @@ run). Two shapes of file:
   `make_dot(y)`): it runs as written, dtypes and all, under the recorder, and the tensor of the
   last such call is drawn (`FILE.py:NAME` draws the tensor the script leaves in NAME instead).
 The user's prints go to standard error, their warnings become notes naming the line, and an
-exception, `sys.exit` included, becomes a typed error at its line (user_file.py). While it runs, `import torchviz`
-finds a stand-in whose `make_dot` (like graphviz_ad.make_dot, which is torchviz_dot.py's) names
+exception, `sys.exit` included, becomes a typed error at its line (user_file.py). While it runs,
+`import torchviz` finds a stand-in whose `make_dot` (like graphviz_ad.make_dot, which is torchviz_dot.py's) names
 the tensor to draw and returns a `Dot`, our picture used as torchviz's `graphviz.Digraph` is.
 """
 

@@ -1,5 +1,8 @@
-"""What the importers of other frameworks' computations share: `Imported`, what each hands
-the facade, and the refusal of a graph past its node limit."""
+"""What the importers share: `Imported`, what each hands the facade, and the node limit's error.
+
+Both the PyTorch importer (sources/pytorch.py, torch_output.py) and the JAX one (jaxpr.py)
+hand the facade an `Imported`, and refuse a graph past their node limits the same way.
+"""
 
 from __future__ import annotations
 

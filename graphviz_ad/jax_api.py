@@ -60,5 +60,5 @@ def load_jax(target: str | arguments.ScriptTarget, assignments: Iterable[str] = 
     values = arguments.parse_values(list(assignments))
     with requiring_jax():
         from graphviz_ad.sources.jax_script import run
-    arguments.require_script(script.file)
+    arguments.require_script(script.file, "jax")
     return _analysis(run(script.file, script.name, values))

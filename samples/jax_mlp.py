@@ -16,7 +16,7 @@ PARAMS = {"layer1": {"W": jnp.asarray(random.normal(size=(3, 5)) * 0.5),
                      "b": jnp.zeros(5)},
           "layer2": {"W": jnp.asarray(random.normal(size=(5, 2)) * 0.5),
                      "b": jnp.zeros(2)}}
-DEEP = {f"layer{index}": {"W": jnp.asarray(random.normal(size=(3, 3)) * 0.5),
+DEEP = {f"layer{index}": {"W": jnp.asarray(random.normal(size=(3, 3)) * 0.9),
                           "b": jnp.zeros(3)} for index in range(1, 13)}
 
 
@@ -32,9 +32,9 @@ def cross_entropy(logits, labels):
 
 
 def network(params, h):
-    names = list(params)
-    for name in names:
-        h = dense(name, params[name], h, last=name == names[-1])
+    count = len(params)  # layer1 ... layerN in order (a pytree's dict comes back sorted by key)
+    for index in range(1, count + 1):
+        h = dense(f"layer{index}", params[f"layer{index}"], h, last=index == count)
     return h
 
 

@@ -29,6 +29,10 @@ __all__ = ["OLDEST_JAX", "ClosedJaxpr", "Jaxpr", "Literal", "Var", "JIT_NAMES",
            "require_supported", "one_equation", "scope_of", "function_name", "path_text",
            "x64_enabled", "x64"]
 
+# JAX warns at every fork of a process it runs in; the renderer forks only to exec `dot` at once
+# (render/backend.py), which is safe, so a picture of a JAX function does not print the warning.
+warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+
 # `jax.jit`'s call primitive: `pjit` up to jax 0.6, `jit` from 0.7.
 JIT_NAMES = ("jit", "pjit")
 

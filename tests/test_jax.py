@@ -149,10 +149,15 @@ BINARY = [jnp.add, jnp.multiply, jnp.subtract, lambda a, b: a / (1.5 + jnp.cos(b
           jnp.maximum]
 
 
+# XLA on a CPU flushes subnormal numbers to zero, so max(0, 1e-309) is a tie to JAX (half the
+# gradient each) and not to numpy: such a point is refused (the paths would not sum to JAX's).
+NUMBERS = st.floats(-1.5, 1.5, allow_subnormal=False)
+
+
 @settings(max_examples=8, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6), st.integers(0, 5),
                           st.integers(0, 5)), min_size=1, max_size=6),
-       st.floats(-1.5, 1.5), st.floats(-1.5, 1.5))
+       NUMBERS, NUMBERS)
 def test_random_programs_have_jax_gradients(steps, a, b):
     def program(x, y):
         values = [x, y]

@@ -138,7 +138,7 @@ def from_closed(closed: Any, args: Sequence[Any], names: Sequence[str] | None = 
     return Imported(graph, tuple(notes), _finite_difference(closed, flat, names))
 
 
-def _traced_leaves(argument: Any) -> bool:
+def _is_traced(argument: Any) -> bool:
     return isinstance(argument, (jax.Array, np.ndarray, np.generic, float, int)) \
         and not isinstance(argument, bool)
 
@@ -151,7 +151,7 @@ def trace(fn: Callable, args: Sequence[Any], keywords: Sequence[str] = ()) -> Im
     require_supported()
     bases = list(keywords) if keywords else _parameter_names(fn, len(args))
     leaves, structure = jax.tree_util.tree_flatten_with_path(list(args))
-    traced = [slot for slot, (_, leaf) in enumerate(leaves) if _traced_leaves(leaf)]
+    traced = [slot for slot, (_, leaf) in enumerate(leaves) if _is_traced(leaf)]
     fixed = [leaf for _, leaf in leaves]
 
     def flat(*values: Any) -> Any:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-torch-oldest fuzz bench golden docs samples torch-samples clean
+.PHONY: demo test test-torch-oldest test-jax-oldest fuzz bench golden docs samples torch-samples jax-samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,20 @@ $(OLDEST)/.installed: pyproject.toml
 test-torch-oldest: $(OLDEST)/.installed
 	$(OLDEST)/bin/python -m pytest -q $(TORCH_TESTS)
 
+# The jax tests on the oldest JAX we support (docs/jax.md), in a virtualenv of their own; CI
+# runs this beside `make test` on the newest JAX.
+OLDEST_JAX := 0.6.2
+OLDEST_JAX_VENV := .venv-jax-$(OLDEST_JAX)
+
+$(OLDEST_JAX_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLDEST_JAX_VENV)
+	PIP_CONFIG_FILE=/dev/null $(OLDEST_JAX_VENV)/bin/python -m pip install --quiet --no-cache-dir \
+		-e '.[test]' jax==$(OLDEST_JAX) jaxlib==$(OLDEST_JAX)
+	touch $@
+
+test-jax-oldest: $(OLDEST_JAX_VENV)/.installed
+	$(OLDEST_JAX_VENV)/bin/python -m pytest -q tests/test_jax.py
+
 # The same properties as `make test`, with 50x the examples.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_properties.py tests/test_paths.py
@@ -54,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pytorch.py
 	$(BIN)/python bench/torch_scale.py
 	$(BIN)/python bench/heatmaps.py
+	$(BIN)/python bench/jaxpr.py
 
 # Each sample as SVG and PNG in docs/pictures/, with the input whose paths are coloured.
 define picture
@@ -103,7 +118,13 @@ torch-samples: $(STAMP)
 	$(BIN)/gad torch samples/torch_resnet18.py -o docs/pictures/torch-resnet18.png
 
 clean:
-	rm -rf $(VENV) $(OLDEST) build *.egg-info
+	rm -rf $(VENV) $(OLDEST) $(OLDEST_JAX_VENV) build *.egg-info
+
+# docs/jax.md's pictures (JAX in .venv: .venv/bin/pip install jax).
+jax-samples: $(STAMP)
+	$(BIN)/gad jax samples/jax_seed.py x1=1.5 x2=0.5 --wrt x2 -o docs/pictures/jax-seed.png
+	$(BIN)/gad jax samples/jax_jit.py:slope x=0.7 --wrt x -o docs/pictures/jax-slope.png
+	$(BIN)/gad jax samples/jax_rnn.py --wrt h0 --max-boxes 20 -o docs/pictures/jax-rnn.png
 
 golden: $(STAMP)
 	GAD_UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_render.py -k golden

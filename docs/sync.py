@@ -195,6 +195,13 @@ LIMITS = [
      "`from_torch`), counted as they are made: a Python loop of a million scalar steps stops "
      "in about 1.5 s (docs/performance.md)", "refused while the function still runs, the hint "
      "naming what to trace instead", 2),
+    ("graphviz_ad.sources.jaxpr", "MAX_JAX_NODES",
+     "nodes of an imported JAX computation (`gad jax`, `trace_jax`, `from_jaxpr`), a scan's or "
+     "while loop's steps unrolled, counted as they are made", "refused, the hint naming what "
+     "to trace instead", 2),
+    ("graphviz_ad.sources.jax_import", "MAX_NAMED_ITEMS",
+     "leaves of a global or closure variable looked into for the names of a JAX function's "
+     "constants (`X`, `data.y`)", "the variable is not looked into", 0),
     ("graphviz_ad.sources.pytorch", "MAX_TEXT",
      "characters of an argument's text inside its consumer's text (`gad torch`)",
      "the argument's label instead", 0),

@@ -1,6 +1,7 @@
 """graphviz-ad: see reverse-mode automatic differentiation, edge by edge and path by path."""
 
-__all__ = ["Analysis", "analyze", "from_torch", "load", "make_dot", "trace_torch"]
+__all__ = ["Analysis", "analyze", "from_jaxpr", "from_torch", "load", "make_dot", "trace_jax",
+           "trace_torch"]
 __version__ = "0.1.0"
 
 
@@ -10,6 +11,10 @@ def __getattr__(name: str):
         from graphviz_ad.torchviz_dot import make_dot
 
         return make_dot
+    if name in ("trace_jax", "from_jaxpr"):
+        from graphviz_ad import jax_api
+
+        return getattr(jax_api, name)
     if name in __all__:
         from graphviz_ad import api
 

@@ -82,10 +82,10 @@ def split_torch_target(target: str) -> ScriptTarget:
     return ScriptTarget(target, None)
 
 
-def require_script(file: str) -> None:
-    """The Python file `gad torch` runs must exist."""
+def require_script(file: str, command: str = "torch") -> None:
+    """The Python file `gad torch` or `gad jax` runs must exist."""
     if not is_file(Path(file)):
-        raise UsageError(f"no such file: {file}", None, "give a Python file: gad torch "
+        raise UsageError(f"no such file: {file}", None, f"give a Python file: gad {command} "
                                                         "model.py:loss x=1")
 
 

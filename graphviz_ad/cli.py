@@ -18,14 +18,14 @@ import typer
 
 from graphviz_ad import options, signals
 from graphviz_ad.command_help import MAIN_HELP, help_texts, show_version
-from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, DocsTopic, DrawOutput,
+from graphviz_ad.command_options import (AllPaths, AtolOption, CheckOption, DocsTopic,
                                          ExplainOutput, ExplainWrt, Expression, ExpressionCommand,
                                          FdMethod, FdMethodOption, FdStepOption, FoldOption,
                                          FormatOption, Json, Mode, ModeOption, NoCheck,
-                                         OrderOption, Output, PathsOption, PathsWrt, RtolOption,
-                                         Strict, Top, TorchCheck, TorchTarget, Values, WrtInputs,
-                                         Wrt, draws_a_picture)
+                                         OrderOption, Output, PathsWrt, RtolOption, Strict, Top,
+                                         Values, WrtInputs, Wrt, draws_a_picture)
 from graphviz_ad.errors import FAILURE_EXIT, GadError, UsageError
+from graphviz_ad.framework_commands import register_framework_commands
 from graphviz_ad.render.formats import DrawOptions, PictureOptions, check_output
 from graphviz_ad.text import for_the_terminal, printable
 from graphviz_ad.writing import StandardOutput, is_standard_output
@@ -234,45 +234,6 @@ def explain(expression: Expression, values: Values = None,
         _draw(analysis, output, tour.plan)
 
 
-@command(name="torch", context_settings=EXPRESSION_COMMAND)
-@draws_a_picture()
-def torch_command(
-        target: TorchTarget, values: Values = None, output: DrawOutput = None,
-        image_format: FormatOption = None, wrt: Wrt = None, top: Top = options.DEFAULT_TOP,
-        paths_table: PathsOption = False, fold: FoldOption = None,
-        picture: PictureOptions = PictureOptions(), drawing: DrawOptions = DrawOptions(),
-        as_json: Json = False, check: TorchCheck = False) -> None:
-    """Trace a PyTorch function or script: torch's gradient of each input, with --paths the
-    chain rule path by path, with -o the picture too, a group per module (layer1.0.conv1).
-
-    This command, and only this one, runs code, as python FILE.py would (__name__ "__gad__";
-    its prints to standard error). A file of functions runs in float64, then NAME is called with
-    each NAME=VALUE as a float64 tensor and returns a tensor (a loss). A script calling
-    y.backward() or make_dot(y) runs as written; the last such tensor is drawn (FILE.py:NAME
-    draws the tensor NAME). Docs: gad docs torch."""
-    from graphviz_ad.api import load_torch
-    from graphviz_ad.arguments import split_torch_target
-    from graphviz_ad.report import grad as grad_view
-
-    script = split_torch_target(target)
-    entry = check_output(output, image_format, drawing.renderer, script.file,
-                         values or ()) if output else None
-    analysis = _noted(load_torch(script, values or ()))
-    shown = not (output and is_standard_output(output))  # there the picture stands alone
-    # The gradients, where they are printed or --check asks for them (not beside --paths).
-    report = analysis.gradient_report([wrt] if wrt else None, check=check) \
-        if check or (shown and not paths_table) else None
-    if output:
-        _draw(analysis, output, analysis.plan(entry, picture, drawing))
-    if shown and paths_table:
-        _show_paths(analysis, wrt, top, fold, as_json)
-    elif shown:
-        _show(lambda: grad_view.gradient_table(report), as_json,
-              lambda: grad_view.gradient_json(report))
-    if check:
-        report.require_agreement()
-
-
 @command()
 def ops() -> None:
     """List the functions and operators, with their derivatives and domains."""
@@ -287,6 +248,10 @@ def docs(topic: DocsTopic = None) -> None:
     from graphviz_ad import manual
 
     print(manual.page(topic) if topic else manual.contents(), file=StandardOutput())
+
+
+# `gad torch` and `gad jax`, on this app, with this module's shell (framework_commands.py).
+register_framework_commands(command, EXPRESSION_COMMAND, _noted, _show, _show_paths, _draw)
 
 
 def main() -> None:

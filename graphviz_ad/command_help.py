@@ -34,6 +34,9 @@ EXAMPLES = {
               "gad torch samples/torch_seed.py x1=1.5 x2=0.5 c=1 --paths --wrt x2",
               "gad torch samples/torch_resnet18.py -o resnet18.svg"),
     "ops": ("gad ops", "gad ops | grep -i tanh"),
+    "jax": ("gad jax samples/jax_seed.py x1=1.5 x2=0.5",
+            "gad jax samples/jax_seed.py x1=1.5 x2=0.5 --paths --wrt x2",
+            "gad jax samples/jax_rnn.py -o rnn.svg"),
     "docs": ("gad docs", "gad docs torch", "gad docs pictures | less"),
 }
 

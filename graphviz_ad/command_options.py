@@ -216,3 +216,6 @@ def draws_a_picture(rankdir: Enum = Rankdir.auto) -> Callable[[Callable], Callab
                                  for parameter in parameters} | {"return": own.return_annotation}
         return drawn
     return decorate
+JaxTarget = Annotated[str, typer.Argument(
+    help="A Python file and its JAX function to trace (model.py:loss, or its only one).",
+    metavar="FILE.py[:NAME]")]

@@ -195,12 +195,12 @@ def test_a_missing_pytorch_is_a_message_with_the_install_command(monkeypatch):
     assert "pip install 'graphviz-ad[torch]'" in result.stderr
 
 
-def test_pytorch_is_imported_only_when_asked():
+def test_pytorch_and_jax_are_imported_only_when_asked():
     import subprocess
     import sys
 
     checked = subprocess.run(
         [sys.executable, "-c", "import sys, graphviz_ad, graphviz_ad.api, graphviz_ad.cli; "
-                               "print('torch' in sys.modules)"],
+                               "print('torch' in sys.modules, 'jax' in sys.modules)"],
         capture_output=True, text=True, check=True)
-    assert checked.stdout.strip() == "False"
+    assert checked.stdout.strip() == "False False"

@@ -59,12 +59,12 @@ FLOORS = [
     ("records", ("graphviz_ad.records", "graphviz_ad.gradients", "graphviz_ad.higher"),
      ("rich", "typer", "graphviz")),
     ("render", ("graphviz_ad.render",), ("typer", "rich")),
-    ("facade", ("graphviz_ad.api", "graphviz_ad.notebook", "graphviz_ad.torchviz_dot",
-                "graphviz_ad"),
+    ("facade", ("graphviz_ad.api", "graphviz_ad.notebook", "graphviz_ad.jax_api",
+                "graphviz_ad.torchviz_dot", "graphviz_ad"),
      ("rich", "typer", "subprocess")),
     ("report", ("graphviz_ad.report",), ("typer", "graphviz")),
-    ("command line", ("graphviz_ad.command_options", "graphviz_ad.command_help", "graphviz_ad.cli",
-                      "graphviz_ad.__main__"),
+    ("command line", ("graphviz_ad.command_options", "graphviz_ad.command_help",
+                      "graphviz_ad.framework_commands", "graphviz_ad.cli", "graphviz_ad.__main__"),
      ()),
 ]
 # The exceptions a row's third-party rule allows, each for a reason.

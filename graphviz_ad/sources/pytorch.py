@@ -39,7 +39,8 @@ from graphviz_ad.sources.torch_check import Held, Rerun, copied, kind_of
 from graphviz_ad.sources.torch_compat import (inside_custom_forward, keystr,
                                               transforms_active, tree_flatten,
                                               tree_flatten_with_path, version)
-from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
+from graphviz_ad.sources.imported import Imported
+from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Nodes, finish
 from graphviz_ad.sources.torch_ops import (CUTS, DATA, NO_GRAD_LABEL, TorchOp, base_name,
                                            function_name, is_float_tensor, is_shareable,
                                            number_text, numpy_owned, our_op, summary_of,

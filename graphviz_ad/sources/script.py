@@ -1,30 +1,27 @@
 """A user's PyTorch file, run as Python runs a script: a function's call traced, or the script.
 
-This is the one place graphviz-ad executes code. `gad torch FILE.py[:NAME] NAME=VALUE ...` runs
-FILE.py with `runpy` (its folder first on `sys.path`, `__name__` set to `__gad__`, so a block
-under `if __name__ == "__main__":` does not run). Two shapes of file:
+graphviz-ad executes code here and in jax_script.py, both through user_file.py.
+`gad torch FILE.py[:NAME] NAME=VALUE ...` runs FILE.py with `runpy` (its folder first on
+`sys.path`, `__name__` set to `__gad__`, so a block under `if __name__ == "__main__":` does not
+run). Two shapes of file:
 - a file of functions: with torch's default dtype float64 it runs, then the function NAME (or the
   only one) is called with each NAME=VALUE as a float64 tensor that requires grad, and traced;
 - a script, as documents write them (top-level code that calls `y.backward()` or torchviz's
   `make_dot(y)`): it runs as written, dtypes and all, under the recorder, and the tensor of the
   last such call is drawn (`FILE.py:NAME` draws the tensor the script leaves in NAME instead).
 The user's prints go to standard error, their warnings become notes naming the line, and an
-exception, `sys.exit` included, becomes a typed error at its line. While it runs, `import torchviz`
-finds a stand-in whose `make_dot` (like graphviz_ad.make_dot, which is torchviz_dot.py's) names
+exception, `sys.exit` included, becomes a typed error at its line (user_file.py). While it runs,
+`import torchviz` finds a stand-in whose `make_dot` (like graphviz_ad.make_dot, which is torchviz_dot.py's) names
 the tensor to draw and returns a `Dot`, our picture used as torchviz's `graphviz.Digraph` is.
 """
 
 from __future__ import annotations
 
 import ast
-import inspect
 import os
-import runpy
 import sys
-import traceback
 import types
-import warnings
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -33,13 +30,12 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from graphviz_ad.errors import GadError, InputValueError, MissingInputError, Span, UsageError
+from graphviz_ad.errors import InputValueError, UsageError
+from graphviz_ad.sources.imported import Imported
 from graphviz_ad.sources.pytorch import trace
 from graphviz_ad.sources.torch_compat import BACKWARD_IS_SEEN
-from graphviz_ad.sources.torch_graph import Imported
-
-RUN_NAME = "__gad__"
-
+from graphviz_ad.sources.user_file import (RUN_NAME, as_a_script, check_arguments,
+                                          choose_function, raised, run_file, users_code)
 
 THE_SCRIPTS_CALLS = ("backward", "make_dot")  # the calls whose tensor a script draws
 NOTHING_TO_DRAW_HINT = ("end the script with make_dot(y) or y.backward(), name a tensor it "
@@ -145,105 +141,22 @@ def _torchviz(analyse: Analyse) -> types.ModuleType:
 @contextmanager
 def _as_a_script(path: Path, dtype: torch.dtype | None,
                  torchviz: types.ModuleType) -> Iterator[None]:
-    """What `python FILE.py` sets up: the file's folder first on sys.path, argv naming the file;
-    torch's default dtype `dtype` (None: torch's own); `torchviz` is the stand-in. All
-    restored afterwards."""
-    saved_path, saved_argv, saved_dtype = list(sys.path), list(sys.argv), torch.get_default_dtype()
+    """What `python FILE.py` sets up (user_file.as_a_script); torch's default dtype `dtype`
+    (None: torch's own); `torchviz` is the stand-in. All restored afterwards."""
+    saved_dtype = torch.get_default_dtype()
     saved_torchviz = sys.modules.get("torchviz")
-    sys.path.insert(0, str(path.resolve().parent))
-    sys.argv = [str(path)]
     sys.modules["torchviz"] = torchviz
     if dtype is not None:
         torch.set_default_dtype(dtype)
     try:
-        yield
+        with as_a_script(path):
+            yield
     finally:
-        sys.path[:], sys.argv[:] = saved_path, saved_argv
         torch.set_default_dtype(saved_dtype)
         if saved_torchviz is None:
             sys.modules.pop("torchviz", None)
         else:
             sys.modules["torchviz"] = saved_torchviz
-
-
-def _line_of(path: Path, error: BaseException) -> int | None:
-    """The deepest line of the user's file that the exception passed through."""
-    if isinstance(error, SyntaxError) and error.filename and \
-            Path(error.filename).resolve() == path.resolve():
-        return error.lineno
-    lines = [frame.lineno for frame in traceback.extract_tb(error.__traceback__)
-             if Path(frame.filename).resolve() == path.resolve()]
-    return lines[-1] if lines else None
-
-
-def _at_line(path: Path, shown: str, reason: str, hint: str, number: int | None) -> UsageError:
-    """A message pointing at a line of the user's file."""
-    source = path.read_text(encoding="utf-8", errors="replace")
-    lines = source.splitlines(keepends=True)
-    if number is None or not 1 <= number <= len(lines):
-        return UsageError(reason, None, hint)
-    start = sum(len(line) for line in lines[:number - 1])
-    line = lines[number - 1]
-    indent = len(line) - len(line.lstrip())
-    problem = UsageError(reason, Span(start + indent, start + max(indent + 1,
-                                                                  len(line.rstrip()))),
-                         hint, source)
-    problem.origin = shown
-    return problem
-
-
-def _raised(path: Path, shown: str, error: BaseException, doing: str) -> UsageError:
-    """The user's exception (`sys.exit` too) as a message pointing at that line of their file."""
-    if isinstance(error, SystemExit):
-        reason = f"{shown} called sys.exit({'' if error.code is None else error.code!r}) {doing}"
-        hint = "gad torch needs the script to run to its end: leave sys.exit out of it"
-    else:
-        reason = f"{shown} raised {type(error).__name__} {doing}: {error}".rstrip(": ")
-        hint = "gad torch runs the file as Python does; fix it there (python FILE.py shows more)"
-    return _at_line(path, shown, reason, hint, _line_of(path, error))
-
-
-@contextmanager
-def _users_code(path: Path, shown: str, doing: str, warned: list[str]) -> Iterator[None]:
-    """The user's code, kept apart from ours: its prints go to standard error (so they never mix
-    with a table or JSON), each warning it raises becomes a note in `warned` naming its line,
-    and an exception from its file (`sys.exit`, any BaseException but an interrupt) is shown
-    at its line."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        try:
-            with redirect_stdout(sys.stderr):
-                yield
-        except (GadError, KeyboardInterrupt):
-            raise
-        except BaseException as error:
-            if not isinstance(error, (SystemExit, GeneratorExit)) \
-                    and (_line_of(path, error) is None or _ours(error)):
-                raise  # not the user's code: a bug of ours, reported as one
-            raise _raised(path, shown, error, doing) from None
-        finally:
-            warned.extend(f"{Path(warning.filename).name}:{warning.lineno}: "
-                          f"{warning.category.__name__}: {warning.message}"
-                          for warning in caught)
-
-
-PACKAGE = Path(__file__).resolve().parent.parent
-CALLS_INTO_TORCH = ("func(*args, **kwargs)", "fn(*args, **kwargs)")  # where ours hands over
-
-
-def _ours(error: BaseException) -> bool:
-    """Whether graphviz-ad's own code raised the exception, though the user's called it (the
-    recorder runs inside each of their torch calls): its deepest frame is ours, and not the
-    line where the recorder hands the call over to torch or to the user's function."""
-    frames = traceback.extract_tb(error.__traceback__)
-    deepest = frames[-1] if frames else None
-    return deepest is not None and Path(deepest.filename).resolve().is_relative_to(PACKAGE) \
-        and not any(call in (deepest.line or "") for call in CALLS_INTO_TORCH)
-
-
-def _run_file(path: Path, shown: str, warned: list[str]) -> dict[str, Any]:
-    with _users_code(path, shown, "while it ran", warned):
-        return runpy.run_path(str(path), run_name=RUN_NAME)
 
 
 def _read(path: Path, shown: str) -> tuple[set[str], bool]:
@@ -254,7 +167,7 @@ def _read(path: Path, shown: str) -> tuple[set[str], bool]:
     try:
         tree = ast.parse(source, str(path))
     except SyntaxError as error:
-        raise _raised(path, shown, error, "when read") from None
+        raise raised(path, shown, error, "when read") from None
     functions = {statement.name for statement in tree.body
                  if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
     # `from torchviz import make_dot as draw` calls it `draw`
@@ -286,43 +199,15 @@ def _is_main_block(item: ast.AST) -> bool:
 
 def _choose(namespace: Mapping[str, Any], path: Path, shown: str,
             name: str | None) -> Callable:
-    defined = sorted(key for key, value in namespace.items()
-                     if inspect.isfunction(value) and not key.startswith("_")
-                     and Path(value.__code__.co_filename).resolve() == path.resolve())
-    listed = ", ".join(defined) or "none"
-    if name is not None:
-        if not callable(namespace.get(name)):
-            raise UsageError(f"{shown} defines no function `{name}` (functions: {listed})",
-                             None, f"name one of them: {shown}:NAME")
-        return namespace[name]
-    if not defined:
-        raise UsageError(f"{shown} calls neither .backward() nor make_dot() and defines no "
-                         "function: nothing to differentiate", None, NOTHING_TO_DRAW_HINT)
-    if len(defined) != 1:
-        raise UsageError(f"{shown} defines {len(defined)} functions ({listed}); which one?",
-                         None, f"name it: gad torch {shown}:NAME")
-    return namespace[defined[0]]
+    return choose_function(namespace, path, shown, name, "torch",
+                           "calls neither .backward() nor make_dot() and defines no function",
+                           NOTHING_TO_DRAW_HINT)
 
 
 def _arguments(function: Callable, values: Mapping[str, Any], shown: str) -> dict[str, Any]:
     """Each NAME=VALUE as a float64 tensor that requires grad, checked against the signature."""
     called = function.forward if isinstance(function, torch.nn.Module) else function
-    parameters = inspect.signature(called).parameters
-    name = getattr(function, "__name__", type(function).__name__)
-    takes_any = any(parameter.kind == parameter.VAR_KEYWORD for parameter in parameters.values())
-    for given in values:
-        if given not in parameters and not takes_any:
-            known = ", ".join(parameters) or "none"
-            raise InputValueError(f"`{given}` is not a parameter of {name} in {shown} "
-                                  f"(parameters: {known})", None,
-                                  "give values only for the function's parameters")
-    missing = [key for key, parameter in parameters.items()
-               if parameter.default is parameter.empty and key not in values
-               and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)]
-    if missing:
-        raise MissingInputError(f"{name} needs a value for {', '.join(missing)}", None,
-                                "give each as NAME=VALUE: " + " ".join(f"{key}=1.0"
-                                                                       for key in missing))
+    check_arguments(function, called, values, shown)
     return {key: torch.tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
             for key, value in values.items()}
 
@@ -364,17 +249,17 @@ def _run_function(path: Path, shown: str, name: str | None, values: Mapping[str,
                   torchviz: types.ModuleType) -> Imported:
     warned: list[str] = []
     with _as_a_script(path, torch.float64, torchviz):
-        namespace = _run_file(path, shown, warned)
+        namespace = run_file(path, shown, warned)
         function = _choose(namespace, path, shown, name)
         arguments = _arguments(function, values, shown)
-        with _users_code(path, shown, f"in {getattr(function, '__name__', name)}", warned):
+        with users_code(path, shown, f"in {getattr(function, '__name__', name)}", warned):
             imported = trace(function, (), arguments)
 
     def finite_difference(*asked: Any) -> Any:
         """The check runs the function again as it was traced: inside the script's setting;
         what it warns again was said at the trace."""
         with _as_a_script(path, torch.float64, torchviz), \
-                _users_code(path, shown, f"in {getattr(function, '__name__', name)}", []):
+                users_code(path, shown, f"in {getattr(function, '__name__', name)}", []):
             return imported.finite_difference(*asked)
 
     return replace(imported, notes=imported.notes + tuple(warned),
@@ -416,7 +301,7 @@ def _run_script(path: Path, shown: str, name: str | None, has_functions: bool,
 
     def script() -> torch.Tensor:
         with collecting() as found, _Backwards(found):
-            namespace = _run_file(path, shown, warned)
+            namespace = run_file(path, shown, warned)
         chosen, script.__name__ = _drawn(namespace, found, shown, name, has_functions)
         return chosen
 

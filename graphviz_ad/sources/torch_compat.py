@@ -11,13 +11,13 @@ pass saved: torch_output.py reads them, each with a fallback (a value drawn as n
 from __future__ import annotations
 
 import inspect
-import re
 from typing import Any, NamedTuple
 
 import torch
 from torch.overrides import TorchFunctionMode
 
 from graphviz_ad.errors import UsageError
+from graphviz_ad.sources.versions import release, require_release
 
 OLDEST_TORCH = (2, 5)
 
@@ -28,28 +28,15 @@ except ImportError:
     from torch.utils._pytree import (keystr, tree_flatten, tree_flatten_with_path, tree_map,
                                      tree_unflatten)
 
-__all__ = ["OLDEST_TORCH", "CLAMP_IS_OURS", "BACKWARD_IS_SEEN", "require_supported",
+__all__ = ["OLDEST_TORCH", "release", "CLAMP_IS_OURS", "BACKWARD_IS_SEEN", "require_supported",
            "inside_custom_forward", "transforms_active", "input_metadata", "pull_grad",
            "version", "backward_hook_keys",
            "remove_backward_hooks", "module_buffers", "keystr", "tree_flatten",
            "tree_flatten_with_path", "tree_map", "tree_unflatten"]
 
 
-def release(version: str) -> tuple[int, int]:
-    """`2.15.0+cu132` -> (2, 15); a version torch might print in another shape -> (0, 0)."""
-    found = re.match(r"(\d+)\.(\d+)", version)
-    return (int(found[1]), int(found[2])) if found else (0, 0)
-
-
 def require_supported() -> None:
-    """A torch older than the oldest supported is refused with the command that fixes it, rather
-    than failing later somewhere inside the importer."""
-    found = release(torch.__version__)
-    if found != (0, 0) and found < OLDEST_TORCH:
-        oldest = ".".join(map(str, OLDEST_TORCH))
-        raise UsageError(f"graphviz-ad needs torch {oldest} or newer; this is torch "
-                         f"{torch.__version__}", None,
-                         f"upgrade it: pip install --upgrade 'torch>={oldest}'")
+    require_release("torch", torch.__version__, OLDEST_TORCH)
 
 
 class Metadata(NamedTuple):

@@ -7,7 +7,6 @@ carried back, and refuses a graph whose drawn edges would not sum to torch's gra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Container, Mapping, Sequence
 
 import numpy as np
@@ -19,7 +18,8 @@ from graphviz_ad.engine.annotated import (INPUT, AnnotatedGraph, DeferredRow, No
                                           one_feeds_another, zero_where_unreached)
 from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.engine.linear import unbroadcast
-from graphviz_ad.errors import LimitError, UsageError
+from graphviz_ad.errors import UsageError
+from graphviz_ad.sources.imported import too_many_nodes
 from graphviz_ad.sources.torch_compat import input_metadata, pull_grad
 from graphviz_ad.sources.torch_ops import DTYPES, TorchOp, numpy_owned, seed_tensor, summary_of
 from graphviz_ad.sources.torch_pulls import again, input_positions
@@ -83,13 +83,11 @@ class Nodes(NodeLists):
             detail: str = "", pull: Callable | None = None) -> int:
         node = len(self.kinds)
         if node >= MAX_TRACE_NODES:
-            raise LimitError(
-                f"the traced computation has more than {MAX_TRACE_NODES:,} nodes (the next is "
-                f"`{label}`{' in ' + '.'.join(group) if group else ''}): graphviz-ad stops "
-                "recording there, as annotating and drawing it would take minutes", None,
-                "trace a smaller piece: fewer loop iterations or steps, a shorter sequence, "
-                "or fewer blocks of the model (each module folds into one box, so a few blocks "
-                "show the layout)")
+            raise too_many_nodes(
+                "the traced computation has", MAX_TRACE_NODES, label, group,
+                "stops recording there", "trace a smaller piece: fewer loop iterations or "
+                "steps, a shorter sequence, or fewer blocks of the model (each module folds "
+                "into one box, so a few blocks show the layout)")
         self.append(kind, op, args, value, label, requires)
         self.edges.append(edge)
         self.pulls.append(pull)
@@ -106,17 +104,6 @@ class Nodes(NodeLists):
                         f"{label} = {summary_of(tensor, value)}")
         self.leaf_tensors[node] = tensor
         return node
-
-
-@dataclass(frozen=True)
-class Imported:
-    """An imported graph, what a user should know about how it was made, and, for a traced
-    call, finite differences of an input's gradient by calling the function again:
-    `finite_difference(name, method, step)`."""
-
-    graph: AnnotatedGraph
-    notes: tuple[str, ...]
-    finite_difference: Callable[[str, str, float], Any] | None = None
 
 
 def finish(nodes: Nodes, output: int, result: torch.Tensor,

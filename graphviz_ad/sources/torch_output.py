@@ -24,7 +24,8 @@ from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS
 from graphviz_ad.errors import GadError, UsageError
 from graphviz_ad.sources.torch_compat import input_metadata
-from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Imported, Nodes, finish
+from graphviz_ad.sources.imported import Imported
+from graphviz_ad.sources.torch_graph import LEAF_PREFIX, Nodes, finish
 from graphviz_ad.sources.torch_ops import is_float_tensor, to_numpy
 from graphviz_ad.sources.torch_pulls import node_pull
 

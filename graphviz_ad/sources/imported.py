@@ -1,0 +1,33 @@
+"""What the importers share: `Imported`, what each hands the facade, and the node limit's error.
+
+Both the PyTorch importer (sources/pytorch.py, torch_output.py) and the JAX one (jaxpr.py)
+hand the facade an `Imported`, and refuse a graph past their node limits the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from graphviz_ad.engine.annotated import AnnotatedGraph
+from graphviz_ad.errors import LimitError
+
+
+@dataclass(frozen=True)
+class Imported:
+    """An imported graph, what a user should know about how it was made, and, for a traced
+    call, finite differences of an input's gradient by calling the function again:
+    `finite_difference(name, method, step)`."""
+
+    graph: AnnotatedGraph
+    notes: tuple[str, ...]
+    finite_difference: Callable[[str, str, float], Any] | None = None
+
+
+def too_many_nodes(subject: str, limit: int, label: str, group: tuple[str, ...], stopping: str,
+                   hint: str) -> LimitError:
+    """The error for the node past an importer's `limit`: `label`, in `group`."""
+    where = f" in {'.'.join(group)}" if group else ""
+    return LimitError(f"{subject} more than {limit:,} nodes (the next is `{label}`{where}): "
+                      f"graphviz-ad {stopping}, as annotating and drawing it would take "
+                      "minutes", None, hint)

@@ -211,6 +211,7 @@ def _tikz(standalone: bool) -> Callable[[Picture, DrawOptions], Drawing]:
     def write(picture: Picture, options: DrawOptions) -> Drawing:
         """TikZ drawn from Graphviz's layout of the picture (render/tikz.py)."""
         from graphviz_ad.render.tikz import tikz_file
+        from graphviz_ad.style import theme_named
 
         if options.view == NETWORK:
             raise UsageError("TikZ draws the graph view, not the network view", None,

@@ -136,7 +136,7 @@ def test_shell_completion_is_offered_for_gad():
     from graphviz_ad.cli import app
 
     result = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="gad")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, (result.output, repr(result.exception))
     assert "complete -o default -F _gad_completion gad" in result.stdout
     assert "--install-completion" in CliRunner().invoke(app, ["--help"]).stdout
 

@@ -142,6 +142,9 @@ def test_in_chromium_the_picture_fits_the_cell_and_the_page_runs(executed, brows
     assert picture["width"] / picture["height"] == pytest.approx(picture["box"], rel=0.01)
     frame = page.eval_on_selector("#page iframe", "frame => frame.getBoundingClientRect().height")
     assert frame == pytest.approx(PAGE_HEIGHT, abs=2)
+    # Chromium renders an offscreen frame of another origin (this sandboxed one) only once it is
+    # scrolled to, as a reader would: the page starts then.
+    page.eval_on_selector("#page iframe", "frame => frame.scrollIntoView()")
     inline = page.wait_for_selector("#page iframe").content_frame()
     for _ in range(200):  # the page starts once its frame has a size (page.js)
         if inline.evaluate("typeof window.gadPage") == "object":

@@ -493,6 +493,10 @@ def repeated_runs(graph: AnnotatedGraph, grouping: _Grouping,
     consumers = graph.consumers()
     runs = []
     for children in siblings.values():
+        # In the order they compute, not of their inputs (a model's weights come first).
+        children.sort(key=lambda path: next((node for node in grouping.members[path]
+                                             if graph.kinds[node] != INPUT),
+                                            grouping.members[path][0]))
         run: list[tuple[str, ...]] = []
         shape = None
         for path in [*children, None]:

@@ -15,6 +15,7 @@ statements that use them. A node's group path, outermost first, is in the builde
 from __future__ import annotations
 
 import math
+from typing import Iterable
 
 from graphviz_ad.engine.annotated import BACKWARD_GROUP, DATA, INPUT, common_path
 from graphviz_ad.engine.graph import NodeLists
@@ -143,19 +144,25 @@ class Grouping:
         """An input a statement assigns (`w = 0.37`) is in the innermost group that holds all
         its uses rather than in the block of the line that assigns it: weights written at the
         top fold with the statements that use them (an unused one stays where it is)."""
-        groups, assigned = self.nodes.groups, set(self.assigned_inputs)
-        common: dict[int, tuple[str, ...]] = {}
-        for node, arguments in enumerate(self.nodes.args):
-            for argument in arguments:
-                if argument in assigned:
-                    path = groups.get(node, ())
-                    common[argument] = common_path(common[argument], path) \
-                        if argument in common else path
-        for leaf, path in common.items():
-            if path:
-                groups[leaf] = path
-            else:
-                groups.pop(leaf, None)
+        with_their_uses(self.nodes, self.assigned_inputs)
+
+
+def with_their_uses(nodes: NodeLists, leaves: Iterable[int]) -> None:
+    """Each of `leaves` in the innermost group that holds all its uses (in none when its uses
+    share no group; an unused one stays where it is): a layer's weights fold with the layer."""
+    groups, chosen = nodes.groups, set(leaves)
+    common: dict[int, tuple[str, ...]] = {}
+    for node, arguments in enumerate(nodes.args):
+        for argument in arguments:
+            if argument in chosen:
+                path = groups.get(node, ())
+                common[argument] = common_path(common[argument], path) \
+                    if argument in common else path
+    for leaf, path in common.items():
+        if path:
+            groups[leaf] = path
+        else:
+            groups.pop(leaf, None)
 
 
 def _nested(units: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:

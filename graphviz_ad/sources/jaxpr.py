@@ -29,6 +29,7 @@ from graphviz_ad import collector, display
 from graphviz_ad.engine.annotated import (BACKWARD_GROUP, CONSTANT, DATA, INPUT, OPERATION,
                                           AnnotatedGraph, DeferredRow, ForeignOp, flows_in)
 from graphviz_ad.engine.graph import NodeLists
+from graphviz_ad.engine.grouping import with_their_uses
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import UsageError
@@ -357,6 +358,8 @@ def read(closed: ClosedJaxpr, arguments: Sequence[Any], names: Sequence[str],
         output = nodes.add(OPERATION, op, (output,), to_numpy(jnp.sum(result.value)), op.label)
     if output_label.isidentifier() and output_label not in nodes.labels:
         nodes.names[output] = (output_label,)
+    # A parameter used in one scope alone (a layer's W and b) belongs to it, as a module's do.
+    with_their_uses(nodes, [node for node, kind in enumerate(nodes.kinds) if kind == INPUT])
     return Read(nodes, output, tuple(notes))
 
 

@@ -312,7 +312,9 @@ def _exit_status(process: subprocess.Popen, timeout: float) -> int:
     except (AttributeError, OSError):
         return process.wait(timeout)
     try:
-        if not select.select([descriptor], [], [], timeout)[0]:
+        waiting = select.poll()  # not select(), which refuses a descriptor past 1023
+        waiting.register(descriptor, select.POLLIN)
+        if not waiting.poll(math.ceil(timeout * 1000)):
             raise subprocess.TimeoutExpired(process.args, timeout)
     finally:
         os.close(descriptor)

@@ -152,10 +152,7 @@ def heatmap(item: Any, levels: int, cells: int = HEAT_CELLS,
     array = array.squeeze()
     if array.ndim > 2:
         array = array.mean(axis=tuple(range(array.ndim - 2)), dtype=np.float64)
-    grid = np.atleast_2d(array)
-    for axis in (0, 1):
-        grid = _block_means(grid, axis, cells)
-    grid = grid.astype(np.float64, copy=False)
+    grid = _grid_means(np.atleast_2d(array), cells).astype(np.float64, copy=False)
     scale = float(np.max(np.abs(grid)))
     if scale == 0.0 or grid.min() == grid.max():  # the means of channels that cancel
         return None
@@ -164,15 +161,27 @@ def heatmap(item: Any, levels: int, cells: int = HEAT_CELLS,
                    scale)
 
 
+def _grid_means(grid: np.ndarray, cells: int) -> np.ndarray:
+    """`grid` in at most `cells` × `cells` blocks, each its mean: read in the array's own
+    memory order (a transposed view, torch's weight.T, as its transpose)."""
+    if grid.flags.f_contiguous and not grid.flags.c_contiguous:
+        return _grid_means(grid.T, cells).T
+    for axis in (0, 1):
+        grid = _block_means(grid, axis, cells)
+    return grid
+
+
 def _block_means(grid: np.ndarray, axis: int, cells: int) -> np.ndarray:
-    """`grid` with `axis` cut into `cells` blocks as even as can be, each its mean."""
+    """`grid` with `axis` cut into `cells` blocks as even as can be, each its mean: a slice and
+    a sum per block (numpy's reduceat crawls down a row-major array's first axis, 0.45 s on
+    GPT-2's 50,257 × 768 embedding against 0.02 s)."""
     size = grid.shape[axis]
     if size <= cells:
         return grid
-    starts = np.arange(cells) * size // cells
-    counts = np.diff(np.append(starts, size))
-    return np.add.reduceat(grid, starts, axis=axis, dtype=np.float64) \
-        / np.expand_dims(counts, 1 - axis)
+    bounds = np.arange(cells + 1) * size // cells
+    return np.stack([(grid[start:end] if axis == 0 else grid[:, start:end])
+                     .mean(axis=axis, dtype=np.float64)
+                     for start, end in zip(bounds[:-1], bounds[1:])], axis=axis)
 
 
 def brief(item: Any) -> str:

@@ -27,13 +27,19 @@ def test_a_page_folds_each_group_through_torch_once():
         return traced.pull_through(node, producers, gradient)
 
     analysis = Analysis.from_graph(replace(traced, pull_through=counted))
-    picture = analysis.picture(max_boxes=20, apart=True)
+    def drawn(**options):
+        """A picture whose edges' local derivatives are read, as the page's JSON reads them."""
+        picture = analysis.picture(**options)
+        [edge.raw_local for edge in picture.edges]
+        return picture
+
+    picture = drawn(max_boxes=20, apart=True)
     first = len(pulls)
     groups = [node.opens for node in picture.nodes if node.opens]
     assert first and groups
-    analysis.picture(max_boxes=20, apart=True)  # the same folding again: nothing pulled again
+    drawn(max_boxes=20, apart=True)  # the same folding again: nothing is pulled again
     assert len(pulls) == first
-    expanded = analysis.picture(expand=(groups[0],), max_boxes=20 + 8, apart=True)
+    expanded = drawn(expand=(groups[0],), max_boxes=20 + 8, apart=True)
     # Opening one group folds the others as before: their total derivatives are reused, and
     # equal those of a folding that computes them all anew.
     again = len(pulls) - first

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -84,7 +84,13 @@ class DrawnEdge:
     no_gradient: bool    # into a constant: nothing to differentiate
     paths: tuple[int, ...] = ()  # indices of the coloured paths that use it
     on_rest: bool = False        # used by a path beyond the coloured ones
-    raw_local: Any = None        # the local derivative (a folded chain's: their product)
+    # The local derivative (a folded chain's: their product), read only by a format that shows
+    # it exactly (JSON, the page): a traced op's or a folded group's costs a backward pass.
+    local_of: Callable[[], Any] | None = field(default=None, compare=False)
+
+    @property
+    def raw_local(self) -> Any:
+        return None if self.local_of is None else self.local_of()
 
 
 @dataclass(frozen=True)
@@ -197,15 +203,15 @@ def argument_names(graph: AnnotatedGraph) -> list[str]:
 
 def _edge_text(graph: AnnotatedGraph, consumer: int, slot: int, mode: str,
                names: list[str], carried: dict[tuple[int, int], Any]) -> str:
-    """The local derivative; on an edge between arrays, what it adds to its tail's grad."""
-    local = graph.local[consumer][slot]
+    """The local derivative; on an edge between arrays, what it adds to its tail's grad (and
+    then the local derivative is not read: a traced op's would cost a backward pass)."""
     op = graph.ops[consumer]
     if op.stops_gradient:
         return "cut"
-    if local is None:
+    if not graph.flows(consumer, slot):
         return ""
     number = _carried_text(graph, consumer, slot, carried) \
-        or local_label(op.linear_map, local, graph.ranges)
+        or local_label(op.linear_map, graph.local[consumer][slot], graph.ranges)
     if mode == VALUE_LABELS:
         return number
     formula = op.formula(slot, tuple(names[a] for a in graph.args[consumer]))
@@ -311,7 +317,7 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
         return not only_paths or from_input[node] > 0
 
     def edge(producer: int, consumer: int, slot: int, label: str, key: tuple[int, int],
-             raw_local: Any):
+             local_of: Callable[[], Any]):
         on_rest = False
         if from_input is not None and graph.flows(*key):
             through = from_input[producer] * to_output[consumer]
@@ -319,7 +325,7 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
         return DrawnEdge(_node_id(producer), _node_id(consumer), slot, label,
                          cut=graph.is_cut(key[0]),
                          no_gradient=not graph.flows(*key) and not graph.is_cut(key[0]),
-                         paths=tuple(uses.get(key, ())), on_rest=on_rest, raw_local=raw_local)
+                         paths=tuple(uses.get(key, ())), on_rest=on_rest, local_of=local_of)
 
     nodes = []
     for node in range(len(graph)):
@@ -352,13 +358,14 @@ def build_picture(graph: AnnotatedGraph, summary: PathSummary | None = None,
             continue
         label = _edge_text(graph, consumer, slot, edge_labels, names, carried)
         edges.append(edge(producer, consumer, slot, label, (consumer, slot),
-                          graph.local[consumer][slot]))
+                          lambda row=graph.local[consumer], slot=slot: row[slot]))
     for last, members in chains.items():
         producer = graph.args[members[0]][0]
         if keep(last) and keep(producer):
             label, product = _chain_label(graph, members + [last], edge_labels, names,
                                           _carried_text(graph, members[0], 0, carried))
-            edges.append(edge(producer, last, 0, label, (members[0], 0), product))
+            edges.append(edge(producer, last, 0, label, (members[0], 0),
+                              lambda product=product: product))
     return Picture(tuple(nodes), tuple(edges), output, summary.name if summary else None,
                    *_legend(graph, summary, coloured, output),
                    caption=_caption(output, edge_labels) + _array_caption(nodes, edges),

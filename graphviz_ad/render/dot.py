@@ -13,6 +13,7 @@ format and both renderers carry them.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 import graphviz
 
@@ -103,35 +104,61 @@ def parameters_text(count: int) -> str:
     return f"{count:,} parameter{'s' if count != 1 else ''}"
 
 
+TITLE, VALUE, GRAD, MAP, NOTE = "title", "value", "grad", "map", "note"
+
+
+def box_lines(node: DrawnNode, view: str) -> list[tuple[str, Any]]:
+    """What a box shows, line by line, for each format that writes it in its own markup (DOT's
+    labels, TikZ): its title (the program's name for it, the op or input, a folded group's
+    parameter count), value and its heatmap, grad and its heatmap, and a folded group's notes.
+    A constant and a leaf's copy show their title alone, which each format writes its way."""
+    shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
+    named = node.name if node.name and node.kind not in (INPUT, DATA) \
+        and node.name != node.title else ""
+    lines: list[tuple[str, Any]] = [
+        (TITLE, (named, shown, parameters_text(node.parameters) if node.parameters else "")),
+        (VALUE, node.value)]
+    if node.value_map:
+        lines.append((MAP, node.value_map))
+    if node.adjoint:
+        lines.append((GRAD, node.adjoint))
+        if node.grad_map:
+            lines.append((MAP, node.grad_map))
+    return lines + [(NOTE, note) for note in (node.folded, node.repeats) if note]
+
+
 def _node_label(node: DrawnNode, view: str, theme: Theme) -> str:
     if node.kind == CONSTANT:
         return _plain(node.title)
     if node.copy_of:
         return f"<<B>{_html(node.title)}</B>>"
     colour = theme.faded if node.faded else theme.ink
-    grad_colour = theme.faded if node.faded else theme.grad
-    shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
-    title = f"<B>{_html(shown)}</B>"
-    if node.name and node.kind not in (INPUT, DATA) and node.name != node.title:
-        title = f"<I>{_html(node.name)}</I> = {title}"
-    if node.parameters:
-        title += f" · {parameters_text(node.parameters)}"
-    rows = [f'<TR><TD><FONT COLOR="{colour}">{title}</FONT></TD></TR>',
-            f'<TR><TD><FONT POINT-SIZE="10" COLOR="{colour}">{_html(node.value)}</FONT></TD></TR>']
-    if node.value_map:
-        rows.append(f"<TR><TD>{heatmap_table(node.value_map)}</TD></TR>")
-    if node.adjoint:
-        rows.append(f'<TR><TD><FONT POINT-SIZE="10" COLOR="{grad_colour}">grad '
-                    f'{_html(node.adjoint)}</FONT></TD></TR>')
-        if node.grad_map:
-            rows.append(f"<TR><TD>{heatmap_table(node.grad_map)}</TD></TR>")
-    muted = theme.faded if node.faded else theme.muted
-    for note in (node.folded, node.repeats):
-        if note:
-            rows.append(f'<TR><TD><FONT POINT-SIZE="9" COLOR="{muted}">'
-                        f'{_html(note)}</FONT></TD></TR>')
+    rows = []
+    for role, content in box_lines(node, view):
+        if role == TITLE:
+            named, shown, parameters = content
+            title = f"<B>{_html(shown)}</B>"
+            if named:
+                title = f"<I>{_html(named)}</I> = {title}"
+            if parameters:
+                title += f" · {parameters}"
+            cell = f'<FONT COLOR="{colour}">{title}</FONT>'
+        elif role == MAP:
+            cell = heatmap_table(content)
+        else:
+            size, shade, text = {
+                VALUE: ("10", colour, content),
+                GRAD: ("10", theme.faded if node.faded else theme.grad, f"grad {content}"),
+                NOTE: ("9", theme.faded if node.faded else theme.muted, content)}[role]
+            cell = f'<FONT POINT-SIZE="{size}" COLOR="{shade}">{_html(text)}</FONT>'
+        rows.append(f"<TR><TD>{cell}</TD></TR>")
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
             + "".join(rows) + "</TABLE>>")
+
+
+def cell_size(heatmap: Heatmap) -> int:
+    """A heatmap's cell side in points: the map at most HEAT_SIZE a side."""
+    return min(BIGGEST_CELL, HEAT_SIZE // max(len(heatmap.cells), len(heatmap.cells[0])))
 
 
 def heatmap_table(heatmap: Heatmap) -> str:
@@ -141,7 +168,7 @@ def heatmap_table(heatmap: Heatmap) -> str:
     if heatmap.bars:
         return _bars_table(heatmap.cells[0])
     height, width = len(heatmap.cells), len(heatmap.cells[0])
-    size = min(BIGGEST_CELL, HEAT_SIZE // max(height, width))
+    size = cell_size(heatmap)
     rows = ("<TR>" + "".join(f'<TD WIDTH="{size}" HEIGHT="{size}" FIXEDSIZE="TRUE" '
                              f'BGCOLOR="{heat_colour(level)}"></TD>' for level in row) + "</TR>"
             for row in heatmap.cells)

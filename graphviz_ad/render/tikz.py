@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from graphviz_ad.engine.annotated import CONSTANT, DATA, INPUT
+from graphviz_ad.engine.annotated import CONSTANT
 from graphviz_ad.errors import RenderError
 from graphviz_ad.display import Heatmap
-from graphviz_ad.render.dot import (BACKWARD, BAR_STEP, BAR_WIDTH, BIGGEST_CELL, HEAT_BORDER,
-                                    HEAT_SIZE, parameters_text, path_tag)
+from graphviz_ad.render.dot import (BAR_STEP, BAR_WIDTH, GRAD, HEAT_BORDER, MAP, TITLE, VALUE,
+                                    box_lines, cell_size, path_tag)
 from graphviz_ad.render.picture import DrawnEdge, DrawnNode, Picture
 from graphviz_ad.style import HEAT_LEVELS, LIGHT, Theme, heat_colour, path_colour
 
@@ -131,29 +131,32 @@ def _line(colour: str, size: str, text: str) -> str:
 
 
 def _node_text(node: DrawnNode, view: str, colour: Colours, theme: Theme) -> str:
-    """The box's lines, as render/dot.py's label has them."""
+    """The box's lines, those render/dot.py's label has (`box_lines`)."""
+    # Each colour named where it is first used: a figure defines them in that order.
+    muted = theme.faded if node.faded else theme.muted
     if node.kind == CONSTANT:
-        return _line(colour(theme.faded if node.faded else theme.muted), SMALL_SIZE,
-                     tex(node.title))
+        return _line(colour(muted), SMALL_SIZE, tex(node.title))
     text = colour(theme.faded if node.faded else theme.ink)
     grad = colour(theme.faded if node.faded else theme.grad)
-    shown = node.backward_title if view == BACKWARD and node.backward_title else node.title
-    title = f"\\textbf{{{tex(shown)}}}"
     if node.copy_of:
-        return _line(text, TEXT_SIZE, title)
-    if node.name and node.kind not in (INPUT, DATA) and node.name != node.title:
-        title = f"\\textit{{{tex(node.name)}}} = {title}"
-    if node.parameters:
-        title += " $\\cdot$ " + tex(parameters_text(node.parameters))
-    lines = [_line(text, TITLE_SIZE, title), _line(text, TEXT_SIZE, tex(node.value))]
-    if node.value_map:
-        lines.append(_heatmap(node.value_map, colour))
-    if node.adjoint:
-        lines.append(_line(grad, TEXT_SIZE, "grad " + tex(node.adjoint)))
-        if node.grad_map:
-            lines.append(_heatmap(node.grad_map, colour))
-    lines += [_line(colour(theme.faded if node.faded else theme.muted), SMALL_SIZE, tex(note))
-              for note in (node.folded, node.repeats) if note]
+        return _line(text, TEXT_SIZE, f"\\textbf{{{tex(node.title)}}}")
+    lines = []
+    for role, content in box_lines(node, view):
+        if role == TITLE:
+            named, shown, parameters = content
+            title = f"\\textbf{{{tex(shown)}}}"
+            if named:
+                title = f"\\textit{{{tex(named)}}} = {title}"
+            if parameters:
+                title += " $\\cdot$ " + tex(parameters)
+            lines.append(_line(text, TITLE_SIZE, title))
+        elif role == MAP:
+            lines.append(_heatmap(content, colour))
+        elif role == GRAD:
+            lines.append(_line(grad, TEXT_SIZE, "grad " + tex(content)))
+        else:
+            lines.append(_line(text if role == VALUE else colour(muted),
+                               TEXT_SIZE if role == VALUE else SMALL_SIZE, tex(content)))
     return LINE_BREAK.join(lines)
 
 
@@ -175,7 +178,7 @@ def _heatmap(heatmap: Heatmap, colour: Colours) -> str:
         zero = rule(HEAT_BORDER, BAR_WIDTH, 0.6, -0.3)
         return "\\hbox{" + "".join(f"\\rlap{{{zero}}}{bar(level)}"
                                     for level in heatmap.cells[0]) + "}"
-    size = min(BIGGEST_CELL, HEAT_SIZE // max(len(heatmap.cells), len(heatmap.cells[0])))
+    size = cell_size(heatmap)
     rows = "".join("\\hbox{" + "".join(rule(heat_colour(level), size, size) for level in row)
                    + "}" for row in heatmap.cells)
     return (f"{{\\setlength{{\\fboxsep}}{{0pt}}\\fcolorbox{{{colour(HEAT_BORDER)}}}{{white}}"

@@ -146,7 +146,7 @@ def main() -> int:
                          [sys.executable, "-c", RESNET_THEIRS if theirs else RESNET_PLAIN,
                           sample, os.path.join(folder, "torchviz")]}
         else:
-            sides = {f"ours: trace_torch → SVG": me + ["--case", f"{case}-ours",
+            sides = {"ours: trace_torch → SVG": me + ["--case", f"{case}-ours",
                                                       "--folder", folder],
                      "plain forward + backward": me + ["--case", f"{case}-plain",
                                                        "--folder", folder]}

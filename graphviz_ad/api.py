@@ -7,7 +7,6 @@ and checks to gradients.py, the trace to records.py, pictures to render/compose.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -15,27 +14,27 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from graphviz_ad import arguments, gradients, higher, records
+from graphviz_ad import arguments, gradients
 from graphviz_ad.display import natural_key
 from graphviz_ad.engine.annotated import AnnotatedGraph, output_name
 from graphviz_ad.engine.backward import backward
 from graphviz_ad.engine.build import build
-from graphviz_ad.engine.fold import GroupDerivatives, fold
 from graphviz_ad.engine.graph import Graph
 from graphviz_ad.engine.numerics import NumericIssue, numeric_issues
-from graphviz_ad.engine.paths import (CountEstimate, PathSummary, check_every_input, path_count,
-                                      summarize)
 from graphviz_ad.errors import LimitError, NumericError, ShapeError, UsageError
 from graphviz_ad.gradients import AUTO, Check, CheckSettings, GradientReport
-from graphviz_ad.higher import HessianReport, HigherReport
 from graphviz_ad.notebook import Showable
 from graphviz_ad.options import DEFAULT_TOP
-from graphviz_ad.render import formats
-from graphviz_ad.render.formats import Drawing, DrawOptions, Format, PictureOptions
 from graphviz_ad.writing import write_output
 
+# Paths, traces, folding, higher derivatives and pictures: imported by the queries that need them.
 if TYPE_CHECKING:
+    from graphviz_ad import records
+    from graphviz_ad.engine.fold import GroupDerivatives
+    from graphviz_ad.engine.paths import CountEstimate, PathSummary
+    from graphviz_ad.higher import HessianReport, HigherReport
     from graphviz_ad.render.compose import Plan
+    from graphviz_ad.render.formats import Drawing, DrawOptions, Format, PictureOptions
     from graphviz_ad.render.picture import Picture
 
 
@@ -142,14 +141,17 @@ class Analysis(Showable):
     def hessian(self, names: Iterable[str] | None = None, check: bool = True,
                 settings: CheckSettings = CheckSettings()) -> HessianReport:
         """d²(output) / da db for each pair of `names`, checked (higher.hessian_report)."""
+        from graphviz_ad import higher
         return higher.hessian_report(self, names, check, settings)
 
     def hessian_vector_product(self, direction: Mapping[str, Any]) -> dict[str, Any]:
+        from graphviz_ad import higher
         return higher.hessian_vector_product_of(self, direction)  # H v by duals, no graph
 
     def higher(self, order: int, names: Iterable[str] | None = None, mode: str = AUTO,
                check: bool = True, settings: CheckSettings = CheckSettings()) -> HigherReport:
         """`gad grad --order`: derivatives up to `order` of one input, or the Hessian."""
+        from graphviz_ad import higher
         return higher.higher_report(self, order, names, mode, check, settings)
 
     def require_scalar_output(self, what: str) -> None:  # paths, traces, pictures: one gradient
@@ -169,25 +171,28 @@ class Analysis(Showable):
         """As `paths`, with the (folded) graph they run through, whose nodes a table names."""
         self.require_input(name)
         self.require_scalar_output("a path's product")
+        from graphviz_ad.engine.paths import summarize
         graph = self.folded(fold, name).graph if fold else self.graph
         return graph, summarize(graph, name, top)
 
     def folded(self, groups: Iterable[str], keep_input: str | None = None):
         """The annotated graph with these groups folded (engine/fold.py's `Folding`)."""
+        from graphviz_ad.engine.fold import fold
         keep = [self.graph.inputs[keep_input]] if keep_input is not None else []
         return fold(self.graph, self.groups_named(groups), keep, self.group_derivatives)
 
     @cached_property
-    def group_derivatives(self):
+    def group_derivatives(self) -> GroupDerivatives:
         """The total derivatives of the groups folded so far, which every later folding reuses
         (a page folds again for each group it expands; through torch, each costs calls)."""
+        from graphviz_ad.engine.fold import GroupDerivatives
         return GroupDerivatives(self.graph)
 
     def groups_named(self, names: Iterable[str]) -> list[tuple[str, ...]]:
         """The group paths of dotted names (`layer2.0`; arguments.groups_named)."""
         return arguments.groups_named(self.graph, names)
 
-    def walkthrough(self, options: PictureOptions = PictureOptions(), check: bool = True,
+    def walkthrough(self, options: PictureOptions, check: bool = True,
                     image_format: str | Format | None = None,
                     drawing: DrawOptions | None = None) -> Walkthrough:
         """The gradients and `options.top` paths of `options.wrt` (else of every input); with
@@ -201,48 +206,47 @@ class Analysis(Showable):
 
     def every_input_paths(self, names: Iterable[str], top: int = DEFAULT_TOP) -> list[PathSummary]:
         """`paths` for each of `names`, refused first when together they are too much work."""
+        from graphviz_ad.engine.paths import check_every_input, summarize
         names = self.selected(names)
         self.require_scalar_output("a path's product")
         check_every_input(self.graph, names)
         return [summarize(self.graph, name, top) for name in names]
 
     def path_count(self, name: str) -> int | CountEstimate:
+        from graphviz_ad.engine.paths import path_count
         self.require_input(name)
         return path_count(self.graph, name)
 
     def trace(self, max_steps: int | None = None, hint: str | None = None,
               mode: str = AUTO) -> records.Trace:  # evaluation and sweeps (records.trace_of)
+        from graphviz_ad import records
         self.require_scalar_output("a trace")
         return records.trace_of(self.graph, self.inputs, max_steps, hint, mode)
 
     def picture(self, wrt: str | None = None, **options: Any) -> Picture:
         """What every format draws (render/picture.py), with the paths of `wrt` coloured; the
         options are render/formats.PictureOptions's (top, edge_labels, only_paths, ...)."""
-        from graphviz_ad.render import compose
-
+        from graphviz_ad.render import compose, formats
         return compose.picture(self, formats.keyword_options(wrt, options, drawn=False)[0])
 
     def plan(self, image_format: str | Format = "svg", options: PictureOptions | None = None,
              drawing: DrawOptions | None = None) -> Plan:
         """The picture for `image_format` (a name or an entry of the table), its detail chosen
         and its size refused before anything is drawn (render/compose.py); `write` draws it."""
-        from graphviz_ad.render import compose
-
-        return compose.plan(self, formats.format_named(image_format), options or PictureOptions(),
-                            drawing or DrawOptions())
+        from graphviz_ad.render import compose, formats
+        return compose.plan(self, formats.format_named(image_format),
+                            options or formats.PictureOptions(), drawing or formats.DrawOptions())
 
     def write(self, path: str, planned: Plan) -> Drawing:
         """Draw a planned picture and write it to `path` (`-` for standard output)."""
         from graphviz_ad.render.compose import draw
-
         drawing = draw(self, planned)
         write_output(path, drawing.data)
         return drawing
 
     def draw(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> Drawing:
         """The picture in `image_format`; options as `picture`'s and formats.DrawOptions'."""
-        from graphviz_ad.render import compose
-
+        from graphviz_ad.render import compose, formats
         return compose.draw(self, self.plan(image_format, *formats.keyword_options(wrt, options)))
 
     def render(self, image_format: str = "svg", wrt: str | None = None, **options: Any) -> bytes:
@@ -252,6 +256,7 @@ class Analysis(Showable):
              **options: Any) -> Drawing:
         """Write the picture to `path` (`-` for standard output), in the format its suffix or
         `image_format` names; options as for `draw`."""
+        from graphviz_ad.render import formats
         entry = formats.choose_format(path, image_format)
         return self.write(path, self.plan(entry, *formats.keyword_options(wrt, options)))
 
@@ -259,7 +264,6 @@ class Analysis(Showable):
                 **options: Any):
         """The annotated graph as a `graphviz.Digraph` (options as for `picture`)."""
         from graphviz_ad.render.dot import to_digraph
-
         return to_digraph(self.picture(wrt, **options), view, rankdir)
 
     def selected(self, names: Iterable[str] | None) -> list[str]:
@@ -300,7 +304,6 @@ def requiring_torch() -> Iterator[None]:
     old one, is a message saying what to install."""
     try:
         from graphviz_ad.sources.torch_compat import require_supported
-
         require_supported()
         yield
     except ModuleNotFoundError as error:

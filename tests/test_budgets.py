@@ -142,7 +142,7 @@ def test_max_nodes_hint_names_only_options_that_draw_fewer(tmp_path):
 
 
 def test_explain_refuses_its_picture_before_the_tables(monkeypatch, tmp_path):
-    monkeypatch.setattr(graphviz_ad.api, "summarize", never("summarize"))
+    monkeypatch.setattr(graphviz_ad.engine.paths, "summarize", never("summarize"))
     monkeypatch.setattr(graphviz_ad.gradients, "finite_difference", never("finite_difference"))
     result = gad("explain", "sin(sin(sin(x))) * y", "x=1", "y=2", "-o", tmp_path / "f.svg",
                  "--max-nodes", "3")
@@ -326,7 +326,7 @@ def test_array_paths_are_searched_not_enumerated_past_the_listing_budget(monkeyp
 
 
 def test_paths_of_every_input_are_refused_past_their_budget_before_any(monkeypatch):
-    monkeypatch.setattr(graphviz_ad.api, "summarize", never("summarize"))
+    monkeypatch.setattr(graphviz_ad.engine.paths, "summarize", never("summarize"))
     source = " + ".join(f"x{i} * x{i}" for i in range(1500))  # 4,499 nodes
     values = [f"x{i}=1" for i in range(1500)]
     for command in ("paths", "explain"):

@@ -142,3 +142,18 @@ def test_a_compact_chain_over_arrays_carries_what_reaches_its_first_tail():
     into_chain = next(edge for edge in analysis.picture(compact=True).edges if edge.tail == "n0")
     assert into_chain.label == "+= 5 in [-0.377, 0.0942], norm 0.464"  # x's grad, its one use
     assert into_chain.label == display.carried(analysis.graph.gradient("x"))
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_a_large_array_is_reduced_on_every_core_to_what_one_core_finds(monkeypatch, layout):
+    generator = np.random.default_rng(7)
+    array = generator.standard_normal((301, 97)).astype(np.float32)
+    array = {"C": array, "F": np.asfortranarray(array), "strided": array[::2, ::3]}[layout]
+    serial = (display.array_range(array), display.heatmap(array, HEAT_LEVELS))
+    monkeypatch.setattr(display, "RANGE_CHUNK", 64)
+    monkeypatch.setattr(display, "PARALLEL_ELEMENTS", 100)
+    assert display.array_range(array) == (array.min(), array.max()) == serial[0]
+    assert display.heatmap(array, HEAT_LEVELS) == serial[1]
+    with_nan = array.copy()
+    with_nan[-1, -1] = np.nan  # in the last part
+    assert np.isnan(display.array_range(with_nan)).all()

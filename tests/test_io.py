@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from graphviz_ad import analyze, reading, signals
 from graphviz_ad.api import load
 from graphviz_ad.errors import LimitError, RenderError, UsageError
-from graphviz_ad.render import backend
+from graphviz_ad.render import backend, fence
 from graphviz_ad.render.backend import png_dimensions
 from graphviz_ad.render.formats import check_output
 from tests.conftest import FAKE_LAYOUT, fake_dot, gad
@@ -376,16 +376,39 @@ def _without_core_dumps() -> None:
     signal.signal(signal.SIGQUIT, signal.SIG_DFL)  # a shell's background job ignores it
 
 
+# gad, its renderer started through the fence's script (render/fence.py), as when gad is large.
+THROUGH_THE_FENCE_SCRIPT = """
+import sys
+from graphviz_ad import cli
+from graphviz_ad.render import backend, fence
+
+backend.FORK_AT_MOST_BYTES = 0
+sys.argv = ["gad", *sys.argv[1:]]
+cli.main()
+"""
+# The two ways the renderer is started: forked (a small gad), or through the fence's script.
+STARTS = {"forked": ["-m", "graphviz_ad"], "through the script": ["-c", THROUGH_THE_FENCE_SCRIPT]}
+
+
+@pytest.fixture(params=["forked", "through the script"])
+def started(request, monkeypatch):
+    """Each way of starting the renderer, for the tests that run gad in this process."""
+    if request.param == "through the script":
+        monkeypatch.setattr(backend, "FORK_AT_MOST_BYTES", 0)
+    return request.param
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a parent-death signal is "
                                                                  "Linux's (prctl)")
 @pytest.mark.parametrize("number", [signal.SIGKILL, signal.SIGQUIT])
-def test_the_renderer_dies_with_gad_even_when_gad_cleans_nothing_up(tmp_path, number):
+@pytest.mark.parametrize("start", STARTS)
+def test_the_renderer_dies_with_gad_even_when_gad_cleans_nothing_up(tmp_path, number, start):
     """SIGKILL and SIGQUIT end gad without running a handler: the kernel kills the renderer."""
     folder = tmp_path / "bin"
     folder.mkdir()
     pid_file = folder / "pid"
     env = {**os.environ, **fake_dot(folder, f'echo $$ > "{pid_file}"\nexec sleep 30')}
-    process = subprocess.Popen([sys.executable, "-m", "graphviz_ad", "graph", str(SEED), "-o",
+    process = subprocess.Popen([sys.executable, *STARTS[start], "graph", str(SEED), "-o",
                                 str(tmp_path / "seed.svg"), "--renderer", "dot"], cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                                preexec_fn=_without_core_dumps)
@@ -601,7 +624,30 @@ def test_a_renderer_still_past_the_budget_when_drawn_again_is_a_render_error(tmp
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bin"]
 
 
-def test_the_renderer_runs_within_a_memory_cap(tmp_path):
+def test_the_renderer_is_started_through_the_fence_script_past_the_size_a_fork_is_cheap_at(
+        monkeypatch):
+    monkeypatch.setattr(backend, "FORK_AT_MOST_BYTES", 1 << 50)
+    command, setup = backend._fenced(["/usr/bin/dot", "-Tsvg"])
+    assert command == ["/usr/bin/dot", "-Tsvg"] and callable(setup)
+    monkeypatch.setattr(backend, "FORK_AT_MOST_BYTES", 0)
+    command, setup = backend._fenced(["/usr/bin/dot", "-Tsvg"])
+    assert command[:4] == [sys.executable, "-I", "-S", str(Path(fence.__file__))]
+    assert command[4] == str(os.getpid()) and command[-3:] == ["--", "/usr/bin/dot", "-Tsvg"]
+    assert setup is None
+
+
+def test_a_renderer_that_cannot_be_run_is_a_render_error(tmp_path, started):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    env = fake_dot(folder, "")
+    (folder / "dot").write_text("#!/nonexistent/interpreter\n")
+    result = gad("graph", SEED, "-o", tmp_path / "seed.svg", "--renderer", "dot", env=env)
+    assert result.exit_code == 1, result.stderr
+    assert re.search(r"could not run \S*/bin/dot: No such file or directory", result.stderr)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bin"]
+
+
+def test_the_renderer_runs_within_a_memory_cap(tmp_path, started):
     folder = tmp_path / "bin"
     folder.mkdir()
     two_gigabytes = 2 << 30
@@ -612,7 +658,7 @@ def test_the_renderer_runs_within_a_memory_cap(tmp_path):
     assert "the renderer may use at most 1,024 MiB of memory" in result.stderr
 
 
-def test_the_renderer_output_is_capped(tmp_path, monkeypatch):
+def test_the_renderer_output_is_capped(tmp_path, monkeypatch, started):
     monkeypatch.setattr(backend, "MAX_RENDERER_OUTPUT_BYTES", 10_000)
     folder = tmp_path / "bin"
     folder.mkdir()

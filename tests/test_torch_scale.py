@@ -142,4 +142,9 @@ def test_a_recorded_tensor_is_summarized_by_torch_as_display_would(tensor):
     from graphviz_ad import display
     from graphviz_ad.sources.torch_ops import summary_of
 
-    assert summary_of(tensor, tensor.numpy()) == display.summary(tensor.numpy())
+    value, ranges = tensor.numpy(), display.Ranges()
+    assert summary_of(tensor, value, ranges) == display.summary(value)
+    if value.size > display.SHOWN_WHOLE:  # the range torch found is the one a picture shows
+        found = ranges.of(value)
+        assert np.array_equal(found, display.array_range(value), equal_nan=True)
+        assert [type(end) for end in found] == [value.dtype.type] * 2

@@ -21,13 +21,13 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import BinaryIO, Callable
 from xml.etree import ElementTree
 
 from graphviz_ad import signals
 from graphviz_ad.errors import LimitError, RenderError
+from graphviz_ad.render import fence
 from graphviz_ad.options import DEFAULT_TIMEOUT, RENDERERS
 
 AUTO, SYSTEM_DOT, PURE = RENDERERS
@@ -47,6 +47,9 @@ DRAWN_MARGIN_INCHES = 2.0
 # A second guard, should an estimate be wrong: the renderer's address space and output size.
 RENDERER_MEMORY_BYTES = 1 << 30
 MAX_RENDERER_OUTPUT_BYTES = 128 << 20
+# Past this resident size we start the renderer through the fence's script rather than a fork:
+# forking copies our page tables (75-90 ms at 2 GB of torch tensors; the script costs 14 ms).
+FORK_AT_MOST_BYTES = 512 << 20
 # Only the end of what a renderer prints on standard error is shown.
 RELAYED_ERROR_BYTES = 2000
 RELAYED_ERROR_LINES = 5
@@ -290,10 +293,10 @@ def _wait(renderer: Renderer, arguments: list[str], streams: tuple[BinaryIO, ...
     stdin, stdout, stderr = streams
     process = None
     try:
+        command, setup = _fenced([renderer.executable, *arguments])
         with signals.held():  # started and known, or not started: never an orphan
-            process = subprocess.Popen([renderer.executable, *arguments], stdin=stdin,
-                                       stdout=stdout, stderr=stderr, start_new_session=True,
-                                       preexec_fn=_child_setup(_limits()))
+            process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr,
+                                       start_new_session=True, preexec_fn=setup)
         return _exit_status(process, max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         raise RenderError(f"{renderer.name} did not finish within {timeout:g} s and was stopped",
@@ -330,6 +333,17 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def _fenced(renderer: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """The command that runs `renderer` behind its fence (render/fence.py), and the preexec
+    function that puts the fence up, if any: in a fork while we are small; past
+    FORK_AT_MOST_BYTES, through the fence's script, started by vfork."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    if peak > FORK_AT_MOST_BYTES and sys.executable:
+        return fence.command(_limits(), renderer), None
+    return renderer, fence.child_setup(_limits())
+
+
 def _limits() -> list[tuple[int, int]]:
     """Our caps, lowered to the hard limits already in force (a child cannot raise them)."""
     limits = []
@@ -338,49 +352,6 @@ def _limits() -> list[tuple[int, int]]:
         hard = resource.getrlimit(kind)[1]
         limits.append((kind, cap if hard == resource.RLIM_INFINITY else min(cap, hard)))
     return limits
-
-
-def _child_setup(limits: list[tuple[int, int]]) -> Callable[[], None]:
-    """What the child does before it becomes the renderer: its caps, and where the platform has
-    one, a signal that kills it when we die, even by SIGKILL or SIGQUIT, which run no cleanup.
-    (preexec_fn is unsafe when another thread holds a lock the child needs; this calls a few C
-    functions, looked up before the fork, and takes no lock.)"""
-    die_with = _parent_death_signal()
-    parent = os.getpid()
-
-    def setup() -> None:
-        for kind, value in limits:
-            try:
-                resource.setrlimit(kind, (value, value))
-            except (OSError, ValueError):
-                pass  # a platform without this limit: the pixel budget still holds
-        if die_with is not None:
-            die_with()
-            if os.getppid() != parent:  # we died before the call: it will not come
-                os.kill(os.getpid(), signal.SIGKILL)
-    return setup
-
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-@cache
-def _parent_death_signal() -> Callable[[], object] | None:
-    """Linux's prctl(PR_SET_PDEATHSIG, SIGKILL) for the child to call: the kernel kills the
-    child when the thread that started it ends, and we wait for it in that thread. None where
-    there is no such call (macOS, Windows): there a renderer whose gad was killed outright runs
-    on until it finishes."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                      ctypes.c_ulong)
-    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _failure(name: str, status: int, stderr: BinaryIO) -> RenderError:

@@ -11,9 +11,8 @@ through `Drawable`, what composing needs of one: the facade (api.py) is above, n
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
-from graphviz_ad import records
 from graphviz_ad.engine.annotated import AnnotatedGraph, has_backward
 from graphviz_ad.engine.fold import (Detail, Folding, choose_detail, dotted, fold, run_label,
                                      run_path)
@@ -21,9 +20,11 @@ from graphviz_ad.engine.paths import path_counts, paths_to_output, summarize
 from graphviz_ad.errors import LimitError, UsageError
 from graphviz_ad.options import LARGE_PICTURE, MAX_CHAIN
 from graphviz_ad.render.formats import Drawing, DrawOptions, Format, PictureOptions
-from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS, path_rows
 from graphviz_ad.render.picture import (MAX_EXPORT_NODES, PageRecords, Picture, build_picture,
                                         drawn_nodes, parameter_counts, split_fanout)
+
+if TYPE_CHECKING:
+    from graphviz_ad import records
 
 
 class Drawable(Protocol):
@@ -208,7 +209,11 @@ def draw(source: Drawable, planned: Plan) -> Drawing:
 def page_records(source: Drawable, drawn: Picture, planned: Plan) -> PageRecords:
     """What a page steps through beside `drawn`: the trace, each input's paths as the rows of
     their table (render/page.path_rows: over arrays summarised, within the page's budget), and
-    for the first PAGE_EXPANSIONS groups `drawn` folded, the picture with that group expanded."""
+    for the first PAGE_EXPANSIONS groups `drawn` folded, the picture with that group expanded.
+    (Its imports are here: only a page needs them, and a PNG starts faster without.)"""
+    from graphviz_ad import records
+    from graphviz_ad.render.page import PAGE_ELEMENTS, PAGE_EXPANSIONS, path_rows
+
     options = planned.options
     folded: dict[str, int] = {}  # each folded group, and how many nodes it holds
     for node in drawn.nodes:

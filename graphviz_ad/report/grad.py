@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.table import Table
@@ -10,9 +10,11 @@ from rich.text import Text
 
 from graphviz_ad import display
 from graphviz_ad.gradients import GradientReport
-from graphviz_ad.higher import DerivativesReport, HessianReport
 from graphviz_ad.report.layout import Fitted, cell
 from graphviz_ad.text import printable
+
+if TYPE_CHECKING:
+    from graphviz_ad.higher import DerivativesReport, HessianReport
 
 FINITE_DIFFERENCE = "finite difference"
 VALUE = "value"
@@ -78,11 +80,13 @@ def grad_table(report: GradientReport | HessianReport | DerivativesReport) -> Gr
     """What `gad grad` shows: the gradients; with --order N, the derivatives up to N of a
     function of one number, or the Hessian, each beside the finite differences of the order
     below."""
+    if isinstance(report, GradientReport):
+        return gradient_table(report)
+    from graphviz_ad.higher import DerivativesReport  # only with --order: gad grad starts faster
+
     if isinstance(report, DerivativesReport):
         return _derivatives_table(report)
-    if isinstance(report, HessianReport):
-        return _hessian_table(report)
-    return gradient_table(report)
+    return _hessian_table(report)
 
 
 def _title(report, what: str) -> Text:
@@ -168,6 +172,8 @@ def _hessian_table(report: HessianReport) -> Group:
 def grad_json(report: GradientReport | HessianReport | DerivativesReport) -> dict[str, Any]:
     if isinstance(report, GradientReport):
         return gradient_json(report)
+    from graphviz_ad.higher import DerivativesReport
+
     if isinstance(report, DerivativesReport):
         return {"value": display.jsonable(report.value), "input": report.name,
                 "point": display.jsonable(report.point),

@@ -464,7 +464,7 @@ class _Recorder(TorchFunctionMode):
             node = self.nodes.add_input(item, value, named[0], named[1])
         elif named is not None:  # a target, data, a buffer
             node = self.nodes.add(CONSTANT, None, (), value, named[0], False, None, named[1],
-                                  f"{named[0]} = {summary_of(item, value)}")
+                                  f"{named[0]} = {summary_of(item, value, self.nodes.ranges)}")
         elif item.requires_grad:
             self.leaves += 1
             node = self.nodes.add_input(item, value, f"{LEAF_PREFIX}{self.leaves}")

@@ -44,6 +44,7 @@ class Nodes(NodeLists):
         # foreign ops whose pull gives an argument used twice its gradient at each slot
         self.separated: set[int] = set()
         self.siblings: list[list[int]] = []  # the outputs of each op with several
+        self.ranges = display.Ranges()  # the arrays' ranges found while recording
 
     def without_unused_siblings(self, output: int, only_what_reaches: bool = False
                                 ) -> tuple[Nodes, int]:
@@ -67,6 +68,8 @@ class Nodes(NodeLists):
             elif name == "inputs":
                 value = {label: number[node] for label, node in value.items()
                          if node in number}
+            elif name == "ranges":
+                pass
             elif name == "siblings":
                 value = [[number[node] for node in group if node in number] for group in value]
             elif isinstance(value, list):
@@ -101,7 +104,7 @@ class Nodes(NodeLists):
                   group: tuple[str, ...] = ()) -> int:
         """A leaf that requires grad: an input, with its tensor kept for the check."""
         node = self.add(INPUT, None, (), value, label, True, get_gradient_edge(tensor), group,
-                        f"{label} = {summary_of(tensor, value)}")
+                        f"{label} = {summary_of(tensor, value, self.ranges)}")
         self.leaf_tensors[node] = tensor
         return node
 
@@ -153,7 +156,8 @@ def _finish(nodes: Nodes, output: int, result: torch.Tensor,
         _require_sums(nodes, output, gradient_of, adjoints, local, uses, order, carried)
     return AnnotatedGraph.assembled(nodes, output, adjoints=adjoints, local=local,
                                     carried=carried, order=order,
-                                    pull_through=_pull_through(nodes), unknown_values=unknown)
+                                    pull_through=_pull_through(nodes), unknown_values=unknown,
+                                    ranges=nodes.ranges)
 
 
 # How far the gradients the drawn edges carry into a node may differ from torch's adjoint, in

@@ -109,14 +109,16 @@ def seed_tensor(gradient: Any, dtype: torch.dtype) -> torch.Tensor:
         return torch.as_tensor(np.asarray(gradient), dtype=dtype)
 
 
-def summary_of(tensor: torch.Tensor, value: Any) -> str:
+def summary_of(tensor: torch.Tensor, value: Any, ranges: display.Ranges) -> str:
     """`display.summary(value)` of a tensor's value, its range found by torch in one pass on
-    every thread (a large model's parameters are summarized as they are recorded)."""
+    every thread (a large model's parameters are summarized as they are recorded) and kept in
+    `ranges`, the graph's, for its pictures."""
     if np.size(value) <= display.SHOWN_WHOLE or not is_shareable(tensor):
-        return display.summary(value)
+        return display.summary(value, ranges=ranges)
     least, greatest = torch.aminmax(tensor.detach())
     scalar = np.result_type(value).type
-    return display.ranged(value, scalar(least.item()), scalar(greatest.item()))
+    return display.ranged(value, *ranges.keep(value, (scalar(least.item()),
+                                                      scalar(greatest.item()))))
 
 
 def number_text(value: Any) -> str:

@@ -220,6 +220,7 @@ def _block_means(grid: np.ndarray, axis: int, cells: int) -> np.ndarray:
 
     def mean(block: np.ndarray) -> np.ndarray:
         return block.sum(axis=axis, dtype=dtype) / block.shape[axis]
+
     means = in_parallel(mean, blocks) if grid.size > PARALLEL_ELEMENTS else map(mean, blocks)
     return np.stack(list(means), axis=axis)
 

@@ -27,8 +27,8 @@ from xml.etree import ElementTree
 
 from graphviz_ad import signals
 from graphviz_ad.errors import LimitError, RenderError
-from graphviz_ad.render import fence
 from graphviz_ad.options import DEFAULT_TIMEOUT, RENDERERS
+from graphviz_ad.render import fence
 
 AUTO, SYSTEM_DOT, PURE = RENDERERS
 GRAPHVIZ_DPI = 96  # Graphviz's own resolution when none is given

@@ -69,7 +69,7 @@ class Nodes(NodeLists):
                 value = {label: number[node] for label, node in value.items()
                          if node in number}
             elif name == "ranges":
-                pass
+                pass  # kept by array, not by node: the same arrays, the same ranges
             elif name == "siblings":
                 value = [[number[node] for node in group if node in number] for group in value]
             elif isinstance(value, list):

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from graphviz_ad import analyze
 from graphviz_ad.cli import app
+from graphviz_ad.render import backend
 from graphviz_ad.render.backend import find_renderer
 from tests.conftest import FAKE_LAYOUT, fake_dot, gad
 
@@ -323,3 +324,18 @@ def test_drawing_options_from_python_are_checked_as_the_command_line_checks_them
     with pytest.raises(UsageError) as refused:
         analyze("x * sin(x)", x=1.0).render("png", **keywords)
     assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("image_format", ["svg", "png"])
+def test_the_renderer_started_through_the_fence_script_draws_what_a_fork_draws(
+        tmp_path, monkeypatch, renderer, image_format):
+    """A large gad (a PyTorch model in memory) starts the renderer through render/fence.py."""
+    drawn = {}
+    for fork_at_most in (backend.FORK_AT_MOST_BYTES, 0):
+        monkeypatch.setattr(backend, "FORK_AT_MOST_BYTES", fork_at_most)
+        out = tmp_path / f"{fork_at_most}.{image_format}"
+        result = gad("graph", ROOT / "samples/seed.gad", "-o", out, "--renderer", renderer)
+        assert result.exit_code == 0, result.stderr
+        drawn[fork_at_most] = out.read_bytes()
+    assert drawn[0] == drawn[backend.FORK_AT_MOST_BYTES]

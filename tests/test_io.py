@@ -380,7 +380,7 @@ def _without_core_dumps() -> None:
 THROUGH_THE_FENCE_SCRIPT = """
 import sys
 from graphviz_ad import cli
-from graphviz_ad.render import backend, fence
+from graphviz_ad.render import backend
 
 backend.FORK_AT_MOST_BYTES = 0
 sys.argv = ["gad", *sys.argv[1:]]

@@ -1,7 +1,8 @@
 """What the importers share: `Imported`, what each hands the facade, and the node limit's error.
 
 Both the PyTorch importer (sources/pytorch.py, torch_output.py) and the JAX one (jaxpr.py)
-hand the facade an `Imported`, and refuse a graph past their node limits the same way.
+hand the facade an `Imported`, refuse a graph past their node limits the same way, and hold
+their gradients to the framework's with the same tolerance.
 """
 
 from __future__ import annotations
@@ -9,8 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from graphviz_ad.engine.annotated import AnnotatedGraph
 from graphviz_ad.errors import LimitError
+
+
+# How far our gradients may differ from the framework's, in units of their magnitudes: rounding
+# in float64, never a path missing or counted twice; lower precisions round far more.
+FLOAT64_TOLERANCE = 1e-9
+LOW_PRECISION_TOLERANCE = 1e-3
+
+
+def agreement_tolerance(dtype: Any) -> float:
+    """The relative tolerance for comparing our gradients with the framework's in `dtype`."""
+    return FLOAT64_TOLERANCE if np.dtype(dtype) == np.float64 else LOW_PRECISION_TOLERANCE
 
 
 @dataclass(frozen=True)

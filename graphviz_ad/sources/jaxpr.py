@@ -33,7 +33,7 @@ from graphviz_ad.engine.grouping import with_their_uses
 from graphviz_ad.engine.linear import known_by_action
 from graphviz_ad.engine.ops import OPS, Op
 from graphviz_ad.errors import UsageError
-from graphviz_ad.sources.imported import too_many_nodes
+from graphviz_ad.sources.imported import agreement_tolerance, too_many_nodes
 from graphviz_ad.sources.jax_compat import (JIT_NAMES, ClosedJaxpr, Jaxpr, Literal, Var,
                                             function_name, jaxpr_as_fun, one_equation, scope_of,
                                             x64, x64_enabled)
@@ -45,10 +45,6 @@ MAX_JAX_NODES = 20_000
 # Call primitives whose jaxpr is read in place, in a group of the function's name.
 CALLS = JIT_NAMES + ("closed_call", "core_call", "remat", "checkpoint", "custom_lin")
 CUSTOM_CALLS = ("custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr")
-
-# How far our adjoints of the inputs may differ from JAX's VJP, relative to their magnitude.
-TOLERANCE = {np.dtype(np.float64): 1e-9}
-LOW_PRECISION_TOLERANCE = 1e-3
 
 
 class Held:
@@ -432,7 +428,7 @@ def check_against_jax(graph: AnnotatedGraph, function: Callable[..., Any],
     for slot, theirs in zip(floats, gradients):
         node = input_nodes[slot]
         ours, theirs = np.asarray(graph.adjoints[node]), np.asarray(theirs)
-        tolerance = TOLERANCE.get(theirs.dtype, LOW_PRECISION_TOLERANCE)
+        tolerance = agreement_tolerance(theirs.dtype)
         scale = np.abs(ours) + np.abs(theirs) + np.finfo(theirs.dtype).tiny
         wrong = np.isfinite(scale) & (np.abs(ours - theirs) > tolerance * np.max(scale))
         if np.any(wrong):

@@ -19,7 +19,7 @@ from graphviz_ad.engine.annotated import (INPUT, AnnotatedGraph, DeferredRow, No
 from graphviz_ad.engine.graph import NodeLists
 from graphviz_ad.engine.linear import unbroadcast
 from graphviz_ad.errors import UsageError
-from graphviz_ad.sources.imported import too_many_nodes
+from graphviz_ad.sources.imported import agreement_tolerance, too_many_nodes
 from graphviz_ad.sources.torch_compat import input_metadata, pull_grad
 from graphviz_ad.sources.torch_ops import DTYPES, TorchOp, numpy_owned, seed_tensor, summary_of
 from graphviz_ad.sources.torch_pulls import again, input_positions
@@ -160,14 +160,6 @@ def _finish(nodes: Nodes, output: int, result: torch.Tensor,
                                     ranges=nodes.ranges)
 
 
-# How far the gradients the drawn edges carry into a node may differ from torch's adjoint, in
-# units of their magnitudes: rounding, never a path missing or counted twice.
-SUM_TOLERANCE = {np.dtype(np.float64): 1e-9}
-
-
-LOW_PRECISION_TOLERANCE = 1e-3
-
-
 def _require_seen_history(nodes: Nodes) -> None:
     """Refuse an input that torch computed from another node of the graph by calls the
     recorder did not see (before the call, or in a way it cannot draw): torch's gradient of
@@ -225,7 +217,7 @@ def _require_sums(nodes: Nodes, output: int, gradient_of: Mapping[int, Any], adj
             continue
         total = sum(drawn, np.zeros_like(adjoint))
         scale = sum((np.abs(part) for part in drawn), np.abs(adjoint))
-        tolerance = SUM_TOLERANCE.get(np.result_type(adjoint), LOW_PRECISION_TOLERANCE)
+        tolerance = agreement_tolerance(np.result_type(adjoint))
         wrong = np.isfinite(scale) & (np.abs(total - adjoint) > tolerance * scale)
         if not np.any(wrong):
             continue
